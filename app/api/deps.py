@@ -1,0 +1,72 @@
+"""Request dependencies: the session, the catalog, and the authenticated principal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.catalog import Catalog
+from app.config import Settings
+from app.services.keys import Principal, authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oca_…`")
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def get_catalog(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+def get_app_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="oca"'})
+
+
+def require_key(
+    request: Request,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Authenticate the key; reads need 'viewer', writes 'editor' (router-level, every /v1 route)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    principal = authenticate(session, credentials.credentials)
+    if principal is None:
+        raise _unauthorized("the API key is unknown or revoked")
+    if request.method not in READ_METHODS and not principal.can_write:
+        raise HTTPException(403, "this key is read-only (role viewer); writes need editor or admin")
+    request.state.principal = principal
+    return principal
+
+
+def require_admin(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
+    if not principal.is_admin:
+        raise HTTPException(403, "this route needs a key with role admin")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(require_key)]
+AdminDep = Annotated[Principal, Depends(require_admin)]

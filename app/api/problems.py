@@ -1,0 +1,144 @@
+"""RFC 9457 problem details: every error leaves the API as application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.domain.answers import AnswersInvalid
+from app.domain.errors import DomainError
+
+log = logging.getLogger("oca.api")
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://oca-engine.org/problems/"
+
+_HTTP_TITLES = {
+    400: ("bad-request", "Bad request"),
+    401: ("unauthorized", "Authentication required"),
+    403: ("forbidden", "Not allowed for this key's role"),
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    409: ("conflict", "Conflict"),
+    412: ("precondition-failed", "Precondition failed"),
+    413: ("content-too-large", "Content too large"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+    422: ("validation-error", "Invalid input"),
+    428: ("precondition-required", "Precondition required"),
+    429: ("too-many-requests", "Too many requests"),
+}
+
+
+class ProblemError(BaseModel):
+    """One offending field, item or cell."""
+
+    model_config = ConfigDict(extra="allow")
+
+    pointer: str | None = Field(default=None, description="JSON pointer into the request body")
+    item: str | None = Field(default=None, description="Instrument item key")
+    code: str | None = None
+    detail: str
+    detail_es: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=[TYPE_BASE + "not-found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str | None = Field(default=None, examples=["organization 0190… does not exist"])
+    instance: str | None = None
+    errors: list[ProblemError] | None = None
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    *,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": TYPE_BASE + code, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "body":
+        parts = parts[1:]
+    return "/" + "/".join(parts)
+
+
+def add_exception_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        if exc.status >= 500:
+            log.error("%s: %s", exc.code, exc.detail)
+        return problem_response(
+            exc.status, exc.code, exc.title, exc.detail, instance=request.url.path, **exc.extra
+        )
+
+    @app.exception_handler(AnswersInvalid)
+    async def _answers(request: Request, exc: AnswersInvalid) -> JSONResponse:
+        errors = [
+            {
+                "pointer": f"/answers/{p.index}" if p.index is not None else None,
+                "item": p.item,
+                "code": p.code,
+                "detail": p.en,
+                "detail_es": p.es,
+            }
+            for p in exc.problems
+        ]
+        return problem_response(
+            422, "invalid-answers", "Invalid answers",
+            f"{len(errors)} answer(s) cannot be accepted; nothing was written",
+            instance=request.url.path, errors=errors,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"pointer": _pointer(tuple(e.get("loc", ()))), "code": e.get("type"), "detail": e["msg"]}
+            for e in exc.errors()
+        ]
+        return problem_response(
+            422, "validation-error", "Invalid input",
+            "the request does not match the schema; nothing was written",
+            instance=request.url.path, errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code, title = _HTTP_TITLES.get(exc.status_code, ("http-error", "HTTP error"))
+        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        return problem_response(
+            exc.status_code, code, title, detail, instance=request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500, "internal-error", "Internal server error",
+            "an unexpected error occurred; it has been logged", instance=request.url.path,
+        )

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from fastapi import Path
+
+from app.api.deps import CatalogDep
+from app.api.routing import NOT_FOUND, v1_router
+from app.api.schemas.common import Page
+from app.api.schemas.instruments import InstrumentSummary, InstrumentVersionRead, VersionSummary
+from app.services.instruments import get_file
+
+router = v1_router("instruments")
+
+IdPath = Path(max_length=40, examples=["oca"])
+VersionPath = Path(max_length=32, examples=["2015.1"])
+
+
+@router.get("/instruments", summary="List instruments and their versions")
+def list_instruments(catalog: CatalogDep) -> Page[InstrumentSummary]:
+    out: list[InstrumentSummary] = []
+    for instrument_id in catalog.ids():
+        versions = catalog.versions(instrument_id)
+        latest = versions[-1].instrument
+        out.append(
+            InstrumentSummary(
+                id=instrument_id,
+                title=latest.title,
+                latest_version=latest.version,
+                versions=[
+                    VersionSummary(
+                        version=f.instrument.version,
+                        content_hash=f.content_hash,
+                        title=f.instrument.title,
+                        method=f.instrument.scoring.method,
+                        items=len(f.instrument.item_keys),
+                    )
+                    for f in versions
+                ],
+            )
+        )
+    return Page[InstrumentSummary](items=out)
+
+
+@router.get(
+    "/instruments/{instrument_id}/versions/{version}",
+    summary="The full definition of one instrument version",
+    responses=NOT_FOUND,
+)
+def get_instrument_version(
+    catalog: CatalogDep,
+    instrument_id: str = IdPath,
+    version: str = VersionPath,
+) -> InstrumentVersionRead:
+    f = get_file(catalog, instrument_id, version)
+    return InstrumentVersionRead(content_hash=f.content_hash, definition=f.instrument)

@@ -1,0 +1,39 @@
+"""The /v1 router factory: authentication declared once, common error responses documented."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from app.api.deps import require_admin, require_key
+from app.api.problems import PROBLEM_JSON, Problem
+
+
+def problem(description: str) -> dict[str, Any]:
+    return {"model": Problem, "description": description, "content": {PROBLEM_JSON: {}}}
+
+
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: problem("Missing, unknown or revoked API key"),
+    403: problem("The key's role does not allow this"),
+    422: problem("Invalid input; `errors` lists every offending field or item"),
+}
+
+
+def v1_router(tag: str, *, admin: bool = False) -> APIRouter:
+    """Every /v1 route authenticates here (secure by default, never per route)."""
+    return APIRouter(
+        prefix="/v1",
+        tags=[tag],
+        dependencies=[Depends(require_admin if admin else require_key)],
+        responses=COMMON_ERRORS,
+    )
+
+
+NOT_FOUND = {404: problem("Not found (or in another workspace)")}
+CONFLICT = {409: problem("Conflicts with the current state")}
+PRECONDITION = {
+    412: problem("If-Match does not match the current ETag"),
+    428: problem("If-Match is required"),
+}

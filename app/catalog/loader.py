@@ -1,0 +1,174 @@
+"""Read, validate and index instrument files: ``instruments/<id>/<version>.yaml``."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from app.domain.instrument import Instrument
+from app.domain.scoring import CompiledInstrument, compile_instrument
+
+
+class CatalogError(Exception):
+    """A problem with one instrument file, said in one readable line per problem."""
+
+    def __init__(self, path: Path | str, problems: list[str]) -> None:
+        self.path = str(path)
+        self.problems = problems
+        super().__init__(f"{self.path}: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class InstrumentFile:
+    path: Path
+    instrument: Instrument
+    content_hash: str
+    compiled: CompiledInstrument = field(repr=False, compare=False)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses duplicated mapping keys (silently overwritten otherwise)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicated key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def content_hash(raw: bytes) -> str:
+    """SHA-256 of the file's bytes: what makes a published version immutable."""
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _location(data: Any, loc: tuple[int | str, ...]) -> str:
+    """Turn a pydantic location into a readable path, naming keys where the data has them."""
+    parts: list[str] = []
+    node = data
+    for step in loc:
+        if isinstance(node, list) and isinstance(step, int) and step < len(node):
+            node = node[step]
+            key = node.get("key") if isinstance(node, dict) else None
+            parts.append(f"[{step}]" + (f"(key={key})" if key else ""))
+        elif isinstance(node, dict) and step in node:
+            node = node[step]
+            parts.append(f".{step}")
+        else:
+            node = None
+            parts.append(f".{step}")
+    return "".join(parts).lstrip(".") or "(top level)"
+
+
+def load_file(path: Path) -> InstrumentFile:
+    """Load and validate one instrument file; raise CatalogError naming file, place and problem."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(path, [f"cannot read file: {exc.strerror}"]) from None
+    try:
+        data = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CatalogError(path, [f"{where}invalid YAML: {problem}"]) from None
+    if not isinstance(data, dict):
+        raise CatalogError(path, ["the file must hold a mapping (id, version, scales, ...)"])
+    try:
+        instrument = Instrument.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"{_location(data, tuple(err['loc']))}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        ]
+        raise CatalogError(path, problems) from None
+    expected = (path.parent.name, path.stem)
+    if (instrument.id, instrument.version) != expected:
+        raise CatalogError(
+            path,
+            [
+                f"id/version in the file ({instrument.id} {instrument.version}) must match "
+                f"its place instruments/{expected[0]}/{expected[1]}.yaml"
+            ],
+        )
+    return InstrumentFile(path, instrument, content_hash(raw), compile_instrument(instrument))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All instrument versions found under one folder, indexed by (id, version)."""
+
+    root: Path
+    files: dict[tuple[str, str], InstrumentFile]
+
+    def get(self, instrument_id: str, version: str) -> InstrumentFile | None:
+        return self.files.get((instrument_id, version))
+
+    def ids(self) -> list[str]:
+        return sorted({k[0] for k in self.files})
+
+    def versions(self, instrument_id: str) -> list[InstrumentFile]:
+        return sorted(
+            (f for (i, _), f in self.files.items() if i == instrument_id),
+            key=lambda f: f.instrument.version,
+        )
+
+    def latest(self, instrument_id: str) -> InstrumentFile | None:
+        versions = self.versions(instrument_id)
+        return versions[-1] if versions else None
+
+    def __iter__(self) -> Iterator[InstrumentFile]:
+        return iter(sorted(self.files.values(), key=lambda f: (f.instrument.id, f.instrument.version)))
+
+
+def instrument_paths(root: Path) -> list[Path]:
+    return sorted(p for p in root.glob("*/*.yaml") if p.is_file())
+
+
+def load_catalog(root: Path) -> Catalog:
+    """Load every file; raise one CatalogError listing the problems of every bad file."""
+    if not root.is_dir():
+        raise CatalogError(root, ["instrument folder not found"])
+    files: dict[tuple[str, str], InstrumentFile] = {}
+    errors: list[CatalogError] = []
+    for path in instrument_paths(root):
+        try:
+            f = load_file(path)
+        except CatalogError as exc:
+            errors.append(exc)
+            continue
+        files[(f.instrument.id, f.instrument.version)] = f
+    for f in files.values():
+        sup = f.instrument.supersedes
+        if sup is None:
+            continue
+        old = files.get((f.instrument.id, sup.version))
+        if old is None:
+            errors.append(CatalogError(f.path, [f"supersedes unknown version '{sup.version}'"]))
+            continue
+        unknown = sorted(set(sup.items) - old.instrument.item_keys)
+        if unknown:
+            errors.append(
+                CatalogError(f.path, [f"supersedes.items names unknown old keys {unknown}"])
+            )
+    if errors:
+        raise CatalogError(root, [str(e) for e in errors])
+    return Catalog(root, files)

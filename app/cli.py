@@ -1,0 +1,248 @@
+"""The ``oca`` command. Errors are one readable message and exit code 1 or 2, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from app.catalog import Catalog, CatalogError, load_catalog, load_file
+from app.config import Settings, get_settings
+from app.db import migrate
+from app.db.session import make_engine, make_sessionmaker
+from app.domain.errors import DomainError
+from app.domain.instrument import Instrument
+
+app = typer.Typer(
+    help="OCA Engine: organizational capacity assessments of civil society organizations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+instruments_app = typer.Typer(help="Instrument files: list, validate, JSON schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+app.add_typer(instruments_app, name="instruments")
+app.add_typer(keys_app, name="keys")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Turn known errors into one readable message."""
+    try:
+        yield
+    except CatalogError as exc:
+        raise fail("invalid instrument file(s):\n  " + "\n  ".join(exc.problems)) from None
+    except DomainError as exc:
+        raise fail(exc.detail) from None
+    except OSError as exc:
+        raise fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}") from None
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _catalog(settings: Settings) -> Catalog:
+    return load_catalog(settings.instruments_dir)
+
+
+@contextmanager
+def session_scope(settings: Settings, *, migrate_first: bool = True) -> Iterator[Session]:
+    url = settings.effective_database_url
+    if migrate_first:
+        migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+# --- serve / db ----------------------------------------------------------------------------------
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+) -> None:
+    """Migrate the database, check instrument files, then serve the API with uvicorn."""
+    import uvicorn
+
+    settings = _settings()
+    with friendly_errors():
+        catalog = _catalog(settings)
+        if migrate_first:
+            migrate.upgrade(settings.effective_database_url)
+        from app.services.instruments import sync_catalog
+
+        with session_scope(settings, migrate_first=False) as session:
+            sync_catalog(session, catalog)
+    out.print(f"OCA Engine on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    uvicorn.run(
+        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level="info",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    settings = _settings()
+    with friendly_errors():
+        migrate.upgrade(settings.effective_database_url, revision)
+    out.print(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ('base' empties the database)."""
+    settings = _settings()
+    with friendly_errors():
+        migrate.downgrade(settings.effective_database_url, revision)
+    out.print(f"database at {revision}")
+
+
+# --- instruments ---------------------------------------------------------------------------------
+
+@instruments_app.command("list")
+def instruments_list() -> None:
+    """List every instrument version in the instruments folder."""
+    settings = _settings()
+    with friendly_errors():
+        catalog = _catalog(settings)
+    table = Table("id", "version", "title", "method", "dimensions", "items", "hash")
+    for f in catalog:
+        i = f.instrument
+        table.add_row(
+            i.id, i.version, i.title.en, i.scoring.method.value, str(len(i.dimensions)),
+            str(len(i.item_keys)), f.content_hash[:12],
+        )
+    out.print(table)
+
+
+@instruments_app.command("validate")
+def instruments_validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files; default: every file")] = None,
+) -> None:
+    """Validate instrument files; print one line per problem, naming file and place."""
+    settings = _settings()
+    with friendly_errors():
+        if not paths:
+            catalog = _catalog(settings)
+            out.print(f"[green]ok[/] {len(catalog.files)} instrument version(s) valid")
+            return
+        problems: list[str] = []
+        for path in paths:
+            try:
+                f = load_file(path)
+                out.print(f"[green]ok[/] {path}: {f.instrument.id} {f.instrument.version}")
+            except CatalogError as exc:
+                problems += [f"{exc.path}: {p}" for p in exc.problems]
+        if problems:
+            raise fail("\n  ".join(["invalid instrument file(s):", *problems]))
+
+
+def instrument_schema() -> dict[str, Any]:
+    schema = Instrument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://oca-engine.org/schemas/instrument.json"
+    return schema
+
+
+def schema_text() -> str:
+    return json.dumps(instrument_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+@instruments_app.command("schema")
+def instruments_schema(
+    write: Annotated[bool, typer.Option(help="Write instruments/schema.json")] = False,
+) -> None:
+    """Print (or write) the JSON Schema of instrument files, generated from the model."""
+    text = schema_text()
+    if write:
+        target = _settings().instruments_dir / "schema.json"
+        target.write_text(text, encoding="utf-8")
+        out.print(f"wrote {target}")
+    else:
+        sys.stdout.write(text)
+
+
+# --- keys ----------------------------------------------------------------------------------------
+
+@keys_app.command("create")
+def keys_create(
+    workspace: Annotated[str, typer.Option(help="Workspace name (created if new)")],
+    role: Annotated[str, typer.Option(help="admin | editor | viewer")] = "editor",
+    name: Annotated[str | None, typer.Option(help="A label for the key")] = None,
+) -> None:
+    """Create an API key; the key is printed once and only its hash is stored."""
+    from app.services.keys import create_key
+
+    settings = _settings()
+    with friendly_errors(), session_scope(settings) as session:
+        created = create_key(session, workspace=workspace, role=role, name=name)
+    err.print(
+        f"key '{created.name}' ({created.role.value}) for workspace '{created.workspace}' — "
+        "shown once, store it now:"
+    )
+    print(created.secret)
+
+
+@keys_app.command("list")
+def keys_list(workspace: Annotated[str | None, typer.Option()] = None) -> None:
+    """List keys (never their secrets)."""
+    from app.services.keys import list_keys
+
+    settings = _settings()
+    with friendly_errors(), session_scope(settings) as session:
+        keys = list_keys(session, workspace)
+    table = Table("workspace", "name", "prefix", "role", "created", "last used", "revoked")
+    for k in keys:
+        table.add_row(
+            k.workspace, k.name, k.prefix, k.role, f"{k.created_at:%Y-%m-%d %H:%M}",
+            f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "-",
+            f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "-",
+        )
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key: Annotated[str, typer.Argument(help="The key's prefix or id")]) -> None:
+    """Revoke a key; it stops working at once."""
+    from app.services.keys import revoke_key
+
+    settings = _settings()
+    with friendly_errors(), session_scope(settings) as session:
+        info = revoke_key(session, key)
+    out.print(f"revoked key '{info.name}' ({info.prefix}) of workspace '{info.workspace}'")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,232 @@
+"""ORM rows. Only the database shape lives here: no HTTP contracts, no scoring."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db.base import Base
+
+# BIGINT on PostgreSQL, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Role(StrEnum):
+    admin = "admin"
+    editor = "editor"
+    viewer = "viewer"
+
+
+class Status(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    final = "final"
+
+
+class Workspace(Base):
+    __tablename__ = "workspace"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    __tablename__ = "api_key"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("role in ('admin', 'editor', 'viewer')", name="role"),)
+
+
+class InstrumentVersion(Base):
+    """An instrument version as first seen by this database; its hash makes it immutable."""
+
+    __tablename__ = "instrument_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    instrument_id: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(32))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("instrument_id", "version"),)
+
+
+class Organization(Base):
+    __tablename__ = "organization"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str | None] = mapped_column(String(2))
+    region: Mapped[str | None] = mapped_column(String(120))
+    thematic_areas: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    external_id: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "external_id"),
+        Index("ix_organization_workspace_name", "workspace_id", "name"),
+    )
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
+
+
+class Cohort(Base):
+    __tablename__ = "cohort"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+
+class CohortMember(Base):
+    __tablename__ = "cohort_member"
+
+    cohort_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cohort.id", ondelete="CASCADE"), primary_key=True
+    )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Assessment(Base):
+    """One organization x one instrument version x one round (and one revision of it)."""
+
+    __tablename__ = "assessment"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id"))
+    organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"))
+    instrument_version_id: Mapped[int] = mapped_column(ForeignKey("instrument_version.id"))
+    instrument_id: Mapped[str] = mapped_column(String(40))
+    instrument_version: Mapped[str] = mapped_column(String(32))
+    round: Mapped[str] = mapped_column(String(64))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    assessor: Mapped[str | None] = mapped_column(String(200))
+    retrospective: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default=Status.draft)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    replaces_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("assessment.id"))
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    source_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finalized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="assessment",
+        cascade="all, delete-orphan",
+        order_by="Answer.position",
+        lazy="selectin",
+    )
+
+    __table_args__ = (
+        UniqueConstraint("organization_id", "instrument_id", "round", "revision"),
+        CheckConstraint("status in ('draft', 'submitted', 'final')", name="status"),
+        Index("ix_assessment_workspace_created", "workspace_id", "created_at", "id"),
+        Index("ix_assessment_org_instrument", "organization_id", "instrument_id", "assessed_on"),
+    )
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
+
+
+class Answer(Base):
+    __tablename__ = "answer"
+
+    assessment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Float)
+    is_na: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    assessment: Mapped[Assessment] = relationship(back_populates="answers")
+
+    __table_args__ = (
+        CheckConstraint("NOT (is_na AND value IS NOT NULL)", name="na_has_no_value"),
+    )
+
+
+class AssessmentScore(Base):
+    """The explained score stored at submit for fast reads; recomputable from the answers."""
+
+    __tablename__ = "assessment_score"
+
+    assessment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True
+    )
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    overall: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id"))
+    api_key_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_audit_event_workspace_id_id", "workspace_id", "id"),)
+
+
+class IdempotencyRecord(Base):
+    __tablename__ = "idempotency_record"
+
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

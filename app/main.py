@@ -1,0 +1,61 @@
+"""The application factory. Nothing connects or reads files at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import openpyxl
+from fastapi import FastAPI
+
+from app.api.problems import Problem, add_exception_handlers
+from app.api.routes import health, instruments
+from app.catalog import load_catalog
+from app.config import Settings, get_settings
+from app.db.session import make_engine, make_sessionmaker
+from app.services.instruments import sync_catalog
+
+DESCRIPTION = """
+Versioned organizational capacity instruments (OCA, OPI, NUPAS, CLA, the four-dimension
+sustainability frame), deterministic and explained scoring, time series per organization,
+baseline-versus-endline comparison per organization and cohort, and Excel round trips.
+
+Every `/v1` route needs `Authorization: Bearer <key>`; create keys with `oca keys create`.
+Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # openpyxl must parse untrusted XML through defusedxml (reliability.md §A2).
+        if not openpyxl.DEFUSEDXML:
+            raise RuntimeError("defusedxml is required to read untrusted workbooks")
+        catalog = load_catalog(settings.instruments_dir)
+        engine = make_engine(settings.effective_database_url)
+        app.state.settings = settings
+        app.state.catalog = catalog
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        with app.state.sessionmaker() as session:
+            sync_catalog(session, catalog)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="OCA Engine",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url=None,
+        responses={500: {"model": Problem, "description": "Unexpected error (no internals)"}},
+    )
+    add_exception_handlers(app)
+    app.include_router(health.router)
+    app.include_router(instruments.router)
+    return app

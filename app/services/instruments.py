@@ -1,0 +1,74 @@
+"""Instrument versions in the database: record each version's hash once, refuse later changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.catalog import Catalog, InstrumentFile
+from app.db.models import InstrumentVersion
+from app.db.session import write_transaction
+from app.domain.errors import InstrumentChanged, NotFound
+
+
+def sync_catalog(session: Session, catalog: Catalog) -> list[str]:
+    """Record unseen versions; raise InstrumentChanged naming every file whose content changed.
+
+    Returns the 'id version' labels of newly recorded versions. Nothing is written on refusal.
+    """
+    with write_transaction(session):
+        known = {
+            (row.instrument_id, row.version): row
+            for row in session.scalars(select(InstrumentVersion))
+        }
+        changed: list[str] = []
+        added: list[str] = []
+        for f in catalog:
+            ins = f.instrument
+            row = known.get((ins.id, ins.version))
+            if row is None:
+                session.add(
+                    InstrumentVersion(
+                        instrument_id=ins.id,
+                        version=ins.version,
+                        content_hash=f.content_hash,
+                        title=ins.title.en,
+                        loaded_at=datetime.now(UTC),
+                    )
+                )
+                added.append(f"{ins.id} {ins.version}")
+            elif row.content_hash != f.content_hash:
+                changed.append(
+                    f"{f.path} ({ins.id} {ins.version}): recorded hash {row.content_hash[:12]}…, "
+                    f"file now {f.content_hash[:12]}…"
+                )
+        if changed:
+            raise InstrumentChanged(
+                "published instrument versions are immutable; these files changed since they were "
+                "first loaded (publish the change as a new version file instead): "
+                + "; ".join(changed),
+                files=changed,
+            )
+    return added
+
+
+def version_row(session: Session, instrument_id: str, version: str) -> InstrumentVersion:
+    row = session.scalar(
+        select(InstrumentVersion).where(
+            InstrumentVersion.instrument_id == instrument_id, InstrumentVersion.version == version
+        )
+    )
+    if row is None:
+        raise NotFound(f"instrument {instrument_id} version {version} is not loaded")
+    return row
+
+
+def get_file(catalog: Catalog, instrument_id: str, version: str) -> InstrumentFile:
+    f = catalog.get(instrument_id, version)
+    if f is None:
+        if not catalog.versions(instrument_id):
+            raise NotFound(f"unknown instrument '{instrument_id}'")
+        raise NotFound(f"instrument '{instrument_id}' has no version '{version}'")
+    return f

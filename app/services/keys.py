@@ -1,0 +1,169 @@
+"""Workspaces and API keys. Keys are shown once; only a SHA-256 of the secret is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.db.models import ApiKey, Role, Workspace
+from app.db.session import write_transaction
+from app.domain.errors import Invalid, NotFound
+
+KEY_PREFIX = "oca_"
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: one key of one workspace, with a role."""
+
+    workspace_id: uuid.UUID
+    key_id: uuid.UUID
+    key_name: str
+    role: Role
+
+    @property
+    def can_write(self) -> bool:
+        return self.role in (Role.admin, Role.editor)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.admin
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key_name}"
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    id: uuid.UUID
+    workspace: str
+    name: str
+    role: Role
+    secret: str  # shown once
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _split(token: str) -> tuple[str, str] | None:
+    if not token.startswith(KEY_PREFIX):
+        return None
+    rest = token[len(KEY_PREFIX):]
+    prefix, sep, secret = rest.partition("_")
+    if not sep or not prefix or not secret or len(prefix) > 32 or len(secret) > 200:
+        return None
+    return prefix, secret
+
+
+def ensure_workspace(session: Session, name: str) -> Workspace:
+    """Get or create a workspace by name (inside the caller's transaction)."""
+    ws = session.scalar(select(Workspace).where(Workspace.name == name))
+    if ws is None:
+        ws = Workspace(name=name, created_at=datetime.now(UTC))
+        session.add(ws)
+        session.flush()
+    return ws
+
+
+def create_key(session: Session, *, workspace: str, role: str, name: str | None = None) -> CreatedKey:
+    """Create a key (and the workspace if new); the secret is returned once and never stored."""
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise Invalid(f"role must be one of {[r.value for r in Role]}") from None
+    workspace = workspace.strip()
+    if not workspace or len(workspace) > 120:
+        raise Invalid("workspace name must be 1 to 120 characters")
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    with write_transaction(session):
+        ws = ensure_workspace(session, workspace)
+        key = ApiKey(
+            workspace_id=ws.id,
+            name=name or f"{role_value.value}-{prefix[:4]}",
+            prefix=prefix,
+            secret_hash=_digest(secret),
+            role=role_value.value,
+            created_at=datetime.now(UTC),
+        )
+        session.add(key)
+        session.flush()
+        created = CreatedKey(key.id, ws.name, key.name, role_value, f"{KEY_PREFIX}{prefix}_{secret}")
+    return created
+
+
+def authenticate(session: Session, token: str) -> Principal | None:
+    parts = _split(token)
+    if parts is None:
+        return None
+    prefix, secret = parts
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if key is None or key.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(key.secret_hash, _digest(secret)):
+        return None
+    now = datetime.now(UTC)
+    last = key.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    principal = Principal(key.workspace_id, key.id, key.name, Role(key.role))
+    session.rollback()  # end the read before a (rare) write
+    if last is None or now - last > LAST_USED_RESOLUTION:
+        # Recorded at one-minute resolution so that reads do not each become a write.
+        with write_transaction(session):
+            session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+    return principal
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    id: uuid.UUID
+    workspace: str
+    name: str
+    prefix: str
+    role: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def list_keys(session: Session, workspace: str | None = None) -> list[KeyInfo]:
+    query = select(ApiKey, Workspace.name).join(Workspace, Workspace.id == ApiKey.workspace_id)
+    if workspace:
+        query = query.where(Workspace.name == workspace)
+    rows = session.execute(query.order_by(Workspace.name, ApiKey.created_at)).all()
+    return [
+        KeyInfo(k.id, ws, k.name, k.prefix, k.role, k.created_at, k.last_used_at, k.revoked_at)
+        for k, ws in rows
+    ]
+
+
+def revoke_key(session: Session, prefix_or_id: str) -> KeyInfo:
+    with write_transaction(session):
+        key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix_or_id))
+        if key is None:
+            try:
+                key = session.get(ApiKey, uuid.UUID(prefix_or_id))
+            except ValueError:
+                key = None
+        if key is None:
+            raise NotFound(f"no key with prefix or id '{prefix_or_id}'")
+        if key.revoked_at is None:
+            key.revoked_at = datetime.now(UTC)
+        ws = session.get(Workspace, key.workspace_id)
+        assert ws is not None
+        info = KeyInfo(
+            key.id, ws.name, key.name, key.prefix, key.role, key.created_at, key.last_used_at,
+            key.revoked_at,
+        )
+    return info
