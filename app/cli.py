@@ -27,7 +27,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-instruments_app = typer.Typer(help="Instrument files: list, validate, JSON schema.", no_args_is_help=True)
+instruments_app = typer.Typer(
+    help="Instrument files: list, validate, JSON schema.", no_args_is_help=True
+)
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(instruments_app, name="instruments")
@@ -81,6 +83,7 @@ def session_scope(settings: Settings, *, migrate_first: bool = True) -> Iterator
 
 # --- serve / db ----------------------------------------------------------------------------------
 
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
@@ -102,7 +105,11 @@ def serve(
             sync_catalog(session, catalog)
     out.print(f"OCA Engine on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run(
-        "app.main:create_app", factory=True, host=host, port=port, workers=workers,
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
         log_level="info",
     )
 
@@ -127,6 +134,7 @@ def db_downgrade(revision: str) -> None:
 
 # --- instruments ---------------------------------------------------------------------------------
 
+
 @instruments_app.command("list")
 def instruments_list() -> None:
     """List every instrument version in the instruments folder."""
@@ -137,8 +145,13 @@ def instruments_list() -> None:
     for f in catalog:
         i = f.instrument
         table.add_row(
-            i.id, i.version, i.title.en, i.scoring.method.value, str(len(i.dimensions)),
-            str(len(i.item_keys)), f.content_hash[:12],
+            i.id,
+            i.version,
+            i.title.en,
+            i.scoring.method.value,
+            str(len(i.dimensions)),
+            str(len(i.item_keys)),
+            f.content_hash[:12],
         )
     out.print(table)
 
@@ -192,6 +205,7 @@ def instruments_schema(
 
 # --- keys ----------------------------------------------------------------------------------------
 
+
 @keys_app.command("create")
 def keys_create(
     workspace: Annotated[str, typer.Option(help="Workspace name (created if new)")],
@@ -222,7 +236,11 @@ def keys_list(workspace: Annotated[str | None, typer.Option()] = None) -> None:
     table = Table("workspace", "name", "prefix", "role", "created", "last used", "revoked")
     for k in keys:
         table.add_row(
-            k.workspace, k.name, k.prefix, k.role, f"{k.created_at:%Y-%m-%d %H:%M}",
+            k.workspace,
+            k.name,
+            k.prefix,
+            k.role,
+            f"{k.created_at:%Y-%m-%d %H:%M}",
             f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "-",
             f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "-",
         )

@@ -14,7 +14,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OCA_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("var"), description="Folder for the SQLite file and exports")
+    data_dir: Path = Field(
+        default=Path("var"), description="Folder for the SQLite file and exports"
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite file in data_dir"
     )

@@ -50,7 +50,7 @@ def require_key(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """Authenticate the key; reads need 'viewer', writes 'editor' (router-level, every /v1 route)."""
+    """Authenticate the key; reads need viewer, writes editor (declared once per /v1 router)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
     principal = authenticate(session, credentials.credentials)

@@ -109,21 +109,31 @@ def add_exception_handlers(app: FastAPI) -> None:
             for p in exc.problems
         ]
         return problem_response(
-            422, "invalid-answers", "Invalid answers",
+            422,
+            "invalid-answers",
+            "Invalid answers",
             f"{len(errors)} answer(s) cannot be accepted; nothing was written",
-            instance=request.url.path, errors=errors,
+            instance=request.url.path,
+            errors=errors,
         )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"pointer": _pointer(tuple(e.get("loc", ()))), "code": e.get("type"), "detail": e["msg"]}
+            {
+                "pointer": _pointer(tuple(e.get("loc", ()))),
+                "code": e.get("type"),
+                "detail": e["msg"],
+            }
             for e in exc.errors()
         ]
         return problem_response(
-            422, "validation-error", "Invalid input",
+            422,
+            "validation-error",
+            "Invalid input",
             "the request does not match the schema; nothing was written",
-            instance=request.url.path, errors=errors,
+            instance=request.url.path,
+            errors=errors,
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -131,7 +141,11 @@ def add_exception_handlers(app: FastAPI) -> None:
         code, title = _HTTP_TITLES.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
         return problem_response(
-            exc.status_code, code, title, detail, instance=request.url.path,
+            exc.status_code,
+            code,
+            title,
+            detail,
+            instance=request.url.path,
             headers=dict(exc.headers) if exc.headers else None,
         )
 
@@ -139,6 +153,9 @@ def add_exception_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
-            500, "internal-error", "Internal server error",
-            "an unexpected error occurred; it has been logged", instance=request.url.path,
+            500,
+            "internal-error",
+            "Internal server error",
+            "an unexpected error occurred; it has been logged",
+            instance=request.url.path,
         )

@@ -31,9 +31,11 @@ def v1_router(tag: str, *, admin: bool = False) -> APIRouter:
     )
 
 
-NOT_FOUND = {404: problem("Not found (or in another workspace)")}
-CONFLICT = {409: problem("Conflicts with the current state")}
-PRECONDITION = {
+Responses = dict[int | str, dict[str, Any]]
+
+NOT_FOUND: Responses = {404: problem("Not found (or in another workspace)")}
+CONFLICT: Responses = {409: problem("Conflicts with the current state")}
+PRECONDITION: Responses = {
     412: problem("If-Match does not match the current ETag"),
     428: problem("If-Match is required"),
 }

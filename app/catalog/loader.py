@@ -39,7 +39,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> Any:
     seen: set[Any] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+        key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicated key {key!r}", key_node.start_mark
@@ -50,7 +50,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
 
 _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
 
 
@@ -136,7 +136,9 @@ class Catalog:
         return versions[-1] if versions else None
 
     def __iter__(self) -> Iterator[InstrumentFile]:
-        return iter(sorted(self.files.values(), key=lambda f: (f.instrument.id, f.instrument.version)))
+        return iter(
+            sorted(self.files.values(), key=lambda f: (f.instrument.id, f.instrument.version))
+        )
 
 
 def instrument_paths(root: Path) -> list[Path]:

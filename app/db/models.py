@@ -186,9 +186,7 @@ class Answer(Base):
 
     assessment: Mapped[Assessment] = relationship(back_populates="answers")
 
-    __table_args__ = (
-        CheckConstraint("NOT (is_na AND value IS NOT NULL)", name="na_has_no_value"),
-    )
+    __table_args__ = (CheckConstraint("NOT (is_na AND value IS NOT NULL)", name="na_has_no_value"),)
 
 
 class AssessmentScore(Base):

@@ -134,7 +134,8 @@ def parse_answers(instrument: Instrument, raw: Iterable[RawAnswer]) -> ParsedAns
         if item is None:
             problems.append(
                 AnswerProblem(
-                    key, "unknown_item",
+                    key,
+                    "unknown_item",
                     f"'{key}' is not an item of {instrument.id} {instrument.version}",
                     f"'{key}' no es un ítem de {instrument.id} {instrument.version}",
                     index=index,
@@ -144,7 +145,8 @@ def parse_answers(instrument: Instrument, raw: Iterable[RawAnswer]) -> ParsedAns
         if key in seen:
             problems.append(
                 AnswerProblem(
-                    key, "duplicate_item",
+                    key,
+                    "duplicate_item",
                     f"item '{key}' is answered more than once",
                     f"el ítem '{key}' tiene más de una respuesta",
                     index=index,
@@ -164,22 +166,26 @@ def parse_answers(instrument: Instrument, raw: Iterable[RawAnswer]) -> ParsedAns
             if str(exc) == "na_not_allowed":
                 problems.append(
                     AnswerProblem(
-                        key, "na_not_allowed",
+                        key,
+                        "na_not_allowed",
                         f"item '{key}' cannot be marked not applicable",
                         f"el ítem '{key}' no admite 'no aplica'",
-                        given, index,
+                        given,
+                        index,
                     )
                 )
             else:
                 problems.append(
                     AnswerProblem(
-                        key, "not_on_scale",
+                        key,
+                        "not_on_scale",
                         f"{given!r} is not a value of the scale; allowed: {_labels(scale)}"
                         + (", N/A" if scale.allow_na else ""),
                         f"{given!r} no es un valor de la escala; se admite: "
                         + ", ".join(f"{_number_text(v.value)} ({v.label.es})" for v in scale.values)
                         + (", N/A" if scale.allow_na else ""),
-                        given, index,
+                        given,
+                        index,
                     )
                 )
             continue

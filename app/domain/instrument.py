@@ -111,7 +111,7 @@ class RiskThreshold(_Frozen):
     """A risk band applies when the risk percentage is below ``below`` (first match wins)."""
 
     band: RiskBand
-    below: float = Field(gt=0, le=100.0001)
+    below: float = Field(gt=0)
 
 
 class Condition(_Frozen):
@@ -226,7 +226,9 @@ class Instrument(_Frozen):
             for k in (d.key, *(a.key for a in d.areas), *(i.key for a in d.areas for i in a.items))
         )
         problems += [f"key '{k}' is used {n} times" for k, n in keys.items() if n > 1]
-        condition_keys = {c.key for c in self.scoring.risk.conditions} if self.scoring.risk else set()
+        condition_keys = (
+            {c.key for c in self.scoring.risk.conditions} if self.scoring.risk else set()
+        )
         for d in self.dimensions:
             if d.conditions:
                 unknown = set(d.conditions.high + d.conditions.extreme) - condition_keys

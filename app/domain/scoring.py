@@ -60,6 +60,7 @@ _MISSING: Final = object()
 
 # --- reasons -------------------------------------------------------------------------------------
 
+
 class Reason(NamedTuple):
     """Why a score is null: a stable code for machines and a sentence per language for people."""
 
@@ -87,6 +88,7 @@ def _reason(answered: int, missing: int, coverage: float | None, min_coverage: f
 
 
 # --- results -------------------------------------------------------------------------------------
+
 
 class SectionRisk(NamedTuple):
     percent: float | None
@@ -174,6 +176,7 @@ class Score(NamedTuple):
 
 
 # --- compiled instrument -------------------------------------------------------------------------
+
 
 class _CItem(NamedTuple):
     key: str
@@ -277,6 +280,7 @@ def compile_instrument(instrument: Instrument) -> CompiledInstrument:
 
 # --- scoring -------------------------------------------------------------------------------------
 
+
 def score(compiled: CompiledInstrument, answers: Answers) -> Score:
     """Score one assessment. ``answers`` maps item keys to a scale value or NA; absent = missing."""
     if compiled.method is Method.risk:
@@ -348,8 +352,17 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
                     continue
             areas_out.append(
                 AreaScore(
-                    a.key, a.lens, a.weight, None, None, cov, ans, na, miss,
-                    _reason(ans, miss, cov, mc), None,
+                    a.key,
+                    a.lens,
+                    a.weight,
+                    None,
+                    None,
+                    cov,
+                    ans,
+                    na,
+                    miss,
+                    _reason(ans, miss, cov, mc),
+                    None,
                 )
             )
             d_ans += ans
@@ -369,15 +382,35 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
             if cov is not None and cov >= mc:
                 dims_out.append(
                     DimensionScore(
-                        d.key, d.lens, dw, raw, norm, cov, d_ans, d_na, d_miss, None, None,
+                        d.key,
+                        d.lens,
+                        dw,
+                        raw,
+                        norm,
+                        cov,
+                        d_ans,
+                        d_na,
+                        d_miss,
+                        None,
+                        None,
                         tuple(areas_out),
                     )
                 )
                 continue
         dims_out.append(
             DimensionScore(
-                d.key, d.lens, d.weight, None, None, cov, d_ans, d_na, d_miss,
-                _reason(d_ans, d_miss, cov, mc), None, tuple(areas_out),
+                d.key,
+                d.lens,
+                d.weight,
+                None,
+                None,
+                cov,
+                d_ans,
+                d_na,
+                d_miss,
+                _reason(d_ans, d_miss, cov, mc),
+                None,
+                tuple(areas_out),
             )
         )
     cov = _coverage(o_ans, o_miss)
@@ -391,8 +424,14 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
             None, None, cov, o_ans, o_na, o_miss, _reason(o_ans, o_miss, cov, mc), None
         )
     return Score(
-        c.instrument_id, c.version, c.method, mc, overall, tuple(dims_out),
-        _lens(l_s, l_w, l_ans, l_na, l_miss, l_keys, mc), None,
+        c.instrument_id,
+        c.version,
+        c.method,
+        mc,
+        overall,
+        tuple(dims_out),
+        _lens(l_s, l_w, l_ans, l_na, l_miss, l_keys, mc),
+        None,
     )
 
 
@@ -419,7 +458,13 @@ def _lens(
         if not keys:
             out.append(
                 LensScore(
-                    lens, None, None, 0, 0, 0, keys,
+                    lens,
+                    None,
+                    None,
+                    0,
+                    0,
+                    0,
+                    keys,
                     Reason(
                         "no_areas",
                         "no area of this instrument feeds this lens dimension",
@@ -434,7 +479,13 @@ def _lens(
         else:
             out.append(
                 LensScore(
-                    lens, None, cov, l_ans[i], l_na[i], l_miss[i], keys,
+                    lens,
+                    None,
+                    cov,
+                    l_ans[i],
+                    l_na[i],
+                    l_miss[i],
+                    keys,
                     _reason(l_ans[i], l_miss[i], cov, mc),
                 )
             )
@@ -508,19 +559,37 @@ def _score_risk(c: CompiledInstrument, answers: Answers) -> Score:
                 band = _risk_band(c, pct)
                 if failed:
                     band = _worse(band, c.key_question_floor)
-                risk = SectionRisk(pct, band, pts, mx, tuple(failed))
+                area_risk = SectionRisk(pct, band, pts, mx, tuple(failed))
                 if cov >= mc:  # type: ignore[operator]
                     areas_out.append(
                         AreaScore(
-                            a.key, a.lens, a.weight, pct, 100.0 - pct, cov, ans, na, miss, None,
-                            risk,
+                            a.key,
+                            a.lens,
+                            a.weight,
+                            pct,
+                            100.0 - pct,
+                            cov,
+                            ans,
+                            na,
+                            miss,
+                            None,
+                            area_risk,
                         )
                     )
                     continue
             areas_out.append(
                 AreaScore(
-                    a.key, a.lens, a.weight, None, None, cov, ans, na, miss,
-                    _reason(ans, miss, cov, mc), None,
+                    a.key,
+                    a.lens,
+                    a.weight,
+                    None,
+                    None,
+                    cov,
+                    ans,
+                    na,
+                    miss,
+                    _reason(ans, miss, cov, mc),
+                    None,
                 )
             )
         o_pts += d_pts
@@ -536,22 +605,46 @@ def _score_risk(c: CompiledInstrument, answers: Answers) -> Score:
                 band = _worse(band, c.key_question_floor)
             section_bands.append(band)
             section_pcts.append(pct)
-            keys = d.high if band is RiskBand.high else d.high + d.extreme if (
-                band is RiskBand.extreme
-            ) else ()
+            keys = (
+                d.high
+                if band is RiskBand.high
+                else d.high + d.extreme
+                if (band is RiskBand.extreme)
+                else ()
+            )
             for k in keys:
                 advice.setdefault(k, []).append((d.key, band))
             dims_out.append(
                 DimensionScore(
-                    d.key, d.lens, d.weight, pct, 100.0 - pct, cov, d_ans, d_na, d_miss, None,
-                    SectionRisk(pct, band, d_pts, d_max, tuple(d_failed)), tuple(areas_out),
+                    d.key,
+                    d.lens,
+                    d.weight,
+                    pct,
+                    100.0 - pct,
+                    cov,
+                    d_ans,
+                    d_na,
+                    d_miss,
+                    None,
+                    SectionRisk(pct, band, d_pts, d_max, tuple(d_failed)),
+                    tuple(areas_out),
                 )
             )
         else:
             dims_out.append(
                 DimensionScore(
-                    d.key, d.lens, d.weight, None, None, cov, d_ans, d_na, d_miss,
-                    _reason(d_ans, d_miss, cov, mc), None, tuple(areas_out),
+                    d.key,
+                    d.lens,
+                    d.weight,
+                    None,
+                    None,
+                    cov,
+                    d_ans,
+                    d_na,
+                    d_miss,
+                    _reason(d_ans, d_miss, cov, mc),
+                    None,
+                    tuple(areas_out),
                 )
             )
     cov = _coverage(o_ans, o_miss)
@@ -571,6 +664,12 @@ def _score_risk(c: CompiledInstrument, answers: Answers) -> Score:
         overall = OverallScore(None, None, cov, o_ans, o_na, o_miss, why, None)
         risk = RiskResult(None, None, c.risk_overall, why, ())
     return Score(
-        c.instrument_id, c.version, c.method, mc, overall, tuple(dims_out),
-        _lens(l_s, l_w, l_ans, l_na, l_miss, l_keys, mc), risk,
+        c.instrument_id,
+        c.version,
+        c.method,
+        mc,
+        overall,
+        tuple(dims_out),
+        _lens(l_s, l_w, l_ans, l_na, l_miss, l_keys, mc),
+        risk,
     )

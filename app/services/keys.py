@@ -58,7 +58,7 @@ def _digest(secret: str) -> str:
 def _split(token: str) -> tuple[str, str] | None:
     if not token.startswith(KEY_PREFIX):
         return None
-    rest = token[len(KEY_PREFIX):]
+    rest = token[len(KEY_PREFIX) :]
     prefix, sep, secret = rest.partition("_")
     if not sep or not prefix or not secret or len(prefix) > 32 or len(secret) > 200:
         return None
@@ -75,7 +75,9 @@ def ensure_workspace(session: Session, name: str) -> Workspace:
     return ws
 
 
-def create_key(session: Session, *, workspace: str, role: str, name: str | None = None) -> CreatedKey:
+def create_key(
+    session: Session, *, workspace: str, role: str, name: str | None = None
+) -> CreatedKey:
     """Create a key (and the workspace if new); the secret is returned once and never stored."""
     try:
         role_value = Role(role)
@@ -98,7 +100,9 @@ def create_key(session: Session, *, workspace: str, role: str, name: str | None 
         )
         session.add(key)
         session.flush()
-        created = CreatedKey(key.id, ws.name, key.name, role_value, f"{KEY_PREFIX}{prefix}_{secret}")
+        created = CreatedKey(
+            key.id, ws.name, key.name, role_value, f"{KEY_PREFIX}{prefix}_{secret}"
+        )
     return created
 
 
@@ -163,7 +167,13 @@ def revoke_key(session: Session, prefix_or_id: str) -> KeyInfo:
         ws = session.get(Workspace, key.workspace_id)
         assert ws is not None
         info = KeyInfo(
-            key.id, ws.name, key.name, key.prefix, key.role, key.created_at, key.last_used_at,
+            key.id,
+            ws.name,
+            key.name,
+            key.prefix,
+            key.role,
+            key.created_at,
+            key.last_used_at,
             key.revoked_at,
         )
     return info

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 T = TypeVar("T")
 
 
-class Page(BaseModel, Generic[T]):  # noqa: UP046 - PEP 695 syntax needs Python 3.12
+class Page(BaseModel, Generic[T]):
     """A page of a list; pass ``next_cursor`` back as ``cursor`` for the next page."""
 
     items: list[T]

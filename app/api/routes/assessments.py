@@ -1,0 +1,300 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import Query, Response, status
+
+from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
+from app.api.params import Cursor, IdempotencyKey, IfMatch, Limit, Threshold
+from app.api.routing import CONFLICT, NOT_FOUND, PRECONDITION, v1_router
+from app.api.schemas.analysis import OrgComparisonRead, ScoreRead, SeriesRead
+from app.api.schemas.common import Page
+from app.api.schemas.records import (
+    AnswerIn,
+    AnswerRead,
+    AssessmentCreate,
+    AssessmentRead,
+    AssessmentSummary,
+    AssessmentUpdate,
+    RevisionCreate,
+)
+from app.db.models import Assessment
+from app.domain.answers import RawAnswer
+from app.services import analysis
+from app.services import assessments as svc
+from app.services.common import IdempotencyRequest, encode_cursor
+from app.services.scores import rounded
+
+router = v1_router("assessments")
+
+InstrumentQ = Annotated[str, Query(max_length=40, examples=["oca"])]
+Ref = Annotated[
+    str,
+    Query(min_length=1, max_length=64, description="A round label or an assessment id"),
+]
+
+
+def _raw(answers: list[AnswerIn]) -> list[RawAnswer]:
+    return [RawAnswer(a.item, a.value, a.note) for a in answers]
+
+
+def read_assessment(
+    a: Assessment, response: Response | None = None, replaced_by: uuid.UUID | None = None
+) -> AssessmentRead:
+    tag = svc.assessment_etag(a)
+    if response is not None:
+        response.headers["ETag"] = tag
+    return AssessmentRead(
+        id=a.id,
+        organization_id=a.organization_id,
+        instrument_id=a.instrument_id,
+        instrument_version=a.instrument_version,
+        round=a.round,
+        assessed_on=a.assessed_on,
+        assessor=a.assessor,
+        retrospective=a.retrospective,
+        status=a.status,
+        revision=a.revision,
+        replaces_id=a.replaces_id,
+        replaced_by_id=replaced_by,
+        source=a.source,
+        answers=[
+            AnswerRead(item=x.item_key, value="na" if x.is_na else x.value, note=x.note)
+            for x in a.answers
+        ],
+        etag=tag,
+        created_at=a.created_at,
+        updated_at=a.updated_at,
+        submitted_at=a.submitted_at,
+        finalized_at=a.finalized_at,
+    )
+
+
+@router.post(
+    "/assessments",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a draft assessment with answers",
+    responses=CONFLICT,
+)
+def create_assessment(
+    body: AssessmentCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> AssessmentRead:
+    data = svc.AssessmentData(
+        organization_id=body.organization_id,
+        instrument_id=body.instrument_id,
+        instrument_version=body.instrument_version,
+        round=body.round,
+        assessed_on=body.assessed_on,
+        assessor=body.assessor,
+        retrospective=body.retrospective,
+        answers=_raw(body.answers),
+    )
+    a, created = svc.create_assessment(
+        session,
+        principal,
+        catalog,
+        data,
+        IdempotencyRequest.of(idempotency_key, body.model_dump(mode="json")),
+    )
+    response.headers["Location"] = f"/v1/assessments/{a.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return read_assessment(a, response)
+
+
+@router.get("/assessments", summary="List assessments")
+def list_assessments(
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    organization_id: uuid.UUID | None = None,
+    instrument_id: Annotated[str | None, Query(max_length=40)] = None,
+    round: Annotated[str | None, Query(max_length=64)] = None,
+    cohort_id: uuid.UUID | None = None,
+    status_: Annotated[
+        str | None, Query(alias="status", pattern="^(draft|submitted|final)$")
+    ] = None,
+    assessed_from: date | None = None,
+    assessed_to: date | None = None,
+    current_only: bool = False,
+) -> Page[AssessmentSummary]:
+    filters = svc.AssessmentFilter(
+        organization_id,
+        instrument_id,
+        round,
+        cohort_id,
+        status_,
+        assessed_from,
+        assessed_to,
+        current_only,
+    )
+    rows, more = svc.list_assessments(
+        session, principal, filters, limit=min(limit, settings.page_size_max), cursor=cursor
+    )
+    items = [
+        AssessmentSummary(
+            id=a.id,
+            organization_id=a.organization_id,
+            instrument_id=a.instrument_id,
+            instrument_version=a.instrument_version,
+            round=a.round,
+            assessed_on=a.assessed_on,
+            status=a.status,
+            revision=a.revision,
+            is_current=a.is_current,
+            answered=sum(1 for x in a.answers if x.is_na or x.value is not None),
+            created_at=a.created_at,
+        )
+        for a in rows
+    ]
+    nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    return Page[AssessmentSummary](items=items, next_cursor=nxt)
+
+
+@router.get("/assessments/{assessment_id}", summary="Read an assessment", responses=NOT_FOUND)
+def get_assessment(
+    assessment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, response: Response
+) -> AssessmentRead:
+    a = svc.get_assessment(session, principal, assessment_id)
+    return read_assessment(a, response, svc.replaced_by(session, a.id))
+
+
+@router.patch(
+    "/assessments/{assessment_id}",
+    summary="Change a draft (If-Match required)",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+)
+def update_assessment(
+    assessment_id: uuid.UUID,
+    body: AssessmentUpdate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> AssessmentRead:
+    changes = body.model_dump(exclude_unset=True, exclude={"answers"})
+    answers = _raw(body.answers) if body.answers is not None else None
+    a = svc.update_assessment(
+        session, principal, catalog, assessment_id, changes, answers, if_match
+    )
+    return read_assessment(a, response)
+
+
+@router.post(
+    "/assessments/{assessment_id}/submit",
+    summary="Check completeness, score and store the score",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+)
+def submit_assessment(
+    assessment_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> AssessmentRead:
+    a = svc.submit(session, principal, catalog, assessment_id, if_match)
+    return read_assessment(a, response)
+
+
+@router.post(
+    "/assessments/{assessment_id}/finalize",
+    summary="Lock a submitted assessment",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+)
+def finalize_assessment(
+    assessment_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> AssessmentRead:
+    return read_assessment(svc.finalize(session, principal, assessment_id, if_match), response)
+
+
+@router.post(
+    "/assessments/{assessment_id}/reopen",
+    summary="Return a submitted (not final) assessment to draft",
+    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+)
+def reopen_assessment(
+    assessment_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> AssessmentRead:
+    return read_assessment(svc.reopen(session, principal, assessment_id, if_match), response)
+
+
+@router.post(
+    "/assessments/{assessment_id}/revisions",
+    status_code=status.HTTP_201_CREATED,
+    summary="Correct a final assessment: a new draft revision that replaces it",
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def create_revision(
+    assessment_id: uuid.UUID,
+    body: RevisionCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    response: Response,
+) -> AssessmentRead:
+    changes = body.model_dump(exclude_unset=True, exclude={"answers"})
+    a = svc.create_revision(session, principal, catalog, assessment_id, _raw(body.answers), changes)
+    response.headers["Location"] = f"/v1/assessments/{a.id}"
+    return read_assessment(a, response)
+
+
+@router.get(
+    "/assessments/{assessment_id}/scores",
+    summary="The explained score of a submitted assessment",
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def get_scores(assessment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> ScoreRead:
+    return ScoreRead.model_validate(rounded(svc.get_scores(session, principal, assessment_id)))
+
+
+@router.get(
+    "/organizations/{org_id}/series",
+    summary="An organization's scored assessments of one instrument over time",
+    responses=NOT_FOUND,
+)
+def organization_series(
+    org_id: uuid.UUID, instrument_id: InstrumentQ, session: SessionDep, principal: PrincipalDep
+) -> SeriesRead:
+    return SeriesRead.model_validate(
+        rounded(analysis.series(session, principal, org_id, instrument_id))
+    )
+
+
+@router.get(
+    "/organizations/{org_id}/comparison",
+    summary="Compare two of an organization's assessments (by round label or id)",
+    responses=NOT_FOUND,
+)
+def organization_comparison(
+    org_id: uuid.UUID,
+    instrument_id: InstrumentQ,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    baseline: Ref = "baseline",
+    endline: Ref = "endline",
+    threshold: Threshold = None,
+) -> OrgComparisonRead:
+    org, a, b, result = analysis.compare_organization(
+        session, principal, catalog, org_id, instrument_id, baseline, endline, threshold
+    )
+    return OrgComparisonRead.model_validate(rounded(analysis.comparison_json(org, a, b, result)))

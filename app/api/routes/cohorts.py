@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Query, Response, status
+
+from app.api.deps import CatalogDep, PrincipalDep, SessionDep
+from app.api.params import Cursor, IdempotencyKey, Limit, Threshold
+from app.api.routing import CONFLICT, NOT_FOUND, v1_router
+from app.api.schemas.analysis import CohortComparisonRead
+from app.api.schemas.common import Page
+from app.api.schemas.records import CohortCreate, CohortDetail, CohortRead, CohortUpdate, Membership
+from app.db.models import Cohort
+from app.services import analysis
+from app.services import organizations as svc
+from app.services.common import IdempotencyRequest, encode_cursor
+from app.services.scores import rounded
+
+router = v1_router("cohorts")
+
+Round = Annotated[str, Query(min_length=1, max_length=64)]
+InstrumentQ = Annotated[str, Query(max_length=40, examples=["oca"])]
+
+
+def _detail(session: SessionDep, cohort: Cohort) -> CohortDetail:
+    ids = svc.member_ids(session, cohort.id)
+    return CohortDetail(
+        id=cohort.id,
+        name=cohort.name,
+        description=cohort.description,
+        members=len(ids),
+        created_at=cohort.created_at,
+        updated_at=cohort.updated_at,
+        organization_ids=ids,
+    )
+
+
+@router.post(
+    "/cohorts", status_code=status.HTTP_201_CREATED, summary="Create a cohort", responses=CONFLICT
+)
+def create_cohort(
+    body: CohortCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> CohortDetail:
+    cohort, created = svc.create_cohort(
+        session,
+        principal,
+        body.name,
+        body.description,
+        IdempotencyRequest.of(idempotency_key, body.model_dump()),
+    )
+    response.headers["Location"] = f"/v1/cohorts/{cohort.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return _detail(session, cohort)
+
+
+@router.get("/cohorts", summary="List cohorts")
+def list_cohorts(
+    session: SessionDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[CohortRead]:
+    rows, more = svc.list_cohorts(session, principal, limit=limit, cursor=cursor)
+    counts = svc.member_counts(session, [c.id for c in rows])
+    items = [
+        CohortRead(
+            id=c.id,
+            name=c.name,
+            description=c.description,
+            members=counts.get(c.id, 0),
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+        for c in rows
+    ]
+    nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    return Page[CohortRead](items=items, next_cursor=nxt)
+
+
+@router.get("/cohorts/{cohort_id}", summary="Read a cohort and its members", responses=NOT_FOUND)
+def get_cohort(cohort_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> CohortDetail:
+    return _detail(session, svc.get_cohort(session, principal, cohort_id))
+
+
+@router.patch(
+    "/cohorts/{cohort_id}",
+    summary="Rename or describe a cohort",
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def update_cohort(
+    cohort_id: uuid.UUID, body: CohortUpdate, session: SessionDep, principal: PrincipalDep
+) -> CohortDetail:
+    cohort = svc.update_cohort(session, principal, cohort_id, body.model_dump(exclude_unset=True))
+    return _detail(session, cohort)
+
+
+@router.put(
+    "/cohorts/{cohort_id}/members/{org_id}",
+    summary="Add an organization to a cohort (idempotent)",
+    responses=NOT_FOUND,
+)
+def add_member(
+    cohort_id: uuid.UUID, org_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> Membership:
+    added = svc.add_member(session, principal, cohort_id, org_id)
+    return Membership(cohort_id=cohort_id, organization_id=org_id, added=added)
+
+
+@router.delete(
+    "/cohorts/{cohort_id}/members/{org_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Remove an organization from a cohort",
+    responses=NOT_FOUND,
+)
+def remove_member(
+    cohort_id: uuid.UUID, org_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> None:
+    svc.remove_member(session, principal, cohort_id, org_id)
+
+
+@router.get(
+    "/cohorts/{cohort_id}/comparison",
+    summary="Baseline versus endline across a cohort (CBLD-9 share improved)",
+    responses=NOT_FOUND,
+)
+def cohort_comparison(
+    cohort_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    instrument_id: InstrumentQ,
+    baseline: Round = "baseline",
+    endline: Round = "endline",
+    threshold: Threshold = None,
+) -> CohortComparisonRead:
+    result = analysis.compare_cohort_rounds(
+        session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
+    )
+    return CohortComparisonRead.model_validate(rounded(analysis.cohort_json(result)))

@@ -1,0 +1,205 @@
+"""HTTP contracts for organizations, cohorts, assessments and audit events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=True)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- organizations -------------------------------------------------------------------------------
+
+
+class OrganizationCreate(_In):
+    name: Name = Field(examples=["Fundación Juventud Tijuana"])
+    country: Country | None = Field(default=None, examples=["MX"], description="ISO 3166 alpha-2")
+    region: Short | None = Field(default=None, examples=["Baja California"])
+    thematic_areas: list[Short] = Field(default_factory=list, max_length=30)
+    tags: list[Short] = Field(default_factory=list, max_length=30)
+    external_id: Short | None = Field(
+        default=None, description="Your system's id; unique within the workspace"
+    )
+
+
+class OrganizationUpsert(_In):
+    name: Name
+    country: Country | None = None
+    region: Short | None = None
+    thematic_areas: list[Short] = Field(default_factory=list, max_length=30)
+    tags: list[Short] = Field(default_factory=list, max_length=30)
+
+
+class OrganizationUpdate(_In):
+    name: Name | None = None
+    country: Country | None = None
+    region: Short | None = None
+    thematic_areas: list[Short] | None = Field(default=None, max_length=30)
+    tags: list[Short] | None = Field(default=None, max_length=30)
+    external_id: Short | None = None
+
+
+class OrganizationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    country: str | None
+    region: str | None
+    thematic_areas: list[str]
+    tags: list[str]
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+# --- cohorts -------------------------------------------------------------------------------------
+
+
+class CohortCreate(_In):
+    name: Name = Field(examples=["Learning community group 2"])
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class CohortUpdate(_In):
+    name: Name | None = None
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class CohortRead(BaseModel):
+    id: uuid.UUID
+    name: str
+    description: str | None
+    members: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CohortDetail(CohortRead):
+    organization_ids: list[uuid.UUID]
+
+
+class Membership(BaseModel):
+    cohort_id: uuid.UUID
+    organization_id: uuid.UUID
+    added: bool
+
+
+# --- assessments ---------------------------------------------------------------------------------
+
+AnswerValueIn = float | Annotated[str, StringConstraints(max_length=80)] | None
+
+
+class AnswerIn(_In):
+    item: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
+        examples=["gls.vision.1"]
+    )
+    value: AnswerValueIn = Field(
+        default=None,
+        description='A scale value (number), a scale code or label (en/es), "na" for not '
+        "applicable, or null for no answer",
+        examples=[3],
+    )
+    note: Annotated[str, StringConstraints(max_length=4000)] | None = Field(
+        default=None, description="Evidence or justification"
+    )
+
+
+class AssessmentCreate(_In):
+    organization_id: uuid.UUID
+    instrument_id: Annotated[str, StringConstraints(max_length=40)] = Field(examples=["oca"])
+    instrument_version: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        default=None, description="Pinned version; default: the latest", examples=["2015.1"]
+    )
+    round: Label = Field(examples=["baseline"])
+    assessed_on: date
+    assessor: Short | None = None
+    retrospective: bool = Field(default=False, description="A reconstructed baseline")
+    answers: list[AnswerIn] = Field(default_factory=list, max_length=2000)
+
+
+class AssessmentUpdate(_In):
+    round: Label | None = None
+    assessed_on: date | None = None
+    assessor: Short | None = None
+    retrospective: bool | None = None
+    answers: list[AnswerIn] | None = Field(
+        default=None,
+        max_length=2000,
+        description="Answers to change; other answers stay. A null value without a note removes "
+        "an answer.",
+    )
+
+
+class RevisionCreate(_In):
+    assessed_on: date | None = None
+    assessor: Short | None = None
+    answers: list[AnswerIn] = Field(default_factory=list, max_length=2000)
+
+
+class AnswerRead(BaseModel):
+    item: str
+    value: float | Literal["na"] | None
+    note: str | None
+
+
+class AssessmentRead(BaseModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    instrument_id: str
+    instrument_version: str
+    round: str
+    assessed_on: date
+    assessor: str | None
+    retrospective: bool
+    status: Literal["draft", "submitted", "final"]
+    revision: int
+    replaces_id: uuid.UUID | None
+    replaced_by_id: uuid.UUID | None = None
+    source: str
+    answers: list[AnswerRead]
+    etag: str
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    finalized_at: datetime | None
+
+
+class AssessmentSummary(BaseModel):
+    id: uuid.UUID
+    organization_id: uuid.UUID
+    instrument_id: str
+    instrument_version: str
+    round: str
+    assessed_on: date
+    status: str
+    revision: int
+    is_current: bool
+    answered: int
+    created_at: datetime
+
+
+# --- audit ---------------------------------------------------------------------------------------
+
+
+class AuditRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    occurred_at: datetime
+    actor: str
+    api_key_id: uuid.UUID | None
+    action: str
+    object_type: str
+    object_id: str | None
+    changes: dict[str, Any] | None

@@ -1,0 +1,235 @@
+"""Where everything lives in a template: sheet names, columns, item rows, cover cells, metadata.
+
+One function, ``workbook_layout``, derives the layout from (instrument version, language) so that
+the template writer and the reader can never disagree. Changing anything here that moves a cell
+means a new ``FORMAT_VERSION``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final, Literal
+
+from openpyxl.utils import get_column_letter
+
+from app.domain.instrument import Instrument, Scale
+
+FORMAT_VERSION: Final = 1
+Language = Literal["en", "es"]
+LANGUAGES: Final[tuple[Language, ...]] = ("en", "es")
+
+META_SHEET: Final = "_meta"
+GENERATOR: Final = "oca-engine"
+SHEET_NAME_MAX: Final = 31
+HEADER_ROW: Final = 1
+FIRST_ITEM_ROW: Final = 2
+NA_LABEL: Final[dict[str, str]] = {"en": "N/A", "es": "No aplica"}
+MAX_COVER_TEXT: Final = 200
+
+# names a dimension sheet may never take (compared case-insensitively)
+_RESERVED_SHEETS: Final = (
+    "Cover",
+    "Portada",
+    "Instructions",
+    "Instrucciones",
+    META_SHEET,
+    "Problems",
+    "Problemas",
+    "History",
+)
+
+
+def _pair(en: str, es: str) -> dict[str, str]:
+    return {"en": en, "es": es}
+
+
+COVER_SHEET: Final = _pair("Cover", "Portada")
+INSTRUCTIONS_SHEET: Final = _pair("Instructions", "Instrucciones")
+PROBLEMS_SHEET: Final = _pair("Problems", "Problemas")
+
+
+class CoverField(StrEnum):
+    organization_name = "organization_name"
+    organization_external_id = "organization_external_id"
+    round = "round"
+    assessed_on = "assessed_on"
+    assessor = "assessor"
+
+
+COVER_LABEL_COLUMN: Final = 1
+COVER_VALUE_COLUMN: Final = 2
+COVER_ROWS: Final[dict[CoverField, int]] = {
+    CoverField.organization_name: 4,
+    CoverField.organization_external_id: 5,
+    CoverField.round: 6,
+    CoverField.assessed_on: 7,
+    CoverField.assessor: 8,
+}
+COVER_LABELS: Final[dict[CoverField, dict[str, str]]] = {
+    CoverField.organization_name: _pair("Organization name", "Nombre de la organización"),
+    CoverField.organization_external_id: _pair(
+        "Organization ID (optional, from your program)",
+        "ID de la organización (opcional, de su programa)",
+    ),
+    CoverField.round: _pair(
+        "Round (baseline, midline, endline, ...)", "Ronda (baseline, midline, endline, ...)"
+    ),
+    CoverField.assessed_on: _pair(
+        "Assessment date (YYYY-MM-DD)", "Fecha de la evaluación (AAAA-MM-DD)"
+    ),
+    CoverField.assessor: _pair("Assessor / facilitator", "Evaluador(a) / facilitador(a)"),
+}
+
+
+def cover_cell(field: CoverField) -> str:
+    return f"{get_column_letter(COVER_VALUE_COLUMN)}{COVER_ROWS[field]}"
+
+
+class ItemColumn(StrEnum):
+    """The fixed columns of a dimension sheet; level columns sit between ``item`` and ``answer``."""
+
+    key = "key"
+    area = "area"
+    item = "item"
+    answer = "answer"
+    notes = "notes"
+
+
+ITEM_HEADERS: Final[dict[ItemColumn, dict[str, str]]] = {
+    ItemColumn.key: _pair("Key", "Clave"),
+    ItemColumn.area: _pair("Area", "Área"),
+    ItemColumn.item: _pair("Item", "Ítem"),
+    ItemColumn.answer: _pair("Answer", "Respuesta"),
+    ItemColumn.notes: _pair("Notes / evidence", "Notas / evidencia"),
+}
+
+
+class MetaKey(StrEnum):
+    """Key/value rows at the top of the ``_meta`` sheet (label in column A, value in column B)."""
+
+    format_version = "format_version"
+    instrument_id = "instrument_id"
+    instrument_version = "instrument_version"
+    content_hash = "content_hash"
+    language = "language"
+    cover_sheet = "cover_sheet"
+    generator = "generator"
+
+
+META_ROWS: Final[dict[MetaKey, int]] = {k: i for i, k in enumerate(MetaKey, start=1)}
+# the item table of _meta: one row per item, under a header row
+META_TABLE_COLUMNS: Final = ("sheet", "row", "item", "answer_cell", "note_cell")
+META_TABLE_FIRST_COLUMN: Final = 4  # D
+META_TABLE_HEADER_ROW: Final = 1
+# validation lists (one column per scale) start here when a list cannot be written inline
+META_LISTS_FIRST_COLUMN: Final = 10  # J
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    key: str
+    area_key: str
+    row: int
+
+
+@dataclass(frozen=True)
+class SheetLayout:
+    """One dimension sheet."""
+
+    dimension_key: str
+    name: str
+    level_count: int
+    items: tuple[ItemRow, ...]
+
+    @property
+    def columns(self) -> dict[ItemColumn, int]:
+        answer = 4 + self.level_count
+        return {
+            ItemColumn.key: 1,
+            ItemColumn.area: 2,
+            ItemColumn.item: 3,
+            ItemColumn.answer: answer,
+            ItemColumn.notes: answer + 1,
+        }
+
+    @property
+    def first_level_column(self) -> int:
+        return 4
+
+    @property
+    def width(self) -> int:
+        return self.columns[ItemColumn.notes]
+
+    def ref(self, column: ItemColumn, row: int) -> str:
+        return f"{get_column_letter(self.columns[column])}{row}"
+
+
+@dataclass(frozen=True)
+class WorkbookLayout:
+    language: Language
+    cover_sheet: str
+    instructions_sheet: str
+    sheets: tuple[SheetLayout, ...]
+
+    def item_positions(self) -> dict[str, tuple[SheetLayout, ItemRow]]:
+        return {r.key: (s, r) for s in self.sheets for r in s.items}
+
+    @property
+    def sheet_order(self) -> tuple[str, ...]:
+        return (self.cover_sheet, self.instructions_sheet, *(s.name for s in self.sheets))
+
+
+_NOT_IN_SHEET_NAMES = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+
+
+def sheet_names(titles: list[str], reserved: tuple[str, ...] = _RESERVED_SHEETS) -> list[str]:
+    """Excel-safe, unique (case-insensitively), at most 31 characters, in the given order."""
+    used = {r.casefold() for r in reserved}
+    names: list[str] = []
+    for title in titles:
+        base = " ".join(_NOT_IN_SHEET_NAMES.sub(" ", title).split()).strip("'").strip()
+        base = base[:SHEET_NAME_MAX].rstrip() or "Sheet"
+        name, n = base, 2
+        while name.casefold() in used:
+            suffix = f" ({n})"
+            name = base[: SHEET_NAME_MAX - len(suffix)].rstrip() + suffix
+            n += 1
+        used.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def check_language(lang: str) -> Language:
+    if lang == "en":
+        return "en"
+    if lang == "es":
+        return "es"
+    raise ValueError(f"language must be one of {list(LANGUAGES)}, not {lang!r}")
+
+
+def workbook_layout(instrument: Instrument, lang: str) -> WorkbookLayout:
+    language = check_language(lang)
+    names = sheet_names([d.title.get(language) for d in instrument.dimensions])
+    sheets: list[SheetLayout] = []
+    for dimension, name in zip(instrument.dimensions, names, strict=True):
+        rows: list[ItemRow] = []
+        level_count = 0
+        for area in dimension.areas:
+            for item in area.items:
+                rows.append(ItemRow(item.key, area.key, FIRST_ITEM_ROW + len(rows)))
+                if item.levels:
+                    level_count = max(level_count, len(instrument.scales[item.scale].values))
+        sheets.append(SheetLayout(dimension.key, name, level_count, tuple(rows)))
+    return WorkbookLayout(
+        language, COVER_SHEET[language], INSTRUCTIONS_SHEET[language], tuple(sheets)
+    )
+
+
+def ordered_values(scale: Scale) -> list[float]:
+    return sorted(v.value for v in scale.values)
+
+
+def number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

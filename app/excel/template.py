@@ -1,0 +1,530 @@
+"""The fill-in template of one instrument version, optionally prefilled with an assessment."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from io import BytesIO
+from typing import Any, Final
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.protection import WorkbookProtection
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from app.domain.instrument import Dimension, Instrument, Item, Scale
+from app.domain.scoring import NA, AnswerValue
+from app.excel._cells import set_text
+from app.excel.layout import (
+    COVER_LABEL_COLUMN,
+    COVER_LABELS,
+    COVER_ROWS,
+    COVER_VALUE_COLUMN,
+    FIRST_ITEM_ROW,
+    FORMAT_VERSION,
+    GENERATOR,
+    HEADER_ROW,
+    ITEM_HEADERS,
+    META_LISTS_FIRST_COLUMN,
+    META_ROWS,
+    META_SHEET,
+    META_TABLE_COLUMNS,
+    META_TABLE_FIRST_COLUMN,
+    META_TABLE_HEADER_ROW,
+    NA_LABEL,
+    CoverField,
+    ItemColumn,
+    Language,
+    MetaKey,
+    SheetLayout,
+    WorkbookLayout,
+    cover_cell,
+    number_text,
+    ordered_values,
+    workbook_layout,
+)
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """An assessment written back into template form (export that can be re-imported)."""
+
+    organization_name: str | None = None
+    organization_external_id: str | None = None
+    round: str | None = None
+    assessed_on: date | None = None
+    assessor: str | None = None
+    answers: Mapping[str, AnswerValue] = field(default_factory=dict)
+    notes: Mapping[str, str] = field(default_factory=dict)
+
+
+_HEADER_FILL: Final = PatternFill("solid", fgColor="FF1F4E79")
+_HEADER_FONT: Final = Font(bold=True, color="FFFFFFFF")
+_INPUT_FILL: Final = PatternFill("solid", fgColor="FFFFF2CC")
+_AREA_FONT: Final = Font(italic=True, color="FF404040")
+_THIN: Final = Side(style="thin", color="FFBFBFBF")
+_BORDER: Final = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+_WRAP: Final = Alignment(wrap_text=True, vertical="top")
+_UNLOCKED: Final = Protection(locked=False)
+_TEXT_FORMAT: Final = "@"
+_DATE_FORMAT: Final = "yyyy-mm-dd"
+_INLINE_LIST_MAX: Final = 250  # Excel refuses inline lists over 255 characters
+_WIDTHS: Final[dict[ItemColumn, float]] = {
+    ItemColumn.key: 16,
+    ItemColumn.area: 22,
+    ItemColumn.item: 60,
+    ItemColumn.answer: 22,
+    ItemColumn.notes: 50,
+}
+_LEVEL_WIDTH: Final = 34
+
+_T: Final[dict[str, dict[str, str]]] = {
+    "fill_cover": {
+        "en": "Fill in the yellow cells, then answer the items on the following sheets. "
+        "See the Instructions sheet.",
+        "es": "Complete las celdas amarillas y después responda los ítems de las hojas "
+        "siguientes. Vea la hoja Instrucciones.",
+    },
+    "choose": {"en": "Choose a value from the list.", "es": "Elija un valor de la lista."},
+    "choose_title": {"en": "Answer", "es": "Respuesta"},
+    "invalid_title": {"en": "Not on the scale", "es": "Fuera de la escala"},
+    "invalid": {
+        "en": "Choose one of the values of the list (or leave the cell blank).",
+        "es": "Elija uno de los valores de la lista (o deje la celda vacía).",
+    },
+    "round_prompt": {
+        "en": "baseline, midline, endline, or your program's own label.",
+        "es": "baseline (línea de base), midline (medio término), endline (línea final) "
+        "u otra etiqueta de su programa.",
+    },
+    "date_prompt": {"en": "A date, e.g. 2025-03-31.", "es": "Una fecha, p. ej. 2025-03-31."},
+    "date_error": {
+        "en": "Type a date between 2000 and 2100, e.g. 2025-03-31.",
+        "es": "Escriba una fecha entre 2000 y 2100, p. ej. 2025-03-31.",
+    },
+    "level": {"en": "Level", "es": "Nivel"},
+    "evidence": {"en": "Evidence to look for", "es": "Evidencia a revisar"},
+    "key_question": {"en": "Key question", "es": "Pregunta clave"},
+}
+
+_INSTRUCTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "en": (
+        "How to fill in this workbook",
+        "1. On the Cover sheet, fill in the organization, the round (baseline, midline, endline "
+        "or your program's own label), the assessment date (YYYY-MM-DD) and the assessor.",
+        "2. On each dimension sheet, read the item and its level statements, then choose the "
+        "answer in the yellow Answer cell from the drop-down list.",
+        "3. Write the evidence you reviewed (documents, interviews, observations) or any comment "
+        "in the Notes / evidence cell.",
+        "4. N/A (not applicable) means that the item does not apply to this organization: it is "
+        "left out of every score. A blank answer means that the item has not been assessed: it "
+        "counts as missing and lowers the coverage; when too many items are missing, no score "
+        "is given. Do not use N/A for 'we do not know'.",
+        "5. Do not insert, delete, move or rename rows, columns or sheets, and do not type "
+        "formulas: the workbook is checked against its instrument version when it is uploaded. "
+        "Only the yellow cells can be edited.",
+        "6. Upload the workbook as it is (.xlsx). If something needs fixing you get this "
+        "workbook back with each offending cell in red and a comment that explains the problem.",
+    ),
+    "es": (
+        "Cómo completar este libro",
+        "1. En la hoja Portada, complete la organización, la ronda (baseline, midline, endline u "
+        "otra etiqueta de su programa), la fecha de la evaluación (AAAA-MM-DD) y la persona "
+        "evaluadora.",
+        "2. En cada hoja de dimensión, lea el ítem y las descripciones de sus niveles, y elija la "
+        "respuesta de la lista desplegable en la celda amarilla Respuesta.",
+        "3. Escriba la evidencia revisada (documentos, entrevistas, observaciones) o cualquier "
+        "comentario en la celda Notas / evidencia.",
+        "4. «No aplica» significa que el ítem no corresponde a esta organización: queda fuera de "
+        "todos los puntajes. Una respuesta vacía significa que el ítem no se evaluó: cuenta como "
+        "faltante y reduce la cobertura; si faltan demasiados ítems no se calcula el puntaje. No "
+        "use «No aplica» para decir «no sabemos».",
+        "5. No inserte, elimine, mueva ni cambie el nombre de filas, columnas u hojas, y no "
+        "escriba fórmulas: el libro se verifica contra su versión del instrumento al subirlo. "
+        "Solo se pueden editar las celdas amarillas.",
+        "6. Suba el libro tal como está (.xlsx). Si algo debe corregirse, recibirá este mismo "
+        "libro con cada celda a corregir en rojo y un comentario que explica el problema.",
+    ),
+}
+_SCALES_TITLE: Final = {"en": "Answer scales", "es": "Escalas de respuesta"}
+_USED_BY: Final = {"en": "used by {n} item(s)", "es": "usada por {n} ítem(s)"}
+_NA_ALLOWED: Final = {
+    True: {"en": "N/A is allowed.", "es": "Se admite «No aplica»."},
+    False: {"en": "N/A is not allowed.", "es": "No se admite «No aplica»."},
+}
+_ABOUT: Final = {
+    "en": "Instrument: {title} — {id} version {version}. Template language: English.",
+    "es": "Instrumento: {title} — {id} versión {version}. Idioma de la plantilla: español.",
+}
+
+
+def build_template(
+    instrument: Instrument,
+    content_hash: str,
+    lang: str = "en",
+    prefill: Prefill | None = None,
+) -> bytes:
+    """The .xlsx template of one instrument version in one language, optionally prefilled.
+
+    Raises ValueError for an unknown language or a prefill that does not fit the instrument.
+    """
+    layout = workbook_layout(instrument, lang)
+    language = layout.language
+    labels = _prefill_labels(instrument, language, prefill) if prefill else {}
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    cover = wb.create_sheet(layout.cover_sheet)
+    instructions = wb.create_sheet(layout.instructions_sheet)
+    dimension_sheets = [wb.create_sheet(s.name) for s in layout.sheets]
+    meta = wb.create_sheet(META_SHEET)
+
+    lists = _validation_lists(instrument, language, meta)
+    _write_cover(cover, instrument, language, prefill)
+    _write_instructions(instructions, instrument, language)
+    for ws, sheet, dimension in zip(
+        dimension_sheets, layout.sheets, instrument.dimensions, strict=True
+    ):
+        _write_dimension(ws, sheet, dimension, instrument, language, lists, labels, prefill)
+    _write_meta(meta, instrument, content_hash, layout)
+
+    for ws in wb.worksheets:
+        ws.protection.sheet = True
+        ws.protection.formatColumns = False  # people may widen columns and rows to read
+        ws.protection.formatRows = False
+    meta.sheet_state = "veryHidden"
+    wb.active = 0
+    wb.security = WorkbookProtection(lockStructure=True)
+    wb.properties.creator = "OCA Engine"
+    wb.properties.title = f"{instrument.title.get(language)} ({instrument.id} {instrument.version})"
+
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _prefill_labels(instrument: Instrument, lang: Language, prefill: Prefill) -> dict[str, str]:
+    """The label to write in each prefilled answer cell; ValueError if an answer does not fit."""
+    problems: list[str] = []
+    labels: dict[str, str] = {}
+    items = instrument.items
+    for key, value in prefill.answers.items():
+        item = items.get(key)
+        if item is None:
+            problems.append(f"'{key}' is not an item of {instrument.id} {instrument.version}")
+            continue
+        scale = instrument.scales[item.scale]
+        if value is NA:
+            if not scale.allow_na:
+                problems.append(f"item '{key}' cannot be not applicable")
+                continue
+            labels[key] = NA_LABEL[lang]
+            continue
+        found = scale.by_value(float(value)) if isinstance(value, int | float) else None
+        if found is None:
+            problems.append(f"item '{key}': {value!r} is not a value of its scale")
+            continue
+        labels[key] = found.label.get(lang)
+    problems += [
+        f"note for '{key}', which is not an item"
+        for key in prefill.notes
+        if key not in items
+    ]
+    if problems:
+        raise ValueError("prefill does not fit the instrument: " + "; ".join(problems))
+    return labels
+
+
+def _scale_labels(scale: Scale, lang: Language) -> list[str]:
+    labels = [v.label.get(lang) for v in scale.values]
+    if scale.allow_na:
+        labels.append(NA_LABEL[lang])
+    return labels
+
+
+def _validation_lists(instrument: Instrument, lang: Language, meta: Any) -> dict[str, str]:
+    """Scale key -> the list formula of its drop-down.
+
+    Inline ("a,b,c") when the labels allow it, because Excel keeps inline lists in the plain
+    dataValidations part that every reader understands; otherwise a range on the ``_meta`` sheet.
+    """
+    formulas: dict[str, str] = {}
+    for index, (key, scale) in enumerate(sorted(instrument.scales.items())):
+        labels = _scale_labels(scale, lang)
+        joined = ",".join(labels)
+        if all("," not in x and '"' not in x for x in labels) and len(joined) <= _INLINE_LIST_MAX:
+            formulas[key] = f'"{joined}"'
+            continue
+        column = META_LISTS_FIRST_COLUMN + index
+        set_text(meta.cell(row=1, column=column), key)
+        for row, label in enumerate(labels, start=2):
+            set_text(meta.cell(row=row, column=column), label)
+        letter = get_column_letter(column)
+        formulas[key] = f"'{META_SHEET}'!${letter}$2:${letter}${len(labels) + 1}"
+    return formulas
+
+
+def _input(cell: Any, number_format: str = _TEXT_FORMAT) -> None:
+    cell.protection = _UNLOCKED
+    cell.fill = _INPUT_FILL
+    cell.border = _BORDER
+    cell.alignment = _WRAP
+    cell.number_format = number_format
+
+
+def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefill | None) -> None:
+    title = ws.cell(row=1, column=1)
+    set_text(title, instrument.title.get(lang))
+    title.font = Font(bold=True, size=14)
+    about = ws.cell(row=2, column=1)
+    set_text(about, f"{instrument.id} {instrument.version} · {lang}")
+    about.font = Font(color="FF595959")
+    for field_, row in COVER_ROWS.items():
+        label = ws.cell(row=row, column=COVER_LABEL_COLUMN)
+        set_text(label, COVER_LABELS[field_][lang])
+        label.font = Font(bold=True)
+        label.alignment = _WRAP
+        value = ws.cell(row=row, column=COVER_VALUE_COLUMN)
+        _input(value, _DATE_FORMAT if field_ is CoverField.assessed_on else _TEXT_FORMAT)
+    note = ws.cell(row=max(COVER_ROWS.values()) + 2, column=1)
+    set_text(note, _T["fill_cover"][lang])
+    note.alignment = _WRAP
+    ws.column_dimensions["A"].width = 46
+    ws.column_dimensions["B"].width = 50
+
+    round_dv = DataValidation(
+        type="list",
+        formula1='"baseline,midline,endline"',
+        allow_blank=True,
+        showErrorMessage=False,  # a suggestion, not a rule: programs define their own rounds
+        showInputMessage=True,
+        prompt=_T["round_prompt"][lang],
+    )
+    round_dv.add(cover_cell(CoverField.round))
+    date_dv = DataValidation(
+        type="date",
+        operator="between",
+        formula1="36526",  # 2000-01-01
+        formula2="73415",  # 2100-12-31
+        allow_blank=True,
+        showErrorMessage=True,
+        showInputMessage=True,
+        prompt=_T["date_prompt"][lang],
+        error=_T["date_error"][lang],
+    )
+    date_dv.add(cover_cell(CoverField.assessed_on))
+    ws.add_data_validation(round_dv)
+    ws.add_data_validation(date_dv)
+
+    if prefill is None:
+        return
+    texts = {
+        CoverField.organization_name: prefill.organization_name,
+        CoverField.organization_external_id: prefill.organization_external_id,
+        CoverField.round: prefill.round,
+        CoverField.assessor: prefill.assessor,
+    }
+    for field_, text in texts.items():
+        if text:
+            set_text(ws[cover_cell(field_)], text)
+    if prefill.assessed_on is not None:
+        ws[cover_cell(CoverField.assessed_on)].value = prefill.assessed_on
+
+
+def _write_instructions(ws: Any, instrument: Instrument, lang: Language) -> None:
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = 90
+    row = 1
+    for i, paragraph in enumerate(_INSTRUCTIONS[lang]):
+        cell = ws.cell(row=row, column=1)
+        set_text(cell, paragraph)
+        cell.alignment = _WRAP
+        if i == 0:
+            cell.font = Font(bold=True, size=14)
+        else:
+            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
+            ws.row_dimensions[row].height = _height(paragraph)
+        row += 1
+    row += 1
+    about = ws.cell(row=row, column=1)
+    set_text(
+        about,
+        _ABOUT[lang].format(
+            title=instrument.title.get(lang), id=instrument.id, version=instrument.version
+        ),
+    )
+    about.alignment = _WRAP
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
+    ws.row_dimensions[row].height = _height(about.value)
+    row += 2
+    title = ws.cell(row=row, column=1)
+    set_text(title, _SCALES_TITLE[lang])
+    title.font = Font(bold=True, size=12)
+    row += 1
+    usage: dict[str, int] = {}
+    for item in instrument.items.values():
+        usage[item.scale] = usage.get(item.scale, 0) + 1
+    for key in usage:  # in order of first use
+        scale = instrument.scales[key]
+        head = ws.cell(row=row, column=1)
+        set_text(head, f"{key} ({_USED_BY[lang].format(n=usage[key])})")
+        head.font = Font(bold=True)
+        na = ws.cell(row=row, column=2)
+        set_text(na, _NA_ALLOWED[scale.allow_na][lang])
+        row += 1
+        for value in sorted(scale.values, key=lambda v: v.value):
+            label = ws.cell(row=row, column=1)
+            set_text(label, f"{number_text(value.value)} — {value.label.get(lang)}")
+            label.alignment = _WRAP
+            if value.description is not None:
+                text = ws.cell(row=row, column=2)
+                set_text(text, value.description.get(lang))
+                text.alignment = _WRAP
+            row += 1
+        row += 1
+
+
+def _height(text: str, chars_per_line: int = 105) -> float:
+    """Row height for wrapped text in merged cells, which Excel does not fit by itself."""
+    lines = sum(1 + len(part) // chars_per_line for part in text.split("\n"))
+    return 15.0 * lines + 3
+
+
+def _item_text(item: Item, lang: Language) -> str:
+    parts = [item.text.get(lang)]
+    if item.key_question:
+        parts[0] = f"[{_T['key_question'][lang]}] {parts[0]}"
+    if item.guidance is not None:
+        parts.append(item.guidance.get(lang))
+    if item.evidence is not None:
+        parts.append(f"{_T['evidence'][lang]}: {item.evidence.get(lang)}")
+    return "\n\n".join(parts)
+
+
+def _level_headers(sheet: SheetLayout, dimension: Dimension, instrument: Instrument,
+                   lang: Language) -> list[str]:
+    scales = {i.scale for a in dimension.areas for i in a.items if i.levels}
+    if len(scales) == 1:
+        scale = instrument.scales[next(iter(scales))]
+        by_value = {v.value: v for v in scale.values}
+        return [
+            f"{number_text(v)} — {by_value[v].label.get(lang)}" for v in ordered_values(scale)
+        ]
+    return [f"{_T['level'][lang]} {n}" for n in range(1, sheet.level_count + 1)]
+
+
+def _write_dimension(
+    ws: Any,
+    sheet: SheetLayout,
+    dimension: Dimension,
+    instrument: Instrument,
+    lang: Language,
+    lists: dict[str, str],
+    labels: dict[str, str],
+    prefill: Prefill | None,
+) -> None:
+    columns = sheet.columns
+    headers: dict[int, str] = {columns[c]: ITEM_HEADERS[c][lang] for c in ItemColumn}
+    for offset, text in enumerate(_level_headers(sheet, dimension, instrument, lang)):
+        headers[sheet.first_level_column + offset] = text
+    for column, text in headers.items():
+        cell = ws.cell(row=HEADER_ROW, column=column)
+        set_text(cell, text)
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        cell.alignment = _WRAP
+        cell.border = _BORDER
+
+    areas = {a.key: a for a in dimension.areas}
+    items = instrument.items
+    validations: dict[str, DataValidation] = {}
+    for position in sheet.items:
+        item = items[position.key]
+        row = position.row
+        values: dict[int, str] = {
+            columns[ItemColumn.key]: item.key,
+            columns[ItemColumn.area]: areas[position.area_key].title.get(lang),
+            columns[ItemColumn.item]: _item_text(item, lang),
+        }
+        if item.levels:
+            scale = instrument.scales[item.scale]
+            for offset, value in enumerate(ordered_values(scale)):
+                statement = item.levels.get(int(value))
+                if statement is not None:
+                    values[sheet.first_level_column + offset] = statement.get(lang)
+        for column in range(1, sheet.width + 1):
+            cell = ws.cell(row=row, column=column)
+            if column in values:
+                set_text(cell, values[column])
+            cell.alignment = _WRAP
+            cell.border = _BORDER
+        ws.cell(row=row, column=columns[ItemColumn.area]).font = _AREA_FONT
+        answer = ws.cell(row=row, column=columns[ItemColumn.answer])
+        note = ws.cell(row=row, column=columns[ItemColumn.notes])
+        _input(answer)
+        _input(note)
+        if item.key in labels:
+            set_text(answer, labels[item.key])
+        if prefill is not None and prefill.notes.get(item.key):
+            set_text(note, prefill.notes[item.key])
+        dv = validations.get(item.scale)
+        if dv is None:
+            dv = validations[item.scale] = DataValidation(
+                type="list",
+                formula1=lists[item.scale],
+                allow_blank=True,
+                showErrorMessage=True,
+                showInputMessage=True,
+                promptTitle=_T["choose_title"][lang],
+                prompt=_T["choose"][lang],
+                errorTitle=_T["invalid_title"][lang],
+                error=_T["invalid"][lang],
+            )
+            ws.add_data_validation(dv)
+        dv.add(answer.coordinate)
+
+    for column_kind, width in _WIDTHS.items():
+        ws.column_dimensions[get_column_letter(columns[column_kind])].width = width
+    for offset in range(sheet.level_count):
+        ws.column_dimensions[get_column_letter(sheet.first_level_column + offset)].width = (
+            _LEVEL_WIDTH
+        )
+    ws.freeze_panes = ws.cell(row=FIRST_ITEM_ROW, column=1).coordinate
+    ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _write_meta(ws: Any, instrument: Instrument, content_hash: str, layout: WorkbookLayout) -> None:
+    values: dict[MetaKey, str | int] = {
+        MetaKey.format_version: FORMAT_VERSION,
+        MetaKey.instrument_id: instrument.id,
+        MetaKey.instrument_version: instrument.version,
+        MetaKey.content_hash: content_hash,
+        MetaKey.language: layout.language,
+        MetaKey.cover_sheet: layout.cover_sheet,
+        MetaKey.generator: GENERATOR,
+    }
+    for key, value in values.items():
+        row = META_ROWS[key]
+        set_text(ws.cell(row=row, column=1), key.value)
+        if isinstance(value, str):
+            set_text(ws.cell(row=row, column=2), value)
+        else:
+            ws.cell(row=row, column=2).value = value
+    first = META_TABLE_FIRST_COLUMN
+    for offset, name in enumerate(META_TABLE_COLUMNS):
+        set_text(ws.cell(row=META_TABLE_HEADER_ROW, column=first + offset), name)
+    row = META_TABLE_HEADER_ROW + 1
+    for sheet in layout.sheets:
+        for position in sheet.items:
+            set_text(ws.cell(row=row, column=first), sheet.name)
+            ws.cell(row=row, column=first + 1).value = position.row
+            set_text(ws.cell(row=row, column=first + 2), position.key)
+            set_text(ws.cell(row=row, column=first + 3), sheet.ref(ItemColumn.answer, position.row))
+            set_text(ws.cell(row=row, column=first + 4), sheet.ref(ItemColumn.notes, position.row))
+            row += 1

@@ -1,0 +1,344 @@
+"""Time series and comparisons (DESIGN §6), read from stored scores and answers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.catalog import Catalog, InstrumentFile
+from app.db.models import Assessment, AssessmentScore, CohortMember, Organization, Status
+from app.domain.comparison import (
+    CohortComparison,
+    OrgComparison,
+    OrgPair,
+    compare_assessments,
+    compare_cohort,
+)
+from app.domain.errors import Invalid, NotFound
+from app.domain.instrument import Method
+from app.services.assessments import answers_of, get_assessment
+from app.services.keys import Principal
+from app.services.organizations import get_cohort, get_organization
+
+SCORED = (Status.submitted.value, Status.final.value)
+
+
+def _scored_current(
+    session: Session, principal: Principal, org_ids: list[uuid.UUID] | None, instrument_id: str
+) -> list[tuple[Assessment, AssessmentScore]]:
+    q = (
+        select(Assessment, AssessmentScore)
+        .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+        .where(
+            Assessment.workspace_id == principal.workspace_id,
+            Assessment.instrument_id == instrument_id,
+            Assessment.is_current.is_(True),
+            Assessment.status.in_(SCORED),
+        )
+        .order_by(Assessment.assessed_on, Assessment.created_at)
+    )
+    if org_ids is not None:
+        q = q.where(Assessment.organization_id.in_(org_ids))
+    return [(a, s) for a, s in session.execute(q).all()]
+
+
+def series(
+    session: Session, principal: Principal, org_id: uuid.UUID, instrument_id: str
+) -> dict[str, Any]:
+    """The organization's scored assessments of one instrument in date order."""
+    org = get_organization(session, principal, org_id)
+    points = []
+    for a, s in _scored_current(session, principal, [org.id], instrument_id):
+        p = s.payload
+        points.append(
+            {
+                "assessment_id": str(a.id),
+                "round": a.round,
+                "assessed_on": a.assessed_on.isoformat(),
+                "status": a.status,
+                "revision": a.revision,
+                "retrospective": a.retrospective,
+                "instrument_version": a.instrument_version,
+                "overall": p["overall"],
+                "dimensions": [
+                    {
+                        "key": d["key"],
+                        "score": d["score"],
+                        "coverage": d["coverage"],
+                        "areas": [{"key": x["key"], "score": x["score"]} for x in d["areas"]],
+                    }
+                    for d in p["dimensions"]
+                ],
+                "lens": {k: v["score"] for k, v in p["lens"].items()},
+                "risk": (p.get("risk") or {}).get("overall"),
+            }
+        )
+    return {"organization_id": str(org.id), "instrument_id": instrument_id, "points": points}
+
+
+def _pick(
+    session: Session, principal: Principal, org_id: uuid.UUID, instrument_id: str, ref: str
+) -> Assessment:
+    """An assessment of this organization by id, or by round label (its current revision)."""
+    try:
+        ref_id = uuid.UUID(ref)
+    except ValueError:
+        found = session.scalar(
+            select(Assessment)
+            .where(
+                Assessment.workspace_id == principal.workspace_id,
+                Assessment.organization_id == org_id,
+                Assessment.instrument_id == instrument_id,
+                Assessment.round == ref,
+                Assessment.status.in_(SCORED),
+            )
+            .order_by(Assessment.revision.desc())
+            .limit(1)
+        )
+        if found is None:
+            raise NotFound(
+                f"no submitted {instrument_id} assessment for round '{ref}' of this organization"
+            ) from None
+        return found
+    a = get_assessment(session, principal, ref_id)
+    if a.organization_id != org_id or a.instrument_id != instrument_id:
+        raise NotFound(f"assessment {ref} is not a {instrument_id} assessment of this organization")
+    return a
+
+
+def _file(catalog: Catalog, a: Assessment) -> InstrumentFile:
+    f = catalog.get(a.instrument_id, a.instrument_version)
+    if f is None:
+        raise NotFound(f"instrument {a.instrument_id} {a.instrument_version} is not loaded")
+    return f
+
+
+def compare_organization(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    org_id: uuid.UUID,
+    instrument_id: str,
+    baseline: str,
+    endline: str,
+    threshold: float | None,
+) -> tuple[Organization, Assessment, Assessment, OrgComparison]:
+    org = get_organization(session, principal, org_id)
+    a = _pick(session, principal, org.id, instrument_id, baseline)
+    b = _pick(session, principal, org.id, instrument_id, endline)
+    fa, fb = _file(catalog, a), _file(catalog, b)
+    try:
+        result = compare_assessments(
+            baseline_instrument=fa.instrument,
+            endline_instrument=fb.instrument,
+            compiled=fb.compiled,
+            baseline_answers=answers_of(a),
+            endline_answers=answers_of(b),
+            threshold=threshold,
+        )
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    return org, a, b, result
+
+
+def comparison_json(
+    org: Organization, a: Assessment, b: Assessment, c: OrgComparison
+) -> dict[str, Any]:
+    def delta(d: Any) -> dict[str, Any]:
+        return asdict(d)
+
+    return {
+        "organization_id": str(org.id),
+        "instrument_id": c.instrument_id,
+        "baseline": {
+            "assessment_id": str(a.id),
+            "round": a.round,
+            "assessed_on": a.assessed_on.isoformat(),
+            "instrument_version": a.instrument_version,
+        },
+        "endline": {
+            "assessment_id": str(b.id),
+            "round": b.round,
+            "assessed_on": b.assessed_on.isoformat(),
+            "instrument_version": b.instrument_version,
+        },
+        "compared_on_version": c.version,
+        "cross_version": c.cross_version,
+        "comparable_items": c.comparable_items,
+        "excluded_items": list(c.excluded_items),
+        "improvement_threshold": c.improvement_threshold,
+        "threshold": c.threshold,
+        "overall": delta(c.overall),
+        "dimensions": [
+            {**delta(d.dimension), "areas": [delta(x) for x in d.areas]} for d in c.dimensions
+        ],
+        "lens": [delta(x) for x in c.lens],
+        "items": [
+            {
+                "key": i.key,
+                "baseline": "na"
+                if i.baseline is not None and not isinstance(i.baseline, float)
+                else i.baseline,
+                "endline": "na"
+                if i.endline is not None and not isinstance(i.endline, float)
+                else i.endline,
+                "delta": i.delta,
+                "direction": i.direction,
+            }
+            for i in c.items
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class CohortResult:
+    cohort_id: uuid.UUID
+    cohort_name: str
+    instrument: InstrumentFile
+    baseline: str
+    endline: str
+    names: dict[str, str]
+    comparison: CohortComparison
+    pairs: list[OrgPair]
+    versions_mixed: bool
+
+
+def compare_cohort_rounds(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    cohort_id: uuid.UUID,
+    instrument_id: str,
+    baseline: str,
+    endline: str,
+    threshold: float | None,
+) -> CohortResult:
+    cohort = get_cohort(session, principal, cohort_id)
+    members = list(
+        session.execute(
+            select(Organization.id, Organization.name)
+            .join(CohortMember, CohortMember.organization_id == Organization.id)
+            .where(CohortMember.cohort_id == cohort.id)
+            .order_by(Organization.name, Organization.id)
+        ).all()
+    )
+    latest = catalog.latest(instrument_id)
+    if latest is None:
+        raise Invalid(f"unknown instrument '{instrument_id}'")
+    rows = session.execute(
+        select(
+            Assessment.organization_id,
+            Assessment.round,
+            Assessment.instrument_version,
+            AssessmentScore.summary,
+        )
+        .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+        .join(CohortMember, CohortMember.organization_id == Assessment.organization_id)
+        .where(
+            CohortMember.cohort_id == cohort.id,
+            Assessment.workspace_id == principal.workspace_id,
+            Assessment.instrument_id == instrument_id,
+            Assessment.round.in_((baseline, endline)),
+            Assessment.is_current.is_(True),
+            Assessment.status.in_(SCORED),
+        )
+    ).all()
+    by_org: dict[uuid.UUID, dict[str, dict[str, Any]]] = {}
+    versions: set[str] = set()
+    for org_id, round_label, version, summary in rows:
+        by_org.setdefault(org_id, {})[round_label] = summary
+        versions.add(version)
+    instrument = latest.instrument
+    keys = ["overall", *(d.key for d in instrument.dimensions)]
+
+    def flat(summary: dict[str, Any] | None) -> dict[str, float | None]:
+        if not summary:
+            return {}
+        return {"overall": summary["overall"], **summary["dimensions"]}
+
+    pairs = [
+        OrgPair(
+            str(oid),
+            name,
+            flat(by_org.get(oid, {}).get(baseline)),
+            flat(by_org.get(oid, {}).get(endline)),
+        )
+        for oid, name in members
+    ]
+    scales = list(instrument.scales.values())
+    comparison = compare_cohort(
+        pairs,
+        keys,
+        scale_low=min(s.min for s in scales),
+        scale_high=max(s.max for s in scales),
+        risk=instrument.scoring.method is Method.risk,
+        improvement_threshold=instrument.scoring.improvement_threshold,
+        threshold=threshold,
+    )
+    return CohortResult(
+        cohort.id,
+        cohort.name,
+        latest,
+        baseline,
+        endline,
+        {str(oid): name for oid, name in members},
+        comparison,
+        pairs,
+        len(versions) > 1,
+    )
+
+
+def cohort_json(r: CohortResult) -> dict[str, Any]:
+    c = r.comparison
+
+    def stats(s: Any) -> dict[str, Any]:
+        return {
+            "n": s.n,
+            "mean": s.mean,
+            "median": s.median,
+            "min": s.minimum,
+            "max": s.maximum,
+            "distribution": [
+                {"bin": label, "count": n, "organizations": list(ids)}
+                for label, n, ids in s.distribution
+            ],
+            "organizations": list(s.organizations),
+        }
+
+    def change(ch: Any) -> dict[str, Any]:
+        return {
+            "share_improved": ch.share_improved,
+            "mean_delta": ch.mean_delta,
+            "improved": list(ch.improved),
+            "declined": list(ch.declined),
+            "unchanged": list(ch.unchanged),
+        }
+
+    return {
+        "cohort_id": str(r.cohort_id),
+        "cohort_name": r.cohort_name,
+        "instrument_id": r.instrument.instrument.id,
+        "baseline_round": r.baseline,
+        "endline_round": r.endline,
+        "versions_mixed": r.versions_mixed,
+        "organizations": [{"id": k, "name": v} for k, v in r.names.items()],
+        "organizations_with_both": list(c.organizations_with_both),
+        "only_baseline": list(c.only_baseline),
+        "only_endline": list(c.only_endline),
+        "improvement_threshold": r.instrument.instrument.scoring.improvement_threshold,
+        "keys": [
+            {
+                "key": k.key,
+                "baseline": stats(k.baseline),
+                "endline": stats(k.endline),
+                "paired": list(k.paired),
+                "change": change(k.change),
+                "change_by_threshold": change(k.change_by_threshold),
+            }
+            for k in c.keys
+        ],
+    }

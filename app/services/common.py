@@ -1,0 +1,185 @@
+"""Small pieces every use case shares: time, audit events, cursors, idempotency, ETags."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from app.db.models import AuditEvent, IdempotencyRecord
+from app.domain.errors import Conflict, Invalid, PreconditionFailed
+from app.services.keys import Principal
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def audit(
+    session: Session,
+    principal: Principal,
+    action: str,
+    object_type: str,
+    object_id: object,
+    changes: dict[str, Any] | None = None,
+) -> None:
+    """Record a write in the same transaction as the write itself."""
+    session.add(
+        AuditEvent(
+            workspace_id=principal.workspace_id,
+            api_key_id=principal.key_id,
+            actor=principal.actor,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id) if object_id is not None else None,
+            occurred_at=now(),
+            changes=_jsonable(changes) if changes else None,
+        )
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+# --- cursors -------------------------------------------------------------------------------------
+
+
+def encode_cursor(created_at: datetime, row_id: uuid.UUID | int) -> str:
+    raw = json.dumps([created_at.isoformat(), str(row_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created, row_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        return datetime.fromisoformat(created), str(row_id)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise Invalid("cursor is not valid; pass back a next_cursor from a previous page") from None
+
+
+def page_after(
+    query: Select[Any],
+    created_col: InstrumentedAttribute[datetime],
+    id_col: InstrumentedAttribute[Any],
+    cursor: str | None,
+    limit: int,
+    id_type: type = uuid.UUID,
+) -> Select[Any]:
+    """Keyset pagination in (created_at, id) order: stable while rows are added."""
+    if cursor:
+        created, raw_id = decode_cursor(cursor)
+        try:
+            row_id = id_type(raw_id)
+        except ValueError:
+            raise Invalid("cursor is not valid") from None
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=UTC)
+        query = query.where(
+            or_(created_col > created, and_(created_col == created, id_col > row_id))
+        )
+    return query.order_by(created_col, id_col).limit(limit + 1)
+
+
+# --- ETags ---------------------------------------------------------------------------------------
+
+
+def etag(row_id: object, row_version: int) -> str:
+    return f'"{row_id}.{row_version}"'
+
+
+def check_if_match(if_match: str | None, current: str, *, required: bool) -> None:
+    if if_match is None:
+        if required:
+            from app.domain.errors import PreconditionRequired
+
+            raise PreconditionRequired(
+                "send If-Match with the ETag you read, so concurrent edits are not lost"
+            )
+        return
+    tags = [t.strip() for t in if_match.split(",")]
+    if "*" in tags or current in tags or current in [t.removeprefix("W/") for t in tags]:
+        return
+    raise PreconditionFailed(
+        f"the resource changed since you read it (current ETag {current}); read it again",
+        etag=current,
+    )
+
+
+# --- idempotency ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdempotencyRequest:
+    key: str
+    fingerprint: str
+
+    @staticmethod
+    def of(key: str | None, payload: Any) -> IdempotencyRequest | None:
+        if key is None:
+            return None
+        key = key.strip().strip('"')
+        if not key or len(key) > 200:
+            raise Invalid("Idempotency-Key must be 1 to 200 characters")
+        body = json.dumps(payload, sort_keys=True, default=str).encode()
+        return IdempotencyRequest(key, hashlib.sha256(body).hexdigest())
+
+
+def idempotent_replay(
+    session: Session, principal: Principal, request: IdempotencyRequest | None
+) -> str | None:
+    """The id created by an earlier request with this key, or None if the key is new."""
+    if request is None:
+        return None
+    record = session.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.workspace_id == principal.workspace_id,
+            IdempotencyRecord.key == request.key,
+        )
+    )
+    if record is None:
+        return None
+    if record.fingerprint != request.fingerprint:
+        raise Invalid(
+            "this Idempotency-Key was already used with a different request body",
+            code_detail="idempotency-key-reused",
+        )
+    return str(record.body["id"])
+
+
+def remember(
+    session: Session,
+    principal: Principal,
+    request: IdempotencyRequest | None,
+    resource: str,
+    resource_id: object,
+) -> None:
+    """Store the key with the created id, in the creating transaction."""
+    if request is None:
+        return
+    session.add(
+        IdempotencyRecord(
+            workspace_id=principal.workspace_id,
+            key=request.key,
+            fingerprint=request.fingerprint,
+            status_code=201,
+            body={"resource": resource, "id": str(resource_id)},
+            created_at=now(),
+        )
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(
+            "a request with this Idempotency-Key is being processed; retry shortly"
+        ) from None

@@ -1,0 +1,339 @@
+"""Organizations and cohorts of one workspace."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db.models import Assessment, Cohort, CohortMember, Organization
+from app.db.session import write_transaction
+from app.domain.errors import Conflict, NotFound
+from app.services.common import (
+    IdempotencyRequest,
+    audit,
+    check_if_match,
+    etag,
+    idempotent_replay,
+    now,
+    page_after,
+    remember,
+)
+from app.services.keys import Principal
+
+ORG_FIELDS = ("name", "country", "region", "thematic_areas", "tags", "external_id")
+
+
+@dataclass(frozen=True)
+class OrgData:
+    name: str
+    country: str | None = None
+    region: str | None = None
+    thematic_areas: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    external_id: str | None = None
+
+
+def get_organization(session: Session, principal: Principal, org_id: uuid.UUID) -> Organization:
+    org = session.get(Organization, org_id)
+    if org is None or org.workspace_id != principal.workspace_id:
+        raise NotFound(f"organization {org_id} does not exist")
+    return org
+
+
+def org_etag(org: Organization) -> str:
+    return etag(org.id, org.row_version)
+
+
+def _external_conflict(external_id: str | None) -> Conflict:
+    return Conflict(
+        f"another organization of this workspace has external_id '{external_id}'",
+        field="external_id",
+    )
+
+
+def create_organization(
+    session: Session,
+    principal: Principal,
+    data: OrgData,
+    idempotency: IdempotencyRequest | None = None,
+) -> tuple[Organization, bool]:
+    """Create; returns (organization, created). A replayed Idempotency-Key returns the first."""
+    with write_transaction(session):
+        replay = idempotent_replay(session, principal, idempotency)
+        if replay is not None:
+            return get_organization(session, principal, uuid.UUID(replay)), False
+        if data.external_id and _by_external_id(session, principal, data.external_id):
+            raise _external_conflict(data.external_id)
+        ts = now()
+        org = Organization(
+            workspace_id=principal.workspace_id,
+            created_at=ts,
+            updated_at=ts,
+            **{f: getattr(data, f) for f in ORG_FIELDS},
+        )
+        session.add(org)
+        session.flush()
+        remember(session, principal, idempotency, "organization", org.id)
+        audit(session, principal, "organization.create", "organization", org.id, _snapshot(org))
+    return org, True
+
+
+def _snapshot(org: Organization) -> dict[str, Any]:
+    return {f: getattr(org, f) for f in ORG_FIELDS}
+
+
+def _by_external_id(
+    session: Session, principal: Principal, external_id: str
+) -> Organization | None:
+    return session.scalar(
+        select(Organization).where(
+            Organization.workspace_id == principal.workspace_id,
+            Organization.external_id == external_id,
+        )
+    )
+
+
+def upsert_by_external_id(
+    session: Session, principal: Principal, external_id: str, data: OrgData
+) -> tuple[Organization, bool]:
+    """Create or replace the organization a partner system knows by ``external_id``."""
+    with write_transaction(session):
+        org = _by_external_id(session, principal, external_id)
+        ts = now()
+        if org is None:
+            org = Organization(
+                workspace_id=principal.workspace_id,
+                created_at=ts,
+                updated_at=ts,
+                **{f: getattr(data, f) for f in ORG_FIELDS if f != "external_id"},
+                external_id=external_id,
+            )
+            session.add(org)
+            session.flush()
+            audit(session, principal, "organization.create", "organization", org.id, _snapshot(org))
+            return org, True
+        before = _snapshot(org)
+        for f in ORG_FIELDS:
+            if f != "external_id":
+                setattr(org, f, getattr(data, f))
+        changes = _diff(before, _snapshot(org))
+        if changes:
+            org.updated_at = ts
+            session.flush()
+            audit(session, principal, "organization.update", "organization", org.id, changes)
+    return org, False
+
+
+def _diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {k: {"from": before[k], "to": after[k]} for k in after if before.get(k) != after[k]}
+
+
+def update_organization(
+    session: Session,
+    principal: Principal,
+    org_id: uuid.UUID,
+    changes: dict[str, Any],
+    if_match: str | None,
+) -> Organization:
+    with write_transaction(session):
+        org = get_organization(session, principal, org_id)
+        check_if_match(if_match, org_etag(org), required=False)
+        ext = changes.get("external_id")
+        if ext and ext != org.external_id:
+            other = _by_external_id(session, principal, ext)
+            if other is not None:
+                raise _external_conflict(ext)
+        before = _snapshot(org)
+        for key, value in changes.items():
+            if key in ORG_FIELDS:
+                setattr(org, key, value)
+        diff = _diff(before, _snapshot(org))
+        if diff:
+            org.updated_at = now()
+            try:
+                session.flush()
+            except IntegrityError:
+                raise _external_conflict(ext) from None
+            audit(session, principal, "organization.update", "organization", org.id, diff)
+    return org
+
+
+def delete_organization(session: Session, principal: Principal, org_id: uuid.UUID) -> None:
+    with write_transaction(session):
+        org = get_organization(session, principal, org_id)
+        has_assessments = session.scalar(
+            select(exists().where(Assessment.organization_id == org.id))
+        )
+        if has_assessments:
+            raise Conflict(
+                "this organization has assessments; they are kept for the time series, so the "
+                "organization cannot be deleted"
+            )
+        session.execute(delete(CohortMember).where(CohortMember.organization_id == org.id))
+        audit(session, principal, "organization.delete", "organization", org.id, _snapshot(org))
+        session.delete(org)
+
+
+def list_organizations(
+    session: Session,
+    principal: Principal,
+    *,
+    limit: int,
+    cursor: str | None,
+    cohort_id: uuid.UUID | None = None,
+    country: str | None = None,
+    q: str | None = None,
+    external_id: str | None = None,
+) -> tuple[list[Organization], bool]:
+    query = select(Organization).where(Organization.workspace_id == principal.workspace_id)
+    if cohort_id is not None:
+        query = query.join(CohortMember, CohortMember.organization_id == Organization.id).where(
+            CohortMember.cohort_id == cohort_id
+        )
+    if country:
+        query = query.where(Organization.country == country.upper())
+    if external_id:
+        query = query.where(Organization.external_id == external_id)
+    if q:
+        query = query.where(func.lower(Organization.name).contains(q.lower(), autoescape=True))
+    rows = list(
+        session.scalars(page_after(query, Organization.created_at, Organization.id, cursor, limit))
+    )
+    return rows[:limit], len(rows) > limit
+
+
+# --- cohorts -------------------------------------------------------------------------------------
+
+
+def get_cohort(session: Session, principal: Principal, cohort_id: uuid.UUID) -> Cohort:
+    cohort = session.get(Cohort, cohort_id)
+    if cohort is None or cohort.workspace_id != principal.workspace_id:
+        raise NotFound(f"cohort {cohort_id} does not exist")
+    return cohort
+
+
+def _name_taken(session: Session, principal: Principal, name: str) -> bool:
+    return bool(
+        session.scalar(
+            select(
+                exists().where(Cohort.workspace_id == principal.workspace_id, Cohort.name == name)
+            )
+        )
+    )
+
+
+def create_cohort(
+    session: Session,
+    principal: Principal,
+    name: str,
+    description: str | None,
+    idempotency: IdempotencyRequest | None = None,
+) -> tuple[Cohort, bool]:
+    with write_transaction(session):
+        replay = idempotent_replay(session, principal, idempotency)
+        if replay is not None:
+            return get_cohort(session, principal, uuid.UUID(replay)), False
+        if _name_taken(session, principal, name):
+            raise Conflict(f"a cohort named '{name}' already exists", field="name")
+        ts = now()
+        cohort = Cohort(
+            workspace_id=principal.workspace_id,
+            name=name,
+            description=description,
+            created_at=ts,
+            updated_at=ts,
+        )
+        session.add(cohort)
+        session.flush()
+        remember(session, principal, idempotency, "cohort", cohort.id)
+        audit(session, principal, "cohort.create", "cohort", cohort.id, {"name": name})
+    return cohort, True
+
+
+def update_cohort(
+    session: Session, principal: Principal, cohort_id: uuid.UUID, changes: dict[str, Any]
+) -> Cohort:
+    with write_transaction(session):
+        cohort = get_cohort(session, principal, cohort_id)
+        name = changes.get("name")
+        if name and name != cohort.name and _name_taken(session, principal, name):
+            raise Conflict(f"a cohort named '{name}' already exists", field="name")
+        diff: dict[str, Any] = {}
+        for key in ("name", "description"):
+            if key in changes and changes[key] != getattr(cohort, key):
+                diff[key] = {"from": getattr(cohort, key), "to": changes[key]}
+                setattr(cohort, key, changes[key])
+        if diff:
+            cohort.updated_at = now()
+            audit(session, principal, "cohort.update", "cohort", cohort.id, diff)
+    return cohort
+
+
+def list_cohorts(
+    session: Session, principal: Principal, *, limit: int, cursor: str | None
+) -> tuple[list[Cohort], bool]:
+    query = select(Cohort).where(Cohort.workspace_id == principal.workspace_id)
+    rows = list(session.scalars(page_after(query, Cohort.created_at, Cohort.id, cursor, limit)))
+    return rows[:limit], len(rows) > limit
+
+
+def member_ids(session: Session, cohort_id: uuid.UUID) -> list[uuid.UUID]:
+    return list(
+        session.scalars(
+            select(CohortMember.organization_id)
+            .where(CohortMember.cohort_id == cohort_id)
+            .order_by(CohortMember.added_at, CohortMember.organization_id)
+        )
+    )
+
+
+def member_counts(session: Session, cohort_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    if not cohort_ids:
+        return {}
+    rows = session.execute(
+        select(CohortMember.cohort_id, func.count())
+        .where(CohortMember.cohort_id.in_(cohort_ids))
+        .group_by(CohortMember.cohort_id)
+    ).all()
+    return {cid: n for cid, n in rows}
+
+
+def add_member(
+    session: Session, principal: Principal, cohort_id: uuid.UUID, org_id: uuid.UUID
+) -> bool:
+    """Idempotent: returns True when the organization was added, False if already a member."""
+    with write_transaction(session):
+        get_cohort(session, principal, cohort_id)
+        get_organization(session, principal, org_id)
+        if session.get(CohortMember, (cohort_id, org_id)) is not None:
+            return False
+        session.add(CohortMember(cohort_id=cohort_id, organization_id=org_id, added_at=now()))
+        audit(
+            session, principal, "cohort.member.add", "cohort", cohort_id, {"organization": org_id}
+        )
+    return True
+
+
+def remove_member(
+    session: Session, principal: Principal, cohort_id: uuid.UUID, org_id: uuid.UUID
+) -> None:
+    with write_transaction(session):
+        get_cohort(session, principal, cohort_id)
+        get_organization(session, principal, org_id)
+        member = session.get(CohortMember, (cohort_id, org_id))
+        if member is None:
+            raise NotFound(f"organization {org_id} is not a member of cohort {cohort_id}")
+        session.delete(member)
+        audit(
+            session,
+            principal,
+            "cohort.member.remove",
+            "cohort",
+            cohort_id,
+            {"organization": org_id},
+        )

@@ -1,0 +1,110 @@
+"""Shared fixtures: one migrated database per test run (SQLite by default, PostgreSQL when
+OCA_TEST_DATABASE_URL says so), the real app, and a fresh workspace per test.
+
+Tests isolate through tenancy: each test makes its own workspace and keys, so the database is
+migrated once and never rebuilt with create_all.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from app.catalog import Catalog, load_catalog
+from app.config import REPO_ROOT, Settings
+from app.db import migrate
+from app.db.session import make_engine, make_sessionmaker
+from app.main import create_app
+from app.services.keys import Principal, authenticate, create_key
+
+INSTRUMENTS = REPO_ROOT / "instruments"
+DATA = Path(__file__).parent / "data"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("OCA_TEST_DATABASE_URL")
+    if url:
+        if make_url(url).get_backend_name() == "postgresql":
+            _reset_postgres(url)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return load_catalog(INSTRUMENTS)
+
+
+@pytest.fixture()
+def session(engine: Engine) -> Iterator[Session]:
+    with make_sessionmaker(engine)() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        instruments_dir=INSTRUMENTS,
+        data_dir=tmp_path_factory.mktemp("data"),
+    )
+
+
+@pytest.fixture(scope="session")
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+        yield c
+
+
+class Tenant:
+    """A fresh workspace with one key per role, and helpers to call the API as each."""
+
+    def __init__(self, session: Session, client: TestClient) -> None:
+        self.name = f"ws-{uuid.uuid4().hex[:10]}"
+        self.keys = {
+            role: create_key(session, workspace=self.name, role=role).secret
+            for role in ("admin", "editor", "viewer")
+        }
+        principal = authenticate(session, self.keys["admin"])
+        assert principal is not None
+        self.principal: Principal = principal
+        self.client = client
+
+    def headers(self, role: str = "editor", **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}", **extra}
+
+
+@pytest.fixture()
+def tenant(session: Session, client: TestClient) -> Tenant:
+    return Tenant(session, client)
+
+
+@pytest.fixture()
+def other_tenant(session: Session, client: TestClient) -> Tenant:
+    return Tenant(session, client)
