@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=True)]
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive UTC timestamps; say so explicitly on the wire."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
@@ -59,8 +67,8 @@ class OrganizationRead(BaseModel):
     thematic_areas: list[str]
     tags: list[str]
     external_id: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 # --- cohorts -------------------------------------------------------------------------------------
@@ -81,8 +89,8 @@ class CohortRead(BaseModel):
     name: str
     description: str | None
     members: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class CohortDetail(CohortRead):
@@ -97,7 +105,7 @@ class Membership(BaseModel):
 
 # --- assessments ---------------------------------------------------------------------------------
 
-AnswerValueIn = float | Annotated[str, StringConstraints(max_length=80)] | None
+AnswerValueIn = int | float | Annotated[str, StringConstraints(max_length=80)] | None
 
 
 class AnswerIn(_In):
@@ -169,10 +177,10 @@ class AssessmentRead(BaseModel):
     source: str
     answers: list[AnswerRead]
     etag: str
-    created_at: datetime
-    updated_at: datetime
-    submitted_at: datetime | None
-    finalized_at: datetime | None
+    created_at: Timestamp
+    updated_at: Timestamp
+    submitted_at: Timestamp | None
+    finalized_at: Timestamp | None
 
 
 class AssessmentSummary(BaseModel):
@@ -186,7 +194,7 @@ class AssessmentSummary(BaseModel):
     revision: int
     is_current: bool
     answered: int
-    created_at: datetime
+    created_at: Timestamp
 
 
 # --- audit ---------------------------------------------------------------------------------------
@@ -196,7 +204,7 @@ class AuditRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    occurred_at: datetime
+    occurred_at: Timestamp
     actor: str
     api_key_id: uuid.UUID | None
     action: str
