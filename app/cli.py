@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, CatalogError, load_catalog, load_file
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db import migrate
 from app.db.session import make_engine, make_sessionmaker
 from app.domain.errors import DomainError
@@ -61,7 +61,7 @@ def friendly_errors() -> Iterator[None]:
 
 
 def _settings() -> Settings:
-    return get_settings()
+    return Settings()  # read the environment now: one command, one reading
 
 
 def _catalog(settings: Settings) -> Catalog:

@@ -39,9 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalog = catalog
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        with app.state.sessionmaker() as session:
-            sync_catalog(session, catalog)
         try:
+            with app.state.sessionmaker() as session:
+                sync_catalog(session, catalog)
             yield
         finally:
             engine.dispose()

@@ -1,0 +1,36 @@
+"""openpyxl adapter: templates, checked reading of filled workbooks, annotated error workbooks."""
+
+from app.excel.annotate import annotate
+from app.excel.layout import FORMAT_VERSION, CoverField, workbook_layout
+from app.excel.problems import Problem, ProblemCode, WorkbookRejected
+from app.excel.reader import (
+    Cover,
+    FilledItem,
+    FilledWorkbook,
+    Resolver,
+    TemplateMeta,
+    read_filled_workbook,
+)
+from app.excel.safety import DEFAULT_LIMITS, Limits, check_upload
+from app.excel.template import Prefill, build_template
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "FORMAT_VERSION",
+    "Cover",
+    "CoverField",
+    "FilledItem",
+    "FilledWorkbook",
+    "Limits",
+    "Prefill",
+    "Problem",
+    "ProblemCode",
+    "Resolver",
+    "TemplateMeta",
+    "WorkbookRejected",
+    "annotate",
+    "build_template",
+    "check_upload",
+    "read_filled_workbook",
+    "workbook_layout",
+]

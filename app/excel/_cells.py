@@ -11,7 +11,8 @@ EXCEL_CELL_MAX: Final = 32_767
 
 def clean_text(value: str) -> str:
     """Drop the control characters XML cannot hold and clip to Excel's cell limit."""
-    return ILLEGAL_CHARACTERS_RE.sub("", value)[:EXCEL_CELL_MAX]
+    cleaned: str = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return cleaned[:EXCEL_CELL_MAX]
 
 
 def set_text(cell: Any, value: str) -> None:

@@ -1,4 +1,4 @@
-"""Why a workbook is refused: stable codes, a place (sheet, cell, item) and a sentence per language."""
+"""Why a workbook is refused: a stable code, where (sheet, cell, item), a sentence per language."""
 
 from __future__ import annotations
 

@@ -72,7 +72,8 @@ _contexts: dict[str, Any] = {}
 def _context() -> Any:
     ctx = _contexts.get("ctx")
     if ctx is None:
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        methods = multiprocessing.get_all_start_methods()
+        method = "forkserver" if "forkserver" in methods else "spawn"
         ctx = multiprocessing.get_context(method)
         if method == "forkserver":
             ctx.set_forkserver_preload(_PRELOAD)
