@@ -258,6 +258,52 @@ def keys_revoke(key: Annotated[str, typer.Argument(help="The key's prefix or id"
     out.print(f"revoked key '{info.name}' ({info.prefix}) of workspace '{info.workspace}'")
 
 
+# --- data ----------------------------------------------------------------------------------------
+
+
+@app.command()
+def demo() -> None:
+    """Create (idempotently) the 'demo' workspace with two cohorts, and print an admin key."""
+    from app.services.demo import load_demo
+
+    settings = _settings()
+    with friendly_errors():
+        catalog = _catalog(settings)
+        with session_scope(settings) as session:
+            from app.services.instruments import sync_catalog
+
+            sync_catalog(session, catalog)
+            result = load_demo(session, catalog)
+    err.print(
+        f"demo workspace ready: {result.organizations} organizations in 2 cohorts, "
+        f"{result.assessments_created} assessment(s) created this run"
+    )
+    err.print("admin key for workspace 'demo' (shown once; use as 'Authorization: Bearer <key>'):")
+    print(result.key.secret)
+
+
+@app.command()
+def rescore(
+    write: Annotated[bool, typer.Option(help="Store the recomputed scores")] = False,
+) -> None:
+    """Recompute every stored score from its answers and report any difference."""
+    from app.services.assessments import rescore_all
+
+    settings = _settings()
+    with friendly_errors():
+        catalog = _catalog(settings)
+        with session_scope(settings) as session:
+            report = rescore_all(session, catalog, write=write)
+    out.print(f"checked {report.checked} stored score(s); {len(report.changed)} differ")
+    if report.changed:
+        table = Table("assessment", "stored overall", "recomputed overall")
+        for assessment_id, old, new in report.changed:
+            table.add_row(assessment_id, str(old), str(new))
+        out.print(table)
+        if not write:
+            raise typer.Exit(3)
+
+
 def main() -> None:
     app()
 

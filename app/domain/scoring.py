@@ -193,6 +193,7 @@ class _CArea(NamedTuple):
     weight: float
     lens: Lens
     lens_index: int
+    levels: tuple[tuple[str, float, float, float], ...]  # (key, weight, low, span) per item
     items: tuple[_CItem, ...]
 
 
@@ -218,6 +219,7 @@ class CompiledInstrument(NamedTuple):
     key_question_floor: RiskBand
     risk_overall: str
     condition_order: tuple[str, ...]
+    lens_keys: tuple[tuple[str, ...], ...]  # area keys feeding each lens, in LENSES order
     scale_low: float
     scale_high: float
 
@@ -248,7 +250,8 @@ def compile_instrument(instrument: Instrument) -> CompiledInstrument:
                     )
                 )
             lens = instrument.lens_of(d, a)
-            areas.append(_CArea(a.key, a.weight, lens, LENSES.index(lens), tuple(items)))
+            levels = tuple((i.key, i.weight, i.low, i.span) for i in items)
+            areas.append(_CArea(a.key, a.weight, lens, LENSES.index(lens), levels, tuple(items)))
         cond = d.conditions
         dims.append(
             _CDim(
@@ -273,6 +276,7 @@ def compile_instrument(instrument: Instrument) -> CompiledInstrument:
         risk.key_question_floor if risk else RiskBand.high,
         risk.overall if risk else "worst_section",
         tuple(c.key for c in risk.conditions) if risk else (),
+        tuple(tuple(a.key for d in dims for a in d.areas if a.lens is lens) for lens in LENSES),
         min(s.min for s in scales),
         max(s.max for s in scales),
     )
@@ -303,71 +307,73 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
     l_ans = [0, 0, 0, 0]
     l_na = [0, 0, 0, 0]
     l_miss = [0, 0, 0, 0]
-    l_keys: list[list[str]] = [[], [], [], []]
     o_s = o_w = o_n = 0.0
     o_ans = o_na = o_miss = 0
     dims_out: list[DimensionScore] = []
+    # Results are built with tuple.__new__ (what a NamedTuple's own __new__ calls) to skip a
+    # Python-level frame per node: this loop runs tens of thousands of times a second.
+    new = tuple.__new__
     for d in c.dimensions:
         d_s = d_w = d_n = 0.0
         d_ans = d_na = d_miss = 0
         areas_out: list[AreaScore] = []
-        for a in d.areas:
+        for a_key, aw, a_lens, li, levels, _ in d.areas:
             s = w = n = 0.0
             ans = na = miss = 0
-            for it in a.items:
-                v = get(it.key, _MISSING)
+            for key, iw, low, span in levels:
+                v = get(key, _MISSING)
                 if v is _MISSING:
                     miss += 1
                 elif v is NA:
                     na += 1
                 else:
-                    iw = it.weight
                     ans += 1
                     s += iw * v  # type: ignore[operator]
                     w += iw
-                    n += iw * (v - it.low) / it.span  # type: ignore[operator]
-            li = a.lens_index
+                    n += iw * (v - low) / span  # type: ignore[operator]
             l_ans[li] += ans
             l_na[li] += na
             l_miss[li] += miss
-            l_keys[li].append(a.key)
-            applicable = ans + miss
-            cov = ans / applicable if applicable else None
+            d_ans += ans
+            d_na += na
+            d_miss += miss
             if ans:
+                cov = ans / (ans + miss)
                 raw = s if summing else s / w
                 norm = 100.0 * n / w
-                aw = a.weight
                 d_s += aw * raw
                 d_w += aw
                 d_n += aw * norm
                 l_s[li] += aw * norm
                 l_w[li] += aw
-                if cov >= mc:  # type: ignore[operator]
+                if cov >= mc:
                     areas_out.append(
-                        AreaScore(a.key, a.lens, aw, raw, norm, cov, ans, na, miss, None, None)
+                        new(
+                            AreaScore,
+                            (a_key, a_lens, aw, raw, norm, cov, ans, na, miss, None, None),
+                        )
                     )
-                    d_ans += ans
-                    d_na += na
-                    d_miss += miss
                     continue
+            else:
+                cov = 0.0 if miss else None  # type: ignore[assignment]
             areas_out.append(
-                AreaScore(
-                    a.key,
-                    a.lens,
-                    a.weight,
-                    None,
-                    None,
-                    cov,
-                    ans,
-                    na,
-                    miss,
-                    _reason(ans, miss, cov, mc),
-                    None,
+                new(
+                    AreaScore,
+                    (
+                        a_key,
+                        a_lens,
+                        aw,
+                        None,
+                        None,
+                        cov,
+                        ans,
+                        na,
+                        miss,
+                        _reason(ans, miss, cov, mc),
+                        None,
+                    ),
                 )
             )
-            d_ans += ans
-            d_na += na
-            d_miss += miss
         o_ans += d_ans
         o_na += d_na
         o_miss += d_miss
@@ -430,7 +436,7 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
         mc,
         overall,
         tuple(dims_out),
-        _lens(l_s, l_w, l_ans, l_na, l_miss, l_keys, mc),
+        _lens(l_s, l_w, l_ans, l_na, l_miss, c.lens_keys, mc),
         None,
     )
 
@@ -448,12 +454,12 @@ def _lens(
     l_ans: list[int],
     l_na: list[int],
     l_miss: list[int],
-    l_keys: list[list[str]],
+    l_keys: tuple[tuple[str, ...], ...],
     mc: float,
 ) -> tuple[LensScore, ...]:
     out: list[LensScore] = []
     for i, lens in enumerate(LENSES):
-        keys = tuple(l_keys[i])
+        keys = l_keys[i]
         cov = _coverage(l_ans[i], l_miss[i])
         if not keys:
             out.append(
@@ -511,7 +517,6 @@ def _score_risk(c: CompiledInstrument, answers: Answers) -> Score:
     l_ans = [0, 0, 0, 0]
     l_na = [0, 0, 0, 0]
     l_miss = [0, 0, 0, 0]
-    l_keys: list[list[str]] = [[], [], [], []]
     o_pts = o_max = 0.0
     o_ans = o_na = o_miss = 0
     dims_out: list[DimensionScore] = []
@@ -550,7 +555,6 @@ def _score_risk(c: CompiledInstrument, answers: Answers) -> Score:
             l_ans[li] += ans
             l_na[li] += na
             l_miss[li] += miss
-            l_keys[li].append(a.key)
             cov = _coverage(ans, miss)
             if ans:
                 pct = 100.0 * pts / mx
@@ -670,6 +674,6 @@ def _score_risk(c: CompiledInstrument, answers: Answers) -> Score:
         mc,
         overall,
         tuple(dims_out),
-        _lens(l_s, l_w, l_ans, l_na, l_miss, l_keys, mc),
+        _lens(l_s, l_w, l_ans, l_na, l_miss, c.lens_keys, mc),
         risk,
     )

@@ -12,7 +12,6 @@ from typing import Any, Final
 from app.domain.answers import AnswersInvalid, ParsedAnswers, RawAnswer, parse_answers
 from app.domain.instrument import Instrument
 from app.domain.scoring import AnswerValue
-from app.excel._extract import ExtractParams, extract
 from app.excel.layout import (
     COVER_LABELS,
     COVER_ROWS,
@@ -159,29 +158,44 @@ def read_filled_workbook(
 
 
 def _extract_sheets(data: bytes, limits: Limits) -> dict[str, Grid]:
-    params = ExtractParams(limits.max_rows, limits.max_columns, limits.max_sheets)
+    params = {
+        "max_rows": limits.max_rows,
+        "max_columns": limits.max_columns,
+        "max_sheets": limits.max_sheets,
+        "max_text": limits.max_inflated_bytes,
+        "meta_sheet": META_SHEET,
+        "cover_row": META_ROWS[MetaKey.cover_sheet],
+        "value_column": 2,
+        "table_column": META_TABLE_FIRST_COLUMN,
+        "table_header_row": META_TABLE_HEADER_ROW,
+    }
     try:
-        payload = run_task(
-            extract, data, params.dumps(), limits, max_result_bytes=limits.max_inflated_bytes
-        )
+        payload = run_task("extract", data, json.dumps(params), limits)
     except SandboxFailure as failure:
-        detail = {
-            "timeout": ("time limit", "límite de tiempo"),
-            "memory": ("memory limit", "límite de memoria"),
-            "cpu": ("processor time limit", "límite de tiempo de procesador"),
-        }.get(failure.reason, ("the reader stopped", "el lector se detuvo"))
-        raise WorkbookRejected(
-            [problem(ProblemCode.too_complex, detail=detail[0], detail_es=detail[1])]
-        ) from None
+        en, es = _FAILURES.get(failure.reason, ("the reader stopped", "el lector se detuvo"))
+        failed = problem(ProblemCode.too_complex, detail=en, detail_es=es)
+        raise WorkbookRejected([failed]) from None
     except TaskError as error:
         raise RuntimeError(f"workbook extraction failed: {error}") from None
     result = json.loads(payload)
     if "problems" in result:
-        raise WorkbookRejected([Problem.from_dict(p) for p in result["problems"]])
+        raise WorkbookRejected(
+            [
+                problem(ProblemCode(p["code"]), sheet=p["sheet"], cell=p["cell"], **p["params"])
+                for p in result["problems"]
+            ]
+        )
     return {
         name: {(int(r), int(c)): _Value(_from_json(v), str(k)) for r, c, v, k in cells}
         for name, cells in result["sheets"].items()
     }
+
+
+_FAILURES: Final = {
+    "timeout": ("time limit", "límite de tiempo"),
+    "memory": ("memory limit", "límite de memoria"),
+    "cpu": ("processor time limit", "límite de tiempo de procesador"),
+}
 
 
 def _from_json(value: Any) -> object:

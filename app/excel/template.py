@@ -16,7 +16,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from app.domain.instrument import Dimension, Instrument, Item, Scale
 from app.domain.scoring import NA, AnswerValue
-from app.excel._cells import set_text
+from app.excel._worker import set_text
 from app.excel.layout import (
     COVER_LABEL_COLUMN,
     COVER_LABELS,
@@ -60,10 +60,16 @@ class Prefill:
     notes: Mapping[str, str] = field(default_factory=dict)
 
 
+_FONT_NAME: Final = "Calibri"
+_BODY_FONT: Final = Font(name=_FONT_NAME, size=11)
+_BOLD: Final = Font(name=_FONT_NAME, size=11, bold=True)
+_TITLE_FONT: Final = Font(name=_FONT_NAME, size=14, bold=True)
+_SUBTITLE_FONT: Final = Font(name=_FONT_NAME, size=12, bold=True)
 _HEADER_FILL: Final = PatternFill("solid", fgColor="FF1F4E79")
-_HEADER_FONT: Final = Font(bold=True, color="FFFFFFFF")
+_HEADER_FONT: Final = Font(name=_FONT_NAME, size=11, bold=True, color="FFFFFFFF")
 _INPUT_FILL: Final = PatternFill("solid", fgColor="FFFFF2CC")
-_AREA_FONT: Final = Font(italic=True, color="FF404040")
+_AREA_FONT: Final = Font(name=_FONT_NAME, size=11, italic=True, color="FF404040")
+_MUTED_FONT: Final = Font(name=_FONT_NAME, size=11, color="FF595959")
 _THIN: Final = Side(style="thin", color="FFBFBFBF")
 _BORDER: Final = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _WRAP: Final = Alignment(wrap_text=True, vertical="top")
@@ -71,14 +77,19 @@ _UNLOCKED: Final = Protection(locked=False)
 _TEXT_FORMAT: Final = "@"
 _DATE_FORMAT: Final = "yyyy-mm-dd"
 _INLINE_LIST_MAX: Final = 250  # Excel refuses inline lists over 255 characters
+# column widths in characters; chosen so that a dimension sheet prints at about 60 % on landscape
+# A4/Letter and the cover and instructions print unscaled on portrait
 _WIDTHS: Final[dict[ItemColumn, float]] = {
-    ItemColumn.key: 16,
-    ItemColumn.area: 22,
-    ItemColumn.item: 60,
-    ItemColumn.answer: 22,
-    ItemColumn.notes: 50,
+    ItemColumn.key: 13,
+    ItemColumn.area: 18,
+    ItemColumn.item: 46,
+    ItemColumn.answer: 18,
+    ItemColumn.notes: 36,
 }
-_LEVEL_WIDTH: Final = 34
+_LEVEL_WIDTH: Final = 28
+_INSTRUCTIONS_WIDTH: Final = 88
+_COVER_WIDTHS: Final = (42, 44)
+_MAX_ROW_HEIGHT: Final = 409.0  # Excel's limit, in points
 
 _T: Final[dict[str, dict[str, str]]] = {
     "fill_cover": {
@@ -277,22 +288,27 @@ def _input(cell: Any, number_format: str = _TEXT_FORMAT) -> None:
 def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefill | None) -> None:
     title = ws.cell(row=1, column=1)
     set_text(title, instrument.title.get(lang))
-    title.font = Font(bold=True, size=14)
+    title.font = _TITLE_FONT
     about = ws.cell(row=2, column=1)
     set_text(about, f"{instrument.id} {instrument.version} · {lang}")
-    about.font = Font(color="FF595959")
+    about.font = _MUTED_FONT
     for field_, row in COVER_ROWS.items():
         label = ws.cell(row=row, column=COVER_LABEL_COLUMN)
         set_text(label, COVER_LABELS[field_][lang])
-        label.font = Font(bold=True)
+        label.font = _BOLD
         label.alignment = _WRAP
         value = ws.cell(row=row, column=COVER_VALUE_COLUMN)
         _input(value, _DATE_FORMAT if field_ is CoverField.assessed_on else _TEXT_FORMAT)
-    note = ws.cell(row=max(COVER_ROWS.values()) + 2, column=1)
+    last = max(COVER_ROWS.values()) + 2
+    note = ws.cell(row=last, column=1)
     set_text(note, _T["fill_cover"][lang])
     note.alignment = _WRAP
-    ws.column_dimensions["A"].width = 46
-    ws.column_dimensions["B"].width = 50
+    note.font = _BODY_FONT
+    ws.row_dimensions[last].height = _height(note.value, _COVER_WIDTHS[0])
+    ws.column_dimensions["A"].width = _COVER_WIDTHS[0]
+    ws.column_dimensions["B"].width = _COVER_WIDTHS[1]
+    _page(ws, landscape=False)
+    ws.print_area = f"A1:B{last}"
 
     round_dv = DataValidation(
         type="list",
@@ -334,62 +350,60 @@ def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefi
 
 
 def _write_instructions(ws: Any, instrument: Instrument, lang: Language) -> None:
-    ws.column_dimensions["A"].width = 28
-    ws.column_dimensions["B"].width = 90
-    row = 1
+    """One wide column of paragraphs (no merged cells: they neither wrap nor print reliably)."""
+    ws.column_dimensions["A"].width = _INSTRUCTIONS_WIDTH
+    lines: list[tuple[str, Font | None]] = []
     for i, paragraph in enumerate(_INSTRUCTIONS[lang]):
-        cell = ws.cell(row=row, column=1)
-        set_text(cell, paragraph)
-        cell.alignment = _WRAP
-        if i == 0:
-            cell.font = Font(bold=True, size=14)
-        else:
-            ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
-            ws.row_dimensions[row].height = _height(paragraph)
-        row += 1
-    row += 1
-    about = ws.cell(row=row, column=1)
-    set_text(
-        about,
-        _ABOUT[lang].format(
-            title=instrument.title.get(lang), id=instrument.id, version=instrument.version
-        ),
+        lines.append((paragraph, _TITLE_FONT if i == 0 else None))
+    lines.append(("", None))
+    about = _ABOUT[lang].format(
+        title=instrument.title.get(lang), id=instrument.id, version=instrument.version
     )
-    about.alignment = _WRAP
-    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=2)
-    ws.row_dimensions[row].height = _height(about.value)
-    row += 2
-    title = ws.cell(row=row, column=1)
-    set_text(title, _SCALES_TITLE[lang])
-    title.font = Font(bold=True, size=12)
-    row += 1
+    lines += [(about, None), ("", None), (_SCALES_TITLE[lang], _SUBTITLE_FONT)]
     usage: dict[str, int] = {}
     for item in instrument.items.values():
         usage[item.scale] = usage.get(item.scale, 0) + 1
     for key in usage:  # in order of first use
         scale = instrument.scales[key]
-        head = ws.cell(row=row, column=1)
-        set_text(head, f"{key} ({_USED_BY[lang].format(n=usage[key])})")
-        head.font = Font(bold=True)
-        na = ws.cell(row=row, column=2)
-        set_text(na, _NA_ALLOWED[scale.allow_na][lang])
-        row += 1
+        used_by = _USED_BY[lang].format(n=usage[key])
+        lines.append((f"{key} ({used_by}). {_NA_ALLOWED[scale.allow_na][lang]}", _BOLD))
         for value in sorted(scale.values, key=lambda v: v.value):
-            label = ws.cell(row=row, column=1)
-            set_text(label, f"{number_text(value.value)} — {value.label.get(lang)}")
-            label.alignment = _WRAP
+            text = f"{number_text(value.value)} — {value.label.get(lang)}"
             if value.description is not None:
-                text = ws.cell(row=row, column=2)
-                set_text(text, value.description.get(lang))
-                text.alignment = _WRAP
-            row += 1
-        row += 1
+                text += f": {value.description.get(lang)}"
+            lines.append((text, None))
+        lines.append(("", None))
+    for row, (text, font) in enumerate(lines, start=1):
+        if not text:
+            continue
+        cell = ws.cell(row=row, column=1)
+        set_text(cell, text)
+        cell.alignment = _WRAP
+        cell.font = font or _BODY_FONT
+        ws.row_dimensions[row].height = _height(text, _INSTRUCTIONS_WIDTH, font)
+    ws.print_area = f"A1:A{len(lines)}"
+    _page(ws, landscape=False)
 
 
-def _height(text: str, chars_per_line: int = 105) -> float:
-    """Row height for wrapped text in merged cells, which Excel does not fit by itself."""
-    lines = sum(1 + len(part) // chars_per_line for part in text.split("\n"))
-    return 15.0 * lines + 3
+def _lines(text: str, width: float) -> int:
+    per_line = max(int(width), 1)
+    return sum(1 + len(part) // per_line for part in text.split("\n"))
+
+
+def _height(text: str, width: float, font: Font | None = None) -> float:
+    """A row height that shows all of a wrapped text: LibreOffice, and Excel for rows it has
+    not edited, keep the default height instead of fitting wrapped text."""
+    size = float(font.sz) if font is not None and font.sz else 11.0
+    return min(round(_lines(text, width) * size * 1.3 + 4, 1), _MAX_ROW_HEIGHT)
+
+
+def _page(ws: Any, *, landscape: bool) -> None:
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
 
 
 def _item_text(item: Item, lang: Language) -> str:
@@ -433,6 +447,7 @@ def _write_dimension(
         cell = ws.cell(row=HEADER_ROW, column=column)
         set_text(cell, text)
         cell.font = _HEADER_FONT
+        cell.alignment = _WRAP
         cell.fill = _HEADER_FILL
         cell.alignment = _WRAP
         cell.border = _BORDER
@@ -460,6 +475,7 @@ def _write_dimension(
                 set_text(cell, values[column])
             cell.alignment = _WRAP
             cell.border = _BORDER
+            cell.font = _BODY_FONT
         ws.cell(row=row, column=columns[ItemColumn.area]).font = _AREA_FONT
         answer = ws.cell(row=row, column=columns[ItemColumn.answer])
         note = ws.cell(row=row, column=columns[ItemColumn.notes])
@@ -484,19 +500,25 @@ def _write_dimension(
             )
             ws.add_data_validation(dv)
         dv.add(answer.coordinate)
-
-    for column_kind, width in _WIDTHS.items():
-        ws.column_dimensions[get_column_letter(columns[column_kind])].width = width
-    for offset in range(sheet.level_count):
-        ws.column_dimensions[get_column_letter(sheet.first_level_column + offset)].width = (
-            _LEVEL_WIDTH
+        widths = _column_widths(sheet)
+        ws.row_dimensions[row].height = max(
+            _height(text, widths[column]) for column, text in values.items()
         )
+
+    for column, width in _column_widths(sheet).items():
+        ws.column_dimensions[get_column_letter(column)].width = width
     ws.freeze_panes = ws.cell(row=FIRST_ITEM_ROW, column=1).coordinate
+    last_row = sheet.items[-1].row
+    ws.print_area = f"A1:{get_column_letter(sheet.width)}{last_row}"
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    _page(ws, landscape=True)
+
+
+def _column_widths(sheet: SheetLayout) -> dict[int, float]:
+    widths = {sheet.columns[kind]: width for kind, width in _WIDTHS.items()}
+    for offset in range(sheet.level_count):
+        widths[sheet.first_level_column + offset] = _LEVEL_WIDTH
+    return widths
 
 
 def _write_meta(ws: Any, instrument: Instrument, content_hash: str, layout: WorkbookLayout) -> None:

@@ -44,12 +44,21 @@ def test_nupas_has_six_sections_risk_and_conditions() -> None:
     assert f is not None
     i = f.instrument
     assert [d.key for d in i.dimensions] == [
-        "legal", "financial", "procurement", "hr", "performance", "sustainability",
+        "legal",
+        "financial",
+        "procurement",
+        "hr",
+        "performance",
+        "sustainability",
     ]
     assert i.scoring.risk is not None
     assert {c.key for c in i.scoring.risk.conditions} == {
-        "reimbursement", "withhold-next-phase", "detailed-financial-reports",
-        "additional-monitoring", "technical-assistance", "prior-approvals",
+        "reimbursement",
+        "withhold-next-phase",
+        "detailed-financial-reports",
+        "additional-monitoring",
+        "technical-assistance",
+        "prior-approvals",
     }
     assert any(item.key_question for item in i.items.values())
 
@@ -76,24 +85,46 @@ def _write(tmp_path: Path, text: str, name: str = "1.0") -> Path:
 
 
 BROKEN = [
-    ("missing_spanish", ("title: {en: Mini instrument, es: Instrumento mínimo}",
-                         "title: {en: Mini instrument}"), "title.es"),
-    ("unknown_scale", ("            scale: four\n            text: {en: Budget",
-                       "            scale: five\n            text: {en: Budget"), "unknown scale 'five'"),
+    (
+        "missing_spanish",
+        ("title: {en: Mini instrument, es: Instrumento mínimo}", "title: {en: Mini instrument}"),
+        "title.es",
+    ),
+    (
+        "unknown_scale",
+        (
+            "            scale: four\n            text: {en: Budget",
+            "            scale: five\n            text: {en: Budget",
+        ),
+        "unknown scale 'five'",
+    ),
     ("duplicate_key", ("key: fin.budget.1", "key: gov.board.1"), "used 2 times"),
     ("bad_lens", ("lens: financing", "lens: money"), "lens"),
-    ("negative_weight", ("    lens: financing\n", "    lens: financing\n    weight: -1\n"), "weight"),
+    (
+        "negative_weight",
+        ("    lens: financing\n", "    lens: financing\n    weight: -1\n"),
+        "weight",
+    ),
     ("yaml_syntax", ("title: {en: Mini", "title: [en: Mini"), "invalid YAML"),
-    ("duplicated_yaml_key", ("source: test fixture", "source: test fixture\nsource: again"),
-     "duplicated key"),
-    ("supersedes_unknown_item", ("source: test fixture",
-                                 "source: test fixture\nsupersedes:\n  version: '0.9'\n"
-                                 "  items: {old.one: no.such.item}"), "unknown item"),
+    (
+        "duplicated_yaml_key",
+        ("source: test fixture", "source: test fixture\nsource: again"),
+        "duplicated key",
+    ),
+    (
+        "supersedes_unknown_item",
+        (
+            "source: test fixture",
+            "source: test fixture\nsupersedes:\n  version: '0.9'\n  items: {old.one: no.such.item}",
+        ),
+        "unknown item",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("change", "expected"), [(c, e) for _, c, e in BROKEN],
-                         ids=[b[0] for b in BROKEN])
+@pytest.mark.parametrize(
+    ("change", "expected"), [(c, e) for _, c, e in BROKEN], ids=[b[0] for b in BROKEN]
+)
 def test_malformed_file_gets_one_clear_message(
     tmp_path: Path, change: tuple[str, str], expected: str
 ) -> None:

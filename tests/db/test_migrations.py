@@ -21,7 +21,7 @@ MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations" / "versions"
 
 @pytest.fixture()
 def scratch_url(tmp_path: Path) -> Iterator[str]:
-    """A database of its own: a new SQLite file, or a new PostgreSQL database beside the test one."""
+    """A database of its own: a new SQLite file, or a new PostgreSQL database beside `test`."""
     base = os.environ.get("OCA_TEST_DATABASE_URL")
     if not base or make_url(base).get_backend_name() != "postgresql":
         yield f"sqlite:///{tmp_path / 'scratch.db'}"

@@ -168,7 +168,9 @@ def test_nupas_risk_by_hand(catalog: Catalog) -> None:
     assert section.risk is not None
     expected_pct = 100 * points / total
     assert section.risk.band is next(
-        t.band for t in i.scoring.risk.thresholds if expected_pct < t.below  # type: ignore[union-attr]
+        t.band
+        for t in i.scoring.risk.thresholds
+        if expected_pct < t.below  # type: ignore[union-attr]
     )
 
 
@@ -177,7 +179,10 @@ def test_nupas_key_question_lifts_section_to_high(catalog: Catalog) -> None:
     assert f is not None
     answers = all_items(catalog, "nupas", 1.0)
     key_q = next(
-        (d.key, it.key) for d in f.instrument.dimensions for a in d.areas for it in a.items
+        (d.key, it.key)
+        for d in f.instrument.dimensions
+        for a in d.areas
+        for it in a.items
         if it.key_question
     )
     answers[key_q[1]] = 0.0

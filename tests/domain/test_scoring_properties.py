@@ -128,8 +128,9 @@ def test_raising_one_answer_never_lowers_its_area_dimension_or_overall(f: Instru
         if not higher:
             return
         raised = {**answers, key: data.draw(st.sampled_from(higher))}
-        before, after = dict(nodes(score(f.compiled, answers))), dict(
-            nodes(score(f.compiled, raised))
+        before, after = (
+            dict(nodes(score(f.compiled, answers))),
+            dict(nodes(score(f.compiled, raised))),
         )
         dim, area = where[key]
         for node in ("overall", dim, area):

@@ -1,0 +1,332 @@
+"""The code that touches untrusted workbook XML, runnable as a separate, resource-limited process.
+
+It imports only the standard library and openpyxl (no ``app`` modules), so ``sandbox`` can run it
+as a script with ``python -I -B _worker.py TASK`` in about 0.1 s, without the service's settings,
+environment or database connections. Input on stdin: an 8-byte big-endian length, that many bytes
+of JSON parameters, then the workbook. Output on stdout: one status byte (``o`` ok, ``m`` out of
+memory, ``x`` error) and the task's bytes. Tasks are also callable in-process (``TASKS``).
+
+The parent process owns every decision; this side only reports what it sees, as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from io import BytesIO
+from typing import Any, Final
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+EXCEL_CELL_MAX: Final = 32_767
+STATUS_OK: Final = b"o"
+STATUS_MEMORY: Final = b"m"
+STATUS_ERROR: Final = b"x"
+
+# a cell as reported: [row, column, value, kind]; kind "f" formula, "e" error value, "v" value
+Cell = list[Any]
+
+
+# --- writing text that stays text (reliability.md §A3) -------------------------------------------
+
+
+def clean_text(value: str) -> str:
+    """Drop the control characters XML cannot hold and clip to Excel's cell limit."""
+    cleaned: str = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return cleaned[:EXCEL_CELL_MAX]
+
+
+def set_text(cell: Any, value: str) -> None:
+    """Write ``value`` as a string cell: a leading = + - @ never turns into a formula."""
+    cell.value = clean_text(value)
+    cell.data_type = "s"
+
+
+# --- extract: bytes -> cell values within bounds -------------------------------------------------
+
+
+class _Stop(Exception):
+    """Reading stops with one problem: {"code", "sheet", "cell", "params"}."""
+
+    def __init__(self, code: str, sheet: str | None = None, cell: str | None = None,
+                 **params: object) -> None:
+        super().__init__(code)
+        self.found = {"code": code, "sheet": sheet, "cell": cell, "params": params}
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        return {"datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    if isinstance(value, time):
+        return {"time": value.isoformat()}
+    if isinstance(value, timedelta):
+        return {"timedelta": value.total_seconds()}
+    return str(getattr(value, "text", value))  # ArrayFormula, DataTableFormula, rich text
+
+
+class _Reader:
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.max_rows = int(params["max_rows"])
+        self.max_columns = int(params["max_columns"])
+        self.max_sheets = int(params["max_sheets"])
+        self.text_budget = int(params["max_text"])  # characters of cell text, all sheets together
+
+    def sheet(self, ws: Any, *, stop_at_first: bool = False) -> list[Cell]:
+        """Every non-empty cell within the bounds; _Stop when the sheet goes beyond them."""
+        from openpyxl.utils import get_column_letter
+
+        title = str(ws.title)
+        rows, columns = ws.max_row, ws.max_column  # from <dimension>: cheap, maybe absent or false
+        if isinstance(rows, int) and rows > self.max_rows:
+            raise _Stop("too_many_rows", title, f"A{self.max_rows + 1}", limit=self.max_rows)
+        if isinstance(columns, int) and columns > self.max_columns:
+            raise _Stop(
+                "too_many_columns", title, f"{get_column_letter(self.max_columns + 1)}1",
+                limit=get_column_letter(self.max_columns),
+            )
+        cells: list[Cell] = []
+        count = 0
+        # read-only iteration yields the real rows up to max_row and pads with empty rows only up
+        # to a real row, so reaching row max_rows + 1 means the sheet has a row beyond the cap
+        for row in ws.iter_rows(min_row=1, max_row=self.max_rows + 1, max_col=self.max_columns):
+            count += 1
+            if count > self.max_rows:
+                raise _Stop("too_many_rows", title, f"A{self.max_rows + 1}", limit=self.max_rows)
+            for cell in row:
+                value = cell.value
+                if value is None:
+                    continue
+                value = _json_value(value)
+                if isinstance(value, str):
+                    self.text_budget -= len(value)
+                    if self.text_budget < 0:
+                        raise _Stop("too_complex", title, None, detail="too much text",
+                                    detail_es="demasiado texto")
+                kind = {"f": "f", "e": "e"}.get(cell.data_type, "v")
+                cells.append([cell.row, cell.column, value, kind])
+                if stop_at_first:
+                    return cells
+        return cells
+
+
+def _is_unsafe_xml(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__module__.startswith("defusedxml"):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _failure(exc: Exception) -> dict[str, Any]:
+    code = "unsafe_xml" if _is_unsafe_xml(exc) else "corrupt_workbook"
+    return {"problems": [{"code": code, "sheet": None, "cell": None, "params": {}}]}
+
+
+def extract(data: bytes, arg: str) -> bytes:
+    """JSON {"problems": [...]} or {"sheetnames": [...], "sheets": {name: [cell, ...]}}.
+
+    With a metadata sheet, reads it, the cover and the sheets its item table names; without one,
+    only looks whether any sheet has content (a foreign workbook or an empty one).
+    """
+    import openpyxl
+    from openpyxl import load_workbook
+
+    if not openpyxl.DEFUSEDXML:
+        raise RuntimeError("defusedxml must be installed and enabled to read uploads")
+    params = json.loads(arg)
+    reader = _Reader(params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about parts it drops; we read values
+        try:
+            wb = load_workbook(
+                BytesIO(data), read_only=True, data_only=False, keep_links=False, keep_vba=False
+            )
+        except MemoryError:
+            raise
+        except Exception as exc:
+            return json.dumps(_failure(exc)).encode()
+        try:
+            result = _extract(wb, reader, params)
+        except _Stop as stop:
+            result = {"problems": [stop.found]}
+        except MemoryError:
+            raise
+        except Exception as exc:
+            result = _failure(exc)
+        finally:
+            wb.close()
+    return json.dumps(result).encode()
+
+
+def _extract(wb: Any, reader: _Reader, params: dict[str, Any]) -> dict[str, Any]:
+    names: list[str] = list(wb.sheetnames)
+    if len(names) > reader.max_sheets:
+        raise _Stop("too_many_sheets", count=len(names), limit=reader.max_sheets)
+    meta_sheet = str(params["meta_sheet"])
+    if meta_sheet not in names:
+        for name in names:
+            if reader.sheet(wb[name], stop_at_first=True):
+                raise _Stop("not_a_template")
+        raise _Stop("empty_workbook")
+    meta = reader.sheet(wb[meta_sheet])
+    wanted: set[str] = set()
+    for row, column, value, _ in meta:
+        if not isinstance(value, str):
+            continue
+        if (row, column) == (params["cover_row"], params["value_column"]):
+            wanted.add(value)
+        if column == params["table_column"] and row > params["table_header_row"]:
+            wanted.add(value)
+    sheets = {meta_sheet: meta}
+    for name in names:
+        if name in wanted and name != meta_sheet:
+            sheets[name] = reader.sheet(wb[name])
+    return {"sheetnames": names, "sheets": sheets}
+
+
+# --- annotate: mark problems in place ------------------------------------------------------------
+
+
+def annotate(data: bytes, arg: str) -> bytes:
+    """The workbook with problem cells filled and commented, plus a problems sheet in front.
+
+    Returns ``!`` + a problem code when the workbook cannot be loaded.
+    """
+    from openpyxl import load_workbook
+
+    params = json.loads(arg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. Excel's extension lists, which openpyxl drops
+        try:
+            wb = load_workbook(BytesIO(data), keep_links=False, keep_vba=False, rich_text=True)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            return b"!" + str(_failure(exc)["problems"][0]["code"]).encode()
+        lang = params.get("lang") or _language(wb, params)
+        _mark_cells(wb, params, lang)
+        _problems_sheet(wb, params, lang)
+        out = BytesIO()
+        wb.save(out)
+    return out.getvalue()
+
+
+def _language(wb: Any, params: dict[str, Any]) -> str:
+    if params["meta_sheet"] not in wb.sheetnames:
+        return "en"
+    value = wb[params["meta_sheet"]].cell(row=params["language_row"], column=2).value
+    return "es" if value == "es" else "en"
+
+
+def _valid_ref(ref: str) -> bool:
+    from openpyxl.utils.cell import coordinate_from_string
+
+    try:
+        column, row = coordinate_from_string(ref)
+    except ValueError:
+        return False
+    return bool(column) and 1 <= int(row) <= 1_048_576
+
+
+def _mark_cells(wb: Any, params: dict[str, Any], lang: str) -> None:
+    from openpyxl.cell.cell import MergedCell
+    from openpyxl.comments import Comment
+    from openpyxl.styles import PatternFill
+
+    fill = PatternFill("solid", fgColor=params["fill"])
+    author = str(params["author"])
+    messages: dict[tuple[str, str], list[str]] = {}
+    for p in params["problems"]:
+        sheet, ref = p.get("sheet"), p.get("cell")
+        if not sheet or not ref or sheet not in wb.sheetnames or not _valid_ref(ref):
+            continue
+        messages.setdefault((sheet, ref.upper()), []).append(str(p[lang]))
+    for (sheet, ref), texts in messages.items():
+        cell = wb[sheet][ref]
+        if isinstance(cell, MergedCell):
+            continue
+        text = "\n".join(texts)
+        previous = cell.comment
+        if previous is not None and previous.author != author:
+            text = f"{text}\n\n{previous.text}"
+        lines = sum(1 + len(line) // 45 for line in text.split("\n"))
+        cell.comment = Comment(text, author, height=min(40 + 15 * lines, 600), width=320)
+        cell.fill = fill
+
+
+def _problems_sheet(wb: Any, params: dict[str, Any], lang: str) -> None:
+    from openpyxl.styles import Alignment, Font
+
+    for name in params["problems_sheet"].values():
+        if name in wb.sheetnames:
+            wb.remove(wb[name])
+    ws = wb.create_sheet(params["problems_sheet"][lang], 0)
+    for column, (text, width) in enumerate(
+        zip(params["headers"][lang], params["widths"], strict=True), start=1
+    ):
+        cell = ws.cell(row=1, column=column)
+        set_text(cell, text)
+        cell.font = Font(bold=True)
+        ws.column_dimensions[cell.column_letter].width = width
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for row, p in enumerate(params["problems"], start=2):
+        values = (p.get("sheet"), p.get("cell"), p.get("item"), p["code"], p[lang])
+        for column, value in enumerate(values, start=1):
+            cell = ws.cell(row=row, column=column)
+            set_text(cell, str(value or ""))
+            cell.alignment = wrap
+    ws.freeze_panes = "A2"
+    for sheet in wb.worksheets:
+        sheet.sheet_view.tabSelected = False
+    ws.sheet_view.tabSelected = True
+    wb.active = 0
+
+
+# --- process entry point -------------------------------------------------------------------------
+
+TASKS: Final[dict[str, Callable[[bytes, str], bytes]]] = {"extract": extract, "annotate": annotate}
+
+
+def run_guarded(task: str, data: bytes, arg: str) -> bytes:
+    """Status byte + result; never raises for a task failure."""
+    try:
+        return STATUS_OK + TASKS[task](data, arg)
+    except MemoryError:
+        return STATUS_MEMORY
+    except Exception as exc:
+        return STATUS_ERROR + f"{type(exc).__name__}: {exc}"[:1000].encode("utf-8", "replace")
+
+
+def _set_limits(memory_bytes: int, cpu_seconds: int) -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # it never writes files
+    resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # nor starts processes
+
+
+def main() -> None:  # pragma: no cover - runs in the child process
+    task, memory_bytes, cpu_seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    import openpyxl  # noqa: F401 - import before the memory cap, so the cap is about the file
+
+    _set_limits(memory_bytes, cpu_seconds)
+    stdin = sys.stdin.buffer
+    size = int.from_bytes(stdin.read(8), "big")
+    arg = stdin.read(size).decode("utf-8")
+    data = stdin.read()
+    result = run_guarded(task, data, arg)
+    sys.stdout.buffer.write(result)
+    sys.stdout.buffer.flush()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

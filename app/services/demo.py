@@ -1,0 +1,201 @@
+"""Demo data shaped like the seed document's learning-community groups (USAID/Mexico CSA).
+
+Deterministic (seeded) and idempotent: running it again adds nothing but a new admin key.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.catalog import Catalog, InstrumentFile
+from app.db.models import Assessment, Cohort, Organization
+from app.domain.answers import RawAnswer
+from app.services import assessments, organizations
+from app.services.keys import CreatedKey, Principal, authenticate, create_key
+
+WORKSPACE = "demo"
+
+STATES = ["Baja California", "Sonora", "Coahuila", "Ciudad de México", "Chihuahua", "Jalisco"]
+THEMES = ["violence prevention", "human rights", "justice reform"]
+ROOTS = [
+    "Jóvenes por la Paz",
+    "Red de Mediación Comunitaria",
+    "Centro de Derechos Humanos del Norte",
+    "Colectivo Mujeres Libres",
+    "Fundación Justicia Cercana",
+    "Observatorio Ciudadano",
+    "Casa de la Juventud",
+    "Alianza por la Seguridad Local",
+    "Defensoría Popular",
+    "Tejiendo Comunidad",
+    "Instituto de Justicia Restaurativa",
+    "Puentes de Diálogo",
+    "Red Infancia Segura",
+    "Cultura de Paz",
+    "Voces del Desierto",
+    "Acción Vecinal",
+    "Memoria y Verdad",
+    "Futuro Posible",
+    "Manos que Construyen",
+    "Semillas de Cambio",
+    "Sendero Joven",
+    "Barrio Activo",
+    "Justicia para Todas",
+    "Comunidad Resiliente",
+]
+
+BASELINE_ON = date(2019, 6, 15)
+ENDLINE_ON = date(2020, 6, 15)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    key: CreatedKey
+    organizations: int
+    assessments_created: int
+
+
+def _answers(
+    f: InstrumentFile, rnd: random.Random, capacity: float, *, na_rate: float, missing: float = 0
+) -> list[RawAnswer]:
+    """Answers around a latent capacity (0..1), with N/A where the scale allows it."""
+    out: list[RawAnswer] = []
+    for key, item in f.instrument.items.items():
+        scale = f.instrument.scales[item.scale]
+        if rnd.random() < missing:
+            continue
+        if scale.allow_na and rnd.random() < na_rate:
+            out.append(RawAnswer(key, "na", "Does not apply to this organization"))
+            continue
+        if scale.kind == "yesno":
+            out.append(RawAnswer(key, "yes" if rnd.random() < 0.35 + 0.6 * capacity else "no"))
+            continue
+        values = sorted(v.value for v in scale.values)
+        position = capacity * (len(values) - 1) + rnd.gauss(0, 0.55)
+        index = min(len(values) - 1, max(0, round(position)))
+        out.append(RawAnswer(key, values[index]))
+    return out
+
+
+def _org_plan(index: int, rnd: random.Random) -> tuple[float, float]:
+    """(baseline capacity, change) — most improve, a few decline."""
+    start = rnd.uniform(0.2, 0.55)
+    if index % 7 == 3:
+        change = -rnd.uniform(0.05, 0.18)  # a decline
+    elif index % 9 == 5:
+        change = rnd.uniform(-0.02, 0.03)  # about the same
+    else:
+        change = rnd.uniform(0.15, 0.4)
+    return start, change
+
+
+def load_demo(session: Session, catalog: Catalog) -> DemoResult:
+    key = create_key(session, workspace=WORKSPACE, role="admin", name="demo-admin")
+    principal = authenticate(session, key.secret)
+    assert principal is not None
+    session.rollback()
+    rnd = random.Random(2020)  # noqa: S311 - demo data, not secrets
+    groups = [
+        ("Learning community group 1", "7 partner CSOs and 3 intermediary organizations", 10),
+        ("Learning community group 2", "10 USAID partner CSOs and 4 fixed-amount awardees", 14),
+    ]
+    created = 0
+    org_index = 0
+    for name, description, size in groups:
+        cohort = session.scalar(
+            select(Cohort).where(Cohort.workspace_id == principal.workspace_id, Cohort.name == name)
+        )
+        if cohort is None:
+            cohort, _ = organizations.create_cohort(session, principal, name, description)
+        for _ in range(size):
+            org = _ensure_org(session, principal, org_index, rnd)
+            organizations.add_member(session, principal, cohort.id, org.id)
+            created += _ensure_assessments(session, principal, catalog, org, org_index)
+            org_index += 1
+    return DemoResult(key, org_index, created)
+
+
+def _ensure_org(
+    session: Session, principal: Principal, index: int, rnd: random.Random
+) -> Organization:
+    external_id = f"csa-{index + 1:03d}"
+    state = STATES[index % len(STATES)]
+    themes = [THEMES[index % 3]] + ([THEMES[(index + 1) % 3]] if index % 4 == 0 else [])
+    rnd.random()  # keep the sequence stable whether or not the org exists
+    org, _ = organizations.upsert_by_external_id(
+        session,
+        principal,
+        external_id,
+        organizations.OrgData(
+            name=ROOTS[index % len(ROOTS)],
+            country="MX",
+            region=state,
+            thematic_areas=themes,
+            tags=["ISO"] if index in (7, 8, 9) else [],
+        ),
+    )
+    return org
+
+
+def _ensure_assessments(
+    session: Session, principal: Principal, catalog: Catalog, org: Organization, index: int
+) -> int:
+    rnd = random.Random(1000 + index)  # noqa: S311 - demo data
+    start, change = _org_plan(index, rnd)
+    plan = ["csa-sustainability", "oca"]
+    if index % 2 == 0:
+        plan.append("opi")
+    if index % 3 == 0:
+        plan.append("nupas")
+    if index % 4 == 1:
+        plan.append("cla")
+    created = 0
+    for instrument_id in plan:
+        f = catalog.latest(instrument_id)
+        if f is None:
+            continue
+        for round_label, when, capacity in (
+            ("baseline", BASELINE_ON, start),
+            ("endline", ENDLINE_ON, min(0.97, start + change)),
+        ):
+            exists = session.scalar(
+                select(Assessment.id).where(
+                    Assessment.organization_id == org.id,
+                    Assessment.instrument_id == instrument_id,
+                    Assessment.round == round_label,
+                )
+            )
+            session.rollback()
+            if exists is not None:
+                continue
+            incomplete = index == 5 and instrument_id == "oca" and round_label == "endline"
+            answers = _answers(
+                f,
+                rnd,
+                capacity,
+                na_rate=0.04 if instrument_id in ("oca", "nupas") else 0.0,
+                missing=0.6 if incomplete else 0.0,
+            )
+            data = assessments.AssessmentData(
+                organization_id=org.id,
+                instrument_id=instrument_id,
+                instrument_version=f.instrument.version,
+                round=round_label,
+                assessed_on=when,
+                assessor="CSA capacity development team",
+                retrospective=False,
+                answers=answers,
+            )
+            a, _ = assessments.create_assessment(session, principal, catalog, data)
+            created += 1
+            if incomplete:
+                continue  # one draft left incomplete, as happens in real programs
+            assessments.submit(session, principal, catalog, a.id)
+            if round_label == "baseline":
+                assessments.finalize(session, principal, a.id)
+    return created
