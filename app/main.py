@@ -9,7 +9,15 @@ import openpyxl
 from fastapi import FastAPI
 
 from app.api.problems import Problem, add_exception_handlers
-from app.api.routes import assessments, audit, cohorts, health, instruments, organizations
+from app.api.routes import (
+    assessments,
+    audit,
+    cohorts,
+    health,
+    instruments,
+    keys,
+    organizations,
+)
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker
@@ -57,6 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     add_exception_handlers(app)
     app.include_router(health.router)
-    for module in (instruments, organizations, cohorts, assessments, audit):
+    for module in (instruments, organizations, cohorts, assessments, audit, keys):
         app.include_router(module.router)
     return app

@@ -338,7 +338,7 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
             d_na += na
             d_miss += miss
             if ans:
-                cov = ans / (ans + miss)
+                a_cov: float | None = ans / (ans + miss)
                 raw = s if summing else s / w
                 norm = 100.0 * n / w
                 d_s += aw * raw
@@ -346,16 +346,16 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
                 d_n += aw * norm
                 l_s[li] += aw * norm
                 l_w[li] += aw
-                if cov >= mc:
+                if a_cov >= mc:  # type: ignore[operator]
                     areas_out.append(
                         new(
                             AreaScore,
-                            (a_key, a_lens, aw, raw, norm, cov, ans, na, miss, None, None),
+                            (a_key, a_lens, aw, raw, norm, a_cov, ans, na, miss, None, None),
                         )
                     )
                     continue
             else:
-                cov = 0.0 if miss else None  # type: ignore[assignment]
+                a_cov = 0.0 if miss else None
             areas_out.append(
                 new(
                     AreaScore,
@@ -365,11 +365,11 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
                         aw,
                         None,
                         None,
-                        cov,
+                        a_cov,
                         ans,
                         na,
                         miss,
-                        _reason(ans, miss, cov, mc),
+                        _reason(ans, miss, a_cov, mc),
                         None,
                     ),
                 )

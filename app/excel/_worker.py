@@ -51,8 +51,9 @@ def set_text(cell: Any, value: str) -> None:
 class _Stop(Exception):
     """Reading stops with one problem: {"code", "sheet", "cell", "params"}."""
 
-    def __init__(self, code: str, sheet: str | None = None, cell: str | None = None,
-                 **params: object) -> None:
+    def __init__(
+        self, code: str, sheet: str | None = None, cell: str | None = None, **params: object
+    ) -> None:
         super().__init__(code)
         self.found = {"code": code, "sheet": sheet, "cell": cell, "params": params}
 
@@ -88,7 +89,9 @@ class _Reader:
             raise _Stop("too_many_rows", title, f"A{self.max_rows + 1}", limit=self.max_rows)
         if isinstance(columns, int) and columns > self.max_columns:
             raise _Stop(
-                "too_many_columns", title, f"{get_column_letter(self.max_columns + 1)}1",
+                "too_many_columns",
+                title,
+                f"{get_column_letter(self.max_columns + 1)}1",
                 limit=get_column_letter(self.max_columns),
             )
         cells: list[Cell] = []
@@ -107,8 +110,13 @@ class _Reader:
                 if isinstance(value, str):
                     self.text_budget -= len(value)
                     if self.text_budget < 0:
-                        raise _Stop("too_complex", title, None, detail="too much text",
-                                    detail_es="demasiado texto")
+                        raise _Stop(
+                            "too_complex",
+                            title,
+                            None,
+                            detail="too much text",
+                            detail_es="demasiado texto",
+                        )
                 kind = {"f": "f", "e": "e"}.get(cell.data_type, "v")
                 cells.append([cell.row, cell.column, value, kind])
                 if stop_at_first:

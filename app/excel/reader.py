@@ -279,7 +279,10 @@ def _read_meta(grid: Grid) -> TemplateMeta:
 
 
 def _check_meta(
-    meta: TemplateMeta, content_hash: str, grid: Grid, layout: WorkbookLayout,
+    meta: TemplateMeta,
+    content_hash: str,
+    grid: Grid,
+    layout: WorkbookLayout,
     instrument: Instrument,
 ) -> None:
     def tampered(detail: str, detail_es: str) -> WorkbookRejected:
@@ -306,6 +309,7 @@ def _check_meta(
         raise tampered("the cover sheet name differs", "el nombre de la hoja de portada difiere")
     expected = [(s.name, r.row, r.key) for s in layout.sheets for r in s.items]
     first = META_TABLE_FIRST_COLUMN
+
     def value(row: int, column: int) -> object:
         cell = grid.get((row, column))
         return None if cell is None else cell.value
@@ -397,7 +401,10 @@ def _read_cover(grid: Grid | None, layout: WorkbookLayout, problems: list[Proble
         if len(text) > MAX_COVER_TEXT:
             problems.append(
                 problem(
-                    ProblemCode.text_too_long, sheet=sheet, cell=ref, length=len(text),
+                    ProblemCode.text_too_long,
+                    sheet=sheet,
+                    cell=ref,
+                    length=len(text),
                     limit=MAX_COVER_TEXT,
                 )
             )
@@ -407,8 +414,11 @@ def _read_cover(grid: Grid | None, layout: WorkbookLayout, problems: list[Proble
     def missing(field_: CoverField, en: str, es: str) -> None:
         problems.append(
             problem(
-                ProblemCode.missing_cover_value, sheet=sheet, cell=cover_cell(field_),
-                field=en, field_es=es,
+                ProblemCode.missing_cover_value,
+                sheet=sheet,
+                cell=cover_cell(field_),
+                field=en,
+                field_es=es,
             )
         )
 
@@ -493,8 +503,11 @@ def _read_items(
                 if key is None:
                     problems.append(
                         problem(
-                            ProblemCode.unknown_item, sheet=sheet.name, cell=ref,
-                            found=_shown(cell.value), instrument=instrument.id,
+                            ProblemCode.unknown_item,
+                            sheet=sheet.name,
+                            cell=ref,
+                            found=_shown(cell.value),
+                            instrument=instrument.id,
                             version=instrument.version,
                         )
                     )
@@ -502,8 +515,12 @@ def _read_items(
             if key not in instrument.items:
                 problems.append(
                     problem(
-                        ProblemCode.unknown_item, sheet=sheet.name, cell=ref,
-                        found=_shown(key), instrument=instrument.id, version=instrument.version,
+                        ProblemCode.unknown_item,
+                        sheet=sheet.name,
+                        cell=ref,
+                        found=_shown(key),
+                        instrument=instrument.id,
+                        version=instrument.version,
                     )
                 )
                 continue
@@ -521,8 +538,10 @@ def _read_items(
                 if sheet.name in present_names:
                     problems.append(
                         problem(
-                            ProblemCode.item_missing, sheet=sheet.name,
-                            cell=sheet.ref(ItemColumn.key, position.row), item=key,
+                            ProblemCode.item_missing,
+                            sheet=sheet.name,
+                            cell=sheet.ref(ItemColumn.key, position.row),
+                            item=key,
                             expected=expected_ref,
                         )
                     )
@@ -533,16 +552,20 @@ def _read_items(
                     continue
                 problems.append(
                     problem(
-                        ProblemCode.item_duplicated, sheet=place.sheet.name,
-                        cell=place.sheet.ref(ItemColumn.key, place.row), item=key,
+                        ProblemCode.item_duplicated,
+                        sheet=place.sheet.name,
+                        cell=place.sheet.ref(ItemColumn.key, place.row),
+                        item=key,
                         expected=expected_ref,
                     )
                 )
             if home is None:
                 problems.append(
                     problem(
-                        ProblemCode.item_moved, sheet=chosen.sheet.name,
-                        cell=chosen.sheet.ref(ItemColumn.key, chosen.row), item=key,
+                        ProblemCode.item_moved,
+                        sheet=chosen.sheet.name,
+                        cell=chosen.sheet.ref(ItemColumn.key, chosen.row),
+                        item=key,
                         expected=expected_ref,
                     )
                 )
@@ -596,8 +619,9 @@ def _check_answers(
             )
         parsed = ParsedAnswers({}, {})
     typed = [
-        FilledItem(i.item, i.sheet, i.answer_cell, i.note_cell, i.raw, i.note,
-                   parsed.values.get(i.item))
+        FilledItem(
+            i.item, i.sheet, i.answer_cell, i.note_cell, i.raw, i.note, parsed.values.get(i.item)
+        )
         for i in items
     ]
     return typed, parsed

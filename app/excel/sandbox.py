@@ -57,8 +57,13 @@ def run_task(task: str, data: bytes, arg: str, limits: Limits) -> bytes:
         return _decode(_worker.run_guarded(task, data, arg))
     encoded = arg.encode("utf-8")
     command = [
-        sys.executable, "-I", "-B", str(WORKER), task,
-        str(limits.memory_bytes), str(limits.cpu_seconds),
+        sys.executable,
+        "-I",
+        "-B",
+        str(WORKER),
+        task,
+        str(limits.memory_bytes),
+        str(limits.cpu_seconds),
     ]
     env = {"PATH": os.environ.get("PATH", ""), "LC_ALL": "C.UTF-8"}
     try:

@@ -80,7 +80,7 @@ _INLINE_LIST_MAX: Final = 250  # Excel refuses inline lists over 255 characters
 # column widths in characters; chosen so that a dimension sheet prints at about 60 % on landscape
 # A4/Letter and the cover and instructions print unscaled on portrait
 _WIDTHS: Final[dict[ItemColumn, float]] = {
-    ItemColumn.key: 13,
+    ItemColumn.key: 16,
     ItemColumn.area: 18,
     ItemColumn.item: 46,
     ItemColumn.answer: 18,
@@ -239,9 +239,7 @@ def _prefill_labels(instrument: Instrument, lang: Language, prefill: Prefill) ->
             continue
         labels[key] = found.label.get(lang)
     problems += [
-        f"note for '{key}', which is not an item"
-        for key in prefill.notes
-        if key not in items
+        f"note for '{key}', which is not an item" for key in prefill.notes if key not in items
     ]
     if problems:
         raise ValueError("prefill does not fit the instrument: " + "; ".join(problems))
@@ -289,6 +287,9 @@ def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefi
     title = ws.cell(row=1, column=1)
     set_text(title, instrument.title.get(lang))
     title.font = _TITLE_FONT
+    title.alignment = _WRAP
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=2)
+    ws.row_dimensions[1].height = _height(title.value, sum(_COVER_WIDTHS) * 0.8, _TITLE_FONT)
     about = ws.cell(row=2, column=1)
     set_text(about, f"{instrument.id} {instrument.version} · {lang}")
     about.font = _MUTED_FONT
@@ -297,6 +298,7 @@ def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefi
         set_text(label, COVER_LABELS[field_][lang])
         label.font = _BOLD
         label.alignment = _WRAP
+        ws.row_dimensions[row].height = _height(label.value, _COVER_WIDTHS[0] * 0.9)
         value = ws.cell(row=row, column=COVER_VALUE_COLUMN)
         _input(value, _DATE_FORMAT if field_ is CoverField.assessed_on else _TEXT_FORMAT)
     last = max(COVER_ROWS.values()) + 2
@@ -386,7 +388,7 @@ def _write_instructions(ws: Any, instrument: Instrument, lang: Language) -> None
 
 
 def _lines(text: str, width: float) -> int:
-    per_line = max(int(width), 1)
+    per_line = max(int(width * 1.1), 1)  # Calibri 11 fits about 1.1 characters per width unit
     return sum(1 + len(part) // per_line for part in text.split("\n"))
 
 
@@ -417,15 +419,14 @@ def _item_text(item: Item, lang: Language) -> str:
     return "\n\n".join(parts)
 
 
-def _level_headers(sheet: SheetLayout, dimension: Dimension, instrument: Instrument,
-                   lang: Language) -> list[str]:
+def _level_headers(
+    sheet: SheetLayout, dimension: Dimension, instrument: Instrument, lang: Language
+) -> list[str]:
     scales = {i.scale for a in dimension.areas for i in a.items if i.levels}
     if len(scales) == 1:
         scale = instrument.scales[next(iter(scales))]
         by_value = {v.value: v for v in scale.values}
-        return [
-            f"{number_text(v)} — {by_value[v].label.get(lang)}" for v in ordered_values(scale)
-        ]
+        return [f"{number_text(v)} — {by_value[v].label.get(lang)}" for v in ordered_values(scale)]
     return [f"{_T['level'][lang]} {n}" for n in range(1, sheet.level_count + 1)]
 
 

@@ -177,3 +177,57 @@ def revoke_key(session: Session, prefix_or_id: str) -> KeyInfo:
             key.revoked_at,
         )
     return info
+
+
+def _info(key: ApiKey, workspace: str) -> KeyInfo:
+    return KeyInfo(
+        key.id,
+        workspace,
+        key.name,
+        key.prefix,
+        key.role,
+        key.created_at,
+        key.last_used_at,
+        key.revoked_at,
+    )
+
+
+def workspace_keys(session: Session, principal: Principal) -> list[KeyInfo]:
+    ws = session.get(Workspace, principal.workspace_id)
+    assert ws is not None
+    rows = session.scalars(
+        select(ApiKey).where(ApiKey.workspace_id == ws.id).order_by(ApiKey.created_at, ApiKey.id)
+    )
+    return [_info(k, ws.name) for k in rows]
+
+
+def create_workspace_key(
+    session: Session, principal: Principal, role: str, name: str | None
+) -> tuple[CreatedKey, KeyInfo]:
+    from app.services.common import audit
+
+    ws = session.get(Workspace, principal.workspace_id)
+    assert ws is not None
+    created = create_key(session, workspace=ws.name, role=role, name=name)
+    with write_transaction(session):
+        audit(session, principal, "key.create", "api_key", created.id, {"role": role})
+        key = session.get(ApiKey, created.id)
+        assert key is not None
+        info = _info(key, ws.name)
+    return created, info
+
+
+def revoke_workspace_key(session: Session, principal: Principal, key_id: uuid.UUID) -> KeyInfo:
+    from app.services.common import audit
+
+    with write_transaction(session):
+        key = session.get(ApiKey, key_id)
+        if key is None or key.workspace_id != principal.workspace_id:
+            raise NotFound(f"key {key_id} does not exist")
+        if key.revoked_at is None:
+            key.revoked_at = datetime.now(UTC)
+            audit(session, principal, "key.revoke", "api_key", key.id, None)
+        ws = session.get(Workspace, key.workspace_id)
+        assert ws is not None
+        info = _info(key, ws.name)
+    return info
