@@ -333,46 +333,54 @@ def submit(
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
         check_if_match(if_match, assessment_etag(a), required=False)
-        if a.status != Status.draft:
-            raise Conflict(f"assessment is already {a.status}", status_now=a.status)
         f = catalog.get(a.instrument_id, a.instrument_version)
-        assert f is not None
-        result = compute(f, a)
-        if result.overall.score is None:
-            answered = answers_of(a)
-            missing = [k for k in _item_order(f) if k not in answered]
-            reason = result.overall.reason
-            raise Invalid(
-                "the assessment is not complete enough to score: "
-                + (reason.en if reason else "no score"),
-                errors=[
-                    {"item": k, "code": "missing", "detail": "no answer (answer it or mark N/A)"}
-                    for k in missing
-                ],
-            )
-        _store_score(session, f, a, result)
-        ts = now()
-        a.status = Status.submitted.value
-        a.submitted_at = ts
-        a.updated_at = ts
-        if a.replaces_id is not None:
-            session.execute(
-                update(Assessment)
-                .where(Assessment.id == a.replaces_id)
-                .values(is_current=False)
-                .execution_options(synchronize_session=False)
-            )
-            a.is_current = True
-        session.flush()
-        audit(
-            session,
-            principal,
-            "assessment.submit",
-            "assessment",
-            a.id,
-            {"overall": result.overall.score, "coverage": result.overall.coverage},
-        )
+        assert f is not None  # the catalog is checked against the database at start
+        submit_in_transaction(session, principal, f, a)
     return a
+
+
+def submit_in_transaction(
+    session: Session, principal: Principal, f: InstrumentFile, a: Assessment
+) -> Score:
+    """Score a draft and store the score, inside the caller's write transaction."""
+    if a.status != Status.draft:
+        raise Conflict(f"assessment is already {a.status}", status_now=a.status)
+    result = compute(f, a)
+    if result.overall.score is None:
+        answered = answers_of(a)
+        missing = [k for k in _item_order(f) if k not in answered]
+        reason = result.overall.reason
+        raise Invalid(
+            "the assessment is not complete enough to score: "
+            + (reason.en if reason else "no score"),
+            errors=[
+                {"item": k, "code": "missing", "detail": "no answer (answer it or mark N/A)"}
+                for k in missing
+            ],
+        )
+    _store_score(session, f, a, result)
+    ts = now()
+    a.status = Status.submitted.value
+    a.submitted_at = ts
+    a.updated_at = ts
+    if a.replaces_id is not None:
+        session.execute(
+            update(Assessment)
+            .where(Assessment.id == a.replaces_id)
+            .values(is_current=False)
+            .execution_options(synchronize_session=False)
+        )
+        a.is_current = True
+    session.flush()
+    audit(
+        session,
+        principal,
+        "assessment.submit",
+        "assessment",
+        a.id,
+        {"overall": result.overall.score, "coverage": result.overall.coverage},
+    )
+    return result
 
 
 def finalize(
@@ -403,21 +411,25 @@ def reopen(
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
         check_if_match(if_match, assessment_etag(a), required=False)
-        if a.status != Status.submitted:
-            raise Conflict(
-                "only a submitted assessment can be reopened"
-                + (" — final ones take a revision" if a.status == Status.final else ""),
-                status_now=a.status,
-            )
-        row = session.get(AssessmentScore, a.id)
-        if row is not None:
-            session.delete(row)
-        a.status = Status.draft.value
-        a.submitted_at = None
-        a.updated_at = now()
-        session.flush()
-        audit(session, principal, "assessment.reopen", "assessment", a.id, None)
+        reopen_in_transaction(session, principal, a)
     return a
+
+
+def reopen_in_transaction(session: Session, principal: Principal, a: Assessment) -> None:
+    if a.status != Status.submitted:
+        raise Conflict(
+            "only a submitted assessment can be reopened"
+            + (" — final ones take a revision" if a.status == Status.final else ""),
+            status_now=a.status,
+        )
+    row = session.get(AssessmentScore, a.id)
+    if row is not None:
+        session.delete(row)
+    a.status = Status.draft.value
+    a.submitted_at = None
+    a.updated_at = now()
+    session.flush()
+    audit(session, principal, "assessment.reopen", "assessment", a.id, None)
 
 
 def create_revision(
