@@ -124,17 +124,28 @@ class _Reader:
         return cells
 
 
-def _is_unsafe_xml(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if type(seen).__module__.startswith("defusedxml"):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+# how running out of address space shows when it does not surface as MemoryError
+_NO_MEMORY: Final = ("error -4 while", "out of memory", "no memory", "cannot allocate")
 
 
 def _failure(exc: Exception) -> dict[str, Any]:
-    code = "unsafe_xml" if _is_unsafe_xml(exc) else "corrupt_workbook"
+    """The problem a parser exception stands for; MemoryError when it was really memory."""
+    chain = _chain(exc)
+    if any(
+        isinstance(e, MemoryError) or any(m in str(e).lower() for m in _NO_MEMORY) for e in chain
+    ):
+        raise MemoryError(str(exc)) from exc
+    unsafe = any(type(e).__module__.startswith("defusedxml") for e in chain)
+    code = "unsafe_xml" if unsafe else "corrupt_workbook"
     return {"problems": [{"code": code, "sheet": None, "cell": None, "params": {}}]}
 
 
@@ -318,7 +329,8 @@ def _set_limits(memory_bytes: int, cpu_seconds: int) -> None:
 
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))  # it never writes files
+    # openpyxl spools worksheets to temporary files when saving (annotate); nothing bigger
+    resource.setrlimit(resource.RLIMIT_FSIZE, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # nor starts processes
 
 

@@ -123,7 +123,7 @@ META_ROWS: Final[dict[MetaKey, int]] = {k: i for i, k in enumerate(MetaKey, star
 META_TABLE_COLUMNS: Final = ("sheet", "row", "item", "answer_cell", "note_cell")
 META_TABLE_FIRST_COLUMN: Final = 4  # D
 META_TABLE_HEADER_ROW: Final = 1
-# validation lists (one column per scale) start here when a list cannot be written inline
+# drop-down lists that cannot be written inline are stacked in this column, one block per scale
 META_LISTS_FIRST_COLUMN: Final = 10  # J
 
 

@@ -98,6 +98,20 @@ class _Value:
 
 
 Grid = dict[tuple[int, int], _Value]
+# when one of these was found, answers may exist that could not be read: do not call it empty
+_HIDE_EMPTINESS: Final = frozenset(
+    {
+        ProblemCode.not_on_scale,
+        ProblemCode.na_not_allowed,
+        ProblemCode.formula,
+        ProblemCode.sheet_missing,
+        ProblemCode.header_changed,
+        ProblemCode.item_missing,
+        ProblemCode.item_moved,
+        ProblemCode.item_duplicated,
+        ProblemCode.unknown_item,
+    }
+)
 _DOMAIN_CODES: Final = {
     "not_on_scale": ProblemCode.not_on_scale,
     "na_not_allowed": ProblemCode.na_not_allowed,
@@ -123,8 +137,8 @@ def read_filled_workbook(
                 problem(
                     ProblemCode.unknown_instrument,
                     sheet=META_SHEET,
-                    instrument=meta.instrument_id,
-                    version=meta.instrument_version,
+                    instrument=_clip(meta.instrument_id),
+                    version=_clip(meta.instrument_version),
                 )
             ],
             meta.language,
@@ -137,10 +151,7 @@ def read_filled_workbook(
     cover = _read_cover(sheets.get(layout.cover_sheet), layout, problems)
     found = _read_items(sheets, instrument, layout, problems)
     items, answers = _check_answers(instrument, found, problems)
-    if not answers.values and not any(
-        p.code in (ProblemCode.not_on_scale, ProblemCode.na_not_allowed, ProblemCode.formula)
-        for p in problems
-    ):
+    if not answers.values and not any(p.code in _HIDE_EMPTINESS for p in problems):
         problems.append(problem(ProblemCode.empty_workbook))
     if problems:
         raise WorkbookRejected(sort_problems(problems, layout.sheet_order), meta.language)
@@ -361,14 +372,17 @@ def _as_date(value: object) -> date | None:
 
 
 def _formula_problem(sheet: str, cell: str, item: str | None, value: object) -> Problem:
-    shown = str(value)
-    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    shown = _clip(str(value))
     return problem(ProblemCode.formula, sheet=sheet, cell=cell, item=item, formula=shown)
 
 
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _shown(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else _as_text(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    """How a cell value appears in a message: quoted when text, clipped when long."""
+    return _clip(repr(value) if isinstance(value, str) else _as_text(value))
 
 
 def _read_cover(grid: Grid | None, layout: WorkbookLayout, problems: list[Problem]) -> Cover:
@@ -457,7 +471,7 @@ class _Found:
 
 
 def _ref(sheet: SheetLayout, column: ItemColumn, row: int) -> str:
-    return f"{sheet.name}!{sheet.ref(column, row)}"
+    return f"'{sheet.name}'!{sheet.ref(column, row)}"
 
 
 def _read_items(
@@ -465,11 +479,12 @@ def _read_items(
     instrument: Instrument,
     layout: WorkbookLayout,
     problems: list[Problem],
-) -> list[tuple[FilledItem, bool]]:
-    """Every item of the instrument where the workbook has it; bool: its answer is a formula."""
+) -> list[FilledItem]:
+    """Every item of the instrument that the workbook has, read from where it was found."""
     lang = layout.language
     found: dict[str, list[_Found]] = {}
     present: list[SheetLayout] = []
+    shifted: set[str] = set()  # sheets whose columns moved: their cells mean something else
     for sheet in layout.sheets:
         grid = sheets.get(sheet.name)
         if grid is None:
@@ -481,6 +496,7 @@ def _read_items(
             cell = grid.get((HEADER_ROW, sheet.columns[column]))
             value = None if cell is None else cell.value
             if not (isinstance(value, str) and value.strip() == expected):
+                shifted.add(sheet.name)
                 problems.append(
                     problem(
                         ProblemCode.header_changed,
@@ -527,7 +543,7 @@ def _read_items(
             found.setdefault(key, []).append(_Found(sheet, row))
 
     present_names = {s.name for s in present}
-    filled: list[tuple[FilledItem, bool]] = []
+    filled: list[FilledItem] = []
     for sheet in layout.sheets:
         for position in sheet.items:
             key = position.key
@@ -569,13 +585,12 @@ def _read_items(
                         expected=expected_ref,
                     )
                 )
-            filled.append(_read_item(sheets[chosen.sheet.name], chosen, key, problems))
+            if chosen.sheet.name not in shifted:
+                filled.append(_read_item(sheets[chosen.sheet.name], chosen, key, problems))
     return filled
 
 
-def _read_item(
-    grid: Grid, place: _Found, key: str, problems: list[Problem]
-) -> tuple[FilledItem, bool]:
+def _read_item(grid: Grid, place: _Found, key: str, problems: list[Problem]) -> FilledItem:
     sheet = place.sheet
     answer_ref = sheet.ref(ItemColumn.answer, place.row)
     note_ref = sheet.ref(ItemColumn.notes, place.row)
@@ -592,26 +607,34 @@ def _read_item(
     raw = None if answer is None or formula else answer.value
     if isinstance(raw, str) and not raw.strip():
         raw = None
-    return FilledItem(key, sheet.name, answer_ref, note_ref, raw, note_text, None), formula
+    return FilledItem(key, sheet.name, answer_ref, note_ref, raw, note_text, None)
 
 
 def _check_answers(
-    instrument: Instrument,
-    read: list[tuple[FilledItem, bool]],
-    problems: list[Problem],
+    instrument: Instrument, items: list[FilledItem], problems: list[Problem]
 ) -> tuple[list[FilledItem], ParsedAnswers]:
-    items = [item for item, _ in read]
-    raws = [RawAnswer(i.item, i.raw, i.note) for i in items]
+    """Map raw cells to scale values with the domain's one rule (``parse_answers``)."""
+
+    def given(raw: object) -> object:
+        # a date typed where a label belongs ("1-2" in some locales) can only be off the scale;
+        # pass it as text so the message shows what the person sees
+        return _as_text(raw) if isinstance(raw, datetime | date | time | timedelta) else raw
+
+    raws = [RawAnswer(i.item, given(i.raw), i.note) for i in items]
     try:
         parsed = parse_answers(instrument, raws)
     except AnswersInvalid as invalid:
         for found in invalid.problems:
             where = items[found.index] if found.index is not None else None
+            en, es = found.en, found.es
+            if isinstance(found.given, str) and len(found.given) > 60:
+                long, short = repr(found.given), _shown(found.given)
+                en, es = en.replace(long, short), es.replace(long, short)
             problems.append(
                 Problem(
                     _DOMAIN_CODES.get(found.code, ProblemCode.not_on_scale),
-                    found.en,
-                    found.es,
+                    en,
+                    es,
                     where.sheet if where else None,
                     where.answer_cell if where else None,
                     found.item,

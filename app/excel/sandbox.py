@@ -77,12 +77,15 @@ def run_task(task: str, data: bytes, arg: str, limits: Limits) -> bytes:
         )
     except subprocess.TimeoutExpired:
         raise SandboxFailure("timeout", f"{limits.timeout_seconds:g} s") from None
-    if done.returncode != 0 or not done.stdout:
-        code = done.returncode
-        if code in (-signal.SIGXCPU, -signal.SIGKILL):
-            raise SandboxFailure("cpu", f"exit code {code}")
-        if b"MemoryError" in done.stderr:
-            raise SandboxFailure("memory", "MemoryError")
-        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
-        raise SandboxFailure("crashed", f"exit code {code}: {' '.join(tail)}"[:500])
-    return _decode(done.stdout)
+    if done.returncode == 0 and done.stdout:
+        return _decode(done.stdout)
+    code = done.returncode
+    tail = " ".join(done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:])[:500]
+    if code in (-signal.SIGXCPU, -signal.SIGKILL):  # soft, then hard RLIMIT_CPU
+        raise SandboxFailure("cpu", f"exit code {code}")
+    if b"MemoryError" in done.stderr:
+        raise SandboxFailure("memory", tail)
+    if code < 0:  # killed by another signal, e.g. an abort inside a native parser
+        raise SandboxFailure("crashed", f"signal {-code}")
+    # a Python error outside the task (cannot import openpyxl, bad arguments): a deployment bug
+    raise TaskError(f"worker exited with {code}: {tail}")

@@ -233,7 +233,9 @@ def _prefill_labels(instrument: Instrument, lang: Language, prefill: Prefill) ->
                 continue
             labels[key] = NA_LABEL[lang]
             continue
-        found = scale.by_value(float(value)) if isinstance(value, int | float) else None
+        found = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            found = scale.by_value(float(value))
         if found is None:
             problems.append(f"item '{key}': {value!r} is not a value of its scale")
             continue
@@ -260,18 +262,19 @@ def _validation_lists(instrument: Instrument, lang: Language, meta: Any) -> dict
     dataValidations part that every reader understands; otherwise a range on the ``_meta`` sheet.
     """
     formulas: dict[str, str] = {}
-    for index, (key, scale) in enumerate(sorted(instrument.scales.items())):
+    letter = get_column_letter(META_LISTS_FIRST_COLUMN)
+    row = 1  # blocks stacked in one column: the scale key, then its labels, then a blank row
+    for key, scale in sorted(instrument.scales.items()):
         labels = _scale_labels(scale, lang)
         joined = ",".join(labels)
         if all("," not in x and '"' not in x for x in labels) and len(joined) <= _INLINE_LIST_MAX:
             formulas[key] = f'"{joined}"'
             continue
-        column = META_LISTS_FIRST_COLUMN + index
-        set_text(meta.cell(row=1, column=column), key)
-        for row, label in enumerate(labels, start=2):
-            set_text(meta.cell(row=row, column=column), label)
-        letter = get_column_letter(column)
-        formulas[key] = f"'{META_SHEET}'!${letter}$2:${letter}${len(labels) + 1}"
+        set_text(meta.cell(row=row, column=META_LISTS_FIRST_COLUMN), key)
+        for offset, label in enumerate(labels, start=1):
+            set_text(meta.cell(row=row + offset, column=META_LISTS_FIRST_COLUMN), label)
+        formulas[key] = f"'{META_SHEET}'!${letter}${row + 1}:${letter}${row + len(labels)}"
+        row += len(labels) + 2
     return formulas
 
 
