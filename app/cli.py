@@ -326,6 +326,124 @@ def rescore(
             raise typer.Exit(3)
 
 
+# --- Excel ---------------------------------------------------------------------------------------
+
+export_app = typer.Typer(help="Excel files: templates and exports.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("template")
+def export_template(
+    instrument: Annotated[str, typer.Argument(help="Instrument id, e.g. oca")],
+    version: Annotated[str | None, typer.Option(help="Default: the latest")] = None,
+    lang: Annotated[str, typer.Option(help="en | es")] = "en",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File to write")] = None,
+) -> None:
+    """Write a locked Excel template of an instrument version, to fill offline."""
+    from app.excel import build_template
+
+    settings = _settings()
+    with friendly_errors():
+        catalog = _catalog(settings)
+        f = catalog.latest(instrument) if version is None else catalog.get(instrument, version)
+        if f is None:
+            raise fail(f"unknown instrument or version: {instrument} {version or ''}".strip())
+        if lang not in ("en", "es"):
+            raise fail("--lang must be en or es")
+        target = output or Path(f"{f.instrument.id}-{f.instrument.version}-{lang}.xlsx")
+        target.write_bytes(build_template(f.instrument, f.content_hash, lang))
+    out.print(f"wrote {target}")
+
+
+def _workbook_paths(paths: list[Path]) -> list[Path]:
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.suffix.lower() in (".xlsx", ".zip") and not p.name.startswith(("~$", "."))
+            )
+        elif path.exists():
+            found.append(path)
+        else:
+            raise fail(f"no such file or folder: {path}")
+    return found
+
+
+@app.command("import")
+def import_(
+    paths: Annotated[list[Path], typer.Argument(help="Workbooks (.xlsx, .zip) or folders")],
+    workspace: Annotated[str, typer.Option(help="Workspace to import into")],
+    dry_run: Annotated[bool, typer.Option(help="Check everything, write nothing")] = False,
+    create_organizations: Annotated[
+        bool, typer.Option(help="Create organizations the workbooks name but cannot match")
+    ] = False,
+    lang: Annotated[str, typer.Option(help="Language of the messages: en | es")] = "en",
+) -> None:
+    """Import filled workbooks; each is all-or-nothing. Exit code 1 if any was rejected."""
+    from rich.progress import Progress
+
+    from app.excel import Limits
+    from app.services import imports as svc
+    from app.services.keys import cli_principal
+
+    settings = _settings()
+    files = _workbook_paths(paths)
+    if not files:
+        raise fail("no .xlsx or .zip files found")
+    limits = Limits(max_bytes=settings.max_upload_bytes)
+    results: list[svc.WorkbookResult] = []
+    with friendly_errors():
+        catalog = _catalog(settings)
+        with session_scope(settings) as session:
+            principal = cli_principal(session, workspace)
+            with Progress(console=err, transient=True) as progress:
+                task = progress.add_task("importing", total=len(files))
+                for path in files:
+                    try:
+                        uploads = svc.expand_uploads(
+                            [svc.Upload(str(path), path.read_bytes())], limits
+                        )
+                    except svc.UploadRejected as exc:
+                        results.append(
+                            svc.WorkbookResult(
+                                str(path), "rejected", dry_run, problems=[exc.problem]
+                            )
+                        )
+                        progress.advance(task)
+                        continue
+                    results += svc.import_workbooks(
+                        session,
+                        principal,
+                        catalog,
+                        uploads,
+                        dry_run=dry_run,
+                        create_organizations=create_organizations,
+                        limits=limits,
+                    )
+                    progress.advance(task)
+    table = Table(
+        "file", "status", "round", "overall", "problems", title="dry run" if dry_run else None
+    )
+    for r in results:
+        detail = "; ".join(
+            f"{p.sheet or ''}{'!' + p.cell if p.cell else ''} {p.en}".strip()
+            for p in r.problems[:3]
+        ) + (f" (+{len(r.problems) - 3} more)" if len(r.problems) > 3 else "")
+        why = (r.reason or {}).get("es" if lang == "es" else "en", "-")
+        overall = f"{r.overall:.2f}" if r.overall is not None else why
+        table.add_row(r.file, r.status, r.round or "-", overall, detail or "-")
+    out.print(table)
+    counts = {
+        s: sum(r.status == s for r in results)
+        for s in ("created", "updated", "revised", "unchanged", "rejected")
+    }
+    out.print(", ".join(f"{n} {s}" for s, n in counts.items() if n) or "nothing imported")
+    if counts["rejected"]:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     app()
 

@@ -14,6 +14,7 @@ from app.api.routes import (
     audit,
     cohorts,
     health,
+    imports,
     instruments,
     keys,
     organizations,
@@ -62,9 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs" if settings.docs_enabled else None,
         redoc_url=None,
         responses={500: {"model": Problem, "description": "Unexpected error (no internals)"}},
+        max_body_size=settings.max_request_bytes,
     )
     add_exception_handlers(app)
     app.include_router(health.router)
-    for module in (instruments, organizations, cohorts, assessments, audit, keys):
+    for module in (instruments, organizations, cohorts, assessments, imports, audit, keys):
         app.include_router(module.router)
     return app

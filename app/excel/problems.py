@@ -47,6 +47,11 @@ class ProblemCode(StrEnum):
     invalid_date = "invalid_date"
     missing_cover_value = "missing_cover_value"
     text_too_long = "text_too_long"
+    # the workspace (found when importing, after the workbook itself was read)
+    unknown_organization = "unknown_organization"
+    ambiguous_organization = "ambiguous_organization"
+    version_mismatch = "version_mismatch"
+    not_accepted = "not_accepted"
 
 
 @dataclass(frozen=True)
@@ -249,6 +254,10 @@ _MESSAGES: Final[dict[ProblemCode, tuple[str, str]]] = {
         "The text has {length} characters; the limit is {limit}.",
         "El texto tiene {length} caracteres; el límite es {limit}.",
     ),
+    ProblemCode.unknown_organization: ("{detail}", "{detail_es}"),
+    ProblemCode.ambiguous_organization: ("{detail}", "{detail_es}"),
+    ProblemCode.version_mismatch: ("{detail}", "{detail_es}"),
+    ProblemCode.not_accepted: ("{detail}", "{detail_es}"),
 }
 
 

@@ -112,14 +112,14 @@ def _item_order(f: InstrumentFile) -> list[str]:
     return [i.key for d in f.instrument.dimensions for a in d.areas for i in a.items]
 
 
-def _check_round(round_label: str) -> str:
+def check_round(round_label: str) -> str:
     label = round_label.strip()
     if not label or len(label) > 64:
         raise Invalid("round must be 1 to 64 characters", errors=[{"pointer": "/round"}])
     return label
 
 
-def _current_for_round(
+def current_for_round(
     session: Session, org_id: uuid.UUID, instrument_id: str, round_label: str
 ) -> Assessment | None:
     return session.scalar(
@@ -144,7 +144,7 @@ def create_assessment(
     """Create a draft with answers; every problem is reported at once and nothing is written."""
     f = resolve_instrument(catalog, data.instrument_id, data.instrument_version)
     parsed = parse_answers(f.instrument, data.answers)  # raises AnswersInvalid (422)
-    round_label = _check_round(data.round)
+    round_label = check_round(data.round)
     with write_transaction(session):
         replay = idempotent_replay(session, principal, idempotency)
         if replay is not None:
@@ -156,7 +156,7 @@ def create_assessment(
                 f"organization {data.organization_id} does not exist",
                 errors=[{"pointer": "/organization_id", "detail": "unknown organization"}],
             ) from None
-        existing = _current_for_round(session, org.id, f.instrument.id, round_label)
+        existing = current_for_round(session, org.id, f.instrument.id, round_label)
         if existing is not None:
             raise Conflict(
                 f"organization already has a {f.instrument.id} assessment for round "
@@ -164,7 +164,7 @@ def create_assessment(
                 "revision of it if it is final",
                 existing_id=str(existing.id),
             )
-        a = _new_assessment(session, principal, f, data, org.id, round_label, parsed, revision=1)
+        a = new_assessment(session, principal, f, data, org.id, round_label, parsed, revision=1)
         remember(session, principal, idempotency, "assessment", a.id)
         audit(
             session,
@@ -182,7 +182,7 @@ def create_assessment(
     return a, True
 
 
-def _new_assessment(
+def new_assessment(
     session: Session,
     principal: Principal,
     f: InstrumentFile,
@@ -278,9 +278,9 @@ def update_assessment(
             a.answers = _answer_rows(f, parsed)
             diff["answers"] = sorted({x.item for x in answers})
         if "round" in changes and changes["round"] is not None:
-            label = _check_round(changes["round"])
+            label = check_round(changes["round"])
             if label != a.round:
-                other = _current_for_round(session, a.organization_id, a.instrument_id, label)
+                other = current_for_round(session, a.organization_id, a.instrument_id, label)
                 if other is not None:
                     raise Conflict(f"round '{label}' already has assessment {other.id}")
                 diff["round"] = {"from": a.round, "to": label}
@@ -294,6 +294,11 @@ def update_assessment(
             session.flush()
             audit(session, principal, "assessment.update", "assessment", a.id, diff)
     return a
+
+
+def replace_answers(f: InstrumentFile, a: Assessment, parsed: ParsedAnswers) -> None:
+    """Replace every answer of a draft with validated ones."""
+    a.answers = _answer_rows(f, parsed)
 
 
 def compute(f: InstrumentFile, a: Assessment) -> Score:
@@ -448,7 +453,7 @@ def create_revision(
                 "only final assessments take revisions; edit this one directly",
                 status_now=old.status,
             )
-        latest = _current_for_round(session, old.organization_id, old.instrument_id, old.round)
+        latest = current_for_round(session, old.organization_id, old.instrument_id, old.round)
         if latest is not None and latest.id != old.id:
             raise Conflict(
                 f"assessment {old.id} was already revised by {latest.id}; revise the latest",
@@ -468,7 +473,7 @@ def create_revision(
             source=changes.get("source", "api"),
             source_sha256=changes.get("source_sha256"),
         )
-        new = _new_assessment(
+        new = new_assessment(
             session,
             principal,
             f,

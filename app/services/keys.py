@@ -25,7 +25,7 @@ class Principal:
     """Who is calling: one key of one workspace, with a role."""
 
     workspace_id: uuid.UUID
-    key_id: uuid.UUID
+    key_id: uuid.UUID | None  # None for the command line, which acts with no key
     key_name: str
     role: Role
 
@@ -39,7 +39,7 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        return f"key:{self.key_name}"
+        return f"key:{self.key_name}" if self.key_id else f"cli:{self.key_name}"
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,16 @@ def ensure_workspace(session: Session, name: str) -> Workspace:
         session.add(ws)
         session.flush()
     return ws
+
+
+def cli_principal(session: Session, workspace: str) -> Principal:
+    """The command line acts in a workspace (created if new) as an admin without a key."""
+    import getpass
+
+    with write_transaction(session):
+        ws = ensure_workspace(session, workspace)
+        principal = Principal(ws.id, None, getpass.getuser(), Role.admin)
+    return principal
 
 
 def create_key(

@@ -67,20 +67,27 @@ def create_organization(
         replay = idempotent_replay(session, principal, idempotency)
         if replay is not None:
             return get_organization(session, principal, uuid.UUID(replay)), False
-        if data.external_id and _by_external_id(session, principal, data.external_id):
-            raise _external_conflict(data.external_id)
-        ts = now()
-        org = Organization(
-            workspace_id=principal.workspace_id,
-            created_at=ts,
-            updated_at=ts,
-            **{f: getattr(data, f) for f in ORG_FIELDS},
-        )
-        session.add(org)
-        session.flush()
+        org = create_organization_in_transaction(session, principal, data)
         remember(session, principal, idempotency, "organization", org.id)
-        audit(session, principal, "organization.create", "organization", org.id, _snapshot(org))
     return org, True
+
+
+def create_organization_in_transaction(
+    session: Session, principal: Principal, data: OrgData
+) -> Organization:
+    if data.external_id and _by_external_id(session, principal, data.external_id):
+        raise _external_conflict(data.external_id)
+    ts = now()
+    org = Organization(
+        workspace_id=principal.workspace_id,
+        created_at=ts,
+        updated_at=ts,
+        **{f: getattr(data, f) for f in ORG_FIELDS},
+    )
+    session.add(org)
+    session.flush()
+    audit(session, principal, "organization.create", "organization", org.id, _snapshot(org))
+    return org
 
 
 def _snapshot(org: Organization) -> dict[str, Any]:

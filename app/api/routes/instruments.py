@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from fastapi import Path
+from typing import Annotated, Literal
+
+from fastapi import Path, Query
+from fastapi.responses import Response
 
 from app.api.deps import CatalogDep
 from app.api.routing import NOT_FOUND, v1_router
@@ -52,3 +55,30 @@ def get_instrument_version(
 ) -> InstrumentVersionRead:
     f = get_file(catalog, instrument_id, version)
     return InstrumentVersionRead(content_hash=f.content_hash, definition=f.instrument)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@router.get(
+    "/instruments/{instrument_id}/versions/{version}/template.xlsx",
+    summary="A locked Excel template of one instrument version, to fill offline",
+    response_class=Response,
+    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "The template"}},
+)
+def get_template(
+    catalog: CatalogDep,
+    instrument_id: str = IdPath,
+    version: str = VersionPath,
+    lang: Annotated[Literal["en", "es"], Query(description="Language of the template")] = "en",
+) -> Response:
+    from app.excel import build_template
+
+    f = get_file(catalog, instrument_id, version)
+    data = build_template(f.instrument, f.content_hash, lang)
+    filename = f"{instrument_id}-{version}-{lang}.xlsx"
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

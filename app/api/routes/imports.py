@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import File, Query, UploadFile
+from fastapi.responses import Response
+
+from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
+from app.api.problems import PROBLEM_JSON, problem_response
+from app.api.routing import problem, v1_router
+from app.api.schemas.imports import ImportRead
+from app.excel import Limits, annotate
+from app.services import imports as svc
+from app.services.scores import rounded
+
+router = v1_router("imports")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _limits(max_bytes: int) -> Limits:
+    return Limits(max_bytes=max_bytes)
+
+
+async def _read_uploads(files: list[UploadFile], max_bytes: int) -> list[svc.Upload]:
+    uploads = []
+    for index, f in enumerate(files):
+        data = await f.read()  # the app-wide body limit bounds this; the reader checks each file
+        uploads.append(svc.Upload(f.filename or f"upload-{index + 1}.xlsx", data))
+    return uploads
+
+
+@router.post(
+    "/imports",
+    summary="Import filled workbooks (.xlsx, or one .zip of them); each is all-or-nothing",
+    response_model=ImportRead,
+    responses={
+        413: problem("The request is larger than the configured limit"),
+        422: {
+            "description": "Every workbook was rejected (problem+json with `results`), or, with "
+            "annotate=true, the uploaded workbook with each problem marked in red",
+            "content": {PROBLEM_JSON: {}, XLSX: {}},
+        },
+    },
+)
+async def import_workbooks(
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    files: Annotated[list[UploadFile], File(description="One or more .xlsx, or one .zip")],
+    dry_run: Annotated[bool, Query(description="Check everything, write nothing")] = False,
+    create_organizations: Annotated[
+        bool, Query(description="Create an organization the upload names but cannot match")
+    ] = False,
+    annotate_errors: Annotated[
+        bool,
+        Query(
+            alias="annotate",
+            description="With one workbook: if it is rejected, answer with the workbook itself, "
+            "each offending cell red and commented",
+        ),
+    ] = False,
+) -> ImportRead | Response:
+    limits = _limits(settings.max_upload_bytes)
+    uploads = await _read_uploads(files, settings.max_upload_bytes)
+    try:
+        expanded = svc.expand_uploads(uploads, limits)
+    except svc.UploadRejected as exc:
+        return problem_response(
+            422,
+            "workbook-rejected",
+            "Upload rejected",
+            exc.problem.en,
+            errors=[
+                {
+                    "code": exc.problem.code.value,
+                    "detail": exc.problem.en,
+                    "detail_es": exc.problem.es,
+                }
+            ],
+        )
+    if annotate_errors and len(expanded) != 1:
+        return problem_response(
+            422, "validation-error", "Invalid input", "annotate=true takes exactly one workbook"
+        )
+    # Parsing runs in worker processes and the database calls are blocking: leave the event loop.
+    from starlette.concurrency import run_in_threadpool
+
+    results = await run_in_threadpool(
+        svc.import_workbooks,
+        session,
+        principal,
+        catalog,
+        expanded,
+        dry_run=dry_run,
+        create_organizations=create_organizations,
+        limits=limits,
+    )
+    body = ImportRead(
+        dry_run=dry_run,
+        accepted=sum(r.status != "rejected" for r in results),
+        rejected=sum(r.status == "rejected" for r in results),
+        results=[rounded(svc.result_json(r)) for r in results],
+    )
+    if body.accepted:
+        return body
+    first = results[0]
+    if annotate_errors and first.problems:
+        try:
+            marked = await run_in_threadpool(
+                annotate, expanded[0].data, first.problems, limits, first.language
+            )
+        except Exception:  # noqa: BLE001 - a file too broken to annotate: say so in JSON below
+            marked = None
+        if marked is not None:
+            name = expanded[0].name.rsplit("/", 1)[-1].removesuffix(".xlsx")
+            return Response(
+                marked,
+                status_code=422,
+                media_type=XLSX,
+                headers={
+                    "Content-Disposition": f'attachment; filename="{_safe(name)}-problems.xlsx"',
+                    "OCA-Problems": str(len(first.problems)),
+                },
+            )
+    return problem_response(
+        422,
+        "workbook-rejected",
+        "Workbook rejected",
+        "no workbook could be imported; nothing was written",
+        errors=[e for r in body.results for e in (x.model_dump() for x in r.errors)],
+        results=[r.model_dump() for r in body.results],
+    )
+
+
+def _safe(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return cleaned[:80] or "workbook"

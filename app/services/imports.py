@@ -1,0 +1,477 @@
+"""Importing filled workbooks: every workbook all-or-nothing, validated before anything is written.
+
+The path is the same as the API's: answers are parsed by the domain, the assessment is created (or
+its draft updated, or a final one revised), and it is scored by ``submit`` when complete enough.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import PurePosixPath
+from typing import Any, Literal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.catalog import Catalog, InstrumentFile
+from app.db.models import Assessment, Organization, Status
+from app.db.session import write_transaction
+from app.domain.answers import AnswersInvalid, ParsedAnswers
+from app.domain.errors import DomainError
+from app.domain.instrument import Instrument
+from app.excel import (
+    CoverField,
+    FilledWorkbook,
+    Limits,
+    ProblemCode,
+    WorkbookRejected,
+    read_filled_workbook,
+)
+from app.excel.layout import COVER_SHEET, cover_cell
+from app.excel.problems import Problem
+from app.services import assessments as svc
+from app.services.common import audit, now
+from app.services.keys import Principal
+from app.services.organizations import OrgData, create_organization_in_transaction
+
+Status_ = Literal["created", "updated", "revised", "unchanged", "rejected"]
+MAX_FILES = 200
+
+
+@dataclass(frozen=True)
+class Upload:
+    name: str
+    data: bytes
+
+
+@dataclass
+class WorkbookResult:
+    file: str
+    status: Status_
+    dry_run: bool
+    sha256: str | None = None
+    assessment_id: str | None = None
+    organization_id: str | None = None
+    organization_created: bool = False
+    instrument_id: str | None = None
+    instrument_version: str | None = None
+    round: str | None = None
+    scored: bool = False
+    overall: float | None = None
+    reason: dict[str, str] | None = None
+    problems: list[Problem] = field(default_factory=list)
+    language: str | None = None
+
+
+class _DryRun(Exception):
+    """Raised at the end of a dry run so the transaction rolls back everything it did."""
+
+
+class UploadRejected(Exception):
+    """The upload as a whole cannot be read (e.g. a zip of workbooks that is itself unsafe)."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.en)
+        self.problem = problem
+
+
+def _problem_dict(p: Problem) -> dict[str, Any]:
+    return {
+        "sheet": p.sheet,
+        "cell": p.cell,
+        "item": p.item,
+        "code": p.code.value,
+        "detail": p.en,
+        "detail_es": p.es,
+    }
+
+
+def _error(
+    code: ProblemCode,
+    en: str,
+    es: str,
+    *,
+    sheet: str | None = None,
+    cell: str | None = None,
+    item: str | None = None,
+) -> Problem:
+    return Problem(code, en, es, sheet, cell, item)
+
+
+# --- uploads: files and zips ---------------------------------------------------------------------
+
+
+def expand_uploads(uploads: Sequence[Upload], limits: Limits) -> list[Upload]:
+    """Unpack a .zip of workbooks (checked like a workbook: count, sizes, ratio, paths)."""
+    out: list[Upload] = []
+    for upload in uploads:
+        if upload.name.lower().endswith(".zip") and upload.data[:4] == b"PK\x03\x04":
+            out.extend(_unzip(upload, limits))
+        else:
+            out.append(upload)
+    if len(out) > MAX_FILES:
+        raise UploadRejected(
+            Problem(
+                ProblemCode.too_many_parts,
+                f"at most {MAX_FILES} workbooks per upload; this one has {len(out)}",
+                f"se admiten como máximo {MAX_FILES} libros por carga; esta tiene {len(out)}",
+            )
+        )
+    return out
+
+
+def _unzip(upload: Upload, limits: Limits) -> list[Upload]:
+    def reject(en: str, es: str, code: ProblemCode = ProblemCode.zip_bomb) -> UploadRejected:
+        return UploadRejected(Problem(code, f"{upload.name}: {en}", f"{upload.name}: {es}"))
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(upload.data))
+    except zipfile.BadZipFile:
+        raise reject(
+            "the zip file is damaged", "el archivo zip está dañado", ProblemCode.corrupt_workbook
+        ) from None
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) > MAX_FILES:
+            raise reject(
+                f"more than {MAX_FILES} files",
+                f"más de {MAX_FILES} archivos",
+                ProblemCode.too_many_parts,
+            )
+        total = 0
+        out: list[Upload] = []
+        for m in members:
+            path = PurePosixPath(m.filename)
+            if path.is_absolute() or ".." in path.parts:
+                raise reject(
+                    f"unsafe path {m.filename!r}",
+                    f"ruta insegura {m.filename!r}",
+                    ProblemCode.unsafe_path,
+                )
+            if path.name.startswith((".", "~$")) or "__MACOSX" in path.parts:
+                continue
+            if m.flag_bits & 0x1:
+                raise reject(
+                    f"{m.filename} is encrypted",
+                    f"{m.filename} está cifrado",
+                    ProblemCode.encrypted,
+                )
+            if m.file_size > limits.max_bytes:
+                raise reject(
+                    f"{m.filename} is larger than {limits.max_bytes} bytes",
+                    f"{m.filename} pesa más de {limits.max_bytes} bytes",
+                    ProblemCode.too_big,
+                )
+            total += m.file_size
+            if total > limits.max_inflated_bytes:
+                raise reject("it inflates beyond the limit", "se expande más allá del límite")
+            out.append(Upload(f"{upload.name}/{m.filename}", archive.read(m)))
+        return out
+
+
+# --- one workbook --------------------------------------------------------------------------------
+
+
+def _resolver(catalog: Catalog) -> Any:
+    def resolve(instrument_id: str, version: str) -> tuple[Instrument, str] | None:
+        f = catalog.get(instrument_id, version)
+        return (f.instrument, f.content_hash) if f else None
+
+    return resolve
+
+
+def _find_org(
+    session: Session, principal: Principal, wb: FilledWorkbook
+) -> tuple[Organization | None, Problem | None]:
+    cover = wb.cover
+    lang = wb.meta.language
+    sheet = COVER_SHEET[lang]
+    if cover.organization_external_id:
+        org = session.scalar(
+            select(Organization).where(
+                Organization.workspace_id == principal.workspace_id,
+                Organization.external_id == cover.organization_external_id,
+            )
+        )
+        if org is not None:
+            return org, None
+    if cover.organization_name:
+        matches = list(
+            session.scalars(
+                select(Organization).where(
+                    Organization.workspace_id == principal.workspace_id,
+                    func.lower(Organization.name) == cover.organization_name.strip().lower(),
+                )
+            )
+        )
+        if len(matches) == 1 and (
+            not cover.organization_external_id or matches[0].external_id is None
+        ):
+            return matches[0], None
+        if len(matches) > 1:
+            return None, _error(
+                ProblemCode.ambiguous_organization,
+                f"{len(matches)} organizations are named '{cover.organization_name}'; write the "
+                "organization's external id on the cover",
+                f"{len(matches)} organizaciones se llaman '{cover.organization_name}'; escriba el "
+                "identificador externo de la organización en la portada",
+                sheet=sheet,
+                cell=cover_cell(CoverField.organization_external_id),
+            )
+    return None, None
+
+
+def _unknown_org(wb: FilledWorkbook) -> Problem:
+    name = wb.cover.organization_name or wb.cover.organization_external_id or "?"
+    return _error(
+        ProblemCode.unknown_organization,
+        f"no organization '{name}' in this workspace; create it first or allow the import to "
+        "create organizations",
+        f"no existe la organización '{name}' en este espacio de trabajo; créela primero o permita "
+        "que la carga cree organizaciones",
+        sheet=COVER_SHEET[wb.meta.language],
+        cell=cover_cell(CoverField.organization_name),
+    )
+
+
+def _apply(
+    session: Session,
+    principal: Principal,
+    f: InstrumentFile,
+    wb: FilledWorkbook,
+    org: Organization,
+    result: WorkbookResult,
+) -> Assessment:
+    """Create, update or revise the round's assessment with the workbook's answers."""
+    parsed: ParsedAnswers = wb.answers
+    round_label = svc.check_round(wb.cover.round or "")
+    assessed_on: date = wb.cover.assessed_on or date.today()
+    existing = svc.current_for_round(session, org.id, f.instrument.id, round_label)
+    if existing is not None and existing.instrument_version != f.instrument.version:
+        raise _Rejected(
+            _error(
+                ProblemCode.version_mismatch,
+                f"round '{round_label}' already has an assessment on {f.instrument.id} "
+                f"{existing.instrument_version}; this workbook is a {f.instrument.version} "
+                "template — download the template of that version",
+                f"la ronda '{round_label}' ya tiene una evaluación en {f.instrument.id} "
+                f"{existing.instrument_version}; este libro es una plantilla {f.instrument.version}"
+                " — descargue la plantilla de esa versión",
+            )
+        )
+    data = svc.AssessmentData(
+        organization_id=org.id,
+        instrument_id=f.instrument.id,
+        instrument_version=f.instrument.version,
+        round=round_label,
+        assessed_on=assessed_on,
+        assessor=wb.cover.assessor,
+        answers=wb.raw_answers(),
+        source="excel",
+        source_sha256=wb.sha256,
+    )
+    if existing is None:
+        a = svc.new_assessment(session, principal, f, data, org.id, round_label, parsed, revision=1)
+        result.status = "created"
+        action = "assessment.import.create"
+    elif existing.status == Status.final:
+        a = svc.new_assessment(
+            session,
+            principal,
+            f,
+            data,
+            org.id,
+            round_label,
+            parsed,
+            revision=existing.revision + 1,
+            replaces=existing.id,
+        )
+        result.status = "revised"
+        action = "assessment.import.revise"
+    else:
+        if existing.status == Status.submitted:
+            svc.reopen_in_transaction(session, principal, existing)
+        a = existing
+        svc.replace_answers(f, a, parsed)
+        a.assessed_on = assessed_on
+        a.assessor = wb.cover.assessor
+        a.source = "excel"
+        a.source_sha256 = wb.sha256
+        a.updated_at = now()
+        session.flush()
+        result.status = "updated"
+        action = "assessment.import.update"
+    audit(
+        session,
+        principal,
+        action,
+        "assessment",
+        a.id,
+        {"file_sha256": wb.sha256, "answers": len(parsed.values), "round": round_label},
+    )
+    return a
+
+
+class _Rejected(Exception):
+    def __init__(self, *problems: Problem) -> None:
+        super().__init__(problems[0].en)
+        self.problems = list(problems)
+
+
+def import_workbook(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    upload: Upload,
+    *,
+    dry_run: bool,
+    create_organizations: bool,
+    limits: Limits,
+) -> WorkbookResult:
+    """Import one workbook in one transaction; nothing is written unless all of it is good."""
+    result = WorkbookResult(file=upload.name, status="rejected", dry_run=dry_run)
+    try:
+        wb = read_filled_workbook(upload.data, _resolver(catalog), limits)
+    except WorkbookRejected as exc:
+        result.problems = list(exc.problems)
+        result.language = exc.language
+        return result
+    result.language = wb.meta.language
+    f = catalog.get(wb.meta.instrument_id, wb.meta.instrument_version)
+    assert f is not None  # the resolver found it
+    result.sha256 = wb.sha256
+    result.instrument_id = f.instrument.id
+    result.instrument_version = f.instrument.version
+    result.round = wb.cover.round
+    try:
+        with write_transaction(session):
+            _import_in_transaction(
+                session, principal, f, wb, result, create_organizations=create_organizations
+            )
+            if dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    except _Rejected as exc:
+        _reset(result, exc.problems)
+    except AnswersInvalid as exc:  # the reader checked the answers already; kept as a safety net
+        problems = [_error(ProblemCode.not_accepted, p.en, p.es, item=p.item) for p in exc.problems]
+        _reset(result, problems)
+    except DomainError as exc:
+        _reset(result, [_error(ProblemCode.not_accepted, exc.detail, exc.detail)])
+    return result
+
+
+def _reset(result: WorkbookResult, problems: list[Problem]) -> None:
+    result.status = "rejected"
+    result.problems = problems
+    result.assessment_id = None
+    result.organization_id = None
+    result.organization_created = False
+    result.scored = False
+    result.overall = None
+    result.reason = None
+
+
+def _import_in_transaction(
+    session: Session,
+    principal: Principal,
+    f: InstrumentFile,
+    wb: FilledWorkbook,
+    result: WorkbookResult,
+    *,
+    create_organizations: bool,
+) -> None:
+    same = session.scalar(
+        select(Assessment).where(
+            Assessment.workspace_id == principal.workspace_id,
+            Assessment.source_sha256 == wb.sha256,
+        )
+    )
+    if same is not None:
+        result.status = "unchanged"
+        result.assessment_id = str(same.id)
+        result.organization_id = str(same.organization_id)
+        result.scored = same.status != Status.draft
+        return
+    org, problem = _find_org(session, principal, wb)
+    if problem is not None:
+        raise _Rejected(problem)
+    if org is None:
+        if not create_organizations:
+            raise _Rejected(_unknown_org(wb))
+        name = wb.cover.organization_name or wb.cover.organization_external_id or ""
+        org = create_organization_in_transaction(
+            session, principal, OrgData(name=name, external_id=wb.cover.organization_external_id)
+        )
+        result.organization_created = True
+    result.organization_id = str(org.id)
+    a = _apply(session, principal, f, wb, org, result)
+    result.assessment_id = str(a.id)
+    score = svc.compute(f, a)
+    if score.overall.score is not None:
+        svc.submit_in_transaction(session, principal, f, a)
+        result.scored = True
+        result.overall = score.overall.score
+    elif score.overall.reason is not None:
+        r = score.overall.reason
+        result.reason = {"code": r.code, "en": r.en, "es": r.es}
+
+
+def import_workbooks(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    uploads: Iterable[Upload],
+    *,
+    dry_run: bool = False,
+    create_organizations: bool = False,
+    limits: Limits,
+) -> list[WorkbookResult]:
+    """Import workbooks one by one; each is all-or-nothing; one result per workbook."""
+    return [
+        import_workbook(
+            session,
+            principal,
+            catalog,
+            upload,
+            dry_run=dry_run,
+            create_organizations=create_organizations,
+            limits=limits,
+        )
+        for upload in uploads
+    ]
+
+
+def result_json(r: WorkbookResult) -> dict[str, Any]:
+    return {
+        "file": r.file,
+        "status": r.status,
+        "dry_run": r.dry_run,
+        "sha256": r.sha256,
+        "assessment_id": r.assessment_id,
+        "organization_id": r.organization_id,
+        "organization_created": r.organization_created,
+        "instrument_id": r.instrument_id,
+        "instrument_version": r.instrument_version,
+        "round": r.round,
+        "scored": r.scored,
+        "overall": r.overall,
+        "reason": r.reason,
+        "errors": [_problem_dict(p) for p in r.problems],
+    }
+
+
+__all__ = [
+    "Upload",
+    "UploadRejected",
+    "WorkbookResult",
+    "expand_uploads",
+    "import_workbook",
+    "import_workbooks",
+    "result_json",
+]
