@@ -111,7 +111,7 @@ async def import_workbooks(
             marked = await run_in_threadpool(
                 annotate, expanded[0].data, first.problems, limits, first.language
             )
-        except Exception:  # noqa: BLE001 - a file too broken to annotate: say so in JSON below
+        except Exception:  # a file too broken to annotate: the JSON answer below says why
             marked = None
         if marked is not None:
             name = expanded[0].name.rsplit("/", 1)[-1].removesuffix(".xlsx")
