@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query, Response, status
 
@@ -22,7 +22,7 @@ from app.api.schemas.records import (
 )
 from app.db.models import Assessment
 from app.domain.answers import RawAnswer
-from app.services import analysis
+from app.services import analysis, exports
 from app.services import assessments as svc
 from app.services.common import IdempotencyRequest, encode_cursor
 from app.services.scores import rounded
@@ -264,6 +264,34 @@ def create_revision(
 )
 def get_scores(assessment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> ScoreRead:
     return ScoreRead.model_validate(rounded(svc.get_scores(session, principal, assessment_id)))
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(filename: str, data: bytes) -> Response:
+    return Response(
+        data,
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/assessments/{assessment_id}/template.xlsx",
+    summary="The assessment in its template, to correct offline and upload again",
+    response_class=Response,
+    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "The filled template"}},
+)
+def assessment_template(
+    assessment_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    lang: Annotated[Literal["en", "es"], Query()] = "en",
+) -> Response:
+    name, data = exports.assessment_as_template(session, principal, catalog, assessment_id, lang)
+    return xlsx_response(name, data)
 
 
 @router.get(
