@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import openpyxl
 from fastapi import FastAPI
 
+from app.api.guards import RefuseNul
 from app.api.problems import Problem, add_exception_handlers
 from app.api.routes import (
     assessments,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_size=settings.max_request_bytes,
     )
     add_exception_handlers(app)
+    app.add_middleware(RefuseNul)
     app.include_router(health.router)
     for module in (instruments, organizations, cohorts, assessments, imports, audit, keys):
         app.include_router(module.router)

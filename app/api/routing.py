@@ -15,6 +15,7 @@ def problem(description: str) -> dict[str, Any]:
 
 
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: problem("The body cannot be parsed (not JSON, not UTF-8, or nested too deeply)"),
     401: problem("Missing, unknown or revoked API key"),
     403: problem("The key's role does not allow this"),
     422: problem("Invalid input; `errors` lists every offending field or item"),

@@ -11,7 +11,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.domain.errors import Conflict, PreconditionFailed
 
 WRITE = "oca_write"
 
@@ -48,10 +52,23 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def write_transaction(session: Session) -> Iterator[Session]:
-    """One write transaction: BEGIN IMMEDIATE on SQLite; commit on success, roll back on error."""
+    """One write transaction: BEGIN IMMEDIATE on SQLite; commit on success, roll back on error.
+
+    A concurrent writer that won a race shows up as a constraint violation (PostgreSQL) or a
+    stale row version: both are the client's conflict, not a server error.
+    """
     if session.in_transaction():
         # A read happened earlier in this request; end it so the write lock is taken up front.
         session.rollback()
-    with session.begin():
-        session.connection(execution_options={WRITE: True})
-        yield session
+    try:
+        with session.begin():
+            session.connection(execution_options={WRITE: True})
+            yield session
+    except IntegrityError:
+        raise Conflict(
+            "a concurrent request changed the same data first; read it again and retry"
+        ) from None
+    except StaleDataError:
+        raise PreconditionFailed(
+            "the resource changed while this request was being processed; read it again"
+        ) from None

@@ -86,7 +86,10 @@ def interpret(scale: Scale, value: object) -> AnswerValue | None:
     if isinstance(value, bool):
         raise ValueError("not_on_scale")
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float
+            raise ValueError("not_on_scale") from None
         if not math.isfinite(number) or scale.by_value(number) is None:
             raise ValueError("not_on_scale")
         return number

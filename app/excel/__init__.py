@@ -1,6 +1,16 @@
 """openpyxl adapter: templates, checked reading of filled workbooks, annotated error workbooks."""
 
 from app.excel.annotate import annotate
+from app.excel.exports import (
+    AssessmentInfo,
+    CohortRow,
+    RawRow,
+    export_assessment,
+    export_cohort,
+    export_raw,
+    export_raw_csv,
+    export_series,
+)
 from app.excel.layout import FORMAT_VERSION, CoverField, workbook_layout
 from app.excel.problems import Problem, ProblemCode, WorkbookRejected
 from app.excel.reader import (
@@ -17,6 +27,8 @@ from app.excel.template import Prefill, build_template
 __all__ = [
     "DEFAULT_LIMITS",
     "FORMAT_VERSION",
+    "AssessmentInfo",
+    "CohortRow",
     "Cover",
     "CoverField",
     "FilledItem",
@@ -25,12 +37,18 @@ __all__ = [
     "Prefill",
     "Problem",
     "ProblemCode",
+    "RawRow",
     "Resolver",
     "TemplateMeta",
     "WorkbookRejected",
     "annotate",
     "build_template",
     "check_upload",
+    "export_assessment",
+    "export_cohort",
+    "export_raw",
+    "export_raw_csv",
+    "export_series",
     "read_filled_workbook",
     "workbook_layout",
 ]

@@ -16,7 +16,9 @@ from typing import Any, Final, Literal
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.chart import BarChart, LineChart, RadarChart, Reference
+from openpyxl.chart import BarChart, LineChart, RadarChart, Reference, Series
+from openpyxl.chart.data_source import StrRef
+from openpyxl.chart.series import SeriesLabel
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -37,6 +39,10 @@ MUTED: Final = Font(name=_FONT, size=11, italic=True, color="FF595959")
 _HEADER_FONT: Final = Font(name=_FONT, size=11, bold=True, color="FFFFFFFF")
 _HEADER_FILL: Final = PatternFill("solid", fgColor="FF1F4E79")
 _WRAP_TOP: Final = Alignment(wrap_text=True, vertical="top")
+_LEFT: Final = Alignment(horizontal="left")
+_TOP: Final = Alignment(vertical="top")
+_LINE_HEIGHT: Final = 15.0
+_DEFAULT_WIDTH: Final = 8.43
 
 # OWASP CSV injection triggers, plus NUL (ASVS 5.0 §1.2.10)
 _CSV_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
@@ -104,7 +110,7 @@ def table(
     for row, values in enumerate(rows, start=top + 1):
         for offset, value in enumerate(values):
             fmt = formats[offset] if offset < len(formats) else None
-            put(ws, row, first_column + offset, value, fmt)
+            put(ws, row, first_column + offset, value, fmt).alignment = _TOP
     return top + 1, row
 
 
@@ -114,13 +120,32 @@ def label_values(
     """Label in column A (bold), value in column B, one pair a row; the last row written."""
     for offset, (label, value) in enumerate(pairs):
         put(ws, top + offset, 1, label, font=BOLD)
-        put(ws, top + offset, 2, value, number_format).alignment = _WRAP_TOP
+        put(ws, top + offset, 2, value, number_format).alignment = _LEFT
     return top + len(pairs) - 1
 
 
 def widths(ws: Any, values: Sequence[float], first_column: int = 1) -> None:
     for offset, width in enumerate(values):
         ws.column_dimensions[get_column_letter(first_column + offset)].width = width
+
+
+def fit_height(ws: Any, row: int, max_lines: int = 4) -> None:
+    """Make a row tall enough for the longest of its wrapped cells, by column width (a rough
+    estimate): LibreOffice, and Excel for rows it has not edited, keep the default height for
+    rows a program wrote."""
+    lines = 1
+    for cell in ws[row]:
+        if isinstance(cell.value, str) and cell.value and cell.alignment.wrap_text:
+            width = ws.column_dimensions[cell.column_letter].width or _DEFAULT_WIDTH
+            per_line = max(int(width * 1.05), 1)
+            lines = max(lines, sum(1 + len(part) // per_line for part in cell.value.split("\n")))
+    if lines > 1:
+        ws.row_dimensions[row].height = _LINE_HEIGHT * min(lines, max_lines)
+
+
+def fit_rows(ws: Any, first: int, last: int, max_lines: int = 12) -> None:
+    for row in range(first, last + 1):
+        fit_height(ws, row, max_lines)
 
 
 def wrap(ws: Any, columns: Iterable[int], first_row: int, last_row: int) -> None:
@@ -146,13 +171,15 @@ def workbook_bytes(wb: Workbook) -> bytes:
 # --- write-only (streaming) worksheets -----------------------------------------------------------
 
 
-def stream_row(ws: Any, values: Sequence[Value]) -> list[Any]:
+def stream_row(ws: Any, values: Sequence[Value], *, bold: bool = False) -> list[Any]:
     """A row for ``ws.append`` in write-only mode with every string as a string cell."""
     out: list[Any] = []
     for value in values:
         if isinstance(value, str):
             cell = WriteOnlyCell(ws, value=clean_text(value))
             cell.data_type = "s"
+            if bold:
+                cell.font = BOLD
             out.append(cell)
         elif isinstance(value, date):
             cell = WriteOnlyCell(ws, value=value)
@@ -198,8 +225,13 @@ def chart(
     made.title = clean_text(title)
     made.width, made.height = size
     for column in series_columns:
-        ref = Reference(data, min_col=column, max_col=column, min_row=header_row, max_row=last_row)
-        made.add_data(ref, titles_from_data=True)
+        values = Reference(
+            data, min_col=column, max_col=column, min_row=first_row, max_row=last_row
+        )
+        title_ref = Reference(data, min_col=column, min_row=header_row)
+        series = Series(values)
+        series.tx = SeriesLabel(strRef=StrRef(f=str(title_ref)))
+        made.series.append(series)
     made.set_categories(
         Reference(
             data,
@@ -209,6 +241,12 @@ def chart(
             max_row=last_row,
         )
     )
+    if kind == "bar":
+        # first category on top, value axis kept at the bottom
+        made.x_axis.scaling.orientation = "maxMin"
+        made.y_axis.crosses = "max"
+    if len(series_columns) == 1:
+        made.legend = None  # the title says it all
     if kind == "line":
         for series in made.series:
             series.marker.symbol = "circle"

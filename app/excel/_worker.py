@@ -1,10 +1,22 @@
 """The code that touches untrusted workbook XML, runnable as a separate, resource-limited process.
 
 It imports only the standard library and openpyxl (no ``app`` modules), so ``sandbox`` can run it
-as a script with ``python -I -B _worker.py TASK`` in about 0.1 s, without the service's settings,
-environment or database connections. Input on stdin: an 8-byte big-endian length, that many bytes
-of JSON parameters, then the workbook. Output on stdout: one status byte (``o`` ok, ``m`` out of
-memory, ``x`` error) and the task's bytes. Tasks are also callable in-process (``TASKS``).
+as a script with ``python -I -B _worker.py ...``, without the service's settings, environment or
+database connections. Tasks are also callable in-process (``TASKS``). Two ways to run it:
+
+* one task: ``_worker.py TASK MEMORY_BYTES CPU_SECONDS``. Input on stdin: an 8-byte big-endian
+  length, that many bytes of JSON parameters, then the workbook. Output on stdout: one status byte
+  (``o`` ok, ``m`` out of memory, ``x`` error) and the task's bytes.
+* a long-lived worker: ``_worker.py --serve MEMORY_BYTES CPU_CAP_SECONDS``, which answers requests
+  one at a time until its stdin closes. Every message is a frame: an 8-byte big-endian length and
+  that many bytes. A request is two frames: JSON ``{"task", "arg", "cpu"}`` and the workbook. A
+  response is two frames: JSON statistics ``{"cpu": seconds used by the process so far, "vm":
+  bytes of address space, "rss": peak resident bytes}`` and the status byte + the task's bytes as
+  above. Before each task the worker sets its own RLIMIT_CPU soft limit to the time used so far
+  plus the request's ``cpu`` seconds (RLIMIT_CPU counts a process's whole life); the hard limit
+  stays at CPU_CAP_SECONDS, and the parent retires a worker before it gets near that. After a
+  MemoryError the worker answers ``m`` and exits (or exits with ``EXIT_MEMORY`` when even that
+  fails). Anything else a library prints goes to stderr: the frames use private descriptors.
 
 The parent process owns every decision; this side only reports what it sees, as JSON.
 """
@@ -12,6 +24,7 @@ The parent process owns every decision; this side only reports what it sees, as 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import warnings
 from collections.abc import Callable
@@ -25,6 +38,10 @@ EXCEL_CELL_MAX: Final = 32_767
 STATUS_OK: Final = b"o"
 STATUS_MEMORY: Final = b"m"
 STATUS_ERROR: Final = b"x"
+SERVE: Final = "--serve"
+EXIT_MEMORY: Final = 3  # a serving worker that could not even say it ran out of memory
+FRAME_HEADER: Final = 8
+MAX_REQUEST_HEADER: Final = 16 * 1024 * 1024
 
 # a cell as reported: [row, column, value, kind]; kind "f" formula, "e" error value, "v" value
 Cell = list[Any]
@@ -324,17 +341,22 @@ def run_guarded(task: str, data: bytes, arg: str) -> bytes:
         return STATUS_ERROR + f"{type(exc).__name__}: {exc}"[:1000].encode("utf-8", "replace")
 
 
-def _set_limits(memory_bytes: int, cpu_seconds: int) -> None:
+def _set_limits(memory_bytes: int, cpu_seconds: int, cpu_hard: int | None = None) -> None:
     import resource
 
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU would otherwise dump core
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    hard = cpu_seconds + 1 if cpu_hard is None else cpu_hard
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, hard))
     # openpyxl spools worksheets to temporary files when saving (annotate); nothing bigger
     resource.setrlimit(resource.RLIMIT_FSIZE, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))  # nor starts processes
 
 
 def main() -> None:  # pragma: no cover - runs in the child process
+    if sys.argv[1] == SERVE:
+        serve(int(sys.argv[2]), int(sys.argv[3]))
+        return
     task, memory_bytes, cpu_seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     import openpyxl  # noqa: F401 - import before the memory cap, so the cap is about the file
 
@@ -346,6 +368,128 @@ def main() -> None:  # pragma: no cover - runs in the child process
     result = run_guarded(task, data, arg)
     sys.stdout.buffer.write(result)
     sys.stdout.buffer.flush()
+
+
+# --- long-lived worker ---------------------------------------------------------------------------
+
+
+def frame(payload: bytes) -> bytes:
+    return len(payload).to_bytes(FRAME_HEADER, "big") + payload
+
+
+def _read_exactly(source: Any, size: int) -> bytes | None:
+    """``size`` bytes from a raw file; None at end of input before the first byte."""
+    buffer = bytearray(size)
+    view = memoryview(buffer)
+    done = 0
+    while done < size:
+        n = source.readinto(view[done:])
+        if not n:
+            if done == 0:
+                return None
+            raise EOFError(f"input ended after {done} of {size} bytes")
+        done += n
+    view.release()
+    return bytes(buffer)
+
+
+def _read_frame(source: Any, limit: int, too_big: type[Exception] = ValueError) -> bytes | None:
+    header = _read_exactly(source, FRAME_HEADER)
+    if header is None:
+        return None
+    size = int.from_bytes(header, "big")
+    if size > limit:
+        raise too_big(f"frame of {size} bytes, limit {limit}")
+    if size == 0:
+        return b""
+    payload = _read_exactly(source, size)
+    if payload is None:
+        raise EOFError("input ended inside a frame")
+    return payload
+
+
+def _statistics() -> bytes:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    vm = 0
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            vm = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):  # not Linux: the parent recycles by count only
+        pass
+    stats = {"cpu": usage.ru_utime + usage.ru_stime, "vm": vm, "rss": usage.ru_maxrss * 1024}
+    return json.dumps(stats).encode()
+
+
+def _cpu_budget(seconds: int, cpu_hard: int) -> None:
+    """Allow ``seconds`` of processor time from now on (RLIMIT_CPU counts the whole life)."""
+    import math
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = min(cpu_hard, math.ceil(usage.ru_utime + usage.ru_stime) + max(1, seconds))
+    resource.setrlimit(resource.RLIMIT_CPU, (soft, cpu_hard))
+
+
+_PRELOAD: Final = (
+    "openpyxl",
+    "openpyxl.cell.cell",
+    "openpyxl.comments",
+    "openpyxl.styles",
+    "openpyxl.utils",
+    "openpyxl.utils.cell",
+    "math",
+    "resource",
+)
+
+
+def serve(memory_bytes: int, cpu_hard: int) -> None:  # pragma: no cover - runs in the child
+    """Answer requests on stdin one at a time until stdin closes."""
+    import importlib
+    import signal
+
+    for module in _PRELOAD:  # everything a task imports, before the memory cap
+        importlib.import_module(module)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
+    # the frames travel on private descriptors; fd 0 reads nothing and fd 1 writes to stderr, so
+    # whatever a library might print cannot corrupt them
+    source = os.fdopen(os.dup(0), "rb", buffering=0)
+    sink = os.dup(1)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)
+    out_of_memory = frame(b"{}") + frame(STATUS_MEMORY)
+    _set_limits(memory_bytes, cpu_hard, cpu_hard)  # each request then gets its own budget
+
+    def send(data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(sink, view) :]
+
+    try:
+        while True:
+            header = _read_frame(source, MAX_REQUEST_HEADER)
+            if header is None:
+                return  # the parent closed our stdin: done
+            request = json.loads(header)
+            data = _read_frame(source, memory_bytes, too_big=MemoryError)
+            if data is None:
+                raise EOFError("request without a workbook")
+            _cpu_budget(int(request["cpu"]), cpu_hard)
+            result = run_guarded(str(request["task"]), data, str(request["arg"]))
+            del data
+            send(frame(_statistics()) + frame(result))
+            if result == STATUS_MEMORY:
+                return  # the heap may be in a bad state: the parent starts a fresh worker
+            del result
+    except MemoryError:
+        try:
+            send(out_of_memory)
+        finally:
+            os._exit(EXIT_MEMORY)
 
 
 if __name__ == "__main__":  # pragma: no cover

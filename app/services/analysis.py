@@ -18,7 +18,7 @@ from app.domain.comparison import (
     compare_assessments,
     compare_cohort,
 )
-from app.domain.errors import Invalid, NotFound
+from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.instrument import Method
 from app.services.assessments import answers_of, get_assessment
 from app.services.keys import Principal
@@ -107,6 +107,11 @@ def _pick(
     a = get_assessment(session, principal, ref_id)
     if a.organization_id != org_id or a.instrument_id != instrument_id:
         raise NotFound(f"assessment {ref} is not a {instrument_id} assessment of this organization")
+    if a.status not in SCORED:
+        raise Conflict(
+            f"assessment {ref} is a {a.status}; only submitted or final assessments are compared",
+            status_now=a.status,
+        )
     return a
 
 

@@ -109,6 +109,16 @@ def upsert_by_external_id(
     session: Session, principal: Principal, external_id: str, data: OrgData
 ) -> tuple[Organization, bool]:
     """Create or replace the organization a partner system knows by ``external_id``."""
+    try:
+        return _upsert(session, principal, external_id, data)
+    except Conflict:  # a concurrent upsert created it first: now it is an update
+        session.rollback()
+        return _upsert(session, principal, external_id, data)
+
+
+def _upsert(
+    session: Session, principal: Principal, external_id: str, data: OrgData
+) -> tuple[Organization, bool]:
     with write_transaction(session):
         org = _by_external_id(session, principal, external_id)
         ts = now()
@@ -314,6 +324,18 @@ def add_member(
     session: Session, principal: Principal, cohort_id: uuid.UUID, org_id: uuid.UUID
 ) -> bool:
     """Idempotent: returns True when the organization was added, False if already a member."""
+    try:
+        return _add_member(session, principal, cohort_id, org_id)
+    except Conflict:  # a concurrent request added it first: the state asked for holds
+        session.rollback()
+        if session.get(CohortMember, (cohort_id, org_id)) is None:
+            raise
+        return False
+
+
+def _add_member(
+    session: Session, principal: Principal, cohort_id: uuid.UUID, org_id: uuid.UUID
+) -> bool:
     with write_transaction(session):
         get_cohort(session, principal, cohort_id)
         get_organization(session, principal, org_id)

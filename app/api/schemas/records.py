@@ -6,10 +6,35 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+)
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+def _no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold U+0000 and no person types it: refuse it everywhere alike."""
+    if "\x00" in value:
+        raise ValueError("text must not contain NUL (U+0000) characters")
+    return value
+
+
+NoNul = AfterValidator(_no_nul)
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), NoNul]
+Short = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120), NoNul
+]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), NoNul]
+ItemKey = Annotated[str, StringConstraints(min_length=1, max_length=64), NoNul]
+Description = Annotated[str, StringConstraints(max_length=2000), NoNul]
+LongText = Annotated[str, StringConstraints(max_length=4000), NoNul]
+AnswerText = Annotated[str, StringConstraints(max_length=80), NoNul]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=True)]
 
 
@@ -19,11 +44,25 @@ def _utc(value: datetime) -> datetime:
 
 
 Timestamp = Annotated[datetime, AfterValidator(_utc)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class _Patch(_In):
+    """A partial update: a field may be left out, but a required field is never set to null."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any, info: Any) -> Any:
+        if value is None and info.field_name in cls._not_null_fields():
+            raise ValueError("may be left out, but not set to null")
+        return value
+
+    @classmethod
+    def _not_null_fields(cls) -> tuple[str, ...]:
+        return ()
 
 
 # --- organizations -------------------------------------------------------------------------------
@@ -48,7 +87,11 @@ class OrganizationUpsert(_In):
     tags: list[Short] = Field(default_factory=list, max_length=30)
 
 
-class OrganizationUpdate(_In):
+class OrganizationUpdate(_Patch):
+    @classmethod
+    def _not_null_fields(cls) -> tuple[str, ...]:
+        return ("name", "thematic_areas", "tags")
+
     name: Name | None = None
     country: Country | None = None
     region: Short | None = None
@@ -76,12 +119,16 @@ class OrganizationRead(BaseModel):
 
 class CohortCreate(_In):
     name: Name = Field(examples=["Learning community group 2"])
-    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    description: Description | None = None
 
 
-class CohortUpdate(_In):
+class CohortUpdate(_Patch):
+    @classmethod
+    def _not_null_fields(cls) -> tuple[str, ...]:
+        return ("name",)
+
     name: Name | None = None
-    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    description: Description | None = None
 
 
 class CohortRead(BaseModel):
@@ -105,22 +152,18 @@ class Membership(BaseModel):
 
 # --- assessments ---------------------------------------------------------------------------------
 
-AnswerValueIn = int | float | Annotated[str, StringConstraints(max_length=80)] | None
+AnswerValueIn = StrictInt | StrictFloat | AnswerText | None
 
 
 class AnswerIn(_In):
-    item: Annotated[str, StringConstraints(min_length=1, max_length=64)] = Field(
-        examples=["gls.vision.1"]
-    )
+    item: ItemKey = Field(examples=["gls.vision.1"])
     value: AnswerValueIn = Field(
         default=None,
         description='A scale value (number), a scale code or label (en/es), "na" for not '
         "applicable, or null for no answer",
         examples=[3],
     )
-    note: Annotated[str, StringConstraints(max_length=4000)] | None = Field(
-        default=None, description="Evidence or justification"
-    )
+    note: LongText | None = Field(default=None, description="Evidence or justification")
 
 
 class AssessmentCreate(_In):
@@ -136,7 +179,11 @@ class AssessmentCreate(_In):
     answers: list[AnswerIn] = Field(default_factory=list, max_length=2000)
 
 
-class AssessmentUpdate(_In):
+class AssessmentUpdate(_Patch):
+    @classmethod
+    def _not_null_fields(cls) -> tuple[str, ...]:
+        return ("round", "assessed_on", "retrospective", "answers")
+
     round: Label | None = None
     assessed_on: date | None = None
     assessor: Short | None = None

@@ -1,0 +1,1398 @@
+"""Exports: an assessment, an organization's series, a cohort comparison, and raw data.
+
+What each sheet means lives here: the column specs (``StrEnum``) with their English and Spanish
+headers, and what goes in each cell. How cells, tables, charts and CSV fields are written safely
+is in ``_export_write``. Every function is pure (bytes or text out) and takes already-loaded
+values: the instrument version, and the JSON that ``services.scores`` and ``services.analysis``
+produce. Numbers are rounded half-even to two places here, at the edge (DESIGN §5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any, Final
+
+from openpyxl import Workbook
+
+from app.domain.instrument import Instrument, Item, Lens, Method
+from app.domain.scoring import NA, AnswerValue
+from app.excel._export_write import (
+    BOM,
+    COUNT_FORMAT,
+    MUTED,
+    SCORE_FORMAT,
+    SECTION_FONT,
+    SHARE_FORMAT,
+    TITLE_FONT,
+    Value,
+    chart,
+    csv_chunk,
+    csv_text,
+    fit_rows,
+    label_values,
+    new_workbook,
+    number_text,
+    put,
+    round2,
+    stream_row,
+    table,
+    text_of,
+    widths,
+    workbook_bytes,
+    wrap,
+)
+from app.excel.layout import (
+    ITEM_HEADERS,
+    NA_LABEL,
+    ItemColumn,
+    Language,
+    check_language,
+)
+
+Labels = dict[str, str]
+
+
+def _pair(en: str, es: str) -> Labels:
+    return {"en": en, "es": es}
+
+
+# --- inputs the service layer fills --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssessmentInfo:
+    """What the cover sheet of an assessment export says about the assessment."""
+
+    assessment_id: str
+    organization_name: str
+    round: str
+    assessed_on: date
+    status: str  # draft | submitted | final (other values are shown as they are)
+    instrument_version: str
+    revision: int = 1
+    organization_external_id: str | None = None
+    assessor: str | None = None
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    """One organization's baseline and endline numbers, keyed ``overall`` and dimension keys.
+
+    The fields are those of ``app.domain.comparison.OrgPair`` (``CohortResult.pairs``); an empty
+    mapping means the organization has no assessment for that round.
+    """
+
+    organization_id: str
+    name: str
+    baseline: Mapping[str, float | None]
+    endline: Mapping[str, float | None]
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One assessment as a raw data row. Answers of items the instrument does not have are
+    ignored (columns are the instrument version's items); absent items are blank."""
+
+    assessment_id: str
+    organization_id: str
+    organization_name: str
+    round: str
+    assessed_on: date
+    status: str
+    instrument_version: str
+    overall: float | None
+    answers: Mapping[str, AnswerValue]
+    external_id: str | None = None
+
+
+# --- words ---------------------------------------------------------------------------------------
+
+SHEETS: Final[dict[str, Labels]] = {
+    "cover": _pair("Cover", "Portada"),
+    "answers": _pair("Answers", "Respuestas"),
+    "scores": _pair("Scores", "Puntajes"),
+    "risk": _pair("Risk", "Riesgo"),
+    "series": _pair("Series", "Serie"),
+    "organizations": _pair("Organizations", "Organizaciones"),
+    "summary": _pair("Summary", "Resumen"),
+    "data": _pair("Data", "Datos"),
+    "items": _pair("Items", "Ítems"),
+}
+
+_T: Final[dict[str, Labels]] = {
+    "assessment_title": _pair("Assessment", "Evaluación"),
+    "overall": _pair("Overall", "Global"),
+    "dimensions": _pair("Dimensions", "Dimensiones"),
+    "areas": _pair("Areas", "Áreas"),
+    "lens": _pair("Sustainability profile (0–100)", "Perfil de sostenibilidad (0–100)"),
+    "no_answer": _pair("(no answer)", "(sin respuesta)"),
+    "key_question": _pair("Key question", "Pregunta clave"),
+    "not_scored": _pair(
+        "This assessment has no score yet.", "Esta evaluación todavía no tiene puntaje."
+    ),
+    "score_chart": _pair("Score by dimension", "Puntaje por dimensión"),
+    "risk_chart": _pair("Risk by section (%)", "Riesgo por sección (%)"),
+    "area_chart": _pair("Score by area", "Puntaje por área"),
+    "area_risk_chart": _pair("Risk by area (%)", "Riesgo por área (%)"),
+    "lens_chart": _pair("Sustainability profile (0–100)", "Perfil de sostenibilidad (0–100)"),
+    "score_axis": _pair("Score", "Puntaje"),
+    "risk_axis": _pair("Risk %", "Riesgo %"),
+    "risk_title": _pair("Risk assessment", "Evaluación de riesgo"),
+    "overall_risk": _pair("Overall risk", "Riesgo global"),
+    "overall_risk_percent": _pair("Overall risk %", "Riesgo global %"),
+    "risk_rule": _pair("Overall risk is", "El riesgo global es"),
+    "sections": _pair("Sections", "Secciones"),
+    "conditions": _pair(
+        "Recommended special award conditions (2 CFR 200.208)",
+        "Condiciones especiales recomendadas (2 CFR 200.208)",
+    ),
+    "no_conditions": _pair(
+        "No special conditions are recommended.", "No se recomiendan condiciones especiales."
+    ),
+    "because": _pair("Recommended because ", "Se recomienda porque "),
+    "section_is": _pair(
+        "section «{section}» is {band} risk", "la sección «{section}» tiene {band}"
+    ),
+    "series_title": _pair("Scores over time", "Puntajes en el tiempo"),
+    "series_chart": _pair("Scores by round", "Puntajes por ronda"),
+    "series_risk_chart": _pair("Risk by round (%)", "Riesgo por ronda (%)"),
+    "radar_title": _pair("First vs latest assessment", "Primera vs. última evaluación"),
+    "radar_chart": _pair(
+        "First vs latest assessment by dimension", "Primera vs. última evaluación por dimensión"
+    ),
+    "first": _pair("First", "Primera"),
+    "latest": _pair("Latest", "Última"),
+    "no_points": _pair(
+        "There are no scored assessments yet.", "Todavía no hay evaluaciones con puntaje."
+    ),
+    "cohort_title": _pair("Cohort comparison", "Comparación de la cohorte"),
+    "cohort": _pair("Cohort", "Cohorte"),
+    "instrument": _pair("Instrument", "Instrumento"),
+    "baseline_round": _pair("Baseline round", "Ronda de línea de base"),
+    "endline_round": _pair("Endline round", "Ronda de línea final"),
+    "members": _pair("Organizations in the cohort", "Organizaciones en la cohorte"),
+    "with_both": _pair("With both rounds", "Con ambas rondas"),
+    "only_baseline": _pair("Only baseline", "Solo línea de base"),
+    "only_endline": _pair("Only endline", "Solo línea final"),
+    "threshold": _pair("Improvement threshold", "Umbral de mejora"),
+    "versions_mixed": _pair(
+        "Note: the assessments use more than one instrument version.",
+        "Nota: las evaluaciones usan más de una versión del instrumento.",
+    ),
+    "means_chart": _pair(
+        "Mean score by dimension: baseline vs endline",
+        "Puntaje medio por dimensión: línea de base vs. línea final",
+    ),
+    "means_risk_chart": _pair(
+        "Mean risk % by section: baseline vs endline",
+        "Riesgo medio % por sección: línea de base vs. línea final",
+    ),
+    "share_chart": _pair(
+        "Share of organizations that improved, by dimension",
+        "Proporción de organizaciones que mejoraron, por dimensión",
+    ),
+    "share_axis": _pair("Share improved", "Proporción que mejoró"),
+    "yes": _pair("Yes", "Sí"),
+    "no": _pair("No", "No"),
+}
+
+STATUS: Final[dict[str, Labels]] = {
+    "draft": _pair("Draft", "Borrador"),
+    "submitted": _pair("Submitted", "Enviada"),
+    "final": _pair("Final", "Final"),
+}
+
+LENS: Final[dict[Lens, Labels]] = {
+    Lens.management: _pair("Management", "Gestión"),
+    Lens.financing: _pair("Financing", "Financiamiento"),
+    Lens.processes: _pair("Processes", "Procesos"),
+    Lens.culture: _pair("Culture", "Cultura"),
+}
+
+RISK_BAND: Final[dict[str, Labels]] = {
+    "low": _pair("Low", "Bajo"),
+    "medium": _pair("Medium", "Medio"),
+    "high": _pair("High", "Alto"),
+    "extreme": _pair("Extreme", "Extremo"),
+}
+_RISK_BAND_PHRASE: Final[dict[str, Labels]] = {
+    "low": _pair("low", "riesgo bajo"),
+    "medium": _pair("medium", "riesgo medio"),
+    "high": _pair("high", "riesgo alto"),
+    "extreme": _pair("extreme", "riesgo extremo"),
+}
+RISK_RULE: Final[dict[str, Labels]] = {
+    "worst_section": _pair("the worst section", "el de la peor sección"),
+    "mean_section": _pair("the mean of the sections", "el promedio de las secciones"),
+}
+
+
+# --- column specs --------------------------------------------------------------------------------
+
+
+class CoverRow(StrEnum):
+    organization = "organization"
+    external_id = "external_id"
+    round = "round"
+    assessed_on = "assessed_on"
+    assessor = "assessor"
+    status = "status"
+    instrument = "instrument"
+    instrument_version = "instrument_version"
+    revision = "revision"
+    assessment_id = "assessment_id"
+
+
+COVER_HEADERS: Final[dict[CoverRow, Labels]] = {
+    CoverRow.organization: _pair("Organization", "Organización"),
+    CoverRow.external_id: _pair("Organization ID (program)", "ID de la organización (programa)"),
+    CoverRow.round: _pair("Round", "Ronda"),
+    CoverRow.assessed_on: _pair("Assessment date", "Fecha de la evaluación"),
+    CoverRow.assessor: _pair("Assessor / facilitator", "Evaluador(a) / facilitador(a)"),
+    CoverRow.status: _pair("Status", "Estado"),
+    CoverRow.instrument: _pair("Instrument", "Instrumento"),
+    CoverRow.instrument_version: _pair("Instrument version", "Versión del instrumento"),
+    CoverRow.revision: _pair("Revision", "Revisión"),
+    CoverRow.assessment_id: _pair("Assessment ID", "ID de la evaluación"),
+}
+
+
+class AnswerColumn(StrEnum):
+    dimension = "dimension"
+    area = "area"
+    key = "key"
+    item = "item"
+    value = "value"
+    answer = "answer"
+    note = "note"
+
+
+ANSWER_HEADERS: Final[dict[AnswerColumn, Labels]] = {
+    AnswerColumn.dimension: _pair("Dimension", "Dimensión"),
+    AnswerColumn.area: ITEM_HEADERS[ItemColumn.area],
+    AnswerColumn.key: ITEM_HEADERS[ItemColumn.key],
+    AnswerColumn.item: ITEM_HEADERS[ItemColumn.item],
+    AnswerColumn.value: _pair("Value", "Valor"),
+    AnswerColumn.answer: ITEM_HEADERS[ItemColumn.answer],
+    AnswerColumn.note: ITEM_HEADERS[ItemColumn.notes],
+}
+
+
+class ScoreColumn(StrEnum):
+    dimension = "dimension"
+    key = "key"
+    name = "name"
+    score = "score"
+    coverage = "coverage"
+    answered = "answered"
+    na = "na"
+    missing = "missing"
+    band = "band"
+    reason = "reason"
+
+
+SCORE_HEADERS: Final[dict[ScoreColumn, Labels]] = {
+    ScoreColumn.dimension: _pair("Dimension", "Dimensión"),
+    ScoreColumn.key: _pair("Key", "Clave"),
+    ScoreColumn.name: _pair("Name", "Nombre"),
+    ScoreColumn.score: _pair("Score", "Puntaje"),
+    ScoreColumn.coverage: _pair("Coverage", "Cobertura"),
+    ScoreColumn.answered: _pair("Answered", "Con respuesta"),
+    ScoreColumn.na: NA_LABEL,
+    ScoreColumn.missing: _pair("Missing", "Sin respuesta"),
+    ScoreColumn.band: _pair("Band", "Nivel"),
+    ScoreColumn.reason: _pair("Why there is no score", "Por qué no hay puntaje"),
+}
+# the score column of a risk instrument (NUPAS) and of the 0-100 lens profile
+RISK_SCORE_HEADER: Final = _pair("Risk %", "Riesgo %")
+LENS_SCORE_HEADER: Final = _pair("Score (0–100)", "Puntaje (0–100)")
+
+OVERALL_COLUMNS: Final = (
+    ScoreColumn.score,
+    ScoreColumn.coverage,
+    ScoreColumn.answered,
+    ScoreColumn.na,
+    ScoreColumn.missing,
+    ScoreColumn.band,
+    ScoreColumn.reason,
+)
+DIMENSION_COLUMNS: Final = (
+    ScoreColumn.key,
+    ScoreColumn.name,
+    ScoreColumn.score,
+    ScoreColumn.coverage,
+    ScoreColumn.answered,
+    ScoreColumn.na,
+    ScoreColumn.missing,
+    ScoreColumn.reason,
+)
+AREA_COLUMNS: Final = (ScoreColumn.dimension, *DIMENSION_COLUMNS)
+LENS_COLUMNS: Final = (
+    ScoreColumn.name,
+    ScoreColumn.score,
+    ScoreColumn.coverage,
+    ScoreColumn.answered,
+    ScoreColumn.na,
+    ScoreColumn.missing,
+    ScoreColumn.reason,
+)
+_SCORE_FORMATS: Final[dict[ScoreColumn, str]] = {
+    ScoreColumn.score: SCORE_FORMAT,
+    ScoreColumn.coverage: SHARE_FORMAT,
+    ScoreColumn.answered: COUNT_FORMAT,
+    ScoreColumn.na: COUNT_FORMAT,
+    ScoreColumn.missing: COUNT_FORMAT,
+}
+
+
+class RiskColumn(StrEnum):
+    section = "section"
+    percent = "percent"
+    band = "band"
+    points = "points"
+    max_points = "max_points"
+    key_questions = "key_questions"
+
+
+RISK_HEADERS: Final[dict[RiskColumn, Labels]] = {
+    RiskColumn.section: _pair("Section", "Sección"),
+    RiskColumn.percent: RISK_SCORE_HEADER,
+    RiskColumn.band: _pair("Risk band", "Nivel de riesgo"),
+    RiskColumn.points: _pair("Risk points", "Puntos de riesgo"),
+    RiskColumn.max_points: _pair("Maximum points", "Puntos máximos"),
+    RiskColumn.key_questions: _pair(
+        "Key questions answered the risky way", "Preguntas clave con respuesta de riesgo"
+    ),
+}
+
+
+class ConditionColumn(StrEnum):
+    condition = "condition"
+    reason = "reason"
+    sections = "sections"
+
+
+CONDITION_HEADERS: Final[dict[ConditionColumn, Labels]] = {
+    ConditionColumn.condition: _pair("Condition", "Condición"),
+    ConditionColumn.reason: _pair("Reason", "Motivo"),
+    ConditionColumn.sections: _pair("Sections", "Secciones"),
+}
+
+
+class SeriesColumn(StrEnum):
+    """The fixed columns of the series table; dimension and lens columns follow ``overall``."""
+
+    assessed_on = "assessed_on"
+    round = "round"
+    status = "status"
+    instrument_version = "instrument_version"
+    overall = "overall"
+    risk = "risk"  # risk instruments only, after the lens columns
+
+
+SERIES_HEADERS: Final[dict[SeriesColumn, Labels]] = {
+    SeriesColumn.assessed_on: _pair("Date", "Fecha"),
+    SeriesColumn.round: _pair("Round", "Ronda"),
+    SeriesColumn.status: COVER_HEADERS[CoverRow.status],
+    SeriesColumn.instrument_version: COVER_HEADERS[CoverRow.instrument_version],
+    SeriesColumn.overall: _T["overall"],
+    SeriesColumn.risk: _T["overall_risk"],
+}
+
+
+class CohortColumn(StrEnum):
+    """Two fixed columns, then four per compared key (overall first, then each dimension)."""
+
+    organization = "organization"
+    organization_id = "organization_id"
+    baseline = "baseline"
+    endline = "endline"
+    change = "change"
+    improved = "improved"
+
+
+COHORT_HEADERS: Final[dict[CohortColumn, Labels]] = {
+    CohortColumn.organization: COVER_HEADERS[CoverRow.organization],
+    CohortColumn.organization_id: _pair("Organization ID", "ID de la organización"),
+    CohortColumn.baseline: _pair("Baseline", "Línea de base"),
+    CohortColumn.endline: _pair("Endline", "Línea final"),
+    CohortColumn.change: _pair("Change", "Cambio"),
+    CohortColumn.improved: _pair("Improved", "Mejoró"),
+}
+COHORT_KEY_COLUMNS: Final = (
+    CohortColumn.baseline,
+    CohortColumn.endline,
+    CohortColumn.change,
+    CohortColumn.improved,
+)
+
+
+class SummaryColumn(StrEnum):
+    key = "key"
+    name = "name"
+    paired = "paired"
+    baseline_n = "baseline_n"
+    baseline_mean = "baseline_mean"
+    baseline_median = "baseline_median"
+    endline_n = "endline_n"
+    endline_mean = "endline_mean"
+    endline_median = "endline_median"
+    mean_change = "mean_change"
+    improved_n = "improved_n"
+    share_improved = "share_improved"
+    improved_organizations = "improved_organizations"
+
+
+SUMMARY_HEADERS: Final[dict[SummaryColumn, Labels]] = {
+    SummaryColumn.key: SCORE_HEADERS[ScoreColumn.key],
+    SummaryColumn.name: SCORE_HEADERS[ScoreColumn.dimension],
+    SummaryColumn.paired: _pair(
+        "Organizations with both rounds", "Organizaciones con ambas rondas"
+    ),
+    SummaryColumn.baseline_n: _pair("Baseline: n", "Línea de base: n"),
+    SummaryColumn.baseline_mean: _pair("Baseline: mean", "Línea de base: media"),
+    SummaryColumn.baseline_median: _pair("Baseline: median", "Línea de base: mediana"),
+    SummaryColumn.endline_n: _pair("Endline: n", "Línea final: n"),
+    SummaryColumn.endline_mean: _pair("Endline: mean", "Línea final: media"),
+    SummaryColumn.endline_median: _pair("Endline: median", "Línea final: mediana"),
+    SummaryColumn.mean_change: _pair("Mean change", "Cambio medio"),
+    SummaryColumn.improved_n: _pair("Improved: n", "Mejoraron: n"),
+    SummaryColumn.share_improved: _pair("Share improved", "Proporción que mejoró"),
+    SummaryColumn.improved_organizations: _pair(
+        "Organizations that improved", "Organizaciones que mejoraron"
+    ),
+}
+_SUMMARY_FORMATS: Final[dict[SummaryColumn, str]] = {
+    SummaryColumn.paired: COUNT_FORMAT,
+    SummaryColumn.baseline_n: COUNT_FORMAT,
+    SummaryColumn.baseline_mean: SCORE_FORMAT,
+    SummaryColumn.baseline_median: SCORE_FORMAT,
+    SummaryColumn.endline_n: COUNT_FORMAT,
+    SummaryColumn.endline_mean: SCORE_FORMAT,
+    SummaryColumn.endline_median: SCORE_FORMAT,
+    SummaryColumn.mean_change: SCORE_FORMAT,
+    SummaryColumn.improved_n: COUNT_FORMAT,
+    SummaryColumn.share_improved: SHARE_FORMAT,
+}
+
+
+class RawColumn(StrEnum):
+    """The fixed columns of a raw export; one column per item key follows, in instrument order.
+    The values are the CSV header; the xlsx header is in the export's language."""
+
+    assessment_id = "assessment_id"
+    organization_id = "organization_id"
+    organization_name = "organization_name"
+    external_id = "external_id"
+    round = "round"
+    assessed_on = "assessed_on"
+    status = "status"
+    instrument_version = "instrument_version"
+    overall = "overall"
+
+
+RAW_HEADERS: Final[dict[RawColumn, Labels]] = {
+    RawColumn.assessment_id: COVER_HEADERS[CoverRow.assessment_id],
+    RawColumn.organization_id: COHORT_HEADERS[CohortColumn.organization_id],
+    RawColumn.organization_name: COVER_HEADERS[CoverRow.organization],
+    RawColumn.external_id: COVER_HEADERS[CoverRow.external_id],
+    RawColumn.round: COVER_HEADERS[CoverRow.round],
+    RawColumn.assessed_on: COVER_HEADERS[CoverRow.assessed_on],
+    RawColumn.status: COVER_HEADERS[CoverRow.status],
+    RawColumn.instrument_version: COVER_HEADERS[CoverRow.instrument_version],
+    RawColumn.overall: _pair("Overall score", "Puntaje global"),
+}
+RAW_NA: Final = "NA"
+
+
+class ItemsColumn(StrEnum):
+    key = "key"
+    dimension = "dimension"
+    area = "area"
+    text = "text"
+
+
+ITEMS_HEADERS: Final[dict[ItemsColumn, Labels]] = {
+    ItemsColumn.key: ITEM_HEADERS[ItemColumn.key],
+    ItemsColumn.dimension: ANSWER_HEADERS[AnswerColumn.dimension],
+    ItemsColumn.area: ITEM_HEADERS[ItemColumn.area],
+    ItemsColumn.text: ITEM_HEADERS[ItemColumn.item],
+}
+
+
+# --- shared pieces -------------------------------------------------------------------------------
+
+
+def _headers(spec: Mapping[Any, Labels], columns: Iterable[Any], lang: Language) -> list[str]:
+    return [spec[c][lang] for c in columns]
+
+
+def _status(status: str, lang: Language) -> str:
+    labels = STATUS.get(status)
+    return labels[lang] if labels else status
+
+
+def _risk_band(band: str | None, lang: Language) -> str | None:
+    if band is None:
+        return None
+    labels = RISK_BAND.get(band)
+    return labels[lang] if labels else band
+
+
+def _dimension_titles(instrument: Instrument, lang: Language) -> dict[str, str]:
+    return {d.key: d.title.get(lang) for d in instrument.dimensions}
+
+
+def _area_titles(instrument: Instrument, lang: Language) -> dict[str, str]:
+    return {a.key: a.title.get(lang) for d in instrument.dimensions for a in d.areas}
+
+
+def _reason(reason: Mapping[str, str] | None, lang: Language) -> str | None:
+    return text_of(reason, lang) or None if reason else None
+
+
+def _number(value: Any) -> float | None:
+    """A score read from JSON: a number, a score object ``{"score": ...}``, or null."""
+    if isinstance(value, Mapping):
+        value = value.get("score")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return round2(float(value))
+    return None
+
+
+def _numeric(value: object) -> float | None:
+    """An answer's number; None for NA, absent or anything else."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _date(text: Any) -> date | str | None:
+    if isinstance(text, date) or text is None:
+        return text
+    try:
+        return date.fromisoformat(str(text))
+    except ValueError:
+        return str(text)
+
+
+def _score_range(instrument: Instrument) -> tuple[float, float] | None:
+    """The y axis of a chart of raw scores: 0 to the top of the scale (risk: 0-100 %)."""
+    method = instrument.scoring.method
+    if method is Method.risk:
+        return (0.0, 100.0)
+    if method is Method.sum:
+        return None
+    top = max(s.max for s in instrument.scales.values())
+    low = min(s.min for s in instrument.scales.values())
+    return (min(0.0, low), top)
+
+
+def _is_risk(instrument: Instrument) -> bool:
+    return instrument.scoring.method is Method.risk
+
+
+def _item_text(item: Item, lang: Language) -> str:
+    text = item.text.get(lang)
+    return f"[{_T['key_question'][lang]}] {text}" if item.key_question else text
+
+
+def _instrument_name(instrument: Instrument, lang: Language) -> str:
+    return f"{instrument.title.get(lang)} ({instrument.id})"
+
+
+# --- 1. one assessment ---------------------------------------------------------------------------
+
+
+def export_assessment(
+    instrument: Instrument,
+    info: AssessmentInfo,
+    answers: Mapping[str, AnswerValue],
+    notes: Mapping[str, str],
+    score: Mapping[str, Any] | None,
+    lang: str = "en",
+) -> bytes:
+    """One assessment as .xlsx: cover, answers, scores with native charts, and risk (NUPAS).
+
+    ``score`` is the explained score object of ``services.scores.score_payload`` (rounded or not)
+    or None when the assessment is not scored. Raises ValueError for an unknown language, an
+    ``info.instrument_version`` other than the instrument's, or an answer that does not fit.
+    """
+    language = check_language(lang)
+    if info.instrument_version != instrument.version:
+        raise ValueError(
+            f"the assessment uses {instrument.id} {info.instrument_version}, "
+            f"not {instrument.version}"
+        )
+    labels = _answer_labels(instrument, answers, language)
+    wb = new_workbook(f"{info.organization_name} — {instrument.title.get(language)}")
+    _cover(wb, instrument, info, language)
+    _answers(wb, instrument, answers, labels, notes, language)
+    _scores(wb, instrument, score, language)
+    if score is not None and score.get("risk") is not None:
+        _risk(wb, instrument, score["risk"], language)
+    return workbook_bytes(wb)
+
+
+def _answer_labels(
+    instrument: Instrument, answers: Mapping[str, AnswerValue], lang: Language
+) -> dict[str, str]:
+    items = instrument.items
+    problems: list[str] = []
+    labels: dict[str, str] = {}
+    for key, value in answers.items():
+        item = items.get(key)
+        if item is None:
+            problems.append(f"'{key}' is not an item of {instrument.id} {instrument.version}")
+            continue
+        if value is NA:
+            labels[key] = NA_LABEL[lang]
+            continue
+        number = _numeric(value)
+        found = None if number is None else instrument.scales[item.scale].by_value(number)
+        if found is None:
+            problems.append(f"item '{key}': {value!r} is not a value of its scale")
+            continue
+        labels[key] = found.label.get(lang)
+    if problems:
+        raise ValueError("answers do not fit the instrument: " + "; ".join(problems))
+    return labels
+
+
+def _cover(wb: Workbook, instrument: Instrument, info: AssessmentInfo, lang: Language) -> None:
+    ws = wb.create_sheet(SHEETS["cover"][lang])
+    put(ws, 1, 1, instrument.title.get(lang), font=TITLE_FONT)
+    put(ws, 2, 1, _T["assessment_title"][lang], font=MUTED)
+    values: dict[CoverRow, Value] = {
+        CoverRow.organization: info.organization_name,
+        CoverRow.external_id: info.organization_external_id,
+        CoverRow.round: info.round,
+        CoverRow.assessed_on: info.assessed_on,
+        CoverRow.assessor: info.assessor,
+        CoverRow.status: _status(info.status, lang),
+        CoverRow.instrument: _instrument_name(instrument, lang),
+        CoverRow.instrument_version: info.instrument_version,
+        CoverRow.revision: info.revision,
+        CoverRow.assessment_id: info.assessment_id,
+    }
+    label_values(ws, 4, [(COVER_HEADERS[k][lang], v) for k, v in values.items()])
+    widths(ws, (34, 60))
+
+
+def _answers(
+    wb: Workbook,
+    instrument: Instrument,
+    answers: Mapping[str, AnswerValue],
+    labels: Mapping[str, str],
+    notes: Mapping[str, str],
+    lang: Language,
+) -> None:
+    ws = wb.create_sheet(SHEETS["answers"][lang])
+    rows: list[list[Value]] = []
+    for dimension in instrument.dimensions:
+        for area in dimension.areas:
+            for item in area.items:
+                value = answers.get(item.key)
+                shown: Value = NA_LABEL[lang] if value is NA else _numeric(value)
+                rows.append(
+                    [
+                        dimension.title.get(lang),
+                        area.title.get(lang),
+                        item.key,
+                        _item_text(item, lang),
+                        shown,
+                        labels.get(item.key, _T["no_answer"][lang]),
+                        notes.get(item.key) or None,
+                    ]
+                )
+    columns = list(AnswerColumn)
+    first, last = table(ws, 1, _headers(ANSWER_HEADERS, columns, lang), rows)
+    wrap(
+        ws,
+        (columns.index(AnswerColumn.item) + 1, columns.index(AnswerColumn.note) + 1),
+        first,
+        last,
+    )
+    widths(ws, (22, 26, 14, 60, 10, 24, 48))
+    fit_rows(ws, 1, ws.max_row)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:G{max(last, 1)}"
+
+
+def _score_cells(
+    node: Mapping[str, Any],
+    columns: Sequence[ScoreColumn],
+    lang: Language,
+    extra: Mapping[ScoreColumn, Value],
+) -> list[Value]:
+    out: list[Value] = []
+    for column in columns:
+        if column in extra:
+            out.append(extra[column])
+        elif column is ScoreColumn.key:
+            out.append(node.get("key"))
+        elif column is ScoreColumn.score:
+            out.append(_number(node.get("score")))
+        elif column is ScoreColumn.coverage:
+            coverage = node.get("coverage")
+            out.append(round2(coverage) if isinstance(coverage, int | float) else None)
+        elif column in (ScoreColumn.answered, ScoreColumn.na, ScoreColumn.missing):
+            out.append(node.get(column.value))
+        elif column is ScoreColumn.reason:
+            out.append(_reason(node.get("reason"), lang))
+        else:
+            out.append(None)
+    return out
+
+
+def _score_headers(
+    columns: Sequence[ScoreColumn], lang: Language, score_header: Labels | None = None
+) -> list[str]:
+    return [
+        (score_header or SCORE_HEADERS[c])[lang]
+        if c is ScoreColumn.score
+        else SCORE_HEADERS[c][lang]
+        for c in columns
+    ]
+
+
+def _formats(columns: Sequence[ScoreColumn]) -> list[str | None]:
+    return [_SCORE_FORMATS.get(c) for c in columns]
+
+
+def _scores(
+    wb: Workbook, instrument: Instrument, score: Mapping[str, Any] | None, lang: Language
+) -> None:
+    ws = wb.create_sheet(SHEETS["scores"][lang])
+    put(
+        ws,
+        1,
+        1,
+        f"{SHEETS['scores'][lang]} — {_instrument_name(instrument, lang)}",
+        font=TITLE_FONT,
+    )
+    if score is None:
+        put(ws, 3, 1, _T["not_scored"][lang], font=MUTED)
+        widths(ws, (60,))
+        return
+    risk = _is_risk(instrument)
+    score_header = RISK_SCORE_HEADER if risk else None
+    dim_titles = _dimension_titles(instrument, lang)
+    area_titles = _area_titles(instrument, lang)
+
+    overall = score.get("overall") or {}
+    if risk:
+        band = _risk_band((score.get("risk") or {}).get("overall"), lang)
+    else:
+        band = text_of(overall["band"], lang) if overall.get("band") else None
+    row = 3
+    put(ws, row, 1, _T["overall"][lang], font=SECTION_FONT)
+    overall_header = row + 1
+    _, row = table(
+        ws,
+        overall_header,
+        _score_headers(OVERALL_COLUMNS, lang, score_header),
+        [_score_cells(overall, OVERALL_COLUMNS, lang, {ScoreColumn.band: band})],
+        _formats(OVERALL_COLUMNS),
+    )
+
+    dimensions: list[Mapping[str, Any]] = list(score.get("dimensions") or [])
+    row += 2
+    put(ws, row, 1, _T["dimensions"][lang], font=SECTION_FONT)
+    dim_header = row + 1
+    dim_first, dim_last = table(
+        ws,
+        dim_header,
+        _score_headers(DIMENSION_COLUMNS, lang, score_header),
+        [
+            _score_cells(
+                d, DIMENSION_COLUMNS, lang, {ScoreColumn.name: dim_titles.get(d["key"], d["key"])}
+            )
+            for d in dimensions
+        ],
+        _formats(DIMENSION_COLUMNS),
+    )
+
+    row = dim_last + 2
+    put(ws, row, 1, _T["areas"][lang], font=SECTION_FONT)
+    area_header = row + 1
+    area_rows = [
+        _score_cells(
+            a,
+            AREA_COLUMNS,
+            lang,
+            {
+                ScoreColumn.dimension: dim_titles.get(d["key"], d["key"]),
+                ScoreColumn.name: area_titles.get(a["key"], a["key"]),
+            },
+        )
+        for d in dimensions
+        for a in d.get("areas") or []
+    ]
+    area_first, area_last = table(
+        ws,
+        area_header,
+        _score_headers(AREA_COLUMNS, lang, score_header),
+        area_rows,
+        _formats(AREA_COLUMNS),
+    )
+
+    row = area_last + 2
+    put(ws, row, 1, _T["lens"][lang], font=SECTION_FONT)
+    lens_header = row + 1
+    lens_json: Mapping[str, Any] = score.get("lens") or {}
+    lens_first, lens_last = table(
+        ws,
+        lens_header,
+        _score_headers(LENS_COLUMNS, lang, LENS_SCORE_HEADER),
+        [
+            _score_cells(
+                lens_json.get(lens.value) or {},
+                LENS_COLUMNS,
+                lang,
+                {ScoreColumn.name: LENS[lens][lang]},
+            )
+            for lens in Lens
+        ],
+        _formats(LENS_COLUMNS),
+    )
+    for columns, first, last in (
+        (DIMENSION_COLUMNS, dim_first, dim_last),
+        (AREA_COLUMNS, area_first, area_last),
+        (LENS_COLUMNS, lens_first, lens_last),
+    ):
+        wrap(ws, (columns.index(ScoreColumn.reason) + 1,), first, last)
+    widths(ws, (26, 30, 30, 12, 12, 14, 10, 14, 40))
+    fit_rows(ws, 1, ws.max_row)
+
+    score_col = DIMENSION_COLUMNS.index(ScoreColumn.score) + 1
+    name_col = DIMENSION_COLUMNS.index(ScoreColumn.name) + 1
+    axis = _T["risk_axis" if risk else "score_axis"][lang]
+    anchor_col = "K"
+    if dim_last >= dim_first:
+        ws.add_chart(
+            chart(
+                "bar",
+                title=_T["risk_chart" if risk else "score_chart"][lang],
+                data=ws,
+                series_columns=[score_col],
+                header_row=dim_header,
+                first_row=dim_first,
+                last_row=dim_last,
+                category_column=name_col,
+                y_title=axis,
+                y_range=_score_range(instrument),
+            ),
+            f"{anchor_col}3",
+        )
+    ws.add_chart(
+        chart(
+            "column",
+            title=_T["lens_chart"][lang],
+            data=ws,
+            series_columns=[LENS_COLUMNS.index(ScoreColumn.score) + 1],
+            header_row=lens_header,
+            first_row=lens_first,
+            last_row=lens_last,
+            category_column=LENS_COLUMNS.index(ScoreColumn.name) + 1,
+            y_title=LENS_SCORE_HEADER[lang],
+            y_range=(0.0, 100.0),
+        ),
+        f"{anchor_col}23",
+    )
+    if area_last >= area_first:
+        ws.add_chart(
+            chart(
+                "bar",
+                title=_T["area_risk_chart" if risk else "area_chart"][lang],
+                data=ws,
+                series_columns=[AREA_COLUMNS.index(ScoreColumn.score) + 1],
+                header_row=area_header,
+                first_row=area_first,
+                last_row=area_last,
+                category_column=AREA_COLUMNS.index(ScoreColumn.name) + 1,
+                y_title=axis,
+                y_range=_score_range(instrument),
+                size=(18.0, max(9.0, 0.7 * (area_last - area_first + 1))),
+            ),
+            f"{anchor_col}43",
+        )
+
+
+def _risk(wb: Workbook, instrument: Instrument, risk: Mapping[str, Any], lang: Language) -> None:
+    ws = wb.create_sheet(SHEETS["risk"][lang])
+    dim_titles = _dimension_titles(instrument, lang)
+    items = instrument.items
+    put(
+        ws,
+        1,
+        1,
+        f"{_T['risk_title'][lang]} — {_instrument_name(instrument, lang)}",
+        font=TITLE_FONT,
+    )
+    rule = RISK_RULE.get(str(risk.get("rule")))
+    row = label_values(
+        ws,
+        3,
+        [
+            (_T["overall_risk"][lang], _risk_band(risk.get("overall"), lang)),
+            (_T["overall_risk_percent"][lang], _number(risk.get("percent"))),
+            (_T["risk_rule"][lang], rule[lang] if rule else risk.get("rule")),
+            *(
+                [(SCORE_HEADERS[ScoreColumn.reason][lang], _reason(risk.get("reason"), lang))]
+                if risk.get("reason")
+                else []
+            ),
+        ],
+    )
+    ws.cell(row=4, column=2).number_format = SCORE_FORMAT
+
+    row += 2
+    put(ws, row, 1, _T["sections"][lang], font=SECTION_FONT)
+    section_rows: list[list[Value]] = []
+    for section in risk.get("sections") or []:
+        failed = section.get("key_questions_failed") or []
+        section_rows.append(
+            [
+                dim_titles.get(section["key"], section["key"]),
+                _number(section.get("percent")),
+                _risk_band(section.get("band"), lang),
+                _number(section.get("points")),
+                _number(section.get("max_points")),
+                "\n".join(f"{k}: {items[k].text.get(lang)}" if k in items else k for k in failed)
+                or None,
+            ]
+        )
+    first, row = table(
+        ws,
+        row + 1,
+        _headers(RISK_HEADERS, RiskColumn, lang),
+        section_rows,
+        [None, SCORE_FORMAT, None, SCORE_FORMAT, SCORE_FORMAT, None],
+    )
+    wrap(ws, (len(RiskColumn),), first, row)
+
+    row += 2
+    put(ws, row, 1, _T["conditions"][lang], font=SECTION_FONT)
+    conditions = list(risk.get("conditions") or [])
+    if not conditions:
+        put(ws, row + 1, 1, _T["no_conditions"][lang], font=MUTED)
+    else:
+        condition_rows: list[list[Value]] = []
+        for condition in conditions:
+            sections = condition.get("sections") or []
+            reason = _condition_reason(sections, dim_titles, lang) or _reason(
+                condition.get("reason"), lang
+            )
+            condition_rows.append(
+                [
+                    text_of(condition.get("title") or {}, lang) or condition.get("key"),
+                    reason,
+                    ", ".join(dim_titles.get(s["key"], s["key"]) for s in sections) or None,
+                ]
+            )
+        first, last = table(
+            ws, row + 1, _headers(CONDITION_HEADERS, ConditionColumn, lang), condition_rows
+        )
+        wrap(ws, (1, 2, 3), first, last)
+    widths(ws, (44, 44, 30, 14, 14, 60))
+    fit_rows(ws, 1, ws.max_row)
+
+
+def _condition_reason(
+    sections: Sequence[Mapping[str, Any]], titles: Mapping[str, str], lang: Language
+) -> str | None:
+    parts: list[str] = []
+    for section in sections:
+        band = str(section.get("band"))
+        phrase = _RISK_BAND_PHRASE.get(band)
+        parts.append(
+            _T["section_is"][lang].format(
+                section=titles.get(section["key"], section["key"]),
+                band=phrase[lang] if phrase else band,
+            )
+        )
+    return _T["because"][lang] + ", ".join(parts) if parts else None
+
+
+# --- 2. an organization's series -----------------------------------------------------------------
+
+
+def export_series(
+    instrument: Instrument,
+    organization_name: str,
+    series: Mapping[str, Any],
+    lang: str = "en",
+) -> bytes:
+    """An organization's scored assessments of one instrument over time, as .xlsx.
+
+    ``series`` is the JSON of ``services.analysis.series``. One row per assessment (date, round,
+    status, version, overall, each dimension, each lens), a line chart of overall and dimensions
+    by round, and a radar chart of the first vs the latest assessment by dimension.
+    """
+    language = check_language(lang)
+    risk = _is_risk(instrument)
+    dims = instrument.dimensions
+    wb = new_workbook(f"{organization_name} — {instrument.title.get(language)}")
+    ws = wb.create_sheet(SHEETS["series"][language])
+    put(ws, 1, 1, organization_name, font=TITLE_FONT)
+    put(
+        ws,
+        2,
+        1,
+        f"{_T['series_title'][language]} — {_instrument_name(instrument, language)}",
+        font=MUTED,
+    )
+    points: list[Mapping[str, Any]] = list(series.get("points") or [])
+    fixed = [c for c in SeriesColumn if c is not SeriesColumn.risk]
+    titles = [
+        *_headers(SERIES_HEADERS, fixed, language),
+        *(d.title.get(language) for d in dims),
+        *(f"{LENS[lens][language]} (0–100)" for lens in Lens),
+        *([SERIES_HEADERS[SeriesColumn.risk][language]] if risk else []),
+    ]
+    rows: list[list[Value]] = []
+    dim_values: list[dict[str, float | None]] = []
+    for p in points:
+        by_dim = {d.get("key"): _number(d) for d in p.get("dimensions") or []}
+        dim_values.append({d.key: by_dim.get(d.key) for d in dims})
+        lens: Mapping[str, Any] = p.get("lens") or {}
+        rows.append(
+            [
+                _date(p.get("assessed_on")),
+                p.get("round"),
+                _status(str(p.get("status")), language) if p.get("status") else None,
+                p.get("instrument_version"),
+                _number(p.get("overall")),
+                *(by_dim.get(d.key) for d in dims),
+                *(_number(lens.get(x.value)) for x in Lens),
+                *([_risk_band(p.get("risk"), language)] if risk else []),
+            ]
+        )
+    header = 4
+    formats: list[str | None] = [None] * len(fixed) + [SCORE_FORMAT] * (len(titles) - len(fixed))
+    formats[len(fixed) - 1] = SCORE_FORMAT  # overall
+    if risk:
+        formats[-1] = None
+    first, last = table(ws, header, titles, rows, formats)
+    widths(ws, [16, 16, 12, 12, 10, *([14] * (len(titles) - len(fixed)))])
+    fit_rows(ws, 1, ws.max_row)
+    ws.freeze_panes = f"A{header + 1}"
+    if not rows:
+        put(ws, header + 1, 1, _T["no_points"][language], font=MUTED)
+        return workbook_bytes(wb)
+
+    round_col = fixed.index(SeriesColumn.round) + 1
+    overall_col = fixed.index(SeriesColumn.overall) + 1
+    # the first vs latest table that the radar chart reads
+    radar_header = last + 3
+    put(ws, radar_header - 1, 1, _T["radar_title"][language], font=SECTION_FONT)
+    ends = [0] if len(points) == 1 else [0, len(points) - 1]
+    which = [_T["first"][language], _T["latest"][language]]
+    radar_titles = [SCORE_HEADERS[ScoreColumn.dimension][language]]
+    for n, index in enumerate(ends):
+        p = points[index]
+        radar_titles.append(f"{which[n]}: {p.get('round')} ({p.get('assessed_on')})")
+    radar_first, radar_last = table(
+        ws,
+        radar_header,
+        radar_titles,
+        [[d.title.get(language), *(dim_values[i][d.key] for i in ends)] for d in dims],
+        [None, SCORE_FORMAT, SCORE_FORMAT],
+    )
+    fit_rows(ws, radar_header, radar_last)
+    charts_row = radar_last + 3
+    ws.add_chart(
+        chart(
+            "line",
+            title=_T["series_risk_chart" if risk else "series_chart"][language],
+            data=ws,
+            series_columns=list(range(overall_col, overall_col + 1 + len(dims))),
+            header_row=header,
+            first_row=first,
+            last_row=last,
+            category_column=round_col,
+            y_title=_T["risk_axis" if risk else "score_axis"][language],
+            y_range=_score_range(instrument),
+            size=(22.0, 10.0),
+        ),
+        f"A{charts_row}",
+    )
+    ws.add_chart(
+        chart(
+            "radar",
+            title=_T["radar_chart"][language],
+            data=ws,
+            series_columns=list(range(2, 2 + len(ends))),
+            header_row=radar_header,
+            first_row=radar_first,
+            last_row=radar_last,
+            category_column=1,
+            y_range=_score_range(instrument),
+            size=(16.0, 10.0),
+        ),
+        f"A{charts_row + 22}",
+    )
+    return workbook_bytes(wb)
+
+
+# --- 3. a cohort comparison ----------------------------------------------------------------------
+
+
+def export_cohort(
+    instrument: Instrument,
+    comparison: Mapping[str, Any],
+    rows: Sequence[CohortRow],
+    lang: str = "en",
+) -> bytes:
+    """A cohort's baseline vs endline comparison as .xlsx.
+
+    ``comparison`` is the JSON of ``services.analysis.cohort_json``; ``rows`` the organizations'
+    numbers (``CohortResult.pairs``). An Organizations sheet (baseline, endline, change and
+    improved per key) and a Summary sheet (counts, means, medians, share improved, with the
+    organizations behind them) with native charts.
+    """
+    language = check_language(lang)
+    risk = _is_risk(instrument)
+    dim_titles = _dimension_titles(instrument, language)
+    keys = ["overall", *(d.key for d in instrument.dimensions)]
+    key_titles = {"overall": _T["overall"][language], **dim_titles}
+    stats: dict[str, Mapping[str, Any]] = {k["key"]: k for k in comparison.get("keys") or []}
+    improved = {
+        key: set((stats.get(key) or {}).get("change", {}).get("improved") or []) for key in keys
+    }
+    names = {o["id"]: o["name"] for o in comparison.get("organizations") or []}
+    names.update({r.organization_id: r.name for r in rows})
+    heading = (
+        f"{comparison.get('cohort_name') or ''} — {instrument.title.get(language)}: "
+        f"{comparison.get('baseline_round')} → {comparison.get('endline_round')}"
+    )
+    wb = new_workbook(heading)
+
+    # organizations
+    ws = wb.create_sheet(SHEETS["organizations"][language])
+    put(ws, 1, 1, heading, font=TITLE_FONT)
+    titles = [
+        COHORT_HEADERS[CohortColumn.organization][language],
+        COHORT_HEADERS[CohortColumn.organization_id][language],
+        *(
+            f"{key_titles[k]}: {COHORT_HEADERS[c][language]}"
+            for k in keys
+            for c in COHORT_KEY_COLUMNS
+        ),
+    ]
+    table_rows: list[list[Value]] = []
+    for r in rows:
+        values: list[Value] = [r.name, r.organization_id]
+        for key in keys:
+            b, e = r.baseline.get(key), r.endline.get(key)
+            both = b is not None and e is not None
+            values += [
+                round2(b),
+                round2(e),
+                round2(e - b) if b is not None and e is not None else None,
+                (_T["yes" if r.organization_id in improved[key] else "no"][language])
+                if both
+                else None,
+            ]
+        table_rows.append(values)
+    formats = [None, None, *([SCORE_FORMAT, SCORE_FORMAT, SCORE_FORMAT, None] * len(keys))]
+    _, last = table(ws, 3, titles, table_rows, formats)
+    widths(ws, [34, 38, *([14] * (len(titles) - 2))])
+    fit_rows(ws, 1, ws.max_row)
+    ws.freeze_panes = "C4"
+    ws.auto_filter.ref = f"A3:{ws.cell(row=3, column=len(titles)).column_letter}{max(last, 3)}"
+
+    # summary
+    ws = wb.create_sheet(SHEETS["summary"][language])
+    put(ws, 1, 1, _T["cohort_title"][language], font=TITLE_FONT)
+    info: list[tuple[str, Value]] = [
+        (_T["cohort"][language], comparison.get("cohort_name")),
+        (_T["instrument"][language], _instrument_name(instrument, language)),
+        (_T["baseline_round"][language], comparison.get("baseline_round")),
+        (_T["endline_round"][language], comparison.get("endline_round")),
+        (_T["members"][language], len(comparison.get("organizations") or rows)),
+        (_T["with_both"][language], len(comparison.get("organizations_with_both") or [])),
+        (_T["only_baseline"][language], len(comparison.get("only_baseline") or [])),
+        (_T["only_endline"][language], len(comparison.get("only_endline") or [])),
+        (_T["threshold"][language], comparison.get("improvement_threshold")),
+    ]
+    row = label_values(ws, 3, info)
+    if comparison.get("versions_mixed"):
+        row += 1
+        put(ws, row, 1, _T["versions_mixed"][language], font=MUTED)
+    header = row + 2
+    summary_rows: list[list[Value]] = []
+    for key in keys:
+        k = stats.get(key) or {}
+        base, end = k.get("baseline") or {}, k.get("endline") or {}
+        change = k.get("change") or {}
+        improved_ids = list(change.get("improved") or [])
+        cells: dict[SummaryColumn, Value] = {
+            SummaryColumn.key: key,
+            SummaryColumn.name: key_titles[key],
+            SummaryColumn.paired: len(k.get("paired") or []),
+            SummaryColumn.baseline_n: base.get("n"),
+            SummaryColumn.baseline_mean: _number(base.get("mean")),
+            SummaryColumn.baseline_median: _number(base.get("median")),
+            SummaryColumn.endline_n: end.get("n"),
+            SummaryColumn.endline_mean: _number(end.get("mean")),
+            SummaryColumn.endline_median: _number(end.get("median")),
+            SummaryColumn.mean_change: _number(change.get("mean_delta")),
+            SummaryColumn.improved_n: len(improved_ids),
+            SummaryColumn.share_improved: _number(change.get("share_improved")),
+            SummaryColumn.improved_organizations: "; ".join(names.get(i, i) for i in improved_ids)
+            or None,
+        }
+        summary_rows.append([cells[c] for c in SummaryColumn])
+    columns = list(SummaryColumn)
+    first, last = table(
+        ws,
+        header,
+        _headers(SUMMARY_HEADERS, columns, language),
+        summary_rows,
+        [_SUMMARY_FORMATS.get(c) for c in columns],
+    )
+    wrap(ws, (columns.index(SummaryColumn.improved_organizations) + 1,), first, last)
+    widths(ws, (30, 30, 16, 12, 12, 12, 12, 12, 12, 12, 12, 12, 50))
+    fit_rows(ws, 1, ws.max_row)
+    dims_first = first + 1  # the overall row comes first; the charts show dimensions
+    if last >= dims_first:
+        name_col = columns.index(SummaryColumn.name) + 1
+        charts_row = last + 3
+        ws.add_chart(
+            chart(
+                "column",
+                title=_T["means_risk_chart" if risk else "means_chart"][language],
+                data=ws,
+                series_columns=[
+                    columns.index(SummaryColumn.baseline_mean) + 1,
+                    columns.index(SummaryColumn.endline_mean) + 1,
+                ],
+                header_row=header,
+                first_row=dims_first,
+                last_row=last,
+                category_column=name_col,
+                y_title=_T["risk_axis" if risk else "score_axis"][language],
+                y_range=_score_range(instrument),
+                size=(22.0, 10.0),
+            ),
+            f"A{charts_row}",
+        )
+        share_chart = chart(
+            "column",
+            title=_T["share_chart"][language],
+            data=ws,
+            series_columns=[columns.index(SummaryColumn.share_improved) + 1],
+            header_row=header,
+            first_row=dims_first,
+            last_row=last,
+            category_column=name_col,
+            y_title=_T["share_axis"][language],
+            y_range=(0.0, 1.0),
+            number_format=SHARE_FORMAT,
+            size=(22.0, 10.0),
+        )
+        ws.add_chart(share_chart, f"A{charts_row + 22}")
+    return workbook_bytes(wb)
+
+
+# --- 4. raw data ---------------------------------------------------------------------------------
+
+
+def _raw_answer(value: AnswerValue | None) -> float | str | None:
+    return RAW_NA if value is NA else _numeric(value)
+
+
+def export_raw(instrument: Instrument, rows: Iterable[RawRow], lang: str = "en") -> bytes:
+    """Raw data as .xlsx, streamed (write-only): one row per assessment, one column per item.
+
+    Fixed columns (``RawColumn``), then the item keys in instrument order holding the numeric
+    value, ``NA`` for not applicable, blank for missing. An Items sheet maps key to text.
+    """
+    language = check_language(lang)
+    keys = list(instrument.items)
+    wb = Workbook(write_only=True)
+    wb.properties.creator = "OCA Engine"
+    data = wb.create_sheet(SHEETS["data"][language])
+    items_ws = wb.create_sheet(SHEETS["items"][language])
+    data.freeze_panes = "A2"
+    data.append(stream_row(data, [*_headers(RAW_HEADERS, RawColumn, language), *keys], bold=True))
+    for r in rows:
+        answers = r.answers
+        data.append(
+            stream_row(
+                data,
+                [
+                    r.assessment_id,
+                    r.organization_id,
+                    r.organization_name,
+                    r.external_id,
+                    r.round,
+                    r.assessed_on,
+                    r.status,
+                    r.instrument_version,
+                    round2(r.overall),
+                    *(_raw_answer(answers.get(k)) for k in keys),
+                ],
+            )
+        )
+    items_ws.append(stream_row(items_ws, _headers(ITEMS_HEADERS, ItemsColumn, language), bold=True))
+    for dimension in instrument.dimensions:
+        for area in dimension.areas:
+            for item in area.items:
+                items_ws.append(
+                    stream_row(
+                        items_ws,
+                        [
+                            item.key,
+                            dimension.title.get(language),
+                            area.title.get(language),
+                            _item_text(item, language),
+                        ],
+                    )
+                )
+    return workbook_bytes(wb)
+
+
+_CSV_ROWS_PER_CHUNK: Final = 200
+
+
+def export_raw_csv(instrument: Instrument, rows: Iterable[RawRow]) -> Iterator[str]:
+    """The raw data as CSV text chunks: a BOM (so Excel reads UTF-8), a header of ``RawColumn``
+    names and item keys, then the rows. Every field is quoted; text fields that start with
+    ``= + - @``, tab, CR, LF or NUL get a leading ``'`` (OWASP CSV injection)."""
+    keys = list(instrument.items)
+    yield BOM + csv_chunk([[c.value for c in RawColumn] + keys])
+    batch: list[list[str]] = []
+    for r in rows:
+        answers = r.answers
+        batch.append(
+            [
+                csv_text(r.assessment_id),
+                csv_text(r.organization_id),
+                csv_text(r.organization_name),
+                csv_text(r.external_id),
+                csv_text(r.round),
+                r.assessed_on.isoformat(),
+                csv_text(r.status),
+                csv_text(r.instrument_version),
+                "" if r.overall is None else number_text(round2(r.overall) or 0.0),
+                *(_csv_answer(answers.get(k)) for k in keys),
+            ]
+        )
+        if len(batch) >= _CSV_ROWS_PER_CHUNK:
+            yield csv_chunk(batch)
+            batch = []
+    if batch:
+        yield csv_chunk(batch)
+
+
+def _csv_answer(value: AnswerValue | None) -> str:
+    if value is NA:
+        return RAW_NA
+    number = _numeric(value)
+    return "" if number is None else number_text(number)
