@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.catalog import Catalog
-from app.db.models import Organization
-from app.domain.errors import NotFound
-from app.excel import Prefill, build_template
+from app.catalog import Catalog, InstrumentFile
+from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Organization
+from app.domain.errors import Invalid, NotFound
+from app.domain.scoring import NA, AnswerValue
+from app.excel import (
+    AssessmentInfo,
+    CohortRow,
+    Prefill,
+    RawRow,
+    build_template,
+    export_assessment,
+    export_cohort,
+    export_raw,
+    export_raw_csv,
+    export_series,
+)
+from app.services.analysis import cohort_json, compare_cohort_rounds, series
 from app.services.assessments import answers_of, get_assessment
 from app.services.keys import Principal
+from app.services.organizations import get_cohort, get_organization
 
 
 def assessment_as_template(
@@ -35,3 +51,175 @@ def assessment_as_template(
     )
     data = build_template(f.instrument, f.content_hash, lang, prefill)
     return f"{a.instrument_id}-{a.round}-{a.id}.xlsx", data
+
+
+def _xlsx_name(*parts: str) -> str:
+    raw = "-".join(p for p in parts if p)
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in raw)[:120] + ".xlsx"
+
+
+def assessment_workbook(
+    session: Session, principal: Principal, catalog: Catalog, assessment_id: uuid.UUID, lang: str
+) -> tuple[str, bytes]:
+    """Cover, answers with labels, scores by area/dimension/lens, NUPAS risk, native charts."""
+    a = get_assessment(session, principal, assessment_id)
+    f = _file(catalog, a.instrument_id, a.instrument_version)
+    org = session.get(Organization, a.organization_id)
+    assert org is not None
+    stored = session.get(AssessmentScore, a.id)
+    info = AssessmentInfo(
+        assessment_id=str(a.id),
+        organization_name=org.name,
+        round=a.round,
+        assessed_on=a.assessed_on,
+        status=a.status,
+        instrument_version=a.instrument_version,
+        revision=a.revision,
+        organization_external_id=org.external_id,
+        assessor=a.assessor,
+    )
+    notes = {x.item_key: x.note for x in a.answers if x.note}
+    data = export_assessment(
+        f.instrument, info, answers_of(a), notes, stored.payload if stored else None, lang
+    )
+    return _xlsx_name(a.instrument_id, a.round, org.name), data
+
+
+def series_workbook(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    org_id: uuid.UUID,
+    instrument_id: str,
+    lang: str,
+) -> tuple[str, bytes]:
+    """An organization's rounds: a table, a line chart, and a radar of first vs latest."""
+    f = catalog.latest(instrument_id)
+    if f is None:
+        raise Invalid(f"unknown instrument '{instrument_id}'")
+    org = get_organization(session, principal, org_id)
+    data = export_series(
+        f.instrument, org.name, series(session, principal, org_id, instrument_id), lang
+    )
+    return _xlsx_name(instrument_id, "series", org.name), data
+
+
+def cohort_workbook(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    cohort_id: uuid.UUID,
+    instrument_id: str,
+    baseline: str,
+    endline: str,
+    threshold: float | None,
+    lang: str,
+) -> tuple[str, bytes]:
+    """A row per organization (baseline, endline, delta), a summary, native charts."""
+    result = compare_cohort_rounds(
+        session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
+    )
+    rows = [CohortRow(p.organization_id, p.name, p.baseline, p.endline) for p in result.pairs]
+    data = export_cohort(result.instrument.instrument, cohort_json(result), rows, lang)
+    return _xlsx_name(instrument_id, baseline, endline, result.cohort_name), data
+
+
+def _file(catalog: Catalog, instrument_id: str, version: str | None) -> InstrumentFile:
+    f = catalog.latest(instrument_id) if version is None else catalog.get(instrument_id, version)
+    if f is None:
+        raise Invalid(f"unknown instrument or version: {instrument_id} {version or ''}".strip())
+    return f
+
+
+RAW_BATCH = 500
+
+
+def raw_rows(
+    session: Session,
+    principal: Principal,
+    cohort_id: uuid.UUID,
+    instrument_id: str,
+) -> Iterator[RawRow]:
+    """Current revisions of the cohort's assessments, streamed in batches (answers per batch)."""
+    get_cohort(session, principal, cohort_id)
+    query = (
+        select(
+            Assessment.id,
+            Assessment.organization_id,
+            Organization.name,
+            Organization.external_id,
+            Assessment.round,
+            Assessment.assessed_on,
+            Assessment.status,
+            Assessment.instrument_version,
+            AssessmentScore.overall,
+        )
+        .join(Organization, Organization.id == Assessment.organization_id)
+        .join(CohortMember, CohortMember.organization_id == Assessment.organization_id)
+        .outerjoin(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+        .where(
+            CohortMember.cohort_id == cohort_id,
+            Assessment.workspace_id == principal.workspace_id,
+            Assessment.instrument_id == instrument_id,
+            Assessment.is_current.is_(True),
+        )
+        .order_by(
+            Organization.name, Assessment.organization_id, Assessment.assessed_on, Assessment.id
+        )
+    )
+    rows = session.execute(query).all()
+    for start in range(0, len(rows), RAW_BATCH):
+        batch = rows[start : start + RAW_BATCH]
+        answers: dict[uuid.UUID, dict[str, AnswerValue]] = {r[0]: {} for r in batch}
+        for assessment_id, key, value, is_na in session.execute(
+            select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
+                Answer.assessment_id.in_(list(answers))
+            )
+        ):
+            if is_na:
+                answers[assessment_id][key] = NA
+            elif value is not None:
+                answers[assessment_id][key] = value
+        for aid, org_id, name, ext, round_label, on, status, version, overall in batch:
+            yield RawRow(
+                assessment_id=str(aid),
+                organization_id=str(org_id),
+                organization_name=name,
+                round=round_label,
+                assessed_on=on,
+                status=status,
+                instrument_version=version,
+                overall=overall,
+                answers=answers[aid],
+                external_id=ext,
+            )
+
+
+def cohort_raw(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    cohort_id: uuid.UUID,
+    instrument_id: str,
+    lang: str,
+) -> tuple[str, bytes]:
+    """One row per assessment, one column per item (of the latest version): for R/Stata/SPSS."""
+    f = _file(catalog, instrument_id, None)
+    cohort = get_cohort(session, principal, cohort_id)
+    data = export_raw(f.instrument, raw_rows(session, principal, cohort_id, instrument_id), lang)
+    return _xlsx_name(instrument_id, "raw", cohort.name), data
+
+
+def cohort_raw_csv(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    cohort_id: uuid.UUID,
+    instrument_id: str,
+) -> tuple[str, Iterator[str]]:
+    f = _file(catalog, instrument_id, None)
+    cohort = get_cohort(session, principal, cohort_id)
+    rows = list(raw_rows(session, principal, cohort_id, instrument_id))  # read before streaming
+    return _xlsx_name(instrument_id, "raw", cohort.name).removesuffix(".xlsx") + ".csv", (
+        export_raw_csv(f.instrument, rows)
+    )

@@ -139,8 +139,8 @@ def test_hostile_query_values(tenant: Any, engine: Engine, route: RouteInfo) -> 
                     name,
                     label,
                 )
-            else:
-                resp.json()
+            elif resp.headers["content-type"].startswith("application/json"):
+                resp.json()  # a JSON answer parses (files are checked by their own tests)
     # repeated and unknown parameters
     resp = call(tenant, "GET", url + "?limit=1&limit=2&zzz=1", "admin", params=None)
     assert resp.status_code < 500

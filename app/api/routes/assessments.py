@@ -294,6 +294,46 @@ def assessment_template(
     return xlsx_response(name, data)
 
 
+Lang = Annotated[Literal["en", "es"], Query(description="Language of the workbook")]
+
+
+@router.get(
+    "/assessments/{assessment_id}/export.xlsx",
+    summary="The assessment in Excel: answers with labels, scores, risk, native charts",
+    response_class=Response,
+    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "The workbook"}},
+)
+def assessment_export(
+    assessment_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    lang: Lang = "en",
+) -> Response:
+    return xlsx_response(
+        *exports.assessment_workbook(session, principal, catalog, assessment_id, lang)
+    )
+
+
+@router.get(
+    "/organizations/{org_id}/series.xlsx",
+    summary="An organization's series in Excel: table, line chart, radar of first vs latest",
+    response_class=Response,
+    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "The workbook"}},
+)
+def organization_series_export(
+    org_id: uuid.UUID,
+    instrument_id: InstrumentQ,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    lang: Lang = "en",
+) -> Response:
+    return xlsx_response(
+        *exports.series_workbook(session, principal, catalog, org_id, instrument_id, lang)
+    )
+
+
 @router.get(
     "/organizations/{org_id}/series",
     summary="An organization's scored assessments of one instrument over time",

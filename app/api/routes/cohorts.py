@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query, Response, status
+from fastapi.responses import StreamingResponse
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep
 from app.api.params import Cursor, IdempotencyKey, Limit, Threshold
@@ -12,7 +13,7 @@ from app.api.schemas.analysis import CohortComparisonRead
 from app.api.schemas.common import Page
 from app.api.schemas.records import CohortCreate, CohortDetail, CohortRead, CohortUpdate, Membership
 from app.db.models import Cohort
-from app.services import analysis
+from app.services import analysis, exports
 from app.services import organizations as svc
 from app.services.common import IdempotencyRequest, encode_cursor
 from app.services.scores import rounded
@@ -140,3 +141,71 @@ def cohort_comparison(
         session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
     )
     return CohortComparisonRead.model_validate(rounded(analysis.cohort_json(result)))
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Lang = Annotated[Literal["en", "es"], Query(description="Language of the workbook")]
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+@router.get(
+    "/cohorts/{cohort_id}/comparison.xlsx",
+    summary="The cohort comparison in Excel: a row per organization, a summary, native charts",
+    response_class=Response,
+    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "The workbook"}},
+)
+def cohort_comparison_export(
+    cohort_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    instrument_id: InstrumentQ,
+    baseline: Round = "baseline",
+    endline: Round = "endline",
+    threshold: Threshold = None,
+    lang: Lang = "en",
+) -> Response:
+    name, data = exports.cohort_workbook(
+        session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold, lang
+    )
+    return Response(data, media_type=XLSX, headers=_attachment(name))
+
+
+@router.get(
+    "/cohorts/{cohort_id}/export.xlsx",
+    summary="Raw data: one row per assessment, one column per item (xlsx)",
+    response_class=Response,
+    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "The workbook"}},
+)
+def cohort_raw_export(
+    cohort_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    instrument_id: InstrumentQ,
+    lang: Lang = "en",
+) -> Response:
+    name, data = exports.cohort_raw(session, principal, catalog, cohort_id, instrument_id, lang)
+    return Response(data, media_type=XLSX, headers=_attachment(name))
+
+
+@router.get(
+    "/cohorts/{cohort_id}/export.csv",
+    summary="Raw data as CSV (UTF-8 with BOM) for R, Stata, SPSS",
+    response_class=StreamingResponse,
+    responses={**NOT_FOUND, 200: {"content": {"text/csv": {}}, "description": "The CSV"}},
+)
+def cohort_raw_csv(
+    cohort_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    instrument_id: InstrumentQ,
+) -> StreamingResponse:
+    name, chunks = exports.cohort_raw_csv(session, principal, catalog, cohort_id, instrument_id)
+    return StreamingResponse(
+        chunks, media_type="text/csv; charset=utf-8", headers=_attachment(name)
+    )
