@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -353,6 +354,97 @@ def export_template(
         target = output or Path(f"{f.instrument.id}-{f.instrument.version}-{lang}.xlsx")
         target.write_bytes(build_template(f.instrument, f.content_hash, lang))
     out.print(f"wrote {target}")
+
+
+Workspace = Annotated[str, typer.Option(help="Workspace the data belongs to")]
+Lang = Annotated[str, typer.Option(help="en | es")]
+Output = Annotated[Path | None, typer.Option("-o", "--output", help="File to write")]
+
+
+def _uuid(value: str, what: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise fail(f"{what} must be an id like 0f8c…-…; got {value!r}") from None
+
+
+def _write_export(make: Callable[..., tuple[str, bytes]], output: Path | None, *args: Any) -> None:
+    settings = _settings()
+    with friendly_errors():
+        catalog = _catalog(settings)
+        with session_scope(settings) as session:
+            from app.services.keys import cli_principal
+
+            principal = cli_principal(session, args[0], create=False)
+            name, data = make(session, principal, catalog, *args[1:])
+        target = output or Path(name)
+        target.write_bytes(data)
+    out.print(f"wrote {target}")
+
+
+@export_app.command("assessment")
+def export_assessment(
+    assessment_id: str, workspace: Workspace, lang: Lang = "en", output: Output = None
+) -> None:
+    """An assessment: cover, answers with labels, scores, risk, native charts."""
+    from app.services.exports import assessment_workbook
+
+    aid = _uuid(assessment_id, "ASSESSMENT_ID")
+    _write_export(assessment_workbook, output, workspace, aid, lang)
+
+
+@export_app.command("series")
+def export_series(
+    organization_id: str,
+    workspace: Workspace,
+    instrument: Annotated[str, typer.Option(help="Instrument id")],
+    lang: Lang = "en",
+    output: Output = None,
+) -> None:
+    """An organization's series: a table over rounds, a line chart, a radar."""
+    from app.services.exports import series_workbook
+
+    oid = _uuid(organization_id, "ORGANIZATION_ID")
+    _write_export(series_workbook, output, workspace, oid, instrument, lang)
+
+
+@export_app.command("cohort")
+def export_cohort(
+    cohort_id: str,
+    workspace: Workspace,
+    instrument: Annotated[str, typer.Option(help="Instrument id")],
+    baseline: str = "baseline",
+    endline: str = "endline",
+    raw: Annotated[bool, typer.Option(help="Raw data: one row per assessment")] = False,
+    csv: Annotated[bool, typer.Option(help="With --raw: CSV instead of xlsx")] = False,
+    lang: Lang = "en",
+    output: Output = None,
+) -> None:
+    """A cohort comparison (or, with --raw, the cohort's raw data as xlsx or CSV)."""
+    from app.services import exports
+
+    cid = _uuid(cohort_id, "COHORT_ID")
+    if raw and csv:
+
+        def make_csv(*args: Any) -> tuple[str, bytes]:
+            name, chunks = exports.cohort_raw_csv(*args)
+            return name, "".join(chunks).encode("utf-8")
+
+        _write_export(make_csv, output, workspace, cid, instrument)
+    elif raw:
+        _write_export(exports.cohort_raw, output, workspace, cid, instrument, lang)
+    else:
+        _write_export(
+            exports.cohort_workbook,
+            output,
+            workspace,
+            cid,
+            instrument,
+            baseline,
+            endline,
+            None,
+            lang,
+        )
 
 
 def _workbook_paths(paths: list[Path]) -> list[Path]:

@@ -75,12 +75,18 @@ def ensure_workspace(session: Session, name: str) -> Workspace:
     return ws
 
 
-def cli_principal(session: Session, workspace: str) -> Principal:
-    """The command line acts in a workspace (created if new) as an admin without a key."""
+def cli_principal(session: Session, workspace: str, *, create: bool = True) -> Principal:
+    """The command line acts in a workspace as an admin without a key (creating it if asked)."""
     import getpass
 
     with write_transaction(session):
-        ws = ensure_workspace(session, workspace)
+        if create:
+            ws = ensure_workspace(session, workspace)
+        else:
+            found = session.scalar(select(Workspace).where(Workspace.name == workspace))
+            if found is None:
+                raise NotFound(f"no workspace named '{workspace}'")
+            ws = found
         principal = Principal(ws.id, None, getpass.getuser(), Role.admin)
     return principal
 
