@@ -229,10 +229,18 @@ class Change:
 
 @dataclass(frozen=True)
 class KeyStats:
+    """One number (overall or a dimension) across the cohort.
+
+    ``baseline``/``endline`` describe every organization scored in that round; the ``paired_*``
+    stats use only the organizations scored in both, which is what a before/after chart compares.
+    """
+
     key: str
     baseline: RoundStats
     endline: RoundStats
     paired: tuple[str, ...]
+    paired_baseline: RoundStats
+    paired_endline: RoundStats
     change: Change
     change_by_threshold: Change
 
@@ -332,6 +340,8 @@ def compare_cohort(
                 _round_stats(base, bins),
                 _round_stats(end, bins),
                 tuple(o for o, _, _ in paired),
+                _round_stats([(o, b) for o, b, _ in paired], bins),
+                _round_stats([(o, e) for o, _, e in paired], bins),
                 _change(paired, lower_is_better=risk, threshold=improvement_threshold),
                 _change(paired, lower_is_better=risk, threshold=thr),
             )

@@ -11,12 +11,13 @@ database connections. Tasks are also callable in-process (``TASKS``). Two ways t
   one at a time until its stdin closes. Every message is a frame: an 8-byte big-endian length and
   that many bytes. A request is two frames: JSON ``{"task", "arg", "cpu"}`` and the workbook. A
   response is two frames: JSON statistics ``{"cpu": seconds used by the process so far, "vm":
-  bytes of address space, "rss": peak resident bytes}`` and the status byte + the task's bytes as
-  above. Before each task the worker sets its own RLIMIT_CPU soft limit to the time used so far
-  plus the request's ``cpu`` seconds (RLIMIT_CPU counts a process's whole life); the hard limit
-  stays at CPU_CAP_SECONDS, and the parent retires a worker before it gets near that. After a
-  MemoryError the worker answers ``m`` and exits (or exits with ``EXIT_MEMORY`` when even that
-  fails). Anything else a library prints goes to stderr: the frames use private descriptors.
+  bytes of address space, "rss": peak resident bytes}`` (vm and rss 0 off Linux) and the status
+  byte + the task's bytes as above. Before each task the worker sets its own RLIMIT_CPU soft
+  limit to the time used so far plus the request's ``cpu`` seconds (RLIMIT_CPU counts a process's
+  whole life); the hard limit stays at CPU_CAP_SECONDS, and the parent retires a worker before it
+  gets near that. After a MemoryError the worker answers ``m`` and exits (or exits with
+  ``EXIT_MEMORY`` when even that fails). Anything else a library prints goes to stderr: the
+  frames use private descriptors.
 
 The parent process owns every decision; this side only reports what it sees, as JSON.
 """
@@ -412,13 +413,16 @@ def _statistics() -> bytes:
     import resource
 
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    vm = 0
+    stats: dict[str, float] = {"cpu": usage.ru_utime + usage.ru_stime, "vm": 0, "rss": 0}
+    # ru_maxrss would include the parent's size at fork time: read this image's own peak
     try:
-        with open("/proc/self/statm", "rb") as statm:
-            vm = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith((b"VmSize:", b"VmHWM:")):  # in kB
+                    key = "vm" if line.startswith(b"VmSize:") else "rss"
+                    stats[key] = int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):  # not Linux: the parent recycles by count only
         pass
-    stats = {"cpu": usage.ru_utime + usage.ru_stime, "vm": vm, "rss": usage.ru_maxrss * 1024}
     return json.dumps(stats).encode()
 
 

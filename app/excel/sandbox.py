@@ -376,7 +376,14 @@ class WorkerPool:
                     return
                 self._starting += 1
             worker = self._spawn(limits)
-            self._release(worker, healthy=True)
+            with self._cond:
+                self._starting -= 1
+                keep = not self._closed and self._total() < self.settings.size
+                if keep:
+                    self._idle.append(worker)
+                self._cond.notify_all()
+            if not keep:
+                self._retire([worker])
 
     def run(self, task: str, data: bytes, arg: str, limits: Limits) -> bytes:
         """Run ``task`` in a worker; see ``run_task``."""
@@ -435,7 +442,7 @@ class WorkerPool:
                 while True:
                     if self._closed:
                         raise RuntimeError("the workbook worker pool is closed")
-                    for worker in reversed(self._idle):
+                    for worker in self._idle[::-1]:  # a copy: dead ones leave the list
                         if worker.proc.poll() is not None:  # died while idle (killed from outside)
                             self._idle.remove(worker)
                             misfits.append(worker)
@@ -456,6 +463,8 @@ class WorkerPool:
             self._retire(misfits)
         worker = self._spawn(limits)
         with self._cond:
+            self._starting -= 1  # and counted as busy under the same lock: never above size
+            self._cond.notify_all()
             if not self._closed:
                 self._busy.add(worker)
                 return worker
@@ -463,14 +472,17 @@ class WorkerPool:
         raise RuntimeError("the workbook worker pool is closed")
 
     def _spawn(self, limits: Limits) -> _Worker:
-        """Start a worker for a slot counted in ``_starting``; the slot is given back either way."""
+        """Start a worker for a slot counted in ``_starting``, which the caller gives back once
+        it has placed the worker; given back here if the worker cannot be started.
+        """
         cap = max(LIFETIME_CPU_SECONDS, 2 * (limits.cpu_seconds + _CPU_MARGIN))
         try:
             worker = _Worker(limits.memory_bytes, cap)
-        finally:
+        except BaseException:
             with self._cond:
                 self._starting -= 1
                 self._cond.notify_all()
+            raise
         with self._cond:
             self.started += 1
         return worker

@@ -341,6 +341,8 @@ def cohort_json(r: CohortResult) -> dict[str, Any]:
                 "baseline": stats(k.baseline),
                 "endline": stats(k.endline),
                 "paired": list(k.paired),
+                "paired_baseline": stats(k.paired_baseline),
+                "paired_endline": stats(k.paired_endline),
                 "change": change(k.change),
                 "change_by_threshold": change(k.change_by_threshold),
             }

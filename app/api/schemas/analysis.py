@@ -230,7 +230,9 @@ class KeyStatsRead(BaseModel):
     key: str = Field(description="'overall' or a dimension key")
     baseline: RoundStatsRead
     endline: RoundStatsRead
-    paired: list[str]
+    paired: list[str] = Field(description="Organizations scored in both rounds")
+    paired_baseline: RoundStatsRead = Field(description="Baseline over the paired organizations")
+    paired_endline: RoundStatsRead = Field(description="Endline over the paired organizations")
     change: ChangeRead
     change_by_threshold: ChangeRead
 
