@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import openpyxl
 from fastapi import FastAPI
 
-from app.api.guards import RefuseNul
+from app.api.guards import LimitBody, RefuseNul
 from app.api.problems import Problem, add_exception_handlers
 from app.api.routes import (
     assessments,
@@ -64,10 +64,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/docs" if settings.docs_enabled else None,
         redoc_url=None,
         responses={500: {"model": Problem, "description": "Unexpected error (no internals)"}},
-        max_body_size=settings.max_request_bytes,
     )
     add_exception_handlers(app)
     app.add_middleware(RefuseNul)
+    app.add_middleware(LimitBody, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)
     for module in (instruments, organizations, cohorts, assessments, imports, audit, keys):
         app.include_router(module.router)
