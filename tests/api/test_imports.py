@@ -1,4 +1,4 @@
-"""Imports through the API: hostile files, annotation, zips, size limits — nothing written on error."""
+"""Imports through the API: hostile files, annotation, zips, size limits; errors write nothing."""
 
 from __future__ import annotations
 
