@@ -70,13 +70,21 @@ def _catalog(settings: Settings) -> Catalog:
 
 
 @contextmanager
-def session_scope(settings: Settings, *, migrate_first: bool = True) -> Iterator[Session]:
+def session_scope(
+    settings: Settings, *, migrate_first: bool = True, catalog: Catalog | None = None
+) -> Iterator[Session]:
+    """A session on a migrated database; with a catalog, its versions are checked and recorded
+    first (a changed published file stops the command, as it stops `oca serve`)."""
+    from app.services.instruments import sync_catalog
+
     url = settings.effective_database_url
     if migrate_first:
         migrate.upgrade(url)
     engine = make_engine(url)
     try:
         with make_sessionmaker(engine)() as session:
+            if catalog is not None:
+                sync_catalog(session, catalog)
             yield session
     finally:
         engine.dispose()
@@ -98,12 +106,8 @@ def serve(
     settings = _settings()
     with friendly_errors():
         catalog = _catalog(settings)
-        if migrate_first:
-            migrate.upgrade(settings.effective_database_url)
-        from app.services.instruments import sync_catalog
-
-        with session_scope(settings, migrate_first=False) as session:
-            sync_catalog(session, catalog)
+        with session_scope(settings, migrate_first=migrate_first, catalog=catalog):
+            pass
     out.print(f"OCA Engine on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     uvicorn.run(
         "app.main:create_app",
@@ -292,10 +296,7 @@ def demo() -> None:
     settings = _settings()
     with friendly_errors():
         catalog = _catalog(settings)
-        with session_scope(settings) as session:
-            from app.services.instruments import sync_catalog
-
-            sync_catalog(session, catalog)
+        with session_scope(settings, catalog=catalog) as session:
             result = load_demo(session, catalog)
     err.print(
         f"demo workspace ready: {result.organizations} organizations in 2 cohorts, "
@@ -315,7 +316,7 @@ def rescore(
     settings = _settings()
     with friendly_errors():
         catalog = _catalog(settings)
-        with session_scope(settings) as session:
+        with session_scope(settings, catalog=catalog) as session:
             report = rescore_all(session, catalog, write=write)
     out.print(f"checked {report.checked} stored score(s); {len(report.changed)} differ")
     if report.changed:
@@ -372,7 +373,7 @@ def _write_export(make: Callable[..., tuple[str, bytes]], output: Path | None, *
     settings = _settings()
     with friendly_errors():
         catalog = _catalog(settings)
-        with session_scope(settings) as session:
+        with session_scope(settings, catalog=catalog) as session:
             from app.services.keys import cli_principal
 
             principal = cli_principal(session, args[0], create=False)
@@ -488,7 +489,7 @@ def import_(
     results: list[svc.WorkbookResult] = []
     with friendly_errors():
         catalog = _catalog(settings)
-        with session_scope(settings) as session:
+        with session_scope(settings, catalog=catalog) as session:
             principal = cli_principal(session, workspace)
             with Progress(console=err, transient=True) as progress:
                 task = progress.add_task("importing", total=len(files))

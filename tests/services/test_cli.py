@@ -1,0 +1,156 @@
+"""The `oca` command end to end: demo data, rescore, import from a folder, exports, errors."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select, update
+from typer.testing import CliRunner
+
+from app.catalog import Catalog
+from app.cli import app as cli_app
+from app.db.models import ApiKey, Assessment, AssessmentScore, Cohort, CohortMember, Workspace
+from app.db.session import make_engine
+from app.excel import Prefill, build_template
+
+
+@pytest.fixture()
+def env(tmp_path: Path) -> dict[str, str]:
+    """A database of its own for each test (the demo workspace name is fixed)."""
+    return {"OCA_DATA_DIR": str(tmp_path / "data")}
+
+
+def run(env: dict[str, str], *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli_app, list(args), env=env)
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_demo_is_idempotent_and_shaped_like_the_seed(env: dict[str, str], tmp_path: Path) -> None:
+    code, first = run(env, "demo")
+    assert code == 0
+    assert "oca_" in first
+    code, second = run(env, "demo")
+    assert code == 0 and "0 assessment(s) created" in second
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'oca.db'}")
+    with engine.connect() as c:
+        assert c.scalar(select(func.count()).select_from(Workspace)) == 1
+        sizes = c.execute(
+            select(Cohort.name, func.count())
+            .join(CohortMember, CohortMember.cohort_id == Cohort.id)
+            .group_by(Cohort.name)
+            .order_by(Cohort.name)
+        ).all()
+        assert [n for _, n in sizes] == [10, 14]
+        statuses = dict(
+            c.execute(select(Assessment.status, func.count()).group_by(Assessment.status)).all()
+        )
+        assert statuses["draft"] == 1  # the one incomplete draft
+        instruments = set(c.scalars(select(Assessment.instrument_id).distinct()))
+        assert instruments == {"oca", "opi", "nupas", "csa-sustainability", "cla"}
+        overall = dict(
+            c.execute(
+                select(Assessment.organization_id, AssessmentScore.overall)
+                .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+                .where(
+                    Assessment.instrument_id == "csa-sustainability", Assessment.round == "baseline"
+                )
+            ).all()
+        )
+        endline = dict(
+            c.execute(
+                select(Assessment.organization_id, AssessmentScore.overall)
+                .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+                .where(
+                    Assessment.instrument_id == "csa-sustainability", Assessment.round == "endline"
+                )
+            ).all()
+        )
+    engine.dispose()
+    up = sum(endline[o] > overall[o] for o in endline)
+    down = sum(endline[o] < overall[o] for o in endline)
+    assert up > len(endline) / 2 and down >= 1  # most improve, some decline
+
+
+def test_rescore_reports_a_tampered_score(env: dict[str, str], tmp_path: Path) -> None:
+    assert run(env, "demo")[0] == 0
+    code, output = run(env, "rescore")
+    assert code == 0 and "0 differ" in output
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'oca.db'}")
+    with engine.begin() as c:
+        victim = c.scalar(select(AssessmentScore.assessment_id).limit(1))
+        c.execute(
+            update(AssessmentScore)
+            .where(AssessmentScore.assessment_id == victim)
+            .values(overall=9.99, payload={"tampered": True})
+        )
+    engine.dispose()
+    code, output = run(env, "rescore")
+    assert code == 3 and "1 differ" in output and "9.99" in output
+    assert run(env, "rescore", "--write")[0] == 0
+    assert "0 differ" in run(env, "rescore")[1]
+
+
+def test_import_folder_and_export(env: dict[str, str], tmp_path: Path, catalog: Catalog) -> None:
+    folder = tmp_path / "workshop"
+    folder.mkdir()
+    f = catalog.latest("csa-sustainability")
+    assert f is not None
+    for n, value in enumerate([1.0, 4.0]):
+        pre = Prefill(
+            f"Org {n}",
+            f"x-{n}",
+            "baseline",
+            date(2024, 3, 3),
+            None,
+            dict.fromkeys(f.instrument.item_keys, value),
+            {},
+        )
+        (folder / f"org{n}.xlsx").write_bytes(
+            build_template(f.instrument, f.content_hash, "es", pre)
+        )
+    (folder / "notes.txt").write_text("not a workbook")
+    (folder / "broken.xlsx").write_bytes(b"not really")
+    code, output = run(env, "import", str(folder), "--workspace", "w", "--create-organizations")
+    assert code == 1  # one workbook was rejected
+    assert "2 created" in output and "1 rejected" in output
+    code, output = run(env, "import", str(folder / "org0.xlsx"), "--workspace", "w")
+    assert code == 0 and "1 unchanged" in output
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'oca.db'}")
+    with engine.connect() as c:
+        aid = c.scalar(select(Assessment.id).limit(1))
+    engine.dispose()
+    target = tmp_path / "a.xlsx"
+    code, output = run(env, "export", "assessment", str(aid), "--workspace", "w", "-o", str(target))
+    assert code == 0, output
+    assert openpyxl.load_workbook(target).sheetnames
+    code, output = run(env, "export", "assessment", "not-an-id", "--workspace", "w")
+    assert code != 0 and "ASSESSMENT_ID" in output
+    code, output = run(env, "export", "assessment", str(aid), "--workspace", "nope")
+    assert code == 1 and "no workspace named 'nope'" in output
+
+
+def test_template_and_keys(env: dict[str, str], tmp_path: Path) -> None:
+    target = tmp_path / "t.xlsx"
+    code, _ = run(env, "export", "template", "opi", "--lang", "es", "-o", str(target))
+    assert code == 0 and target.stat().st_size > 1000
+    assert run(env, "export", "template", "nope")[0] == 1
+    code, output = run(env, "keys", "create", "--workspace", "w2", "--role", "viewer")
+    assert code == 0
+    secret = next(line for line in output.splitlines() if line.startswith("oca_"))
+    code, listing = run(env, "keys", "list", "--workspace", "w2")
+    assert "viewer" in listing and secret not in listing
+    prefix = secret.split("_")[1]
+    assert run(env, "keys", "revoke", prefix)[0] == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'oca.db'}")
+    with engine.connect() as c:
+        revoked = c.scalar(select(ApiKey.revoked_at).where(ApiKey.prefix == prefix))
+    engine.dispose()
+    assert revoked is not None
+    assert run(env, "keys", "revoke", "no-such-key")[0] == 1
+    code, output = run(env, "keys", "create", "--workspace", "w2", "--role", "boss")
+    assert code == 1 and "role must be one of" in output
