@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from app.domain.answers import AnswersInvalid
-from app.domain.errors import DomainError
+from app.domain.errors import Busy, DomainError
 
 log = logging.getLogger("oca.api")
 
@@ -110,10 +110,17 @@ def _allowed_methods(request: Request) -> list[str]:
 def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        if exc.status >= 500:
+        if exc.status >= 500 and not isinstance(exc, Busy):
             log.error("%s: %s", exc.code, exc.detail)
+        headers = {"Retry-After": str(Busy.retry_after_seconds)} if isinstance(exc, Busy) else None
         return problem_response(
-            exc.status, exc.code, exc.title, exc.detail, instance=request.url.path, **exc.extra
+            exc.status,
+            exc.code,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            headers=headers,
+            **exc.extra,
         )
 
     @app.exception_handler(AnswersInvalid)

@@ -168,6 +168,7 @@ class Assessment(Base):
         CheckConstraint("status in ('draft', 'submitted', 'final')", name="status"),
         Index("ix_assessment_workspace_created", "workspace_id", "created_at", "id"),
         Index("ix_assessment_org_instrument", "organization_id", "instrument_id", "assessed_on"),
+        Index("ix_assessment_workspace_source", "workspace_id", "source_sha256"),
     )
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
 

@@ -44,3 +44,10 @@ class InstrumentChanged(DomainError):
     """A published instrument file changed under the same version."""
 
     status, code, title = 500, "instrument-changed", "Instrument file changed"
+
+
+class Busy(DomainError):
+    """The service is saturated (e.g. every workbook parser is busy); the client should retry."""
+
+    status, code, title = 503, "busy", "Service busy"
+    retry_after_seconds = 5

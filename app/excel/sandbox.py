@@ -101,12 +101,10 @@ class PoolSettings:
 
     @classmethod
     def of(cls, limits: Limits) -> PoolSettings:
-        """The pool fields of ``limits`` when it has them (they may be added to Limits later)."""
-        wait = getattr(limits, "pool_wait_seconds", None)
         return cls(
-            size=int(getattr(limits, "pool_size", DEFAULT_POOL_SIZE)),
-            max_requests=int(getattr(limits, "pool_max_requests", DEFAULT_MAX_REQUESTS)),
-            wait_seconds=None if wait is None else float(wait),
+            size=limits.pool_size,
+            max_requests=limits.pool_max_requests,
+            wait_seconds=limits.pool_wait_seconds,
         )
 
 

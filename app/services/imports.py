@@ -21,7 +21,7 @@ from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, Organization, Status
 from app.db.session import write_transaction
 from app.domain.answers import AnswersInvalid, ParsedAnswers
-from app.domain.errors import DomainError
+from app.domain.errors import Busy, DomainError
 from app.domain.instrument import Instrument
 from app.excel import (
     CoverField,
@@ -33,6 +33,7 @@ from app.excel import (
 )
 from app.excel.layout import COVER_SHEET, cover_cell
 from app.excel.problems import Problem
+from app.excel.sandbox import SandboxBusy
 from app.services import assessments as svc
 from app.services.common import audit, now
 from app.services.keys import Principal
@@ -336,6 +337,8 @@ def import_workbook(
     result = WorkbookResult(file=upload.name, status="rejected", dry_run=dry_run)
     try:
         wb = read_filled_workbook(upload.data, _resolver(catalog), limits)
+    except SandboxBusy:
+        raise Busy("every workbook parser is busy; retry in a few seconds") from None
     except WorkbookRejected as exc:
         result.problems = list(exc.problems)
         result.language = exc.language
