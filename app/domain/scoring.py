@@ -403,22 +403,7 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
                     )
                 )
                 continue
-        dims_out.append(
-            DimensionScore(
-                d.key,
-                d.lens,
-                d.weight,
-                None,
-                None,
-                cov,
-                d_ans,
-                d_na,
-                d_miss,
-                _reason(d_ans, d_miss, cov, mc),
-                None,
-                tuple(areas_out),
-            )
-        )
+        dims_out.append(_null_dimension(d, cov, d_ans, d_na, d_miss, mc, areas_out))
     cov = _coverage(o_ans, o_miss)
     if o_w and cov is not None and cov >= mc:
         raw = o_s if summing else o_s / o_w
@@ -438,6 +423,32 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
         tuple(dims_out),
         _lens(l_s, l_w, l_ans, l_na, l_miss, c.lens_keys, mc),
         None,
+    )
+
+
+def _null_dimension(
+    d: _CDim,
+    cov: float | None,
+    answered: int,
+    na: int,
+    missing: int,
+    mc: float,
+    areas: list[AreaScore],
+) -> DimensionScore:
+    """A dimension that cannot be scored, with the reason why."""
+    return DimensionScore(
+        d.key,
+        d.lens,
+        d.weight,
+        None,
+        None,
+        cov,
+        answered,
+        na,
+        missing,
+        _reason(answered, missing, cov, mc),
+        None,
+        tuple(areas),
     )
 
 
@@ -635,22 +646,7 @@ def _score_risk(c: CompiledInstrument, answers: Answers) -> Score:
                 )
             )
         else:
-            dims_out.append(
-                DimensionScore(
-                    d.key,
-                    d.lens,
-                    d.weight,
-                    None,
-                    None,
-                    cov,
-                    d_ans,
-                    d_na,
-                    d_miss,
-                    _reason(d_ans, d_miss, cov, mc),
-                    None,
-                    tuple(areas_out),
-                )
-            )
+            dims_out.append(_null_dimension(d, cov, d_ans, d_na, d_miss, mc, areas_out))
     cov = _coverage(o_ans, o_miss)
     if o_ans and cov is not None and cov >= mc and section_bands:
         pct = 100.0 * o_pts / o_max

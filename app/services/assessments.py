@@ -28,6 +28,7 @@ from app.services.common import (
     audit,
     check_if_match,
     etag,
+    get_scoped,
     idempotent_replay,
     now,
     page_after,
@@ -72,10 +73,7 @@ def resolve_instrument(catalog: Catalog, instrument_id: str, version: str | None
 
 
 def get_assessment(session: Session, principal: Principal, assessment_id: uuid.UUID) -> Assessment:
-    a = session.get(Assessment, assessment_id)
-    if a is None or a.workspace_id != principal.workspace_id:
-        raise NotFound(f"assessment {assessment_id} does not exist")
-    return a
+    return get_scoped(session, principal, Assessment, assessment_id, "assessment")
 
 
 def assessment_etag(a: Assessment) -> str:

@@ -9,15 +9,32 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db.models import AuditEvent, IdempotencyRecord
-from app.domain.errors import Conflict, Invalid, PreconditionFailed
+from app.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from app.services.keys import Principal
+
+
+class Scoped(Protocol):
+    workspace_id: Any
+
+
+S = TypeVar("S", bound=Scoped)
+
+
+def get_scoped(
+    session: Session, principal: Principal, model: type[S], row_id: object, what: str
+) -> S:
+    """A row of the caller's workspace; any other workspace's row is exactly as absent (404)."""
+    row = session.get(model, row_id)
+    if row is None or row.workspace_id != principal.workspace_id:
+        raise NotFound(f"{what} {row_id} does not exist")
+    return row
 
 
 def now() -> datetime:

@@ -18,6 +18,7 @@ from app.services.common import (
     audit,
     check_if_match,
     etag,
+    get_scoped,
     idempotent_replay,
     now,
     page_after,
@@ -39,10 +40,7 @@ class OrgData:
 
 
 def get_organization(session: Session, principal: Principal, org_id: uuid.UUID) -> Organization:
-    org = session.get(Organization, org_id)
-    if org is None or org.workspace_id != principal.workspace_id:
-        raise NotFound(f"organization {org_id} does not exist")
-    return org
+    return get_scoped(session, principal, Organization, org_id, "organization")
 
 
 def org_etag(org: Organization) -> str:
@@ -228,10 +226,7 @@ def list_organizations(
 
 
 def get_cohort(session: Session, principal: Principal, cohort_id: uuid.UUID) -> Cohort:
-    cohort = session.get(Cohort, cohort_id)
-    if cohort is None or cohort.workspace_id != principal.workspace_id:
-        raise NotFound(f"cohort {cohort_id} does not exist")
-    return cohort
+    return get_scoped(session, principal, Cohort, cohort_id, "cohort")
 
 
 def _name_taken(session: Session, principal: Principal, name: str) -> bool:
