@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Final, Literal
@@ -17,18 +19,25 @@ from typing import Any, Final, Literal
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, LineChart, RadarChart, Reference, Series
-from openpyxl.chart.data_source import StrRef
+from openpyxl.chart.data_source import NumFmt, StrRef
+from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.series import SeriesLabel
+from openpyxl.chart.shapes import GraphicalProperties
+from openpyxl.descriptors import Typed
+from openpyxl.drawing.line import LineProperties
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 
 from app.excel._worker import clean_text, set_text
 
 Value = str | float | int | date | None
 
 SCORE_FORMAT: Final = "0.00"
+PERCENT_FORMAT: Final = "0.0"  # risk % and the 0-100 profile: one decimal
 SHARE_FORMAT: Final = "0%"
 COUNT_FORMAT: Final = "0"
+POINTS_FORMAT: Final = "General"  # whole numbers without ".00", fractions as they are
 DATE_FORMAT: Final = "yyyy-mm-dd"
 
 _FONT: Final = "Calibri"
@@ -36,6 +45,7 @@ TITLE_FONT: Final = Font(name=_FONT, size=14, bold=True)
 SECTION_FONT: Final = Font(name=_FONT, size=12, bold=True)
 BOLD: Final = Font(name=_FONT, size=11, bold=True)
 MUTED: Final = Font(name=_FONT, size=11, italic=True, color="FF595959")
+SMALL_MUTED: Final = Font(name=_FONT, size=9, color="FF595959")
 _HEADER_FONT: Final = Font(name=_FONT, size=11, bold=True, color="FFFFFFFF")
 _HEADER_FILL: Final = PatternFill("solid", fgColor="FF1F4E79")
 _WRAP_TOP: Final = Alignment(wrap_text=True, vertical="top")
@@ -43,6 +53,11 @@ _LEFT: Final = Alignment(horizontal="left")
 _TOP: Final = Alignment(vertical="top")
 _LINE_HEIGHT: Final = 15.0
 _DEFAULT_WIDTH: Final = 8.43
+# Calibri 11 (Carlito in LibreOffice) fits 1.1 to 1.2 characters of prose per unit of column
+# width (the lower end, so that wrapped text is not cut); bold headers fewer
+_CHARS_PER_WIDTH: Final = 1.1
+_BOLD_CHARS_PER_WIDTH: Final = 0.95
+_ROW_CM: Final = 0.53  # a default 15 pt row
 
 # OWASP CSV injection triggers, plus NUL (ASVS 5.0 §1.2.10)
 _CSV_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
@@ -129,18 +144,46 @@ def widths(ws: Any, values: Sequence[float], first_column: int = 1) -> None:
         ws.column_dimensions[get_column_letter(first_column + offset)].width = width
 
 
+def text_lines(text: str, width: float, chars_per_width: float = _CHARS_PER_WIDTH) -> int:
+    """How many lines ``text`` wraps to (word wrap) in a column ``width`` characters wide."""
+    per_line = max(int(width * chars_per_width), 1)
+    count = 0
+    for paragraph in text.split("\n"):
+        count += 1
+        used = 0
+        for word in paragraph.split():
+            size = len(word)
+            if used and used + 1 + size > per_line:
+                count += 1
+                used = 0
+            if size > per_line:  # a word longer than the line is broken anywhere
+                count += (used + size - 1) // per_line
+                used = (used + size) % per_line or per_line
+                continue
+            used += size + (1 if used else 0)
+    return count
+
+
 def fit_height(ws: Any, row: int, max_lines: int = 4) -> None:
-    """Make a row tall enough for the longest of its wrapped cells, by column width (a rough
+    """Make a row tall enough for the longest of its wrapped cells, by column width (an
     estimate): LibreOffice, and Excel for rows it has not edited, keep the default height for
     rows a program wrote."""
     lines = 1
     for cell in ws[row]:
         if isinstance(cell.value, str) and cell.value and cell.alignment.wrap_text:
             width = ws.column_dimensions[cell.column_letter].width or _DEFAULT_WIDTH
-            per_line = max(int(width * 1.05), 1)
-            lines = max(lines, sum(1 + len(part) // per_line for part in cell.value.split("\n")))
+            bold = bool(cell.font is not None and cell.font.b)
+            per_width = _BOLD_CHARS_PER_WIDTH if bold else _CHARS_PER_WIDTH
+            lines = max(lines, text_lines(cell.value, width, per_width))
     if lines > 1:
         ws.row_dimensions[row].height = _LINE_HEIGHT * min(lines, max_lines)
+
+
+def lines_height(texts: Iterable[tuple[str, float]], max_lines: int = 12) -> float | None:
+    """The height of a row whose wrapped ``(text, column width)`` cells are these; None when one
+    line is enough (for write-only sheets, where cells cannot be read back)."""
+    lines = max((text_lines(text, width) for text, width in texts), default=1)
+    return _LINE_HEIGHT * min(lines, max_lines) if lines > 1 else None
 
 
 def fit_rows(ws: Any, first: int, last: int, max_lines: int = 12) -> None:
@@ -148,10 +191,69 @@ def fit_rows(ws: Any, first: int, last: int, max_lines: int = 12) -> None:
         fit_height(ws, row, max_lines)
 
 
+def note(ws: Any, row: int, text: str, columns: int) -> None:
+    """A muted, wrapped note across ``columns`` columns (merged), tall enough to read."""
+    cell = put(ws, row, 1, text, font=MUTED)
+    cell.alignment = _WRAP_TOP
+    if columns > 1:
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=columns)
+    width = sum(
+        ws.column_dimensions[get_column_letter(c)].width or _DEFAULT_WIDTH
+        for c in range(1, columns + 1)
+    )
+    ws.row_dimensions[row].height = _LINE_HEIGHT * text_lines(text, width)
+
+
+def page_setup(
+    ws: Any,
+    *,
+    title_rows: tuple[int, int] | None = None,
+    title_columns: str | None = None,
+    pages_wide: int = 1,
+) -> None:
+    """Landscape, ``pages_wide`` pages wide (as many pages tall as needed), the header rows (and
+    columns) repeated on every page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = pages_wide
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    if title_rows is not None:
+        ws.print_title_rows = f"{title_rows[0]}:{title_rows[1]}"
+    if title_columns is not None:
+        ws.print_title_cols = title_columns
+
+
+def pages_wide(ws: Any, columns: int, page_width: float = 200.0) -> int:
+    """How many landscape pages wide a sheet of ``columns`` columns prints at a readable size."""
+    total = sum(
+        ws.column_dimensions[get_column_letter(c)].width or _DEFAULT_WIDTH
+        for c in range(1, columns + 1)
+    )
+    return max(1, math.ceil(total / page_width))
+
+
+def page_break_before(ws: Any, row: int) -> int:
+    """Start a new printed page at ``row``; the row under it, where a chart can be anchored
+    clear of the page edge."""
+    if row > 1:
+        ws.row_breaks.append(Break(id=row - 1))
+    return row + 1
+
+
+def chart_rows(height_cm: float) -> int:
+    """Default-height rows a chart ``height_cm`` tall covers, plus a gap."""
+    return math.ceil(height_cm / _ROW_CM) + 2
+
+
 def wrap(ws: Any, columns: Iterable[int], first_row: int, last_row: int) -> None:
+    """Wrap the text of these cells (top-aligned, keeping their horizontal alignment)."""
     for column in columns:
         for row in range(first_row, last_row + 1):
-            ws.cell(row=row, column=column).alignment = _WRAP_TOP
+            cell = ws.cell(row=row, column=column)
+            horizontal = cell.alignment.horizontal if cell.has_style else None
+            cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal=horizontal)
 
 
 def new_workbook(title: str) -> Workbook:
@@ -171,15 +273,21 @@ def workbook_bytes(wb: Workbook) -> bytes:
 # --- write-only (streaming) worksheets -----------------------------------------------------------
 
 
-def stream_row(ws: Any, values: Sequence[Value], *, bold: bool = False) -> list[Any]:
-    """A row for ``ws.append`` in write-only mode with every string as a string cell."""
+def stream_row(
+    ws: Any, values: Sequence[Value], *, bold: bool = False, wrap: Iterable[int] = ()
+) -> list[Any]:
+    """A row for ``ws.append`` in write-only mode with every string as a string cell; the cells
+    at the (0-based) positions in ``wrap`` wrap their text."""
+    wrapped = set(wrap)
     out: list[Any] = []
-    for value in values:
+    for index, value in enumerate(values):
         if isinstance(value, str):
             cell = WriteOnlyCell(ws, value=clean_text(value))
             cell.data_type = "s"
             if bold:
                 cell.font = BOLD
+            if index in wrapped:
+                cell.alignment = _WRAP_TOP
             out.append(cell)
         elif isinstance(value, date):
             cell = WriteOnlyCell(ws, value=value)
@@ -195,6 +303,30 @@ def stream_row(ws: Any, values: Sequence[Value], *, bold: bool = False) -> list[
 ChartKind = Literal["column", "bar", "line", "radar"]
 
 
+@dataclass(frozen=True)
+class ValueAxis:
+    """The value axis of a chart and the format of its data labels."""
+
+    low: float | None = None
+    high: float | None = None
+    major: float | None = None
+    number_format: str = "0"
+    label_format: str = "0.0"
+
+
+_EMU_PER_POINT: Final = 12700
+
+
+class _DataLabels(DataLabelList):  # type: ignore[misc]
+    """Data labels with their own number format: openpyxl writes the labels' ``numFmt`` without
+    ``sourceLinked="0"``, and LibreOffice then shows the cells' format ("2.60") instead."""
+
+    numFmt = Typed(expected_type=NumFmt, allow_none=True)
+    __elements__ = DataLabelList.__elements__
+    __attrs__ = DataLabelList.__attrs__
+    __nested__ = tuple(n for n in DataLabelList.__nested__ if n != "numFmt")
+
+
 def chart(
     kind: ChartKind,
     *,
@@ -206,12 +338,16 @@ def chart(
     last_row: int,
     category_column: int,
     y_title: str | None = None,
-    y_range: tuple[float, float] | None = None,
-    number_format: str | None = None,
+    axis: ValueAxis | None = None,
+    data_labels: bool = False,
+    emphasize_first: bool = False,
     size: tuple[float, float] = (18.0, 9.0),
 ) -> Any:
     """A native chart over a table on ``data``: one series per column, titled by its header cell,
-    categories from ``category_column``. Column, bar (horizontal), line or radar."""
+    categories from ``category_column``.
+    Column, bar (horizontal), line or radar. ``data_labels`` writes each value on its bar, so
+    that a real 0 reads "0" and differs from a missing value; ``emphasize_first`` draws the
+    first line series thicker (the overall score)."""
     made: Any
     if kind in ("column", "bar"):
         made = BarChart()
@@ -247,19 +383,35 @@ def chart(
         made.y_axis.crosses = "max"
     if len(series_columns) == 1:
         made.legend = None  # the title says it all
+    elif made.legend is not None:
+        made.legend.position = "b"  # under the plot: never over it, and room for long names
     if kind == "line":
-        for series in made.series:
+        for n, series in enumerate(made.series):
             series.marker.symbol = "circle"
             series.smooth = False
+            width = 4.0 if emphasize_first and n == 0 else 1.75
+            series.graphicalProperties = GraphicalProperties(
+                ln=LineProperties(w=int(width * _EMU_PER_POINT))
+            )
     # openpyxl 3.1 leaves the axes' "delete" unset, which recent Excel reads as hidden axes
     made.x_axis.delete = False
     made.y_axis.delete = False
     if y_title is not None and kind != "radar":
         made.y_axis.title = clean_text(y_title)
-    if y_range is not None:
-        made.y_axis.scaling.min, made.y_axis.scaling.max = y_range
-    if number_format is not None:
-        made.y_axis.number_format = number_format
+    if axis is not None:
+        made.y_axis.scaling.min, made.y_axis.scaling.max = axis.low, axis.high
+        made.y_axis.majorUnit = axis.major
+        made.y_axis.number_format = axis.number_format  # not linked to the cells' "0.00"
+        if data_labels and kind in ("column", "bar"):
+            made.dataLabels = _DataLabels(
+                showVal=True,
+                showLegendKey=False,
+                showCatName=False,
+                showSerName=False,
+                showPercent=False,
+                numFmt=NumFmt(axis.label_format, False),
+                dLblPos="outEnd",
+            )
     return made
 
 

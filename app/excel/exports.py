@@ -23,18 +23,28 @@ from app.excel._export_write import (
     BOM,
     COUNT_FORMAT,
     MUTED,
+    PERCENT_FORMAT,
+    POINTS_FORMAT,
     SCORE_FORMAT,
     SECTION_FONT,
     SHARE_FORMAT,
+    SMALL_MUTED,
     TITLE_FONT,
     Value,
+    ValueAxis,
     chart,
+    chart_rows,
     csv_chunk,
     csv_text,
     fit_rows,
     label_values,
+    lines_height,
     new_workbook,
+    note,
     number_text,
+    page_break_before,
+    page_setup,
+    pages_wide,
     put,
     round2,
     stream_row,
@@ -50,6 +60,7 @@ from app.excel.layout import (
     ItemColumn,
     Language,
     check_language,
+    shorten,
 )
 
 Labels = dict[str, str]
@@ -82,13 +93,15 @@ class CohortRow:
     """One organization's baseline and endline numbers, keyed ``overall`` and dimension keys.
 
     The fields are those of ``app.domain.comparison.OrgPair`` (``CohortResult.pairs``); an empty
-    mapping means the organization has no assessment for that round.
+    mapping means the organization has no scored assessment for that round (none, or a draft).
+    ``external_id`` is the organization's ID in the program (shown before the internal UUID).
     """
 
     organization_id: str
     name: str
     baseline: Mapping[str, float | None]
     endline: Mapping[str, float | None]
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,24 @@ _T: Final[dict[str, Labels]] = {
     "not_scored": _pair(
         "This assessment has no score yet.", "Esta evaluación todavía no tiene puntaje."
     ),
+    "not_scored_draft": _pair(
+        "This assessment has no score: it is a draft, and drafts are scored when they are "
+        "submitted.",
+        "Esta evaluación no tiene puntaje: es un borrador, y los borradores se califican cuando "
+        "se envían.",
+    ),
+    "na_suffix": _pair(" (N/A)", " (No aplica)"),
+    "no_score_suffix": _pair(" (no score)", " (sin puntaje)"),
+    "lens_note": _pair(
+        "The sustainability profile groups the instrument's areas into four dimensions "
+        "(management, financing, processes, culture); each area's score is rescaled from its "
+        "scale's range to 0–100 (for risk instruments, 100 − risk %). It is not a rescaling of "
+        "a dimension with the same name.",
+        "El perfil de sostenibilidad agrupa las áreas del instrumento en cuatro dimensiones "
+        "(gestión, financiamiento, procesos, cultura); el puntaje de cada área se lleva del rango "
+        "de su escala a 0–100 (en instrumentos de riesgo, 100 − riesgo %). No es un cambio de "
+        "escala de una dimensión del mismo nombre.",
+    ),
     "score_chart": _pair("Score by dimension", "Puntaje por dimensión"),
     "risk_chart": _pair("Risk by section (%)", "Riesgo por sección (%)"),
     "area_chart": _pair("Score by area", "Puntaje por área"),
@@ -142,8 +173,19 @@ _T: Final[dict[str, Labels]] = {
     "risk_axis": _pair("Risk %", "Riesgo %"),
     "risk_title": _pair("Risk assessment", "Evaluación de riesgo"),
     "overall_risk": _pair("Overall risk", "Riesgo global"),
-    "overall_risk_percent": _pair("Overall risk %", "Riesgo global %"),
+    "pooled_risk_percent": _pair(
+        "Risk over all questions, pooled (%)", "Riesgo sobre todas las preguntas en conjunto (%)"
+    ),
     "risk_rule": _pair("Overall risk is", "El riesgo global es"),
+    "key_question_floor": _pair(
+        "; a key question answered the risky way", "; una pregunta clave con respuesta de riesgo"
+    ),
+    "pooled_note": _pair(
+        "The pooled % counts every question's risk points together; it is not the overall "
+        "risk, which follows the rule above.",
+        "El % en conjunto suma los puntos de riesgo de todas las preguntas; no es el riesgo "
+        "global, que sigue la regla anterior.",
+    ),
     "sections": _pair("Sections", "Secciones"),
     "conditions": _pair(
         "Recommended special award conditions (2 CFR 200.208)",
@@ -164,6 +206,7 @@ _T: Final[dict[str, Labels]] = {
         "First vs latest assessment by dimension", "Primera vs. última evaluación por dimensión"
     ),
     "first": _pair("First", "Primera"),
+    "chart_label": _pair("Label in the chart", "Etiqueta en el gráfico"),
     "latest": _pair("Latest", "Última"),
     "no_points": _pair(
         "There are no scored assessments yet.", "Todavía no hay evaluaciones con puntaje."
@@ -190,13 +233,64 @@ _T: Final[dict[str, Labels]] = {
         "Mean risk % by section: baseline vs endline",
         "Riesgo medio % por sección: línea de base vs. línea final",
     ),
-    "share_chart": _pair(
-        "Share of organizations that improved, by dimension",
-        "Proporción de organizaciones que mejoraron, por dimensión",
+    "paired_n": _pair(
+        "organizations with both rounds, n = {n}", "organizaciones con ambas rondas, n = {n}"
     ),
-    "share_axis": _pair("Share improved", "Proporción que mejoró"),
+    "share_chart": _pair(
+        "Share of organizations that {improved}, by dimension",
+        "Proporción de organizaciones que {improved}, por dimensión",
+    ),
+    "share_axis": _pair("Share", "Proporción"),
     "yes": _pair("Yes", "Sí"),
     "no": _pair("No", "No"),
+    "no_baseline": _pair(
+        "no baseline scored (draft?)", "sin línea de base con puntaje (¿borrador?)"
+    ),
+    "no_endline": _pair("no endline scored (draft?)", "sin línea final con puntaje (¿borrador?)"),
+    "no_score": _pair("no score", "sin puntaje"),
+    "cohort_note": _pair(
+        "Change = endline − baseline. Direction shows any rise or fall{risk}. {improved} is Yes "
+        "only when the change reaches the instrument's improvement threshold.",
+        "Cambio = línea final − línea de base. Dirección muestra toda subida o bajada{risk}. "
+        "{improved} es Sí solo cuando el cambio alcanza el umbral de mejora del instrumento.",
+    ),
+    "risk_down_is_better": _pair(" (for risk, down is better)", " (en riesgo, bajar es mejor)"),
+    "summary_note": _pair(
+        "The paired columns (and the chart) compare the same organizations in both rounds; the "
+        "“all scored” columns describe every organization scored in that round.",
+        "Las columnas emparejadas (y el gráfico) comparan las mismas organizaciones en ambas "
+        "rondas; las columnas «todas con puntaje» describen a todas las organizaciones con "
+        "puntaje en esa ronda.",
+    ),
+}
+
+DIRECTION: Final[dict[str, Labels]] = {
+    "up": _pair("up", "sube"),
+    "same": _pair("same", "igual"),
+    "down": _pair("down", "baja"),
+}
+# the unit of the improvement threshold, by scale kind: (singular, plural)
+_UNIT: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "levels": {"en": ("level", "levels"), "es": ("nivel", "niveles")},
+    "stages": {"en": ("stage", "stages"), "es": ("etapa", "etapas")},
+    "points": {"en": ("point", "points"), "es": ("punto", "puntos")},
+    "yesno": {"en": ("point", "points"), "es": ("punto", "puntos")},
+}
+_IMPROVED: Final[dict[str, Labels]] = {
+    "scale": _pair(
+        "Improved ≥ {n} {unit} ({low}–{high} scale)", "Mejoró ≥ {n} {unit} (escala {low}–{high})"
+    ),
+    "plain": _pair("Improved ≥ {n} {unit}", "Mejoró ≥ {n} {unit}"),
+    "risk": _pair(
+        "Improved: risk down ≥ {n} {unit} (0–100 %)", "Mejoró: riesgo baja ≥ {n} {unit} (0–100 %)"
+    ),
+}
+_IMPROVED_VERB: Final[dict[str, Labels]] = {
+    "scale": _pair(
+        "improved ≥ {n} {unit} ({low}–{high} scale)", "mejoraron ≥ {n} {unit} (escala {low}–{high})"
+    ),
+    "plain": _pair("improved ≥ {n} {unit}", "mejoraron ≥ {n} {unit}"),
+    "risk": _pair("lowered risk ≥ {n} {unit}", "bajaron el riesgo ≥ {n} {unit}"),
 }
 
 STATUS: Final[dict[str, Labels]] = {
@@ -225,8 +319,13 @@ _RISK_BAND_PHRASE: Final[dict[str, Labels]] = {
     "extreme": _pair("extreme", "riesgo extremo"),
 }
 RISK_RULE: Final[dict[str, Labels]] = {
-    "worst_section": _pair("the worst section", "el de la peor sección"),
-    "mean_section": _pair("the mean of the sections", "el promedio de las secciones"),
+    "worst_section": _pair(
+        "the band of the worst section: {sections}", "el nivel de la peor sección: {sections}"
+    ),
+    "mean_section": _pair(
+        "the band of the mean of the sections' risk ({percent} %)",
+        "el nivel del promedio del riesgo de las secciones ({percent} %)",
+    ),
 }
 
 
@@ -282,45 +381,35 @@ ANSWER_HEADERS: Final[dict[AnswerColumn, Labels]] = {
 
 
 class ScoreColumn(StrEnum):
-    dimension = "dimension"
-    key = "key"
     name = "name"
     score = "score"
     coverage = "coverage"
     answered = "answered"
     na = "na"
     missing = "missing"
-    band = "band"
     reason = "reason"
+    band = "band"
+    dimension = "dimension"
 
 
 SCORE_HEADERS: Final[dict[ScoreColumn, Labels]] = {
-    ScoreColumn.dimension: _pair("Dimension", "Dimensión"),
-    ScoreColumn.key: _pair("Key", "Clave"),
     ScoreColumn.name: _pair("Name", "Nombre"),
     ScoreColumn.score: _pair("Score", "Puntaje"),
     ScoreColumn.coverage: _pair("Coverage", "Cobertura"),
     ScoreColumn.answered: _pair("Answered", "Con respuesta"),
     ScoreColumn.na: NA_LABEL,
     ScoreColumn.missing: _pair("Missing", "Sin respuesta"),
-    ScoreColumn.band: _pair("Band", "Nivel"),
     ScoreColumn.reason: _pair("Why there is no score", "Por qué no hay puntaje"),
+    ScoreColumn.band: _pair("Band", "Nivel"),
+    ScoreColumn.dimension: _pair("Dimension", "Dimensión"),
 }
 # the score column of a risk instrument (NUPAS) and of the 0-100 lens profile
 RISK_SCORE_HEADER: Final = _pair("Risk %", "Riesgo %")
+POOLED_RISK_HEADER: Final = _pair("Risk % (pooled)", "Riesgo % (en conjunto)")
 LENS_SCORE_HEADER: Final = _pair("Score (0–100)", "Puntaje (0–100)")
 
-OVERALL_COLUMNS: Final = (
-    ScoreColumn.score,
-    ScoreColumn.coverage,
-    ScoreColumn.answered,
-    ScoreColumn.na,
-    ScoreColumn.missing,
-    ScoreColumn.band,
-    ScoreColumn.reason,
-)
+# every table of the Scores sheet starts with the same columns, so that they line up
 DIMENSION_COLUMNS: Final = (
-    ScoreColumn.key,
     ScoreColumn.name,
     ScoreColumn.score,
     ScoreColumn.coverage,
@@ -329,16 +418,9 @@ DIMENSION_COLUMNS: Final = (
     ScoreColumn.missing,
     ScoreColumn.reason,
 )
-AREA_COLUMNS: Final = (ScoreColumn.dimension, *DIMENSION_COLUMNS)
-LENS_COLUMNS: Final = (
-    ScoreColumn.name,
-    ScoreColumn.score,
-    ScoreColumn.coverage,
-    ScoreColumn.answered,
-    ScoreColumn.na,
-    ScoreColumn.missing,
-    ScoreColumn.reason,
-)
+OVERALL_COLUMNS: Final = (*DIMENSION_COLUMNS, ScoreColumn.band)
+AREA_COLUMNS: Final = (*DIMENSION_COLUMNS, ScoreColumn.dimension)
+LENS_COLUMNS: Final = DIMENSION_COLUMNS
 _SCORE_FORMATS: Final[dict[ScoreColumn, str]] = {
     ScoreColumn.score: SCORE_FORMAT,
     ScoreColumn.coverage: SHARE_FORMAT,
@@ -346,6 +428,7 @@ _SCORE_FORMATS: Final[dict[ScoreColumn, str]] = {
     ScoreColumn.na: COUNT_FORMAT,
     ScoreColumn.missing: COUNT_FORMAT,
 }
+_SCORES_WIDTHS: Final = (44, 12, 11, 13, 10, 13, 44, 44)
 
 
 class RiskColumn(StrEnum):
@@ -404,78 +487,101 @@ SERIES_HEADERS: Final[dict[SeriesColumn, Labels]] = {
 
 
 class CohortColumn(StrEnum):
-    """Two fixed columns, then four per compared key (overall first, then each dimension)."""
+    """Two fixed columns, five per compared key (overall first, then each dimension), and the
+    internal ID last."""
 
     organization = "organization"
-    organization_id = "organization_id"
+    external_id = "external_id"
     baseline = "baseline"
     endline = "endline"
     change = "change"
-    improved = "improved"
+    direction = "direction"
+    improved = "improved"  # its header says the threshold: see _improved_label
+    organization_id = "organization_id"
 
 
 COHORT_HEADERS: Final[dict[CohortColumn, Labels]] = {
     CohortColumn.organization: COVER_HEADERS[CoverRow.organization],
-    CohortColumn.organization_id: _pair("Organization ID", "ID de la organización"),
+    CohortColumn.external_id: COVER_HEADERS[CoverRow.external_id],
     CohortColumn.baseline: _pair("Baseline", "Línea de base"),
     CohortColumn.endline: _pair("Endline", "Línea final"),
     CohortColumn.change: _pair("Change", "Cambio"),
+    CohortColumn.direction: _pair("Direction", "Dirección"),
     CohortColumn.improved: _pair("Improved", "Mejoró"),
+    CohortColumn.organization_id: _pair("Internal ID", "ID interno"),
 }
 COHORT_KEY_COLUMNS: Final = (
     CohortColumn.baseline,
     CohortColumn.endline,
     CohortColumn.change,
+    CohortColumn.direction,
     CohortColumn.improved,
 )
 
 
 class SummaryColumn(StrEnum):
-    key = "key"
     name = "name"
     paired = "paired"
+    paired_baseline_mean = "paired_baseline_mean"
+    paired_endline_mean = "paired_endline_mean"
+    mean_change = "mean_change"
+    improved_n = "improved_n"
+    share_improved = "share_improved"
+    declined_n = "declined_n"
     baseline_n = "baseline_n"
     baseline_mean = "baseline_mean"
     baseline_median = "baseline_median"
     endline_n = "endline_n"
     endline_mean = "endline_mean"
     endline_median = "endline_median"
-    mean_change = "mean_change"
-    improved_n = "improved_n"
-    share_improved = "share_improved"
     improved_organizations = "improved_organizations"
 
 
 SUMMARY_HEADERS: Final[dict[SummaryColumn, Labels]] = {
-    SummaryColumn.key: SCORE_HEADERS[ScoreColumn.key],
     SummaryColumn.name: SCORE_HEADERS[ScoreColumn.dimension],
     SummaryColumn.paired: _pair(
-        "Organizations with both rounds", "Organizaciones con ambas rondas"
+        "Paired: organizations with both rounds (n)",
+        "Emparejadas: organizaciones con ambas rondas (n)",
     ),
-    SummaryColumn.baseline_n: _pair("Baseline: n", "Línea de base: n"),
-    SummaryColumn.baseline_mean: _pair("Baseline: mean", "Línea de base: media"),
-    SummaryColumn.baseline_median: _pair("Baseline: median", "Línea de base: mediana"),
-    SummaryColumn.endline_n: _pair("Endline: n", "Línea final: n"),
-    SummaryColumn.endline_mean: _pair("Endline: mean", "Línea final: media"),
-    SummaryColumn.endline_median: _pair("Endline: median", "Línea final: mediana"),
-    SummaryColumn.mean_change: _pair("Mean change", "Cambio medio"),
-    SummaryColumn.improved_n: _pair("Improved: n", "Mejoraron: n"),
-    SummaryColumn.share_improved: _pair("Share improved", "Proporción que mejoró"),
+    SummaryColumn.paired_baseline_mean: _pair(
+        "Baseline mean (paired)", "Media línea de base (emparejadas)"
+    ),
+    SummaryColumn.paired_endline_mean: _pair(
+        "Endline mean (paired)", "Media línea final (emparejadas)"
+    ),
+    SummaryColumn.mean_change: _pair("Mean change (paired)", "Cambio medio (emparejadas)"),
+    # improved_n and share_improved say the threshold: see _summary_headers
+    SummaryColumn.improved_n: _pair("{improved}: n", "{improved}: n"),
+    SummaryColumn.share_improved: _pair("{improved}: share", "{improved}: proporción"),
+    SummaryColumn.declined_n: _pair("Declined: n", "Bajaron: n"),
+    SummaryColumn.baseline_n: _pair("Baseline, all scored: n", "Línea de base, todas: n"),
+    SummaryColumn.baseline_mean: _pair("Baseline, all scored: mean", "Línea de base, todas: media"),
+    SummaryColumn.baseline_median: _pair(
+        "Baseline, all scored: median", "Línea de base, todas: mediana"
+    ),
+    SummaryColumn.endline_n: _pair("Endline, all scored: n", "Línea final, todas: n"),
+    SummaryColumn.endline_mean: _pair("Endline, all scored: mean", "Línea final, todas: media"),
+    SummaryColumn.endline_median: _pair(
+        "Endline, all scored: median", "Línea final, todas: mediana"
+    ),
     SummaryColumn.improved_organizations: _pair(
         "Organizations that improved", "Organizaciones que mejoraron"
     ),
 }
 _SUMMARY_FORMATS: Final[dict[SummaryColumn, str]] = {
     SummaryColumn.paired: COUNT_FORMAT,
+    SummaryColumn.paired_baseline_mean: SCORE_FORMAT,
+    SummaryColumn.paired_endline_mean: SCORE_FORMAT,
+    SummaryColumn.mean_change: SCORE_FORMAT,
+    SummaryColumn.improved_n: COUNT_FORMAT,
+    SummaryColumn.share_improved: SHARE_FORMAT,
+    SummaryColumn.declined_n: COUNT_FORMAT,
     SummaryColumn.baseline_n: COUNT_FORMAT,
     SummaryColumn.baseline_mean: SCORE_FORMAT,
     SummaryColumn.baseline_median: SCORE_FORMAT,
     SummaryColumn.endline_n: COUNT_FORMAT,
     SummaryColumn.endline_mean: SCORE_FORMAT,
     SummaryColumn.endline_median: SCORE_FORMAT,
-    SummaryColumn.mean_change: SCORE_FORMAT,
-    SummaryColumn.improved_n: COUNT_FORMAT,
-    SummaryColumn.share_improved: SHARE_FORMAT,
 }
 
 
@@ -496,7 +602,7 @@ class RawColumn(StrEnum):
 
 RAW_HEADERS: Final[dict[RawColumn, Labels]] = {
     RawColumn.assessment_id: COVER_HEADERS[CoverRow.assessment_id],
-    RawColumn.organization_id: COHORT_HEADERS[CohortColumn.organization_id],
+    RawColumn.organization_id: _pair("Organization ID", "ID de la organización"),
     RawColumn.organization_name: COVER_HEADERS[CoverRow.organization],
     RawColumn.external_id: COVER_HEADERS[CoverRow.external_id],
     RawColumn.round: COVER_HEADERS[CoverRow.round],
@@ -579,16 +685,39 @@ def _date(text: Any) -> date | str | None:
         return str(text)
 
 
-def _score_range(instrument: Instrument) -> tuple[float, float] | None:
-    """The y axis of a chart of raw scores: 0 to the top of the scale (risk: 0-100 %)."""
+def _scale_range(instrument: Instrument) -> tuple[float, float]:
+    return (
+        min(s.min for s in instrument.scales.values()),
+        max(s.max for s in instrument.scales.values()),
+    )
+
+
+def _score_axis(instrument: Instrument) -> ValueAxis:
+    """The value axis of a chart of raw scores: 0 to the top of the scale in whole levels
+    (risk: 0-100 % by 20), labels with one decimal."""
     method = instrument.scoring.method
     if method is Method.risk:
-        return (0.0, 100.0)
+        return PERCENT_AXIS
     if method is Method.sum:
-        return None
-    top = max(s.max for s in instrument.scales.values())
-    low = min(s.min for s in instrument.scales.values())
-    return (min(0.0, low), top)
+        return ValueAxis(low=0.0, number_format="0", label_format="0.0")
+    low, top = _scale_range(instrument)
+    span = top - min(0.0, low)
+    return ValueAxis(
+        low=min(0.0, low),
+        high=top,
+        major=1.0 if span <= 10 else None,
+        number_format="0",
+        label_format="0.0",
+    )
+
+
+PERCENT_AXIS: Final = ValueAxis(
+    low=0.0, high=100.0, major=20.0, number_format="0", label_format="0.0"
+)
+LENS_AXIS: Final = ValueAxis(low=0.0, high=100.0, major=20.0, number_format="0", label_format="0")
+SHARE_AXIS: Final = ValueAxis(
+    low=0.0, high=1.0, major=0.2, number_format=SHARE_FORMAT, label_format=SHARE_FORMAT
+)
 
 
 def _is_risk(instrument: Instrument) -> bool:
@@ -601,7 +730,54 @@ def _item_text(item: Item, lang: Language) -> str:
 
 
 def _instrument_name(instrument: Instrument, lang: Language) -> str:
-    return f"{instrument.title.get(lang)} ({instrument.id})"
+    return instrument.title.get(lang)
+
+
+def _unscored(name: str, node: Mapping[str, Any], lang: Language) -> str:
+    """A category name that says why it has no bar: N/A, or no score (too few answers)."""
+    if _number(node.get("score")) is not None:
+        return name
+    reason = node.get("reason") or {}
+    code = reason.get("code") if isinstance(reason, Mapping) else None
+    if code == "all_not_applicable":
+        return name + _T["na_suffix"][lang]
+    return name + _T["no_score_suffix"][lang]
+
+
+def _improved_label(instrument: Instrument, lang: Language, *, verb: bool = False) -> str:
+    """The improvement rule in words, with its threshold and unit: "Improved ≥ 1 level (1–4
+    scale)", "Improved: risk down ≥ 1 point (0–100 %)"; ``verb``: "improved ≥ 1 level ..."."""
+    threshold = instrument.scoring.improvement_threshold
+    n = number_text(threshold)
+    if _is_risk(instrument):
+        kind, unit_kind = "risk", "points"
+    else:
+        kinds = {s.kind for s in instrument.scales.values()}
+        unit_kind = kinds.pop() if len(kinds) == 1 else "points"
+        kind = "plain" if instrument.scoring.method is Method.sum else "scale"
+    singular, plural = _UNIT[unit_kind][lang]
+    unit = singular if threshold <= 1 else plural
+    low, high = _scale_range(instrument)
+    words = (_IMPROVED_VERB if verb else _IMPROVED)[kind][lang]
+    return words.format(n=n, unit=unit, low=number_text(low), high=number_text(high))
+
+
+def _direction(delta: float | None, lang: Language) -> str | None:
+    """Which way the number moved, by its rounded value (as shown in the Change column)."""
+    shown = round2(delta)
+    if shown is None:
+        return None
+    return DIRECTION["up" if shown > 0 else "down" if shown < 0 else "same"][lang]
+
+
+def _short(names: Sequence[str], limit: int = 30) -> list[str]:
+    """Chart category labels cut between words (with an ellipsis) so a radar keeps its size;
+    longer when the short ones would collide."""
+    for size in (limit, limit + 10):
+        short = [n if len(n) <= size else shorten(n, size - 1) + "…" for n in names]
+        if len(set(short)) == len(short):
+            return short
+    return list(names)
 
 
 # --- 1. one assessment ---------------------------------------------------------------------------
@@ -631,7 +807,7 @@ def export_assessment(
     wb = new_workbook(f"{info.organization_name} — {instrument.title.get(language)}")
     _cover(wb, instrument, info, language)
     _answers(wb, instrument, answers, labels, notes, language)
-    _scores(wb, instrument, score, language)
+    _scores(wb, instrument, score, language, draft=info.status == "draft")
     if score is not None and score.get("risk") is not None:
         _risk(wb, instrument, score["risk"], language)
     return workbook_bytes(wb)
@@ -678,8 +854,11 @@ def _cover(wb: Workbook, instrument: Instrument, info: AssessmentInfo, lang: Lan
         CoverRow.revision: info.revision,
         CoverRow.assessment_id: info.assessment_id,
     }
-    label_values(ws, 4, [(COVER_HEADERS[k][lang], v) for k, v in values.items()])
-    widths(ws, (34, 60))
+    last = label_values(ws, 4, [(COVER_HEADERS[k][lang], v) for k, v in values.items()])
+    widths(ws, (34, 80))
+    wrap(ws, (1, 2), 4, last)
+    fit_rows(ws, 4, last)
+    page_setup(ws, title_rows=(1, 1))
 
 
 def _answers(
@@ -710,16 +889,20 @@ def _answers(
                 )
     columns = list(AnswerColumn)
     first, last = table(ws, 1, _headers(ANSWER_HEADERS, columns, lang), rows)
-    wrap(
-        ws,
-        (columns.index(AnswerColumn.item) + 1, columns.index(AnswerColumn.note) + 1),
-        first,
-        last,
+    wrapped = (
+        AnswerColumn.dimension,
+        AnswerColumn.area,
+        AnswerColumn.item,
+        AnswerColumn.answer,
+        AnswerColumn.note,
     )
-    widths(ws, (22, 26, 14, 60, 10, 24, 48))
+    wrap(ws, [columns.index(c) + 1 for c in wrapped], first, last)
+    key_width = min(max(14, max((len(k) for k in instrument.items), default=0) + 2), 34)
+    widths(ws, (24, 26, key_width, 60, 10, 20, 44))
     fit_rows(ws, 1, ws.max_row)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:G{max(last, 1)}"
+    page_setup(ws, title_rows=(1, 1))
 
 
 def _score_cells(
@@ -732,8 +915,6 @@ def _score_cells(
     for column in columns:
         if column in extra:
             out.append(extra[column])
-        elif column is ScoreColumn.key:
-            out.append(node.get("key"))
         elif column is ScoreColumn.score:
             out.append(_number(node.get("score")))
         elif column is ScoreColumn.coverage:
@@ -759,12 +940,17 @@ def _score_headers(
     ]
 
 
-def _formats(columns: Sequence[ScoreColumn]) -> list[str | None]:
-    return [_SCORE_FORMATS.get(c) for c in columns]
+def _formats(columns: Sequence[ScoreColumn], score_format: str = SCORE_FORMAT) -> list[str | None]:
+    return [score_format if c is ScoreColumn.score else _SCORE_FORMATS.get(c) for c in columns]
 
 
 def _scores(
-    wb: Workbook, instrument: Instrument, score: Mapping[str, Any] | None, lang: Language
+    wb: Workbook,
+    instrument: Instrument,
+    score: Mapping[str, Any] | None,
+    lang: Language,
+    *,
+    draft: bool = False,
 ) -> None:
     ws = wb.create_sheet(SHEETS["scores"][lang])
     put(
@@ -774,14 +960,17 @@ def _scores(
         f"{SHEETS['scores'][lang]} — {_instrument_name(instrument, lang)}",
         font=TITLE_FONT,
     )
+    page_setup(ws, title_rows=(1, 1))
     if score is None:
-        put(ws, 3, 1, _T["not_scored"][lang], font=MUTED)
-        widths(ws, (60,))
+        put(ws, 3, 1, _T["not_scored_draft" if draft else "not_scored"][lang], font=MUTED)
+        widths(ws, (100,))
         return
     risk = _is_risk(instrument)
     score_header = RISK_SCORE_HEADER if risk else None
+    score_format = PERCENT_FORMAT if risk else SCORE_FORMAT
     dim_titles = _dimension_titles(instrument, lang)
     area_titles = _area_titles(instrument, lang)
+    widths(ws, _SCORES_WIDTHS)
 
     overall = score.get("overall") or {}
     if risk:
@@ -794,9 +983,16 @@ def _scores(
     _, row = table(
         ws,
         overall_header,
-        _score_headers(OVERALL_COLUMNS, lang, score_header),
-        [_score_cells(overall, OVERALL_COLUMNS, lang, {ScoreColumn.band: band})],
-        _formats(OVERALL_COLUMNS),
+        _score_headers(OVERALL_COLUMNS, lang, POOLED_RISK_HEADER if risk else None),
+        [
+            _score_cells(
+                overall,
+                OVERALL_COLUMNS,
+                lang,
+                {ScoreColumn.name: _T["overall"][lang], ScoreColumn.band: band},
+            )
+        ],
+        _formats(OVERALL_COLUMNS, score_format),
     )
 
     dimensions: list[Mapping[str, Any]] = list(score.get("dimensions") or [])
@@ -809,11 +1005,14 @@ def _scores(
         _score_headers(DIMENSION_COLUMNS, lang, score_header),
         [
             _score_cells(
-                d, DIMENSION_COLUMNS, lang, {ScoreColumn.name: dim_titles.get(d["key"], d["key"])}
+                d,
+                DIMENSION_COLUMNS,
+                lang,
+                {ScoreColumn.name: _unscored(dim_titles.get(d["key"], d["key"]), d, lang)},
             )
             for d in dimensions
         ],
-        _formats(DIMENSION_COLUMNS),
+        _formats(DIMENSION_COLUMNS, score_format),
     )
 
     row = dim_last + 2
@@ -825,8 +1024,8 @@ def _scores(
             AREA_COLUMNS,
             lang,
             {
+                ScoreColumn.name: _unscored(area_titles.get(a["key"], a["key"]), a, lang),
                 ScoreColumn.dimension: dim_titles.get(d["key"], d["key"]),
-                ScoreColumn.name: area_titles.get(a["key"], a["key"]),
             },
         )
         for d in dimensions
@@ -837,7 +1036,7 @@ def _scores(
         area_header,
         _score_headers(AREA_COLUMNS, lang, score_header),
         area_rows,
-        _formats(AREA_COLUMNS),
+        _formats(AREA_COLUMNS, score_format),
     )
 
     row = area_last + 2
@@ -853,26 +1052,35 @@ def _scores(
                 lens_json.get(lens.value) or {},
                 LENS_COLUMNS,
                 lang,
-                {ScoreColumn.name: LENS[lens][lang]},
+                {
+                    ScoreColumn.name: _unscored(
+                        LENS[lens][lang], lens_json.get(lens.value) or {}, lang
+                    )
+                },
             )
             for lens in Lens
         ],
-        _formats(LENS_COLUMNS),
+        _formats(LENS_COLUMNS, PERCENT_FORMAT),
     )
+    note(ws, lens_last + 1, _T["lens_note"][lang], len(LENS_COLUMNS))
+    names = (ScoreColumn.name, ScoreColumn.reason)
     for columns, first, last in (
+        (OVERALL_COLUMNS, overall_header + 1, overall_header + 1),
         (DIMENSION_COLUMNS, dim_first, dim_last),
         (AREA_COLUMNS, area_first, area_last),
         (LENS_COLUMNS, lens_first, lens_last),
     ):
-        wrap(ws, (columns.index(ScoreColumn.reason) + 1,), first, last)
-    widths(ws, (26, 30, 30, 12, 12, 14, 10, 14, 40))
-    fit_rows(ws, 1, ws.max_row)
+        wrap(ws, [columns.index(c) + 1 for c in (*names, columns[-1])], first, last)
+    fit_rows(ws, 1, lens_last)
 
+    # the charts, under the tables, each block on a page of its own
     score_col = DIMENSION_COLUMNS.index(ScoreColumn.score) + 1
     name_col = DIMENSION_COLUMNS.index(ScoreColumn.name) + 1
-    axis = _T["risk_axis" if risk else "score_axis"][lang]
-    anchor_col = "K"
+    y_title = _T["risk_axis" if risk else "score_axis"][lang]
+    row = lens_last + 4
+    row = page_break_before(ws, row)
     if dim_last >= dim_first:
+        size = (24.0, max(8.0, 2.5 + 0.9 * (dim_last - dim_first + 1)))
         ws.add_chart(
             chart(
                 "bar",
@@ -883,11 +1091,15 @@ def _scores(
                 first_row=dim_first,
                 last_row=dim_last,
                 category_column=name_col,
-                y_title=axis,
-                y_range=_score_range(instrument),
+                y_title=y_title,
+                axis=_score_axis(instrument),
+                data_labels=True,
+                size=size,
             ),
-            f"{anchor_col}3",
+            f"A{row}",
         )
+        row += chart_rows(size[1])
+    lens_size = (24.0, 8.0)
     ws.add_chart(
         chart(
             "column",
@@ -899,11 +1111,18 @@ def _scores(
             last_row=lens_last,
             category_column=LENS_COLUMNS.index(ScoreColumn.name) + 1,
             y_title=LENS_SCORE_HEADER[lang],
-            y_range=(0.0, 100.0),
+            axis=LENS_AXIS,
+            data_labels=True,
+            size=lens_size,
         ),
-        f"{anchor_col}23",
+        f"A{row}",
     )
+    row += chart_rows(lens_size[1])
     if area_last >= area_first:
+        # a horizontal bar per area, tall enough for every name (45 for OCA) on one page
+        count = area_last - area_first + 1
+        size = (24.0, max(8.0, 3.0 + 0.5 * count))
+        row = page_break_before(ws, row)
         ws.add_chart(
             chart(
                 "bar",
@@ -914,11 +1133,12 @@ def _scores(
                 first_row=area_first,
                 last_row=area_last,
                 category_column=AREA_COLUMNS.index(ScoreColumn.name) + 1,
-                y_title=axis,
-                y_range=_score_range(instrument),
-                size=(18.0, max(9.0, 0.7 * (area_last - area_first + 1))),
+                y_title=y_title,
+                axis=_score_axis(instrument),
+                data_labels=True,
+                size=size,
             ),
-            f"{anchor_col}43",
+            f"A{row}",
         )
 
 
@@ -933,14 +1153,14 @@ def _risk(wb: Workbook, instrument: Instrument, risk: Mapping[str, Any], lang: L
         f"{_T['risk_title'][lang]} — {_instrument_name(instrument, lang)}",
         font=TITLE_FONT,
     )
-    rule = RISK_RULE.get(str(risk.get("rule")))
+    sections: list[Mapping[str, Any]] = list(risk.get("sections") or [])
     row = label_values(
         ws,
         3,
         [
             (_T["overall_risk"][lang], _risk_band(risk.get("overall"), lang)),
-            (_T["overall_risk_percent"][lang], _number(risk.get("percent"))),
-            (_T["risk_rule"][lang], rule[lang] if rule else risk.get("rule")),
+            (_T["risk_rule"][lang], _risk_rule(risk, sections, dim_titles, lang)),
+            (_T["pooled_risk_percent"][lang], _number(risk.get("percent"))),
             *(
                 [(SCORE_HEADERS[ScoreColumn.reason][lang], _reason(risk.get("reason"), lang))]
                 if risk.get("reason")
@@ -948,12 +1168,15 @@ def _risk(wb: Workbook, instrument: Instrument, risk: Mapping[str, Any], lang: L
             ),
         ],
     )
-    ws.cell(row=4, column=2).number_format = SCORE_FORMAT
+    ws.cell(row=5, column=2).number_format = PERCENT_FORMAT
+    put(ws, row + 1, 1, _T["pooled_note"][lang], font=MUTED)
+    widths(ws, (44, 44, 30, 14, 14, 60))
+    wrap(ws, (1, 2), 3, row)
 
-    row += 2
+    row += 3
     put(ws, row, 1, _T["sections"][lang], font=SECTION_FONT)
     section_rows: list[list[Value]] = []
-    for section in risk.get("sections") or []:
+    for section in sections:
         failed = section.get("key_questions_failed") or []
         section_rows.append(
             [
@@ -966,14 +1189,15 @@ def _risk(wb: Workbook, instrument: Instrument, risk: Mapping[str, Any], lang: L
                 or None,
             ]
         )
+    header = row + 1
     first, row = table(
         ws,
-        row + 1,
+        header,
         _headers(RISK_HEADERS, RiskColumn, lang),
         section_rows,
-        [None, SCORE_FORMAT, None, SCORE_FORMAT, SCORE_FORMAT, None],
+        [None, PERCENT_FORMAT, None, POINTS_FORMAT, POINTS_FORMAT, None],
     )
-    wrap(ws, (len(RiskColumn),), first, row)
+    wrap(ws, (1, len(RiskColumn)), first, row)
 
     row += 2
     put(ws, row, 1, _T["conditions"][lang], font=SECTION_FONT)
@@ -983,23 +1207,62 @@ def _risk(wb: Workbook, instrument: Instrument, risk: Mapping[str, Any], lang: L
     else:
         condition_rows: list[list[Value]] = []
         for condition in conditions:
-            sections = condition.get("sections") or []
-            reason = _condition_reason(sections, dim_titles, lang) or _reason(
+            condition_sections = condition.get("sections") or []
+            reason = _condition_reason(condition_sections, dim_titles, lang) or _reason(
                 condition.get("reason"), lang
             )
             condition_rows.append(
                 [
                     text_of(condition.get("title") or {}, lang) or condition.get("key"),
                     reason,
-                    ", ".join(dim_titles.get(s["key"], s["key"]) for s in sections) or None,
+                    ", ".join(dim_titles.get(s["key"], s["key"]) for s in condition_sections)
+                    or None,
                 ]
             )
         first, last = table(
             ws, row + 1, _headers(CONDITION_HEADERS, ConditionColumn, lang), condition_rows
         )
         wrap(ws, (1, 2, 3), first, last)
-    widths(ws, (44, 44, 30, 14, 14, 60))
     fit_rows(ws, 1, ws.max_row)
+    page_setup(ws, title_rows=(1, 1))
+
+
+_RISK_ORDER: Final = ("low", "medium", "high", "extreme")
+
+
+def _risk_rule(
+    risk: Mapping[str, Any],
+    sections: Sequence[Mapping[str, Any]],
+    titles: Mapping[str, str],
+    lang: Language,
+) -> str | None:
+    """How the overall band was reached, with the numbers: the worst section(s) named, or the
+    mean of the sections' risk."""
+    rule = str(risk.get("rule"))
+    words = RISK_RULE.get(rule)
+    if words is None:
+        return rule or None
+    scored = [
+        s
+        for s in sections
+        if s.get("band") in _RISK_ORDER and _number(s.get("percent")) is not None
+    ]
+    if rule == "mean_section":
+        if not scored:
+            return None
+        mean = sum(float(s["percent"]) for s in scored) / len(scored)
+        return words[lang].format(percent=number_text(round(mean, 1)))
+    worst = risk.get("overall")
+    named = []
+    for s in scored:
+        if s.get("band") != worst:
+            continue
+        percent = number_text(round(float(s["percent"]), 1))
+        why = _T["key_question_floor"][lang] if s.get("key_questions_failed") else ""
+        named.append(f"«{titles.get(s['key'], s['key'])}» ({percent} %{why})")
+    if not named:
+        return None
+    return words[lang].format(sections=", ".join(named))
 
 
 def _condition_reason(
@@ -1073,22 +1336,28 @@ def export_series(
             ]
         )
     header = 4
-    formats: list[str | None] = [None] * len(fixed) + [SCORE_FORMAT] * (len(titles) - len(fixed))
-    formats[len(fixed) - 1] = SCORE_FORMAT  # overall
+    score_format = PERCENT_FORMAT if risk else SCORE_FORMAT
+    formats: list[str | None] = [None] * len(fixed)
+    formats[len(fixed) - 1] = score_format  # overall
+    formats += [score_format] * len(dims) + [PERCENT_FORMAT] * len(Lens)
     if risk:
-        formats[-1] = None
+        formats.append(None)
+    widths(ws, [30, 16, 12, 12, 12, *([16] * (len(titles) - len(fixed)))])
     first, last = table(ws, header, titles, rows, formats)
-    widths(ws, [16, 16, 12, 12, 10, *([14] * (len(titles) - len(fixed)))])
-    fit_rows(ws, 1, ws.max_row)
+    wrap(ws, (2,), first, last)
     ws.freeze_panes = f"A{header + 1}"
+    # the organization and instrument on every page (the table is short, the charts follow)
+    page_setup(ws, title_rows=(1, 2), pages_wide=pages_wide(ws, len(titles), 240.0))
     if not rows:
         put(ws, header + 1, 1, _T["no_points"][language], font=MUTED)
+        fit_rows(ws, 1, ws.max_row)
         return workbook_bytes(wb)
+    note(ws, last + 1, _T["lens_note"][language], min(len(titles), 6))
 
     round_col = fixed.index(SeriesColumn.round) + 1
     overall_col = fixed.index(SeriesColumn.overall) + 1
     # the first vs latest table that the radar chart reads
-    radar_header = last + 3
+    radar_header = last + 4
     put(ws, radar_header - 1, 1, _T["radar_title"][language], font=SECTION_FONT)
     ends = [0] if len(points) == 1 else [0, len(points) - 1]
     which = [_T["first"][language], _T["latest"][language]]
@@ -1096,15 +1365,31 @@ def export_series(
     for n, index in enumerate(ends):
         p = points[index]
         radar_titles.append(f"{which[n]}: {p.get('round')} ({p.get('assessed_on')})")
+    radar_titles.append(_T["chart_label"][language])
+    names = []
+    for d in dims:
+        name = d.title.get(language)
+        if any(dim_values[i][d.key] is None for i in ends):
+            name += _T["no_score_suffix"][language]
+        names.append(name)
+    labels = _short(names)
     radar_first, radar_last = table(
         ws,
         radar_header,
         radar_titles,
-        [[d.title.get(language), *(dim_values[i][d.key] for i in ends)] for d in dims],
-        [None, SCORE_FORMAT, SCORE_FORMAT],
+        [[names[n], *(dim_values[i][d.key] for i in ends), labels[n]] for n, d in enumerate(dims)],
+        [None, score_format, score_format, None],
     )
-    fit_rows(ws, radar_header, radar_last)
-    charts_row = radar_last + 3
+    label_column = len(radar_titles)
+    for row in range(radar_first, radar_last + 1):
+        ws.cell(row=row, column=label_column).font = SMALL_MUTED
+    wrap(ws, (1,), radar_first, radar_last)
+    fit_rows(ws, 1, ws.max_row)
+
+    axis = _score_axis(instrument)
+    row = radar_last + 3
+    row = page_break_before(ws, row)
+    line_size = (24.0, 11.0)
     ws.add_chart(
         chart(
             "line",
@@ -1116,11 +1401,13 @@ def export_series(
             last_row=last,
             category_column=round_col,
             y_title=_T["risk_axis" if risk else "score_axis"][language],
-            y_range=_score_range(instrument),
-            size=(22.0, 10.0),
+            axis=axis,
+            emphasize_first=True,  # the overall line
+            size=line_size,
         ),
-        f"A{charts_row}",
+        f"A{row}",
     )
+    row = page_break_before(ws, row + chart_rows(line_size[1]))
     ws.add_chart(
         chart(
             "radar",
@@ -1130,11 +1417,11 @@ def export_series(
             header_row=radar_header,
             first_row=radar_first,
             last_row=radar_last,
-            category_column=1,
-            y_range=_score_range(instrument),
-            size=(16.0, 10.0),
+            category_column=label_column,  # short names, so the radar keeps its size
+            axis=axis,
+            size=(20.0, 13.0),
         ),
-        f"A{charts_row + 22}",
+        f"A{row}",
     )
     return workbook_bytes(wb)
 
@@ -1151,153 +1438,235 @@ def export_cohort(
     """A cohort's baseline vs endline comparison as .xlsx.
 
     ``comparison`` is the JSON of ``services.analysis.cohort_json``; ``rows`` the organizations'
-    numbers (``CohortResult.pairs``). An Organizations sheet (baseline, endline, change and
-    improved per key) and a Summary sheet (counts, means, medians, share improved, with the
-    organizations behind them) with native charts.
+    numbers (``CohortResult.pairs``). An Organizations sheet (baseline, endline, change,
+    direction and improved-by-the-threshold per key) and a Summary sheet (paired means of the
+    organizations scored in both rounds, counts, means and medians of all scored, share
+    improved, with the organizations behind them) with native charts.
     """
     language = check_language(lang)
-    risk = _is_risk(instrument)
-    dim_titles = _dimension_titles(instrument, language)
     keys = ["overall", *(d.key for d in instrument.dimensions)]
-    key_titles = {"overall": _T["overall"][language], **dim_titles}
+    key_titles = {"overall": _T["overall"][language], **_dimension_titles(instrument, language)}
     stats: dict[str, Mapping[str, Any]] = {k["key"]: k for k in comparison.get("keys") or []}
-    improved = {
-        key: set((stats.get(key) or {}).get("change", {}).get("improved") or []) for key in keys
-    }
-    names = {o["id"]: o["name"] for o in comparison.get("organizations") or []}
-    names.update({r.organization_id: r.name for r in rows})
     heading = (
         f"{comparison.get('cohort_name') or ''} — {instrument.title.get(language)}: "
         f"{comparison.get('baseline_round')} → {comparison.get('endline_round')}"
     )
     wb = new_workbook(heading)
+    _cohort_organizations(wb, instrument, heading, stats, rows, keys, key_titles, language)
+    _cohort_summary(wb, instrument, comparison, stats, rows, keys, key_titles, language)
+    return workbook_bytes(wb)
 
-    # organizations
-    ws = wb.create_sheet(SHEETS["organizations"][language])
+
+def _cohort_organizations(
+    wb: Workbook,
+    instrument: Instrument,
+    heading: str,
+    stats: Mapping[str, Mapping[str, Any]],
+    rows: Sequence[CohortRow],
+    keys: Sequence[str],
+    key_titles: Mapping[str, str],
+    lang: Language,
+) -> None:
+    """One row per organization: its program ID when there is one (the internal UUID last),
+    then baseline, endline, change, direction and improved for each key."""
+    ws = wb.create_sheet(SHEETS["organizations"][lang])
     put(ws, 1, 1, heading, font=TITLE_FONT)
+    improved_label = _improved_label(instrument, lang)
+    key_headers = {c: COHORT_HEADERS[c][lang] for c in COHORT_KEY_COLUMNS}
+    key_headers[CohortColumn.improved] = improved_label
+    external = any(r.external_id for r in rows)
+    fixed = [CohortColumn.organization, *([CohortColumn.external_id] if external else [])]
     titles = [
-        COHORT_HEADERS[CohortColumn.organization][language],
-        COHORT_HEADERS[CohortColumn.organization_id][language],
-        *(
-            f"{key_titles[k]}: {COHORT_HEADERS[c][language]}"
-            for k in keys
-            for c in COHORT_KEY_COLUMNS
-        ),
+        *(COHORT_HEADERS[c][lang] for c in fixed),
+        *(f"{key_titles[k]}: {key_headers[c]}" for k in keys for c in COHORT_KEY_COLUMNS),
+        COHORT_HEADERS[CohortColumn.organization_id][lang],
     ]
+    improved = {
+        key: set((stats.get(key) or {}).get("change", {}).get("improved") or []) for key in keys
+    }
     table_rows: list[list[Value]] = []
     for r in rows:
-        values: list[Value] = [r.name, r.organization_id]
+        values: list[Value] = [r.name, *([r.external_id] if external else [])]
         for key in keys:
             b, e = r.baseline.get(key), r.endline.get(key)
-            both = b is not None and e is not None
+            delta = e - b if b is not None and e is not None else None
             values += [
-                round2(b),
-                round2(e),
-                round2(e - b) if b is not None and e is not None else None,
-                (_T["yes" if r.organization_id in improved[key] else "no"][language])
-                if both
-                else None,
+                round2(b) if b is not None else _missing(r.baseline, "no_baseline", lang),
+                round2(e) if e is not None else _missing(r.endline, "no_endline", lang),
+                round2(delta),
+                _direction(delta, lang),
+                None
+                if delta is None
+                else _T["yes" if r.organization_id in improved[key] else "no"][lang],
             ]
+        values.append(r.organization_id)
         table_rows.append(values)
-    formats = [None, None, *([SCORE_FORMAT, SCORE_FORMAT, SCORE_FORMAT, None] * len(keys))]
-    _, last = table(ws, 3, titles, table_rows, formats)
-    widths(ws, [34, 38, *([14] * (len(titles) - 2))])
+    number = PERCENT_FORMAT if _is_risk(instrument) else SCORE_FORMAT
+    key_formats = [number, number, number, None, None]
+    formats = [*([None] * len(fixed)), *(key_formats * len(keys)), None]
+    header = 3
+    widths(ws, [30, *([14] * (len(fixed) - 1)), *([13] * len(keys) * len(key_formats)), 30])
+    first, last = table(ws, header, titles, table_rows, formats)
+    block = len(COHORT_KEY_COLUMNS)
+    for row in range(first, last + 1):
+        ws.cell(row=row, column=len(titles)).font = SMALL_MUTED  # the UUID, for reference
+        for k in range(len(keys)):
+            for offset in (1, 2):  # baseline, endline
+                cell = ws.cell(row=row, column=len(fixed) + k * block + offset)
+                if isinstance(cell.value, str):
+                    cell.font = MUTED  # "no endline scored (draft?)"
+    wrap(ws, range(1, len(titles)), first, last)
     fit_rows(ws, 1, ws.max_row)
-    ws.freeze_panes = "C4"
-    ws.auto_filter.ref = f"A3:{ws.cell(row=3, column=len(titles)).column_letter}{max(last, 3)}"
+    ws.freeze_panes = ws.cell(row=header + 1, column=len(fixed) + 1).coordinate
+    last_column = ws.cell(row=header, column=len(titles)).column_letter
+    ws.auto_filter.ref = f"A{header}:{last_column}{max(last, header)}"
+    risk_words = _T["risk_down_is_better"][lang] if _is_risk(instrument) else ""
+    note(
+        ws,
+        max(last, header) + 2,
+        _T["cohort_note"][lang].format(risk=risk_words, improved=improved_label),
+        min(len(titles), 8),
+    )
+    page_setup(
+        ws,
+        title_rows=(header, header),
+        title_columns=f"A:{ws.cell(row=header, column=len(fixed)).column_letter}",
+        pages_wide=pages_wide(ws, len(titles)),
+    )
 
-    # summary
-    ws = wb.create_sheet(SHEETS["summary"][language])
-    put(ws, 1, 1, _T["cohort_title"][language], font=TITLE_FONT)
+
+def _missing(scores: Mapping[str, float | None], which: str, lang: Language) -> str:
+    """The marker of a blank score: the round was not scored at all, or this key was not."""
+    return _T[which if not scores else "no_score"][lang]
+
+
+def _cohort_summary(
+    wb: Workbook,
+    instrument: Instrument,
+    comparison: Mapping[str, Any],
+    stats: Mapping[str, Mapping[str, Any]],
+    rows: Sequence[CohortRow],
+    keys: Sequence[str],
+    key_titles: Mapping[str, str],
+    lang: Language,
+) -> None:
+    risk = _is_risk(instrument)
+    names = {o["id"]: o["name"] for o in comparison.get("organizations") or []}
+    names.update({r.organization_id: r.name for r in rows})
+    ws = wb.create_sheet(SHEETS["summary"][lang])
+    put(ws, 1, 1, _T["cohort_title"][lang], font=TITLE_FONT)
     info: list[tuple[str, Value]] = [
-        (_T["cohort"][language], comparison.get("cohort_name")),
-        (_T["instrument"][language], _instrument_name(instrument, language)),
-        (_T["baseline_round"][language], comparison.get("baseline_round")),
-        (_T["endline_round"][language], comparison.get("endline_round")),
-        (_T["members"][language], len(comparison.get("organizations") or rows)),
-        (_T["with_both"][language], len(comparison.get("organizations_with_both") or [])),
-        (_T["only_baseline"][language], len(comparison.get("only_baseline") or [])),
-        (_T["only_endline"][language], len(comparison.get("only_endline") or [])),
-        (_T["threshold"][language], comparison.get("improvement_threshold")),
+        (_T["cohort"][lang], comparison.get("cohort_name")),
+        (_T["instrument"][lang], _instrument_name(instrument, lang)),
+        (_T["baseline_round"][lang], comparison.get("baseline_round")),
+        (_T["endline_round"][lang], comparison.get("endline_round")),
+        (_T["members"][lang], len(comparison.get("organizations") or rows)),
+        (_T["with_both"][lang], len(comparison.get("organizations_with_both") or [])),
+        (_T["only_baseline"][lang], len(comparison.get("only_baseline") or [])),
+        (_T["only_endline"][lang], len(comparison.get("only_endline") or [])),
+        (_T["threshold"][lang], _improved_label(instrument, lang)),
     ]
     row = label_values(ws, 3, info)
     if comparison.get("versions_mixed"):
         row += 1
-        put(ws, row, 1, _T["versions_mixed"][language], font=MUTED)
+        put(ws, row, 1, _T["versions_mixed"][lang], font=MUTED)
     header = row + 2
+    improved_words = _improved_label(instrument, lang)
     summary_rows: list[list[Value]] = []
+    paired_counts: set[int] = set()
     for key in keys:
         k = stats.get(key) or {}
         base, end = k.get("baseline") or {}, k.get("endline") or {}
+        paired_base, paired_end = k.get("paired_baseline") or {}, k.get("paired_endline") or {}
         change = k.get("change") or {}
         improved_ids = list(change.get("improved") or [])
+        paired = len(k.get("paired") or [])
+        if key != "overall":
+            paired_counts.add(paired)
         cells: dict[SummaryColumn, Value] = {
-            SummaryColumn.key: key,
             SummaryColumn.name: key_titles[key],
-            SummaryColumn.paired: len(k.get("paired") or []),
+            SummaryColumn.paired: paired,
+            SummaryColumn.paired_baseline_mean: _number(paired_base.get("mean")),
+            SummaryColumn.paired_endline_mean: _number(paired_end.get("mean")),
+            SummaryColumn.mean_change: _number(change.get("mean_delta")),
+            SummaryColumn.improved_n: len(improved_ids),
+            SummaryColumn.share_improved: _number(change.get("share_improved")),
+            SummaryColumn.declined_n: len(change.get("declined") or []),
             SummaryColumn.baseline_n: base.get("n"),
             SummaryColumn.baseline_mean: _number(base.get("mean")),
             SummaryColumn.baseline_median: _number(base.get("median")),
             SummaryColumn.endline_n: end.get("n"),
             SummaryColumn.endline_mean: _number(end.get("mean")),
             SummaryColumn.endline_median: _number(end.get("median")),
-            SummaryColumn.mean_change: _number(change.get("mean_delta")),
-            SummaryColumn.improved_n: len(improved_ids),
-            SummaryColumn.share_improved: _number(change.get("share_improved")),
             SummaryColumn.improved_organizations: "; ".join(names.get(i, i) for i in improved_ids)
             or None,
         }
         summary_rows.append([cells[c] for c in SummaryColumn])
     columns = list(SummaryColumn)
-    first, last = table(
-        ws,
-        header,
-        _headers(SUMMARY_HEADERS, columns, language),
-        summary_rows,
-        [_SUMMARY_FORMATS.get(c) for c in columns],
-    )
-    wrap(ws, (columns.index(SummaryColumn.improved_organizations) + 1,), first, last)
-    widths(ws, (30, 30, 16, 12, 12, 12, 12, 12, 12, 12, 12, 12, 50))
+    headers = [SUMMARY_HEADERS[c][lang].format(improved=improved_words) for c in columns]
+    formats: list[str | None] = [_SUMMARY_FORMATS.get(c) for c in columns]
+    if risk:
+        formats = [PERCENT_FORMAT if f == SCORE_FORMAT else f for f in formats]
+    widths(ws, (30, 14, 14, 14, 13, 14, 14, 11, 13, 13, 13, 13, 13, 13, 40))
+    first, last = table(ws, header, headers, summary_rows, formats)
+    wrap(ws, (1, columns.index(SummaryColumn.improved_organizations) + 1), first, last)
     fit_rows(ws, 1, ws.max_row)
+    note(ws, last + 1, _T["summary_note"][lang], 8)
+    ws.freeze_panes = ws.cell(row=header + 1, column=2).coordinate
+    page_setup(ws, title_rows=(1, 1))
+
     dims_first = first + 1  # the overall row comes first; the charts show dimensions
-    if last >= dims_first:
-        name_col = columns.index(SummaryColumn.name) + 1
-        charts_row = last + 3
-        ws.add_chart(
-            chart(
-                "column",
-                title=_T["means_risk_chart" if risk else "means_chart"][language],
-                data=ws,
-                series_columns=[
-                    columns.index(SummaryColumn.baseline_mean) + 1,
-                    columns.index(SummaryColumn.endline_mean) + 1,
-                ],
-                header_row=header,
-                first_row=dims_first,
-                last_row=last,
-                category_column=name_col,
-                y_title=_T["risk_axis" if risk else "score_axis"][language],
-                y_range=_score_range(instrument),
-                size=(22.0, 10.0),
-            ),
-            f"A{charts_row}",
-        )
-        share_chart = chart(
+    if last < dims_first:
+        return
+    name_col = columns.index(SummaryColumn.name) + 1
+    row = last + 4
+    row = page_break_before(ws, row)
+    if len(paired_counts) == 1:
+        n = str(paired_counts.pop())
+    else:
+        n = f"{min(paired_counts)}–{max(paired_counts)}"
+    means_title = _T["means_risk_chart" if risk else "means_chart"][lang]
+    means_size = (24.0, 10.0)
+    ws.add_chart(
+        chart(
             "column",
-            title=_T["share_chart"][language],
+            title=f"{means_title} ({_T['paired_n'][lang].format(n=n)})",
+            data=ws,
+            series_columns=[
+                columns.index(SummaryColumn.paired_baseline_mean) + 1,
+                columns.index(SummaryColumn.paired_endline_mean) + 1,
+            ],
+            header_row=header,
+            first_row=dims_first,
+            last_row=last,
+            category_column=name_col,
+            y_title=_T["risk_axis" if risk else "score_axis"][lang],
+            axis=_score_axis(instrument),
+            data_labels=True,
+            size=means_size,
+        ),
+        f"A{row}",
+    )
+    row += chart_rows(means_size[1])
+    ws.add_chart(
+        chart(
+            "column",
+            title=_T["share_chart"][lang].format(
+                improved=_improved_label(instrument, lang, verb=True)
+            ),
             data=ws,
             series_columns=[columns.index(SummaryColumn.share_improved) + 1],
             header_row=header,
             first_row=dims_first,
             last_row=last,
             category_column=name_col,
-            y_title=_T["share_axis"][language],
-            y_range=(0.0, 1.0),
-            number_format=SHARE_FORMAT,
-            size=(22.0, 10.0),
-        )
-        ws.add_chart(share_chart, f"A{charts_row + 22}")
-    return workbook_bytes(wb)
+            y_title=_T["share_axis"][lang],
+            axis=SHARE_AXIS,
+            data_labels=True,
+            size=means_size,
+        ),
+        f"A{row}",
+    )
 
 
 # --- 4. raw data ---------------------------------------------------------------------------------
@@ -1305,6 +1674,21 @@ def export_cohort(
 
 def _raw_answer(value: AnswerValue | None) -> float | str | None:
     return RAW_NA if value is NA else _numeric(value)
+
+
+# widths of the raw export's fixed columns (UUIDs are 36 characters), then each item column
+_RAW_WIDTHS: Final[dict[RawColumn, float]] = {
+    RawColumn.assessment_id: 38,
+    RawColumn.organization_id: 38,
+    RawColumn.organization_name: 32,
+    RawColumn.external_id: 16,
+    RawColumn.round: 14,
+    RawColumn.assessed_on: 13,
+    RawColumn.status: 12,
+    RawColumn.instrument_version: 14,
+    RawColumn.overall: 12,
+}
+_ITEMS_WIDTHS: Final = (34, 30, 30, 90)
 
 
 def export_raw(instrument: Instrument, rows: Iterable[RawRow], lang: str = "en") -> bytes:
@@ -1319,8 +1703,21 @@ def export_raw(instrument: Instrument, rows: Iterable[RawRow], lang: str = "en")
     wb.properties.creator = "OCA Engine"
     data = wb.create_sheet(SHEETS["data"][language])
     items_ws = wb.create_sheet(SHEETS["items"][language])
-    data.freeze_panes = "A2"
-    data.append(stream_row(data, [*_headers(RAW_HEADERS, RawColumn, language), *keys], bold=True))
+    # column widths, row heights and page setup go before the rows in write-only mode
+    headers = [*_headers(RAW_HEADERS, RawColumn, language), *keys]
+    raw_widths = [
+        *(max(w, len(h) + 3.0) for w, h in zip(_RAW_WIDTHS.values(), headers, strict=False)),
+        *(min(max(len(k) + 3.0, 8.0), 36.0) for k in keys),
+    ]
+    widths(data, raw_widths)
+    data.freeze_panes = "D2"  # IDs and name stay in view
+    page_setup(
+        data, title_rows=(1, 1), title_columns="A:C", pages_wide=pages_wide(data, len(raw_widths))
+    )
+    widths(items_ws, _ITEMS_WIDTHS)
+    items_ws.freeze_panes = "A2"
+    page_setup(items_ws, title_rows=(1, 1))
+    data.append(stream_row(data, headers, bold=True))
     for r in rows:
         answers = r.answers
         data.append(
@@ -1341,20 +1738,20 @@ def export_raw(instrument: Instrument, rows: Iterable[RawRow], lang: str = "en")
             )
         )
     items_ws.append(stream_row(items_ws, _headers(ITEMS_HEADERS, ItemsColumn, language), bold=True))
+    row = 1
     for dimension in instrument.dimensions:
         for area in dimension.areas:
             for item in area.items:
-                items_ws.append(
-                    stream_row(
-                        items_ws,
-                        [
-                            item.key,
-                            dimension.title.get(language),
-                            area.title.get(language),
-                            _item_text(item, language),
-                        ],
-                    )
-                )
+                row += 1
+                texts = [
+                    dimension.title.get(language),
+                    area.title.get(language),
+                    _item_text(item, language),
+                ]
+                height = lines_height(zip(texts, _ITEMS_WIDTHS[1:], strict=True))
+                if height is not None:
+                    items_ws.row_dimensions[row].height = height
+                items_ws.append(stream_row(items_ws, [item.key, *texts], wrap=(0, 1, 2, 3)))
     return workbook_bytes(wb)
 
 

@@ -88,22 +88,32 @@ def cover_cell(field: CoverField) -> str:
 
 
 class ItemColumn(StrEnum):
-    """The fixed columns of a dimension sheet; level columns sit between ``item`` and ``answer``."""
+    """The columns of a dimension sheet, left to right.
+
+    Answer and notes sit right after the item so that they are on screen next to the statement;
+    the level columns follow ``notes``; ``guidance`` and ``evidence`` exist only when some item of
+    the instrument has such a text; ``area`` comes last.
+    """
 
     key = "key"
-    area = "area"
     item = "item"
     answer = "answer"
     notes = "notes"
+    guidance = "guidance"
+    evidence = "evidence"
+    area = "area"
 
 
 ITEM_HEADERS: Final[dict[ItemColumn, dict[str, str]]] = {
     ItemColumn.key: _pair("Key", "Clave"),
-    ItemColumn.area: _pair("Area", "Área"),
     ItemColumn.item: _pair("Item", "Ítem"),
     ItemColumn.answer: _pair("Answer", "Respuesta"),
     ItemColumn.notes: _pair("Notes / evidence", "Notas / evidencia"),
+    ItemColumn.guidance: _pair("Guiding questions", "Preguntas orientadoras"),
+    ItemColumn.evidence: _pair("Evidence to look for", "Evidencia a revisar"),
+    ItemColumn.area: _pair("Area", "Área"),
 }
+FIRST_LEVEL_COLUMN: Final = 5  # E, right after notes
 
 
 class MetaKey(StrEnum):
@@ -142,25 +152,41 @@ class SheetLayout:
     name: str
     level_count: int
     items: tuple[ItemRow, ...]
+    has_guidance: bool = False
+    has_evidence: bool = False
 
     @property
     def columns(self) -> dict[ItemColumn, int]:
-        answer = 4 + self.level_count
-        return {
+        """Where each column of this sheet is (``guidance``/``evidence`` only when present)."""
+        columns = {
             ItemColumn.key: 1,
-            ItemColumn.area: 2,
-            ItemColumn.item: 3,
-            ItemColumn.answer: answer,
-            ItemColumn.notes: answer + 1,
+            ItemColumn.item: 2,
+            ItemColumn.answer: 3,
+            ItemColumn.notes: 4,
         }
+        column = FIRST_LEVEL_COLUMN + self.level_count
+        for kind, present in (
+            (ItemColumn.guidance, self.has_guidance),
+            (ItemColumn.evidence, self.has_evidence),
+            (ItemColumn.area, True),
+        ):
+            if present:
+                columns[kind] = column
+                column += 1
+        return columns
 
     @property
     def first_level_column(self) -> int:
-        return 4
+        return FIRST_LEVEL_COLUMN
 
     @property
     def width(self) -> int:
-        return self.columns[ItemColumn.notes]
+        return max(self.columns.values())
+
+    @property
+    def freeze_cell(self) -> str:
+        """The top-left cell of the scrolling pane: header row and key + item stay in view."""
+        return self.ref(ItemColumn.answer, FIRST_ITEM_ROW)
 
     def ref(self, column: ItemColumn, row: int) -> str:
         return f"{get_column_letter(self.columns[column])}{row}"
@@ -182,19 +208,41 @@ class WorkbookLayout:
 
 
 _NOT_IN_SHEET_NAMES = re.compile(r"[\[\]:*?/\\\x00-\x1f]")
+# words a shortened sheet name should not end on (English and Spanish)
+_DANGLING: Final = frozenset(
+    {"a", "and", "as", "con", "de", "del", "e", "el", "en", "for", "in", "la", "las", "los"}
+    | {"o", "of", "on", "or", "para", "por", "the", "to", "with", "y"}
+)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` in at most ``limit`` characters, cut between words (no ellipsis) when a word
+    boundary allows it, without a dangling connector or punctuation at the end."""
+    if len(text) <= limit:
+        return text
+    words = text[: limit + 1].split(" ")
+    if len(words) > 1:
+        words = words[:-1]  # the last one was cut (or is the one that did not fit)
+        while len(words) > 1 and words[-1].casefold().strip(",;.-–—&") in _DANGLING | {""}:
+            words.pop()
+        short = " ".join(words).rstrip(" ,;.-–—&(")
+        if short:
+            return short
+    return text[:limit].rstrip()
 
 
 def sheet_names(titles: list[str], reserved: tuple[str, ...] = _RESERVED_SHEETS) -> list[str]:
-    """Excel-safe, unique (case-insensitively), at most 31 characters, in the given order."""
+    """Excel-safe, unique (case-insensitively), at most 31 characters, cut between words, in the
+    given order."""
     used = {r.casefold() for r in reserved}
     names: list[str] = []
     for title in titles:
-        base = " ".join(_NOT_IN_SHEET_NAMES.sub(" ", title).split()).strip("'").strip()
-        base = base[:SHEET_NAME_MAX].rstrip() or "Sheet"
+        clean = " ".join(_NOT_IN_SHEET_NAMES.sub(" ", title).split()).strip("'").strip()
+        base = shorten(clean, SHEET_NAME_MAX) or "Sheet"
         name, n = base, 2
         while name.casefold() in used:
             suffix = f" ({n})"
-            name = base[: SHEET_NAME_MAX - len(suffix)].rstrip() + suffix
+            name = shorten(clean or "Sheet", SHEET_NAME_MAX - len(suffix)) + suffix
             n += 1
         used.add(name.casefold())
         names.append(name)
@@ -212,6 +260,9 @@ def check_language(lang: str) -> Language:
 def workbook_layout(instrument: Instrument, lang: str) -> WorkbookLayout:
     language = check_language(lang)
     names = sheet_names([d.title.get(language) for d in instrument.dimensions])
+    items = instrument.items.values()
+    has_guidance = any(i.guidance is not None for i in items)
+    has_evidence = any(i.evidence is not None for i in items)
     sheets: list[SheetLayout] = []
     for dimension, name in zip(instrument.dimensions, names, strict=True):
         rows: list[ItemRow] = []
@@ -221,7 +272,9 @@ def workbook_layout(instrument: Instrument, lang: str) -> WorkbookLayout:
                 rows.append(ItemRow(item.key, area.key, FIRST_ITEM_ROW + len(rows)))
                 if item.levels:
                     level_count = max(level_count, len(instrument.scales[item.scale].values))
-        sheets.append(SheetLayout(dimension.key, name, level_count, tuple(rows)))
+        sheets.append(
+            SheetLayout(dimension.key, name, level_count, tuple(rows), has_guidance, has_evidence)
+        )
     return WorkbookLayout(
         language, COVER_SHEET[language], INSTRUCTIONS_SHEET[language], tuple(sheets)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,13 +17,13 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from app.domain.instrument import Dimension, Instrument, Item, Scale
 from app.domain.scoring import NA, AnswerValue
+from app.excel._export_write import text_lines
 from app.excel._worker import set_text
 from app.excel.layout import (
     COVER_LABEL_COLUMN,
     COVER_LABELS,
     COVER_ROWS,
     COVER_VALUE_COLUMN,
-    FIRST_ITEM_ROW,
     FORMAT_VERSION,
     GENERATOR,
     HEADER_ROW,
@@ -77,19 +78,26 @@ _UNLOCKED: Final = Protection(locked=False)
 _TEXT_FORMAT: Final = "@"
 _DATE_FORMAT: Final = "yyyy-mm-dd"
 _INLINE_LIST_MAX: Final = 250  # Excel refuses inline lists over 255 characters
-# column widths in characters; chosen so that a dimension sheet prints at about 60 % on landscape
-# A4/Letter and the cover and instructions print unscaled on portrait
+# column widths in characters. The answer cell starts about 470 px from the left, so it is on a
+# laptop screen next to the item; a dimension sheet prints one page wide on landscape A4/Letter
 _WIDTHS: Final[dict[ItemColumn, float]] = {
-    ItemColumn.key: 16,
-    ItemColumn.area: 18,
-    ItemColumn.item: 46,
-    ItemColumn.answer: 18,
-    ItemColumn.notes: 36,
+    ItemColumn.key: 14,  # at least; widened to the longest key of the instrument
+    ItemColumn.item: 50,
+    ItemColumn.answer: 16,  # at least; widened to the longest answer label
+    ItemColumn.notes: 32,
+    ItemColumn.guidance: 36,
+    ItemColumn.evidence: 32,
+    ItemColumn.area: 22,
 }
-_LEVEL_WIDTH: Final = 28
+_KEY_WIDTH_MAX: Final = 30
+_ANSWER_WIDTH_MAX: Final = 28
+_LEVEL_WIDTH: Final = 30
 _INSTRUCTIONS_WIDTH: Final = 88
 _COVER_WIDTHS: Final = (42, 44)
 _MAX_ROW_HEIGHT: Final = 409.0  # Excel's limit, in points
+# a line of Calibri 11 is 18 px (13.5 pt) in Excel; LibreOffice draws Carlito a little tighter
+_LINE_FACTOR: Final = 1.23
+_CELL_PADDING: Final = 4.0
 
 _T: Final[dict[str, dict[str, str]]] = {
     "fill_cover": {
@@ -120,55 +128,108 @@ _T: Final[dict[str, dict[str, str]]] = {
     "key_question": {"en": "Key question", "es": "Pregunta clave"},
 }
 
-_INSTRUCTIONS: Final[dict[str, tuple[str, ...]]] = {
-    "en": (
-        "How to fill in this workbook",
-        "1. On the Cover sheet, fill in the organization, the round (baseline, midline, endline "
-        "or your program's own label), the assessment date (YYYY-MM-DD) and the assessor.",
-        "2. On each dimension sheet, read the item and its level statements, then choose the "
-        "answer in the yellow Answer cell from the drop-down list.",
-        "3. Write the evidence you reviewed (documents, interviews, observations) or any comment "
-        "in the Notes / evidence cell.",
-        "4. N/A (not applicable) means that the item does not apply to this organization: it is "
-        "left out of every score. A blank answer means that the item has not been assessed: it "
-        "counts as missing and lowers the coverage; when too many items are missing, no score "
-        "is given. Do not use N/A for 'we do not know'.",
-        "5. Do not insert, delete, move or rename rows, columns or sheets, and do not type "
+_INSTRUCTIONS: Final[dict[str, dict[str, str]]] = {
+    "title": {"en": "How to fill in this workbook", "es": "Cómo completar este libro"},
+    "cover": {
+        "en": "1. On the Cover sheet, fill in the organization, the round (baseline, midline, "
+        "endline or your program's own label), the assessment date (YYYY-MM-DD) and the "
+        "assessor.",
+        "es": "1. En la hoja Portada, complete la organización, la ronda (baseline, midline, "
+        "endline u otra etiqueta de su programa), la fecha de la evaluación (AAAA-MM-DD) y la "
+        "persona evaluadora.",
+    },
+    "answer_levels": {
+        "en": "2. On each dimension sheet, read the item (column B) and its level statements "
+        "(the columns after Notes), then choose the answer in the yellow Answer cell (column C) "
+        "from the drop-down list. The key and the item stay in view when you scroll right.",
+        "es": "2. En cada hoja de dimensión, lea el ítem (columna B) y las descripciones de sus "
+        "niveles (las columnas después de Notas), y elija la respuesta de la lista desplegable "
+        "en la celda amarilla Respuesta (columna C). La clave y el ítem quedan a la vista al "
+        "desplazarse a la derecha.",
+    },
+    "answer_plain": {
+        "en": "2. On each dimension sheet, read the item (column B), then choose the answer in "
+        "the yellow Answer cell (column C) from the drop-down list. The key and the item stay in "
+        "view when you scroll right.",
+        "es": "2. En cada hoja de dimensión, lea el ítem (columna B) y elija la respuesta de la "
+        "lista desplegable en la celda amarilla Respuesta (columna C). La clave y el ítem quedan "
+        "a la vista al desplazarse a la derecha.",
+    },
+    "guidance": {
+        "en": "Further right, the Guiding questions and Evidence to look for columns help the "
+        "discussion; they are suggestions, not requirements.",
+        "es": "Más a la derecha, las columnas Preguntas orientadoras y Evidencia a revisar "
+        "ayudan a la discusión; son sugerencias, no requisitos.",
+    },
+    "notes": {
+        "en": "3. Write the evidence you reviewed (documents, interviews, observations) or any "
+        "comment in the Notes / evidence cell (column D).",
+        "es": "3. Escriba la evidencia revisada (documentos, entrevistas, observaciones) o "
+        "cualquier comentario en la celda Notas / evidencia (columna D).",
+    },
+    "na": {
+        "en": "4. N/A (not applicable) means that the item does not apply to this organization: "
+        "it is left out of every score. A blank answer means that the item has not been "
+        "assessed: it counts as missing and lowers the coverage; when too many items are "
+        "missing, no score is given. Do not use N/A for 'we do not know'.",
+        "es": "4. «No aplica» significa que el ítem no corresponde a esta organización: queda "
+        "fuera de todos los puntajes. Una respuesta vacía significa que el ítem no se evaluó: "
+        "cuenta como faltante y reduce la cobertura; si faltan demasiados ítems no se calcula "
+        "el puntaje. No use «No aplica» para decir «no sabemos».",
+    },
+    "no_na": {
+        "en": "4. Every item of this instrument applies (there is no N/A). A blank answer means "
+        "that the item has not been assessed: it counts as missing and lowers the coverage; "
+        "when too many items are missing, no score is given.",
+        "es": "4. Todos los ítems de este instrumento se aplican (no existe «No aplica»). Una "
+        "respuesta vacía significa que el ítem no se evaluó: cuenta como faltante y reduce la "
+        "cobertura; si faltan demasiados ítems no se calcula el puntaje.",
+    },
+    "structure": {
+        "en": "5. Do not insert, delete, move or rename rows, columns or sheets, and do not type "
         "formulas: the workbook is checked against its instrument version when it is uploaded. "
         "Only the yellow cells can be edited.",
-        "6. Upload the workbook as it is (.xlsx). If something needs fixing you get this "
-        "workbook back with each offending cell in red and a comment that explains the problem.",
-    ),
-    "es": (
-        "Cómo completar este libro",
-        "1. En la hoja Portada, complete la organización, la ronda (baseline, midline, endline u "
-        "otra etiqueta de su programa), la fecha de la evaluación (AAAA-MM-DD) y la persona "
-        "evaluadora.",
-        "2. En cada hoja de dimensión, lea el ítem y las descripciones de sus niveles, y elija la "
-        "respuesta de la lista desplegable en la celda amarilla Respuesta.",
-        "3. Escriba la evidencia revisada (documentos, entrevistas, observaciones) o cualquier "
-        "comentario en la celda Notas / evidencia.",
-        "4. «No aplica» significa que el ítem no corresponde a esta organización: queda fuera de "
-        "todos los puntajes. Una respuesta vacía significa que el ítem no se evaluó: cuenta como "
-        "faltante y reduce la cobertura; si faltan demasiados ítems no se calcula el puntaje. No "
-        "use «No aplica» para decir «no sabemos».",
-        "5. No inserte, elimine, mueva ni cambie el nombre de filas, columnas u hojas, y no "
-        "escriba fórmulas: el libro se verifica contra su versión del instrumento al subirlo. "
+        "es": "5. No inserte, elimine, mueva ni cambie el nombre de filas, columnas u hojas, y "
+        "no escriba fórmulas: el libro se verifica contra su versión del instrumento al subirlo. "
         "Solo se pueden editar las celdas amarillas.",
-        "6. Suba el libro tal como está (.xlsx). Si algo debe corregirse, recibirá este mismo "
-        "libro con cada celda a corregir en rojo y un comentario que explica el problema.",
-    ),
+    },
+    "upload": {
+        "en": "6. Upload the workbook as it is (.xlsx). If something needs fixing you get this "
+        "workbook back with each offending cell in red and a comment that explains the problem.",
+        "es": "6. Suba el libro tal como está (.xlsx). Si algo debe corregirse, recibirá este "
+        "mismo libro con cada celda a corregir en rojo y un comentario que explica el problema.",
+    },
 }
 _SCALES_TITLE: Final = {"en": "Answer scales", "es": "Escalas de respuesta"}
-_USED_BY: Final = {"en": "used by {n} item(s)", "es": "usada por {n} ítem(s)"}
+# what a scale is, said in words (its key is an internal name)
+_SCALE_KIND: Final[dict[str, dict[str, str]]] = {
+    "levels": {
+        "en": "Scale of {n} levels ({low} to {high})",
+        "es": "Escala de {n} niveles ({low} a {high})",
+    },
+    "stages": {
+        "en": "Scale of {n} stages ({low} to {high})",
+        "es": "Escala de {n} etapas ({low} a {high})",
+    },
+    "points": {
+        "en": "Scale of points ({low} to {high})",
+        "es": "Escala de puntos ({low} a {high})",
+    },
+    "yesno": {"en": "Yes / No answers", "es": "Respuestas Sí / No"},
+}
+_USED_BY: Final = {
+    "en": ("used by 1 item", "used by {n} items"),
+    "es": ("usada por 1 ítem", "usada por {n} ítems"),
+}
 _NA_ALLOWED: Final = {
     True: {"en": "N/A is allowed.", "es": "Se admite «No aplica»."},
     False: {"en": "N/A is not allowed.", "es": "No se admite «No aplica»."},
 }
 _ABOUT: Final = {
-    "en": "Instrument: {title} — {id} version {version}. Template language: English.",
-    "es": "Instrumento: {title} — {id} versión {version}. Idioma de la plantilla: español.",
+    "en": "Instrument: {title}, version {version}. Template language: English.",
+    "es": "Instrumento: {title}, versión {version}. Idioma de la plantilla: español.",
 }
+_VERSION_LINE: Final = {"en": "Version {version} · English", "es": "Versión {version} · español"}
 
 
 def build_template(
@@ -294,7 +355,7 @@ def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefi
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=2)
     ws.row_dimensions[1].height = _height(title.value, sum(_COVER_WIDTHS) * 0.8, _TITLE_FONT)
     about = ws.cell(row=2, column=1)
-    set_text(about, f"{instrument.id} {instrument.version} · {lang}")
+    set_text(about, _VERSION_LINE[lang].format(version=instrument.version))
     about.font = _MUTED_FONT
     for field_, row in COVER_ROWS.items():
         label = ws.cell(row=row, column=COVER_LABEL_COLUMN)
@@ -357,21 +418,30 @@ def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefi
 def _write_instructions(ws: Any, instrument: Instrument, lang: Language) -> None:
     """One wide column of paragraphs (no merged cells: they neither wrap nor print reliably)."""
     ws.column_dimensions["A"].width = _INSTRUCTIONS_WIDTH
-    lines: list[tuple[str, Font | None]] = []
-    for i, paragraph in enumerate(_INSTRUCTIONS[lang]):
-        lines.append((paragraph, _TITLE_FONT if i == 0 else None))
-    lines.append(("", None))
-    about = _ABOUT[lang].format(
-        title=instrument.title.get(lang), id=instrument.id, version=instrument.version
-    )
+    items = list(instrument.items.values())
+    answer = _INSTRUCTIONS["answer_levels" if any(i.levels for i in items) else "answer_plain"]
+    answer_text = answer[lang]
+    if any(i.guidance is not None or i.evidence is not None for i in items):
+        answer_text += " " + _INSTRUCTIONS["guidance"][lang]
+    any_na = any(instrument.scales[i.scale].allow_na for i in items)
+    lines: list[tuple[str, Font | None]] = [
+        (_INSTRUCTIONS["title"][lang], _TITLE_FONT),
+        (_INSTRUCTIONS["cover"][lang], None),
+        (answer_text, None),
+        (_INSTRUCTIONS["notes"][lang], None),
+        (_INSTRUCTIONS["na" if any_na else "no_na"][lang], None),
+        (_INSTRUCTIONS["structure"][lang], None),
+        (_INSTRUCTIONS["upload"][lang], None),
+        ("", None),
+    ]
+    about = _ABOUT[lang].format(title=instrument.title.get(lang), version=instrument.version)
     lines += [(about, None), ("", None), (_SCALES_TITLE[lang], _SUBTITLE_FONT)]
     usage: dict[str, int] = {}
-    for item in instrument.items.values():
+    for item in items:
         usage[item.scale] = usage.get(item.scale, 0) + 1
     for key in usage:  # in order of first use
         scale = instrument.scales[key]
-        used_by = _USED_BY[lang].format(n=usage[key])
-        lines.append((f"{key} ({used_by}). {_NA_ALLOWED[scale.allow_na][lang]}", _BOLD))
+        lines.append((f"{_scale_title(scale, usage[key], lang)}", _BOLD))
         for value in sorted(scale.values, key=lambda v: v.value):
             text = f"{number_text(value.value)} — {value.label.get(lang)}"
             if value.description is not None:
@@ -390,16 +460,23 @@ def _write_instructions(ws: Any, instrument: Instrument, lang: Language) -> None
     _page(ws, landscape=False)
 
 
-def _lines(text: str, width: float) -> int:
-    per_line = max(int(width * 1.1), 1)  # Calibri 11 fits about 1.1 characters per width unit
-    return sum(1 + len(part) // per_line for part in text.split("\n"))
+def _scale_title(scale: Scale, used_by: int, lang: Language) -> str:
+    """What a scale is, in words: "Scale of 4 levels (1 to 4), used by 45 items. N/A is ..."."""
+    values = ordered_values(scale)
+    kind = _SCALE_KIND[scale.kind][lang].format(
+        n=len(values), low=number_text(values[0]), high=number_text(values[-1])
+    )
+    one, many = _USED_BY[lang]
+    usage = one if used_by == 1 else many.format(n=used_by)
+    return f"{kind}, {usage}. {_NA_ALLOWED[scale.allow_na][lang]}"
 
 
 def _height(text: str, width: float, font: Font | None = None) -> float:
     """A row height that shows all of a wrapped text: LibreOffice, and Excel for rows it has
     not edited, keep the default height instead of fitting wrapped text."""
     size = float(font.sz) if font is not None and font.sz else 11.0
-    return min(round(_lines(text, width) * size * 1.3 + 4, 1), _MAX_ROW_HEIGHT)
+    lines = text_lines(text, width * 11.0 / size)
+    return min(round(lines * size * _LINE_FACTOR + _CELL_PADDING, 1), _MAX_ROW_HEIGHT)
 
 
 def _page(ws: Any, *, landscape: bool) -> None:
@@ -412,14 +489,9 @@ def _page(ws: Any, *, landscape: bool) -> None:
 
 
 def _item_text(item: Item, lang: Language) -> str:
-    parts = [item.text.get(lang)]
-    if item.key_question:
-        parts[0] = f"[{_T['key_question'][lang]}] {parts[0]}"
-    if item.guidance is not None:
-        parts.append(item.guidance.get(lang))
-    if item.evidence is not None:
-        parts.append(f"{_T['evidence'][lang]}: {item.evidence.get(lang)}")
-    return "\n\n".join(parts)
+    """The statement only: guiding questions and evidence have columns of their own."""
+    text = item.text.get(lang)
+    return f"[{_T['key_question'][lang]}] {text}" if item.key_question else text
 
 
 def _level_headers(
@@ -429,7 +501,14 @@ def _level_headers(
     if len(scales) == 1:
         scale = instrument.scales[next(iter(scales))]
         by_value = {v.value: v for v in scale.values}
-        return [f"{number_text(v)} — {by_value[v].label.get(lang)}" for v in ordered_values(scale)]
+        headers = []
+        for value in ordered_values(scale):
+            label = by_value[value].label.get(lang)
+            number = number_text(value)
+            # "Level 1 - Basic" already says its number: do not write "1 — Level 1 - Basic"
+            numbered = re.search(rf"(?<![\d.]){re.escape(number)}(?![\d.])", label)
+            headers.append(label if numbered else f"{number} — {label}")
+        return headers
     return [f"{_T['level'][lang]} {n}" for n in range(1, sheet.level_count + 1)]
 
 
@@ -444,17 +523,20 @@ def _write_dimension(
     prefill: Prefill | None,
 ) -> None:
     columns = sheet.columns
-    headers: dict[int, str] = {columns[c]: ITEM_HEADERS[c][lang] for c in ItemColumn}
+    headers: dict[int, str] = {n: ITEM_HEADERS[c][lang] for c, n in columns.items()}
     for offset, text in enumerate(_level_headers(sheet, dimension, instrument, lang)):
         headers[sheet.first_level_column + offset] = text
     for column, text in headers.items():
         cell = ws.cell(row=HEADER_ROW, column=column)
         set_text(cell, text)
         cell.font = _HEADER_FONT
-        cell.alignment = _WRAP
         cell.fill = _HEADER_FILL
         cell.alignment = _WRAP
         cell.border = _BORDER
+    widths = _column_widths(sheet, instrument, lang)
+    ws.row_dimensions[HEADER_ROW].height = max(
+        _height(text, widths[column]) for column, text in headers.items()
+    )
 
     areas = {a.key: a for a in dimension.areas}
     items = instrument.items
@@ -464,9 +546,13 @@ def _write_dimension(
         row = position.row
         values: dict[int, str] = {
             columns[ItemColumn.key]: item.key,
-            columns[ItemColumn.area]: areas[position.area_key].title.get(lang),
             columns[ItemColumn.item]: _item_text(item, lang),
+            columns[ItemColumn.area]: areas[position.area_key].title.get(lang),
         }
+        if item.guidance is not None:
+            values[columns[ItemColumn.guidance]] = item.guidance.get(lang)
+        if item.evidence is not None:
+            values[columns[ItemColumn.evidence]] = item.evidence.get(lang)
         if item.levels:
             scale = instrument.scales[item.scale]
             for offset, value in enumerate(ordered_values(scale)):
@@ -480,7 +566,9 @@ def _write_dimension(
             cell.alignment = _WRAP
             cell.border = _BORDER
             cell.font = _BODY_FONT
-        ws.cell(row=row, column=columns[ItemColumn.area]).font = _AREA_FONT
+        for kind in (ItemColumn.area, ItemColumn.guidance, ItemColumn.evidence):
+            if kind in columns:
+                ws.cell(row=row, column=columns[kind]).font = _AREA_FONT
         answer = ws.cell(row=row, column=columns[ItemColumn.answer])
         note = ws.cell(row=row, column=columns[ItemColumn.notes])
         _input(answer)
@@ -504,22 +592,29 @@ def _write_dimension(
             )
             ws.add_data_validation(dv)
         dv.add(answer.coordinate)
-        widths = _column_widths(sheet)
         ws.row_dimensions[row].height = max(
             _height(text, widths[column]) for column, text in values.items()
         )
 
-    for column, width in _column_widths(sheet).items():
+    for column, width in widths.items():
         ws.column_dimensions[get_column_letter(column)].width = width
-    ws.freeze_panes = ws.cell(row=FIRST_ITEM_ROW, column=1).coordinate
+    ws.freeze_panes = sheet.freeze_cell
     last_row = sheet.items[-1].row
     ws.print_area = f"A1:{get_column_letter(sheet.width)}{last_row}"
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     _page(ws, landscape=True)
 
 
-def _column_widths(sheet: SheetLayout) -> dict[int, float]:
-    widths = {sheet.columns[kind]: width for kind, width in _WIDTHS.items()}
+def _column_widths(sheet: SheetLayout, instrument: Instrument, lang: Language) -> dict[int, float]:
+    widths = {n: _WIDTHS[kind] for kind, n in sheet.columns.items()}
+    key_column = sheet.columns[ItemColumn.key]
+    longest_key = max(len(k) for k in instrument.items)
+    widths[key_column] = min(max(widths[key_column], longest_key + 2.0), _KEY_WIDTH_MAX)
+    answer_column = sheet.columns[ItemColumn.answer]
+    longest_label = max(len(x) for s in instrument.scales.values() for x in _scale_labels(s, lang))
+    widths[answer_column] = min(
+        max(widths[answer_column], longest_label + 4.0), _ANSWER_WIDTH_MAX
+    )  # room for the drop-down arrow
     for offset in range(sheet.level_count):
         widths[sheet.first_level_column + offset] = _LEVEL_WIDTH
     return widths

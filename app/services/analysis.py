@@ -207,6 +207,7 @@ class CohortResult:
     baseline: str
     endline: str
     names: dict[str, str]
+    external_ids: dict[str, str | None]
     comparison: CohortComparison
     pairs: list[OrgPair]
     versions_mixed: bool
@@ -225,7 +226,7 @@ def compare_cohort_rounds(
     cohort = get_cohort(session, principal, cohort_id)
     members = list(
         session.execute(
-            select(Organization.id, Organization.name)
+            select(Organization.id, Organization.name, Organization.external_id)
             .join(CohortMember, CohortMember.organization_id == Organization.id)
             .where(CohortMember.cohort_id == cohort.id)
             .order_by(Organization.name, Organization.id)
@@ -272,7 +273,7 @@ def compare_cohort_rounds(
             flat(by_org.get(oid, {}).get(baseline)),
             flat(by_org.get(oid, {}).get(endline)),
         )
-        for oid, name in members
+        for oid, name, _ in members
     ]
     scales = list(instrument.scales.values())
     comparison = compare_cohort(
@@ -290,7 +291,8 @@ def compare_cohort_rounds(
         latest,
         baseline,
         endline,
-        {str(oid): name for oid, name in members},
+        {str(oid): name for oid, name, _ in members},
+        {str(oid): ext for oid, _, ext in members},
         comparison,
         pairs,
         len(versions) > 1,

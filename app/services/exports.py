@@ -119,7 +119,16 @@ def cohort_workbook(
     result = compare_cohort_rounds(
         session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
     )
-    rows = [CohortRow(p.organization_id, p.name, p.baseline, p.endline) for p in result.pairs]
+    rows = [
+        CohortRow(
+            p.organization_id,
+            p.name,
+            p.baseline,
+            p.endline,
+            external_id=result.external_ids.get(p.organization_id),
+        )
+        for p in result.pairs
+    ]
     data = export_cohort(result.instrument.instrument, cohort_json(result), rows, lang)
     return _xlsx_name(instrument_id, baseline, endline, result.cohort_name), data
 

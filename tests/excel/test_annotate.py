@@ -87,8 +87,8 @@ def test_fixed_annotated_workbook_imports() -> None:
     problems = rejected(data, resolve_all()).problems
     annotated = annotate(data, problems, LIMITS, lang="es")
     wb = open_workbook(annotated)
-    assert "no es un valor de la escala" in wb["Governance"]["D2"].comment.text
-    wb["Governance"]["D2"] = "Emerging"
+    assert "no es un valor de la escala" in wb["Governance"]["C2"].comment.text
+    wb["Governance"]["C2"] = "Emerging"
     from tests.excel.helpers import save
 
     result = read_filled_workbook(save(wb), resolve_all(), LIMITS)
@@ -104,4 +104,4 @@ def test_annotating_twice_keeps_one_problems_sheet() -> None:
     twice = annotate(annotate(data, problems, LIMITS), problems, LIMITS)
     wb = open_workbook(twice)
     assert wb.sheetnames.count("Problems") == 1
-    assert wb["Governance"]["D2"].comment.text.count("Great") == 1
+    assert wb["Governance"]["C2"].comment.text.count("Great") == 1

@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LANGS = ["en", "es"]
 PAYLOADS = ["=1+2", '=HYPERLINK("http://x","y")', "+1", "-1+2", "@SUM(1)", "\t=1"]
 NO_ANSWER = {"en": "(no answer)", "es": "(sin respuesta)"}
+EMU_PER_CM = 360_000
 
 
 @cache
@@ -105,6 +106,49 @@ def charts(ws: Any) -> list[tuple[type, int]]:
     return [(type(c), len(c.series)) for c in ws._charts]
 
 
+def chart_title(c: Any) -> str:
+    return "".join(run.t for p in c.title.tx.rich.p for run in (p.r or []))
+
+
+def assert_page_setup(wb: Any) -> None:
+    """Every sheet prints landscape, fitted to a number of pages wide, with title rows."""
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.page_setup.fitToWidth >= 1, ws.title
+        assert ws.print_title_rows, ws.title
+
+
+def assert_bar_chart_conventions(c: Any, label_format: str, major: float | None) -> None:
+    """Values written on the bars (a real 0 reads "0", N/A has no label) and an axis whose
+    format is its own, not the cells' "0.00"."""
+    assert c.dataLabels is not None and c.dataLabels.showVal
+    assert c.dataLabels.numFmt == label_format
+    assert not c.y_axis.number_format.sourceLinked
+    assert c.y_axis.number_format.formatCode in ("0", "0%")
+    assert c.y_axis.majorUnit == major
+
+
+def strings(wb: Any) -> list[str]:
+    return [
+        c.value
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str)
+    ]
+
+
+def assert_no_internal_keys(wb: Any, instrument: Instrument) -> None:
+    """No cell is a dimension, area or scale key, or "overall"; no "(oca)" after a title."""
+    keys = {"overall", *instrument.scales}
+    keys |= {d.key for d in instrument.dimensions}
+    keys |= {a.key for d in instrument.dimensions for a in d.areas}
+    texts = strings(wb)
+    assert not keys & set(texts), keys & set(texts)
+    assert not [t for t in texts if f"({instrument.id})" in t]
+
+
 def no_formulas(data: bytes) -> None:
     sheets = sheet_xml(data)
     assert sheets
@@ -141,7 +185,10 @@ def test_assessment_cover_answers_and_scores(lang: str) -> None:
     status_row = find(cover, {"en": "Status", "es": "Estado"}[lang], 1)
     assert cover.cell(row=status_row, column=2).value == {"en": "Submitted", "es": "Enviada"}[lang]
     version_row = find(cover, "2015.1", 2)
-    assert cover.cell(row=version_row - 1, column=2).value.endswith("(oca)")
+    assert cover.cell(row=version_row - 1, column=2).value == instrument.title.get(lang)
+    # the date is a date, left-aligned like the texts around it
+    date_row = find(cover, {"en": "Assessment date", "es": "Fecha de la evaluación"}[lang], 1)
+    assert cover.cell(row=date_row, column=2).alignment.horizontal == "left"
 
     # answers: one row per item in instrument order, N/A and blanks spelled out
     headers = row_values(sheet, 1)
@@ -173,34 +220,50 @@ def test_assessment_cover_answers_and_scores(lang: str) -> None:
             assert row[5] == found.label.get(lang)
         assert row[6] == notes.get(key)
     assert na_seen and missing_seen
+    # columns A-C (dimension, area, key) are readable: wrapped, or as wide as the longest key
+    assert sheet.cell(row=2, column=1).alignment.wrap_text
+    assert sheet.cell(row=2, column=2).alignment.wrap_text
+    assert sheet.column_dimensions["C"].width >= max(len(k) for k in keys)
 
-    # scores: overall, each dimension, areas, lens
+    # scores: overall, each dimension, areas, lens; all tables start name, score, coverage, ...
     overall = payload["overall"]
     overall_header = find(scores, {"en": "Overall", "es": "Global"}[lang], 1) + 1
     assert (
-        row_values(scores, overall_header)[:3]
+        row_values(scores, overall_header)[:4]
         == {
-            "en": ["Score", "Coverage", "Answered"],
-            "es": ["Puntaje", "Cobertura", "Con respuesta"],
+            "en": ["Name", "Score", "Coverage", "Answered"],
+            "es": ["Nombre", "Puntaje", "Cobertura", "Con respuesta"],
         }[lang]
     )
     got = row_values(scores, overall_header + 1)
-    assert got[0] == r2(overall["score"])
-    assert got[1] == r2(overall["coverage"])
-    assert got[2:5] == [overall["answered"], overall["na"], overall["missing"]]
-    assert got[5] == overall["band"][lang]
+    assert got[0] == {"en": "Overall", "es": "Global"}[lang]
+    assert got[1] == r2(overall["score"])
+    assert got[2] == r2(overall["coverage"])
+    assert got[3:6] == [overall["answered"], overall["na"], overall["missing"]]
+    assert got[7] == overall["band"][lang]
+    titles = {d.key: d.title.get(lang) for d in instrument.dimensions}
     for d in payload["dimensions"]:
-        row = row_values(scores, find(scores, d["key"], 1))
-        assert row[1] == instrument.dimensions[
-            [x.key for x in instrument.dimensions].index(d["key"])
-        ].title.get(lang)
-        assert row[2:7] == [r2(d["score"]), r2(d["coverage"]), d["answered"], d["na"], d["missing"]]
+        row = row_values(scores, find(scores, titles[d["key"]], 1))
+        assert row[1:6] == [r2(d["score"]), r2(d["coverage"]), d["answered"], d["na"], d["missing"]]
     null_areas = [a for d in payload["dimensions"] for a in d["areas"] if a["score"] is None]
     assert null_areas, "the answers should leave some area without a score"
+    area_titles = {a.key: a.title.get(lang) for d in instrument.dimensions for a in d.areas}
+    na_suffix = {"en": " (N/A)", "es": " (No aplica)"}[lang]
+    no_score_suffix = {"en": " (no score)", "es": " (sin puntaje)"}[lang]
+    assert {a["reason"]["code"] for a in null_areas} == {"all_not_applicable", "no_answers"}
     for a in null_areas:
-        row = row_values(scores, find(scores, a["key"], 2))
-        assert row[3] is None
-        assert row[8] == a["reason"][lang]
+        # the chart's category says why there is no bar, so it does not read as a 0
+        na = a["reason"]["code"] == "all_not_applicable"
+        name = area_titles[a["key"]] + (na_suffix if na else no_score_suffix)
+        row = row_values(scores, find(scores, name, 1))
+        assert row[1] is None
+        assert row[6] == a["reason"][lang]
+    scored_names = [
+        scores.cell(row=r, column=1).value
+        for r in range(1, scores.max_row + 1)
+        if isinstance(scores.cell(row=r, column=2).value, float)
+    ]
+    assert scored_names and not [n for n in scored_names if n.endswith(na_suffix)]
     lens_names = {
         "en": ["Management", "Financing", "Processes", "Culture"],
         "es": ["Gestión", "Financiamiento", "Procesos", "Cultura"],
@@ -211,13 +274,29 @@ def test_assessment_cover_answers_and_scores(lang: str) -> None:
         row = row_values(scores, find(scores, name, 1))
         assert row[1] == r2(payload["lens"][lens]["score"])
         assert row[1] is None or 0 <= row[1] <= 100
+    # the 0-100 profile is explained under its table
+    lens_note = {"en": "four dimensions", "es": "cuatro dimensiones"}[lang]
+    assert [t for t in strings(wb) if lens_note in t and "0–100" in t]
 
-    # native charts: dimensions, lens (0-100), areas
+    # native charts under the tables: dimensions, lens (0-100), areas
     assert charts(scores) == [(BarChart, 1), (BarChart, 1), (BarChart, 1)]
-    lens_chart = scores._charts[1]
+    last_table_row = find(scores, lens_names[-1], 1)
+    for c in scores._charts:
+        assert c.anchor._from.col == 0 and c.anchor._from.row >= last_table_row
+    dim_chart, lens_chart, area_chart = scores._charts
+    assert_bar_chart_conventions(dim_chart, "0.0", 1.0)
+    assert_bar_chart_conventions(lens_chart, "0", 20.0)
+    assert_bar_chart_conventions(area_chart, "0.0", 1.0)
     assert lens_chart.y_axis.scaling.min == 0 and lens_chart.y_axis.scaling.max == 100
-    title = "".join(run.t for p in scores._charts[0].title.tx.rich.p for run in (p.r or []))
-    assert title == {"en": "Score by dimension", "es": "Puntaje por dimensión"}[lang]
+    assert dim_chart.y_axis.scaling.min == 0 and dim_chart.y_axis.scaling.max == 4
+    # 45 areas: a horizontal bar chart tall enough for every name
+    assert area_chart.type == "bar"
+    assert area_chart.anchor.ext.height / EMU_PER_CM >= 0.5 * len(area_titles)
+    assert (
+        chart_title(dim_chart) == {"en": "Score by dimension", "es": "Puntaje por dimensión"}[lang]
+    )
+    assert_page_setup(wb)
+    assert_no_internal_keys(wb, instrument)
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -239,11 +318,36 @@ def test_assessment_risk_sheet(lang: str) -> None:
     overall_label = {"en": "Overall risk", "es": "Riesgo global"}[lang]
     assert ws.cell(row=find(ws, overall_label, 1), column=2).value == bands[risk["overall"]]
     titles = {d.key: d.title.get(lang) for d in instrument.dimensions}
+    # the overall band is the worst section's: said so, with the section(s) and their %
+    rule = ws.cell(
+        row=find(ws, {"en": "Overall risk is", "es": "El riesgo global es"}[lang], 1), column=2
+    ).value
+    worst = [x for x in risk["sections"] if x["band"] == risk["overall"]]
+    assert worst and rule.startswith(
+        {"en": "the band of the worst section", "es": "el nivel de la peor sección"}[lang]
+    )
+    for x in worst:
+        assert f"«{titles[x['key']]}» ({round(x['percent'], 1):g} %" in rule
+    for x in risk["sections"]:
+        if x not in worst:
+            assert titles[x["key"]] not in rule
+    # the pooled % is labelled as pooled, at one decimal
+    pooled_label = {
+        "en": "Risk over all questions, pooled (%)",
+        "es": "Riesgo sobre todas las preguntas en conjunto (%)",
+    }[lang]
+    pooled = ws.cell(row=find(ws, pooled_label, 1), column=2)
+    assert pooled.value == r2(risk["percent"]) and pooled.number_format == "0.0"
+    assert not [t for t in strings(wb) if t in ("Overall risk %", "Riesgo global %")]
     section_header = find(ws, {"en": "Section", "es": "Sección"}[lang], 1)
     for offset, section in enumerate(risk["sections"], start=1):
         row = row_values(ws, section_header + offset)
         assert row[0] == titles[section["key"]]
         assert row[1] == r2(section["percent"])
+        # risk % at one decimal, whole risk points without ".00"
+        assert ws.cell(row=section_header + offset, column=2).number_format == "0.0"
+        assert ws.cell(row=section_header + offset, column=4).number_format == "General"
+        assert ws.cell(row=section_header + offset, column=5).number_format == "General"
         assert row[2] == (bands[section["band"]] if section["band"] else None)
         failed = section.get("key_questions_failed") or []
         assert (row[5] or "").count(":") >= len(failed)
@@ -259,7 +363,11 @@ def test_assessment_risk_sheet(lang: str) -> None:
     # the scores sheet speaks of risk, not score
     scores = wb[{"en": "Scores", "es": "Puntajes"}[lang]]
     assert find(scores, {"en": "Risk %", "es": "Riesgo %"}[lang])
+    assert find(scores, {"en": "Risk % (pooled)", "es": "Riesgo % (en conjunto)"}[lang])
     assert [kind for kind, _ in charts(scores)] == [BarChart] * 3
+    assert_bar_chart_conventions(scores._charts[0], "0.0", 20.0)
+    assert_page_setup(wb)
+    assert_no_internal_keys(wb, instrument)
 
 
 def test_assessment_without_score_and_answers_that_do_not_fit() -> None:
@@ -268,6 +376,14 @@ def test_assessment_without_score_and_answers_that_do_not_fit() -> None:
     assert wb.sheetnames == ["Portada", "Respuestas", "Puntajes"]
     assert charts(wb["Puntajes"]) == []
     assert find(wb["Puntajes"], "Esta evaluación todavía no tiene puntaje.")
+    draft = open_workbook(
+        export_assessment(f.instrument, info_for(f, status="draft"), {}, {}, None, "en")
+    )
+    assert find(
+        draft["Scores"],
+        "This assessment has no score: it is a draft, and drafts are scored when they are "
+        "submitted.",
+    )
     answers = wb["Respuestas"]
     assert {answers.cell(row=r, column=6).value for r in range(2, answers.max_row + 1)} == {
         "(sin respuesta)"
@@ -362,7 +478,26 @@ def test_series_table_and_charts(lang: str) -> None:
     )
     for offset, d in enumerate(latest["dimensions"], start=1):
         assert ws.cell(row=radar_header + offset, column=3).value == r2(d["score"])
+        # the full name wraps in the table (no clipping); the radar reads a short label
+        full = ws.cell(row=radar_header + offset, column=1)
+        assert full.value == dims[offset - 1].title.get(lang) and full.alignment.wrap_text
+        short = ws.cell(row=radar_header + offset, column=4).value
+        assert len(short) <= 30
+        assert short == full.value or short.rstrip("…") in full.value
     assert "$B$" in first_col
+    assert radar.series[0].cat.numRef.f.startswith(f"'{ws.title}'!$D$")
+    assert radar.legend is not None and radar.legend.position == "b"
+    # the overall line stands out
+    line = ws._charts[0]
+    overall_width, *others = (x.graphicalProperties.line.w for x in line.series)
+    assert others and overall_width > max(others)
+    assert not line.y_axis.number_format.sourceLinked and line.y_axis.majorUnit == 1
+    assert chart_title(ws._charts[0])
+    # the lens columns are explained, the subtitle names the instrument without its id
+    assert [t for t in strings(wb) if "0–100" in t and {"en": "four", "es": "cuatro"}[lang] in t]
+    assert ws["A2"].value.endswith(f.instrument.title.get(lang))
+    assert_page_setup(wb)
+    assert_no_internal_keys(wb, f.instrument)
 
 
 def test_series_with_one_point_and_with_none() -> None:
@@ -420,12 +555,27 @@ def make_cohort(
         baseline,
         endline,
         {p.organization_id: p.name for p in pairs},
+        {p.organization_id: None for p in pairs},
         comparison,
         pairs,
         False,
     )
     rows = [CohortRow(p.organization_id, p.name, p.baseline, p.endline) for p in pairs]
     return cohort_json(result), rows
+
+
+COHORT_KEY_HEADERS = {
+    "en": ["Baseline", "Endline", "Change", "Direction", "Improved ≥ 1 level (1–4 scale)"],
+    "es": ["Línea de base", "Línea final", "Cambio", "Dirección", "Mejoró ≥ 1 nivel (escala 1–4)"],
+}
+DIRECTIONS = {"en": ("up", "same", "down"), "es": ("sube", "igual", "baja")}
+NO_ROUND = {
+    "en": ("no baseline scored (draft?)", "no endline scored (draft?)"),
+    "es": (
+        "sin línea de base con puntaje (¿borrador?)",
+        "sin línea final con puntaje (¿borrador?)",
+    ),
+}
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -442,37 +592,40 @@ def test_cohort_organizations_summary_and_charts(lang: str) -> None:
     assert wb.sheetnames == [orgs_name, summary_name]
     ws = wb[orgs_name]
     titles = row_values(ws, 3)
-    assert len(titles) == 2 + 4 * len(keys)
-    assert (
-        titles[2:6]
-        == {
-            "en": ["Overall: Baseline", "Overall: Endline", "Overall: Change", "Overall: Improved"],
-            "es": [
-                "Global: Línea de base",
-                "Global: Línea final",
-                "Global: Cambio",
-                "Global: Mejoró",
-            ],
-        }[lang]
-    )
+    # no program IDs here: organization, five columns per key, the internal ID last
+    assert len(titles) == 1 + 5 * len(keys) + 1
+    overall = {"en": "Overall", "es": "Global"}[lang]
+    assert titles[1:6] == [f"{overall}: {h}" for h in COHORT_KEY_HEADERS[lang]]
+    assert titles[-1] == {"en": "Internal ID", "es": "ID interno"}[lang]
+    assert ws.column_dimensions[ws.cell(row=3, column=len(titles)).column_letter].width < 38
+    assert ws.freeze_panes == "B4"
     stats = {k["key"]: k for k in comparison["keys"]}
     yes, no = {"en": ("Yes", "No"), "es": ("Sí", "No")}[lang]
-    improved_seen = 0
+    up, same, down = DIRECTIONS[lang]
+    no_baseline, no_endline = NO_ROUND[lang]
+    improved_seen = declined_seen = 0
     for offset, r in enumerate(rows, start=4):
         row = row_values(ws, offset)
-        assert row[:2] == [r.name, r.organization_id]
+        assert row[0] == r.name and row[-1] == r.organization_id
         for k, key in enumerate(keys):
             b, e = r.baseline.get(key), r.endline.get(key)
-            got = row[2 + 4 * k : 6 + 4 * k]
-            assert got[0] == r2(b) and got[1] == r2(e)
+            got = row[1 + 5 * k : 6 + 5 * k]
+            assert got[0] == (r2(b) if b is not None else no_baseline if not r.baseline else None)
+            assert got[1] == (r2(e) if e is not None else no_endline if not r.endline else None)
             if b is None or e is None:
-                assert got[2] is None and got[3] is None
+                assert got[2:] == [None, None, None]
                 continue
-            assert got[2] == r2(e - b)
+            delta = r2(e - b)
+            assert got[2] == delta
+            assert delta is not None
+            assert got[3] == (up if delta > 0 else down if delta < 0 else same)
             improved = r.organization_id in stats[key]["change"]["improved"]
             improved_seen += improved
-            assert got[3] == (yes if improved else no)
-    assert improved_seen
+            declined_seen += got[3] == down
+            assert got[4] == (yes if improved else no)
+    assert improved_seen and declined_seen
+    note = {"en": "Direction shows any rise or fall", "es": "Dirección muestra toda subida"}[lang]
+    assert [t for t in strings(wb) if note in t]
 
     ws = wb[summary_name]
     assert (
@@ -481,37 +634,134 @@ def test_cohort_organizations_summary_and_charts(lang: str) -> None:
         ).value
         == 10
     )
-    header = find(ws, "overall", 1) - 1
+    threshold_row = find(ws, {"en": "Improvement threshold", "es": "Umbral de mejora"}[lang], 1)
+    assert ws.cell(row=threshold_row, column=2).value == COHORT_KEY_HEADERS[lang][-1]
+    header = find(ws, overall, 1) - 1
+    headers = row_values(ws, header)
     assert (
-        row_values(ws, header)[2]
+        headers[1:5]
         == {
-            "en": "Organizations with both rounds",
-            "es": "Organizaciones con ambas rondas",
+            "en": [
+                "Paired: organizations with both rounds (n)",
+                "Baseline mean (paired)",
+                "Endline mean (paired)",
+                "Mean change (paired)",
+            ],
+            "es": [
+                "Emparejadas: organizaciones con ambas rondas (n)",
+                "Media línea de base (emparejadas)",
+                "Media línea final (emparejadas)",
+                "Cambio medio (emparejadas)",
+            ],
         }[lang]
     )
+    assert headers[5].startswith(COHORT_KEY_HEADERS[lang][-1])
+    assert all(cell.alignment.wrap_text for cell in ws[header] if cell.value)
     names = {r.organization_id: r.name for r in rows}
+    titles_by_key = {"overall": overall, **{d.key: d.title.get(lang) for d in dims}}
     for offset, key in enumerate(keys, start=1):
         s = stats[key]
         row = row_values(ws, header + offset)
-        assert row[0] == key
-        assert row[2] == len(s["paired"]) == 10
-        assert row[3:6] == [
+        assert row[0] == titles_by_key[key]  # titles, never the internal key
+        assert row[1] == len(s["paired"]) == s["paired_baseline"]["n"] == 10
+        # the before/after means are over the same organizations; their difference is the change
+        assert row[2:5] == [
+            r2(s["paired_baseline"]["mean"]),
+            r2(s["paired_endline"]["mean"]),
+            r2(s["change"]["mean_delta"]),
+        ]
+        assert s["paired_baseline"]["mean"] != s["baseline"]["mean"]
+        assert row[5] == len(s["change"]["improved"])
+        assert row[6] == r2(s["change"]["share_improved"]) == r2(row[5] / row[1])
+        assert row[7] == len(s["change"]["declined"])
+        assert row[8:11] == [
             s["baseline"]["n"],
             r2(s["baseline"]["mean"]),
             r2(s["baseline"]["median"]),
         ]
-        assert row[3] == 11  # every organization but the one without a baseline
-        assert row[6:9] == [s["endline"]["n"], r2(s["endline"]["mean"]), r2(s["endline"]["median"])]
-        assert row[9] == r2(s["change"]["mean_delta"])
-        assert row[10] == len(s["change"]["improved"])
-        assert row[11] == r2(s["change"]["share_improved"]) == r2(row[10] / row[2])
-        assert (row[12] or "") == "; ".join(names[i] for i in s["change"]["improved"])
+        assert row[8] == 11  # every organization but the one without a baseline
+        assert row[11:14] == [
+            s["endline"]["n"],
+            r2(s["endline"]["mean"]),
+            r2(s["endline"]["median"]),
+        ]
+        assert (row[14] or "") == "; ".join(names[i] for i in s["change"]["improved"])
     assert charts(ws) == [(BarChart, 2), (BarChart, 1)]
     means, share = ws._charts
     assert means.grouping == "clustered"
-    # the charts show the dimensions only (not the overall row)
-    assert means.series[0].val.numRef.f.endswith(f"${header + 1 + len(dims)}")
+    # the charts show the dimensions only (not the overall row), the means chart the paired ones
+    assert means.series[0].val.numRef.f.endswith(f"$C${header + 2}:$C${header + 1 + len(dims)}")
+    assert means.series[1].val.numRef.f.endswith(f"$D${header + 2}:$D${header + 1 + len(dims)}")
+    assert "n = 10" in chart_title(means)
     assert f"${header + 2}:" in share.series[0].val.numRef.f
+    assert {"en": "improved ≥ 1 level (1–4 scale)", "es": "mejoraron ≥ 1 nivel (escala 1–4)"}[
+        lang
+    ] in chart_title(share)
+    for c in ws._charts:
+        assert c.anchor._from.row > header + len(keys)
+    assert_bar_chart_conventions(means, "0.0", 1.0)
+    assert_bar_chart_conventions(share, "0%", 0.2)
+    assert_page_setup(wb)
+    assert_no_internal_keys(wb, f.instrument)
+
+
+def test_cohort_almost_one_level_is_not_improved_but_goes_up() -> None:
+    """+0.99 on a 1-4 scale is below the 1-level threshold: "No", yet "up", not a decline."""
+    f = instrument_file("oca")
+    keys = ["overall", *(d.key for d in f.instrument.dimensions)]
+    pairs = [
+        OrgPair("a", "Almost", dict.fromkeys(keys, 2.0), dict.fromkeys(keys, 2.99)),
+        OrgPair("b", "Declined", dict.fromkeys(keys, 3.0), dict.fromkeys(keys, 2.5)),
+        OrgPair("c", "Improved", dict.fromkeys(keys, 1.5), dict.fromkeys(keys, 2.5)),
+        OrgPair("d", "Flat", dict.fromkeys(keys, 2.0), dict.fromkeys(keys, 2.001)),
+    ]
+    comparison = cohort_json(
+        CohortResult(
+            uuid.UUID(int=1),
+            "C",
+            f,
+            "baseline",
+            "endline",
+            {p.organization_id: p.name for p in pairs},
+            {p.organization_id: None for p in pairs},
+            compare_cohort(
+                pairs,
+                keys,
+                scale_low=1,
+                scale_high=4,
+                risk=False,
+                improvement_threshold=f.instrument.scoring.improvement_threshold,
+            ),
+            pairs,
+            False,
+        )
+    )
+    rows = [
+        CohortRow(p.organization_id, p.name, p.baseline, p.endline, external_id=f"EXT-{n}")
+        for n, p in enumerate(pairs)
+    ]
+    ws = open_workbook(export_cohort(f.instrument, comparison, rows, "en"))["Organizations"]
+    titles = row_values(ws, 3)
+    # the program's ID comes second; the internal UUID is kept, last
+    assert titles[:3] == ["Organization", "Organization ID (program)", "Overall: Baseline"]
+    assert titles[-1] == "Internal ID"
+    assert ws.freeze_panes == "C4"
+    got = {ws.cell(row=r, column=1).value: row_values(ws, r) for r in range(4, 4 + len(rows))}
+    assert got["Almost"][1] == "EXT-0" and got["Almost"][-1] == "a"
+    assert got["Almost"][4:7] == [0.99, "up", "No"]
+    assert got["Declined"][4:7] == [-0.5, "down", "No"]
+    assert got["Improved"][4:7] == [1.0, "up", "Yes"]
+    assert got["Flat"][4:7] == [0.0, "same", "No"]
+
+
+def test_cohort_risk_instrument_says_its_threshold_in_risk_points() -> None:
+    f = instrument_file("nupas")
+    comparison, rows = make_cohort(f, [f"Org {n}" for n in range(6)])
+    wb = open_workbook(export_cohort(f.instrument, comparison, rows, "es"))
+    titles = row_values(wb["Organizaciones"], 3)
+    assert titles[5] == "Global: Mejoró: riesgo baja ≥ 1 punto (0–100 %)"
+    assert [t for t in strings(wb) if "(en riesgo, bajar es mejor)" in t]
+    assert_no_internal_keys(wb, f.instrument)
 
 
 # --- 4. raw data ---------------------------------------------------------------------------------
@@ -586,6 +836,18 @@ def test_raw_xlsx(lang: str) -> None:
     for offset, key in enumerate(keys, start=2):
         assert items.cell(row=offset, column=1).value == key
         assert items.cell(row=offset, column=4).value == f.instrument.items[key].text.get(lang)
+        assert items.cell(row=offset, column=4).alignment.wrap_text
+    # long item texts wrap in rows tall enough to show them
+    assert all(items.row_dimensions[r].height for r in range(2, 2 + len(keys)))
+
+    # every column has a width: UUIDs and dates in full (no ###), headers and keys not cut
+    for column, title in enumerate(header, start=1):
+        width = ws.column_dimensions[ws.cell(row=1, column=column).column_letter].width
+        assert width >= len(str(title)), title
+    assert ws.column_dimensions["A"].width >= 36  # a UUID
+    assert ws.column_dimensions["F"].width >= 12  # a date, yyyy-mm-dd
+    assert ws.freeze_panes == "D2"
+    assert_page_setup(wb)
 
 
 def test_raw_csv_round_trip() -> None:

@@ -188,9 +188,9 @@ def test_formula_in_answer_note_and_cover_cells() -> None:
     )
     assert _problems(data) == [
         (ProblemCode.formula, "Cover", "B8", None),
-        (ProblemCode.formula, GOV, "D2", "gov.vision.1"),
-        (ProblemCode.formula, GOV, "E4", "gov.board.1"),
-        (ProblemCode.formula, FIN, "D2", "fin.budget.1"),
+        (ProblemCode.formula, GOV, "C2", "gov.vision.1"),
+        (ProblemCode.formula, GOV, "D4", "gov.board.1"),
+        (ProblemCode.formula, FIN, "C2", "fin.budget.1"),
     ]
 
 
@@ -205,10 +205,10 @@ def test_values_off_the_scale_are_all_reported_with_their_cells() -> None:
     )
     exc = rejected(data, resolve_all())
     assert [(p.code, p.sheet, p.cell, p.item) for p in exc.problems] == [
-        (ProblemCode.not_on_scale, GOV, "D2", "gov.vision.1"),
-        (ProblemCode.not_on_scale, GOV, "D3", "gov.vision.2"),
-        (ProblemCode.not_on_scale, GOV, "D4", "gov.board.1"),
-        (ProblemCode.not_on_scale, FIN, "D2", "fin.budget.1"),
+        (ProblemCode.not_on_scale, GOV, "C2", "gov.vision.1"),
+        (ProblemCode.not_on_scale, GOV, "C3", "gov.vision.2"),
+        (ProblemCode.not_on_scale, GOV, "C4", "gov.board.1"),
+        (ProblemCode.not_on_scale, FIN, "C2", "fin.budget.1"),
     ]
     first = exc.problems[0]
     assert "'Excellent'" in first.en and "Nascent" in first.en
@@ -323,19 +323,19 @@ def test_moved_item_rows() -> None:
 def test_item_moved_to_another_sheet_is_read_from_there() -> None:
     def move(wb: Any) -> None:
         wb[FIN]["A5"] = "gov.board.1"
-        wb[FIN]["D5"] = "Nonsense"
+        wb[FIN]["C5"] = "Nonsense"
         wb[GOV]["A4"] = None
 
     assert _problems(edit(_mini(), move)) == [
         (ProblemCode.item_moved, FIN, "A5", "gov.board.1"),
-        (ProblemCode.not_on_scale, FIN, "D5", "gov.board.1"),
+        (ProblemCode.not_on_scale, FIN, "C5", "gov.board.1"),
     ]
 
 
 def test_duplicated_and_unknown_item_rows() -> None:
     def change(wb: Any) -> None:
         ws = wb[GOV]
-        ws["A6"], ws["D6"] = "gov.vision.1", "Mature"
+        ws["A6"], ws["C6"] = "gov.vision.1", "Mature"
         ws["A7"] = "gov.vision.99"
         ws["A8"] = 12
 
@@ -353,8 +353,8 @@ def test_deleted_sheet_and_inserted_column() -> None:
 
     # the shifted sheet's cells are not read as answers: no flood of off-scale values
     assert _problems(edit(_mini(), change)) == [
+        (ProblemCode.header_changed, GOV, "C1", None),
         (ProblemCode.header_changed, GOV, "D1", None),
-        (ProblemCode.header_changed, GOV, "E1", None),
         (ProblemCode.sheet_missing, FIN, None, None),
     ]
 

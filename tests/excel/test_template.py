@@ -17,6 +17,7 @@ from app.excel.layout import (
     ItemColumn,
     MetaKey,
     cover_cell,
+    sheet_names,
 )
 from tests.excel.helpers import (
     INSTRUMENT_IDS,
@@ -80,11 +81,19 @@ def test_dimension_sheets_rows_dropdowns_and_unlocked_cells(path: Path, lang: st
     layout = workbook_layout(instrument, lang)
     wb = open_workbook(build_template(instrument, f.content_hash, lang))
 
+    has_guidance = any(i.guidance for i in instrument.items.values())
+    has_evidence = any(i.evidence for i in instrument.items.values())
     seen: list[str] = []
     for sheet in layout.sheets:
         ws = wb[sheet.name]
-        assert ws.freeze_panes == "A2"
-        for column in ItemColumn:
+        # the answer and notes come right after key and item; key and item stay in view
+        assert ws.freeze_panes == "C2"
+        assert sheet.columns[ItemColumn.answer] == 3
+        assert sheet.columns[ItemColumn.notes] == 4
+        assert (ItemColumn.guidance in sheet.columns) is has_guidance
+        assert (ItemColumn.evidence in sheet.columns) is has_evidence
+        assert sheet.columns[ItemColumn.area] == sheet.width
+        for column in sheet.columns:
             assert ws[sheet.ref(column, 1)].value == ITEM_HEADERS[column][lang]
         validations = {
             str(ref): dv for dv in ws.data_validations.dataValidation for ref in dv.sqref.ranges
@@ -98,10 +107,18 @@ def test_dimension_sheets_rows_dropdowns_and_unlocked_cells(path: Path, lang: st
             note = sheet.ref(ItemColumn.notes, position.row)
             expected_unlocked |= {answer, note}
             assert ws[sheet.ref(ItemColumn.key, position.row)].value == item.key
-            assert (
-                ws[sheet.ref(ItemColumn.item, position.row)].value.startswith(item.text.get(lang))
-                or item.key_question
-            )
+            # the item cell holds the statement only (guidance and evidence have their columns)
+            statement = item.text.get(lang)
+            if item.key_question:
+                assert ws[sheet.ref(ItemColumn.item, position.row)].value.endswith(statement)
+            else:
+                assert ws[sheet.ref(ItemColumn.item, position.row)].value == statement
+            if item.guidance is not None:
+                guidance = ws[sheet.ref(ItemColumn.guidance, position.row)].value
+                assert guidance == item.guidance.get(lang)
+            if item.evidence is not None:
+                evidence = ws[sheet.ref(ItemColumn.evidence, position.row)].value
+                assert evidence == item.evidence.get(lang)
             assert ws[answer].value is None
             dv = validations[answer]
             assert dv.type == "list"
@@ -115,11 +132,45 @@ def test_dimension_sheets_rows_dropdowns_and_unlocked_cells(path: Path, lang: st
                 for offset, value in enumerate(sorted(v.value for v in scale.values)):
                     cell = ws.cell(row=position.row, column=sheet.first_level_column + offset)
                     assert cell.value == item.levels[int(value)].get(lang)
+            # a row is as tall as its longest text needs, never more than Excel allows
+            assert 15 <= ws.row_dimensions[position.row].height <= 409
             seen.append(item.key)
         assert unlocked == expected_unlocked
         for column in (ItemColumn.item, ItemColumn.notes):
             assert ws.column_dimensions[sheet.ref(column, 1)[0]].width >= 30
+        # the answer cell starts within a laptop screen: key + item at most ~80 characters wide
+        frozen = sum(ws.column_dimensions[c].width for c in "AB")
+        assert frozen <= 80
+        assert ws.column_dimensions["C"].width >= 14
     assert seen == list(instrument.items)
+
+
+def test_rows_are_sized_for_a_screen() -> None:
+    """OCA items (long statements, four levels, guiding questions, evidence) fit in 60-120 pt."""
+    f = load(INSTRUMENT_PATHS[[p.parent.name for p in INSTRUMENT_PATHS].index("oca")])
+    for lang in LANGS:
+        layout = workbook_layout(f.instrument, lang)
+        wb = open_workbook(build_template(f.instrument, f.content_hash, lang))
+        heights = sorted(
+            wb[s.name].row_dimensions[r.row].height for s in layout.sheets for r in s.items
+        )
+        median = heights[len(heights) // 2]
+        assert 60 <= median <= 120, heights
+        assert heights[-1] <= 160, heights
+
+
+def test_level_headers_do_not_repeat_the_number() -> None:
+    """OPI's labels ("Level 1 - Basic") carry their number; OCA's ("Nascent") do not."""
+    paths = {p.parent.name: p for p in INSTRUMENT_PATHS}
+    for name, lang, expected in (
+        ("opi", "es", "Nivel 1 - Básico"),
+        ("opi", "en", "Level 1 - Basic"),
+        ("oca", "es", "1 — Incipiente"),
+    ):
+        f = load(paths[name])
+        sheet = workbook_layout(f.instrument, lang).sheets[0]
+        ws = open_workbook(build_template(f.instrument, f.content_hash, lang))[sheet.name]
+        assert ws.cell(row=1, column=sheet.first_level_column).value == expected
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -177,14 +228,72 @@ def test_instructions_are_in_the_template_language() -> None:
                 assert value.label.get(lang) in text
 
 
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("path", INSTRUMENT_PATHS, ids=INSTRUMENT_IDS)
+def test_instructions_and_cover_speak_words_not_internal_keys(path: Path, lang: str) -> None:
+    f = load(path)
+    instrument = f.instrument
+    layout = workbook_layout(instrument, lang)
+    wb = open_workbook(build_template(instrument, f.content_hash, lang))
+    text = "\n".join(
+        str(c.value)
+        for name in (layout.instructions_sheet, layout.cover_sheet)
+        for row in wb[name].iter_rows()
+        for c in row
+        if c.value
+    )
+    for key in instrument.scales:  # scales are described by what they are, not their key
+        assert re.search(rf"\b{re.escape(key)}\b", text) is None, key
+    assert f"({instrument.id})" not in text
+    assert "(s)" not in text
+    levels = any(i.levels for i in instrument.items.values())
+    assert ({"en": "level statements", "es": "descripciones de sus niveles"}[lang] in text) is (
+        levels
+    )
+    kinds = {s.kind for s in instrument.scales.values()}
+    if "yesno" in kinds:
+        assert {"en": "Yes / No answers", "es": "Respuestas Sí / No"}[lang] in text
+    if "levels" in kinds:
+        assert {"en": "Scale of 4 levels (1 to 4)", "es": "Escala de 4 niveles (1 a 4)"}[
+            lang
+        ] in text
+
+
 def test_sheet_names_are_cut_unique_and_avoid_reserved_names() -> None:
     f = load(RICH)
     assert [s.name for s in workbook_layout(f.instrument, "en").sheets] == [
-        "Governance board legal structur",
-        "Governance board legal stru (2)",
+        "Governance board legal",  # cut between words, not "... legal structur"
+        "Governance board legal (2)",
         "Cover (2)",
     ]
     assert [s.name for s in workbook_layout(f.instrument, "es").sheets][2] == "Portada (2)"
+
+
+def test_sheet_names_are_cut_between_words() -> None:
+    assert sheet_names(
+        [
+            "Gestión financiera y sistemas de control interno",
+            "Gestión financiera y sistemas de control externo",
+            "Sistemas de administración y adquisiciones",
+            "Supercalifragilisticexpialidocious-and-even-longer",
+        ]
+    ) == [
+        "Gestión financiera y sistemas",  # no dangling "de"
+        "Gestión financiera (2)",  # unique, still cut between words
+        "Sistemas de administración",  # no dangling "y"
+        "Supercalifragilisticexpialidoci",  # one long word: cut where it must be
+    ]
+    for path in INSTRUMENT_PATHS:
+        instrument = load(path).instrument
+        for lang in LANGS:
+            for sheet, dimension in zip(
+                workbook_layout(instrument, lang).sheets, instrument.dimensions, strict=True
+            ):
+                title = " ".join(dimension.title.get(lang).split())
+                if len(title) <= 31 or not title.replace(" ", "").isalpha():
+                    continue
+                assert len(sheet.name) <= 31
+                assert (title + " ").startswith(sheet.name + " "), (sheet.name, title)
 
 
 def test_labels_with_commas_use_a_list_range_on_the_meta_sheet() -> None:
