@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -18,7 +18,12 @@ _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
+# The trivial dependencies are async so that FastAPI does not send each to the thread pool:
+# creating a Session does no I/O (it connects on first use) and closing one only returns the
+# connection to the pool.
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
@@ -26,12 +31,12 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     catalog: Catalog = request.app.state.catalog
     return catalog
 
 
-def get_app_settings(request: Request) -> Settings:
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import Response
 
 from app.api.deps import require_admin, require_key
 from app.api.problems import PROBLEM_JSON, Problem
@@ -40,3 +41,9 @@ PRECONDITION: Responses = {
     412: problem("If-Match does not match the current ETag"),
     428: problem("If-Match is required"),
 }
+
+
+class JsonText(Response):
+    """JSON that is already serialized (hot reads): sent without re-validation or re-encoding."""
+
+    media_type = "application/json"

@@ -160,7 +160,6 @@ class Assessment(Base):
         back_populates="assessment",
         cascade="all, delete-orphan",
         order_by="Answer.position",
-        lazy="selectin",
     )
 
     __table_args__ = (
@@ -202,6 +201,8 @@ class AssessmentScore(Base):
     overall: Mapped[float | None] = mapped_column(Float)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # the API's answer, rounded and serialized once at submit (reads send these bytes as they are)
+    rendered: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEvent(Base):

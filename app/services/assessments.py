@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Status
@@ -37,7 +37,7 @@ from app.services.common import (
 from app.services.instruments import version_row
 from app.services.keys import Principal
 from app.services.organizations import get_organization
-from app.services.scores import score_payload, score_summary
+from app.services.scores import render_score, score_payload, score_summary
 
 
 @dataclass(frozen=True)
@@ -308,21 +308,25 @@ def _store_score(session: Session, f: InstrumentFile, a: Assessment, result: Sco
     row = session.get(AssessmentScore, a.id)
     payload = score_payload(result, f.instrument)
     summary = score_summary(result)
+    ts = now()
+    rendered = render_score(a.id, ts, payload)
     if row is None:
         session.add(
             AssessmentScore(
                 assessment_id=a.id,
-                computed_at=now(),
+                computed_at=ts,
                 overall=result.overall.score,
                 summary=summary,
                 payload=payload,
+                rendered=rendered,
             )
         )
     else:
-        row.computed_at = now()
+        row.computed_at = ts
         row.overall = result.overall.score
         row.summary = summary
         row.payload = payload
+        row.rendered = rendered
 
 
 def submit(
@@ -497,15 +501,30 @@ def replaced_by(session: Session, assessment_id: uuid.UUID) -> uuid.UUID | None:
     return session.scalar(select(Assessment.id).where(Assessment.replaces_id == assessment_id))
 
 
-def get_scores(session: Session, principal: Principal, assessment_id: uuid.UUID) -> dict[str, Any]:
-    a = get_assessment(session, principal, assessment_id)
-    row = session.get(AssessmentScore, a.id)
-    if row is None:
+_SCORE_OF = (
+    select(
+        Assessment.workspace_id,
+        Assessment.status,
+        AssessmentScore.rendered,
+        AssessmentScore.computed_at,
+        AssessmentScore.payload,
+    )
+    .outerjoin(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+    .where(Assessment.id == bindparam("assessment_id"))
+)
+
+
+def get_scores(session: Session, principal: Principal, assessment_id: uuid.UUID) -> str:
+    """The stored score object as JSON text (the hot read: one query, no re-serialization)."""
+    row = session.execute(_SCORE_OF, {"assessment_id": assessment_id}).first()
+    if row is None or row.workspace_id != principal.workspace_id:
+        raise NotFound(f"assessment {assessment_id} does not exist")
+    if row.computed_at is None:
         raise Conflict(
-            f"assessment is {a.status} and has no stored score yet; submit it to score it",
-            status_now=a.status,
+            f"assessment is {row.status} and has no stored score yet; submit it to score it",
+            status_now=row.status,
         )
-    return {"assessment_id": str(a.id), "computed_at": row.computed_at.isoformat(), **row.payload}
+    return row.rendered or render_score(assessment_id, row.computed_at, row.payload)
 
 
 @dataclass(frozen=True)
@@ -547,7 +566,8 @@ def list_assessments(
         q = q.join(CohortMember, CohortMember.organization_id == Assessment.organization_id).where(
             CohortMember.cohort_id == filters.cohort_id
         )
-    rows = list(session.scalars(page_after(q, Assessment.created_at, Assessment.id, cursor, limit)))
+    q = page_after(q, Assessment.created_at, Assessment.id, cursor, limit)
+    rows = list(session.scalars(q.options(selectinload(Assessment.answers))))
     return rows[:limit], len(rows) > limit
 
 

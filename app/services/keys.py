@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import ApiKey, Role, Workspace
@@ -127,22 +127,34 @@ def authenticate(session: Session, token: str) -> Principal | None:
     if parts is None:
         return None
     prefix, secret = parts
-    key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
-    if key is None or key.revoked_at is not None:
+    # Every request runs this: plain columns, no ORM object to build.
+    row = session.execute(_KEY_BY_PREFIX, {"prefix": prefix}).first()
+    if row is None:
         return None
-    if not hmac.compare_digest(key.secret_hash, _digest(secret)):
+    key_id, workspace_id, name, role, secret_hash, last, revoked_at = row
+    if revoked_at is not None or not hmac.compare_digest(secret_hash, _digest(secret)):
         return None
+    principal = Principal(workspace_id, key_id, name, Role(role))
     now = datetime.now(UTC)
-    last = key.last_used_at
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=UTC)
-    principal = Principal(key.workspace_id, key.id, key.name, Role(key.role))
-    session.rollback()  # end the read before a (rare) write
     if last is None or now - last > LAST_USED_RESOLUTION:
         # Recorded at one-minute resolution so that reads do not each become a write.
+        session.rollback()  # end the read before the write
         with write_transaction(session):
-            session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=now))
+            session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
     return principal
+
+
+_KEY_BY_PREFIX = select(
+    ApiKey.id,
+    ApiKey.workspace_id,
+    ApiKey.name,
+    ApiKey.role,
+    ApiKey.secret_hash,
+    ApiKey.last_used_at,
+    ApiKey.revoked_at,
+).where(ApiKey.prefix == bindparam("prefix"))
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
+
+import orjson
 
 from app.domain.instrument import Instrument
 from app.domain.scoring import (
@@ -144,6 +147,7 @@ _Q = Decimal("0.01")
 
 
 def round_half_even(value: float) -> float:
+    """Half-even to 2 places on the decimal the float prints as (2.675 -> 2.68, 2.665 -> 2.66)."""
     return float(Decimal(repr(value)).quantize(_Q, rounding=ROUND_HALF_EVEN))
 
 
@@ -156,3 +160,14 @@ def rounded(value: Any) -> Any:
     if isinstance(value, list):
         return [rounded(v) for v in value]
     return value
+
+
+def render_score(assessment_id: object, computed_at: datetime, payload: dict[str, Any]) -> str:
+    """The score object as the API sends it: rounded at this edge, serialized once."""
+    body = {"assessment_id": str(assessment_id), "computed_at": computed_at.isoformat(), **payload}
+    return as_json(body)
+
+
+def as_json(value: Any) -> str:
+    """Rounded at the edge and serialized: for reads whose shape our own code builds."""
+    return orjson.dumps(rounded(value)).decode()

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep
 from app.api.params import Cursor, IdempotencyKey, Limit, Threshold
-from app.api.routing import CONFLICT, NOT_FOUND, v1_router
+from app.api.routing import CONFLICT, NOT_FOUND, JsonText, v1_router
 from app.api.schemas.analysis import CohortComparisonRead
 from app.api.schemas.common import Page
 from app.api.schemas.records import CohortCreate, CohortDetail, CohortRead, CohortUpdate, Membership
@@ -16,7 +16,7 @@ from app.db.models import Cohort
 from app.services import analysis, exports
 from app.services import organizations as svc
 from app.services.common import IdempotencyRequest, encode_cursor
-from app.services.scores import rounded
+from app.services.scores import as_json
 
 router = v1_router("cohorts")
 
@@ -125,7 +125,8 @@ def remove_member(
 @router.get(
     "/cohorts/{cohort_id}/comparison",
     summary="Baseline versus endline across a cohort (CBLD-9 share improved)",
-    responses=NOT_FOUND,
+    response_class=JsonText,
+    responses={200: {"model": CohortComparisonRead, "description": "The comparison"}, **NOT_FOUND},
 )
 def cohort_comparison(
     cohort_id: uuid.UUID,
@@ -136,11 +137,11 @@ def cohort_comparison(
     baseline: Round = "baseline",
     endline: Round = "endline",
     threshold: Threshold = None,
-) -> CohortComparisonRead:
+) -> JsonText:
     result = analysis.compare_cohort_rounds(
         session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
     )
-    return CohortComparisonRead.model_validate(rounded(analysis.cohort_json(result)))
+    return JsonText(as_json(analysis.cohort_json(result)))
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
