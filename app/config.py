@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, gt=0, description="Per workbook")
     max_request_bytes: int = Field(default=40 * 1024 * 1024, gt=0)
     page_size_max: int = Field(default=200, gt=0)
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a checked key is trusted without a lookup (0: always look up); "
+        "a revocation made in another process takes effect within this time",
+    )
     docs_enabled: bool = True
 
     @property

@@ -24,6 +24,7 @@ from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker
 from app.services.instruments import sync_catalog
+from app.services.keys import PrincipalCache
 
 DESCRIPTION = """
 Versioned organizational capacity instruments (OCA, OPI, NUPAS, CLA, the four-dimension
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalog = catalog
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        app.state.auth_cache = PrincipalCache(settings.auth_cache_seconds)
         try:
             with app.state.sessionmaker() as session:
                 sync_catalog(session, catalog)

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.catalog import Catalog
 from app.config import Settings
-from app.services.keys import Principal, authenticate
+from app.services.keys import Principal, PrincipalCache, authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oca_…`")
 
@@ -50,7 +51,7 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="oca"'})
 
 
-def require_key(
+async def require_key(
     request: Request,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -58,16 +59,21 @@ def require_key(
     """Authenticate the key; reads need viewer, writes editor (declared once per /v1 router)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
-    principal = authenticate(session, credentials.credentials)
+    token = credentials.credentials
+    cache: PrincipalCache = request.app.state.auth_cache
+    principal = cache.get(token)
     if principal is None:
-        raise _unauthorized("the API key is unknown or revoked")
+        principal = await run_in_threadpool(authenticate, session, token)
+        if principal is None:
+            raise _unauthorized("the API key is unknown or revoked")
+        cache.put(token, principal)
     if request.method not in READ_METHODS and not principal.can_write:
         raise HTTPException(403, "this key is read-only (role viewer); writes need editor or admin")
     request.state.principal = principal
     return principal
 
 
-def require_admin(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
+async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
     if not principal.is_admin:
         raise HTTPException(403, "this route needs a key with role admin")
     return principal

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -259,3 +261,44 @@ def revoke_workspace_key(session: Session, principal: Principal, key_id: uuid.UU
         assert ws is not None
         info = _info(key, ws.name)
     return info
+
+
+class PrincipalCache:
+    """Recently authenticated keys, for ``ttl`` seconds, so a read does not look its key up.
+
+    Keyed by the SHA-256 of the whole token (never the token). Revoking a key through this
+    process clears the cache at once; a revocation made elsewhere (the CLI, another worker)
+    takes effect within ``ttl`` seconds. ``ttl = 0`` turns the cache off.
+    """
+
+    def __init__(self, ttl: float, max_entries: int = 4096) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token: str) -> Principal | None:
+        if self.ttl <= 0:
+            return None
+        key = _digest(token)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires, principal = entry
+        if time.monotonic() >= expires:
+            with self._lock:
+                self._entries.pop(key, None)
+            return None
+        return principal
+
+    def put(self, token: str, principal: Principal) -> None:
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()  # simple bound; a full cache is refilled by the next reads
+            self._entries[_digest(token)] = (time.monotonic() + self.ttl, principal)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

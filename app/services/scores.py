@@ -158,6 +158,8 @@ def rounded(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: rounded(v) for k, v in value.items()}
     if isinstance(value, list):
+        if value and isinstance(value[0], str):
+            return value  # lists of ids and keys (the bulk of cohort answers) hold no numbers
         return [rounded(v) for v in value]
     return value
 

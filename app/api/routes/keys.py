@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import status
+from fastapi import Request, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.api.deps import AdminDep, SessionDep
@@ -68,5 +68,9 @@ def create_key(body: KeyCreate, session: SessionDep, principal: AdminDep) -> Key
     summary="Revoke an API key of this workspace",
     responses=NOT_FOUND,
 )
-def revoke_key(key_id: uuid.UUID, session: SessionDep, principal: AdminDep) -> KeyRead:
-    return _read(svc.revoke_workspace_key(session, principal, key_id))
+def revoke_key(
+    key_id: uuid.UUID, session: SessionDep, principal: AdminDep, request: Request
+) -> KeyRead:
+    info = svc.revoke_workspace_key(session, principal, key_id)
+    request.app.state.auth_cache.clear()  # the revoked key stops working at once here
+    return _read(info)
