@@ -22,6 +22,10 @@ WRITE = "oca_write"
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
+    # Sync routes run in a thread pool (40 threads by default): keep enough connections that
+    # concurrent requests do not queue for one.
+    kwargs.setdefault("pool_size", 20)
+    kwargs.setdefault("max_overflow", 20)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.database and parsed.database != ":memory:":
