@@ -187,9 +187,7 @@ def main() -> None:
         print(f"loaded {args.assessments} assessments in {time.perf_counter() - start:.1f} s")
         print("kind   seconds        peak RSS (child)        size   (goal: < 15 s, < 300 MB)")
         for kind in ("xlsx", "csv"):
-            subprocess.run(
-                [sys.executable, __file__, "--child", url, cohort, kind], check=True
-            )
+            subprocess.run([sys.executable, __file__, "--child", url, cohort, kind], check=True)
 
 
 if __name__ == "__main__":

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from app.api.deps import require_admin, require_key
@@ -47,3 +47,20 @@ class JsonText(Response):
     """JSON that is already serialized (hot reads): sent without re-validation or re-encoding."""
 
     media_type = "application/json"
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+Lang = Annotated[Literal["en", "es"], Query(description="Language of the workbook")]
+
+
+def attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+def xlsx_response(filename: str, data: bytes, status_code: int = 200) -> Response:
+    return Response(data, status_code=status_code, media_type=XLSX, headers=attachment(filename))
+
+
+def xlsx_ok(description: str = "The workbook") -> Responses:
+    """The documented 200 of a route that answers with a workbook."""
+    return {200: {"content": {XLSX: {}}, "description": description}}

@@ -2,13 +2,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query, Response, status
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.params import Cursor, IdempotencyKey, IfMatch, Limit, Threshold
-from app.api.routing import CONFLICT, NOT_FOUND, PRECONDITION, JsonText, v1_router
+from app.api.routing import (
+    CONFLICT,
+    NOT_FOUND,
+    PRECONDITION,
+    JsonText,
+    Lang,
+    v1_router,
+    xlsx_ok,
+    xlsx_response,
+)
 from app.api.schemas.analysis import OrgComparisonRead, ScoreRead, SeriesRead
 from app.api.schemas.common import Page
 from app.api.schemas.records import (
@@ -272,42 +281,28 @@ def get_scores(assessment_id: uuid.UUID, session: SessionDep, principal: Princip
     return JsonText(svc.get_scores(session, principal, assessment_id))
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def xlsx_response(filename: str, data: bytes) -> Response:
-    return Response(
-        data,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
 @router.get(
     "/assessments/{assessment_id}/template.xlsx",
     summary="The assessment in its template, to correct offline and upload again",
     response_class=Response,
-    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "The filled template"}},
+    responses={**NOT_FOUND, **xlsx_ok("The filled template")},
 )
 def assessment_template(
     assessment_id: uuid.UUID,
     session: SessionDep,
     principal: PrincipalDep,
     catalog: CatalogDep,
-    lang: Annotated[Literal["en", "es"], Query()] = "en",
+    lang: Lang = "en",
 ) -> Response:
     name, data = exports.assessment_as_template(session, principal, catalog, assessment_id, lang)
     return xlsx_response(name, data)
-
-
-Lang = Annotated[Literal["en", "es"], Query(description="Language of the workbook")]
 
 
 @router.get(
     "/assessments/{assessment_id}/export.xlsx",
     summary="The assessment in Excel: answers with labels, scores, risk, native charts",
     response_class=Response,
-    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "The workbook"}},
+    responses={**NOT_FOUND, **xlsx_ok()},
 )
 def assessment_export(
     assessment_id: uuid.UUID,
@@ -325,7 +320,7 @@ def assessment_export(
     "/organizations/{org_id}/series.xlsx",
     summary="An organization's series in Excel: table, line chart, radar of first vs latest",
     response_class=Response,
-    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "The workbook"}},
+    responses={**NOT_FOUND, **xlsx_ok()},
 )
 def organization_series_export(
     org_id: uuid.UUID,

@@ -1,14 +1,23 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Query, Response, status
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep
 from app.api.params import Cursor, IdempotencyKey, Limit, Threshold
-from app.api.routing import CONFLICT, NOT_FOUND, JsonText, v1_router
+from app.api.routing import (
+    CONFLICT,
+    NOT_FOUND,
+    JsonText,
+    Lang,
+    attachment,
+    v1_router,
+    xlsx_ok,
+    xlsx_response,
+)
 from app.api.schemas.analysis import CohortComparisonRead
 from app.api.schemas.common import Page
 from app.api.schemas.records import CohortCreate, CohortDetail, CohortRead, CohortUpdate, Membership
@@ -144,19 +153,11 @@ def cohort_comparison(
     return JsonText(as_json(analysis.cohort_json(result)))
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-Lang = Annotated[Literal["en", "es"], Query(description="Language of the workbook")]
-
-
-def _attachment(filename: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{filename}"'}
-
-
 @router.get(
     "/cohorts/{cohort_id}/comparison.xlsx",
     summary="The cohort comparison in Excel: a row per organization, a summary, native charts",
     response_class=Response,
-    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "The workbook"}},
+    responses={**NOT_FOUND, **xlsx_ok()},
 )
 def cohort_comparison_export(
     cohort_id: uuid.UUID,
@@ -172,14 +173,14 @@ def cohort_comparison_export(
     name, data = exports.cohort_workbook(
         session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold, lang
     )
-    return Response(data, media_type=XLSX, headers=_attachment(name))
+    return xlsx_response(name, data)
 
 
 @router.get(
     "/cohorts/{cohort_id}/export.xlsx",
     summary="Raw data: one row per assessment, one column per item (xlsx)",
     response_class=Response,
-    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "The workbook"}},
+    responses={**NOT_FOUND, **xlsx_ok()},
 )
 def cohort_raw_export(
     cohort_id: uuid.UUID,
@@ -190,7 +191,7 @@ def cohort_raw_export(
     lang: Lang = "en",
 ) -> Response:
     name, data = exports.cohort_raw(session, principal, catalog, cohort_id, instrument_id, lang)
-    return Response(data, media_type=XLSX, headers=_attachment(name))
+    return xlsx_response(name, data)
 
 
 @router.get(
@@ -207,6 +208,4 @@ def cohort_raw_csv(
     instrument_id: InstrumentQ,
 ) -> StreamingResponse:
     name, chunks = exports.cohort_raw_csv(session, principal, catalog, cohort_id, instrument_id)
-    return StreamingResponse(
-        chunks, media_type="text/csv; charset=utf-8", headers=_attachment(name)
-    )
+    return StreamingResponse(chunks, media_type="text/csv; charset=utf-8", headers=attachment(name))

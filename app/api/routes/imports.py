@@ -7,15 +7,13 @@ from fastapi.responses import Response
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.problems import PROBLEM_JSON, problem_response
-from app.api.routing import problem, v1_router
+from app.api.routing import XLSX, problem, v1_router, xlsx_response
 from app.api.schemas.imports import ImportRead
 from app.excel import Limits, annotate
 from app.services import imports as svc
 from app.services.scores import rounded
 
 router = v1_router("imports")
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _limits(max_bytes: int) -> Limits:
@@ -115,15 +113,9 @@ async def import_workbooks(
             marked = None
         if marked is not None:
             name = expanded[0].name.rsplit("/", 1)[-1].removesuffix(".xlsx")
-            return Response(
-                marked,
-                status_code=422,
-                media_type=XLSX,
-                headers={
-                    "Content-Disposition": f'attachment; filename="{_safe(name)}-problems.xlsx"',
-                    "OCA-Problems": str(len(first.problems)),
-                },
-            )
+            response = xlsx_response(f"{_safe(name)}-problems.xlsx", marked, status_code=422)
+            response.headers["OCA-Problems"] = str(len(first.problems))
+            return response
     return problem_response(
         422,
         "workbook-rejected",

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-from fastapi import Path, Query
+from fastapi import Path
 from fastapi.responses import Response
 
 from app.api.deps import CatalogDep
-from app.api.routing import NOT_FOUND, v1_router
+from app.api.routing import NOT_FOUND, Lang, v1_router, xlsx_ok, xlsx_response
 from app.api.schemas.common import Page
 from app.api.schemas.instruments import InstrumentSummary, InstrumentVersionRead, VersionSummary
 from app.services.instruments import get_file
@@ -57,28 +55,20 @@ def get_instrument_version(
     return InstrumentVersionRead(content_hash=f.content_hash, definition=f.instrument)
 
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
 @router.get(
     "/instruments/{instrument_id}/versions/{version}/template.xlsx",
     summary="A locked Excel template of one instrument version, to fill offline",
     response_class=Response,
-    responses={**NOT_FOUND, 200: {"content": {XLSX: {}}, "description": "The template"}},
+    responses={**NOT_FOUND, **xlsx_ok("The template")},
 )
 def get_template(
     catalog: CatalogDep,
     instrument_id: str = IdPath,
     version: str = VersionPath,
-    lang: Annotated[Literal["en", "es"], Query(description="Language of the template")] = "en",
+    lang: Lang = "en",
 ) -> Response:
     from app.excel import build_template
 
     f = get_file(catalog, instrument_id, version)
     data = build_template(f.instrument, f.content_hash, lang)
-    filename = f"{instrument_id}-{version}-{lang}.xlsx"
-    return Response(
-        data,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return xlsx_response(f"{instrument_id}-{version}-{lang}.xlsx", data)
