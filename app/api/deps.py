@@ -63,10 +63,11 @@ async def require_key(
     cache: PrincipalCache = request.app.state.auth_cache
     principal = cache.get(token)
     if principal is None:
+        generation = cache.generation
         principal = await run_in_threadpool(authenticate, session, token)
         if principal is None:
             raise _unauthorized("the API key is unknown or revoked")
-        cache.put(token, principal)
+        cache.put(token, principal, generation)
     if request.method not in READ_METHODS and not principal.can_write:
         raise HTTPException(403, "this key is read-only (role viewer); writes need editor or admin")
     request.state.principal = principal

@@ -99,6 +99,10 @@ def comparable_map(old: Instrument, new: Instrument) -> dict[str, str]:
     return out
 
 
+def _supersedes(new: Instrument, old: Instrument) -> bool:
+    return new.supersedes is not None and new.supersedes.version == old.version
+
+
 def compare_assessments(
     *,
     baseline_instrument: Instrument,
@@ -108,28 +112,40 @@ def compare_assessments(
     endline_answers: Mapping[str, AnswerValue],
     threshold: float | None = None,
 ) -> OrgComparison:
-    """Compare two assessments; ``compiled`` is the endline (newer) version's compiled instrument.
+    """Compare two assessments; ``compiled`` is the newer version's compiled instrument.
 
-    Raises ValueError when the versions are not comparable (different instruments, or no
-    ``supersedes`` link and no shared items).
+    Either side may be the newer version (a retrospective baseline can be taken on a newer
+    version than the endline): the older side's answers are carried onto the newer version's
+    keys through its ``supersedes`` map, and both are scored on the newer version.
+    Raises ValueError when the versions are not comparable (different instruments, or neither
+    version declares that it supersedes the other).
     """
     if baseline_instrument.id != endline_instrument.id:
         raise ValueError("assessments of different instruments cannot be compared")
-    new = endline_instrument
-    cross = baseline_instrument.version != new.version
-    mapping = comparable_map(baseline_instrument, new)
-    if cross and not (new.supersedes and new.supersedes.version == baseline_instrument.version):
-        raise ValueError(
-            f"{new.id} {new.version} does not declare that it supersedes "
-            f"{baseline_instrument.version}; the two versions cannot be compared"
-        )
+    base_is_old = True
+    new, old = endline_instrument, baseline_instrument
+    cross = baseline_instrument.version != endline_instrument.version
+    if cross and not _supersedes(new, old):
+        if _supersedes(baseline_instrument, endline_instrument):
+            new, old, base_is_old = baseline_instrument, endline_instrument, False
+        else:
+            raise ValueError(
+                f"neither {new.id} {new.version} nor {old.version} declares that it supersedes "
+                "the other; the two versions cannot be compared"
+            )
+    mapping = comparable_map(old, new)
     comparable = set(mapping.values())
     excluded = tuple(sorted(new.item_keys - comparable))
-    base_ans: dict[str, AnswerValue] = {}
-    for old_key, new_key in mapping.items():
-        if old_key in baseline_answers:
-            base_ans[new_key] = baseline_answers[old_key]
-    end_ans: dict[str, AnswerValue] = {k: v for k, v in endline_answers.items() if k in comparable}
+    old_answers, new_answers = (
+        (baseline_answers, endline_answers) if base_is_old else (endline_answers, baseline_answers)
+    )
+    carried: dict[str, AnswerValue] = {
+        new_key: old_answers[old_key]
+        for old_key, new_key in mapping.items()
+        if old_key in old_answers
+    }
+    kept: dict[str, AnswerValue] = {k: v for k, v in new_answers.items() if k in comparable}
+    base_ans, end_ans = (carried, kept) if base_is_old else (kept, carried)
     for k in excluded:  # not comparable: out of both sides, like N/A
         base_ans[k] = NA
         end_ans[k] = NA
@@ -179,7 +195,7 @@ def compare_assessments(
         new.id,
         new.version,
         baseline_instrument.version,
-        new.version,
+        endline_instrument.version,
         cross,
         len(comparable),
         excluded,

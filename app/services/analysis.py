@@ -137,10 +137,16 @@ def compare_organization(
     b = _pick(session, principal, org.id, instrument_id, endline)
     fa, fb = _file(catalog, a), _file(catalog, b)
     try:
+        newer = (
+            fa
+            if fa.instrument.supersedes
+            and (fa.instrument.supersedes.version == fb.instrument.version)
+            else fb
+        )
         result = compare_assessments(
             baseline_instrument=fa.instrument,
             endline_instrument=fb.instrument,
-            compiled=fb.compiled,
+            compiled=newer.compiled,
             baseline_answers=answers_of(a),
             endline_answers=answers_of(b),
             threshold=threshold,

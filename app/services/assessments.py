@@ -275,8 +275,16 @@ def update_assessment(
             parsed = merge_answers(f, a, answers)
             a.answers = _answer_rows(f, parsed)
             diff["answers"] = sorted({x.item for x in answers})
+            # no longer what the uploaded file said: the same file uploaded again must apply
+            a.source_sha256 = None
+            a.source = "api"
         if "round" in changes and changes["round"] is not None:
             label = check_round(changes["round"])
+            if label != a.round and a.replaces_id is not None:
+                raise Conflict(
+                    "a revision keeps the round of the assessment it corrects; "
+                    "create a new assessment for another round"
+                )
             if label != a.round:
                 other = current_for_round(session, a.organization_id, a.instrument_id, label)
                 if other is not None:
@@ -432,6 +440,15 @@ def reopen_in_transaction(session: Session, principal: Principal, a: Assessment)
     row = session.get(AssessmentScore, a.id)
     if row is not None:
         session.delete(row)
+    if a.replaces_id is not None:
+        # the revision it replaced is the round's scored assessment again until this one is
+        session.execute(
+            update(Assessment)
+            .where(Assessment.id == a.replaces_id)
+            .values(is_current=True)
+            .execution_options(synchronize_session=False)
+        )
+        a.is_current = False
     a.status = Status.draft.value
     a.submitted_at = None
     a.updated_at = now()

@@ -14,14 +14,14 @@ from datetime import date
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, Organization, Status
 from app.db.session import write_transaction
 from app.domain.answers import AnswersInvalid, ParsedAnswers
-from app.domain.errors import Busy, DomainError
+from app.domain.errors import DomainError
 from app.domain.instrument import Instrument
 from app.excel import (
     CoverField,
@@ -201,14 +201,15 @@ def _find_org(
         if org is not None:
             return org, None
     if cover.organization_name:
-        matches = list(
-            session.scalars(
-                select(Organization).where(
-                    Organization.workspace_id == principal.workspace_id,
-                    func.lower(Organization.name) == cover.organization_name.strip().lower(),
-                )
+        # casefold in Python: SQL lower() leaves accented capitals alone on SQLite ("ÑANDÚ")
+        wanted = _name_key(cover.organization_name)
+        rows = session.execute(
+            select(Organization.id, Organization.name).where(
+                Organization.workspace_id == principal.workspace_id
             )
-        )
+        ).all()
+        ids = [row_id for row_id, name in rows if _name_key(name) == wanted]
+        matches = [org for org in (session.get(Organization, i) for i in ids) if org]
         if len(matches) == 1 and (
             not cover.organization_external_id or matches[0].external_id is None
         ):
@@ -224,6 +225,10 @@ def _find_org(
                 cell=cover_cell(CoverField.organization_external_id),
             )
     return None, None
+
+
+def _name_key(name: str) -> str:
+    return " ".join(name.casefold().split())
 
 
 def _unknown_org(wb: FilledWorkbook) -> Problem:
@@ -250,8 +255,8 @@ def _apply(
     """Create, update or revise the round's assessment with the workbook's answers."""
     parsed: ParsedAnswers = wb.answers
     round_label = svc.check_round(wb.cover.round or "")
-    assessed_on: date = wb.cover.assessed_on or date.today()
     existing = svc.current_for_round(session, org.id, f.instrument.id, round_label)
+    assessed_on: date = wb.cover.assessed_on or (existing.assessed_on if existing else date.today())
     if existing is not None and existing.instrument_version != f.instrument.version:
         raise _Rejected(
             _error(
@@ -337,8 +342,16 @@ def import_workbook(
     result = WorkbookResult(file=upload.name, status="rejected", dry_run=dry_run)
     try:
         wb = read_filled_workbook(upload.data, _resolver(catalog), limits)
-    except SandboxBusy:
-        raise Busy("every workbook parser is busy; retry in a few seconds") from None
+    except SandboxBusy:  # this workbook only; the others of the upload keep their results
+        result.problems = [
+            _error(
+                ProblemCode.not_accepted,
+                "every workbook parser was busy; upload this workbook again in a few seconds",
+                "todos los lectores de libros estaban ocupados; suba este libro de nuevo en unos "
+                "segundos",
+            )
+        ]
+        return result
     except WorkbookRejected as exc:
         result.problems = list(exc.problems)
         result.language = exc.language

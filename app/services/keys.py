@@ -276,6 +276,7 @@ class PrincipalCache:
         self.max_entries = max_entries
         self._entries: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
+        self.generation = 0  # bumped by clear(): a lookup begun before it must not be cached
 
     def get(self, token: str) -> Principal | None:
         if self.ttl <= 0:
@@ -291,10 +292,12 @@ class PrincipalCache:
             return None
         return principal
 
-    def put(self, token: str, principal: Principal) -> None:
+    def put(self, token: str, principal: Principal, generation: int | None = None) -> None:
         if self.ttl <= 0:
             return
         with self._lock:
+            if generation is not None and generation != self.generation:
+                return  # a revocation happened while this key was being looked up
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()  # simple bound; a full cache is refilled by the next reads
             self._entries[_digest(token)] = (time.monotonic() + self.ttl, principal)
@@ -302,3 +305,4 @@ class PrincipalCache:
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self.generation += 1

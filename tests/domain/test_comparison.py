@@ -123,3 +123,22 @@ def test_versions_without_supersedes_cannot_be_compared() -> None:
             baseline_answers={},
             endline_answers={},
         )
+
+
+def test_a_newer_baseline_is_compared_through_its_supersedes_map() -> None:
+    old = _mini()
+    data = old.model_dump(mode="json")
+    data["version"] = "2.0"
+    data["dimensions"][0]["areas"][0]["items"][0]["key"] = "gov.vision.written"
+    data["supersedes"] = {"version": "1.0", "items": {"gov.vision.1": "gov.vision.written"}}
+    new = Instrument.model_validate(data)
+    c = compare_assessments(  # retrospective baseline on 2.0, endline on 1.0
+        baseline_instrument=new,
+        endline_instrument=old,
+        compiled=compile_instrument(new),
+        baseline_answers={"gov.vision.written": 1.0, "gov.board.1": 1.0, "fin.budget.1": 1.0},
+        endline_answers={"gov.vision.1": 4.0, "gov.board.1": 4.0, "fin.budget.1": 4.0},
+    )
+    assert c.cross_version and c.baseline_version == "2.0" and c.endline_version == "1.0"
+    assert c.overall.baseline == pytest.approx(1.0) and c.overall.endline == pytest.approx(4.0)
+    assert c.overall.direction == "up"
