@@ -354,6 +354,19 @@ def submit(
     return a
 
 
+def _hand_round_over(
+    session: Session, replaced_id: uuid.UUID, revision: Assessment, *, to_revision: bool
+) -> None:
+    """Which of a revision and the assessment it replaces is the round's current one."""
+    session.execute(
+        update(Assessment)
+        .where(Assessment.id == replaced_id)
+        .values(is_current=not to_revision)
+        .execution_options(synchronize_session=False)
+    )
+    revision.is_current = to_revision
+
+
 def submit_in_transaction(
     session: Session, principal: Principal, f: InstrumentFile, a: Assessment
 ) -> Score:
@@ -379,13 +392,7 @@ def submit_in_transaction(
     a.submitted_at = ts
     a.updated_at = ts
     if a.replaces_id is not None:
-        session.execute(
-            update(Assessment)
-            .where(Assessment.id == a.replaces_id)
-            .values(is_current=False)
-            .execution_options(synchronize_session=False)
-        )
-        a.is_current = True
+        _hand_round_over(session, a.replaces_id, a, to_revision=True)
     session.flush()
     audit(
         session,
@@ -442,13 +449,7 @@ def reopen_in_transaction(session: Session, principal: Principal, a: Assessment)
         session.delete(row)
     if a.replaces_id is not None:
         # the revision it replaced is the round's scored assessment again until this one is
-        session.execute(
-            update(Assessment)
-            .where(Assessment.id == a.replaces_id)
-            .values(is_current=True)
-            .execution_options(synchronize_session=False)
-        )
-        a.is_current = False
+        _hand_round_over(session, a.replaces_id, a, to_revision=False)
     a.status = Status.draft.value
     a.submitted_at = None
     a.updated_at = now()
