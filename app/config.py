@@ -30,6 +30,19 @@ class Settings(BaseSettings):
         description="How long a checked key is trusted without a lookup (0: always look up); "
         "a revocation made in another process takes effect within this time",
     )
+    read_cache_mb: float = Field(
+        default=64,
+        ge=0,
+        description="Memory for rendered scores, series and comparisons, kept until the "
+        "database changes (0: off)",
+    )
+    read_threads: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Threads that compute scores, series and comparisons not in the read cache; "
+        "they are CPU-bound, and more threads than cores mostly fight over Python's lock",
+    )
     docs_enabled: bool = True
 
     @property

@@ -6,10 +6,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import openpyxl
+from anyio import CapacityLimiter
 from fastapi import FastAPI
+from sqlalchemy import event
 
 from app.api.guards import LimitBody, RefuseNul
 from app.api.problems import Problem, add_exception_handlers
+from app.api.reads import ReadCache, ServeCachedReads
 from app.api.routes import (
     assessments,
     audit,
@@ -22,6 +25,7 @@ from app.api.routes import (
 )
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
+from app.db.changes import make_change_clock
 from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
 from app.services.keys import PrincipalCache
@@ -51,12 +55,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.auth_cache = PrincipalCache(settings.auth_cache_seconds)
+        clock = make_change_clock(engine)
+        # This process's commits move the clock at once (other processes' through the database).
+        event.listen(app.state.sessionmaker, "after_commit", lambda _session: clock.touch())
+        app.state.read_cache = ReadCache(clock, int(settings.read_cache_mb * 1024 * 1024))
+        app.state.read_threads = CapacityLimiter(settings.read_threads)
         try:
             with app.state.sessionmaker() as session:
                 sync_catalog(session, catalog)
             refresh_statistics(engine)
             yield
         finally:
+            clock.close()
             engine.dispose()
 
     app = FastAPI(
@@ -69,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={500: {"model": Problem, "description": "Unexpected error (no internals)"}},
     )
     add_exception_handlers(app)
+    app.add_middleware(ServeCachedReads)  # innermost of ours: after the guards have looked
     app.add_middleware(RefuseNul)
     app.add_middleware(LimitBody, max_bytes=settings.max_request_bytes)
     app.include_router(health.router)

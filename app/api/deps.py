@@ -51,9 +51,13 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="oca"'})
 
 
+def _authenticate(request: Request, token: str) -> Principal | None:
+    with request.app.state.sessionmaker() as session:
+        return authenticate(session, token)
+
+
 async def require_key(
     request: Request,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """Authenticate the key; reads need viewer, writes editor (declared once per /v1 router)."""
@@ -64,7 +68,7 @@ async def require_key(
     principal = cache.get(token)
     if principal is None:
         generation = cache.generation
-        principal = await run_in_threadpool(authenticate, session, token)
+        principal = await run_in_threadpool(_authenticate, request, token)
         if principal is None:
             raise _unauthorized("the API key is unknown or revoked")
         cache.put(token, principal, generation)

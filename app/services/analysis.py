@@ -27,42 +27,43 @@ from app.services.organizations import get_cohort, get_organization
 SCORED = (Status.submitted.value, Status.final.value)
 
 
-def _scored_current(
-    session: Session, principal: Principal, org_ids: list[uuid.UUID] | None, instrument_id: str
-) -> list[tuple[Assessment, AssessmentScore]]:
-    q = (
-        select(Assessment, AssessmentScore)
+def series(
+    session: Session, principal: Principal, org_id: uuid.UUID, instrument_id: str
+) -> dict[str, Any]:
+    """The organization's scored assessments of one instrument in date order."""
+    org = get_organization(session, principal, org_id)
+    rows = session.execute(
+        select(
+            Assessment.id,
+            Assessment.round,
+            Assessment.assessed_on,
+            Assessment.status,
+            Assessment.revision,
+            Assessment.retrospective,
+            Assessment.instrument_version,
+            AssessmentScore.payload,
+        )
         .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
         .where(
             Assessment.workspace_id == principal.workspace_id,
+            Assessment.organization_id == org.id,
             Assessment.instrument_id == instrument_id,
             Assessment.is_current.is_(True),
             Assessment.status.in_(SCORED),
         )
         .order_by(Assessment.assessed_on, Assessment.created_at)
     )
-    if org_ids is not None:
-        q = q.where(Assessment.organization_id.in_(org_ids))
-    return [(a, s) for a, s in session.execute(q).all()]
-
-
-def series(
-    session: Session, principal: Principal, org_id: uuid.UUID, instrument_id: str
-) -> dict[str, Any]:
-    """The organization's scored assessments of one instrument in date order."""
-    org = get_organization(session, principal, org_id)
     points = []
-    for a, s in _scored_current(session, principal, [org.id], instrument_id):
-        p = s.payload
+    for a_id, round_label, assessed_on, status, revision, retro, version, p in rows:
         points.append(
             {
-                "assessment_id": str(a.id),
-                "round": a.round,
-                "assessed_on": a.assessed_on.isoformat(),
-                "status": a.status,
-                "revision": a.revision,
-                "retrospective": a.retrospective,
-                "instrument_version": a.instrument_version,
+                "assessment_id": str(a_id),
+                "round": round_label,
+                "assessed_on": assessed_on.isoformat(),
+                "status": status,
+                "revision": revision,
+                "retrospective": retro,
+                "instrument_version": version,
                 "overall": p["overall"],
                 "dimensions": [
                     {

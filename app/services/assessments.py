@@ -525,10 +525,12 @@ _SCORE_OF = (
         Assessment.status,
         AssessmentScore.rendered,
         AssessmentScore.computed_at,
-        AssessmentScore.payload,
     )
     .outerjoin(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
     .where(Assessment.id == bindparam("assessment_id"))
+)
+_PAYLOAD_OF = select(AssessmentScore.payload).where(
+    AssessmentScore.assessment_id == bindparam("assessment_id")
 )
 
 
@@ -542,7 +544,11 @@ def get_scores(session: Session, principal: Principal, assessment_id: uuid.UUID)
             f"assessment is {row.status} and has no stored score yet; submit it to score it",
             status_now=row.status,
         )
-    return row.rendered or render_score(assessment_id, row.computed_at, row.payload)
+    if row.rendered is not None:
+        return str(row.rendered)
+    # Stored before the rendered column existed: rendered from the payload on each read.
+    payload = session.execute(_PAYLOAD_OF, {"assessment_id": assessment_id}).scalar_one()
+    return render_score(assessment_id, row.computed_at, payload)
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,12 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import Query, Response, status
+from fastapi import Query, Request, Response, status
+from sqlalchemy.orm import Session
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.params import Cursor, IdempotencyKey, IfMatch, Limit, Threshold
+from app.api.reads import cached_json
 from app.api.routing import (
     CONFLICT,
     NOT_FOUND,
@@ -276,9 +278,16 @@ def create_revision(
         **CONFLICT,
     },
 )
-def get_scores(assessment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> JsonText:
+async def get_scores(
+    assessment_id: uuid.UUID, request: Request, principal: PrincipalDep
+) -> Response:
     # Stored at submit, rounded and serialized: sent as is (tests check it against ScoreRead).
-    return JsonText(svc.get_scores(session, principal, assessment_id))
+    return await cached_json(
+        request,
+        principal,
+        ("scores", assessment_id),
+        lambda session: svc.get_scores(session, principal, assessment_id),
+    )
 
 
 @router.get(
@@ -341,10 +350,15 @@ def organization_series_export(
     response_class=JsonText,
     responses={200: {"model": SeriesRead, "description": "The series"}, **NOT_FOUND},
 )
-def organization_series(
-    org_id: uuid.UUID, instrument_id: InstrumentQ, session: SessionDep, principal: PrincipalDep
-) -> JsonText:
-    return JsonText(as_json(analysis.series(session, principal, org_id, instrument_id)))
+async def organization_series(
+    org_id: uuid.UUID, instrument_id: InstrumentQ, request: Request, principal: PrincipalDep
+) -> Response:
+    return await cached_json(
+        request,
+        principal,
+        ("series", org_id, instrument_id),
+        lambda session: as_json(analysis.series(session, principal, org_id, instrument_id)),
+    )
 
 
 @router.get(
@@ -353,17 +367,21 @@ def organization_series(
     response_class=JsonText,
     responses={200: {"model": OrgComparisonRead, "description": "The comparison"}, **NOT_FOUND},
 )
-def organization_comparison(
+async def organization_comparison(
     org_id: uuid.UUID,
     instrument_id: InstrumentQ,
-    session: SessionDep,
+    request: Request,
     principal: PrincipalDep,
     catalog: CatalogDep,
     baseline: Ref = "baseline",
     endline: Ref = "endline",
     threshold: Threshold = None,
-) -> JsonText:
-    org, a, b, result = analysis.compare_organization(
-        session, principal, catalog, org_id, instrument_id, baseline, endline, threshold
-    )
-    return JsonText(as_json(analysis.comparison_json(org, a, b, result)))
+) -> Response:
+    def compute(session: Session) -> str:
+        org, a, b, result = analysis.compare_organization(
+            session, principal, catalog, org_id, instrument_id, baseline, endline, threshold
+        )
+        return as_json(analysis.comparison_json(org, a, b, result))
+
+    key = ("org-comparison", org_id, instrument_id, baseline, endline, threshold)
+    return await cached_json(request, principal, key, compute)

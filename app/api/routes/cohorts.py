@@ -3,11 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query, Response, status
+from fastapi import Query, Request, Response, status
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep
 from app.api.params import Cursor, IdempotencyKey, Limit, Threshold
+from app.api.reads import cached_json
 from app.api.routing import (
     CONFLICT,
     NOT_FOUND,
@@ -137,20 +139,24 @@ def remove_member(
     response_class=JsonText,
     responses={200: {"model": CohortComparisonRead, "description": "The comparison"}, **NOT_FOUND},
 )
-def cohort_comparison(
+async def cohort_comparison(
     cohort_id: uuid.UUID,
-    session: SessionDep,
+    request: Request,
     principal: PrincipalDep,
     catalog: CatalogDep,
     instrument_id: InstrumentQ,
     baseline: Round = "baseline",
     endline: Round = "endline",
     threshold: Threshold = None,
-) -> JsonText:
-    result = analysis.compare_cohort_rounds(
-        session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
-    )
-    return JsonText(as_json(analysis.cohort_json(result)))
+) -> Response:
+    def compute(session: Session) -> str:
+        result = analysis.compare_cohort_rounds(
+            session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
+        )
+        return as_json(analysis.cohort_json(result))
+
+    key = ("cohort-comparison", cohort_id, instrument_id, baseline, endline, threshold)
+    return await cached_json(request, principal, key, compute)
 
 
 @router.get(

@@ -11,5 +11,5 @@ class Health(BaseModel):
 
 
 @router.get("/healthz", summary="Liveness (no authentication)")
-def healthz() -> Health:
+async def healthz() -> Health:
     return Health(status="ok")

@@ -16,7 +16,7 @@ VersionPath = Path(max_length=32, examples=["2015.1"])
 
 
 @router.get("/instruments", summary="List instruments and their versions")
-def list_instruments(catalog: CatalogDep) -> Page[InstrumentSummary]:
+async def list_instruments(catalog: CatalogDep) -> Page[InstrumentSummary]:
     out: list[InstrumentSummary] = []
     for instrument_id in catalog.ids():
         versions = catalog.versions(instrument_id)
@@ -46,7 +46,7 @@ def list_instruments(catalog: CatalogDep) -> Page[InstrumentSummary]:
     summary="The full definition of one instrument version",
     responses=NOT_FOUND,
 )
-def get_instrument_version(
+async def get_instrument_version(
     catalog: CatalogDep,
     instrument_id: str = IdPath,
     version: str = VersionPath,

@@ -1,0 +1,187 @@
+"""Cached reads: the rendered JSON of scores, series and comparisons, kept in memory while the
+database has not changed (``app.db.changes``), with an ETag so clients can revalidate for free.
+
+Two doors lead to an entry:
+
+* ``cached_json``, called by the route once FastAPI has authenticated and validated the request:
+  keyed by workspace and the validated parameters; a miss computes the answer in one thread-pool
+  call with a session of its own.
+* ``ServeCachedReads``, an ASGI middleware in front of the router: a GET whose key is in the
+  authentication cache and whose exact path and query string were answered before, under the
+  same clock reading and for the same workspace, is answered from memory without routing,
+  dependency solving or a thread-pool hop. Anything else goes on to the router unchanged.
+
+Entries are keyed by workspace first, so one tenant's answer is never another's; errors (404,
+409, 422) are never cached, so they are always checked afresh.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import NamedTuple
+
+from anyio import to_thread
+from fastapi import Request, Response
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.db.changes import ChangeClock
+from app.services.keys import Principal
+
+# Private: the answer depends on the key's workspace. no-cache: revalidate with If-None-Match.
+CACHE_CONTROL = "private, no-cache"
+
+
+class Entry(NamedTuple):
+    body: bytes
+    etag: str
+
+
+def make_entry(body: str | bytes) -> Entry:
+    data = body.encode() if isinstance(body, str) else body
+    return Entry(data, f'"{hashlib.blake2b(data, digest_size=12).hexdigest()}"')
+
+
+class ReadCache:
+    """A least-recently-used map bounded in bytes, holding the entries of one clock reading."""
+
+    def __init__(self, clock: ChangeClock, max_bytes: int) -> None:
+        self.clock = clock
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
+        self._size = 0
+        self._reading: int | None = None
+        self._lock = threading.Lock()
+
+    def now(self) -> int | None:
+        """The clock's reading, or ``None`` when nothing may be cached."""
+        return self.clock.now() if self.max_bytes > 0 else None
+
+    def get(self, key: Hashable, reading: int) -> Entry | None:
+        with self._lock:
+            if reading != self._reading:
+                self._entries.clear()
+                self._size = 0
+                self._reading = reading
+                return None
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: Hashable, reading: int, entry: Entry) -> None:
+        size = len(entry.body)
+        with self._lock:
+            # Computed under an older reading (something changed meanwhile) or too big: not kept.
+            if reading != self._reading or size > self.max_bytes // 4:
+                return
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._size -= len(old.body)
+            self._entries[key] = entry
+            self._size += size
+            while self._size > self.max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._size -= len(evicted.body)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _compute(factory: sessionmaker[Session], compute: Callable[[Session], str]) -> Entry:
+    with factory() as session:
+        return make_entry(compute(session))
+
+
+async def cached_json(
+    request: Request,
+    principal: Principal,
+    key: tuple[Hashable, ...],
+    compute: Callable[[Session], str],
+) -> Response:
+    """Answer from the cache, or run ``compute`` (in the thread pool, with its own session)."""
+    cache: ReadCache = request.app.state.read_cache
+    reading = cache.now()
+    scoped = (principal.workspace_id, *key)
+    entry = cache.get(scoped, reading) if reading is not None else None
+    if entry is None:
+        entry = await to_thread.run_sync(
+            _compute,
+            request.app.state.sessionmaker,
+            compute,
+            limiter=request.app.state.read_threads,
+        )
+        if reading is not None:
+            cache.put(scoped, reading, entry)
+    if reading is not None:
+        # The same answer for the same spelling of this request: the middleware's door.
+        cache.put(_raw_key(principal, request.scope), reading, entry)
+    headers = {"ETag": entry.etag, "Cache-Control": CACHE_CONTROL}
+    if _matches(request.headers.get("if-none-match"), entry.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(entry.body, media_type="application/json", headers=headers)
+
+
+def _raw_key(principal: Principal, scope: Scope) -> tuple[Hashable, ...]:
+    return ("raw", principal.workspace_id, scope["path"], scope.get("query_string", b""))
+
+
+class ServeCachedReads:
+    """Answer a repeated GET from the read cache before routing (see the module's docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            entry = _cached_for(scope)
+            if entry is not None:
+                await _send_entry(entry, scope, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _cached_for(scope: Scope) -> Entry | None:
+    state = getattr(scope.get("app"), "state", None)
+    cache: ReadCache | None = getattr(state, "read_cache", None)
+    if state is None or cache is None:
+        return None
+    authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    principal = state.auth_cache.get(token)  # only a key checked within its time to live
+    reading = cache.now() if principal is not None else None
+    if principal is None or reading is None:
+        return None
+    return cache.get(_raw_key(principal, scope), reading)
+
+
+async def _send_entry(entry: Entry, scope: Scope, send: Send) -> None:
+    if_none_match = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
+    common = [(b"etag", entry.etag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
+    if if_none_match is not None and _matches(if_none_match.decode("latin-1"), entry.etag):
+        await send({"type": "http.response.start", "status": 304, "headers": common})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    headers = [
+        (b"content-length", str(len(entry.body)).encode()),
+        (b"content-type", b"application/json"),
+        *common,
+    ]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": entry.body})
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    # Weak comparison (RFC 9110 §13.1.2): W/"x" matches "x".
+    return any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(","))
