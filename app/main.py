@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 import openpyxl
 from anyio import CapacityLimiter
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from app.api.guards import LimitBody, RefuseNul
 from app.api.problems import Problem, add_exception_handlers
@@ -25,7 +24,7 @@ from app.api.routes import (
 )
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
-from app.db.changes import make_change_clock
+from app.db.changes import make_change_clock, watch_commits
 from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
 from app.services.keys import PrincipalCache
@@ -56,8 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.auth_cache = PrincipalCache(settings.auth_cache_seconds)
         clock = make_change_clock(engine)
-        # This process's commits move the clock at once (other processes' through the database).
-        event.listen(app.state.sessionmaker, "after_commit", lambda _session: clock.touch())
+        watch_commits(app.state.sessionmaker, clock)
         app.state.read_cache = ReadCache(clock, int(settings.read_cache_mb * 1024 * 1024))
         app.state.read_threads = CapacityLimiter(settings.read_threads)
         try:

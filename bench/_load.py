@@ -99,7 +99,11 @@ def server_options() -> list[str]:
 
 @contextlib.contextmanager
 def uvicorn_server(
-    database_url: str, cwd: Path, log_path: Path, data_dir: Path
+    database_url: str,
+    cwd: Path,
+    log_path: Path,
+    data_dir: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, list[str]]]:
     """`uvicorn app.main:create_app --factory`: 1 worker, 127.0.0.1, a free port; always stopped."""
     port = free_port()
@@ -125,6 +129,7 @@ def uvicorn_server(
         "OCA_DATABASE_URL": database_url,
         "OCA_DATA_DIR": str(data_dir),
         "PYTHONUNBUFFERED": "1",
+        **(extra_env or {}),
     }
     log = log_path.open("wb")
     proc = subprocess.Popen(

@@ -37,6 +37,12 @@ Responses = dict[int | str, dict[str, Any]]
 
 NOT_FOUND: Responses = {404: problem("Not found (or in another workspace)")}
 CONFLICT: Responses = {409: problem("Conflicts with the current state")}
+NOT_MODIFIED: Responses = {
+    304: {
+        "description": "Not modified: the `If-None-Match` header holds the current `ETag` "
+        "(answers carry `ETag` and `Cache-Control: private, no-cache`)"
+    }
+}
 PRECONDITION: Responses = {
     412: problem("If-Match does not match the current ETag"),
     428: problem("If-Match is required"),

@@ -4,11 +4,12 @@ Cached reads (the rendered scores, series and comparisons of ``app.api.reads``) 
 while the clock shows the number they were computed under, so a change made by this process,
 another worker or the CLI is never answered from a stale cache.
 
-* SQLite: ``PRAGMA data_version`` on a connection of its own, which changes when any other
-  connection (of any process) commits; asking costs a few microseconds and no I/O beyond the
-  WAL index, so it is asked on every cached read.
-* PostgreSQL: every table has a statement trigger that calls ``pg_notify('oca_changes')``
-  (migration 0004; PostgreSQL folds the notifications of one transaction into one). A thread
+* SQLite: the row of ``change_counter`` that triggers bump on every change to the tables cached
+  reads come from (migration 0004), read on a connection of its own before every cached answer:
+  a few microseconds, and exact for every process that writes the file.
+* PostgreSQL: every table that cached reads come from has a statement trigger that calls
+  ``pg_notify('oca_changes')`` (migration 0004; a new cached read that reads another table must
+  add it there; PostgreSQL folds the notifications of one transaction into one). A thread
   listens and moves the clock; this process's own commits move it at once (``touch``), other
   processes' within the notification's delivery (sub-millisecond on one host). While the
   listening connection is down the clock reads ``None`` and nothing is cached.
@@ -21,7 +22,10 @@ import sqlite3
 import threading
 from typing import Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.session import CHANGES_DATA
 
 CHANNEL = "oca_changes"
 log = logging.getLogger(__name__)
@@ -51,17 +55,20 @@ class NoClock:
 
 
 class SqliteClock:
+    """Reads the row that the triggers of migration 0004 bump, on a connection of its own."""
+
     def __init__(self, path: str) -> None:
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
+        self.now()  # fails here, not on a request, when the database lacks migration 0004
 
     def now(self) -> int | None:
         with self._lock:
-            row = self._conn.execute("PRAGMA data_version").fetchone()
+            row = self._conn.execute(_COUNT).fetchone()
         return int(row[0])
 
     def touch(self) -> None:
-        pass  # PRAGMA data_version already counts every other connection's commits
+        pass  # the triggers count this process's commits like any other's
 
     def close(self) -> None:
         with self._lock:
@@ -119,13 +126,34 @@ class PostgresClock:
             self._stop.wait(self._retry)
 
 
+_COUNT = "SELECT changes FROM change_counter WHERE id = 1"
+
+
+def watch_commits(factory: sessionmaker[Session], clock: ChangeClock) -> None:
+    """Move the clock when one of ``factory``'s sessions commits a change to data, at once
+    (a notification from the database comes a little later)."""
+
+    @event.listens_for(factory, "after_commit")
+    def _committed(session: Session) -> None:
+        if session.info.pop(CHANGES_DATA, False):
+            clock.touch()
+
+    @event.listens_for(factory, "after_rollback")
+    def _rolled_back(session: Session) -> None:
+        session.info.pop(CHANGES_DATA, None)
+
+
 def make_change_clock(engine: Engine) -> ChangeClock:
     url = engine.url
     backend = url.get_backend_name()
     if backend == "sqlite":
         if not url.database or url.database == ":memory:" or url.query.get("mode") == "memory":
             return NoClock()
-        return SqliteClock(url.database)
+        try:
+            return SqliteClock(url.database)
+        except sqlite3.Error as exc:
+            log.warning("no change counter in %s (%s): reads are not cached", url.database, exc)
+            return NoClock()
     if backend == "postgresql":
         return PostgresClock(url.set(drivername="postgresql").render_as_string(hide_password=False))
     return NoClock()

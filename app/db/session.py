@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.domain.errors import Conflict, PreconditionFailed
 
 WRITE = "oca_write"
+CHANGES_DATA = "oca_changes_data"  # session.info: the open write transaction changes data
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -69,11 +70,12 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def write_transaction(session: Session) -> Iterator[Session]:
+def write_transaction(session: Session, *, changes_data: bool = True) -> Iterator[Session]:
     """One write transaction: BEGIN IMMEDIATE on SQLite; commit on success, roll back on error.
 
     A concurrent writer that won a race shows up as a constraint violation (PostgreSQL) or a
-    stale row version: both are the client's conflict, not a server error.
+    stale row version: both are the client's conflict, not a server error. ``changes_data=False``
+    (keys and their last use only) tells the read cache that its answers still hold.
     """
     if session.in_transaction():
         # A read happened earlier in this request; end it so the write lock is taken up front.
@@ -81,6 +83,8 @@ def write_transaction(session: Session) -> Iterator[Session]:
     try:
         with session.begin():
             session.connection(execution_options={WRITE: True})
+            if changes_data:
+                session.info[CHANGES_DATA] = True
             yield session
     except IntegrityError:
         raise Conflict(

@@ -81,7 +81,7 @@ def cli_principal(session: Session, workspace: str, *, create: bool = True) -> P
     """The command line acts in a workspace as an admin without a key (creating it if asked)."""
     import getpass
 
-    with write_transaction(session):
+    with write_transaction(session, changes_data=False):
         if create:
             ws = ensure_workspace(session, workspace)
         else:
@@ -106,7 +106,7 @@ def create_key(
         raise Invalid("workspace name must be 1 to 120 characters")
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    with write_transaction(session):
+    with write_transaction(session, changes_data=False):
         ws = ensure_workspace(session, workspace)
         key = ApiKey(
             workspace_id=ws.id,
@@ -143,7 +143,7 @@ def authenticate(session: Session, token: str) -> Principal | None:
     if last is None or now - last > LAST_USED_RESOLUTION:
         # Recorded at one-minute resolution so that reads do not each become a write.
         session.rollback()  # end the read before the write
-        with write_transaction(session):
+        with write_transaction(session, changes_data=False):
             session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
     return principal
 
@@ -183,7 +183,7 @@ def list_keys(session: Session, workspace: str | None = None) -> list[KeyInfo]:
 
 
 def revoke_key(session: Session, prefix_or_id: str) -> KeyInfo:
-    with write_transaction(session):
+    with write_transaction(session, changes_data=False):
         key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix_or_id))
         if key is None:
             try:
@@ -239,7 +239,7 @@ def create_workspace_key(
     ws = session.get(Workspace, principal.workspace_id)
     assert ws is not None
     created = create_key(session, workspace=ws.name, role=role, name=name)
-    with write_transaction(session):
+    with write_transaction(session, changes_data=False):
         audit(session, principal, "key.create", "api_key", created.id, {"role": role})
         key = session.get(ApiKey, created.id)
         assert key is not None
@@ -250,7 +250,7 @@ def create_workspace_key(
 def revoke_workspace_key(session: Session, principal: Principal, key_id: uuid.UUID) -> KeyInfo:
     from app.services.common import audit
 
-    with write_transaction(session):
+    with write_transaction(session, changes_data=False):
         key = session.get(ApiKey, key_id)
         if key is None or key.workspace_id != principal.workspace_id:
             raise NotFound(f"key {key_id} does not exist")

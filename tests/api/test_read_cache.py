@@ -99,7 +99,9 @@ def test_a_change_by_another_process_shows(t: Tenant, engine: Engine) -> None:
     assert get(t, url)["organizations"][0]["name"] == "Before"
     assert get(t, url)["organizations"][0]["name"] == "Before"
     with Session(engine) as other, other.begin():
-        other.execute(update(Organization).where(Organization.id == uuid.UUID(org["id"])).values(name="After"))
+        other.execute(
+            update(Organization).where(Organization.id == uuid.UUID(org["id"])).values(name="After")
+        )
 
     def renamed() -> bool:
         return bool(get(t, url)["organizations"][0]["name"] == "After")

@@ -13,6 +13,7 @@ from app.api.reads import cached_json
 from app.api.routing import (
     CONFLICT,
     NOT_FOUND,
+    NOT_MODIFIED,
     PRECONDITION,
     JsonText,
     Lang,
@@ -274,6 +275,7 @@ def create_revision(
     response_class=JsonText,
     responses={
         200: {"model": ScoreRead, "description": "The score object"},
+        **NOT_MODIFIED,
         **NOT_FOUND,
         **CONFLICT,
     },
@@ -348,7 +350,11 @@ def organization_series_export(
     "/organizations/{org_id}/series",
     summary="An organization's scored assessments of one instrument over time",
     response_class=JsonText,
-    responses={200: {"model": SeriesRead, "description": "The series"}, **NOT_FOUND},
+    responses={
+        200: {"model": SeriesRead, "description": "The series"},
+        **NOT_MODIFIED,
+        **NOT_FOUND,
+    },
 )
 async def organization_series(
     org_id: uuid.UUID, instrument_id: InstrumentQ, request: Request, principal: PrincipalDep
@@ -365,7 +371,11 @@ async def organization_series(
     "/organizations/{org_id}/comparison",
     summary="Compare two of an organization's assessments (by round label or id)",
     response_class=JsonText,
-    responses={200: {"model": OrgComparisonRead, "description": "The comparison"}, **NOT_FOUND},
+    responses={
+        200: {"model": OrgComparisonRead, "description": "The comparison"},
+        **NOT_MODIFIED,
+        **NOT_FOUND,
+    },
 )
 async def organization_comparison(
     org_id: uuid.UUID,

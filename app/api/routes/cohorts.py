@@ -13,6 +13,7 @@ from app.api.reads import cached_json
 from app.api.routing import (
     CONFLICT,
     NOT_FOUND,
+    NOT_MODIFIED,
     JsonText,
     Lang,
     attachment,
@@ -137,7 +138,11 @@ def remove_member(
     "/cohorts/{cohort_id}/comparison",
     summary="Baseline versus endline across a cohort (CBLD-9 share improved)",
     response_class=JsonText,
-    responses={200: {"model": CohortComparisonRead, "description": "The comparison"}, **NOT_FOUND},
+    responses={
+        200: {"model": CohortComparisonRead, "description": "The comparison"},
+        **NOT_MODIFIED,
+        **NOT_FOUND,
+    },
 )
 async def cohort_comparison(
     cohort_id: uuid.UUID,
