@@ -18,6 +18,7 @@ Entries are keyed by workspace first, so one tenant's answer is never another's;
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -31,8 +32,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from app.db.changes import ChangeClock
 from app.services.keys import Principal
 
+log = logging.getLogger(__name__)
+
 # Private: the answer depends on the key's workspace. no-cache: revalidate with If-None-Match.
 CACHE_CONTROL = "private, no-cache"
+ENTRY_OVERHEAD = 256  # bytes counted per entry besides its body and key: the map, the tuples
+MAX_RAW_QUERY = 512  # longer query strings are answered through the router only
+# The last segment of every path the middleware may answer (anything else is not even looked up).
+CACHED_ENDINGS = ("/scores", "/series", "/comparison")
 
 
 class Entry(NamedTuple):
@@ -51,14 +58,20 @@ class ReadCache:
     def __init__(self, clock: ChangeClock, max_bytes: int) -> None:
         self.clock = clock
         self.max_bytes = max_bytes
-        self._entries: OrderedDict[Hashable, Entry] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Entry, int]] = OrderedDict()
         self._size = 0
         self._reading: int | None = None
         self._lock = threading.Lock()
 
     def now(self) -> int | None:
         """The clock's reading, or ``None`` when nothing may be cached."""
-        return self.clock.now() if self.max_bytes > 0 else None
+        if self.max_bytes <= 0:
+            return None
+        try:
+            return self.clock.now()
+        except Exception:  # no reading: answer without the cache rather than fail
+            log.exception("change clock failed")
+            return None
 
     def get(self, key: Hashable, reading: int) -> Entry | None:
         with self._lock:
@@ -67,25 +80,27 @@ class ReadCache:
                 self._size = 0
                 self._reading = reading
                 return None
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-            return entry
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+            return found[0]
 
-    def put(self, key: Hashable, reading: int, entry: Entry) -> None:
-        size = len(entry.body)
+    def put(self, key: Hashable, reading: int, entry: Entry, key_bytes: int = 0) -> None:
+        """Keep ``entry``; ``key_bytes``: what the key itself holds (paths, query strings)."""
+        size = len(entry.body) + key_bytes + ENTRY_OVERHEAD
         with self._lock:
             # Computed under an older reading (something changed meanwhile) or too big: not kept.
             if reading != self._reading or size > self.max_bytes // 4:
                 return
             old = self._entries.pop(key, None)
             if old is not None:
-                self._size -= len(old.body)
-            self._entries[key] = entry
+                self._size -= old[1]
+            self._entries[key] = (entry, size)
             self._size += size
             while self._size > self.max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self._size -= len(evicted.body)
+                _, (_, evicted_size) = self._entries.popitem(last=False)
+                self._size -= evicted_size
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -116,9 +131,12 @@ async def cached_json(
         )
         if reading is not None:
             cache.put(scoped, reading, entry)
-    if reading is not None:
-        # The same answer for the same spelling of this request: the middleware's door.
-        cache.put(_raw_key(principal, request.scope), reading, entry)
+    query: bytes = request.scope.get("query_string", b"")
+    if reading is not None and len(query) <= MAX_RAW_QUERY:
+        # The same answer for the same spelling of this request: the middleware's door. (Unknown
+        # query parameters are ignored by the router, so each spelling costs its key's bytes.)
+        path: str = request.scope["path"]
+        cache.put(_raw_key(principal, request.scope), reading, entry, len(path) + len(query))
     headers = {"ETag": entry.etag, "Cache-Control": CACHE_CONTROL}
     if _matches(request.headers.get("if-none-match"), entry.etag):
         return Response(status_code=304, headers=headers)
@@ -137,7 +155,11 @@ class ServeCachedReads:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            entry = _cached_for(scope)
+            try:
+                entry = _cached_for(scope)
+            except Exception:  # a shortcut, never a failure: the router answers instead
+                log.exception("read cache lookup failed")
+                entry = None
             if entry is not None:
                 await _send_entry(entry, scope, send)
                 return
@@ -145,6 +167,9 @@ class ServeCachedReads:
 
 
 def _cached_for(scope: Scope) -> Entry | None:
+    path: str = scope["path"]
+    if not path.endswith(CACHED_ENDINGS):
+        return None
     state = getattr(scope.get("app"), "state", None)
     cache: ReadCache | None = getattr(state, "read_cache", None)
     if state is None or cache is None:

@@ -78,12 +78,13 @@ _writer_locks_guard = threading.Lock()
 
 @contextmanager
 def _writer_turn(session: Session) -> Iterator[None]:
-    """SQLite: this process's writers queue here, in arrival order, instead of polling the file
-    lock. SQLite's busy handler sleeps longer after each failed try (up to 100 ms), so under
-    contention an unlucky writer kept losing to newcomers: 16 concurrent writers saw a p99 of
-    1.5 s, now 0.3 s, at the price of a fair queue for all (docs/benchmarks.md). Writers of other
-    processes still meet the busy timeout. Nested write transactions do not exist here; a second
-    one in the same thread would wait for the first, so it fails after the timeout instead."""
+    """SQLite: this process's writers wait here, woken one at a time as the lock is released,
+    instead of polling the file lock. SQLite's busy handler sleeps longer after each failed try
+    (up to 100 ms), so under contention an unlucky writer kept losing to newcomers: 16
+    concurrent writers saw a p99 of 1.5 s, now 0.3 s, at the price of a queue for all
+    (docs/benchmarks.md). Writers of other processes still meet the busy timeout. Nested write
+    transactions do not exist here; a second one in the same thread would wait for the first, so
+    it fails after the timeout instead."""
     bind = session.get_bind()
     if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
         yield

@@ -547,7 +547,11 @@ def get_scores(session: Session, principal: Principal, assessment_id: uuid.UUID)
     if row.rendered is not None:
         return str(row.rendered)
     # Stored before the rendered column existed: rendered from the payload on each read.
-    payload = session.execute(_PAYLOAD_OF, {"assessment_id": assessment_id}).scalar_one()
+    payload = session.execute(_PAYLOAD_OF, {"assessment_id": assessment_id}).scalar()
+    if payload is None:  # reopened between the two statements
+        raise Conflict(
+            "the assessment was reopened and has no stored score now", status_now="draft"
+        )
     return render_score(assessment_id, row.computed_at, payload)
 
 

@@ -21,7 +21,7 @@ from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, Organization, Status
 from app.db.session import write_transaction
 from app.domain.answers import AnswersInvalid, ParsedAnswers
-from app.domain.errors import DomainError
+from app.domain.errors import Busy, DomainError
 from app.domain.instrument import Instrument
 from app.excel import (
     CoverField,
@@ -377,6 +377,8 @@ def import_workbook(
     except AnswersInvalid as exc:  # the reader checked the answers already; kept as a safety net
         problems = [_error(ProblemCode.not_accepted, p.en, p.es, item=p.item) for p in exc.problems]
         _reset(result, problems)
+    except Busy:
+        raise  # the database is saturated: a 503 the client retries, not a verdict on the file
     except DomainError as exc:
         _reset(result, [_error(ProblemCode.not_accepted, exc.detail, exc.detail)])
     return result

@@ -158,3 +158,22 @@ def test_request_body_limit_is_413(settings: Settings, tenant: Tenant) -> None:
     assert r.status_code == 413
     assert r.headers["content-type"] == "application/problem+json", r.text
     nothing_written(tenant)
+
+
+def test_a_saturated_database_is_503_not_a_rejected_file(
+    tenant: Tenant, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.domain.errors import Busy
+    from app.services import imports
+
+    def saturated(*_args: Any, **_kw: Any) -> None:
+        raise Busy("the write waited too long for its turn; retry shortly")
+
+    monkeypatch.setattr(imports, "_import_in_transaction", saturated)
+    r = post(
+        tenant, [("x.xlsx", _filled(catalog, "cla", "Busy Org", 2.0))], "?create_organizations=true"
+    )
+    assert r.status_code == 503, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.headers["retry-after"]
+    nothing_written(tenant)

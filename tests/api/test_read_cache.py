@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, text, update
 from sqlalchemy.orm import Session
 
 from app.api import reads
-from app.api.reads import ReadCache, make_entry
+from app.api.reads import ENTRY_OVERHEAD, ReadCache, make_entry
 from app.config import Settings
 from app.db.changes import NoClock, make_change_clock
 from app.db.models import Organization
+from app.db.session import make_engine
 from app.main import create_app
 from app.services import analysis
 from tests.api.factories import (
@@ -212,23 +213,43 @@ class FixedClock(NoClock):
 
 def test_read_cache_is_bounded_and_follows_the_clock() -> None:
     clock = FixedClock()
-    cache = ReadCache(clock, max_bytes=400)
+    one = 90 + ENTRY_OVERHEAD  # what an entry of a 90-byte body costs
+    cache = ReadCache(clock, max_bytes=4 * one + 40)
     reading = cache.now()
     assert reading == 1
     assert cache.get("a", reading) is None
     for key in "abcd":
         cache.put(key, reading, make_entry("x" * 90))
     assert cache.get("a", reading) is not None  # a is now the most recent
-    cache.put("e", reading, make_entry("y" * 90))  # 450 bytes > 400: evict the oldest (b)
+    cache.put("e", reading, make_entry("y" * 90))  # over the budget: evict the oldest (b)
     assert cache.get("b", reading) is None
     assert all(cache.get(k, reading) is not None for k in "acde")
-    cache.put("big", reading, make_entry("z" * 101))  # over a quarter of the budget: not kept
+    before = cache._size
+    cache.put("e", reading, make_entry("y" * 90), key_bytes=7)  # a key's bytes count too
+    assert cache._size == before + 7
+    cache.put("big", reading, make_entry("z" * one))  # over a quarter of the budget: not kept
     assert cache.get("big", reading) is None
     cache.put("late", 0, make_entry("{}"))  # computed under an older reading: not kept
     assert cache.get("late", reading) is None
     clock.reading = 2
     assert cache.get("a", 2) is None and len(cache) == 0  # a change empties it
     assert ReadCache(clock, max_bytes=0).now() is None  # off
+
+
+def test_query_spellings_cannot_outgrow_the_budget(settings: Settings, session: Session) -> None:
+    """Unknown query parameters are ignored by the router: each spelling is a new raw key."""
+    small = settings.model_copy(update={"read_cache_mb": 0.25, "auth_cache_seconds": 60})
+    with TestClient(create_app(small)) as c:
+        t = Tenant(session, c)
+        org = create_org(t)
+        scored(t, org["id"], value=2)
+        url = f"/v1/organizations/{org['id']}/series?instrument_id=oca"
+        pad = "p" * 400
+        for i in range(400):
+            assert c.get(f"{url}&{i}={pad}", headers=t.headers("viewer")).status_code == 200
+        cache: ReadCache = c.app.state.read_cache  # type: ignore[attr-defined]
+        assert cache._size <= cache.max_bytes
+        assert len(cache) < 400
 
 
 def test_entries_carry_a_strong_etag_of_their_bytes() -> None:
@@ -255,3 +276,54 @@ def test_memory_databases_are_not_cached() -> None:
     from sqlalchemy import create_engine
 
     assert make_change_clock(create_engine("sqlite://")).now() is None
+
+
+def test_a_failing_clock_never_fails_a_read(t: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    org = create_org(t)
+    a = scored(t, org["id"], value=2)
+    url = f"/v1/assessments/{a['id']}/scores"
+    expected = get(t, url)
+    get(t, url)  # in the cache, under both doors
+
+    def broken() -> int:
+        raise RuntimeError("clock down")
+
+    cache: ReadCache = t.client.app.state.read_cache  # type: ignore[attr-defined]
+    monkeypatch.setattr(cache.clock, "now", broken)
+    assert get(t, url) == expected  # computed afresh
+    assert get(t, "/v1/organizations")["items"]
+
+
+def test_the_clock_pauses_when_it_cannot_watch(engine: Engine, tmp_path: Any) -> None:
+    """PostgreSQL: the listening connection is killed, the clock reads None, then recovers.
+    SQLite: a database missing one of the counting triggers is never cached."""
+    if engine.dialect.name == "postgresql":
+        clock = make_change_clock(engine)
+        try:
+            first = clock.now()
+            assert first is not None
+            with engine.connect() as conn:
+                killed = conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE application_name = 'oca-change-clock' AND pid <> pg_backend_pid()"
+                    )
+                ).all()
+                conn.commit()
+            assert killed
+            eventually(lambda: clock.now() is None)
+            eventually(lambda: (clock.now() or 0) > first)  # back, and everything cached is void
+        finally:
+            clock.close()
+    else:
+        from app.db import migrate
+
+        url = f"sqlite:///{tmp_path / 'partial.db'}"
+        migrate.upgrade(url)
+        scratch = make_engine(url)
+        try:
+            with scratch.begin() as conn:
+                conn.execute(text("DROP TRIGGER count_update_cohort"))
+            assert isinstance(make_change_clock(scratch), NoClock)
+        finally:
+            scratch.dispose()

@@ -8,18 +8,10 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from app.db.changes import WATCHED_TABLES as WATCHED
 from app.db.changes import make_change_clock
 from app.services.keys import authenticate, create_key
 
-WATCHED = (
-    "workspace",
-    "organization",
-    "cohort",
-    "cohort_member",
-    "assessment",
-    "answer",
-    "assessment_score",
-)
 UNWATCHED = ("api_key", "audit_event", "idempotency_record", "instrument_version")
 
 

@@ -1,4 +1,4 @@
-"""SQLite writers of one process take turns in arrival order; PostgreSQL writers do not wait."""
+"""SQLite writers of one process take turns; PostgreSQL writers do not wait for each other."""
 
 from __future__ import annotations
 
