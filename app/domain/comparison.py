@@ -210,6 +210,35 @@ def compare_assessments(
     )
 
 
+def rescore_on(
+    new: Instrument,
+    compiled: CompiledInstrument,
+    sides: Sequence[tuple[Instrument, Mapping[str, AnswerValue]]],
+) -> list[Score] | None:
+    """Score answers given on several versions of one instrument on the ``new`` version, using
+    only the items every side can carry over (the others count as N/A on every side), so that the
+    scores compare. ``None`` when a side's version is neither ``new`` nor the one it supersedes.
+    This is how a cohort whose rounds used different versions is compared."""
+    maps: list[dict[str, str]] = []
+    for instrument, _ in sides:
+        if instrument.id != new.id or (
+            instrument.version != new.version and not _supersedes(new, instrument)
+        ):
+            return None
+        maps.append(comparable_map(instrument, new))
+    comparable = set(new.item_keys)
+    for mapping in maps:
+        comparable &= set(mapping.values())
+    excluded = {k: NA for k in new.item_keys - comparable}
+    scores = []
+    for (_, answers), mapping in zip(sides, maps, strict=True):
+        carried: dict[str, AnswerValue] = {
+            mapping[k]: v for k, v in answers.items() if mapping.get(k) in comparable
+        }
+        scores.append(score(compiled, {**carried, **excluded}))
+    return scores
+
+
 # --- a cohort ------------------------------------------------------------------------------------
 
 

@@ -222,8 +222,13 @@ _T: Final[dict[str, Labels]] = {
     "only_endline": _pair("Only endline", "Solo línea final"),
     "threshold": _pair("Improvement threshold", "Umbral de mejora"),
     "versions_mixed": _pair(
-        "Note: the assessments use more than one instrument version.",
-        "Nota: las evaluaciones usan más de una versión del instrumento.",
+        "Note: the assessments use more than one instrument version. {rescored} organization(s) "
+        "with a round on an older version are scored on version {version}, on the items its "
+        "supersedes map carries over; {left} could not be compared and are left out.",
+        "Nota: las evaluaciones usan más de una versión del instrumento. {rescored} "
+        "organización(es) con una ronda en una versión anterior se puntúan en la versión "
+        "{version}, con los ítems que su mapa de equivalencias conserva; {left} no se pudieron "
+        "comparar y quedan fuera.",
     ),
     "means_chart": _pair(
         "Mean score by dimension: baseline vs endline",
@@ -1569,7 +1574,12 @@ def _cohort_summary(
     row = label_values(ws, 3, info)
     if comparison.get("versions_mixed"):
         row += 1
-        put(ws, row, 1, _T["versions_mixed"][lang], font=MUTED)
+        mixed = _T["versions_mixed"][lang].format(
+            rescored=len(comparison.get("rescored_on_latest") or []),
+            left=len(comparison.get("not_comparable") or []),
+            version=comparison.get("compared_on_version", ""),
+        )
+        put(ws, row, 1, mixed, font=MUTED)
     header = row + 2
     improved_words = _improved_label(instrument, lang)
     summary_rows: list[list[Value]] = []

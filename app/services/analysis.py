@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Assessment, AssessmentScore, CohortMember, Organization, Status
+from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Organization, Status
 from app.domain.comparison import (
     CohortComparison,
     OrgComparison,
     OrgPair,
     compare_assessments,
     compare_cohort,
+    rescore_on,
 )
 from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.instrument import Method
+from app.domain.scoring import NA, AnswerValue
 from app.services.assessments import answers_of, get_assessment
 from app.services.keys import Principal
 from app.services.organizations import get_cohort, get_organization
@@ -218,6 +220,10 @@ class CohortResult:
     comparison: CohortComparison
     pairs: list[OrgPair]
     versions_mixed: bool
+    # organizations with a round on an older version, scored again on the latest
+    rescored: list[str] = field(default_factory=list)
+    # ... with a round on a version the latest does not supersede: left out
+    not_comparable: list[str] = field(default_factory=list)
 
 
 def compare_cohort_rounds(
@@ -247,6 +253,7 @@ def compare_cohort_rounds(
             Assessment.organization_id,
             Assessment.round,
             Assessment.instrument_version,
+            Assessment.id,
             AssessmentScore.summary,
         )
         .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
@@ -260,10 +267,10 @@ def compare_cohort_rounds(
             Assessment.status.in_(SCORED),
         )
     ).all()
-    by_org: dict[uuid.UUID, dict[str, dict[str, Any]]] = {}
+    by_org: dict[uuid.UUID, dict[str, tuple[str, uuid.UUID, dict[str, Any]]]] = {}
     versions: set[str] = set()
-    for org_id, round_label, version, summary in rows:
-        by_org.setdefault(org_id, {})[round_label] = summary
+    for org_id, round_label, version, assessment_id, summary in rows:
+        by_org.setdefault(org_id, {})[round_label] = (version, assessment_id, summary)
         versions.add(version)
     instrument = latest.instrument
     keys = ["overall", *(d.key for d in instrument.dimensions)]
@@ -273,12 +280,21 @@ def compare_cohort_rounds(
             return {}
         return {"overall": summary["overall"], **summary["dimensions"]}
 
+    numbers: dict[uuid.UUID, dict[str, dict[str, float | None]]] = {
+        oid: {r: flat(summary) for r, (_, _, summary) in sides.items()}
+        for oid, sides in by_org.items()
+        if all(version == instrument.version for version, _, _ in sides.values())
+    }
+    # An organization with a round on another version: both rounds scored again on the latest
+    # version, on the items its supersedes map carries over (as the organization comparison does).
+    others = {oid: sides for oid, sides in by_org.items() if oid not in numbers}
+    rescored, not_comparable = _on_latest(session, catalog, latest, others, numbers)
     pairs = [
         OrgPair(
             str(oid),
             name,
-            flat(by_org.get(oid, {}).get(baseline)),
-            flat(by_org.get(oid, {}).get(endline)),
+            numbers.get(oid, {}).get(baseline, {}),
+            numbers.get(oid, {}).get(endline, {}),
         )
         for oid, name, _ in members
     ]
@@ -302,8 +318,57 @@ def compare_cohort_rounds(
         {str(oid): ext for oid, _, ext in members},
         comparison,
         pairs,
-        len(versions) > 1,
+        len(versions) > 1 or bool(others),
+        sorted(str(o) for o in rescored),
+        sorted(str(o) for o in not_comparable),
     )
+
+
+def _on_latest(
+    session: Session,
+    catalog: Catalog,
+    latest: InstrumentFile,
+    others: dict[uuid.UUID, dict[str, tuple[str, uuid.UUID, dict[str, Any]]]],
+    numbers: dict[uuid.UUID, dict[str, dict[str, float | None]]],
+) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+    """Fill ``numbers`` for organizations with a round on an older version; returns the ones
+    re-scored and the ones whose versions the latest does not supersede (left out)."""
+    if not others:
+        return [], []
+    ids = [assessment_id for sides in others.values() for _, assessment_id, _ in sides.values()]
+    answers: dict[uuid.UUID, dict[str, AnswerValue]] = {i: {} for i in ids}
+    for assessment_id, item, value, is_na in session.execute(
+        select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
+            Answer.assessment_id.in_(ids)
+        )
+    ):
+        if is_na:
+            answers[assessment_id][item] = NA
+        elif value is not None:
+            answers[assessment_id][item] = value
+    rescored: list[uuid.UUID] = []
+    not_comparable: list[uuid.UUID] = []
+    for oid, sides in others.items():
+        labels = list(sides)
+        given = []
+        for r in labels:
+            f = catalog.get(latest.instrument.id, sides[r][0])
+            if f is not None:
+                given.append((f.instrument, answers[sides[r][1]]))
+        scores = (
+            rescore_on(latest.instrument, latest.compiled, given)
+            if len(given) == len(labels)
+            else None
+        )
+        if scores is None:
+            not_comparable.append(oid)
+            continue
+        rescored.append(oid)
+        numbers[oid] = {
+            r: {"overall": sc.overall.score, **{d.key: d.score for d in sc.dimensions}}
+            for r, sc in zip(labels, scores, strict=True)
+        }
+    return rescored, not_comparable
 
 
 def cohort_json(r: CohortResult) -> dict[str, Any]:
@@ -338,7 +403,10 @@ def cohort_json(r: CohortResult) -> dict[str, Any]:
         "instrument_id": r.instrument.instrument.id,
         "baseline_round": r.baseline,
         "endline_round": r.endline,
+        "compared_on_version": r.instrument.instrument.version,
         "versions_mixed": r.versions_mixed,
+        "rescored_on_latest": r.rescored,
+        "not_comparable": r.not_comparable,
         "organizations": [{"id": k, "name": v} for k, v in r.names.items()],
         "organizations_with_both": list(c.organizations_with_both),
         "only_baseline": list(c.only_baseline),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.catalog import load_file
-from app.domain.comparison import OrgPair, compare_assessments, compare_cohort
+from app.domain.comparison import OrgPair, compare_assessments, compare_cohort, rescore_on
 from app.domain.instrument import Instrument
 from app.domain.scoring import NA, compile_instrument
 from tests.conftest import DATA
@@ -142,3 +142,24 @@ def test_a_newer_baseline_is_compared_through_its_supersedes_map() -> None:
     assert c.cross_version and c.baseline_version == "2.0" and c.endline_version == "1.0"
     assert c.overall.baseline == pytest.approx(1.0) and c.overall.endline == pytest.approx(4.0)
     assert c.overall.direction == "up"
+
+
+def test_rescore_on_the_newer_version_uses_only_what_every_side_carries() -> None:
+    old = _mini()
+    data = old.model_dump(mode="json")
+    data["version"] = "2.0"
+    data["dimensions"][0]["areas"][0]["items"][0]["key"] = "gov.vision.written"
+    data["supersedes"] = {"version": "1.0", "items": {"gov.board.1": None}}
+    new = Instrument.model_validate(data)
+    compiled = compile_instrument(new)
+    base = {"gov.vision.1": 1.0, "gov.vision.2": 1.0, "gov.board.1": 4.0, "fin.budget.1": 1.0}
+    end = {"gov.vision.written": 3.0, "gov.vision.2": 3.0, "gov.board.1": 1.0, "fin.budget.1": 3.0}
+    scores = rescore_on(new, compiled, [(old, base), (new, end)])
+    assert scores is not None
+    b, e = scores
+    # gov.vision.1 has no explicit mapping and no namesake in 2.0: not comparable either
+    assert b.dimensions[0].score == pytest.approx(1.0) and e.dimensions[0].score == 3.0
+    assert b.dimensions[0].areas[1].score is None  # the board, out on both sides
+    assert b.dimensions[0].areas[0].answered == 1  # vision.2 only
+    unrelated = Instrument.model_validate({**old.model_dump(mode="json"), "version": "0.5"})
+    assert rescore_on(new, compiled, [(unrelated, base), (new, end)]) is None

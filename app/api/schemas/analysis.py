@@ -248,7 +248,19 @@ class CohortComparisonRead(BaseModel):
     instrument_id: str
     baseline_round: str
     endline_round: str
-    versions_mixed: bool
+    compared_on_version: str = Field(description="The instrument version every number is on")
+    versions_mixed: bool = Field(
+        description="true when some rounds used another version than `compared_on_version`"
+    )
+    rescored_on_latest: list[str] = Field(
+        description="Organizations with a round on an older version: both of their rounds are "
+        "scored again on `compared_on_version`, on the items its supersedes map carries over "
+        "(as the organization comparison does)"
+    )
+    not_comparable: list[str] = Field(
+        description="Organizations with a round on a version `compared_on_version` does not "
+        "supersede: left out of every number"
+    )
     organizations: list[OrgRef]
     organizations_with_both: list[str]
     only_baseline: list[str]
