@@ -94,9 +94,16 @@ def cli_principal(session: Session, workspace: str, *, create: bool = True) -> P
 
 
 def create_key(
-    session: Session, *, workspace: str, role: str, name: str | None = None
+    session: Session,
+    *,
+    workspace: str,
+    role: str,
+    name: str | None = None,
+    by: Principal | None = None,
 ) -> CreatedKey:
-    """Create a key (and the workspace if new); the secret is returned once and never stored."""
+    """Create a key (and the workspace if new); the secret is returned once and never stored.
+
+    ``by``: the key that asks, recorded in the audit log in the same transaction."""
     try:
         role_value = Role(role)
     except ValueError:
@@ -118,6 +125,10 @@ def create_key(
         )
         session.add(key)
         session.flush()
+        if by is not None:
+            from app.services.common import audit
+
+            audit(session, by, "key.create", "api_key", key.id, {"role": role_value.value})
         created = CreatedKey(
             key.id, ws.name, key.name, role_value, f"{KEY_PREFIX}{prefix}_{secret}"
         )
@@ -234,17 +245,12 @@ def workspace_keys(session: Session, principal: Principal) -> list[KeyInfo]:
 def create_workspace_key(
     session: Session, principal: Principal, role: str, name: str | None
 ) -> tuple[CreatedKey, KeyInfo]:
-    from app.services.common import audit
-
     ws = session.get(Workspace, principal.workspace_id)
     assert ws is not None
-    created = create_key(session, workspace=ws.name, role=role, name=name)
-    with write_transaction(session, changes_data=False):
-        audit(session, principal, "key.create", "api_key", created.id, {"role": role})
-        key = session.get(ApiKey, created.id)
-        assert key is not None
-        info = _info(key, ws.name)
-    return created, info
+    created = create_key(session, workspace=ws.name, role=role, name=name, by=principal)
+    key = session.get(ApiKey, created.id)
+    assert key is not None
+    return created, _info(key, ws.name)
 
 
 def revoke_workspace_key(session: Session, principal: Principal, key_id: uuid.UUID) -> KeyInfo:

@@ -171,3 +171,18 @@ def test_key_admin_is_audited_and_takes_effect(tenant: Any, client: Any) -> None
         ("key.create", "api_key", created["id"]),
     ]
     assert created["secret"] not in str(audit_events(tenant))
+
+
+def test_a_key_is_never_created_without_its_audit_event(tenant: Any, monkeypatch: Any) -> None:
+    from app.services import common
+
+    before = {k["id"] for k in get(tenant, "/v1/keys", role="admin")["items"]}
+
+    def failing(*_args: Any, **_kw: Any) -> None:
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr(common, "audit", failing)
+    r = call(tenant, "POST", "/v1/keys", "admin", json={"role": "viewer"})
+    assert_problem(r, 500)
+    monkeypatch.undo()
+    assert {k["id"] for k in get(tenant, "/v1/keys", role="admin")["items"]} == before
