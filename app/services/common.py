@@ -8,10 +8,10 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -135,6 +135,26 @@ def check_if_match(if_match: str | None, current: str, *, required: bool) -> Non
 
 # --- idempotency ---------------------------------------------------------------------------------
 
+# A key answers retries for a day, then it is forgotten and may be used again.
+IDEMPOTENCY_TTL = timedelta(hours=24)
+_PURGE_EVERY = timedelta(minutes=10)
+_last_purge: dict[uuid.UUID, datetime] = {}
+
+
+def _purge_expired(session: Session, principal: Principal) -> None:
+    """Delete the workspace's expired keys, at most every few minutes per process."""
+    moment = now()
+    last = _last_purge.get(principal.workspace_id)
+    if last is not None and moment - last < _PURGE_EVERY:
+        return
+    _last_purge[principal.workspace_id] = moment
+    session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.workspace_id == principal.workspace_id,
+            IdempotencyRecord.created_at < moment - IDEMPOTENCY_TTL,
+        )
+    )
+
 
 @dataclass(frozen=True)
 class IdempotencyRequest:
@@ -166,6 +186,13 @@ def idempotent_replay(
     )
     if record is None:
         return None
+    created = record.created_at
+    if created.tzinfo is None:  # SQLite keeps no zone; every time here is UTC
+        created = created.replace(tzinfo=UTC)
+    if now() - created > IDEMPOTENCY_TTL:
+        session.delete(record)  # expired: the key is free again (this transaction writes)
+        session.flush()
+        return None
     if record.fingerprint != request.fingerprint:
         raise Invalid(
             "this Idempotency-Key was already used with a different request body",
@@ -184,6 +211,7 @@ def remember(
     """Store the key with the created id, in the creating transaction."""
     if request is None:
         return
+    _purge_expired(session, principal)
     session.add(
         IdempotencyRecord(
             workspace_id=principal.workspace_id,

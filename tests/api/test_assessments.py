@@ -579,3 +579,28 @@ def test_every_dimension_of_every_instrument_can_be_answered(tenant: Any) -> Non
         assert [d["key"] for d in s["dimensions"]] == list(dimension_items(instrument_id))
         assert s["overall"]["missing"] == 0
         assert s["overall"]["answered"] == len(item_keys(instrument_id))
+
+
+def test_an_idempotency_key_expires_after_a_day(tenant: Any, engine: Engine) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from app.db.models import IdempotencyRecord
+
+    org = create_org(tenant)
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    first = ok(call(tenant, "POST", "/v1/organizations", json={"name": "One"}, headers=key), 201)
+    replay = ok(call(tenant, "POST", "/v1/organizations", json={"name": "One"}, headers=key), 201)
+    assert replay["id"] == first["id"]
+    with engine.begin() as conn:
+        conn.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.key == key["Idempotency-Key"])
+            .values(created_at=datetime.now(UTC) - timedelta(hours=25))
+        )
+    # A day later the key is free again: a new request, even with another body.
+    later = ok(call(tenant, "POST", "/v1/organizations", json={"name": "Two"}, headers=key), 201)
+    assert later["id"] not in (first["id"], org["id"]) and later["name"] == "Two"
+    again = ok(call(tenant, "POST", "/v1/organizations", json={"name": "Two"}, headers=key), 201)
+    assert again["id"] == later["id"]  # and it answers retries for the next day
