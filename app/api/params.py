@@ -12,7 +12,7 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         max_length=200,
         description="Retry-safe creation: a retry with the same key and body returns the first "
-        "result; the same key with another body is rejected (422)",
+        "result; the same key with another body is rejected (422). Keys are kept 24 hours.",
     ),
 ]
 IfMatch = Annotated[
