@@ -1,5 +1,6 @@
 """Cached reads: the rendered JSON of scores, series and comparisons, kept in memory while the
-database has not changed (``app.db.changes``), with an ETag so clients can revalidate for free.
+data they come from has not changed (``app.db.changes``), with an ETag so clients can
+revalidate for free.
 
 Two doors lead to an entry:
 
