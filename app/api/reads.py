@@ -18,11 +18,13 @@ Entries are keyed by workspace first, so one tenant's answer is never another's;
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
+from functools import partial
 from typing import NamedTuple
 
 from anyio import to_thread
@@ -63,6 +65,7 @@ class ReadCache:
         self._size = 0
         self._reading: int | None = None
         self._lock = threading.Lock()
+        self._flights: dict[tuple[Hashable, int], asyncio.Future[Entry]] = {}
 
     def now(self) -> int | None:
         """The clock's reading, or ``None`` when nothing may be cached."""
@@ -106,6 +109,27 @@ class ReadCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    async def single_flight(
+        self, key: Hashable, reading: int, run: Callable[[], Awaitable[Entry]]
+    ) -> Entry:
+        """Compute ``key`` once for every request that misses it at the same time.
+
+        Right after a change, all the clients polling a dashboard miss together; without this,
+        16 of them computed the same comparison 16 times. The computation runs as a task of its
+        own, so a caller that goes away does not cancel it for the others. (Event loop only.)"""
+        flight = (key, reading)
+        task = self._flights.get(flight)
+        if task is None:
+            task = asyncio.ensure_future(run())
+            self._flights[flight] = task
+            task.add_done_callback(partial(self._landed, flight))
+        return await asyncio.shield(task)
+
+    def _landed(self, flight: tuple[Hashable, int], task: asyncio.Future[Entry]) -> None:
+        self._flights.pop(flight, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: its callers re-raise it; nobody left is not an error
+
 
 def _compute(factory: sessionmaker[Session], compute: Callable[[Session], str]) -> Entry:
     with factory() as session:
@@ -124,13 +148,17 @@ async def cached_json(
     scoped = (principal.workspace_id, *key)
     entry = cache.get(scoped, reading) if reading is not None else None
     if entry is None:
-        entry = await to_thread.run_sync(
+        run = partial(
+            to_thread.run_sync,
             _compute,
             request.app.state.sessionmaker,
             compute,
             limiter=request.app.state.read_threads,
         )
-        if reading is not None:
+        if reading is None:
+            entry = await run()
+        else:
+            entry = await cache.single_flight(scoped, reading, run)
             cache.put(scoped, reading, entry)
     query: bytes = request.scope.get("query_string", b"")
     if reading is not None and len(query) <= MAX_RAW_QUERY:

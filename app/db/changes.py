@@ -97,6 +97,8 @@ class SqliteClock:
         )
         if missing or self.now() is None:
             self._conn.close()
+            if len(missing) == 3 * len(WATCHED_TABLES):
+                raise RuntimeError("the database lacks migration 0004: run `oca db upgrade`")
             raise RuntimeError(f"change counting is incomplete (missing: {missing or _COUNT})")
 
     def now(self) -> int | None:

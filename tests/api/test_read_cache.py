@@ -327,3 +327,39 @@ def test_the_clock_pauses_when_it_cannot_watch(engine: Engine, tmp_path: Any) ->
             assert isinstance(make_change_clock(scratch), NoClock)
         finally:
             scratch.dispose()
+
+
+def test_concurrent_misses_compute_once() -> None:
+    import asyncio
+
+    cache = ReadCache(FixedClock(), max_bytes=1 << 20)
+    runs: list[int] = []
+
+    async def slow() -> Any:
+        runs.append(1)
+        await asyncio.sleep(0.05)
+        return make_entry('{"a":1}')
+
+    async def failing() -> Any:
+        runs.append(1)
+        await asyncio.sleep(0.05)
+        raise LookupError("gone")
+
+    async def main() -> None:
+        results = await asyncio.gather(*(cache.single_flight("k", 1, slow) for _ in range(10)))
+        assert runs == [1] and len(set(results)) == 1
+        # One caller going away does not cancel the computation for the others.
+        first = asyncio.ensure_future(cache.single_flight("j", 1, slow))
+        second = asyncio.ensure_future(cache.single_flight("j", 1, slow))
+        await asyncio.sleep(0.01)
+        first.cancel()
+        assert (await second).body == b'{"a":1}'
+        # A failure reaches every caller, and the next miss computes again.
+        outcomes = await asyncio.gather(
+            *(cache.single_flight("f", 1, failing) for _ in range(3)), return_exceptions=True
+        )
+        assert all(isinstance(o, LookupError) for o in outcomes) and runs == [1, 1, 1]
+        await cache.single_flight("k", 2, slow)  # another reading: computed afresh
+        assert runs == [1, 1, 1, 1]
+
+    asyncio.run(main())
