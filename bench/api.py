@@ -24,6 +24,9 @@ uvloop/httptools when installed), then measure, each after a warm-up, with a tim
   (e) GET /v1/cohorts/{id}/comparison, 1,000 x 2, 1 client (latency)
   (a) POST /v1/assessments (45 answers) + POST /v1/assessments/{id}/submit, 16 clients
 
+(d) again while a client creates and submits an assessment once, then five times a second: each
+change empties the read cache, so this is the dashboard that keeps up with a data-entry session;
+
 then, on a second server started with the read cache off (OCA_READ_CACHE_MB=0), (b), (c) and (d)
 again at 16 clients and (e) at 1: what a read costs when the data has just changed. The goal for
 (e) is judged on this uncached measurement.
@@ -87,6 +90,8 @@ LABELS = {
     "series!cold": "(c) .../series, read cache off",
     "cohort24!cold": "(d) .../comparison 24, read cache off",
     "cohort1000!cold": "(e) .../comparison 1000x2, read cache off",
+    "mixed1": "(d) comparison 24 while 1 create+submit/s",
+    "mixed5": "(d) comparison 24 while 5 create+submit/s",
     "write": "(a) create+submit (1 op = 2 requests)",
     "create": "      POST /v1/assessments",
     "submit": "      POST /v1/assessments/{id}/submit",
@@ -102,6 +107,8 @@ ORDER = (
     "cohort24@1",
     "cohort1000",
     *COLD,
+    "mixed1",
+    "mixed5",
     "write",
     "create",
     "submit",
@@ -213,6 +220,48 @@ def write_operation(ds: _data.Dataset, tag: str) -> Any:
     return op
 
 
+def paced_writer(port: int, ds: _data.Dataset, rate: float, tag: str) -> tuple[Any, Any]:
+    """A thread that creates and submits an OCA assessment ``rate`` times a second until stopped:
+    the changes that empty the read cache while (d) is measured. Returns (thread, stop event)."""
+    import threading
+
+    stop = threading.Event()
+    headers = {"Authorization": f"Bearer {ds.key}", "Content-Type": "application/json"}
+    rnd = random.Random(tag)
+
+    def post(path: str, body: bytes) -> Any:
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", data=body, headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read())
+
+    def loop() -> None:
+        n = 0
+        while not stop.is_set():
+            started = time.monotonic()
+            values = {k: rnd.choice(ds.allowed[k]) for k in ds.item_keys}
+            answers = [
+                {"item": k, "value": int(v) if v.is_integer() else v} for k, v in values.items()
+            ]
+            body = {
+                "organization_id": str(ds.write_orgs[n % len(ds.write_orgs)]),
+                "instrument_id": _data.INSTRUMENT,
+                "round": f"{tag}-{n}",
+                "assessed_on": "2024-05-01",
+                "answers": answers,
+            }
+            created = post("/v1/assessments", json.dumps(body).encode())
+            post(f"/v1/assessments/{created['id']}/submit", b"")
+            n += 1
+            stop.wait(max(0.0, 1 / rate - (time.monotonic() - started)))
+        thread.writes = n  # type: ignore[attr-defined]
+
+    thread = threading.Thread(target=loop, daemon=True)
+    thread.start()
+    return thread, stop
+
+
 def read_paths(ds: _data.Dataset) -> dict[str, list[str]]:
     return {
         "healthz": ["/healthz"],
@@ -285,6 +334,21 @@ def measure_once(
     ]
     out = measure_gets(port, pid, ds, args, workdir, plan, sizes)
     tag = f"r{run}-{os.getpid()}-{int(time.time())}"
+    for rate in (1, 5):  # reads of a dashboard while data keeps changing (the cache keeps emptying)
+        thread, stop = paced_writer(port, ds, rate, f"{tag}-mix{rate}")
+        mixed = measure_gets(
+            port,
+            pid,
+            ds,
+            args,
+            workdir,
+            [(f"mixed{rate}", "cohort24", 16, many, args.seconds)],
+            sizes,
+        )
+        stop.set()
+        thread.join(60)
+        mixed[f"mixed{rate}"].extra["writes"] = getattr(thread, "writes", 0)
+        out.update(mixed)
     if args.warmup > 0:
         _load.run_async(
             "write",
@@ -420,7 +484,7 @@ def table(kind: str, data: dict[str, Any], args: argparse.Namespace) -> list[str
         else:
             rate = f"{r.rps:,.0f}" if r.rps >= 100 else f"{r.rps:,.1f}"
             count = str(r.requests)
-        compared = (*READS, *COLD, "floor")
+        compared = (*READS, *COLD, "floor", "mixed1", "mixed5")
         ratio = f"{r.rps / bare:.2f}" if r.clients == 16 and name in compared else ""
         kb = f"{r.extra.get('bytes', 0) / 1024:.1f}" if "bytes" in r.extra else ""
         cpu = (
@@ -431,6 +495,8 @@ def table(kind: str, data: dict[str, Any], args: argparse.Namespace) -> list[str
         rng = r.extra.get("range")
         flag = " (capped)" if r.capped else ""
         err = f"  errors {r.errors}" if r.errors else ""
+        if "writes" in r.extra:
+            err += f"  ({r.extra['writes']} writes meanwhile)"
         spread = (
             f"  [{rng[0]:,.0f}-{rng[1]:,.0f}]" if rng and name not in ("create", "submit") else ""
         )
