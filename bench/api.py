@@ -175,18 +175,24 @@ def check_reads(port: int, ds: _data.Dataset, paths: dict[str, list[str]]) -> di
     return sizes
 
 
+def answer_set(ds: _data.Dataset, rnd: random.Random) -> list[dict[str, Any]]:
+    """Every OCA item answered around a random latent capacity, as the API takes them."""
+    capacity = rnd.uniform(0.2, 0.9)
+    answers = []
+    for k in ds.item_keys:
+        values = ds.allowed[k]
+        pos = capacity * (len(values) - 1) + rnd.gauss(0, 0.6)
+        v = values[min(len(values) - 1, max(0, round(pos)))]
+        answers.append({"item": k, "value": int(v) if float(v).is_integer() else v})
+    return answers
+
+
 def write_operation(ds: _data.Dataset, tag: str) -> Any:
     """create (45 answers) + submit; bodies pre-rendered (8 answer sets): a cheap client."""
     rnd = random.Random(tag)
     variants = []
     for _ in range(8):
-        capacity = rnd.uniform(0.2, 0.9)
-        answers = []
-        for k in ds.item_keys:
-            values = ds.allowed[k]
-            pos = capacity * (len(values) - 1) + rnd.gauss(0, 0.6)
-            v = values[min(len(values) - 1, max(0, round(pos)))]
-            answers.append({"item": k, "value": int(v) if float(v).is_integer() else v})
+        answers = answer_set(ds, rnd)
         variants.append(
             json.dumps(
                 {
@@ -240,16 +246,12 @@ def paced_writer(port: int, ds: _data.Dataset, rate: float, tag: str) -> tuple[A
         n = 0
         while not stop.is_set():
             started = time.monotonic()
-            values = {k: rnd.choice(ds.allowed[k]) for k in ds.item_keys}
-            answers = [
-                {"item": k, "value": int(v) if v.is_integer() else v} for k, v in values.items()
-            ]
             body = {
                 "organization_id": str(ds.write_orgs[n % len(ds.write_orgs)]),
                 "instrument_id": _data.INSTRUMENT,
                 "round": f"{tag}-{n}",
                 "assessed_on": "2024-05-01",
-                "answers": answers,
+                "answers": answer_set(ds, rnd),
             }
             created = post("/v1/assessments", json.dumps(body).encode())
             post(f"/v1/assessments/{created['id']}/submit", b"")

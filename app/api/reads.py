@@ -166,8 +166,13 @@ async def cached_json(
         # query parameters are ignored by the router, so each spelling costs its key's bytes.)
         path: str = request.scope["path"]
         cache.put(_raw_key(principal, request.scope), reading, entry, len(path) + len(query))
+    return _respond(entry, request.headers.get("if-none-match"))
+
+
+def _respond(entry: Entry, if_none_match: str | None) -> Response:
+    """The answer of either door: 200 with the body, or 304 when the client has it."""
     headers = {"ETag": entry.etag, "Cache-Control": CACHE_CONTROL}
-    if _matches(request.headers.get("if-none-match"), entry.etag):
+    if _matches(if_none_match, entry.etag):
         return Response(status_code=304, headers=headers)
     return Response(entry.body, media_type="application/json", headers=headers)
 
@@ -190,7 +195,7 @@ class ServeCachedReads:
                 log.exception("read cache lookup failed")
                 entry = None
             if entry is not None:
-                await _send_entry(entry, scope, send)
+                await _respond(entry, _header(scope, b"if-none-match"))(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
@@ -203,10 +208,10 @@ def _cached_for(scope: Scope) -> Entry | None:
     cache: ReadCache | None = getattr(state, "read_cache", None)
     if state is None or cache is None:
         return None
-    authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+    authorization = _header(scope, b"authorization")
     if authorization is None:
         return None
-    scheme, _, token = authorization.decode("latin-1").partition(" ")
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token:
         return None
     principal = state.auth_cache.get(token)  # only a key checked within its time to live
@@ -216,20 +221,9 @@ def _cached_for(scope: Scope) -> Entry | None:
     return cache.get(_raw_key(principal, scope), reading)
 
 
-async def _send_entry(entry: Entry, scope: Scope, send: Send) -> None:
-    if_none_match = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
-    common = [(b"etag", entry.etag.encode()), (b"cache-control", CACHE_CONTROL.encode())]
-    if if_none_match is not None and _matches(if_none_match.decode("latin-1"), entry.etag):
-        await send({"type": "http.response.start", "status": 304, "headers": common})
-        await send({"type": "http.response.body", "body": b""})
-        return
-    headers = [
-        (b"content-length", str(len(entry.body)).encode()),
-        (b"content-type", b"application/json"),
-        *common,
-    ]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": entry.body})
+def _header(scope: Scope, name: bytes) -> str | None:
+    value = next((v for k, v in scope["headers"] if k == name), None)
+    return value.decode("latin-1") if value is not None else None
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:

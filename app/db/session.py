@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.domain.errors import Busy, Conflict, PreconditionFailed
 
 WRITE = "oca_write"
+_writer_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()  # SQLite engines
 CHANGES_DATA = "oca_changes_data"  # session.info: the open write transaction changes data
 BUSY_TIMEOUT_S = 10.0  # SQLite: how long a write waits for its turn before 503
 
@@ -37,6 +38,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+    _writer_locks[engine] = threading.Lock()  # see _writer_turn
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -72,10 +74,6 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
-_writer_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()
-_writer_locks_guard = threading.Lock()
-
-
 @contextmanager
 def _writer_turn(session: Session) -> Iterator[None]:
     """SQLite: this process's writers wait here, woken one at a time as the lock is released,
@@ -86,13 +84,10 @@ def _writer_turn(session: Session) -> Iterator[None]:
     transactions do not exist here; a second one in the same thread would wait for the first, so
     it fails after the timeout instead."""
     bind = session.get_bind()
-    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+    lock = _writer_locks.get(bind) if isinstance(bind, Engine) else None
+    if lock is None:  # PostgreSQL locks rows, not the database
         yield
         return
-    with _writer_locks_guard:
-        lock = _writer_locks.get(bind)
-        if lock is None:
-            lock = _writer_locks[bind] = threading.Lock()
     if not lock.acquire(timeout=BUSY_TIMEOUT_S):
         raise Busy(f"the write waited over {BUSY_TIMEOUT_S:g} s for its turn; retry shortly")
     try:

@@ -122,33 +122,22 @@ def compare_assessments(
     """
     if baseline_instrument.id != endline_instrument.id:
         raise ValueError("assessments of different instruments cannot be compared")
-    base_is_old = True
     new, old = endline_instrument, baseline_instrument
     cross = baseline_instrument.version != endline_instrument.version
     if cross and not _supersedes(new, old):
         if _supersedes(baseline_instrument, endline_instrument):
-            new, old, base_is_old = baseline_instrument, endline_instrument, False
+            new, old = baseline_instrument, endline_instrument
         else:
             raise ValueError(
                 f"neither {new.id} {new.version} nor {old.version} declares that it supersedes "
                 "the other; the two versions cannot be compared"
             )
-    mapping = comparable_map(old, new)
-    comparable = set(mapping.values())
-    excluded = tuple(sorted(new.item_keys - comparable))
-    old_answers, new_answers = (
-        (baseline_answers, endline_answers) if base_is_old else (endline_answers, baseline_answers)
+    carried = carry_onto(
+        new, [(baseline_instrument, baseline_answers), (endline_instrument, endline_answers)]
     )
-    carried: dict[str, AnswerValue] = {
-        new_key: old_answers[old_key]
-        for old_key, new_key in mapping.items()
-        if old_key in old_answers
-    }
-    kept: dict[str, AnswerValue] = {k: v for k, v in new_answers.items() if k in comparable}
-    base_ans, end_ans = (carried, kept) if base_is_old else (kept, carried)
-    for k in excluded:  # not comparable: out of both sides, like N/A
-        base_ans[k] = NA
-        end_ans[k] = NA
+    assert carried is not None  # the versions were checked just above
+    comparable, (base_ans, end_ans) = carried
+    excluded = tuple(sorted(new.item_keys - comparable))
     b = score(compiled, base_ans)
     e = score(compiled, end_ans)
     risk = new.scoring.method is Method.risk
@@ -210,15 +199,15 @@ def compare_assessments(
     )
 
 
-def rescore_on(
-    new: Instrument,
-    compiled: CompiledInstrument,
-    sides: Sequence[tuple[Instrument, Mapping[str, AnswerValue]]],
-) -> list[Score] | None:
-    """Score answers given on several versions of one instrument on the ``new`` version, using
-    only the items every side can carry over (the others count as N/A on every side), so that the
-    scores compare. ``None`` when a side's version is neither ``new`` nor the one it supersedes.
-    This is how a cohort whose rounds used different versions is compared."""
+def carry_onto(
+    new: Instrument, sides: Sequence[tuple[Instrument, Mapping[str, AnswerValue]]]
+) -> tuple[set[str], list[dict[str, AnswerValue]]] | None:
+    """Answers given on versions of one instrument, carried onto the ``new`` version's keys.
+
+    Only the items every side can carry over (explicit ``supersedes`` map first, then same keys)
+    are kept; the new version's other items are N/A on every side, so the sides compare. Returns
+    those comparable keys and each side's answers, or ``None`` when a side's version is neither
+    ``new`` nor the one it supersedes."""
     maps: list[dict[str, str]] = []
     for instrument, _ in sides:
         if instrument.id != new.id or (
@@ -230,13 +219,24 @@ def rescore_on(
     for mapping in maps:
         comparable &= set(mapping.values())
     excluded = {k: NA for k in new.item_keys - comparable}
-    scores = []
-    for (_, answers), mapping in zip(sides, maps, strict=True):
-        carried: dict[str, AnswerValue] = {
-            mapping[k]: v for k, v in answers.items() if mapping.get(k) in comparable
-        }
-        scores.append(score(compiled, {**carried, **excluded}))
-    return scores
+    carried = [
+        {**{mapping[k]: v for k, v in answers.items() if mapping.get(k) in comparable}, **excluded}
+        for (_, answers), mapping in zip(sides, maps, strict=True)
+    ]
+    return comparable, carried
+
+
+def rescore_on(
+    new: Instrument,
+    compiled: CompiledInstrument,
+    sides: Sequence[tuple[Instrument, Mapping[str, AnswerValue]]],
+) -> list[Score] | None:
+    """Score answers given on several versions of one instrument on the ``new`` version
+    (``carry_onto``): how a cohort whose rounds used different versions is compared."""
+    carried = carry_onto(new, sides)
+    if carried is None:
+        return None
+    return [score(compiled, answers) for answers in carried[1]]
 
 
 # --- a cohort ------------------------------------------------------------------------------------

@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Organization, Status
+from app.db.models import Assessment, AssessmentScore, CohortMember, Organization, Status
 from app.domain.comparison import (
     CohortComparison,
     OrgComparison,
@@ -21,10 +21,10 @@ from app.domain.comparison import (
 )
 from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.instrument import Method
-from app.domain.scoring import NA, AnswerValue
 from app.services.assessments import answers_of, get_assessment
 from app.services.keys import Principal
 from app.services.organizations import get_cohort, get_organization
+from app.services.scores import score_summary
 
 SCORED = (Status.submitted.value, Status.final.value)
 
@@ -275,13 +275,8 @@ def compare_cohort_rounds(
     instrument = latest.instrument
     keys = ["overall", *(d.key for d in instrument.dimensions)]
 
-    def flat(summary: dict[str, Any] | None) -> dict[str, float | None]:
-        if not summary:
-            return {}
-        return {"overall": summary["overall"], **summary["dimensions"]}
-
     numbers: dict[uuid.UUID, dict[str, dict[str, float | None]]] = {
-        oid: {r: flat(summary) for r, (_, _, summary) in sides.items()}
+        oid: {r: _flat(summary) for r, (_, _, summary) in sides.items()}
         for oid, sides in by_org.items()
         if all(version == instrument.version for version, _, _ in sides.values())
     }
@@ -324,6 +319,13 @@ def compare_cohort_rounds(
     )
 
 
+def _flat(summary: dict[str, Any] | None) -> dict[str, float | None]:
+    """A stored score summary as the cohort comparison reads it: overall and each dimension."""
+    if not summary:
+        return {}
+    return {"overall": summary["overall"], **summary["dimensions"]}
+
+
 def _on_latest(
     session: Session,
     catalog: Catalog,
@@ -336,16 +338,10 @@ def _on_latest(
     if not others:
         return [], []
     ids = [assessment_id for sides in others.values() for _, assessment_id, _ in sides.values()]
-    answers: dict[uuid.UUID, dict[str, AnswerValue]] = {i: {} for i in ids}
-    for assessment_id, item, value, is_na in session.execute(
-        select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
-            Answer.assessment_id.in_(ids)
-        )
-    ):
-        if is_na:
-            answers[assessment_id][item] = NA
-        elif value is not None:
-            answers[assessment_id][item] = value
+    assessments = session.scalars(
+        select(Assessment).where(Assessment.id.in_(ids)).options(selectinload(Assessment.answers))
+    )
+    answers = {a.id: answers_of(a) for a in assessments}
     rescored: list[uuid.UUID] = []
     not_comparable: list[uuid.UUID] = []
     for oid, sides in others.items():
@@ -364,10 +360,7 @@ def _on_latest(
             not_comparable.append(oid)
             continue
         rescored.append(oid)
-        numbers[oid] = {
-            r: {"overall": sc.overall.score, **{d.key: d.score for d in sc.dimensions}}
-            for r, sc in zip(labels, scores, strict=True)
-        }
+        numbers[oid] = {r: _flat(score_summary(sc)) for r, sc in zip(labels, scores, strict=True)}
     return rescored, not_comparable
 
 

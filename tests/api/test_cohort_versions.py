@@ -50,35 +50,23 @@ def versions_client(
         yield c
 
 
-def _scored(t: Tenant, org: str, version: str, round_label: str, answers: dict[str, int]) -> None:
+def _scored(t: Tenant, org: str, version: str, round_label: str, value: int, board: int) -> None:
     body = {
         "organization_id": org,
         "instrument_id": ID,
         "instrument_version": version,
         "round": round_label,
         "assessed_on": "2024-01-10" if round_label == "baseline" else "2025-01-10",
-        "answers": [{"item": k, "value": v} for k, v in answers.items()],
+        "answers": [{"item": k, "value": v} for k, v in answers(version, value, board).items()],
     }
     a = ok(t.client.post("/v1/assessments", json=body, headers=t.headers()), 201)
     ok(t.client.post(f"/v1/assessments/{a['id']}/submit", headers=t.headers()))
 
 
-def v1(value: int, board: int) -> dict[str, int]:
-    return {
-        "gov.vision.1": value,
-        "gov.vision.2": value,
-        "gov.board.1": board,
-        "fin.budget.1": value,
-    }
-
-
-def v2(value: int, board: int) -> dict[str, int]:
-    return {
-        "gov.vision.written": value,
-        "gov.vision.2": value,
-        "gov.board.1": board,
-        "fin.budget.1": value,
-    }
+def answers(version: str, value: int, board: int) -> dict[str, int]:
+    """Every item at ``value`` but the board; 2.0 renamed the first vision item."""
+    vision = "gov.vision.written" if version == "2.0" else "gov.vision.1"
+    return {vision: value, "gov.vision.2": value, "gov.board.1": board, "fin.budget.1": value}
 
 
 def test_rounds_on_older_versions_are_scored_on_the_latest(
@@ -90,14 +78,14 @@ def test_rounds_on_older_versions_are_scored_on_the_latest(
     for name in ("A cross", "B latest", "C older", "D unrelated"):
         orgs[name] = create_org(t, name=name)["id"]
         add_member(t, cohort["id"], orgs[name])
-    _scored(t, orgs["A cross"], "1.0", "baseline", v1(1, board=4))
-    _scored(t, orgs["A cross"], "2.0", "endline", v2(3, board=1))
-    _scored(t, orgs["B latest"], "2.0", "baseline", v2(2, board=2))
-    _scored(t, orgs["B latest"], "2.0", "endline", v2(4, board=4))
-    _scored(t, orgs["C older"], "1.0", "baseline", v1(2, board=4))
-    _scored(t, orgs["C older"], "1.0", "endline", v1(2, board=4))
-    _scored(t, orgs["D unrelated"], "0.9", "baseline", v1(1, board=1))
-    _scored(t, orgs["D unrelated"], "2.0", "endline", v2(4, board=4))
+    _scored(t, orgs["A cross"], "1.0", "baseline", 1, board=4)
+    _scored(t, orgs["A cross"], "2.0", "endline", 3, board=1)
+    _scored(t, orgs["B latest"], "2.0", "baseline", 2, board=2)
+    _scored(t, orgs["B latest"], "2.0", "endline", 4, board=4)
+    _scored(t, orgs["C older"], "1.0", "baseline", 2, board=4)
+    _scored(t, orgs["C older"], "1.0", "endline", 2, board=4)
+    _scored(t, orgs["D unrelated"], "0.9", "baseline", 1, board=1)
+    _scored(t, orgs["D unrelated"], "2.0", "endline", 4, board=4)
 
     c = get(t, f"/v1/cohorts/{cohort['id']}/comparison?instrument_id={ID}")
     assert c["compared_on_version"] == "2.0" and c["versions_mixed"] is True
@@ -122,8 +110,8 @@ def test_one_version_throughout_is_not_flagged(
     cohort = create_cohort(t)
     org = create_org(t)["id"]
     add_member(t, cohort["id"], org)
-    _scored(t, org, "2.0", "baseline", v2(2, board=2))
-    _scored(t, org, "2.0", "endline", v2(3, board=3))
+    _scored(t, org, "2.0", "baseline", 2, board=2)
+    _scored(t, org, "2.0", "endline", 3, board=3)
     c = get(t, f"/v1/cohorts/{cohort['id']}/comparison?instrument_id={ID}")
     assert (c["versions_mixed"], c["rescored_on_latest"], c["not_comparable"]) == (False, [], [])
     xlsx = t.client.get(
