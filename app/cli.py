@@ -104,6 +104,9 @@ def serve(
     import uvicorn
 
     settings = _settings()
+    problems = settings.problems()
+    if problems:
+        raise fail("cannot start:\n  " + "\n  ".join(problems))
     with friendly_errors():
         catalog = _catalog(settings)
         with session_scope(settings, migrate_first=migrate_first, catalog=catalog):

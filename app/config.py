@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +46,61 @@ class Settings(BaseSettings):
         "they are CPU-bound, and more threads than cores mostly fight over Python's lock",
     )
     docs_enabled: bool = True
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="Log lines as readable text or as one JSON object per line"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins (https://app.example.org) whose web pages may call "
+        "the API from a browser; empty: none (CORS closed)",
+    )
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+
+    def problems(self) -> list[str]:
+        """What stops the service from starting, one readable line each (empty: all is well)."""
+        from sqlalchemy.engine import make_url  # settings stay importable without SQLAlchemy
+
+        found: list[str] = []
+        folder = self.instruments_dir
+        if not folder.is_dir():
+            found.append(f"OCA_INSTRUMENTS_DIR: {folder} is not a folder")
+        elif not any(folder.glob("*/*.yaml")):
+            found.append(
+                f"OCA_INSTRUMENTS_DIR: {folder} holds no instrument files (<id>/<version>.yaml)"
+            )
+        try:
+            url = make_url(self.effective_database_url)
+        except Exception:
+            found.append(
+                "OCA_DATABASE_URL is not a database URL (e.g. sqlite:///var/oca.db or "
+                "postgresql+psycopg://user@host/db)"
+            )
+        else:
+            backend = url.get_backend_name()
+            if backend not in ("sqlite", "postgresql"):
+                found.append(
+                    f"OCA_DATABASE_URL: '{backend}' databases are not supported "
+                    "(use sqlite or postgresql)"
+                )
+            elif backend == "sqlite" and url.database and url.database != ":memory:":
+                parent = Path(url.database).resolve().parent
+                if not parent.exists():
+                    try:
+                        parent.mkdir(parents=True)
+                    except OSError as exc:
+                        found.append(f"data folder {parent} cannot be created: {exc.strerror}")
+                if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+                    found.append(f"data folder {parent} is not writable by this user")
+        for origin in self.cors_origin_list:
+            if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
+                found.append(
+                    f"OCA_CORS_ORIGINS: '{origin}' is not an origin like https://app.example.org"
+                )
+        return found
 
     @property
     def effective_database_url(self) -> str:

@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 import openpyxl
 from anyio import CapacityLimiter
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from app.api.guards import LimitBody, RefuseNul
+from app.api.observe import RequestContext, configure_logging
 from app.api.problems import Problem, add_exception_handlers
 from app.api.reads import ReadCache, ServeCachedReads
 from app.api.routes import (
@@ -39,14 +41,22 @@ Errors are RFC 9457 `application/problem+json`.
 """
 
 
+class SettingsInvalid(RuntimeError):
+    """The settings cannot work; the message says what to change, one line."""
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_format, settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # openpyxl must parse untrusted XML through defusedxml (reliability.md §A2).
         if not openpyxl.DEFUSEDXML:
             raise RuntimeError("defusedxml is required to read untrusted workbooks")
+        problems = settings.problems()
+        if problems:
+            raise SettingsInvalid("; ".join(problems))
         catalog = load_catalog(settings.instruments_dir)
         engine = make_engine(settings.effective_database_url)
         app.state.settings = settings
@@ -80,6 +90,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ServeCachedReads)  # innermost of ours: after the guards have looked
     app.add_middleware(RefuseNul)
     app.add_middleware(LimitBody, max_bytes=settings.max_request_bytes)
+    if settings.cors_origin_list:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "Idempotency-Key",
+                "X-Request-ID",
+            ],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContext)  # outermost: every answer carries the request id
     app.include_router(health.router)
     for module in (instruments, organizations, cohorts, assessments, imports, audit, keys):
         app.include_router(module.router)

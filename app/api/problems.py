@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from app.api.observe import current_request_id
 from app.domain.answers import AnswersInvalid
 from app.domain.errors import Busy, DomainError
 
@@ -60,6 +61,9 @@ class Problem(BaseModel):
     status: int = Field(examples=[404])
     detail: str | None = Field(default=None, examples=["organization 0190… does not exist"])
     instance: str | None = None
+    request_id: str | None = Field(
+        default=None, description="The request's id (also the X-Request-ID header): quote it"
+    )
     errors: list[ProblemError] | None = None
 
 
@@ -78,6 +82,9 @@ def problem_response(
         body["detail"] = detail
     if instance:
         body["instance"] = instance
+    request_id = current_request_id()
+    if request_id:
+        body["request_id"] = request_id
     body.update({k: v for k, v in extra.items() if v is not None})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 

@@ -1,0 +1,72 @@
+"""Readiness: can this process serve requests right now? Each check is cheap and says why not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import Engine, select, text
+
+from app.catalog import Catalog, content_hash
+from app.db import migrate
+from app.db.models import InstrumentVersion
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@lru_cache(maxsize=1)
+def _head() -> str | None:
+    return migrate.head_revision()
+
+
+def readiness(engine: Engine, catalog: Catalog) -> list[Check]:
+    """The database answers, its schema is at this code's newest migration, and every instrument
+    file still has the bytes recorded for its version."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            at = migrate.current_revision(conn)
+            recorded = {
+                (row.instrument_id, row.version): row.content_hash
+                for row in conn.execute(
+                    select(
+                        InstrumentVersion.instrument_id,
+                        InstrumentVersion.version,
+                        InstrumentVersion.content_hash,
+                    )
+                )
+            }
+    except Exception as exc:
+        return [Check("database", False, f"cannot query the database: {type(exc).__name__}")]
+    checks = [Check("database", True, "reachable")]
+    head = _head()
+    checks.append(
+        Check("migrations", True, f"at {at}")
+        if at == head
+        else Check(
+            "migrations", False, f"database at {at}, code expects {head}: run oca db upgrade"
+        )
+    )
+    changed: list[str] = []
+    for f in catalog:
+        key = (f.instrument.id, f.instrument.version)
+        try:
+            on_disk = content_hash(f.path.read_bytes())
+        except OSError:
+            changed.append(f"{f.path} is unreadable")
+            continue
+        if recorded.get(key) not in (None, f.content_hash) or on_disk != f.content_hash:
+            changed.append(f"{f.instrument.id} {f.instrument.version} ({f.path.name})")
+    checks.append(
+        Check(
+            "instruments",
+            not changed,
+            "unchanged" if not changed else "changed: " + ", ".join(changed),
+        )
+    )
+    return checks
