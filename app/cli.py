@@ -112,6 +112,10 @@ def serve(
         with session_scope(settings, migrate_first=migrate_first, catalog=catalog):
             pass
     out.print(f"OCA Engine on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
+    if workers > 1:
+        from app.services.metrics import share_metrics_between_workers
+
+        share_metrics_between_workers(settings.data_dir / "metrics")
     uvicorn.run(
         "app.main:create_app",
         factory=True,

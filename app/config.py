@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated origins (https://app.example.org) whose web pages may call "
         "the API from a browser; empty: none (CORS closed)",
+    )
+
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token a Prometheus scraper sends to GET /metrics; unset: /metrics "
+        "answers 404",
     )
 
     @property

@@ -30,6 +30,7 @@ from app.db.changes import make_change_clock, watch_commits
 from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
 from app.services.keys import PrincipalCache
+from app.services.metrics import count_pool_use
 
 DESCRIPTION = """
 Versioned organizational capacity instruments (OCA, OPI, NUPAS, CLA, the four-dimension
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise SettingsInvalid("; ".join(problems))
         catalog = load_catalog(settings.instruments_dir)
         engine = make_engine(settings.effective_database_url)
+        count_pool_use(engine)
         app.state.settings = settings
         app.state.catalog = catalog
         app.state.engine = engine

@@ -23,6 +23,8 @@ from typing import Any, Literal
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.services.metrics import record_request
+
 REQUEST_ID: ContextVar[str | None] = ContextVar("oca_request_id", default=None)
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
@@ -88,19 +90,21 @@ class RequestContext:
             await self.app(scope, receive, send_with_headers)
         finally:
             route = scope.get("route")
+            elapsed = time.perf_counter() - started
+            record_request(scope["method"], getattr(route, "path", "unmatched"), status, elapsed)
             access_log.info(
                 "%s %s -> %d in %.1f ms",
                 scope["method"],
                 scope.get("path", ""),
                 status,
-                (time.perf_counter() - started) * 1000,
+                elapsed * 1000,
                 extra={
                     "request_id": request_id,
                     "method": scope["method"],
                     "path": scope.get("path", ""),
                     "route": getattr(route, "path", None),
                     "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": round(elapsed * 1000, 2),
                 },
             )
             REQUEST_ID.reset(token)

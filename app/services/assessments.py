@@ -36,6 +36,7 @@ from app.services.common import (
 )
 from app.services.instruments import version_row
 from app.services.keys import Principal
+from app.services.metrics import timed_scoring
 from app.services.organizations import get_organization
 from app.services.scores import render_score, score_payload, score_summary
 
@@ -309,7 +310,9 @@ def replace_answers(f: InstrumentFile, a: Assessment, parsed: ParsedAnswers) -> 
 
 def compute(f: InstrumentFile, a: Assessment) -> Score:
     """The single path from stored answers to a score."""
-    return score(f.compiled, answers_of(a))
+    answers = answers_of(a)
+    with timed_scoring():
+        return score(f.compiled, answers)
 
 
 def _store_score(session: Session, f: InstrumentFile, a: Assessment, result: Score) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import Engine, text
 
 from app.api.observe import JsonFormatter, accepted_request_id
@@ -203,3 +205,59 @@ def test_an_unwritable_data_folder_is_named(settings: Settings, tmp_path: Path) 
     bad = settings.model_copy(update={"database_url": None, "data_dir": blocker / "data"})
     problems = bad.problems()
     assert len(problems) == 1 and "cannot be created" in problems[0]
+
+
+def _sample(text: str, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in text.splitlines():
+        if line.startswith(f"{name}{{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+        if not labels and line.startswith(f"{name} "):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError(f"{name}{{{wanted}}} not in metrics")
+
+
+def test_metrics_are_off_without_a_token_and_need_it(settings: Settings, tenant: Any) -> None:
+    assert tenant.client.get("/metrics").status_code == 404
+    guarded = settings.model_copy(update={"metrics_token": SecretStr("s3cret-scrape")})
+    with TestClient(create_app(guarded)) as c:
+        assert_problem(c.get("/metrics"), 401, "unauthorized")
+        assert_problem(
+            c.get("/metrics", headers={"Authorization": "Bearer wrong"}), 401, "unauthorized"
+        )
+        assert (
+            c.get("/metrics", headers={"Authorization": "Bearer s3cret-scrape"}).status_code == 200
+        )
+
+
+def test_metrics_count_requests_by_route_template_and_scoring(
+    settings: Settings, tenant: Any
+) -> None:
+    from tests.api.factories import create_org, scored
+
+    guarded = settings.model_copy(update={"metrics_token": SecretStr("tok")})
+    scrape = {"Authorization": "Bearer tok"}
+    with TestClient(create_app(guarded)) as c:
+        tenant.client = c
+        before = c.get("/metrics", headers=scrape).text
+        scored(tenant, create_org(tenant)["id"], "opi")
+        for _ in range(3):
+            c.get(f"/v1/organizations/{uuid.uuid4()}", headers=tenant.headers())
+        after = c.get("/metrics", headers=scrape).text
+
+    route = "/v1/organizations/{org_id}"
+    labels = {"method": "GET", "route": route, "status": "404"}
+    grew = _sample(after, "oca_http_requests_total", **labels) - (
+        _sample(before, "oca_http_requests_total", **labels)
+        if f'route="{route}",status="404"' in before
+        else 0.0
+    )
+    assert grew == 3
+    assert not re.search(r'route="[^"]*[0-9a-f]{8}-[0-9a-f]{4}', after)  # never raw paths
+    assert _sample(after, "oca_scoring_seconds_count") > (
+        _sample(before, "oca_scoring_seconds_count")
+        if "oca_scoring_seconds_count" in before
+        else 0.0
+    )
+    assert _sample(after, "oca_db_connections_in_use") >= 0
+    assert "oca_http_request_duration_seconds_bucket" in after

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.api.problems import Problem, problem_response
 from app.services.health import readiness
+from app.services.metrics import exposition
 
 router = APIRouter(tags=["health"])
 
@@ -59,3 +61,30 @@ async def readyz(request: Request) -> Any:
         checks=[c.model_dump() for c in body],
     )
     return response
+
+
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (bearer OCA_METRICS_TOKEN)",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+        401: {"model": Problem},
+        404: {"model": Problem, "description": "Metrics are off (OCA_METRICS_TOKEN unset)"},
+    },
+)
+async def metrics(request: Request) -> Response:
+    """Request counts and latency per route template and status, imports by outcome, scoring
+    time and database connections in use. Answers only a scraper that sends the token set in
+    `OCA_METRICS_TOKEN`; without one set, metrics are off (404)."""
+    token = request.app.state.settings.metrics_token
+    if token is None:
+        raise HTTPException(404)
+    sent = request.headers.get("authorization", "")
+    expected = f"Bearer {token.get_secret_value()}"
+    if not hmac.compare_digest(sent.encode(), expected.encode()):
+        raise HTTPException(
+            401, "send the metrics token", headers={"WWW-Authenticate": 'Bearer realm="metrics"'}
+        )
+    body, content_type = await run_in_threadpool(exposition)
+    return Response(body, media_type=content_type)
