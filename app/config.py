@@ -26,24 +26,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, gt=0, description="Per workbook")
     max_request_bytes: int = Field(default=40 * 1024 * 1024, gt=0)
     page_size_max: int = Field(default=200, gt=0)
-    auth_cache_seconds: float = Field(
-        default=5.0,
-        ge=0,
-        description="How long a checked key is trusted without a lookup (0: always look up); "
-        "a revocation made in another process takes effect within this time",
-    )
-    read_cache_mb: float = Field(
-        default=64,
-        ge=0,
-        description="Memory for rendered scores, series and comparisons, kept until the "
-        "database changes (0: off)",
-    )
     read_threads: int = Field(
         default=4,
         ge=1,
         le=64,
-        description="Threads that compute scores, series and comparisons not in the read cache; "
-        "they are CPU-bound, and more threads than cores mostly fight over Python's lock",
+        description="Threads that compute scores, series and comparisons; the work is CPU-bound, "
+        "and more threads than cores mostly fight over Python's lock",
     )
     docs_enabled: bool = True
     log_format: Literal["text", "json"] = Field(

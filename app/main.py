@@ -13,7 +13,6 @@ from starlette.middleware.cors import CORSMiddleware
 from app.api.guards import LimitBody, RefuseNul
 from app.api.observe import RequestContext, configure_logging
 from app.api.problems import Problem, add_exception_handlers
-from app.api.reads import ReadCache, ServeCachedReads
 from app.api.routes import (
     assessments,
     audit,
@@ -26,10 +25,8 @@ from app.api.routes import (
 )
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
-from app.db.changes import make_change_clock, watch_commits
 from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
-from app.services.keys import PrincipalCache
 from app.services.metrics import count_pool_use
 
 DESCRIPTION = """
@@ -65,10 +62,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalog = catalog
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.auth_cache = PrincipalCache(settings.auth_cache_seconds)
-        clock = make_change_clock(engine)
-        watch_commits(app.state.sessionmaker, clock)
-        app.state.read_cache = ReadCache(clock, int(settings.read_cache_mb * 1024 * 1024))
         app.state.read_threads = CapacityLimiter(settings.read_threads)
         try:
             with app.state.sessionmaker() as session:
@@ -76,7 +69,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             refresh_statistics(engine)
             yield
         finally:
-            clock.close()
             engine.dispose()
 
     app = FastAPI(
@@ -89,7 +81,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses={500: {"model": Problem, "description": "Unexpected error (no internals)"}},
     )
     add_exception_handlers(app)
-    app.add_middleware(ServeCachedReads)  # innermost of ours: after the guards have looked
     app.add_middleware(RefuseNul)
     app.add_middleware(LimitBody, max_bytes=settings.max_request_bytes)
     if settings.cors_origin_list:

@@ -73,7 +73,6 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         database_url=database_url,
         instruments_dir=INSTRUMENTS,
         data_dir=tmp_path_factory.mktemp("data"),
-        auth_cache_seconds=0,  # revocations made by tests through services apply at once
     )
 
 

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.catalog import Catalog
 from app.config import Settings
-from app.services.keys import Principal, PrincipalCache, authenticate
+from app.services.keys import Principal, authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oca_…`")
 
@@ -63,15 +63,10 @@ async def require_key(
     """Authenticate the key; reads need viewer, writes editor (declared once per /v1 router)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
-    token = credentials.credentials
-    cache: PrincipalCache = request.app.state.auth_cache
-    principal = cache.get(token)
+    # Looked up on every request: a revoked key stops at once on every worker.
+    principal = await run_in_threadpool(_authenticate, request, credentials.credentials)
     if principal is None:
-        generation = cache.generation
-        principal = await run_in_threadpool(_authenticate, request, token)
-        if principal is None:
-            raise _unauthorized("the API key is unknown or revoked")
-        cache.put(token, principal, generation)
+        raise _unauthorized("the API key is unknown or revoked")
     if request.method not in READ_METHODS and not principal.can_write:
         raise HTTPException(403, "this key is read-only (role viewer); writes need editor or admin")
     request.state.principal = principal

@@ -230,16 +230,3 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-class ChangeCounter(Base):
-    """One row that SQLite's triggers bump on every change to the tables cached reads come from
-    (migration 0004; read by ``app.db.changes.SqliteClock``). PostgreSQL has the table but not
-    the triggers: there one hot row would serialize all writers, so notifications do this job."""
-
-    __tablename__ = "change_counter"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    changes: Mapped[int] = mapped_column(BigInteger, default=0)
-
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)

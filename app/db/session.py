@@ -22,7 +22,6 @@ from app.domain.errors import Busy, Conflict, PreconditionFailed
 
 WRITE = "oca_write"
 _writer_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()  # SQLite engines
-CHANGES_DATA = "oca_changes_data"  # session.info: the open write transaction changes data
 BUSY_TIMEOUT_S = 10.0  # SQLite: how long a write waits for its turn before 503
 
 
@@ -97,12 +96,11 @@ def _writer_turn(session: Session) -> Iterator[None]:
 
 
 @contextmanager
-def write_transaction(session: Session, *, changes_data: bool = True) -> Iterator[Session]:
+def write_transaction(session: Session) -> Iterator[Session]:
     """One write transaction: BEGIN IMMEDIATE on SQLite; commit on success, roll back on error.
 
     A concurrent writer that won a race shows up as a constraint violation (PostgreSQL) or a
-    stale row version: both are the client's conflict, not a server error. ``changes_data=False``
-    (keys and their last use only) tells the read cache that its answers still hold.
+    stale row version: both are the client's conflict, not a server error.
     """
     if session.in_transaction():
         # A read happened earlier in this request; end it so the write lock is taken up front.
@@ -110,8 +108,6 @@ def write_transaction(session: Session, *, changes_data: bool = True) -> Iterato
     try:
         with _writer_turn(session), session.begin():
             session.connection(execution_options={WRITE: True})
-            if changes_data:
-                session.info[CHANGES_DATA] = True
             yield session
     except IntegrityError:
         raise Conflict(

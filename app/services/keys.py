@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -81,7 +79,7 @@ def cli_principal(session: Session, workspace: str, *, create: bool = True) -> P
     """The command line acts in a workspace as an admin without a key (creating it if asked)."""
     import getpass
 
-    with write_transaction(session, changes_data=False):
+    with write_transaction(session):
         if create:
             ws = ensure_workspace(session, workspace)
         else:
@@ -113,7 +111,7 @@ def create_key(
         raise Invalid("workspace name must be 1 to 120 characters")
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    with write_transaction(session, changes_data=False):
+    with write_transaction(session):
         ws = ensure_workspace(session, workspace)
         key = ApiKey(
             workspace_id=ws.id,
@@ -154,7 +152,7 @@ def authenticate(session: Session, token: str) -> Principal | None:
     if last is None or now - last > LAST_USED_RESOLUTION:
         # Recorded at one-minute resolution so that reads do not each become a write.
         session.rollback()  # end the read before the write
-        with write_transaction(session, changes_data=False):
+        with write_transaction(session):
             session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
     return principal
 
@@ -194,7 +192,7 @@ def list_keys(session: Session, workspace: str | None = None) -> list[KeyInfo]:
 
 
 def revoke_key(session: Session, prefix_or_id: str) -> KeyInfo:
-    with write_transaction(session, changes_data=False):
+    with write_transaction(session):
         key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix_or_id))
         if key is None:
             try:
@@ -256,7 +254,7 @@ def create_workspace_key(
 def revoke_workspace_key(session: Session, principal: Principal, key_id: uuid.UUID) -> KeyInfo:
     from app.services.common import audit
 
-    with write_transaction(session, changes_data=False):
+    with write_transaction(session):
         key = session.get(ApiKey, key_id)
         if key is None or key.workspace_id != principal.workspace_id:
             raise NotFound(f"key {key_id} does not exist")
@@ -267,48 +265,3 @@ def revoke_workspace_key(session: Session, principal: Principal, key_id: uuid.UU
         assert ws is not None
         info = _info(key, ws.name)
     return info
-
-
-class PrincipalCache:
-    """Recently authenticated keys, for ``ttl`` seconds, so a read does not look its key up.
-
-    Keyed by the SHA-256 of the whole token (never the token). Revoking a key through this
-    process clears the cache at once; a revocation made elsewhere (the CLI, another worker)
-    takes effect within ``ttl`` seconds. ``ttl = 0`` turns the cache off.
-    """
-
-    def __init__(self, ttl: float, max_entries: int = 4096) -> None:
-        self.ttl = ttl
-        self.max_entries = max_entries
-        self._entries: dict[str, tuple[float, Principal]] = {}
-        self._lock = threading.Lock()
-        self.generation = 0  # bumped by clear(): a lookup begun before it must not be cached
-
-    def get(self, token: str) -> Principal | None:
-        if self.ttl <= 0:
-            return None
-        key = _digest(token)
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        expires, principal = entry
-        if time.monotonic() >= expires:
-            with self._lock:
-                self._entries.pop(key, None)
-            return None
-        return principal
-
-    def put(self, token: str, principal: Principal, generation: int | None = None) -> None:
-        if self.ttl <= 0:
-            return
-        with self._lock:
-            if generation is not None and generation != self.generation:
-                return  # a revocation happened while this key was being looked up
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()  # simple bound; a full cache is refilled by the next reads
-            self._entries[_digest(token)] = (time.monotonic() + self.ttl, principal)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self.generation += 1

@@ -1,8 +1,10 @@
-"""`oca serve` with several real worker processes: metrics add up across workers, and SIGTERM
-stops them cleanly."""
+"""`oca serve` with several real worker processes on the test database: a write through one worker
+is read by the next request on any worker, a revoked key is refused by every worker at once,
+metrics add up across workers, and SIGTERM stops them cleanly."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,12 +13,17 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
 from app.config import REPO_ROOT
+from app.services.keys import create_key
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
@@ -34,8 +41,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture()
-def two_workers(tmp_path: Path, database_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def _call(
+    base: str, method: str, path: str, key: str, body: dict[str, Any] | None = None
+) -> tuple[int, Any]:
+    """One request on a connection of its own, so that the kernel picks any worker."""
+    request = urllib.request.Request(
+        base + path,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+@contextmanager
+def serving(
+    workers: int, tmp_path: Path, database_url: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = _free_port()
     env = {
         **os.environ,
@@ -45,11 +71,12 @@ def two_workers(tmp_path: Path, database_url: str) -> Iterator[tuple[subprocess.
         "OCA_LOG_FORMAT": "json",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    log = (tmp_path / "server.log").open("wb")  # a file, not a pipe: a full pipe would block it
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--workers", "2", "--port", str(port)],
+        [sys.executable, "-m", "app.cli", "serve", "--workers", str(workers), "--port", str(port)],
         cwd=REPO_ROOT,
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -63,15 +90,64 @@ def two_workers(tmp_path: Path, database_url: str) -> Iterator[tuple[subprocess.
         time.sleep(0.2)
     else:
         proc.kill()
-        raise AssertionError(proc.communicate()[0].decode(errors="replace")[-3000:])
-    yield proc, base
-    if proc.poll() is None:
-        proc.kill()
         proc.wait()
+        log.close()
+        raise AssertionError((tmp_path / "server.log").read_text(errors="replace")[-3000:])
+    try:
+        yield proc, base
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture()
+def two_workers(tmp_path: Path, database_url: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    with serving(2, tmp_path, database_url) as served:
+        yield served
+
+
+def test_four_workers_read_their_writes_and_revoke_at_once(
+    tmp_path: Path, database_url: str, session: Session
+) -> None:
+    tenant_keys = {
+        role: create_key(session, workspace=f"ws-{uuid.uuid4().hex[:8]}", role=role)
+        for role in ("admin",)
+    }
+    workspace = tenant_keys["admin"].workspace
+    editor = create_key(session, workspace=workspace, role="editor")
+    viewer = create_key(session, workspace=workspace, role="viewer")
+    admin = tenant_keys["admin"].secret
+    with serving(4, tmp_path, database_url) as (_, base):
+        for n in range(12):
+            status, org = _call(base, "POST", "/v1/organizations", editor.secret, {"name": f"O{n}"})
+            assert status == 201, org
+            status, read = _call(base, "GET", f"/v1/organizations/{org['id']}", viewer.secret)
+            assert (status, read["name"]) == (200, f"O{n}")
+            status, _ = _call(
+                base,
+                "PATCH",
+                f"/v1/organizations/{org['id']}",
+                editor.secret,
+                {"name": f"O{n} renamed"},
+            )
+            assert status == 200
+            status, read = _call(base, "GET", f"/v1/organizations/{org['id']}", viewer.secret)
+            assert read["name"] == f"O{n} renamed"
+
+        listed = _call(base, "GET", "/v1/organizations?limit=100", viewer.secret)[1]
+        assert len(listed["items"]) == 12
+
+        status, _ = _call(base, "DELETE", f"/v1/keys/{viewer.id}", admin)
+        assert status == 200
+        for _ in range(16):  # every worker refuses it from the first request on
+            status, problem = _call(base, "GET", "/v1/organizations", viewer.secret)
+            assert status == 401, problem
 
 
 def test_metrics_sum_every_worker_and_sigterm_stops_cleanly(
-    two_workers: tuple[subprocess.Popen[bytes], str],
+    two_workers: tuple[subprocess.Popen[bytes], str], tmp_path: Path
 ) -> None:
     proc, base = two_workers
     for _ in range(40):  # a new connection each time: the kernel spreads them over the workers
@@ -88,7 +164,8 @@ def test_metrics_sum_every_worker_and_sigterm_stops_cleanly(
     assert "pid=" not in scrape  # livesum gauges fold the workers into one number
 
     proc.send_signal(signal.SIGTERM)
-    output = proc.communicate(timeout=30)[0].decode(errors="replace")
+    proc.wait(timeout=30)
+    output = (tmp_path / "server.log").read_text(errors="replace")
     assert proc.returncode == 0, output[-3000:]
     assert "Traceback" not in output
     assert '"request_id"' in output  # the JSON log lines name their request

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.params import Cursor, IdempotencyKey, IfMatch, Limit, Threshold
-from app.api.reads import cached_json
+from app.api.reads import json_read
 from app.api.routing import (
     CONFLICT,
     NOT_FOUND,
@@ -284,11 +284,8 @@ async def get_scores(
     assessment_id: uuid.UUID, request: Request, principal: PrincipalDep
 ) -> Response:
     # Stored at submit, rounded and serialized: sent as is (tests check it against ScoreRead).
-    return await cached_json(
-        request,
-        principal,
-        ("scores", assessment_id),
-        lambda session: svc.get_scores(session, principal, assessment_id),
+    return await json_read(
+        request, lambda session: svc.get_scores(session, principal, assessment_id)
     )
 
 
@@ -359,10 +356,8 @@ def organization_series_export(
 async def organization_series(
     org_id: uuid.UUID, instrument_id: InstrumentQ, request: Request, principal: PrincipalDep
 ) -> Response:
-    return await cached_json(
+    return await json_read(
         request,
-        principal,
-        ("series", org_id, instrument_id),
         lambda session: as_json(analysis.series(session, principal, org_id, instrument_id)),
     )
 
@@ -393,5 +388,4 @@ async def organization_comparison(
         )
         return as_json(analysis.comparison_json(org, a, b, result))
 
-    key = ("org-comparison", org_id, instrument_id, baseline, endline, threshold)
-    return await cached_json(request, principal, key, compute)
+    return await json_read(request, compute)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep
 from app.api.params import Cursor, IdempotencyKey, Limit, Threshold
-from app.api.reads import cached_json
+from app.api.reads import json_read
 from app.api.routing import (
     CONFLICT,
     NOT_FOUND,
@@ -160,8 +160,7 @@ async def cohort_comparison(
         )
         return as_json(analysis.cohort_json(result))
 
-    key = ("cohort-comparison", cohort_id, instrument_id, baseline, endline, threshold)
-    return await cached_json(request, principal, key, compute)
+    return await json_read(request, compute)
 
 
 @router.get(
