@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select, and_, delete, or_, select
+from sqlalchemy import Select, and_, delete, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -156,6 +156,12 @@ def _purge_expired(session: Session, principal: Principal) -> None:
     )
 
 
+def _lock_id(workspace_id: uuid.UUID, key: str) -> int:
+    """A signed 64-bit number for PostgreSQL's advisory locks, stable across processes."""
+    digest = hashlib.blake2b(f"idem:{workspace_id}:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 @dataclass(frozen=True)
 class IdempotencyRequest:
     key: str
@@ -175,9 +181,18 @@ class IdempotencyRequest:
 def idempotent_replay(
     session: Session, principal: Principal, request: IdempotencyRequest | None
 ) -> str | None:
-    """The id created by an earlier request with this key, or None if the key is new."""
+    """The id created by an earlier request with this key, or None if the key is new.
+
+    A retry that arrives while the first request with its key is still running waits for it and
+    then replays its answer, on every database: SQLite serializes writers anyway; on PostgreSQL a
+    transaction lock on the (workspace, key) pair makes the second wait instead of racing."""
     if request is None:
         return None
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:lock)"),
+            {"lock": _lock_id(principal.workspace_id, request.key)},
+        )
     record = session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.workspace_id == principal.workspace_id,
