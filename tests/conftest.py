@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -24,6 +25,7 @@ from app.db import migrate
 from app.db.session import make_engine, make_sessionmaker
 from app.main import create_app
 from app.services.keys import Principal, authenticate, create_key
+from tests import contract
 
 INSTRUMENTS = REPO_ROOT / "instruments"
 DATA = Path(__file__).parent / "data"
@@ -76,9 +78,24 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     )
 
 
+class ContractClient(TestClient):
+    """The test client, checking every answer against openapi.json (tests/contract.py)."""
+
+    def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> Any:
+        response = super().request(method, url, *args, **kwargs)
+        contract.check(
+            method.upper(),
+            response.request.url.path,
+            response.status_code,
+            response.headers.get("content-type", ""),
+            response.content,
+        )
+        return response
+
+
 @pytest.fixture(scope="session")
 def client(settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(settings), raise_server_exceptions=False) as c:
+    with ContractClient(create_app(settings), raise_server_exceptions=False) as c:
         yield c
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import require_admin, require_key
 from app.api.problems import PROBLEM_JSON, Problem
@@ -20,6 +20,10 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     401: problem("Missing, unknown or revoked API key"),
     403: problem("The key's role does not allow this"),
     422: problem("Invalid input; `errors` lists every offending field or item"),
+    503: problem(
+        "Busy: the database could not take this request's write in time (a key's last use is "
+        "a write too); nothing was written; retry after the `Retry-After` seconds"
+    ),
 }
 
 
@@ -49,10 +53,16 @@ PRECONDITION: Responses = {
 }
 
 
-class JsonText(Response):
-    """JSON that is already serialized (hot reads): sent without re-validation or re-encoding."""
+class JsonText(JSONResponse):
+    """JSON that is already serialized (hot reads): sent without re-validation or re-encoding.
 
-    media_type = "application/json"
+    A JSONResponse to FastAPI, so that OpenAPI documents the route's declared model alone (a plain
+    Response class would add ``"type": "string"`` beside the model's ``$ref``)."""
+
+    def render(self, content: Any) -> bytes:
+        if isinstance(content, bytes | str):
+            return content.encode() if isinstance(content, str) else content
+        return super().render(content)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -370,6 +370,7 @@ async def organization_series(
         200: {"model": OrgComparisonRead, "description": "The comparison"},
         **NOT_MODIFIED,
         **NOT_FOUND,
+        **CONFLICT,
     },
 )
 async def organization_comparison(

@@ -16,6 +16,7 @@ from pydantic import (
     StringConstraints,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 
 def _no_nul(value: str) -> str:
@@ -48,6 +49,11 @@ Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# A PATCH field that may be left out but never set to null: None stands for "left out" in Python,
+# and the contract (OpenAPI) says only the field's own type.
+NotNull = SkipJsonSchema[None]
 
 
 class _Patch(_In):
@@ -92,11 +98,11 @@ class OrganizationUpdate(_Patch):
     def _not_null_fields(cls) -> tuple[str, ...]:
         return ("name", "thematic_areas", "tags")
 
-    name: Name | None = None
+    name: Name | NotNull = None
     country: Country | None = None
     region: Short | None = None
-    thematic_areas: list[Short] | None = Field(default=None, max_length=30)
-    tags: list[Short] | None = Field(default=None, max_length=30)
+    thematic_areas: list[Short] | NotNull = Field(default=None, max_length=30)
+    tags: list[Short] | NotNull = Field(default=None, max_length=30)
     external_id: Short | None = None
 
 
@@ -127,7 +133,7 @@ class CohortUpdate(_Patch):
     def _not_null_fields(cls) -> tuple[str, ...]:
         return ("name",)
 
-    name: Name | None = None
+    name: Name | NotNull = None
     description: Description | None = None
 
 
@@ -184,11 +190,11 @@ class AssessmentUpdate(_Patch):
     def _not_null_fields(cls) -> tuple[str, ...]:
         return ("round", "assessed_on", "retrospective", "answers")
 
-    round: Label | None = None
-    assessed_on: date | None = None
+    round: Label | NotNull = None
+    assessed_on: date | NotNull = None
     assessor: Short | None = None
-    retrospective: bool | None = None
-    answers: list[AnswerIn] | None = Field(
+    retrospective: bool | NotNull = None
+    answers: list[AnswerIn] | NotNull = Field(
         default=None,
         max_length=2000,
         description="Answers to change; other answers stay. A null value without a note removes "
