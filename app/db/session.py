@@ -4,6 +4,7 @@ locked" under concurrency; see reliability.md §A6)."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import orjson
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -117,3 +118,16 @@ def write_transaction(session: Session) -> Iterator[Session]:
         raise PreconditionFailed(
             "the resource changed while this request was being processed; read it again"
         ) from None
+
+
+def serialize_on(session: Session, *parts: object) -> None:
+    """Inside a write transaction: make concurrent transactions that name the same ``parts``
+    take turns until this one ends, so a check-then-insert cannot race.
+
+    PostgreSQL: a transaction-level advisory lock on a 64-bit digest of the parts. SQLite: nothing
+    to do, its writers already take turns (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    name = "\x1f".join(str(p) for p in parts).encode()
+    lock = int.from_bytes(hashlib.blake2b(name, digest_size=8).digest(), "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": lock})

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select, and_, delete, or_, select, text
+from sqlalchemy import Select, and_, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db.models import AuditEvent, IdempotencyRecord
+from app.db.session import serialize_on
 from app.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed
 from app.services.keys import Principal
 
@@ -156,12 +157,6 @@ def _purge_expired(session: Session, principal: Principal) -> None:
     )
 
 
-def _lock_id(workspace_id: uuid.UUID, key: str) -> int:
-    """A signed 64-bit number for PostgreSQL's advisory locks, stable across processes."""
-    digest = hashlib.blake2b(f"idem:{workspace_id}:{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 @dataclass(frozen=True)
 class IdempotencyRequest:
     key: str
@@ -188,11 +183,7 @@ def idempotent_replay(
     transaction lock on the (workspace, key) pair makes the second wait instead of racing."""
     if request is None:
         return None
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:lock)"),
-            {"lock": _lock_id(principal.workspace_id, request.key)},
-        )
+    serialize_on(session, "idempotency", principal.workspace_id, request.key)
     record = session.scalar(
         select(IdempotencyRecord).where(
             IdempotencyRecord.workspace_id == principal.workspace_id,

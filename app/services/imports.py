@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, Organization, Status
-from app.db.session import write_transaction
+from app.db.session import serialize_on, write_transaction
 from app.domain.answers import AnswersInvalid, ParsedAnswers
 from app.domain.errors import Busy, DomainError
 from app.domain.instrument import Instrument
@@ -404,6 +404,16 @@ def _import_in_transaction(
     *,
     create_organizations: bool,
 ) -> None:
+    # Concurrent uploads of one workbook, or of several for one new organization, take turns:
+    # the second sees what the first wrote ("unchanged", or the organization it created).
+    serialize_on(session, "workbook", principal.workspace_id, wb.sha256)
+    cover = wb.cover
+    serialize_on(
+        session,
+        "organization",
+        principal.workspace_id,
+        _name_key(cover.organization_name or cover.organization_external_id or ""),
+    )
     same = session.scalar(
         select(Assessment).where(
             Assessment.workspace_id == principal.workspace_id,

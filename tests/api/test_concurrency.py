@@ -115,3 +115,40 @@ def test_same_etag_patched_concurrently(tenant: Any, kind: str) -> None:
             lambda i: call(tenant, "PATCH", url, json={body: f"w{i}"}, headers={"If-Match": etag})  # noqa: B023
         )
         assert counts == {200: 1, 412: THREADS - 1}
+
+
+def test_same_new_workbook_uploaded_concurrently(tenant: Any, catalog: Any) -> None:
+    """One organization and one assessment, whatever the database; the others are unchanged."""
+    from datetime import date
+
+    from app.excel import Prefill, build_template
+
+    f = catalog.latest("opi")
+    for n in range(ROUNDS):
+        answers = {k: 3.0 for k in f.instrument.item_keys}
+        base, end = (
+            build_template(
+                f.instrument,
+                f.content_hash,
+                "en",
+                Prefill(f"New org {n}", None, r, date(2024, 2, 2), None, answers, {}),  # type: ignore[arg-type]
+            )
+            for r in ("baseline", "endline")
+        )
+        workbooks = (base, base, end, end)  # the same bytes twice: one file sent by two people
+
+        def upload(i: int, workbooks: tuple[bytes, ...] = workbooks) -> Any:
+            return tenant.client.post(
+                "/v1/imports?create_organizations=true",
+                files=[("files", ("w.xlsx", workbooks[i % 4], "application/octet-stream"))],
+                headers=tenant.headers(),
+            )
+
+        counts, responses = _race(upload)
+        assert counts == {200: THREADS}, [r.text[:300] for r in responses if r.status_code != 200]
+        statuses = Counter(r.json()["results"][0]["status"] for r in responses)
+        assert statuses == {"created": 2, "unchanged": THREADS - 2}, statuses
+        orgs = list_all(tenant, "/v1/organizations", q=f"New org {n}")
+        assert len(orgs) == 1
+        assessments = list_all(tenant, "/v1/assessments", organization_id=orgs[0]["id"])
+        assert sorted(a["round"] for a in assessments) == ["baseline", "endline"]
