@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 from app.catalog import Catalog, CatalogError, load_catalog, load_file
 from app.config import Settings
 from app.db import migrate
+from app.db.errors import Busy
 from app.db.session import make_engine, make_sessionmaker
 from app.domain.errors import DomainError
 from app.domain.instrument import Instrument
+from app.services.instruments import InstrumentChanged
 
 app = typer.Typer(
     help="OCA Engine: organizational capacity assessments of civil society organizations.",
@@ -55,7 +57,7 @@ def friendly_errors() -> Iterator[None]:
         yield
     except CatalogError as exc:
         raise fail("invalid instrument file(s):\n  " + "\n  ".join(exc.problems)) from None
-    except DomainError as exc:
+    except (DomainError, Busy, InstrumentChanged) as exc:
         raise fail(exc.detail) from None
     except OSError as exc:
         raise fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}") from None

@@ -14,8 +14,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from app.api.observe import current_request_id
+from app.db.errors import Busy
 from app.domain.answers import AnswersInvalid
-from app.domain.errors import Busy, DomainError
+from app.domain.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 
 log = logging.getLogger("oca.api")
 
@@ -114,20 +122,33 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+# The one place a domain error becomes an HTTP status.
+_STATUS: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFound, 404),
+    (Conflict, 409),
+    (PreconditionFailed, 412),
+    (PreconditionRequired, 428),
+    (Invalid, 422),
+)
+
+
 def add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        if exc.status >= 500 and not isinstance(exc, Busy):
-            log.error("%s: %s", exc.code, exc.detail)
-        headers = {"Retry-After": str(Busy.retry_after_seconds)} if isinstance(exc, Busy) else None
+        status = next((s for kind, s in _STATUS if isinstance(exc, kind)), 400)
         return problem_response(
-            exc.status,
+            status, exc.code, exc.title, exc.detail, instance=request.url.path, **exc.extra
+        )
+
+    @app.exception_handler(Busy)
+    async def _busy(request: Request, exc: Busy) -> JSONResponse:
+        return problem_response(
+            503,
             exc.code,
             exc.title,
             exc.detail,
             instance=request.url.path,
-            headers=headers,
-            **exc.extra,
+            headers={"Retry-After": str(exc.retry_after_seconds)},
         )
 
     @app.exception_handler(AnswersInvalid)

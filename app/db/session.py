@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.domain.errors import Busy, Conflict, PreconditionFailed
+from app.db.errors import Busy
+from app.domain.errors import Conflict, PreconditionFailed
 
 WRITE = "oca_write"
 _writer_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()  # SQLite engines

@@ -1,4 +1,5 @@
-"""Domain errors. Services raise these; the API maps each kind once to a problem+json response."""
+"""Domain errors: what a use case refuses, and why. They say nothing of HTTP: the API maps each
+kind once to a status (``app.api.problems``), the CLI to a message."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from typing import Any
 class DomainError(Exception):
     """Base: a stable machine-readable ``code``, a human ``title`` and ``detail``."""
 
-    status = 400
     code = "bad-request"
     title = "Bad request"
 
@@ -19,35 +19,22 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    status, code, title = 404, "not-found", "Not found"
+    code, title = "not-found", "Not found"
 
 
 class Conflict(DomainError):
-    status, code, title = 409, "conflict", "Conflict"
+    code, title = "conflict", "Conflict"
 
 
 class PreconditionFailed(DomainError):
-    status, code, title = 412, "precondition-failed", "Precondition failed"
+    code, title = "precondition-failed", "Precondition failed"
 
 
 class PreconditionRequired(DomainError):
-    status, code, title = 428, "precondition-required", "Precondition required"
+    code, title = "precondition-required", "Precondition required"
 
 
 class Invalid(DomainError):
     """Input that is well-formed but cannot be accepted; ``errors`` lists every offending part."""
 
-    status, code, title = 422, "validation-error", "Invalid input"
-
-
-class InstrumentChanged(DomainError):
-    """A published instrument file changed under the same version."""
-
-    status, code, title = 500, "instrument-changed", "Instrument file changed"
-
-
-class Busy(DomainError):
-    """The service is saturated (e.g. every workbook parser is busy); the client should retry."""
-
-    status, code, title = 503, "busy", "Service busy"
-    retry_after_seconds = 5
+    code, title = "validation-error", "Invalid input"

@@ -18,10 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
+from app.db.errors import Busy
 from app.db.models import Assessment, Organization, Status
 from app.db.session import serialize_on, write_transaction
 from app.domain.answers import AnswersInvalid, ParsedAnswers
-from app.domain.errors import Busy, DomainError
+from app.domain.errors import DomainError
 from app.domain.instrument import Instrument
 from app.excel import (
     CoverField,

@@ -10,7 +10,16 @@ from sqlalchemy.orm import Session
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import InstrumentVersion
 from app.db.session import write_transaction
-from app.domain.errors import InstrumentChanged, NotFound
+from app.domain.errors import NotFound
+
+
+class InstrumentChanged(Exception):
+    """A published instrument file changed under the same version (refused at start)."""
+
+    def __init__(self, detail: str, files: list[str]) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.files = files
 
 
 def sync_catalog(session: Session, catalog: Catalog) -> list[str]:

@@ -163,7 +163,7 @@ def test_request_body_limit_is_413(settings: Settings, tenant: Tenant) -> None:
 def test_a_saturated_database_is_503_not_a_rejected_file(
     tenant: Tenant, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.domain.errors import Busy
+    from app.db.errors import Busy
     from app.services import imports
 
     def saturated(*_args: Any, **_kw: Any) -> None:

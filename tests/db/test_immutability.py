@@ -14,9 +14,8 @@ from app.catalog import load_catalog
 from app.cli import app as cli_app
 from app.config import Settings
 from app.db.session import make_sessionmaker
-from app.domain.errors import InstrumentChanged
 from app.main import create_app
-from app.services.instruments import sync_catalog
+from app.services.instruments import InstrumentChanged, sync_catalog
 from tests.conftest import DATA
 
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Engine, text
 
 from app.db import session as db_session
+from app.db.errors import Busy
 from app.db.session import make_sessionmaker, write_transaction
-from app.domain.errors import Busy
 
 
 def test_writers_take_turns_on_sqlite_only(engine: Engine) -> None:
