@@ -12,7 +12,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from app.api.guards import LimitBody, RefuseNul
 from app.api.observe import RequestContext, configure_logging
-from app.api.problems import Problem, add_exception_handlers
+from app.api.problems import add_exception_handlers
 from app.api.routes import (
     assessments,
     audit,
@@ -23,6 +23,7 @@ from app.api.routes import (
     keys,
     organizations,
 )
+from app.api.routing import problem
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker, refresh_statistics
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url="/docs" if settings.docs_enabled else None,
         redoc_url=None,
-        responses={500: {"model": Problem, "description": "Unexpected error (no internals)"}},
+        responses={500: problem("Unexpected error (no internals)")},
     )
     add_exception_handlers(app)
     app.add_middleware(RefuseNul)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import Header, Query
+from pydantic import BeforeValidator
 
 IdempotencyKey = Annotated[
     str | None,
@@ -30,3 +33,16 @@ Threshold = Annotated[
         description="A (smaller) improvement threshold reported beside the instrument's own",
     ),
 ]
+
+
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _iso_day(value: Any) -> Any:
+    """Only YYYY-MM-DD: pydantic would also read '0' as a Unix time (1970-01-01)."""
+    if isinstance(value, str) and not _ISO_DAY.match(value):
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date | None, BeforeValidator(_iso_day), Query(description="YYYY-MM-DD")]

@@ -340,3 +340,13 @@ def test_oversized_page_is_capped(tenant: Any) -> None:
     assert len(page["items"]) == 3
     assert_problem(call(tenant, "GET", "/v1/organizations", params={"limit": 10**9}), 422)
     assert_problem(call(tenant, "GET", "/v1/organizations", params={"limit": -5}), 422)
+
+
+def test_dates_in_queries_are_iso_days_only(tenant: Any) -> None:
+    """Found by schemathesis: '0' was read as a Unix time (1970-01-01) and answered 200."""
+    for bad in ("0", "1700000000", "2024-1-1", "01/02/2024"):
+        body = assert_problem(
+            call(tenant, "GET", f"/v1/assessments?assessed_to={bad}"), 422, "validation-error"
+        )
+        assert body["errors"][0]["pointer"].endswith("assessed_to")
+    assert call(tenant, "GET", "/v1/assessments?assessed_from=2024-01-01").status_code == 200

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
-from app.api.params import Cursor, IdempotencyKey, IfMatch, Limit, Threshold
+from app.api.params import Cursor, Day, IdempotencyKey, IfMatch, Limit, Threshold
 from app.api.reads import json_read
 from app.api.routing import (
     CONFLICT,
@@ -135,8 +134,8 @@ def list_assessments(
     status_: Annotated[
         str | None, Query(alias="status", pattern="^(draft|submitted|final)$")
     ] = None,
-    assessed_from: date | None = None,
-    assessed_to: date | None = None,
+    assessed_from: Day = None,
+    assessed_to: Day = None,
     current_only: bool = False,
 ) -> Page[AssessmentSummary]:
     filters = svc.AssessmentFilter(

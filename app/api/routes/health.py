@@ -8,7 +8,8 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from app.api.problems import Problem, problem_response
+from app.api.problems import problem_response
+from app.api.routing import problem
 from app.services.health import readiness
 from app.services.metrics import exposition
 
@@ -40,7 +41,7 @@ async def healthz() -> Health:
     "/readyz",
     summary="Readiness (no authentication)",
     response_model=Readiness,
-    responses={503: {"model": Problem, "description": "Not ready; `checks` says why"}},
+    responses={503: problem("Not ready; `checks` says which check fails and why")},
 )
 async def readyz(request: Request) -> Any:
     """Ready to serve: the database answers, its schema is at the newest migration of this code,
@@ -69,8 +70,8 @@ async def readyz(request: Request) -> Any:
     response_class=Response,
     responses={
         200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
-        401: {"model": Problem},
-        404: {"model": Problem, "description": "Metrics are off (OCA_METRICS_TOKEN unset)"},
+        401: problem("The metrics token is missing or wrong"),
+        404: problem("Metrics are off (OCA_METRICS_TOKEN unset)"),
     },
 )
 async def metrics(request: Request) -> Response:
