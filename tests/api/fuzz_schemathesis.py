@@ -24,9 +24,9 @@ import tempfile
 from pathlib import Path
 
 import schemathesis
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.config import REPO_ROOT, Settings
 from app.db import migrate
