@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from app.catalog.variants import derive
 from app.domain.instrument import Instrument
 from app.domain.scoring import CompiledInstrument, compile_instrument
 
@@ -92,6 +93,10 @@ def load_file(path: Path) -> InstrumentFile:
         raise CatalogError(path, [f"{where}invalid YAML: {problem}"]) from None
     if not isinstance(data, dict):
         raise CatalogError(path, ["the file must hold a mapping (id, version, scales, ...)"])
+    if "derived_from" in data:
+        raise CatalogError(
+            path, ["derived_from: set by the catalog on derived variants, never in a file"]
+        )
     try:
         instrument = Instrument.model_validate(data)
     except ValidationError as exc:
@@ -110,6 +115,25 @@ def load_file(path: Path) -> InstrumentFile:
             ],
         )
     return InstrumentFile(path, instrument, content_hash(raw), compile_instrument(instrument))
+
+
+def derived_files(f: InstrumentFile) -> list[InstrumentFile]:
+    """The variants a file declares, each built as an instrument version of its own.
+
+    A variant's hash covers the file's bytes and the variant key, so it changes exactly when the
+    file does (and the immutability check then names the file).
+    """
+    out: list[InstrumentFile] = []
+    raw = f.path.read_bytes()
+    for variant in f.instrument.variants:
+        try:
+            derived = derive(f.instrument, variant)
+        except ValidationError as exc:
+            problems = [f"variant '{variant.key}': {err['msg']}" for err in exc.errors()]
+            raise CatalogError(f.path, problems) from None
+        digest = content_hash(raw + b"\nvariant: " + variant.key.encode())
+        out.append(InstrumentFile(f.path, derived, digest, compile_instrument(derived)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -132,7 +156,10 @@ class Catalog:
         )
 
     def latest(self, instrument_id: str) -> InstrumentFile | None:
-        versions = self.versions(instrument_id)
+        """The newest published version; a derived variant is never the default."""
+        versions = [
+            f for f in self.versions(instrument_id) if f.instrument.derived_from is None
+        ]
         return versions[-1] if versions else None
 
     def __iter__(self) -> Iterator[InstrumentFile]:
@@ -158,6 +185,19 @@ def load_catalog(root: Path) -> Catalog:
             errors.append(exc)
             continue
         files[(f.instrument.id, f.instrument.version)] = f
+        try:
+            derived = derived_files(f)
+        except CatalogError as exc:
+            errors.append(exc)
+            continue
+        for d in derived:
+            key = (d.instrument.id, d.instrument.version)
+            if key in files or (root / key[0] / f"{key[1]}.yaml").exists():
+                errors.append(
+                    CatalogError(f.path, [f"variant version {key[1]} is also a file's version"])
+                )
+                continue
+            files[key] = d
     for f in files.values():
         sup = f.instrument.supersedes
         if sup is None:
