@@ -157,9 +157,7 @@ class Catalog:
 
     def latest(self, instrument_id: str) -> InstrumentFile | None:
         """The newest published version; a derived variant is never the default."""
-        versions = [
-            f for f in self.versions(instrument_id) if f.instrument.derived_from is None
-        ]
+        versions = [f for f in self.versions(instrument_id) if f.instrument.derived_from is None]
         return versions[-1] if versions else None
 
     def __iter__(self) -> Iterator[InstrumentFile]:
