@@ -31,6 +31,8 @@ class InstrumentFile:
     instrument: Instrument
     content_hash: str
     compiled: CompiledInstrument = field(repr=False, compare=False)
+    # the versions the catalog derives from this file (its ``variants``)
+    derived: tuple[InstrumentFile, ...] = field(default=(), repr=False, compare=False)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -114,26 +116,32 @@ def load_file(path: Path) -> InstrumentFile:
                 f"its place instruments/{expected[0]}/{expected[1]}.yaml"
             ],
         )
-    return InstrumentFile(path, instrument, content_hash(raw), compile_instrument(instrument))
+    return InstrumentFile(
+        path,
+        instrument,
+        content_hash(raw),
+        compile_instrument(instrument),
+        _derived_files(path, raw, instrument),
+    )
 
 
-def derived_files(f: InstrumentFile) -> list[InstrumentFile]:
+def _derived_files(path: Path, raw: bytes, instrument: Instrument) -> tuple[InstrumentFile, ...]:
     """The variants a file declares, each built as an instrument version of its own.
 
-    A variant's hash covers the file's bytes and the variant key, so it changes exactly when the
-    file does (and the immutability check then names the file).
+    A variant that cannot be built fails its file. A variant's hash covers the file's bytes and
+    the variant key, so it changes exactly when the file does (and the immutability check then
+    names the file).
     """
     out: list[InstrumentFile] = []
-    raw = f.path.read_bytes()
-    for variant in f.instrument.variants:
+    for variant in instrument.variants:
         try:
-            derived = derive(f.instrument, variant)
+            derived = derive(instrument, variant)
         except ValidationError as exc:
             problems = [f"variant '{variant.key}': {err['msg']}" for err in exc.errors()]
-            raise CatalogError(f.path, problems) from None
+            raise CatalogError(path, problems) from None
         digest = content_hash(raw + b"\nvariant: " + variant.key.encode())
-        out.append(InstrumentFile(f.path, derived, digest, compile_instrument(derived)))
-    return out
+        out.append(InstrumentFile(path, derived, digest, compile_instrument(derived)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -183,12 +191,7 @@ def load_catalog(root: Path) -> Catalog:
             errors.append(exc)
             continue
         files[(f.instrument.id, f.instrument.version)] = f
-        try:
-            derived = derived_files(f)
-        except CatalogError as exc:
-            errors.append(exc)
-            continue
-        for d in derived:
+        for d in f.derived:
             key = (d.instrument.id, d.instrument.version)
             if key in files or (root / key[0] / f"{key[1]}.yaml").exists():
                 errors.append(
