@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from app.catalog.variants import derive
 from app.domain.instrument import Instrument
 from app.domain.scoring import CompiledInstrument, compile_instrument
 
@@ -30,6 +31,8 @@ class InstrumentFile:
     instrument: Instrument
     content_hash: str
     compiled: CompiledInstrument = field(repr=False, compare=False)
+    # the versions the catalog derives from this file (its ``variants``)
+    derived: tuple[InstrumentFile, ...] = field(default=(), repr=False, compare=False)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -92,6 +95,10 @@ def load_file(path: Path) -> InstrumentFile:
         raise CatalogError(path, [f"{where}invalid YAML: {problem}"]) from None
     if not isinstance(data, dict):
         raise CatalogError(path, ["the file must hold a mapping (id, version, scales, ...)"])
+    if "derived_from" in data:
+        raise CatalogError(
+            path, ["derived_from: set by the catalog on derived variants, never in a file"]
+        )
     try:
         instrument = Instrument.model_validate(data)
     except ValidationError as exc:
@@ -109,7 +116,32 @@ def load_file(path: Path) -> InstrumentFile:
                 f"its place instruments/{expected[0]}/{expected[1]}.yaml"
             ],
         )
-    return InstrumentFile(path, instrument, content_hash(raw), compile_instrument(instrument))
+    return InstrumentFile(
+        path,
+        instrument,
+        content_hash(raw),
+        compile_instrument(instrument),
+        _derived_files(path, raw, instrument),
+    )
+
+
+def _derived_files(path: Path, raw: bytes, instrument: Instrument) -> tuple[InstrumentFile, ...]:
+    """The variants a file declares, each built as an instrument version of its own.
+
+    A variant that cannot be built fails its file. A variant's hash covers the file's bytes and
+    the variant key, so it changes exactly when the file does (and the immutability check then
+    names the file).
+    """
+    out: list[InstrumentFile] = []
+    for variant in instrument.variants:
+        try:
+            derived = derive(instrument, variant)
+        except ValidationError as exc:
+            problems = [f"variant '{variant.key}': {err['msg']}" for err in exc.errors()]
+            raise CatalogError(path, problems) from None
+        digest = content_hash(raw + b"\nvariant: " + variant.key.encode())
+        out.append(InstrumentFile(path, derived, digest, compile_instrument(derived)))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -132,7 +164,8 @@ class Catalog:
         )
 
     def latest(self, instrument_id: str) -> InstrumentFile | None:
-        versions = self.versions(instrument_id)
+        """The newest published version; a derived variant is never the default."""
+        versions = [f for f in self.versions(instrument_id) if f.instrument.derived_from is None]
         return versions[-1] if versions else None
 
     def __iter__(self) -> Iterator[InstrumentFile]:
@@ -158,6 +191,14 @@ def load_catalog(root: Path) -> Catalog:
             errors.append(exc)
             continue
         files[(f.instrument.id, f.instrument.version)] = f
+        for d in f.derived:
+            key = (d.instrument.id, d.instrument.version)
+            if key in files or (root / key[0] / f"{key[1]}.yaml").exists():
+                errors.append(
+                    CatalogError(f.path, [f"variant version {key[1]} is also a file's version"])
+                )
+                continue
+            files[key] = d
     for f in files.values():
         sup = f.instrument.supersedes
         if sup is None:

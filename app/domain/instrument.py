@@ -143,6 +143,9 @@ class Scoring(_Frozen):
     bands: tuple[Band, ...] = ()
     improvement_threshold: float = Field(default=1.0, gt=0)
     risk: RiskRules | None = None
+    # the weakest-dimension cap and partial assessments (the engine applies them; see scoring.md)
+    cap_by_weakest: int | None = Field(default=None, ge=0)
+    allow_partial: bool = False
 
     @model_validator(mode="after")
     def _risk_rules(self) -> Self:
@@ -168,6 +171,8 @@ class Item(_Frozen):
     weight: float = Field(default=1, gt=0)
     risk: RiskOnItem | None = None
     key_question: bool = False
+    # labels that group items across the tree (e.g. ``nupas``); a variant can drop a tag
+    tags: tuple[Key, ...] = ()
 
 
 class Area(_Frozen):
@@ -177,6 +182,10 @@ class Area(_Frozen):
     weight: float = Field(default=1, gt=0)
     lens: Lens | None = None
     items: Annotated[tuple[Item, ...], Field(min_length=1)]
+    # why this area feeds its lens dimension, when the reason is not obvious
+    lens_note: Text | None = None
+    # the stage the organization aims for (maturity scales, e.g. CLA); a value of the items' scale
+    desired_stage: int | None = None
 
 
 class SectionConditions(_Frozen):
@@ -192,6 +201,7 @@ class Dimension(_Frozen):
     weight: float = Field(default=1, gt=0)
     conditions: SectionConditions | None = None
     areas: Annotated[tuple[Area, ...], Field(min_length=1)]
+    lens_note: Text | None = None
 
 
 class Supersedes(_Frozen):
@@ -199,6 +209,28 @@ class Supersedes(_Frozen):
 
     version: Version
     items: dict[str, str | None] = Field(default_factory=dict)
+
+
+class Variant(_Frozen):
+    """A version derived from this file by dropping tagged items (e.g. OCA without NUPAS items).
+
+    The catalog builds it as version ``<version>-<key>``, a full instrument of its own (templates,
+    imports, scoring and comparisons need nothing else); it supersedes the version it comes from.
+    """
+
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]*$", max_length=16)]
+    title: Text
+    description: Text
+    drop_tags: Annotated[tuple[Key, ...], Field(min_length=1)]
+
+
+class DerivedFrom(_Frozen):
+    """Set by the catalog on a derived variant (never written in a file)."""
+
+    version: Version
+    variant: str
+    dropped_tags: tuple[str, ...]
+    dropped_items: tuple[str, ...]
 
 
 class Instrument(_Frozen):
@@ -214,6 +246,10 @@ class Instrument(_Frozen):
     scoring: Scoring
     dimensions: Annotated[tuple[Dimension, ...], Field(min_length=1)]
     supersedes: Supersedes | None = None
+    # who or what is rated (e.g. a learning community rather than one organization)
+    subject: Text | None = None
+    variants: tuple[Variant, ...] = ()
+    derived_from: DerivedFrom | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -236,6 +272,7 @@ class Instrument(_Frozen):
             for a in d.areas:
                 for i in a.items:
                     problems += self._item_problems(i)
+                problems += self._desired_stage_problems(a)
         if self.scoring.method is Method.mean:
             weighted = [n.key for n in self._nodes() if n.weight != 1]
             if weighted:
@@ -247,6 +284,7 @@ class Instrument(_Frozen):
                 new for new in self.supersedes.items.values() if new is not None
             } - self.item_keys
             problems += [f"supersedes maps to unknown item '{k}'" for k in sorted(unknown_new)]
+        problems += self._variant_problems()
         bands = [b.max for b in self.scoring.bands]
         if bands != sorted(bands):
             problems.append("scoring bands must be in increasing order of 'max'")
@@ -262,6 +300,33 @@ class Instrument(_Frozen):
                 out.append(a)
                 out.extend(a.items)
         return out
+
+    def _desired_stage_problems(self, area: Area) -> list[str]:
+        if area.desired_stage is None:
+            return []
+        for item in area.items:
+            scale = self.scales.get(item.scale)
+            if scale is not None and scale.by_value(area.desired_stage) is None:
+                return [
+                    f"area '{area.key}' desired_stage {area.desired_stage} is not a value of "
+                    f"scale '{item.scale}'"
+                ]
+        return []
+
+    def _variant_problems(self) -> list[str]:
+        problems: list[str] = []
+        keys = [v.key for v in self.variants]
+        problems += [f"variant '{k}' is declared twice" for k, n in Counter(keys).items() if n > 1]
+        tags = {t for i in self.items.values() for t in i.tags}
+        for v in self.variants:
+            unknown = sorted(set(v.drop_tags) - tags)
+            if unknown:
+                problems.append(f"variant '{v.key}' drops tags no item carries: {unknown}")
+            elif all(set(v.drop_tags) & set(i.tags) for i in self.items.values()):
+                problems.append(f"variant '{v.key}' would drop every item")
+        if self.variants and self.derived_from is not None:
+            problems.append("a derived variant cannot declare variants of its own")
+        return problems
 
     def _item_problems(self, item: Item) -> list[str]:
         scale = self.scales.get(item.scale)

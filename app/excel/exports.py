@@ -158,11 +158,13 @@ _T: Final[dict[str, Labels]] = {
         "The sustainability profile groups the instrument's areas into four dimensions "
         "(management, financing, processes, culture); each area's score is rescaled from its "
         "scale's range to 0–100 (for risk instruments, 100 − risk %). It is not a rescaling of "
-        "a dimension with the same name.",
+        "a dimension with the same name. These values come from {instrument}: a profile from "
+        "another instrument, or from another version's mapping, is a different measure.",
         "El perfil de sostenibilidad agrupa las áreas del instrumento en cuatro dimensiones "
         "(gestión, financiamiento, procesos, cultura); el puntaje de cada área se lleva del rango "
         "de su escala a 0–100 (en instrumentos de riesgo, 100 − riesgo %). No es un cambio de "
-        "escala de una dimensión del mismo nombre.",
+        "escala de una dimensión del mismo nombre. Estos valores provienen de {instrument}: un "
+        "perfil de otro instrumento, o de la asignación de otra versión, es una medida distinta.",
     ),
     "score_chart": _pair("Score by dimension", "Puntaje por dimensión"),
     "risk_chart": _pair("Risk by section (%)", "Riesgo por sección (%)"),
@@ -1045,7 +1047,8 @@ def _scores(
     )
 
     row = area_last + 2
-    put(ws, row, 1, _T["lens"][lang], font=SECTION_FONT)
+    source = f"{_instrument_name(instrument, lang)} {instrument.version}"
+    put(ws, row, 1, f"{_T['lens'][lang]} — {source}", font=SECTION_FONT)
     lens_header = row + 1
     lens_json: Mapping[str, Any] = score.get("lens") or {}
     lens_first, lens_last = table(
@@ -1067,7 +1070,7 @@ def _scores(
         ],
         _formats(LENS_COLUMNS, PERCENT_FORMAT),
     )
-    note(ws, lens_last + 1, _T["lens_note"][lang], len(LENS_COLUMNS))
+    note(ws, lens_last + 1, _T["lens_note"][lang].format(instrument=source), len(LENS_COLUMNS))
     names = (ScoreColumn.name, ScoreColumn.reason)
     for columns, first, last in (
         (OVERALL_COLUMNS, overall_header + 1, overall_header + 1),
@@ -1357,7 +1360,8 @@ def export_series(
         put(ws, header + 1, 1, _T["no_points"][language], font=MUTED)
         fit_rows(ws, 1, ws.max_row)
         return workbook_bytes(wb)
-    note(ws, last + 1, _T["lens_note"][language], min(len(titles), 6))
+    lens_note = _T["lens_note"][language].format(instrument=_instrument_name(instrument, language))
+    note(ws, last + 1, lens_note, min(len(titles), 6))
 
     round_col = fixed.index(SeriesColumn.round) + 1
     overall_col = fixed.index(SeriesColumn.overall) + 1

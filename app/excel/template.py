@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from app.domain.instrument import Dimension, Instrument, Item, Scale
+from app.domain.instrument import Area, Dimension, Instrument, Item, Scale
 from app.domain.scoring import NA, AnswerValue
 from app.excel._export_write import text_lines
 from app.excel._worker import set_text
@@ -230,6 +230,11 @@ _ABOUT: Final = {
     "es": "Instrumento: {title}, versión {version}. Idioma de la plantilla: español.",
 }
 _VERSION_LINE: Final = {"en": "Version {version} · English", "es": "Versión {version} · español"}
+_SUBJECT: Final = {"en": "Who is rated: {subject}", "es": "Qué se evalúa: {subject}"}
+_DESIRED: Final = {
+    "en": "{title} (desired stage: {stage})",
+    "es": "{title} (etapa deseada: {stage})",
+}
 
 
 def build_template(
@@ -371,6 +376,13 @@ def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefi
     note.alignment = _WRAP
     note.font = _BODY_FONT
     ws.row_dimensions[last].height = _height(note.value, _COVER_WIDTHS[0])
+    if instrument.subject is not None:  # e.g. a learning community rather than one organization
+        last += 1
+        subject = ws.cell(row=last, column=1)
+        set_text(subject, _SUBJECT[lang].format(subject=instrument.subject.get(lang)))
+        subject.alignment = _WRAP
+        subject.font = _BOLD
+        ws.row_dimensions[last].height = _height(subject.value, _COVER_WIDTHS[0], _BOLD)
     ws.column_dimensions["A"].width = _COVER_WIDTHS[0]
     ws.column_dimensions["B"].width = _COVER_WIDTHS[1]
     _page(ws, landscape=False)
@@ -427,6 +439,11 @@ def _write_instructions(ws: Any, instrument: Instrument, lang: Language) -> None
     lines: list[tuple[str, Font | None]] = [
         (_INSTRUCTIONS["title"][lang], _TITLE_FONT),
         (_INSTRUCTIONS["cover"][lang], None),
+        *(
+            [(_SUBJECT[lang].format(subject=instrument.subject.get(lang)), _BOLD)]
+            if instrument.subject is not None
+            else []
+        ),
         (answer_text, None),
         (_INSTRUCTIONS["notes"][lang], None),
         (_INSTRUCTIONS["na" if any_na else "no_na"][lang], None),
@@ -547,7 +564,7 @@ def _write_dimension(
         values: dict[int, str] = {
             columns[ItemColumn.key]: item.key,
             columns[ItemColumn.item]: _item_text(item, lang),
-            columns[ItemColumn.area]: areas[position.area_key].title.get(lang),
+            columns[ItemColumn.area]: _area_title(areas[position.area_key], item, instrument, lang),
         }
         if item.guidance is not None:
             values[columns[ItemColumn.guidance]] = item.guidance.get(lang)
@@ -603,6 +620,17 @@ def _write_dimension(
     ws.print_area = f"A1:{get_column_letter(sheet.width)}{last_row}"
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
     _page(ws, landscape=True)
+
+
+def _area_title(area: Area, item: Item, instrument: Instrument, lang: Language) -> str:
+    """The area's title, with its desired stage when the file declares one (CLA)."""
+    title = area.title.get(lang)
+    if area.desired_stage is None:
+        return title
+    value = instrument.scales[item.scale].by_value(area.desired_stage)
+    label = value.label.get(lang) if value is not None else ""
+    stage = f"{area.desired_stage} — {label}" if label else str(area.desired_stage)
+    return _DESIRED[lang].format(title=title, stage=stage)
 
 
 def _column_widths(sheet: SheetLayout, instrument: Instrument, lang: Language) -> dict[int, float]:

@@ -106,7 +106,7 @@ def load_demo(session: Session, catalog: Catalog) -> DemoResult:
     ]
     created = 0
     org_index = 0
-    for name, description, size in groups:
+    for group, (name, description, size) in enumerate(groups, start=1):
         cohort = session.scalar(
             select(Cohort).where(Cohort.workspace_id == principal.workspace_id, Cohort.name == name)
         )
@@ -117,6 +117,21 @@ def load_demo(session: Session, catalog: Catalog) -> DemoResult:
             organizations.add_member(session, principal, cohort.id, org.id)
             created += _ensure_assessments(session, principal, catalog, org, org_index)
             org_index += 1
+        # The sustainability self-assessment rates the learning community itself, not one CSO
+        # (csa-sustainability 2020.2 says so): the community is recorded as the subject.
+        community, _ = organizations.upsert_by_external_id(
+            session,
+            principal,
+            f"lc-{group}",
+            organizations.OrgData(
+                name=f"Comunidad de aprendizaje, grupo {group}",
+                country="MX",
+                tags=["learning-community"],
+            ),
+        )
+        created += _ensure_assessments(
+            session, principal, catalog, community, 200 + group, ["csa-sustainability"]
+        )
     return DemoResult(key, org_index, created)
 
 
@@ -143,17 +158,23 @@ def _ensure_org(
 
 
 def _ensure_assessments(
-    session: Session, principal: Principal, catalog: Catalog, org: Organization, index: int
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    org: Organization,
+    index: int,
+    plan: list[str] | None = None,
 ) -> int:
     rnd = random.Random(1000 + index)  # noqa: S311 - demo data
     start, change = _org_plan(index, rnd)
-    plan = ["csa-sustainability", "oca"]
-    if index % 2 == 0:
-        plan.append("opi")
-    if index % 3 == 0:
-        plan.append("nupas")
-    if index % 4 == 1:
-        plan.append("cla")
+    if plan is None:  # the instruments that rate one organization
+        plan = ["oca"]
+        if index % 2 == 0:
+            plan.append("opi")
+        if index % 3 == 0:
+            plan.append("nupas")
+        if index % 4 == 1:
+            plan.append("cla")
     created = 0
     for instrument_id in plan:
         f = catalog.latest(instrument_id)

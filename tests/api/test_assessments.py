@@ -111,7 +111,7 @@ def test_answers_are_stored_in_instrument_order_with_notes(tenant: Any) -> None:
         None,
         "Ana",
     )
-    assert (a["instrument_id"], a["instrument_version"]) == ("oca", "2015.1")
+    assert (a["instrument_id"], a["instrument_version"]) == ("oca", "2015.2")  # the newest
     listed = list_all(tenant, "/v1/assessments")
     assert [(x["id"], x["answered"], x["is_current"]) for x in listed] == [(a["id"], 2, True)]
 

@@ -47,7 +47,10 @@ def _scores(tenant: Any, assessment_id: str) -> dict[str, Any]:
 
 def test_oca_score_object(tenant: Any) -> None:
     org = create_org(tenant)
-    a = scored(tenant, org["id"], "oca", value=_by_dimension("oca", LEVELS))
+    # pinned: the lens sums below are 2015.1's mapping (2015.2 follows Table 4 more closely)
+    a = scored(
+        tenant, org["id"], "oca", value=_by_dimension("oca", LEVELS), instrument_version="2015.1"
+    )
     s = _scores(tenant, a["id"])
     assert s["assessment_id"] == a["id"]
     assert s["instrument"] == {"id": "oca", "version": "2015.1"}
@@ -106,7 +109,7 @@ def test_missing_and_na_give_null_scores_with_reasons(tenant: Any) -> None:
     for k in na_items:
         values[k] = "na"
     answers = [{"item": k, "value": v} for k, v in values.items()]
-    a = scored(tenant, org["id"], "oca", answers=answers)
+    a = scored(tenant, org["id"], "oca", answers=answers, instrument_version="2015.1")
     s = _scores(tenant, a["id"])
     o = s["overall"]
     assert (o["answered"], o["na"], o["missing"]) == (38, 2, 5)
@@ -253,8 +256,12 @@ def _opi_pairs(pairs: dict[str, tuple[float, float]]) -> dict[str, float]:
 @pytest.fixture()
 def opi_pair(tenant: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     org = create_org(tenant)
-    base = scored(tenant, org["id"], "opi", "baseline", 2, assessed_on="2023-05-01")
-    end = scored(tenant, org["id"], "opi", "endline", _opi_pairs(OPI_END), assessed_on="2024-05-01")
+    # pinned: the lens numbers below are 2015.1's mapping
+    on = {"instrument_version": "2015.1"}
+    base = scored(tenant, org["id"], "opi", "baseline", 2, assessed_on="2023-05-01", **on)
+    end = scored(
+        tenant, org["id"], "opi", "endline", _opi_pairs(OPI_END), assessed_on="2024-05-01", **on
+    )
     return org, base, end
 
 

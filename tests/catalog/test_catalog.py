@@ -14,11 +14,16 @@ from tests.conftest import DATA, INSTRUMENTS
 MINI = DATA / "instruments" / "mini" / "1.0.yaml"
 
 EXPECTED = {
-    # id: (dimensions, areas per dimension, items)
-    "oca": (7, [5, 8, 6, 8, 5, 5, 8], 45),
-    "opi": (4, [2, 2, 2, 2], 8),
-    "csa-sustainability": (4, [4, 4, 5, 5], 18),
-    "cla": (6, [2, 5, 1, 3, 3, 2], 16),
+    # (id, version): (dimensions, areas per dimension, items)
+    ("oca", "2015.1"): (7, [5, 8, 6, 8, 5, 5, 8], 45),
+    ("oca", "2015.2"): (7, [5, 8, 6, 8, 5, 5, 8], 45),
+    ("oca", "2015.2-core"): (7, [2, 2, 4, 4, 3, 4, 8], 27),
+    ("opi", "2015.1"): (4, [2, 2, 2, 2], 8),
+    ("opi", "2015.2"): (4, [2, 2, 2, 2], 8),
+    ("csa-sustainability", "2020.1"): (4, [4, 4, 5, 5], 18),
+    ("csa-sustainability", "2020.2"): (4, [4, 4, 5, 5], 26),
+    ("cla", "2017.1"): (6, [2, 5, 1, 3, 3, 2], 16),
+    ("cla", "2017.2"): (6, [2, 4, 2, 3, 3, 2], 16),
 }
 
 
@@ -29,11 +34,11 @@ def test_every_shipped_instrument_is_valid_and_bilingual() -> None:
         assert f.instrument.languages == ("en", "es")
 
 
-@pytest.mark.parametrize("instrument_id", sorted(EXPECTED))
-def test_shipped_structure(instrument_id: str) -> None:
-    f = load_catalog(INSTRUMENTS).latest(instrument_id)
+@pytest.mark.parametrize(("instrument_id", "version"), sorted(EXPECTED))
+def test_shipped_structure(instrument_id: str, version: str) -> None:
+    f = load_catalog(INSTRUMENTS).get(instrument_id, version)
     assert f is not None
-    dims, areas, items = EXPECTED[instrument_id]
+    dims, areas, items = EXPECTED[(instrument_id, version)]
     assert len(f.instrument.dimensions) == dims
     assert [len(d.areas) for d in f.instrument.dimensions] == areas
     assert len(f.instrument.item_keys) == items
@@ -155,4 +160,4 @@ def test_cli_validate_reports_without_traceback(tmp_path: Path) -> None:
 def test_cli_validate_all_ok() -> None:
     result = CliRunner().invoke(cli_app, ["instruments", "validate"])
     assert result.exit_code == 0, result.output
-    assert "5 instrument version(s) valid" in result.output
+    assert f"{len(load_catalog(INSTRUMENTS).files)} instrument version(s) valid" in result.output

@@ -12,7 +12,15 @@ from typer.testing import CliRunner
 
 from app.catalog import Catalog
 from app.cli import app as cli_app
-from app.db.models import ApiKey, Assessment, AssessmentScore, Cohort, CohortMember, Workspace
+from app.db.models import (
+    ApiKey,
+    Assessment,
+    AssessmentScore,
+    Cohort,
+    CohortMember,
+    Organization,
+    Workspace,
+)
 from app.db.session import make_engine
 from app.excel import Prefill, build_template
 
@@ -51,22 +59,30 @@ def test_demo_is_idempotent_and_shaped_like_the_seed(env: dict[str, str], tmp_pa
         assert statuses["draft"] == 1  # the one incomplete draft
         instruments = set(c.scalars(select(Assessment.instrument_id).distinct()))
         assert instruments == {"oca", "opi", "nupas", "csa-sustainability", "cla"}
+        # the sustainability self-assessment rates each learning community, not its members
+        rated = c.execute(
+            select(Organization.name, Assessment.instrument_version, Assessment.round)
+            .join(Assessment, Assessment.organization_id == Organization.id)
+            .where(Assessment.instrument_id == "csa-sustainability")
+            .order_by(Organization.name, Assessment.round)
+        ).all()
+        assert [tuple(r) for r in rated] == [
+            (f"Comunidad de aprendizaje, grupo {g}", "2020.2", r)
+            for g in (1, 2)
+            for r in ("baseline", "endline")
+        ]
         overall = dict(
             c.execute(
                 select(Assessment.organization_id, AssessmentScore.overall)
                 .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
-                .where(
-                    Assessment.instrument_id == "csa-sustainability", Assessment.round == "baseline"
-                )
+                .where(Assessment.instrument_id == "oca", Assessment.round == "baseline")
             ).all()
         )
         endline = dict(
             c.execute(
                 select(Assessment.organization_id, AssessmentScore.overall)
                 .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
-                .where(
-                    Assessment.instrument_id == "csa-sustainability", Assessment.round == "endline"
-                )
+                .where(Assessment.instrument_id == "oca", Assessment.round == "endline")
             ).all()
         )
     engine.dispose()
