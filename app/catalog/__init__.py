@@ -7,6 +7,15 @@ from app.catalog.loader import (
     content_hash,
     load_catalog,
     load_file,
+    recorded_hash,
 )
 
-__all__ = ["Catalog", "CatalogError", "InstrumentFile", "content_hash", "load_catalog", "load_file"]
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "InstrumentFile",
+    "content_hash",
+    "load_catalog",
+    "load_file",
+    "recorded_hash",
+]

@@ -57,9 +57,18 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def content_hash(raw: bytes) -> str:
-    """SHA-256 of the file's bytes: what makes a published version immutable."""
+def content_hash(raw: bytes, variant: str | None = None) -> str:
+    """SHA-256 of the file's bytes: what makes a published version immutable. A derived
+    variant's hash covers the bytes and its key, so it changes exactly when the file does."""
+    if variant is not None:
+        raw = raw + b"\nvariant: " + variant.encode()
     return hashlib.sha256(raw).hexdigest()
+
+
+def recorded_hash(f: InstrumentFile, raw: bytes) -> str:
+    """What ``f``'s hash is when its file holds ``raw``."""
+    derived = f.instrument.derived_from
+    return content_hash(raw, derived.variant if derived else None)
 
 
 def _location(data: Any, loc: tuple[int | str, ...]) -> str:
@@ -139,7 +148,7 @@ def _derived_files(path: Path, raw: bytes, instrument: Instrument) -> tuple[Inst
         except ValidationError as exc:
             problems = [f"variant '{variant.key}': {err['msg']}" for err in exc.errors()]
             raise CatalogError(path, problems) from None
-        digest = content_hash(raw + b"\nvariant: " + variant.key.encode())
+        digest = content_hash(raw, variant.key)
         out.append(InstrumentFile(path, derived, digest, compile_instrument(derived)))
     return tuple(out)
 

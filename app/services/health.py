@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from sqlalchemy import Engine, select, text
 
-from app.catalog import Catalog, content_hash
+from app.catalog import Catalog, recorded_hash
 from app.db import migrate
 from app.db.models import InstrumentVersion
 
@@ -56,7 +56,7 @@ def readiness(engine: Engine, catalog: Catalog) -> list[Check]:
     for f in catalog:
         key = (f.instrument.id, f.instrument.version)
         try:
-            on_disk = content_hash(f.path.read_bytes())
+            on_disk = recorded_hash(f, f.path.read_bytes())
         except OSError:
             changed.append(f"{f.path} is unreadable")
             continue
