@@ -388,10 +388,10 @@ async def organization_comparison(
     threshold: Threshold = None,
 ) -> Response:
     def compute(session: Session) -> str:
-        org, a, b, result = analysis.compare_organization(
+        org, a, b, result, instrument = analysis.compare_organization(
             session, principal, catalog, org_id, instrument_id, baseline, endline, threshold
         )
-        return as_json(analysis.comparison_json(org, a, b, result))
+        return as_json(analysis.comparison_json(org, a, b, result, instrument))
 
     key = ("org-comparison", org_id, instrument_id, baseline, endline, threshold)
     return await cached_json(request, principal, key, compute)

@@ -136,7 +136,7 @@ def remove_member(
 
 @router.get(
     "/cohorts/{cohort_id}/comparison",
-    summary="Baseline versus endline across a cohort (CBLD-9 share improved)",
+    summary="Baseline versus endline capacity scores across a cohort (shares improved, declined, unchanged)",
     response_class=JsonText,
     responses={
         200: {"model": CohortComparisonRead, "description": "The comparison"},
