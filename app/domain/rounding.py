@@ -8,6 +8,7 @@ can check it by hand (baseline 1.98, endline 2.52: change 0.54, never 0.55).
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 PLACES = Decimal("0.01")
 
@@ -24,3 +25,14 @@ def shown_change(baseline: float, endline: float) -> float:
     base = Decimal(repr(half_even(baseline)))
     end = Decimal(repr(half_even(endline)))
     return float(end - base) or 0.0
+
+
+def rounded_numbers(value: Any) -> Any:
+    """Every float in a JSON-like value (dicts, lists) half-even to 2 places."""
+    if isinstance(value, float):
+        return half_even(value)
+    if isinstance(value, dict):
+        return {k: rounded_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded_numbers(v) for v in value]
+    return value

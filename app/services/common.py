@@ -17,6 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db.models import AuditEvent, IdempotencyRecord
 from app.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from app.domain.rounding import rounded_numbers
 from app.services.keys import Principal
 
 
@@ -65,7 +66,8 @@ def audit(
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """Plain JSON, with every number rounded by the edge rule: the log is read by people."""
+    return rounded_numbers(json.loads(json.dumps(value, default=str)))
 
 
 # --- cursors -------------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ def remove_member(
 
 @router.get(
     "/cohorts/{cohort_id}/comparison",
-    summary="Baseline versus endline capacity scores across a cohort (shares improved, declined, unchanged)",
+    summary="Capacity scores across a cohort, baseline versus endline (improved or not)",
     response_class=JsonText,
     responses={
         200: {"model": CohortComparisonRead, "description": "The comparison"},

@@ -17,6 +17,8 @@ from pydantic import (
     field_validator,
 )
 
+from app.domain.rounding import rounded_numbers
+
 
 def _no_nul(value: str) -> str:
     """PostgreSQL text cannot hold U+0000 and no person types it: refuse it everywhere alike."""
@@ -258,3 +260,9 @@ class AuditRead(BaseModel):
     object_type: str
     object_id: str | None
     changes: dict[str, Any] | None
+
+    @field_validator("changes")
+    @classmethod
+    def _rounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # events written before numbers were rounded on the way in are rounded on the way out
+        return None if value is None else rounded_numbers(value)
