@@ -67,6 +67,7 @@ def read_assessment(
         assessed_on=a.assessed_on,
         assessor=a.assessor,
         retrospective=a.retrospective,
+        performance=svc.performance_of(a),
         status=a.status,
         revision=a.revision,
         replaces_id=a.replaces_id,
@@ -106,6 +107,7 @@ def create_assessment(
         assessed_on=body.assessed_on,
         assessor=body.assessor,
         retrospective=body.retrospective,
+        performance=body.performance.model_dump() if body.performance else None,
         answers=_raw(body.answers),
     )
     a, created = svc.create_assessment(

@@ -21,11 +21,11 @@ from app.api.routing import (
     xlsx_ok,
     xlsx_response,
 )
-from app.api.schemas.analysis import CohortComparisonRead
+from app.api.schemas.analysis import Cbld9Read, CohortComparisonRead
 from app.api.schemas.common import Page
 from app.api.schemas.records import CohortCreate, CohortDetail, CohortRead, CohortUpdate, Membership
 from app.db.models import Cohort
-from app.services import analysis, exports
+from app.services import analysis, exports, indicators
 from app.services import organizations as svc
 from app.services.common import IdempotencyRequest, encode_cursor
 from app.services.scores import as_json
@@ -162,6 +162,30 @@ async def cohort_comparison(
 
     key = ("cohort-comparison", cohort_id, instrument_id, baseline, endline, threshold)
     return await cached_json(request, principal, key, compute)
+
+
+@router.get(
+    "/cohorts/{cohort_id}/cbld-9",
+    summary="CBLD-9 for a US fiscal year: organizations with improved performance on a metric",
+    response_class=JsonText,
+    responses={200: {"model": Cbld9Read, "description": "The indicator"}, **NOT_FOUND},
+)
+def cohort_cbld9(
+    cohort_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    fiscal_year: Annotated[
+        int,
+        Query(
+            ge=2000,
+            le=2100,
+            description="The US fiscal year: FY2025 runs from 2024-10-01 to 2025-09-30",
+            examples=[2025],
+        ),
+    ],
+) -> Response:
+    result, names, cohort_name = indicators.cohort_cbld9(session, principal, cohort_id, fiscal_year)
+    return JsonText(as_json(indicators.cbld9_json(cohort_id, cohort_name, result, names)))
 
 
 @router.get(

@@ -397,3 +397,58 @@ class CohortComparisonRead(BaseModel):
         deprecated=True, description=DEPRECATED + "Use `improvement_rule.instrument_threshold`."
     )
     keys: list[KeyStatsRead]
+
+
+# --- CBLD-9 --------------------------------------------------------------------------------------
+
+
+class MeasuredRead(BaseModel):
+    assessment_id: str
+    measured_on: str
+    value: float
+
+
+class MetricChangeRead(BaseModel):
+    metric: str
+    higher_is_better: bool
+    earlier: MeasuredRead = Field(description="The measurement before `later`")
+    later: MeasuredRead = Field(description="The last measurement within the fiscal year")
+    change: float = Field(description="later - earlier")
+    improved: bool = Field(description="The change is in the metric's better direction")
+
+
+class Cbld9OrganizationRead(BaseModel):
+    id: str
+    name: str
+    improved: bool = Field(description="Every metric measured again in the year improved")
+    metrics: list[MetricChangeRead]
+
+
+class NotMeasuredAgainRead(BaseModel):
+    id: str
+    name: str
+    metric: str
+    last_measured_on: str
+
+
+class Cbld9Read(BaseModel):
+    """The CBLD-9 indicator for a cohort and a US fiscal year, from the performance metric
+    recorded on assessments (`performance`), with the organizations behind each number."""
+
+    cohort_id: str
+    cohort_name: str
+    indicator: Literal["CBLD-9"]
+    title: Titled
+    definition: Titled
+    fiscal_year: int
+    starts_on: str
+    ends_on: str
+    denominator: int = Field(description="Organizations that planned and pursued improvement")
+    numerator: int = Field(description="Of those, the organizations that improved")
+    share_improved: float | None = Field(description="numerator / denominator; null when 0/0")
+    improved: list[str]
+    not_improved: list[str]
+    organizations: list[Cbld9OrganizationRead] = Field(description="The denominator")
+    not_measured_again: list[NotMeasuredAgainRead] = Field(
+        description="Named a metric but did not measure it again in the year: in neither count"
+    )

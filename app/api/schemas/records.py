@@ -168,6 +168,15 @@ class AnswerIn(_In):
     note: LongText | None = Field(default=None, description="Evidence or justification")
 
 
+class Performance(_In):
+    """The performance metric the organization plans to improve, measured at this assessment
+    (for the CBLD-9 indicator: ``GET /v1/cohorts/{id}/cbld-9``)."""
+
+    metric: Name = Field(examples=["Share of budget from local sources (%)"])
+    value: float = Field(allow_inf_nan=False, examples=[42.0])
+    higher_is_better: bool = True
+
+
 class AssessmentCreate(_In):
     organization_id: uuid.UUID
     instrument_id: Annotated[str, StringConstraints(max_length=40)] = Field(examples=["oca"])
@@ -178,6 +187,7 @@ class AssessmentCreate(_In):
     assessed_on: date
     assessor: Short | None = None
     retrospective: bool = Field(default=False, description="A reconstructed baseline")
+    performance: Performance | None = None
     answers: list[AnswerIn] = Field(default_factory=list, max_length=2000)
 
 
@@ -190,6 +200,9 @@ class AssessmentUpdate(_Patch):
     assessed_on: date | None = None
     assessor: Short | None = None
     retrospective: bool | None = None
+    performance: Performance | None = Field(
+        default=None, description="null removes the performance measurement"
+    )
     answers: list[AnswerIn] | None = Field(
         default=None,
         max_length=2000,
@@ -224,6 +237,7 @@ class AssessmentRead(BaseModel):
     replaces_id: uuid.UUID | None
     replaced_by_id: uuid.UUID | None = None
     source: str
+    performance: Performance | None = None
     answers: list[AnswerRead]
     etag: str
     created_at: Timestamp
