@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
 
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Organization, Status
@@ -227,8 +227,8 @@ def comparison_json(
     ``instrument`` is the version it is compared on."""
     titles = titles_of(instrument)
 
-    def delta(d: Delta, title: dict[str, str] | None) -> dict[str, Any]:
-        gain = d.gain
+    def delta(d: Delta, title: dict[str, str] | None, scale: float = 1.0) -> dict[str, Any]:
+        gain, eps = d.gain, 1e-9
         return {
             "key": d.key,
             "title": title,
@@ -237,9 +237,9 @@ def comparison_json(
             "delta": d.delta,
             "direction": d.direction,
             "outcome": d.outcome,
-            # deprecated (see OrgComparisonRead)
-            "improved": None if gain is None else gain >= c.instrument_threshold - 1e-9,
-            "improved_by_threshold": None if gain is None else gain >= c.threshold - 1e-9,
+            # deprecated (see OrgComparisonRead); ``scale``: the lens's 0-100 per scale unit
+            "improved": None if gain is None else gain >= c.instrument_threshold * scale - eps,
+            "improved_by_threshold": None if gain is None else gain >= c.threshold * scale - eps,
         }
 
     def side(x: Assessment) -> dict[str, Any]:
@@ -273,7 +273,7 @@ def comparison_json(
             }
             for d in c.dimensions
         ],
-        "lens": [delta(x, LENS_TITLES.get(x.key)) for x in c.lens],
+        "lens": [delta(x, LENS_TITLES.get(x.key), c.lens_threshold / c.threshold) for x in c.lens],
         "items": [
             {
                 "key": i.key,
@@ -373,17 +373,23 @@ def compare_cohort_rounds(
         versions.add(version)
     instrument = latest.instrument
     keys = ["overall", *(d.key for d in instrument.dimensions)]
-    answers = _answers(session, [r[1] for sides in by_org.values() for r in sides.values()])
+    # an organization whose rounds are on the latest version and answered the same items keeps
+    # its stored scores; the others are scored again from their answers
+    same = _same_items(session, by_org, baseline, endline) if baseline != endline else set()
     numbers: dict[uuid.UUID, dict[str, dict[str, float | None]]] = {}
+    for oid, sides in by_org.items():
+        if all(v == instrument.version for v, _, _ in sides.values()) and (
+            len(sides) < 2 or oid in same
+        ):
+            numbers[oid] = {r: _flat(summary) for r, (_, _, summary) in sides.items()}
+    again = {oid: sides for oid, sides in by_org.items() if oid not in numbers}
+    answers = _answers(session, [r[1] for sides in again.values() for r in sides.values()])
     left_out: dict[uuid.UUID, tuple[LeftOut, ...]] = {}
     rescored: list[uuid.UUID] = []
     not_comparable: list[uuid.UUID] = []
-    for oid, sides in by_org.items():
+    for oid, sides in again.items():
         labels = [r for r in (baseline, endline) if r in sides][: len(sides)]
         on_latest = all(v == instrument.version for v, _, _ in sides.values())
-        if on_latest and (len(labels) < 2 or _same_answered(answers, sides.values())):
-            numbers[oid] = {r: _flat(summary) for r, (_, _, summary) in sides.items()}
-            continue
         files = [catalog.get(instrument_id, sides[r][0]) for r in labels]
         given = [
             (f.instrument, answers[sides[r][1]]) for f, r in zip(files, labels, strict=True) if f
@@ -460,10 +466,53 @@ def _answers(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict
     return out
 
 
-def _same_answered(answers: dict[uuid.UUID, dict[str, AnswerValue]], sides: Iterable[_Row]) -> bool:
-    """Whether the rounds answered the same items (then nothing is left out of either)."""
-    sets = [{k for k, v in answers[a_id].items() if v is not NA} for _, a_id, _ in sides]
-    return all(s == sets[0] for s in sets)
+def _same_items(
+    session: Session,
+    by_org: dict[uuid.UUID, dict[str, _Row]],
+    baseline: str,
+    endline: str,
+) -> set[uuid.UUID]:
+    """The organizations whose baseline and endline answered the same items, counted in the
+    database (two aggregates, not every answer): answered in both == answered in each."""
+    pairs = {
+        oid: (sides[baseline][1], sides[endline][1])
+        for oid, sides in by_org.items()
+        if baseline in sides and endline in sides
+    }
+    if not pairs:
+        return set()
+    ids = [a for pair in pairs.values() for a in pair]
+    answered = and_(Answer.is_na.is_(False), Answer.value.is_not(None))
+    each = dict(
+        session.execute(
+            select(Answer.assessment_id, func.count())
+            .where(Answer.assessment_id.in_(ids), answered)
+            .group_by(Answer.assessment_id)
+        ).all()
+    )
+    x, y = aliased(Answer), aliased(Answer)
+    ax, ay = aliased(Assessment), aliased(Assessment)
+    both = dict(
+        session.execute(
+            select(ax.organization_id, func.count())
+            .select_from(x)
+            .join(ax, ax.id == x.assessment_id)
+            .join(ay, ay.organization_id == ax.organization_id)
+            .join(y, and_(y.assessment_id == ay.id, y.item_key == x.item_key))
+            .where(
+                x.assessment_id.in_([b for b, _ in pairs.values()]),
+                ay.id.in_([e for _, e in pairs.values()]),
+                x.is_na.is_(False),
+                x.value.is_not(None),
+                y.is_na.is_(False),
+                y.value.is_not(None),
+            )
+            .group_by(ax.organization_id)
+        ).all()
+    )
+    return {
+        oid for oid, (b, e) in pairs.items() if each.get(b, 0) == each.get(e, 0) == both.get(oid, 0)
+    }
 
 
 def _flat(summary: dict[str, Any] | None) -> dict[str, float | None]:
