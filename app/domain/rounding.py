@@ -8,6 +8,7 @@ can check it by hand (baseline 1.98, endline 2.52: change 0.54, never 0.55).
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 from typing import Any
 
 PLACES = Decimal("0.01")
@@ -15,11 +16,15 @@ PLACES = Decimal("0.01")
 
 def half_even(value: float) -> float:
     """``value`` half-even to 2 places, on the decimal the float prints as (2.675 -> 2.68)."""
-    if value == 0:
-        return 0.0  # one zero, never -0.0
+    return 0.0 if value == 0 else _half_even(value)  # one zero, never -0.0
+
+
+@lru_cache(maxsize=1 << 16)  # the same few hundred score values recur in every comparison
+def _half_even(value: float) -> float:
     return float(Decimal(repr(value)).quantize(PLACES, rounding=ROUND_HALF_EVEN))
 
 
+@lru_cache(maxsize=1 << 16)
 def shown_change(baseline: float, endline: float) -> float:
     """The change a reader sees: the rounded endline minus the rounded baseline, exactly."""
     base = Decimal(repr(half_even(baseline)))
