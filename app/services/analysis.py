@@ -438,7 +438,7 @@ def compare_cohort_rounds(
         {str(oid): ext for oid, _, ext in members},
         comparison,
         pairs,
-        len(versions) > 1,
+        len(versions) > 1 or bool(versions - {instrument.version}),
         sorted(str(o) for o in rescored),
         sorted(str(o) for o in not_comparable),
         {

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Assessment, CohortMember, Organization, Status
 from app.domain.indicators import Cbld9, Measurement, MetricChange, cbld9
+from app.excel.indicators import export_cbld9
+from app.services.exports import _xlsx_name  # one naming rule for every download
 from app.services.keys import Principal
 from app.services.organizations import get_cohort
 
@@ -131,3 +133,12 @@ def cbld9_json(
             for w in result.not_measured_again
         ],
     }
+
+
+def cbld9_workbook(
+    session: Session, principal: Principal, cohort_id: uuid.UUID, fiscal_year: int, lang: str
+) -> tuple[str, bytes]:
+    """The indicator as .xlsx, with the organizations behind each number."""
+    result, names, cohort_name = cohort_cbld9(session, principal, cohort_id, fiscal_year)
+    data = export_cbld9(cbld9_json(cohort_id, cohort_name, result, names), lang)
+    return _xlsx_name("cbld-9", f"FY{fiscal_year}", cohort_name), data

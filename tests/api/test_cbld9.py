@@ -3,7 +3,10 @@ fiscal year for a cohort, with the organizations behind each number."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
+
+from openpyxl import load_workbook
 
 from tests.api.factories import (
     add_member,
@@ -101,3 +104,28 @@ def test_bad_performance_and_fiscal_years_are_refused(tenant: Any) -> None:
     for fy in ("1999", "2101", "fy25", ""):
         resp = call(tenant, "GET", f"/v1/cohorts/{cohort['id']}/cbld-9", params={"fiscal_year": fy})
         assert_problem(resp, 422)
+
+
+def test_cbld9_in_excel_in_both_languages(tenant: Any) -> None:
+    cohort = create_cohort(tenant, name="Excel FY")
+    org = create_org(tenant, name="Asociación Œuvre")
+    add_member(tenant, cohort["id"], org["id"])
+    for i, (on, value) in enumerate([("2024-02-01", 10.0), ("2025-03-01", 12.5)]):
+        r = ["baseline", "endline"][i]
+        scored(tenant, org["id"], "opi", r, 2, assessed_on=on, performance=_perf(value))
+    for lang, words in (
+        ("en", ("Yes", "Percent improved")),
+        ("es", ("Sí", "Porcentaje que mejoró")),
+    ):
+        resp = call(
+            tenant,
+            "GET",
+            f"/v1/cohorts/{cohort['id']}/cbld-9.xlsx",
+            params={"fiscal_year": 2025, "lang": lang},
+        )
+        assert resp.status_code == 200, resp.text
+        ws = load_workbook(io.BytesIO(resp.content))["CBLD-9"]
+        cells = [c for row in ws.iter_rows(values_only=True) for c in row if c is not None]
+        assert ws["A1"].value.startswith("CBLD-9")
+        assert words[0] in cells and words[1] in cells
+        assert "Asociación Œuvre" in cells and 2.5 in cells and 1.0 in cells  # change; share

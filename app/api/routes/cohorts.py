@@ -34,6 +34,15 @@ router = v1_router("cohorts")
 
 Round = Annotated[str, Query(min_length=1, max_length=64)]
 InstrumentQ = Annotated[str, Query(max_length=40, examples=["oca"])]
+FiscalYear = Annotated[
+    int,
+    Query(
+        ge=2000,
+        le=2100,
+        description="The US fiscal year: FY2025 runs from 2024-10-01 to 2025-09-30",
+        examples=[2025],
+    ),
+]
 
 
 def _detail(session: SessionDep, cohort: Cohort) -> CohortDetail:
@@ -174,18 +183,28 @@ def cohort_cbld9(
     cohort_id: uuid.UUID,
     session: SessionDep,
     principal: PrincipalDep,
-    fiscal_year: Annotated[
-        int,
-        Query(
-            ge=2000,
-            le=2100,
-            description="The US fiscal year: FY2025 runs from 2024-10-01 to 2025-09-30",
-            examples=[2025],
-        ),
-    ],
+    fiscal_year: FiscalYear,
 ) -> Response:
     result, names, cohort_name = indicators.cohort_cbld9(session, principal, cohort_id, fiscal_year)
     return JsonText(as_json(indicators.cbld9_json(cohort_id, cohort_name, result, names)))
+
+
+@router.get(
+    "/cohorts/{cohort_id}/cbld-9.xlsx",
+    summary="CBLD-9 for a US fiscal year in Excel, with the organizations behind each number",
+    response_class=Response,
+    responses={**NOT_FOUND, **xlsx_ok()},
+)
+def cohort_cbld9_export(
+    cohort_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    fiscal_year: FiscalYear,
+    lang: Lang = "en",
+) -> Response:
+    return xlsx_response(
+        *indicators.cbld9_workbook(session, principal, cohort_id, fiscal_year, lang)
+    )
 
 
 @router.get(
