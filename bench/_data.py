@@ -37,6 +37,7 @@ from app.db.models import (
 )
 from app.db.session import make_engine, make_sessionmaker, write_transaction
 from app.domain.answers import RawAnswer, parse_answers
+from app.domain.rounding import rounded_numbers
 from app.domain.scoring import NA, score
 from app.services import assessments, organizations
 from app.services.demo import WORKSPACE, load_demo
@@ -81,7 +82,7 @@ def full_answers(f: InstrumentFile, rnd: random.Random, capacity: float) -> list
     return out
 
 
-def _jsonable(value: Any) -> Any:  # what app.services.common.audit stores
+def _jsonable(value: Any) -> Any:  # what app.services.common.audit stores (before rounding)
     return json.loads(json.dumps(value, default=str))
 
 
@@ -110,7 +111,7 @@ class BulkBuilder:
                 "object_type": otype,
                 "object_id": str(oid),
                 "occurred_at": ts,
-                "changes": _jsonable(changes) if changes else None,
+                "changes": rounded_numbers(_jsonable(changes)) if changes else None,
             }
         )
 

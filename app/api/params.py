@@ -30,7 +30,8 @@ Threshold = Annotated[
     Query(
         gt=0,
         le=100,
-        description="A (smaller) improvement threshold reported beside the instrument's own",
+        description="An improvement threshold to use instead of the instrument's own, the same "
+        "in both directions (improved / declined)",
     ),
 ]
 

@@ -155,6 +155,11 @@ class Assessment(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finalized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    # the performance metric the organization plans to improve, measured at this assessment
+    # (CBLD-9; migration 0005): all three or none
+    performance_metric: Mapped[str | None] = mapped_column(String(200))
+    performance_value: Mapped[float | None] = mapped_column(Float)
+    performance_higher_is_better: Mapped[bool | None] = mapped_column(Boolean)
 
     answers: Mapped[list[Answer]] = relationship(
         back_populates="assessment",

@@ -1,9 +1,21 @@
 """Comparing rounds: one organization's two assessments, and a cohort's organizations.
 
-Pure functions over scores and answers. Cross-version comparison goes through the newer version's
-``supersedes`` map: both assessments are re-scored on the newer version using only the items the
-map makes comparable (everything else is treated as not applicable on both sides), and the result
-is flagged.
+Pure functions over scores and answers. Three rules make a comparison add up:
+
+* **The same threshold both ways.** A change of at least the threshold in the better direction is
+  "improved", of at least the threshold in the worse direction "declined", anything between
+  "unchanged"; the plain sign of the change (``direction``) is reported beside it.
+* **Changes are the difference of the shown numbers.** Scores are rounded half-even to 2 places
+  (``app.domain.rounding``) and the change is the rounded endline minus the rounded baseline; the
+  rule is applied to that change, so a reader can check every label by hand. The unrounded change
+  is kept for exports.
+* **Only items answered in both rounds.** An item answered in one round and missing or N/A in the
+  other is left out of both (listed, with why), so skipping items at endline (e.g. the OCA "without
+  NUPAS items" variant) never shows as a drop.
+
+Cross-version comparison goes through the newer version's ``supersedes`` map: both assessments
+are re-scored on the newer version using only the items the map makes comparable (everything else
+is N/A on both sides), and the result is flagged.
 """
 
 from __future__ import annotations
@@ -11,22 +23,167 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from app.domain.instrument import Instrument, Method
+from app.domain.rounding import shown_change
 from app.domain.scoring import NA, AnswerValue, CompiledInstrument, Score, score
+
+Direction = Literal["up", "down", "same", "n/a"]
+Outcome = Literal["improved", "declined", "unchanged"]
+_EPS = 1e-9
+
+
+def direction_of(gain: float) -> Direction:
+    """The plain sign of a change in the better direction (``up`` = better)."""
+    return "up" if gain > _EPS else "down" if gain < -_EPS else "same"
+
+
+def outcome_of(gain: float, threshold: float) -> Outcome:
+    """The improvement rule: the same threshold in both directions."""
+    if gain >= threshold - _EPS:
+        return "improved"
+    if gain <= -threshold + _EPS:
+        return "declined"
+    return "unchanged"
+
+
+# --- items left out ------------------------------------------------------------------------------
+
+LEFT_OUT_REASONS: dict[str, tuple[str, str]] = {
+    "missing_at_endline": (
+        "answered at baseline, not answered at endline",
+        "respondido en la línea de base, sin respuesta en la línea final",
+    ),
+    "missing_at_baseline": (
+        "answered at endline, not answered at baseline",
+        "respondido en la línea final, sin respuesta en la línea de base",
+    ),
+    "na_at_endline": (
+        "answered at baseline, marked not applicable at endline",
+        "respondido en la línea de base, marcado como «No aplica» en la línea final",
+    ),
+    "na_at_baseline": (
+        "answered at endline, marked not applicable at baseline",
+        "respondido en la línea final, marcado como «No aplica» en la línea de base",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """An item answered in one round only: left out of both sides of the comparison."""
+
+    key: str
+    code: str  # a key of LEFT_OUT_REASONS
+
+    @property
+    def en(self) -> str:
+        return LEFT_OUT_REASONS[self.code][0]
+
+    @property
+    def es(self) -> str:
+        return LEFT_OUT_REASONS[self.code][1]
+
+
+def _answered(value: AnswerValue | None) -> bool:
+    return value is not None and value is not NA
+
+
+def keep_common(
+    baseline: Mapping[str, AnswerValue], endline: Mapping[str, AnswerValue], keys: Sequence[str]
+) -> tuple[dict[str, AnswerValue], dict[str, AnswerValue], tuple[LeftOut, ...]]:
+    """Both sides' answers with every item answered on one side only made N/A on both, and
+    those items (in ``keys`` order) with the reason."""
+    base, end = dict(baseline), dict(endline)
+    left: list[LeftOut] = []
+    for key in keys:
+        b, e = baseline.get(key), endline.get(key)
+        if _answered(b) == _answered(e):
+            continue
+        if _answered(b):
+            code = "na_at_endline" if e is NA else "missing_at_endline"
+        else:
+            code = "na_at_baseline" if b is NA else "missing_at_baseline"
+        left.append(LeftOut(key, code))
+        base[key] = NA
+        end[key] = NA
+    return base, end, tuple(left)
+
+
+def item_order(instrument: Instrument) -> list[str]:
+    return [i.key for d in instrument.dimensions for a in d.areas for i in a.items]
+
+
+@dataclass(frozen=True)
+class Common:
+    """Two rounds scored on the ``new`` version, on the items answered in both."""
+
+    baseline: Score
+    endline: Score
+    comparable: frozenset[str]  # items the versions share
+    left_out: tuple[LeftOut, ...]  # shared items answered in one round only
+    baseline_answers: dict[str, AnswerValue]  # carried onto the new version's keys
+    endline_answers: dict[str, AnswerValue]
+
+
+def score_on_common_items(
+    new: Instrument,
+    compiled: CompiledInstrument,
+    baseline: tuple[Instrument, Mapping[str, AnswerValue]],
+    endline: tuple[Instrument, Mapping[str, AnswerValue]],
+) -> Common | None:
+    """Both rounds carried onto ``new`` (``carry_onto``) and scored there on the items answered
+    in both; ``None`` when a side's version is neither ``new`` nor the one it supersedes."""
+    carried = carry_onto(new, [baseline, endline])
+    if carried is None:
+        return None
+    comparable, (base_ans, end_ans) = carried
+    order = [k for k in item_order(new) if k in comparable]
+    b, e, left = keep_common(base_ans, end_ans, order)
+    return Common(
+        score(compiled, b), score(compiled, e), frozenset(comparable), left, base_ans, end_ans
+    )
+
 
 # --- one organization ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Delta:
+    """One number in both rounds.
+
+    ``delta`` is the change as shown (rounded endline minus rounded baseline); ``gain`` is that
+    change in the better direction (the negative of it for risk, where less is better);
+    ``direction`` its plain sign and ``outcome`` the improvement rule applied to it."""
+
     key: str
     baseline: float | None
     endline: float | None
     delta: float | None
-    direction: str  # "up" | "down" | "same" | "n/a"  (up = better; for risk, risk went down)
-    improved: bool | None  # by the instrument's threshold (one level by default)
-    improved_by_threshold: bool | None  # by the caller's (smaller) threshold
+    delta_unrounded: float | None
+    gain: float | None
+    direction: Direction
+    outcome: Outcome | None
+
+
+def make_delta(
+    key: str, base: float | None, end: float | None, *, lower_is_better: bool, threshold: float
+) -> Delta:
+    if base is None or end is None:
+        return Delta(key, base, end, None, None, None, "n/a", None)
+    shown = shown_change(base, end)
+    gain = -shown if lower_is_better else shown
+    return Delta(
+        key,
+        base,
+        end,
+        shown,
+        end - base,
+        gain,
+        direction_of(gain),
+        outcome_of(gain, threshold),
+    )
 
 
 @dataclass(frozen=True)
@@ -35,7 +192,8 @@ class ItemDelta:
     baseline: AnswerValue | None
     endline: AnswerValue | None
     delta: float | None
-    direction: str
+    direction: Direction
+    left_out: LeftOut | None
 
 
 @dataclass(frozen=True)
@@ -51,34 +209,19 @@ class OrgComparison:
     baseline_version: str
     endline_version: str
     cross_version: bool
-    comparable_items: int
-    excluded_items: tuple[str, ...]
-    improvement_threshold: float
-    threshold: float
+    comparable_items: int  # items the two versions share
+    excluded_items: tuple[str, ...]  # the newer version's items the other does not carry
+    left_out: tuple[LeftOut, ...]  # shared items answered in one round only
+    compared_items: int  # shared items answered in both rounds (or in neither)
+    threshold: float  # the improvement rule's threshold, in the instrument's units
+    instrument_threshold: float  # the instrument's own
+    lens_threshold: float  # the rule's threshold on the lens's 0-100 scale
     overall: Delta
     dimensions: tuple[DimensionDelta, ...]
     lens: tuple[Delta, ...]
     items: tuple[ItemDelta, ...]
     baseline_score: Score
     endline_score: Score
-
-
-def _delta(
-    key: str,
-    base: float | None,
-    end: float | None,
-    *,
-    lower_is_better: bool,
-    level: float,
-    threshold: float,
-) -> Delta:
-    if base is None or end is None:
-        return Delta(key, base, end, None, "n/a", None, None)
-    delta = end - base
-    gain = -delta if lower_is_better else delta
-    eps = 1e-9
-    direction = "up" if gain > eps else "down" if gain < -eps else "same"
-    return Delta(key, base, end, delta, direction, gain >= level - eps, gain >= threshold - eps)
 
 
 def comparable_map(old: Instrument, new: Instrument) -> dict[str, str]:
@@ -103,6 +246,11 @@ def _supersedes(new: Instrument, old: Instrument) -> bool:
     return new.supersedes is not None and new.supersedes.version == old.version
 
 
+def lens_span(compiled: CompiledInstrument, risk: bool) -> float:
+    """How many lens points (0-100) one unit of the instrument's scale is."""
+    return 1.0 if risk else 100.0 / ((compiled.scale_high - compiled.scale_low) or 1.0)
+
+
 def compare_assessments(
     *,
     baseline_instrument: Instrument,
@@ -116,7 +264,8 @@ def compare_assessments(
 
     Either side may be the newer version (a retrospective baseline can be taken on a newer
     version than the endline): the older side's answers are carried onto the newer version's
-    keys through its ``supersedes`` map, and both are scored on the newer version.
+    keys through its ``supersedes`` map, and both are scored on the newer version, on the items
+    answered in both rounds. ``threshold`` replaces the instrument's improvement threshold.
     Raises ValueError when the versions are not comparable (different instruments, or neither
     version declares that it supersedes the other).
     """
@@ -132,20 +281,21 @@ def compare_assessments(
                 f"neither {new.id} {new.version} nor {old.version} declares that it supersedes "
                 "the other; the two versions cannot be compared"
             )
-    carried = carry_onto(
-        new, [(baseline_instrument, baseline_answers), (endline_instrument, endline_answers)]
+    common = score_on_common_items(
+        new,
+        compiled,
+        (baseline_instrument, baseline_answers),
+        (endline_instrument, endline_answers),
     )
-    assert carried is not None  # the versions were checked just above
-    comparable, (base_ans, end_ans) = carried
-    excluded = tuple(sorted(new.item_keys - comparable))
-    b = score(compiled, base_ans)
-    e = score(compiled, end_ans)
+    assert common is not None  # the versions were checked just above
+    b, e = common.baseline, common.endline
+    excluded = tuple(sorted(new.item_keys - common.comparable))
     risk = new.scoring.method is Method.risk
     level = new.scoring.improvement_threshold
     thr = level if threshold is None else threshold
 
     def d(key: str, x: float | None, y: float | None) -> Delta:
-        return _delta(key, x, y, lower_is_better=risk, level=level, threshold=thr)
+        return make_delta(key, x, y, lower_is_better=risk, threshold=thr)
 
     dims: list[DimensionDelta] = []
     for bd, ed in zip(b.dimensions, e.dimensions, strict=True):
@@ -153,43 +303,37 @@ def compare_assessments(
             d(ba.key, ba.score, ea.score) for ba, ea in zip(bd.areas, ed.areas, strict=True)
         )
         dims.append(DimensionDelta(d(bd.key, bd.score, ed.score), areas))
-    # Lens scores are on 0-100 (higher is better): express the thresholds on that scale.
-    span = 1.0 if risk else 100.0 / ((compiled.scale_high - compiled.scale_low) or 1.0)
+    # Lens scores are on 0-100 (higher is better): the threshold is expressed on that scale.
+    lens_thr = thr * lens_span(compiled, risk)
     lens = tuple(
-        _delta(
-            bl.lens.value,
-            bl.score,
-            el.score,
-            lower_is_better=False,
-            level=level * span,
-            threshold=thr * span,
-        )
+        make_delta(bl.lens.value, bl.score, el.score, lower_is_better=False, threshold=lens_thr)
         for bl, el in zip(b.lens, e.lens, strict=True)
     )
+    left = {x.key: x for x in common.left_out}
     items: list[ItemDelta] = []
-    for dim in new.dimensions:
-        for area in dim.areas:
-            for item in area.items:
-                if item.key in excluded:
-                    continue
-                bv = base_ans.get(item.key)
-                ev = end_ans.get(item.key)
-                if isinstance(bv, float) and isinstance(ev, float):
-                    delta = ev - bv
-                    direction = "up" if delta > 0 else "down" if delta < 0 else "same"
-                    items.append(ItemDelta(item.key, bv, ev, delta, direction))
-                else:
-                    items.append(ItemDelta(item.key, bv, ev, None, "n/a"))
+    for key in item_order(new):
+        if key in excluded:
+            continue
+        bv = common.baseline_answers.get(key)
+        ev = common.endline_answers.get(key)
+        if isinstance(bv, float) and isinstance(ev, float):
+            change = shown_change(bv, ev)
+            items.append(ItemDelta(key, bv, ev, change, direction_of(change), None))
+        else:
+            items.append(ItemDelta(key, bv, ev, None, "n/a", left.get(key)))
     return OrgComparison(
         new.id,
         new.version,
         baseline_instrument.version,
         endline_instrument.version,
         cross,
-        len(comparable),
+        len(common.comparable),
         excluded,
-        level,
+        common.left_out,
+        len(common.comparable) - len(common.left_out),
         thr,
+        level,
+        lens_thr,
         d("overall", b.overall.score, e.overall.score),
         tuple(dims),
         lens,
@@ -232,7 +376,7 @@ def rescore_on(
     sides: Sequence[tuple[Instrument, Mapping[str, AnswerValue]]],
 ) -> list[Score] | None:
     """Score answers given on several versions of one instrument on the ``new`` version
-    (``carry_onto``): how a cohort whose rounds used different versions is compared."""
+    (``carry_onto``), each on its own answers."""
     carried = carry_onto(new, sides)
     if carried is None:
         return None
@@ -244,12 +388,14 @@ def rescore_on(
 
 @dataclass(frozen=True)
 class OrgPair:
-    """One organization's baseline and endline numbers (overall and per dimension key)."""
+    """One organization's baseline and endline numbers (overall and per dimension key), and the
+    items left out of both because they were answered in one round only."""
 
     organization_id: str
     name: str
     baseline: Mapping[str, float | None]
     endline: Mapping[str, float | None]
+    left_out: tuple[LeftOut, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -265,11 +411,27 @@ class RoundStats:
 
 @dataclass(frozen=True)
 class Change:
+    """The improvement rule over the paired organizations (the same threshold both ways)."""
+
+    threshold: float
     improved: tuple[str, ...]
     declined: tuple[str, ...]
     unchanged: tuple[str, ...]
-    mean_delta: float | None
     share_improved: float | None
+    share_declined: float | None
+    share_unchanged: float | None
+
+
+@dataclass(frozen=True)
+class Signs:
+    """The plain sign of each paired organization's change (``up`` = better)."""
+
+    up: tuple[str, ...]
+    down: tuple[str, ...]
+    same: tuple[str, ...]
+    share_up: float | None
+    share_down: float | None
+    share_same: float | None
 
 
 @dataclass(frozen=True)
@@ -278,6 +440,7 @@ class KeyStats:
 
     ``baseline``/``endline`` describe every organization scored in that round; the ``paired_*``
     stats use only the organizations scored in both, which is what a before/after chart compares.
+    ``mean_delta`` is the shown paired endline mean minus the shown paired baseline mean.
     """
 
     key: str
@@ -286,8 +449,11 @@ class KeyStats:
     paired: tuple[str, ...]
     paired_baseline: RoundStats
     paired_endline: RoundStats
-    change: Change
-    change_by_threshold: Change
+    mean_delta: float | None
+    mean_delta_unrounded: float | None
+    change: Change  # by the rule's threshold
+    signs: Signs
+    at_instrument_threshold: Change  # by the instrument's own threshold
 
 
 @dataclass(frozen=True)
@@ -295,6 +461,8 @@ class CohortComparison:
     organizations_with_both: tuple[str, ...]
     only_baseline: tuple[str, ...]
     only_endline: tuple[str, ...]
+    threshold: float
+    instrument_threshold: float
     keys: tuple[KeyStats, ...]
 
 
@@ -332,25 +500,38 @@ def _round_stats(
     )
 
 
-def _change(
-    pairs: Sequence[tuple[str, float, float]], *, lower_is_better: bool, threshold: float
-) -> Change:
-    improved, declined, unchanged = [], [], []
-    for org, b, e in pairs:
-        gain = (b - e) if lower_is_better else (e - b)
-        if gain >= threshold - 1e-9:
-            improved.append(org)
-        elif gain < -1e-9:
-            declined.append(org)
-        else:
-            unchanged.append(org)
-    n = len(pairs)
+def _share(part: Sequence[str], n: int) -> float | None:
+    return len(part) / n if n else None
+
+
+def _change(gains: Sequence[tuple[str, float]], threshold: float) -> Change:
+    by: dict[Outcome, list[str]] = {"improved": [], "declined": [], "unchanged": []}
+    for org, gain in gains:
+        by[outcome_of(gain, threshold)].append(org)
+    n = len(gains)
     return Change(
-        tuple(improved),
-        tuple(declined),
-        tuple(unchanged),
-        statistics.fmean(e - b for _, b, e in pairs) if n else None,
-        len(improved) / n if n else None,
+        threshold,
+        tuple(by["improved"]),
+        tuple(by["declined"]),
+        tuple(by["unchanged"]),
+        _share(by["improved"], n),
+        _share(by["declined"], n),
+        _share(by["unchanged"], n),
+    )
+
+
+def _signs(gains: Sequence[tuple[str, float]]) -> Signs:
+    by: dict[Direction, list[str]] = {"up": [], "down": [], "same": [], "n/a": []}
+    for org, gain in gains:
+        by[direction_of(gain)].append(org)
+    n = len(gains)
+    return Signs(
+        tuple(by["up"]),
+        tuple(by["down"]),
+        tuple(by["same"]),
+        _share(by["up"], n),
+        _share(by["down"], n),
+        _share(by["same"], n),
     )
 
 
@@ -364,7 +545,9 @@ def compare_cohort(
     improvement_threshold: float,
     threshold: float | None = None,
 ) -> CohortComparison:
-    """Counts, means, medians, distributions and the share improved, with the orgs behind each."""
+    """Counts, means, medians, distributions and the shares improved, declined and unchanged
+    (by the rule and by the plain sign), with the organizations behind each number.
+    ``threshold`` replaces the instrument's ``improvement_threshold`` in the rule."""
     bins = _bins(scale_low, scale_high, risk)
     thr = improvement_threshold if threshold is None else threshold
     both = tuple(p.organization_id for p in pairs if p.baseline and p.endline)
@@ -379,16 +562,23 @@ def compare_cohort(
             for p in pairs
             if (b := p.baseline.get(key)) is not None and (e := p.endline.get(key)) is not None
         ]
+        gains = [(o, -shown_change(b, e) if risk else shown_change(b, e)) for o, b, e in paired]
+        paired_base = _round_stats([(o, b) for o, b, _ in paired], bins)
+        paired_end = _round_stats([(o, e) for o, _, e in paired], bins)
+        mean_b, mean_e = paired_base.mean, paired_end.mean
         out.append(
             KeyStats(
                 key,
                 _round_stats(base, bins),
                 _round_stats(end, bins),
                 tuple(o for o, _, _ in paired),
-                _round_stats([(o, b) for o, b, _ in paired], bins),
-                _round_stats([(o, e) for o, _, e in paired], bins),
-                _change(paired, lower_is_better=risk, threshold=improvement_threshold),
-                _change(paired, lower_is_better=risk, threshold=thr),
+                paired_base,
+                paired_end,
+                shown_change(mean_b, mean_e) if mean_b is not None and mean_e is not None else None,
+                mean_e - mean_b if mean_b is not None and mean_e is not None else None,
+                _change(gains, thr),
+                _signs(gains),
+                _change(gains, improvement_threshold),
             )
         )
-    return CohortComparison(both, only_b, only_e, tuple(out))
+    return CohortComparison(both, only_b, only_e, thr, improvement_threshold, tuple(out))

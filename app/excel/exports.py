@@ -18,6 +18,7 @@ from typing import Any, Final
 from openpyxl import Workbook
 
 from app.domain.instrument import Instrument, Item, Lens, Method
+from app.domain.rounding import shown_change
 from app.domain.scoring import NA, AnswerValue
 from app.excel._export_write import (
     BOM,
@@ -102,6 +103,7 @@ class CohortRow:
     baseline: Mapping[str, float | None]
     endline: Mapping[str, float | None]
     external_id: str | None = None
+    left_out: int = 0  # items answered in one round only, left out of both
 
 
 @dataclass(frozen=True)
@@ -256,10 +258,18 @@ _T: Final[dict[str, Labels]] = {
     "no_endline": _pair("no endline scored (draft?)", "sin línea final con puntaje (¿borrador?)"),
     "no_score": _pair("no score", "sin puntaje"),
     "cohort_note": _pair(
-        "Change = endline − baseline. Direction shows any rise or fall{risk}. {improved} is Yes "
-        "only when the change reaches the instrument's improvement threshold.",
-        "Cambio = línea final − línea de base. Dirección muestra toda subida o bajada{risk}. "
-        "{improved} es Sí solo cuando el cambio alcanza el umbral de mejora del instrumento.",
+        "Scores are rounded half-even to 2 places; Change = the shown endline − the shown "
+        "baseline, and “Change, unrounded” is the same before rounding. Direction shows any rise "
+        "or fall{risk}. {improved}: improved when the change reaches the threshold, declined when "
+        "it reaches it the other way, unchanged in between. Items left out: answered in one round "
+        "only (missing or N/A in the other), so both rounds of that organization are scored "
+        "without them.",
+        "Los puntajes se redondean al par más cercano con 2 decimales; Cambio = la línea final "
+        "mostrada − la línea de base mostrada, y «Cambio, sin redondear» es lo mismo antes de "
+        "redondear. Dirección muestra toda subida o bajada{risk}. {improved}: mejoró cuando el "
+        "cambio alcanza el umbral, empeoró cuando lo alcanza en sentido contrario, sin cambio "
+        "entre ambos. Ítems excluidos: respondidos en una sola ronda (sin respuesta o «No aplica» "
+        "en la otra), por lo que ambas rondas de esa organización se puntúan sin ellos.",
     ),
     "risk_down_is_better": _pair(" (for risk, down is better)", " (en riesgo, bajar es mejor)"),
     "summary_note": _pair(
@@ -270,6 +280,13 @@ _T: Final[dict[str, Labels]] = {
         "puntaje en esa ronda.",
     ),
 }
+
+OUTCOME: Final[dict[str, Labels]] = {
+    "improved": _pair("improved", "mejoró"),
+    "declined": _pair("declined", "empeoró"),
+    "unchanged": _pair("unchanged", "sin cambio"),
+}
+UNROUNDED_FORMAT: Final = "0.0000"  # the unrounded change, shown to 4 places
 
 DIRECTION: Final[dict[str, Labels]] = {
     "up": _pair("up", "sube"),
@@ -285,11 +302,12 @@ _UNIT: Final[dict[str, dict[str, tuple[str, str]]]] = {
 }
 _IMPROVED: Final[dict[str, Labels]] = {
     "scale": _pair(
-        "Improved ≥ {n} {unit} ({low}–{high} scale)", "Mejoró ≥ {n} {unit} (escala {low}–{high})"
+        "Outcome, ± {n} {unit} ({low}–{high} scale)",
+        "Resultado, ± {n} {unit} (escala {low}–{high})",
     ),
-    "plain": _pair("Improved ≥ {n} {unit}", "Mejoró ≥ {n} {unit}"),
+    "plain": _pair("Outcome, ± {n} {unit}", "Resultado, ± {n} {unit}"),
     "risk": _pair(
-        "Improved: risk down ≥ {n} {unit} (0–100 %)", "Mejoró: riesgo baja ≥ {n} {unit} (0–100 %)"
+        "Outcome, risk ± {n} {unit} (0–100 %)", "Resultado, riesgo ± {n} {unit} (0–100 %)"
     ),
 }
 _IMPROVED_VERB: Final[dict[str, Labels]] = {
@@ -502,8 +520,10 @@ class CohortColumn(StrEnum):
     baseline = "baseline"
     endline = "endline"
     change = "change"
+    change_unrounded = "change_unrounded"
     direction = "direction"
-    improved = "improved"  # its header says the threshold: see _improved_label
+    improved = "improved"  # the outcome; its header says the threshold: see _improved_label
+    left_out = "left_out"
     organization_id = "organization_id"
 
 
@@ -513,14 +533,20 @@ COHORT_HEADERS: Final[dict[CohortColumn, Labels]] = {
     CohortColumn.baseline: _pair("Baseline", "Línea de base"),
     CohortColumn.endline: _pair("Endline", "Línea final"),
     CohortColumn.change: _pair("Change", "Cambio"),
+    CohortColumn.change_unrounded: _pair("Change, unrounded", "Cambio, sin redondear"),
     CohortColumn.direction: _pair("Direction", "Dirección"),
-    CohortColumn.improved: _pair("Improved", "Mejoró"),
+    CohortColumn.improved: _pair("Outcome", "Resultado"),
+    CohortColumn.left_out: _pair(
+        "Items left out (answered in one round only)",
+        "Ítems excluidos (respondidos en una sola ronda)",
+    ),
     CohortColumn.organization_id: _pair("Internal ID", "ID interno"),
 }
 COHORT_KEY_COLUMNS: Final = (
     CohortColumn.baseline,
     CohortColumn.endline,
     CohortColumn.change,
+    CohortColumn.change_unrounded,
     CohortColumn.direction,
     CohortColumn.improved,
 )
@@ -532,9 +558,11 @@ class SummaryColumn(StrEnum):
     paired_baseline_mean = "paired_baseline_mean"
     paired_endline_mean = "paired_endline_mean"
     mean_change = "mean_change"
+    mean_change_unrounded = "mean_change_unrounded"
     improved_n = "improved_n"
     share_improved = "share_improved"
     declined_n = "declined_n"
+    unchanged_n = "unchanged_n"
     baseline_n = "baseline_n"
     baseline_mean = "baseline_mean"
     baseline_median = "baseline_median"
@@ -557,10 +585,14 @@ SUMMARY_HEADERS: Final[dict[SummaryColumn, Labels]] = {
         "Endline mean (paired)", "Media línea final (emparejadas)"
     ),
     SummaryColumn.mean_change: _pair("Mean change (paired)", "Cambio medio (emparejadas)"),
+    SummaryColumn.mean_change_unrounded: _pair(
+        "Mean change, unrounded", "Cambio medio, sin redondear"
+    ),
     # improved_n and share_improved say the threshold: see _summary_headers
     SummaryColumn.improved_n: _pair("{improved}: n", "{improved}: n"),
     SummaryColumn.share_improved: _pair("{improved}: share", "{improved}: proporción"),
-    SummaryColumn.declined_n: _pair("Declined: n", "Bajaron: n"),
+    SummaryColumn.declined_n: _pair("Declined: n", "Empeoraron: n"),
+    SummaryColumn.unchanged_n: _pair("Unchanged: n", "Sin cambio: n"),
     SummaryColumn.baseline_n: _pair("Baseline, all scored: n", "Línea de base, todas: n"),
     SummaryColumn.baseline_mean: _pair("Baseline, all scored: mean", "Línea de base, todas: media"),
     SummaryColumn.baseline_median: _pair(
@@ -580,9 +612,11 @@ _SUMMARY_FORMATS: Final[dict[SummaryColumn, str]] = {
     SummaryColumn.paired_baseline_mean: SCORE_FORMAT,
     SummaryColumn.paired_endline_mean: SCORE_FORMAT,
     SummaryColumn.mean_change: SCORE_FORMAT,
+    SummaryColumn.mean_change_unrounded: UNROUNDED_FORMAT,
     SummaryColumn.improved_n: COUNT_FORMAT,
     SummaryColumn.share_improved: SHARE_FORMAT,
     SummaryColumn.declined_n: COUNT_FORMAT,
+    SummaryColumn.unchanged_n: COUNT_FORMAT,
     SummaryColumn.baseline_n: COUNT_FORMAT,
     SummaryColumn.baseline_mean: SCORE_FORMAT,
     SummaryColumn.baseline_median: SCORE_FORMAT,
@@ -751,10 +785,14 @@ def _unscored(name: str, node: Mapping[str, Any], lang: Language) -> str:
     return name + _T["no_score_suffix"][lang]
 
 
-def _improved_label(instrument: Instrument, lang: Language, *, verb: bool = False) -> str:
-    """The improvement rule in words, with its threshold and unit: "Improved ≥ 1 level (1–4
-    scale)", "Improved: risk down ≥ 1 point (0–100 %)"; ``verb``: "improved ≥ 1 level ..."."""
-    threshold = instrument.scoring.improvement_threshold
+def _improved_label(
+    instrument: Instrument, lang: Language, *, verb: bool = False, threshold: float | None = None
+) -> str:
+    """The improvement rule in words, with its threshold and unit: "Outcome, ± 1 level (1–4
+    scale)", "Outcome, risk ± 1 point (0–100 %)"; ``verb``: "improved ≥ 1 level ...".
+    ``threshold``: the one the comparison used, when not the instrument's own."""
+    if threshold is None:
+        threshold = instrument.scoring.improvement_threshold
     n = number_text(threshold)
     if _is_risk(instrument):
         kind, unit_kind = "risk", "points"
@@ -1460,9 +1498,12 @@ def export_cohort(
         f"{comparison.get('cohort_name') or ''} — {instrument.title.get(language)}: "
         f"{comparison.get('baseline_round')} → {comparison.get('endline_round')}"
     )
+    threshold = (comparison.get("improvement_rule") or {}).get("threshold")
     wb = new_workbook(heading)
-    _cohort_organizations(wb, instrument, heading, stats, rows, keys, key_titles, language)
-    _cohort_summary(wb, instrument, comparison, stats, rows, keys, key_titles, language)
+    _cohort_organizations(
+        wb, instrument, heading, stats, rows, keys, key_titles, language, threshold
+    )
+    _cohort_summary(wb, instrument, comparison, stats, rows, keys, key_titles, language, threshold)
     return workbook_bytes(wb)
 
 
@@ -1475,12 +1516,14 @@ def _cohort_organizations(
     keys: Sequence[str],
     key_titles: Mapping[str, str],
     lang: Language,
+    threshold: float | None = None,
 ) -> None:
     """One row per organization: its program ID when there is one (the internal UUID last),
-    then baseline, endline, change, direction and improved for each key."""
+    then baseline, endline, change (shown and unrounded), direction and outcome for each key,
+    and how many items were left out."""
     ws = wb.create_sheet(SHEETS["organizations"][lang])
     put(ws, 1, 1, heading, font=TITLE_FONT)
-    improved_label = _improved_label(instrument, lang)
+    improved_label = _improved_label(instrument, lang, threshold=threshold)
     key_headers = {c: COHORT_HEADERS[c][lang] for c in COHORT_KEY_COLUMNS}
     key_headers[CohortColumn.improved] = improved_label
     external = any(r.external_id for r in rows)
@@ -1488,37 +1531,42 @@ def _cohort_organizations(
     titles = [
         *(COHORT_HEADERS[c][lang] for c in fixed),
         *(f"{key_titles[k]}: {key_headers[c]}" for k in keys for c in COHORT_KEY_COLUMNS),
+        COHORT_HEADERS[CohortColumn.left_out][lang],
         COHORT_HEADERS[CohortColumn.organization_id][lang],
     ]
-    improved = {
-        key: set((stats.get(key) or {}).get("change", {}).get("improved") or []) for key in keys
-    }
+    outcome_of: dict[str, dict[str, str]] = {}
+    for key in keys:
+        outcomes = (stats.get(key) or {}).get("outcomes") or {}
+        outcome_of[key] = {o: name for name in OUTCOME for o in outcomes.get(name) or []}
     table_rows: list[list[Value]] = []
     for r in rows:
         values: list[Value] = [r.name, *([r.external_id] if external else [])]
         for key in keys:
             b, e = r.baseline.get(key), r.endline.get(key)
-            delta = e - b if b is not None and e is not None else None
+            both = b is not None and e is not None
+            shown = shown_change(b, e) if b is not None and e is not None else None
+            outcome = outcome_of[key].get(r.organization_id)
             values += [
                 round2(b) if b is not None else _missing(r.baseline, "no_baseline", lang),
                 round2(e) if e is not None else _missing(r.endline, "no_endline", lang),
-                round2(delta),
-                _direction(delta, lang),
-                None
-                if delta is None
-                else _T["yes" if r.organization_id in improved[key] else "no"][lang],
+                shown,
+                e - b if b is not None and e is not None else None,
+                _direction(shown, lang),
+                OUTCOME[outcome][lang] if both and outcome else None,
             ]
-        values.append(r.organization_id)
+        values += [r.left_out, r.organization_id]
         table_rows.append(values)
-    number = PERCENT_FORMAT if _is_risk(instrument) else SCORE_FORMAT
-    key_formats = [number, number, number, None, None]
-    formats = [*([None] * len(fixed)), *(key_formats * len(keys)), None]
+    number = SCORE_FORMAT
+    key_formats = [number, number, number, UNROUNDED_FORMAT, None, None]
+    formats = [*([None] * len(fixed)), *(key_formats * len(keys)), COUNT_FORMAT, None]
     header = 3
-    widths(ws, [30, *([14] * (len(fixed) - 1)), *([13] * len(keys) * len(key_formats)), 30])
+    widths(ws, [30, *([14] * (len(fixed) - 1)), *([13] * len(keys) * len(key_formats)), 14, 30])
     first, last = table(ws, header, titles, table_rows, formats)
     block = len(COHORT_KEY_COLUMNS)
     for row in range(first, last + 1):
         ws.cell(row=row, column=len(titles)).font = SMALL_MUTED  # the UUID, for reference
+        for k in range(len(keys)):  # the unrounded change is for checking, not for reading
+            ws.cell(row=row, column=len(fixed) + k * block + 4).font = SMALL_MUTED
         for k in range(len(keys)):
             for offset in (1, 2):  # baseline, endline
                 cell = ws.cell(row=row, column=len(fixed) + k * block + offset)
@@ -1558,6 +1606,7 @@ def _cohort_summary(
     keys: Sequence[str],
     key_titles: Mapping[str, str],
     lang: Language,
+    threshold: float | None = None,
 ) -> None:
     risk = _is_risk(instrument)
     names = {o["id"]: o["name"] for o in comparison.get("organizations") or []}
@@ -1573,7 +1622,7 @@ def _cohort_summary(
         (_T["with_both"][lang], len(comparison.get("organizations_with_both") or [])),
         (_T["only_baseline"][lang], len(comparison.get("only_baseline") or [])),
         (_T["only_endline"][lang], len(comparison.get("only_endline") or [])),
-        (_T["threshold"][lang], _improved_label(instrument, lang)),
+        (_T["threshold"][lang], _improved_label(instrument, lang, threshold=threshold)),
     ]
     row = label_values(ws, 3, info)
     if comparison.get("versions_mixed"):
@@ -1585,15 +1634,16 @@ def _cohort_summary(
         )
         put(ws, row, 1, mixed, font=MUTED)
     header = row + 2
-    improved_words = _improved_label(instrument, lang)
+    improved_words = _improved_label(instrument, lang, threshold=threshold)
     summary_rows: list[list[Value]] = []
     paired_counts: set[int] = set()
     for key in keys:
         k = stats.get(key) or {}
         base, end = k.get("baseline") or {}, k.get("endline") or {}
         paired_base, paired_end = k.get("paired_baseline") or {}, k.get("paired_endline") or {}
-        change = k.get("change") or {}
+        change = k.get("outcomes") or {}
         improved_ids = list(change.get("improved") or [])
+        means = (paired_base.get("mean"), paired_end.get("mean"))
         paired = len(k.get("paired") or [])
         if key != "overall":
             paired_counts.add(paired)
@@ -1602,10 +1652,14 @@ def _cohort_summary(
             SummaryColumn.paired: paired,
             SummaryColumn.paired_baseline_mean: _number(paired_base.get("mean")),
             SummaryColumn.paired_endline_mean: _number(paired_end.get("mean")),
-            SummaryColumn.mean_change: _number(change.get("mean_delta")),
+            SummaryColumn.mean_change: _number(k.get("mean_delta")),
+            SummaryColumn.mean_change_unrounded: means[1] - means[0]
+            if means[0] is not None and means[1] is not None
+            else None,
             SummaryColumn.improved_n: len(improved_ids),
             SummaryColumn.share_improved: _number(change.get("share_improved")),
             SummaryColumn.declined_n: len(change.get("declined") or []),
+            SummaryColumn.unchanged_n: len(change.get("unchanged") or []),
             SummaryColumn.baseline_n: base.get("n"),
             SummaryColumn.baseline_mean: _number(base.get("mean")),
             SummaryColumn.baseline_median: _number(base.get("median")),
@@ -1619,9 +1673,7 @@ def _cohort_summary(
     columns = list(SummaryColumn)
     headers = [SUMMARY_HEADERS[c][lang].format(improved=improved_words) for c in columns]
     formats: list[str | None] = [_SUMMARY_FORMATS.get(c) for c in columns]
-    if risk:
-        formats = [PERCENT_FORMAT if f == SCORE_FORMAT else f for f in formats]
-    widths(ws, (30, 14, 14, 14, 13, 14, 14, 11, 13, 13, 13, 13, 13, 13, 40))
+    widths(ws, (30, 14, 14, 14, 13, 13, 14, 14, 11, 11, 13, 13, 13, 13, 13, 13, 40))
     first, last = table(ws, header, headers, summary_rows, formats)
     wrap(ws, (1, columns.index(SummaryColumn.improved_organizations) + 1), first, last)
     fit_rows(ws, 1, ws.max_row)
@@ -1666,7 +1718,7 @@ def _cohort_summary(
         chart(
             "column",
             title=_T["share_chart"][lang].format(
-                improved=_improved_label(instrument, lang, verb=True)
+                improved=_improved_label(instrument, lang, verb=True, threshold=threshold)
             ),
             data=ws,
             series_columns=[columns.index(SummaryColumn.share_improved) + 1],

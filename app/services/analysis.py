@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Assessment, AssessmentScore, CohortMember, Organization, Status
+from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Organization, Status
 from app.domain.comparison import (
+    Change,
     CohortComparison,
+    Delta,
+    LeftOut,
     OrgComparison,
     OrgPair,
+    RoundStats,
     compare_assessments,
     compare_cohort,
     rescore_on,
+    score_on_common_items,
 )
 from app.domain.errors import Conflict, Invalid, NotFound
-from app.domain.instrument import Method
+from app.domain.instrument import Instrument, Method
+from app.domain.scoring import NA, AnswerValue, Score
 from app.services.assessments import answers_of, get_assessment
 from app.services.keys import Principal
 from app.services.organizations import get_cohort, get_organization
@@ -134,7 +141,7 @@ def compare_organization(
     baseline: str,
     endline: str,
     threshold: float | None,
-) -> tuple[Organization, Assessment, Assessment, OrgComparison]:
+) -> tuple[Organization, Assessment, Assessment, OrgComparison, Instrument]:
     org = get_organization(session, principal, org_id)
     a = _pick(session, principal, org.id, instrument_id, baseline)
     b = _pick(session, principal, org.id, instrument_id, endline)
@@ -156,56 +163,138 @@ def compare_organization(
         )
     except ValueError as exc:
         raise Invalid(str(exc)) from None
-    return org, a, b, result
+    return org, a, b, result, newer.instrument
+
+
+OVERALL_TITLE = {"en": "Overall", "es": "General"}
+LENS_TITLES = {
+    "management": {"en": "Management", "es": "Gestión"},
+    "financing": {"en": "Financing", "es": "Financiamiento"},
+    "processes": {"en": "Processes", "es": "Procesos"},
+    "culture": {"en": "Culture", "es": "Cultura"},
+}
+
+
+def titles_of(instrument: Instrument) -> dict[str, dict[str, str]]:
+    """Every key a comparison names (overall, dimensions, areas, items) -> its title in en/es."""
+    out: dict[str, dict[str, str]] = {"overall": OVERALL_TITLE}
+    for d in instrument.dimensions:
+        out[d.key] = d.title.model_dump()
+        for a in d.areas:
+            out[a.key] = a.title.model_dump()
+            for i in a.items:
+                out[i.key] = i.text.model_dump()
+    return out
+
+
+def improvement_rule(
+    instrument: Instrument, threshold: float, lens_threshold: float | None = None
+) -> dict[str, Any]:
+    """The rule every ``outcome`` of a comparison follows, in numbers and in words."""
+    own = instrument.scoring.improvement_threshold
+    n = f"{threshold:g}"
+    risk = instrument.scoring.method is Method.risk
+    unit = ("risk points", "puntos de riesgo") if risk else ("points of the scale", "puntos")
+    better = ("lower", "menor") if risk else ("higher", "mayor")
+    rule: dict[str, Any] = {
+        "threshold": threshold,
+        "instrument_threshold": own,
+        "from_request": threshold != own,
+        "en": f"Improved: the shown endline is at least {n} {unit[0]} {better[0]} than the shown "
+        f"baseline. Declined: at least {n} {unit[0]} the other way. Otherwise unchanged. "
+        "`direction` gives the plain sign of any change.",
+        "es": f"Mejoró: la línea final mostrada es al menos {n} {unit[1]} {better[1]} que la línea "
+        f"de base mostrada. Empeoró: al menos {n} {unit[1]} en sentido contrario. Si no, sin "
+        "cambio. `direction` da el signo de cualquier cambio.",
+    }
+    if lens_threshold is not None:
+        rule["lens_threshold"] = lens_threshold
+    return rule
+
+
+def _left_out_json(x: LeftOut, titles: dict[str, dict[str, str]]) -> dict[str, Any]:
+    return {"key": x.key, "title": titles.get(x.key), "code": x.code, "en": x.en, "es": x.es}
 
 
 def comparison_json(
-    org: Organization, a: Assessment, b: Assessment, c: OrgComparison
+    org: Organization,
+    a: Assessment,
+    b: Assessment,
+    c: OrgComparison,
+    instrument: Instrument,
 ) -> dict[str, Any]:
-    def delta(d: Any) -> dict[str, Any]:
-        return asdict(d)
+    """The organization comparison as the API sends it (before rounding at the edge);
+    ``instrument`` is the version it is compared on."""
+    titles = titles_of(instrument)
+
+    def delta(d: Delta, title: dict[str, str] | None, scale: float = 1.0) -> dict[str, Any]:
+        gain, eps = d.gain, 1e-9
+        return {
+            "key": d.key,
+            "title": title,
+            "baseline": d.baseline,
+            "endline": d.endline,
+            "delta": d.delta,
+            "direction": d.direction,
+            "outcome": d.outcome,
+            # deprecated (see OrgComparisonRead); ``scale``: the lens's 0-100 per scale unit
+            "improved": None if gain is None else gain >= c.instrument_threshold * scale - eps,
+            "improved_by_threshold": None if gain is None else gain >= c.threshold * scale - eps,
+        }
+
+    def side(x: Assessment) -> dict[str, Any]:
+        return {
+            "assessment_id": str(x.id),
+            "round": x.round,
+            "assessed_on": x.assessed_on.isoformat(),
+            "instrument_version": x.instrument_version,
+        }
 
     return {
         "organization_id": str(org.id),
+        "organization_name": org.name,
         "instrument_id": c.instrument_id,
-        "baseline": {
-            "assessment_id": str(a.id),
-            "round": a.round,
-            "assessed_on": a.assessed_on.isoformat(),
-            "instrument_version": a.instrument_version,
-        },
-        "endline": {
-            "assessment_id": str(b.id),
-            "round": b.round,
-            "assessed_on": b.assessed_on.isoformat(),
-            "instrument_version": b.instrument_version,
-        },
+        "baseline": side(a),
+        "endline": side(b),
         "compared_on_version": c.version,
         "cross_version": c.cross_version,
         "comparable_items": c.comparable_items,
         "excluded_items": list(c.excluded_items),
-        "improvement_threshold": c.improvement_threshold,
-        "threshold": c.threshold,
-        "overall": delta(c.overall),
+        "compared_items": c.compared_items,
+        "left_out": [_left_out_json(x, titles) for x in c.left_out],
+        "improvement_rule": improvement_rule(instrument, c.threshold, c.lens_threshold),
+        "improvement_threshold": c.instrument_threshold,  # deprecated
+        "threshold": c.threshold,  # deprecated
+        "overall": delta(c.overall, OVERALL_TITLE),
         "dimensions": [
-            {**delta(d.dimension), "areas": [delta(x) for x in d.areas]} for d in c.dimensions
+            {
+                **delta(d.dimension, titles.get(d.dimension.key)),
+                "areas": [delta(x, titles.get(x.key)) for x in d.areas],
+            }
+            for d in c.dimensions
         ],
-        "lens": [delta(x) for x in c.lens],
+        "lens": [delta(x, LENS_TITLES.get(x.key), c.lens_threshold / c.threshold) for x in c.lens],
         "items": [
             {
                 "key": i.key,
-                "baseline": "na"
-                if i.baseline is not None and not isinstance(i.baseline, float)
-                else i.baseline,
-                "endline": "na"
-                if i.endline is not None and not isinstance(i.endline, float)
-                else i.endline,
+                "title": titles.get(i.key),
+                "baseline": "na" if i.baseline is NA else i.baseline,
+                "endline": "na" if i.endline is NA else i.endline,
                 "delta": i.delta,
                 "direction": i.direction,
+                "left_out": None if i.left_out is None else _left_out_json(i.left_out, titles),
             }
             for i in c.items
         ],
     }
+
+
+@dataclass(frozen=True)
+class Side:
+    """One organization's scored assessment in one round of a cohort comparison."""
+
+    assessment_id: uuid.UUID
+    instrument_version: str
 
 
 @dataclass(frozen=True)
@@ -224,6 +313,11 @@ class CohortResult:
     rescored: list[str] = field(default_factory=list)
     # ... with a round on a version the latest does not supersede: left out
     not_comparable: list[str] = field(default_factory=list)
+    # each organization's assessment per round label
+    sides: dict[str, dict[str, Side]] = field(default_factory=dict)
+
+
+_Row = tuple[str, uuid.UUID, dict[str, Any]]  # version, assessment id, stored summary
 
 
 def compare_cohort_rounds(
@@ -236,6 +330,11 @@ def compare_cohort_rounds(
     endline: str,
     threshold: float | None,
 ) -> CohortResult:
+    """Every member's baseline and endline on the latest version, compared (``compare_cohort``).
+
+    An organization with both rounds is compared on the items it answered in both (as the
+    organization comparison is); its stored scores are used as they are when nothing is left out
+    and both rounds are on the latest version, otherwise both rounds are scored again."""
     cohort = get_cohort(session, principal, cohort_id)
     members = list(
         session.execute(
@@ -267,29 +366,55 @@ def compare_cohort_rounds(
             Assessment.status.in_(SCORED),
         )
     ).all()
-    by_org: dict[uuid.UUID, dict[str, tuple[str, uuid.UUID, dict[str, Any]]]] = {}
+    by_org: dict[uuid.UUID, dict[str, _Row]] = {}
     versions: set[str] = set()
     for org_id, round_label, version, assessment_id, summary in rows:
         by_org.setdefault(org_id, {})[round_label] = (version, assessment_id, summary)
         versions.add(version)
     instrument = latest.instrument
     keys = ["overall", *(d.key for d in instrument.dimensions)]
-
-    numbers: dict[uuid.UUID, dict[str, dict[str, float | None]]] = {
-        oid: {r: _flat(summary) for r, (_, _, summary) in sides.items()}
-        for oid, sides in by_org.items()
-        if all(version == instrument.version for version, _, _ in sides.values())
-    }
-    # An organization with a round on another version: both rounds scored again on the latest
-    # version, on the items its supersedes map carries over (as the organization comparison does).
-    others = {oid: sides for oid, sides in by_org.items() if oid not in numbers}
-    rescored, not_comparable = _on_latest(session, catalog, latest, others, numbers)
+    # an organization whose rounds are on the latest version and answered the same items keeps
+    # its stored scores; the others are scored again from their answers
+    same = _same_items(session, by_org, baseline, endline) if baseline != endline else set()
+    numbers: dict[uuid.UUID, dict[str, dict[str, float | None]]] = {}
+    for oid, sides in by_org.items():
+        if all(v == instrument.version for v, _, _ in sides.values()) and (
+            len(sides) < 2 or oid in same
+        ):
+            numbers[oid] = {r: _flat(summary) for r, (_, _, summary) in sides.items()}
+    again = {oid: sides for oid, sides in by_org.items() if oid not in numbers}
+    answers = _answers(session, [r[1] for sides in again.values() for r in sides.values()])
+    left_out: dict[uuid.UUID, tuple[LeftOut, ...]] = {}
+    rescored: list[uuid.UUID] = []
+    not_comparable: list[uuid.UUID] = []
+    for oid, sides in again.items():
+        labels = [r for r in (baseline, endline) if r in sides][: len(sides)]
+        on_latest = all(v == instrument.version for v, _, _ in sides.values())
+        files = [catalog.get(instrument_id, sides[r][0]) for r in labels]
+        given = [
+            (f.instrument, answers[sides[r][1]]) for f, r in zip(files, labels, strict=True) if f
+        ]
+        scores: list[Score] | None = None
+        if len(given) == 2:
+            common = score_on_common_items(instrument, latest.compiled, given[0], given[1])
+            if common is not None:
+                scores = [common.baseline, common.endline]
+                left_out[oid] = common.left_out
+        elif len(given) == len(labels):
+            scores = rescore_on(instrument, latest.compiled, given)
+        if scores is None:
+            not_comparable.append(oid)
+            continue
+        if not on_latest:
+            rescored.append(oid)
+        numbers[oid] = {r: _flat(score_summary(sc)) for r, sc in zip(labels, scores, strict=True)}
     pairs = [
         OrgPair(
             str(oid),
             name,
             numbers.get(oid, {}).get(baseline, {}),
             numbers.get(oid, {}).get(endline, {}),
+            left_out.get(oid, ()),
         )
         for oid, name, _ in members
     ]
@@ -313,10 +438,81 @@ def compare_cohort_rounds(
         {str(oid): ext for oid, _, ext in members},
         comparison,
         pairs,
-        len(versions) > 1 or bool(others),
+        len(versions) > 1 or bool(versions - {instrument.version}),
         sorted(str(o) for o in rescored),
         sorted(str(o) for o in not_comparable),
+        {
+            str(oid): {r: Side(a_id, v) for r, (v, a_id, _) in sides.items()}
+            for oid, sides in by_org.items()
+            if oid in numbers
+        },
     )
+
+
+def _answers(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, AnswerValue]]:
+    """The answers of many assessments, read in one query (values only)."""
+    out: dict[uuid.UUID, dict[str, AnswerValue]] = {i: {} for i in ids}
+    if not ids:
+        return out
+    for a_id, key, value, is_na in session.execute(
+        select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
+            Answer.assessment_id.in_(ids)
+        )
+    ):
+        if is_na:
+            out[a_id][key] = NA
+        elif value is not None:
+            out[a_id][key] = float(value)
+    return out
+
+
+def _same_items(
+    session: Session,
+    by_org: dict[uuid.UUID, dict[str, _Row]],
+    baseline: str,
+    endline: str,
+) -> set[uuid.UUID]:
+    """The organizations whose baseline and endline answered the same items, counted in the
+    database (two aggregates, not every answer): answered in both == answered in each."""
+    pairs = {
+        oid: (sides[baseline][1], sides[endline][1])
+        for oid, sides in by_org.items()
+        if baseline in sides and endline in sides
+    }
+    if not pairs:
+        return set()
+    ids = [a for pair in pairs.values() for a in pair]
+    answered = and_(Answer.is_na.is_(False), Answer.value.is_not(None))
+    each = dict(
+        session.execute(
+            select(Answer.assessment_id, func.count())
+            .where(Answer.assessment_id.in_(ids), answered)
+            .group_by(Answer.assessment_id)
+        ).all()
+    )
+    x, y = aliased(Answer), aliased(Answer)
+    ax, ay = aliased(Assessment), aliased(Assessment)
+    both = dict(
+        session.execute(
+            select(ax.organization_id, func.count())
+            .select_from(x)
+            .join(ax, ax.id == x.assessment_id)
+            .join(ay, ay.organization_id == ax.organization_id)
+            .join(y, and_(y.assessment_id == ay.id, y.item_key == x.item_key))
+            .where(
+                x.assessment_id.in_([b for b, _ in pairs.values()]),
+                ay.id.in_([e for _, e in pairs.values()]),
+                x.is_na.is_(False),
+                x.value.is_not(None),
+                y.is_na.is_(False),
+                y.value.is_not(None),
+            )
+            .group_by(ax.organization_id)
+        ).all()
+    )
+    return {
+        oid for oid, (b, e) in pairs.items() if each.get(b, 0) == each.get(e, 0) == both.get(oid, 0)
+    }
 
 
 def _flat(summary: dict[str, Any] | None) -> dict[str, float | None]:
@@ -326,48 +522,14 @@ def _flat(summary: dict[str, Any] | None) -> dict[str, float | None]:
     return {"overall": summary["overall"], **summary["dimensions"]}
 
 
-def _on_latest(
-    session: Session,
-    catalog: Catalog,
-    latest: InstrumentFile,
-    others: dict[uuid.UUID, dict[str, tuple[str, uuid.UUID, dict[str, Any]]]],
-    numbers: dict[uuid.UUID, dict[str, dict[str, float | None]]],
-) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
-    """Fill ``numbers`` for organizations with a round on an older version; returns the ones
-    re-scored and the ones whose versions the latest does not supersede (left out)."""
-    if not others:
-        return [], []
-    ids = [assessment_id for sides in others.values() for _, assessment_id, _ in sides.values()]
-    assessments = session.scalars(
-        select(Assessment).where(Assessment.id.in_(ids)).options(selectinload(Assessment.answers))
-    )
-    answers = {a.id: answers_of(a) for a in assessments}
-    rescored: list[uuid.UUID] = []
-    not_comparable: list[uuid.UUID] = []
-    for oid, sides in others.items():
-        labels = list(sides)
-        given = []
-        for r in labels:
-            f = catalog.get(latest.instrument.id, sides[r][0])
-            if f is not None:
-                given.append((f.instrument, answers[sides[r][1]]))
-        scores = (
-            rescore_on(latest.instrument, latest.compiled, given)
-            if len(given) == len(labels)
-            else None
-        )
-        if scores is None:
-            not_comparable.append(oid)
-            continue
-        rescored.append(oid)
-        numbers[oid] = {r: _flat(score_summary(sc)) for r, sc in zip(labels, scores, strict=True)}
-    return rescored, not_comparable
-
-
 def cohort_json(r: CohortResult) -> dict[str, Any]:
+    """The cohort comparison as the API sends it (before rounding at the edge)."""
     c = r.comparison
+    instrument = r.instrument.instrument
+    titles = titles_of(instrument)
+    by_id = {p.organization_id: p for p in r.pairs}
 
-    def stats(s: Any) -> dict[str, Any]:
+    def stats(s: RoundStats) -> dict[str, Any]:
         return {
             "n": s.n,
             "mean": s.mean,
@@ -381,40 +543,85 @@ def cohort_json(r: CohortResult) -> dict[str, Any]:
             "organizations": list(s.organizations),
         }
 
-    def change(ch: Any) -> dict[str, Any]:
+    def outcomes(ch: Change) -> dict[str, Any]:
         return {
+            "threshold": ch.threshold,
             "share_improved": ch.share_improved,
-            "mean_delta": ch.mean_delta,
+            "share_declined": ch.share_declined,
+            "share_unchanged": ch.share_unchanged,
             "improved": list(ch.improved),
             "declined": list(ch.declined),
             "unchanged": list(ch.unchanged),
         }
 
+    def legacy(ch: Change, mean_delta: float | None) -> dict[str, Any]:
+        return {
+            "share_improved": ch.share_improved,
+            "mean_delta": mean_delta,
+            "improved": list(ch.improved),
+            "declined": list(ch.declined),
+            "unchanged": list(ch.unchanged),
+        }
+
+    def side(oid: str, label: str, scores: Mapping[str, float | None]) -> dict[str, Any] | None:
+        found = r.sides.get(oid, {}).get(label)
+        if found is None or not scores:
+            return None
+        return {
+            "assessment_id": str(found.assessment_id),
+            "instrument_version": found.instrument_version,
+            "scores": dict(scores),
+        }
+
+    def organization(oid: str, name: str) -> dict[str, Any]:
+        p = by_id.get(oid)
+        return {
+            "id": oid,
+            "name": name,
+            "external_id": r.external_ids.get(oid),
+            "baseline": side(oid, r.baseline, p.baseline) if p else None,
+            "endline": side(oid, r.endline, p.endline) if p else None,
+            "left_out": [_left_out_json(x, titles) for x in p.left_out] if p else [],
+        }
+
     return {
         "cohort_id": str(r.cohort_id),
         "cohort_name": r.cohort_name,
-        "instrument_id": r.instrument.instrument.id,
+        "instrument_id": instrument.id,
         "baseline_round": r.baseline,
         "endline_round": r.endline,
-        "compared_on_version": r.instrument.instrument.version,
+        "compared_on_version": instrument.version,
         "versions_mixed": r.versions_mixed,
         "rescored_on_latest": r.rescored,
         "not_comparable": r.not_comparable,
-        "organizations": [{"id": k, "name": v} for k, v in r.names.items()],
+        "organizations": [organization(k, v) for k, v in r.names.items()],
         "organizations_with_both": list(c.organizations_with_both),
         "only_baseline": list(c.only_baseline),
         "only_endline": list(c.only_endline),
-        "improvement_threshold": r.instrument.instrument.scoring.improvement_threshold,
+        "improvement_rule": improvement_rule(instrument, c.threshold),
+        "improvement_threshold": c.instrument_threshold,  # deprecated
         "keys": [
             {
                 "key": k.key,
+                "title": titles.get(k.key),
                 "baseline": stats(k.baseline),
                 "endline": stats(k.endline),
                 "paired": list(k.paired),
                 "paired_baseline": stats(k.paired_baseline),
                 "paired_endline": stats(k.paired_endline),
-                "change": change(k.change),
-                "change_by_threshold": change(k.change_by_threshold),
+                "mean_delta": k.mean_delta,
+                "outcomes": outcomes(k.change),
+                "directions": {
+                    "share_up": k.signs.share_up,
+                    "share_down": k.signs.share_down,
+                    "share_same": k.signs.share_same,
+                    "up": list(k.signs.up),
+                    "down": list(k.signs.down),
+                    "same": list(k.signs.same),
+                },
+                # deprecated (see KeyStatsRead)
+                "change": legacy(k.at_instrument_threshold, k.mean_delta),
+                "change_by_threshold": legacy(k.change, k.mean_delta),
             }
             for k in c.keys
         ],

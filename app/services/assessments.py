@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -51,6 +51,8 @@ class AssessmentData:
     assessor: str | None = None
     retrospective: bool = False
     answers: Sequence[RawAnswer] = field(default_factory=tuple)
+    # {"metric", "value", "higher_is_better"}: the performance metric measured (CBLD-9)
+    performance: Mapping[str, Any] | None = None
     source: str = "api"
     source_sha256: str | None = None
 
@@ -181,6 +183,27 @@ def create_assessment(
     return a, True
 
 
+def performance_columns(performance: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The assessment's performance columns for a measurement (or none: all null)."""
+    p = performance or {}
+    return {
+        "performance_metric": p.get("metric"),
+        "performance_value": p.get("value"),
+        "performance_higher_is_better": p.get("higher_is_better") if p else None,
+    }
+
+
+def performance_of(a: Assessment) -> dict[str, Any] | None:
+    """The performance metric measured at an assessment, or None."""
+    if a.performance_metric is None or a.performance_value is None:
+        return None
+    return {
+        "metric": a.performance_metric,
+        "value": a.performance_value,
+        "higher_is_better": a.performance_higher_is_better is not False,
+    }
+
+
 def new_assessment(
     session: Session,
     principal: Principal,
@@ -204,6 +227,7 @@ def new_assessment(
         assessed_on=data.assessed_on,
         assessor=data.assessor,
         retrospective=data.retrospective,
+        **performance_columns(data.performance),
         status=Status.draft.value,
         revision=revision,
         replaces_id=replaces,
@@ -296,6 +320,10 @@ def update_assessment(
             if key in changes and changes[key] != getattr(a, key):
                 diff[key] = {"from": getattr(a, key), "to": changes[key]}
                 setattr(a, key, changes[key])
+        if "performance" in changes and changes["performance"] != performance_of(a):
+            diff["performance"] = {"from": performance_of(a), "to": changes["performance"]}
+            for column, value in performance_columns(changes["performance"]).items():
+                setattr(a, column, value)
         if diff:
             a.updated_at = now()
             session.flush()
@@ -493,6 +521,7 @@ def create_revision(
             assessed_on=changes.get("assessed_on") or old.assessed_on,
             assessor=changes.get("assessor", old.assessor),
             retrospective=changes.get("retrospective", old.retrospective),
+            performance=changes.get("performance", performance_of(old)),
             source=changes.get("source", "api"),
             source_sha256=changes.get("source_sha256"),
         )

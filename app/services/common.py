@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from app.db.models import AuditEvent, IdempotencyRecord
 from app.db.session import serialize_on
 from app.domain.errors import Conflict, Invalid, NotFound, PreconditionFailed
+from app.domain.rounding import rounded_numbers
 from app.services.keys import Principal
 
 
@@ -66,7 +67,8 @@ def audit(
 
 
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
+    """Plain JSON, with every number rounded by the edge rule: the log is read by people."""
+    return rounded_numbers(json.loads(json.dumps(value, default=str)))
 
 
 # --- cursors -------------------------------------------------------------------------------------

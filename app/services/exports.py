@@ -126,6 +126,7 @@ def cohort_workbook(
             p.baseline,
             p.endline,
             external_id=result.external_ids.get(p.organization_id),
+            left_out=len(p.left_out),
         )
         for p in result.pairs
     ]

@@ -21,6 +21,7 @@ FILL = {
     "version": "2015.1",
     "external_id": "ext-1",
     "key_id": str(uuid.uuid4()),
+    "fiscal_year": "2025",
 }
 WRITES = [r for r in COLLECTED if r.is_write]
 

@@ -67,4 +67,4 @@ def test_hot_reads_match_their_models(
     r = c.get(f"/v1/cohorts/{cohort}/comparison?instrument_id={instrument}", headers=h)
     cohort_cmp = CohortComparisonRead.model_validate(r.json())
     assert cohort_cmp.organizations_with_both == [org]
-    assert cohort_cmp.keys[0].change.improved == [org]
+    assert cohort_cmp.keys[0].outcomes.improved == [org]

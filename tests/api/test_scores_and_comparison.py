@@ -277,12 +277,16 @@ def test_organization_comparison_by_round(tenant: Any, opi_pair: Any) -> None:
     assert c["endline"]["assessment_id"] == end["id"]
     assert (c["cross_version"], c["comparable_items"], c["excluded_items"]) == (False, 8, [])
     assert (c["improvement_threshold"], c["threshold"]) == (0.5, 0.5)
+    assert c["improvement_rule"]["threshold"] == 0.5
+    assert c["improvement_rule"]["from_request"] is False
     assert c["overall"] == {
         "key": "overall",
+        "title": {"en": "Overall", "es": "General"},
         "baseline": 2.0,
         "endline": 2.38,
         "delta": 0.38,
         "direction": "up",
+        "outcome": "unchanged",
         "improved": False,
         "improved_by_threshold": False,
     }
@@ -456,7 +460,9 @@ def test_cohort_comparison(tenant: Any, cohort_world: dict[str, Any]) -> None:
         "endline",
         False,
     )
-    assert c["organizations"] == [{"id": ids[n], "name": f"{n} org"} for n in "ABCDFG"]
+    assert [(o["id"], o["name"]) for o in c["organizations"]] == [
+        (ids[n], f"{n} org") for n in "ABCDFG"
+    ]
     assert c["organizations_with_both"] == [ids[n] for n in "ABCF"]
     assert c["only_baseline"] == [ids["D"], ids["G"]]
     assert c["only_endline"] == []

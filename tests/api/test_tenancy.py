@@ -133,6 +133,7 @@ def _random(route: RouteInfo, w: World, values: dict[str, str]) -> dict[str, str
 
 def _send(w: World, route: RouteInfo, values: dict[str, str], **extra_params: str) -> Any:
     params = {q: "oca" for q in route.required_query if q == "instrument_id"}
+    params.update({q: "2025" for q in route.required_query if q == "fiscal_year"})
     params.update(extra_params)
     missing = set(route.required_query) - set(params)
     assert not missing, f"{route.id}: teach test_tenancy the query parameter(s) {missing}"

@@ -36,10 +36,15 @@ def test_cohort_numbers_by_hand() -> None:
     assert k.paired_baseline.n == 3 and k.paired_baseline.mean == pytest.approx(2.0)
     assert k.paired_endline.mean == pytest.approx(7.5 / 3)
     assert k.endline.median == pytest.approx(2.5)
-    assert k.change.improved == ("a",) and k.change.declined == ("c",)
-    assert k.change.share_improved == pytest.approx(1 / 3)
-    assert k.change_by_threshold.improved == ("a", "b")
-    assert k.change.mean_delta == pytest.approx((2 + 0.5 - 1) / 3)
+    # the rule uses the given threshold (0.5) both ways: -1 is a decline
+    assert k.change.improved == ("a", "b") and k.change.declined == ("c",)
+    assert k.change.share_improved == pytest.approx(2 / 3)
+    # the instrument's own (1 level), both ways: +0.5 is unchanged, -1 declined
+    assert k.at_instrument_threshold.improved == ("a",)
+    assert k.at_instrument_threshold.unchanged == ("b",)
+    assert k.at_instrument_threshold.declined == ("c",)
+    assert k.signs.up == ("a", "b") and k.signs.down == ("c",)
+    assert k.mean_delta == pytest.approx(7.5 / 3 - 2.0, abs=0.005)
     bins = {label: ids for label, _, ids in k.baseline.distribution}
     assert bins == {"1–<2": ("a",), "2–<3": ("b",), "3–4": ("c", "d")}
 
@@ -73,10 +78,10 @@ def test_organization_comparison_by_hand() -> None:
     # gov baseline: vision 1, board 2 -> 1.5; endline: vision 3, board 3 -> 3
     assert gov.dimension.baseline == pytest.approx(1.5)
     assert gov.dimension.endline == pytest.approx(3.0)
-    assert gov.dimension.improved is True and gov.dimension.direction == "up"
+    assert gov.dimension.outcome == "improved" and gov.dimension.direction == "up"
     fin = c.dimensions[1]
     assert fin.dimension.delta == pytest.approx(0) and fin.dimension.direction == "same"
-    assert fin.dimension.improved is False and fin.dimension.improved_by_threshold is False
+    assert fin.dimension.outcome == "unchanged"
     assert not c.cross_version
     items = {i.key: i for i in c.items}
     assert items["gov.vision.2"].endline is NA and items["gov.vision.2"].delta is None

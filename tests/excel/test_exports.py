@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date, timedelta
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -570,8 +571,26 @@ def make_cohort(
 
 
 COHORT_KEY_HEADERS = {
-    "en": ["Baseline", "Endline", "Change", "Direction", "Improved ≥ 1 level (1–4 scale)"],
-    "es": ["Línea de base", "Línea final", "Cambio", "Dirección", "Mejoró ≥ 1 nivel (escala 1–4)"],
+    "en": [
+        "Baseline",
+        "Endline",
+        "Change",
+        "Change, unrounded",
+        "Direction",
+        "Outcome, ± 1 level (1–4 scale)",
+    ],
+    "es": [
+        "Línea de base",
+        "Línea final",
+        "Cambio",
+        "Cambio, sin redondear",
+        "Dirección",
+        "Resultado, ± 1 nivel (escala 1–4)",
+    ],
+}
+OUTCOMES = {
+    "en": {"improved": "improved", "declined": "declined", "unchanged": "unchanged"},
+    "es": {"improved": "mejoró", "declined": "empeoró", "unchanged": "sin cambio"},
 }
 DIRECTIONS = {"en": ("up", "same", "down"), "es": ("sube", "igual", "baja")}
 NO_ROUND = {
@@ -597,15 +616,15 @@ def test_cohort_organizations_summary_and_charts(lang: str) -> None:
     assert wb.sheetnames == [orgs_name, summary_name]
     ws = wb[orgs_name]
     titles = row_values(ws, 3)
-    # no program IDs here: organization, five columns per key, the internal ID last
-    assert len(titles) == 1 + 5 * len(keys) + 1
+    # no program IDs here: organization, six columns per key, items left out, the internal ID
+    assert len(titles) == 1 + 6 * len(keys) + 2
     overall = {"en": "Overall", "es": "Global"}[lang]
-    assert titles[1:6] == [f"{overall}: {h}" for h in COHORT_KEY_HEADERS[lang]]
+    assert titles[1:7] == [f"{overall}: {h}" for h in COHORT_KEY_HEADERS[lang]]
     assert titles[-1] == {"en": "Internal ID", "es": "ID interno"}[lang]
+    assert titles[-2].startswith({"en": "Items left out", "es": "Ítems excluidos"}[lang])
     assert ws.column_dimensions[ws.cell(row=3, column=len(titles)).column_letter].width < 38
     assert ws.freeze_panes == "B4"
     stats = {k["key"]: k for k in comparison["keys"]}
-    yes, no = {"en": ("Yes", "No"), "es": ("Sí", "No")}[lang]
     up, same, down = DIRECTIONS[lang]
     no_baseline, no_endline = NO_ROUND[lang]
     improved_seen = declined_seen = 0
@@ -614,22 +633,27 @@ def test_cohort_organizations_summary_and_charts(lang: str) -> None:
         assert row[0] == r.name and row[-1] == r.organization_id
         for k, key in enumerate(keys):
             b, e = r.baseline.get(key), r.endline.get(key)
-            got = row[1 + 5 * k : 6 + 5 * k]
+            got = row[1 + 6 * k : 7 + 6 * k]
             assert got[0] == (r2(b) if b is not None else no_baseline if not r.baseline else None)
             assert got[1] == (r2(e) if e is not None else no_endline if not r.endline else None)
             if b is None or e is None:
-                assert got[2:] == [None, None, None]
+                assert got[2:] == [None, None, None, None]
                 continue
-            delta = r2(e - b)
-            assert got[2] == delta
-            assert delta is not None
-            assert got[3] == (up if delta > 0 else down if delta < 0 else same)
-            improved = r.organization_id in stats[key]["change"]["improved"]
-            improved_seen += improved
-            declined_seen += got[3] == down
-            assert got[4] == (yes if improved else no)
+            # the shown change is the difference of the shown numbers; the unrounded one beside
+            delta = float(Decimal(repr(r2(e))) - Decimal(repr(r2(b))))
+            assert got[2] == delta and got[3] == pytest.approx(e - b)
+            assert got[4] == (up if delta > 0 else down if delta < 0 else same)
+            outcome = next(
+                o for o in OUTCOMES[lang] if r.organization_id in stats[key]["outcomes"][o]
+            )
+            improved_seen += outcome == "improved"
+            declined_seen += got[4] == down
+            assert got[5] == OUTCOMES[lang][outcome]
     assert improved_seen and declined_seen
     note = {"en": "Direction shows any rise or fall", "es": "Dirección muestra toda subida"}[lang]
+    assert [
+        t for t in strings(wb) if {"en": "Items left out:", "es": "Ítems excluidos:"}[lang] in t
+    ]
     assert [t for t in strings(wb) if note in t]
 
     ws = wb[summary_name]
@@ -660,7 +684,7 @@ def test_cohort_organizations_summary_and_charts(lang: str) -> None:
             ],
         }[lang]
     )
-    assert headers[5].startswith(COHORT_KEY_HEADERS[lang][-1])
+    assert headers[6].startswith(COHORT_KEY_HEADERS[lang][-1])
     assert all(cell.alignment.wrap_text for cell in ws[header] if cell.value)
     names = {r.organization_id: r.name for r in rows}
     titles_by_key = {"overall": overall, **{d.key: d.title.get(lang) for d in dims}}
@@ -673,24 +697,28 @@ def test_cohort_organizations_summary_and_charts(lang: str) -> None:
         assert row[2:5] == [
             r2(s["paired_baseline"]["mean"]),
             r2(s["paired_endline"]["mean"]),
-            r2(s["change"]["mean_delta"]),
+            r2(s["mean_delta"]),
         ]
+        assert row[4] == r2(row[3] - row[2])  # the shown change of the shown means
+        assert row[5] == pytest.approx(s["paired_endline"]["mean"] - s["paired_baseline"]["mean"])
         assert s["paired_baseline"]["mean"] != s["baseline"]["mean"]
-        assert row[5] == len(s["change"]["improved"])
-        assert row[6] == r2(s["change"]["share_improved"]) == r2(row[5] / row[1])
-        assert row[7] == len(s["change"]["declined"])
-        assert row[8:11] == [
+        outcomes = s["outcomes"]
+        assert row[6] == len(outcomes["improved"])
+        assert row[7] == r2(outcomes["share_improved"]) == r2(row[6] / row[1])
+        assert row[8:10] == [len(outcomes["declined"]), len(outcomes["unchanged"])]
+        assert row[6] + row[8] + row[9] == row[1]
+        assert row[10:13] == [
             s["baseline"]["n"],
             r2(s["baseline"]["mean"]),
             r2(s["baseline"]["median"]),
         ]
-        assert row[8] == 11  # every organization but the one without a baseline
-        assert row[11:14] == [
+        assert row[10] == 11  # every organization but the one without a baseline
+        assert row[13:16] == [
             s["endline"]["n"],
             r2(s["endline"]["mean"]),
             r2(s["endline"]["median"]),
         ]
-        assert (row[14] or "") == "; ".join(names[i] for i in s["change"]["improved"])
+        assert (row[16] or "") == "; ".join(names[i] for i in outcomes["improved"])
     assert charts(ws) == [(BarChart, 2), (BarChart, 1)]
     means, share = ws._charts
     assert means.grouping == "clustered"
@@ -719,6 +747,7 @@ def test_cohort_almost_one_level_is_not_improved_but_goes_up() -> None:
         OrgPair("b", "Declined", dict.fromkeys(keys, 3.0), dict.fromkeys(keys, 2.5)),
         OrgPair("c", "Improved", dict.fromkeys(keys, 1.5), dict.fromkeys(keys, 2.5)),
         OrgPair("d", "Flat", dict.fromkeys(keys, 2.0), dict.fromkeys(keys, 2.001)),
+        OrgPair("e", "Half", dict.fromkeys(keys, 1.975), dict.fromkeys(keys, 2.525)),
     ]
     comparison = cohort_json(
         CohortResult(
@@ -753,10 +782,12 @@ def test_cohort_almost_one_level_is_not_improved_but_goes_up() -> None:
     assert ws.freeze_panes == "C4"
     got = {ws.cell(row=r, column=1).value: row_values(ws, r) for r in range(4, 4 + len(rows))}
     assert got["Almost"][1] == "EXT-0" and got["Almost"][-1] == "a"
-    assert got["Almost"][4:7] == [0.99, "up", "No"]
-    assert got["Declined"][4:7] == [-0.5, "down", "No"]
-    assert got["Improved"][4:7] == [1.0, "up", "Yes"]
-    assert got["Flat"][4:7] == [0.0, "same", "No"]
+    assert got["Almost"][4:8] == [0.99, pytest.approx(0.99), "up", "unchanged"]
+    assert got["Declined"][4:8] == [-0.5, -0.5, "down", "unchanged"]
+    assert got["Improved"][4:8] == [1.0, 1.0, "up", "improved"]
+    assert got["Flat"][4:8] == [0.0, pytest.approx(0.001), "same", "unchanged"]
+    # 1.975 and 2.525 show as 1.98 and 2.52: the change shown is 0.54 (0.55 before rounding)
+    assert got["Half"][2:8] == [1.98, 2.52, 0.54, pytest.approx(0.55), "up", "unchanged"]
 
 
 def test_cohort_risk_instrument_says_its_threshold_in_risk_points() -> None:
@@ -764,7 +795,7 @@ def test_cohort_risk_instrument_says_its_threshold_in_risk_points() -> None:
     comparison, rows = make_cohort(f, [f"Org {n}" for n in range(6)])
     wb = open_workbook(export_cohort(f.instrument, comparison, rows, "es"))
     titles = row_values(wb["Organizaciones"], 3)
-    assert titles[5] == "Global: Mejoró: riesgo baja ≥ 1 punto (0–100 %)"
+    assert titles[6] == "Global: Resultado, riesgo ± 1 punto (0–100 %)"
     assert [t for t in strings(wb) if "(en riesgo, bajar es mejor)" in t]
     assert_no_internal_keys(wb, f.instrument)
 

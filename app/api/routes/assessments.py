@@ -66,6 +66,7 @@ def read_assessment(
         assessed_on=a.assessed_on,
         assessor=a.assessor,
         retrospective=a.retrospective,
+        performance=svc.performance_of(a),
         status=a.status,
         revision=a.revision,
         replaces_id=a.replaces_id,
@@ -105,6 +106,7 @@ def create_assessment(
         assessed_on=body.assessed_on,
         assessor=body.assessor,
         retrospective=body.retrospective,
+        performance=body.performance.model_dump() if body.performance else None,
         answers=_raw(body.answers),
     )
     a, created = svc.create_assessment(
@@ -383,9 +385,9 @@ async def organization_comparison(
     threshold: Threshold = None,
 ) -> Response:
     def compute(session: Session) -> str:
-        org, a, b, result = analysis.compare_organization(
+        org, a, b, result, instrument = analysis.compare_organization(
             session, principal, catalog, org_id, instrument_id, baseline, endline, threshold
         )
-        return as_json(analysis.comparison_json(org, a, b, result))
+        return as_json(analysis.comparison_json(org, a, b, result, instrument))
 
     return await json_read(request, compute)

@@ -21,11 +21,11 @@ from app.api.routing import (
     xlsx_ok,
     xlsx_response,
 )
-from app.api.schemas.analysis import CohortComparisonRead
+from app.api.schemas.analysis import Cbld9Read, CohortComparisonRead
 from app.api.schemas.common import Page
 from app.api.schemas.records import CohortCreate, CohortDetail, CohortRead, CohortUpdate, Membership
 from app.db.models import Cohort
-from app.services import analysis, exports
+from app.services import analysis, exports, indicators
 from app.services import organizations as svc
 from app.services.common import IdempotencyRequest, encode_cursor
 from app.services.scores import as_json
@@ -34,6 +34,15 @@ router = v1_router("cohorts")
 
 Round = Annotated[str, Query(min_length=1, max_length=64)]
 InstrumentQ = Annotated[str, Query(max_length=40, examples=["oca"])]
+FiscalYear = Annotated[
+    int,
+    Query(
+        ge=2000,
+        le=2100,
+        description="The US fiscal year: FY2025 runs from 2024-10-01 to 2025-09-30",
+        examples=[2025],
+    ),
+]
 
 
 def _detail(session: SessionDep, cohort: Cohort) -> CohortDetail:
@@ -136,7 +145,7 @@ def remove_member(
 
 @router.get(
     "/cohorts/{cohort_id}/comparison",
-    summary="Baseline versus endline across a cohort (CBLD-9 share improved)",
+    summary="Capacity scores across a cohort, baseline versus endline (improved or not)",
     response_class=JsonText,
     responses={
         200: {"model": CohortComparisonRead, "description": "The comparison"},
@@ -161,6 +170,40 @@ async def cohort_comparison(
         return as_json(analysis.cohort_json(result))
 
     return await json_read(request, compute)
+
+
+@router.get(
+    "/cohorts/{cohort_id}/cbld-9",
+    summary="CBLD-9 for a US fiscal year: organizations with improved performance on a metric",
+    response_class=JsonText,
+    responses={200: {"model": Cbld9Read, "description": "The indicator"}, **NOT_FOUND},
+)
+def cohort_cbld9(
+    cohort_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    fiscal_year: FiscalYear,
+) -> Response:
+    result, names, cohort_name = indicators.cohort_cbld9(session, principal, cohort_id, fiscal_year)
+    return JsonText(as_json(indicators.cbld9_json(cohort_id, cohort_name, result, names)))
+
+
+@router.get(
+    "/cohorts/{cohort_id}/cbld-9.xlsx",
+    summary="CBLD-9 for a US fiscal year in Excel, with the organizations behind each number",
+    response_class=Response,
+    responses={**NOT_FOUND, **xlsx_ok()},
+)
+def cohort_cbld9_export(
+    cohort_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    fiscal_year: FiscalYear,
+    lang: Lang = "en",
+) -> Response:
+    return xlsx_response(
+        *indicators.cbld9_workbook(session, principal, cohort_id, fiscal_year, lang)
+    )
 
 
 @router.get(

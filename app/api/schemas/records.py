@@ -18,6 +18,8 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from app.domain.rounding import rounded_numbers
+
 
 def _no_nul(value: str) -> str:
     """PostgreSQL text cannot hold U+0000 and no person types it: refuse it everywhere alike."""
@@ -172,6 +174,15 @@ class AnswerIn(_In):
     note: LongText | None = Field(default=None, description="Evidence or justification")
 
 
+class Performance(_In):
+    """The performance metric the organization plans to improve, measured at this assessment
+    (for the CBLD-9 indicator: ``GET /v1/cohorts/{id}/cbld-9``)."""
+
+    metric: Name = Field(examples=["Share of budget from local sources (%)"])
+    value: float = Field(allow_inf_nan=False, examples=[42.0])
+    higher_is_better: bool = True
+
+
 class AssessmentCreate(_In):
     organization_id: uuid.UUID
     instrument_id: Annotated[str, StringConstraints(max_length=40)] = Field(examples=["oca"])
@@ -182,6 +193,7 @@ class AssessmentCreate(_In):
     assessed_on: date
     assessor: Short | None = None
     retrospective: bool = Field(default=False, description="A reconstructed baseline")
+    performance: Performance | None = None
     answers: list[AnswerIn] = Field(default_factory=list, max_length=2000)
 
 
@@ -194,6 +206,9 @@ class AssessmentUpdate(_Patch):
     assessed_on: date | NotNull = None
     assessor: Short | None = None
     retrospective: bool | NotNull = None
+    performance: Performance | None = Field(
+        default=None, description="null removes the performance measurement"
+    )
     answers: list[AnswerIn] | NotNull = Field(
         default=None,
         max_length=2000,
@@ -228,6 +243,7 @@ class AssessmentRead(BaseModel):
     replaces_id: uuid.UUID | None
     replaced_by_id: uuid.UUID | None = None
     source: str
+    performance: Performance | None = None
     answers: list[AnswerRead]
     etag: str
     created_at: Timestamp
@@ -264,3 +280,9 @@ class AuditRead(BaseModel):
     object_type: str
     object_id: str | None
     changes: dict[str, Any] | None
+
+    @field_validator("changes")
+    @classmethod
+    def _rounded(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # events written before numbers were rounded on the way in are rounded on the way out
+        return None if value is None else rounded_numbers(value)

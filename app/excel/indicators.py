@@ -1,0 +1,138 @@
+"""The CBLD-9 indicator as .xlsx: the numbers, the rule in words, and the organizations behind
+each number (one sheet, printable)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any, Final
+
+from app.excel._export_write import (
+    BOLD,
+    SCORE_FORMAT,
+    SHARE_FORMAT,
+    SMALL_MUTED,
+    TITLE_FONT,
+    Value,
+    label_values,
+    new_workbook,
+    note,
+    page_setup,
+    put,
+    table,
+    widths,
+    workbook_bytes,
+    wrap,
+)
+from app.excel.layout import check_language
+
+_L: Final[dict[str, dict[str, str]]] = {
+    "sheet": {"en": "CBLD-9", "es": "CBLD-9"},
+    "cohort": {"en": "Cohort", "es": "Cohorte"},
+    "fiscal_year": {"en": "US fiscal year", "es": "Año fiscal de EE. UU."},
+    "period": {"en": "Period", "es": "Periodo"},
+    "denominator": {
+        "en": "Planned and pursued improvement (denominator)",
+        "es": "Planearon y emprendieron una mejora (denominador)",
+    },
+    "numerator": {
+        "en": "Improved performance (numerator)",
+        "es": "Mejoraron su desempeño (numerador)",
+    },
+    "share": {"en": "Percent improved", "es": "Porcentaje que mejoró"},
+    "organization": {"en": "Organization", "es": "Organización"},
+    "metric": {"en": "Performance metric", "es": "Métrica de desempeño"},
+    "better": {"en": "Better when", "es": "Mejor cuando"},
+    "higher": {"en": "higher", "es": "mayor"},
+    "lower": {"en": "lower", "es": "menor"},
+    "earlier_on": {"en": "Measured before: date", "es": "Medición anterior: fecha"},
+    "earlier": {"en": "Measured before: value", "es": "Medición anterior: valor"},
+    "later_on": {"en": "Measured in the year: date", "es": "Medición en el año: fecha"},
+    "later": {"en": "Measured in the year: value", "es": "Medición en el año: valor"},
+    "change": {"en": "Change", "es": "Cambio"},
+    "improved": {"en": "Improved", "es": "Mejoró"},
+    "yes": {"en": "Yes", "es": "Sí"},
+    "no": {"en": "No", "es": "No"},
+    "waiting": {
+        "en": "Named a metric but did not measure it again in the year (in neither count)",
+        "es": "Registraron una métrica pero no la volvieron a medir en el año (no cuentan)",
+    },
+    "last_measured": {"en": "Last measured", "es": "Última medición"},
+    "none": {"en": "None.", "es": "Ninguna."},
+}
+
+
+def export_cbld9(report: Mapping[str, Any], lang: str = "en") -> bytes:
+    """``report`` is the JSON of ``services.indicators.cbld9_json``."""
+    language = check_language(lang)
+
+    def t(key: str) -> str:
+        return _L[key][language]
+
+    title = report["title"][language]
+    wb = new_workbook(title)
+    ws = wb.create_sheet(t("sheet"))
+    widths(ws, (34, 30, 12, 14, 12, 14, 12, 12, 10))
+    put(ws, 1, 1, title, font=TITLE_FONT)
+    row = label_values(
+        ws,
+        3,
+        [
+            (t("cohort"), report["cohort_name"]),
+            (t("fiscal_year"), f"FY{report['fiscal_year']}"),
+            (t("period"), f"{report['starts_on']} – {report['ends_on']}"),
+            (t("denominator"), report["denominator"]),
+            (t("numerator"), report["numerator"]),
+        ],
+    )
+    row += 1
+    put(ws, row, 1, t("share"))
+    put(ws, row, 2, report["share_improved"], SHARE_FORMAT)
+    row += 1
+    note(ws, row, report["definition"][language], 9)
+    header = row + 2
+    rows: list[list[Value]] = []
+    for org in report["organizations"]:
+        for m in org["metrics"]:
+            rows.append(
+                [
+                    org["name"],
+                    m["metric"],
+                    t("higher" if m["higher_is_better"] else "lower"),
+                    date.fromisoformat(m["earlier"]["measured_on"]),
+                    m["earlier"]["value"],
+                    date.fromisoformat(m["later"]["measured_on"]),
+                    m["later"]["value"],
+                    m["change"],
+                    t("yes" if org["improved"] else "no"),
+                ]
+            )
+    titles = [
+        t(k)
+        for k in (
+            "organization",
+            "metric",
+            "better",
+            "earlier_on",
+            "earlier",
+            "later_on",
+            "later",
+            "change",
+            "improved",
+        )
+    ]
+    formats = [None, None, None, None, SCORE_FORMAT, None, SCORE_FORMAT, SCORE_FORMAT, None]
+    first, last = table(ws, header, titles, rows, formats)
+    wrap(ws, (1, 2), first, last)
+    row = max(last, header) + 2
+    put(ws, row, 1, t("waiting"), font=BOLD)
+    waiting = [
+        [w["name"], w["metric"], date.fromisoformat(w["last_measured_on"])]
+        for w in report["not_measured_again"]
+    ]
+    if waiting:
+        table(ws, row + 1, [t("organization"), t("metric"), t("last_measured")], waiting)
+    else:
+        put(ws, row + 1, 1, t("none"), font=SMALL_MUTED)
+    page_setup(ws, title_rows=(header, header))
+    return workbook_bytes(wb)
