@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -47,6 +48,7 @@ MAX_FILES = 200
 class Upload:
     name: str
     data: bytes
+    problem: Problem | None = None  # a zip member that could not be unpacked: rejected alone
 
 
 @dataclass
@@ -170,8 +172,29 @@ def _unzip(upload: Upload, limits: Limits) -> list[Upload]:
             total += m.file_size
             if total > limits.max_inflated_bytes:
                 raise reject("it inflates beyond the limit", "se expande más allá del límite")
-            out.append(Upload(f"{upload.name}/{m.filename}", archive.read(m)))
+            out.append(_member(archive, m, f"{upload.name}/{m.filename}"))
         return out
+
+
+def _member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -> Upload:
+    """One member's bytes; a damaged member becomes a rejected upload of its own, so the other
+    members of the zip are still imported."""
+    try:
+        return Upload(name, archive.read(member))
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+        why = "unsupported compression" if isinstance(exc, NotImplementedError) else "damaged"
+        why_es = "compresión no admitida" if isinstance(exc, NotImplementedError) else "dañado"
+        return Upload(
+            name,
+            b"",
+            Problem(
+                ProblemCode.corrupt_workbook,
+                f"{member.filename} inside the zip cannot be unpacked ({why}); "
+                "add it to the zip again or upload it on its own",
+                f"{member.filename} dentro del zip no se puede descomprimir ({why_es}); "
+                "vuelva a añadirlo al zip o súbalo por separado",
+            ),
+        )
 
 
 # --- one workbook --------------------------------------------------------------------------------
@@ -340,6 +363,9 @@ def import_workbook(
 ) -> WorkbookResult:
     """Import one workbook in one transaction; nothing is written unless all of it is good."""
     result = WorkbookResult(file=upload.name, status="rejected", dry_run=dry_run)
+    if upload.problem is not None:
+        result.problems = [upload.problem]
+        return result
     try:
         wb = read_filled_workbook(upload.data, _resolver(catalog), limits)
     except SandboxBusy:  # this workbook only; the others of the upload keep their results

@@ -13,6 +13,8 @@ from urllib.parse import unquote
 import pytest
 
 from app.api.routing import ascii_filename, attachment
+from app.catalog import Catalog
+from app.excel import Prefill, build_template
 from tests.api.factories import assert_problem, call, item_keys, ok
 from tests.conftest import Tenant
 
@@ -83,3 +85,55 @@ def test_every_download_carries_a_unicode_name(tenant: Tenant, script: str) -> N
         f"/v1/cohorts/{cohort}/export.csv?instrument_id=opi",
     ]:
         _check_download(call(tenant, "GET", url, role="viewer"), *words)
+
+
+# --- a zip with a damaged member ------------------------------------------------------------------
+
+
+def _filled(catalog: Catalog, instrument: str, org: str, lang: str = "en") -> bytes:
+    f = catalog.latest(instrument)
+    assert f is not None
+    answers: dict[str, object] = {k: 3 for k in f.instrument.item_keys}
+    pre = Prefill(org, None, "baseline", date(2024, 2, 2), None, answers, {})  # type: ignore[arg-type]
+    return build_template(f.instrument, f.content_hash, lang, pre)
+
+
+def _zip_with_damaged_member(members: dict[str, bytes]) -> bytes:
+    """A zip of the members whose last member's compressed bytes are scrambled."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+        broken = z.getinfo(name)
+    data = bytearray(buffer.getvalue())
+    start = broken.header_offset + 30 + len(broken.filename.encode()) + len(broken.extra)
+    for i in range(start + 20, start + 60):  # scramble the deflate stream of that member only
+        data[i] ^= 0x5A
+    return bytes(data)
+
+
+def _post(tenant: Tenant, name: str, data: bytes, query: str = "") -> Any:
+    files = [("files", (name, data, "application/zip"))]
+    return tenant.client.post(f"/v1/imports{query}", files=files, headers=tenant.headers())
+
+
+def test_damaged_zip_member_is_rejected_alone(tenant: Tenant, catalog: Catalog) -> None:
+    good = _filled(catalog, "opi", "Org from the zip")
+    upload = _zip_with_damaged_member(
+        {"good.xlsx": good, "broken.xlsx": _filled(catalog, "opi", "Org never read")}
+    )
+    r = _post(tenant, "batch.zip", upload, "?create_organizations=true")
+    assert r.status_code == 200, r.text
+    results = {x["file"]: x for x in r.json()["results"]}
+    assert results["batch.zip/good.xlsx"]["status"] == "created"
+    broken = results["batch.zip/broken.xlsx"]
+    assert broken["status"] == "rejected"
+    assert [e["code"] for e in broken["errors"]] == ["corrupt_workbook"]
+    assert "broken.xlsx" in broken["errors"][0]["detail"] and broken["errors"][0]["detail_es"]
+
+    # only damaged members: the usual 422 problem, naming the member, and nothing written
+    other = ok(call(tenant, "GET", "/v1/organizations"))["items"]
+    r = _post(tenant, "only.zip", _zip_with_damaged_member({"again.xlsx": good}))
+    body = assert_problem(r, 422, "workbook-rejected")
+    assert [e["code"] for e in body["errors"]] == ["corrupt_workbook"]
+    assert ok(call(tenant, "GET", "/v1/organizations"))["items"] == other
