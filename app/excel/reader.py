@@ -154,7 +154,7 @@ def read_filled_workbook(
     if not answers.values and not any(p.code in _HIDE_EMPTINESS for p in problems):
         problems.append(problem(ProblemCode.empty_workbook))
     if problems:
-        raise WorkbookRejected(sort_problems(problems, layout.sheet_order), meta.language)
+        raise WorkbookRejected(sort_problems(problems, layout.sheet_order), meta.language, cover)
     return FilledWorkbook(
         meta=meta,
         instrument=instrument,

@@ -10,11 +10,13 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import unquote
 
+import openpyxl
 import pytest
 
 from app.api.routing import ascii_filename, attachment
 from app.catalog import Catalog
-from app.excel import Prefill, build_template
+from app.excel import CoverField, Prefill, build_template
+from app.excel.layout import COVER_SHEET, cover_cell
 from tests.api.factories import assert_problem, call, item_keys, ok
 from tests.conftest import Tenant
 
@@ -137,3 +139,139 @@ def test_damaged_zip_member_is_rejected_alone(tenant: Tenant, catalog: Catalog) 
     body = assert_problem(r, 422, "workbook-rejected")
     assert [e["code"] for e in body["errors"]] == ["corrupt_workbook"]
     assert ok(call(tenant, "GET", "/v1/organizations"))["items"] == other
+
+
+# --- parameters that must be refused, with the valid values listed --------------------------------
+
+
+def test_unknown_instrument_on_series_lists_the_instruments(
+    tenant: Tenant, catalog: Catalog
+) -> None:
+    org = ok(call(tenant, "POST", "/v1/organizations", json={"name": "Series org"}), 201)["id"]
+    ids = sorted({f.instrument.id for f in catalog})
+    for url in (
+        f"/v1/organizations/{org}/series?instrument_id=ocaa",
+        f"/v1/organizations/{org}/series.xlsx?instrument_id=ocaa",
+    ):
+        body = assert_problem(call(tenant, "GET", url, role="viewer"), 422, "validation-error")
+        assert body["valid"] == ids
+        assert all(i in body["detail"] for i in ids)
+        assert body["errors"][0]["pointer"] == "/query/instrument_id"
+    assert ok(call(tenant, "GET", f"/v1/organizations/{org}/series?instrument_id=oca"))
+
+
+def test_unknown_audit_action_lists_the_actions(tenant: Tenant) -> None:
+    ok(call(tenant, "POST", "/v1/organizations", json={"name": "Audited"}), 201)
+    body = assert_problem(call(tenant, "GET", "/v1/audit?action=bogus", role="admin"), 422)
+    assert "organization.create" in body["valid"] and "assessment.submit" in body["valid"]
+    assert "organization.create" in body["detail"]
+    page = ok(call(tenant, "GET", "/v1/audit?action=organization.create", role="admin"))
+    assert [e["action"] for e in page["items"]] == ["organization.create"]
+
+
+def test_every_recorded_action_can_be_filtered(tenant: Tenant, engine: Any) -> None:
+    from sqlalchemy import select
+
+    from app.db.models import AuditEvent
+    from app.services.common import AUDIT_ACTIONS
+
+    with engine.connect() as c:  # whatever the other tests recorded so far
+        recorded = set(c.scalars(select(AuditEvent.action).distinct()))
+    assert recorded <= set(AUDIT_ACTIONS)
+
+
+def _assessment_body(org: str, when: date) -> dict[str, Any]:
+    return {
+        "organization_id": org,
+        "instrument_id": "opi",
+        "round": "baseline",
+        "assessed_on": when.isoformat(),
+        "answers": [{"item": k, "value": 3} for k in item_keys("opi")],
+    }
+
+
+def test_assessed_on_in_the_future_is_refused(tenant: Tenant) -> None:
+    org = ok(call(tenant, "POST", "/v1/organizations", json={"name": "Future org"}), 201)["id"]
+    later = date.today() + timedelta(days=3)
+    body = assert_problem(
+        call(tenant, "POST", "/v1/assessments", json=_assessment_body(org, later)), 422
+    )
+    assert body["errors"][0]["pointer"] == "/assessed_on" and body["errors"][0]["detail_es"]
+    assert ok(call(tenant, "GET", "/v1/assessments"))["items"] == []
+
+    created = call(tenant, "POST", "/v1/assessments", json=_assessment_body(org, date.today()))
+    aid = ok(created, 201)["id"]
+    etag = created.headers["etag"]
+    patch = call(
+        tenant,
+        "PATCH",
+        f"/v1/assessments/{aid}",
+        json={"assessed_on": later.isoformat()},
+        headers={"If-Match": etag},
+    )
+    assert assert_problem(patch, 422)["errors"][0]["pointer"] == "/assessed_on"
+    assert ok(call(tenant, "GET", f"/v1/assessments/{aid}"))["assessed_on"] == str(date.today())
+
+
+# --- a dry run lists every problem at once and hands out no id that never exists -----------------
+
+
+def _workbook(
+    catalog: Catalog, org: str, *, value: object = 3, when: date = date(2024, 2, 2)
+) -> bytes:
+    f = catalog.latest("opi")
+    assert f is not None
+    answers = dict.fromkeys(f.instrument.item_keys, value)
+    pre = Prefill(org, None, "baseline", when, None, answers, {})  # type: ignore[arg-type]
+    return build_template(f.instrument, f.content_hash, "es", pre)
+
+
+def _break_first_answer(data: bytes) -> tuple[bytes, str, str]:
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb.worksheets[2]
+    column = next(c.column for c in ws[1] if c.value in ("Answer", "Respuesta"))
+    ws.cell(row=2, column=column).value = 9
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue(), ws.title, ws.cell(row=2, column=column).coordinate
+
+
+def test_dry_run_lists_cell_organization_and_date_problems_together(
+    tenant: Tenant, catalog: Catalog
+) -> None:
+    later = date.today() + timedelta(days=30)
+    broken, sheet, cell = _break_first_answer(_workbook(catalog, "Nobody yet", when=later))
+    r = _post(tenant, "taller.xlsx", broken, "?dry_run=true")
+    body = assert_problem(r, 422, "workbook-rejected")
+    found = {(e["code"], e["sheet"], e["cell"]) for e in body["errors"]}
+    assert ("not_on_scale", sheet, cell) in found
+    cover = (COVER_SHEET["es"], cover_cell(CoverField.organization_name))
+    assert ("unknown_organization", *cover) in found
+    future = next(e for e in body["errors"] if e["code"] == "future_date")
+    assert future["sheet"] == COVER_SHEET["es"] and later.isoformat() in future["detail_es"]
+    assert ok(call(tenant, "GET", "/v1/organizations"))["items"] == []
+
+
+def test_dry_run_gives_no_id_that_never_exists(tenant: Tenant, catalog: Catalog) -> None:
+    r = _post(
+        tenant, "ok.xlsx", _workbook(catalog, "New org"), "?dry_run=true&create_organizations=true"
+    )
+    (result,) = ok(r)["results"]
+    assert result["status"] == "created" and result["dry_run"] is True
+    assert result["assessment_id"] is None and result["organization_id"] is None
+    assert result["organization_created"] is True and result["scored"] is True
+    assert ok(call(tenant, "GET", "/v1/assessments"))["items"] == []
+
+    # a real import, then a dry run of a changed workbook: that assessment exists, so its id stays
+    (first,) = ok(
+        _post(tenant, "ok.xlsx", _workbook(catalog, "New org"), "?create_organizations=true")
+    )["results"]
+    (again,) = ok(
+        _post(tenant, "v2.xlsx", _workbook(catalog, "New org", value=4), "?dry_run=true")
+    )["results"]
+    assert again["status"] in ("updated", "revised")
+    if again["status"] == "updated":
+        assert again["assessment_id"] == first["assessment_id"]
+    else:
+        assert again["assessment_id"] is None
+    assert again["organization_id"] == first["organization_id"]

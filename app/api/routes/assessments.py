@@ -8,7 +8,7 @@ from fastapi import Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
-from app.api.params import Cursor, IdempotencyKey, IfMatch, Limit, Threshold
+from app.api.params import Cursor, IdempotencyKey, IfMatch, Limit, Threshold, check_instrument_id
 from app.api.reads import cached_json
 from app.api.routing import (
     CONFLICT,
@@ -341,6 +341,7 @@ def organization_series_export(
     catalog: CatalogDep,
     lang: Lang = "en",
 ) -> Response:
+    check_instrument_id(catalog, instrument_id)
     return xlsx_response(
         *exports.series_workbook(session, principal, catalog, org_id, instrument_id, lang)
     )
@@ -357,8 +358,13 @@ def organization_series_export(
     },
 )
 async def organization_series(
-    org_id: uuid.UUID, instrument_id: InstrumentQ, request: Request, principal: PrincipalDep
+    org_id: uuid.UUID,
+    instrument_id: InstrumentQ,
+    request: Request,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
 ) -> Response:
+    check_instrument_id(catalog, instrument_id)
     return await cached_json(
         request,
         principal,
