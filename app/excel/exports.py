@@ -60,6 +60,7 @@ from app.excel.layout import (
     ItemColumn,
     Language,
     check_language,
+    round_name,
     shorten,
 )
 
@@ -850,7 +851,7 @@ def _cover(wb: Workbook, instrument: Instrument, info: AssessmentInfo, lang: Lan
     values: dict[CoverRow, Value] = {
         CoverRow.organization: info.organization_name,
         CoverRow.external_id: info.organization_external_id,
-        CoverRow.round: info.round,
+        CoverRow.round: round_name(info.round, lang),
         CoverRow.assessed_on: info.assessed_on,
         CoverRow.assessor: info.assessor,
         CoverRow.status: _status(info.status, lang),
@@ -1331,7 +1332,7 @@ def export_series(
         rows.append(
             [
                 _date(p.get("assessed_on")),
-                p.get("round"),
+                round_name(str(p.get("round")), language) if p.get("round") else None,
                 _status(str(p.get("status")), language) if p.get("status") else None,
                 p.get("instrument_version"),
                 _number(p.get("overall")),
@@ -1369,7 +1370,8 @@ def export_series(
     radar_titles = [SCORE_HEADERS[ScoreColumn.dimension][language]]
     for n, index in enumerate(ends):
         p = points[index]
-        radar_titles.append(f"{which[n]}: {p.get('round')} ({p.get('assessed_on')})")
+        shown_round = round_name(str(p.get("round")), language)
+        radar_titles.append(f"{which[n]}: {shown_round} ({p.get('assessed_on')})")
     radar_titles.append(_T["chart_label"][language])
     names = []
     for d in dims:
@@ -1454,7 +1456,8 @@ def export_cohort(
     stats: dict[str, Mapping[str, Any]] = {k["key"]: k for k in comparison.get("keys") or []}
     heading = (
         f"{comparison.get('cohort_name') or ''} — {instrument.title.get(language)}: "
-        f"{comparison.get('baseline_round')} → {comparison.get('endline_round')}"
+        f"{round_name(str(comparison.get('baseline_round')), language)} → "
+        f"{round_name(str(comparison.get('endline_round')), language)}"
     )
     wb = new_workbook(heading)
     _cohort_organizations(wb, instrument, heading, stats, rows, keys, key_titles, language)
@@ -1563,8 +1566,8 @@ def _cohort_summary(
     info: list[tuple[str, Value]] = [
         (_T["cohort"][lang], comparison.get("cohort_name")),
         (_T["instrument"][lang], _instrument_name(instrument, lang)),
-        (_T["baseline_round"][lang], comparison.get("baseline_round")),
-        (_T["endline_round"][lang], comparison.get("endline_round")),
+        (_T["baseline_round"][lang], round_name(str(comparison.get("baseline_round")), lang)),
+        (_T["endline_round"][lang], round_name(str(comparison.get("endline_round")), lang)),
         (_T["members"][lang], len(comparison.get("organizations") or rows)),
         (_T["with_both"][lang], len(comparison.get("organizations_with_both") or [])),
         (_T["only_baseline"][lang], len(comparison.get("only_baseline") or [])),
@@ -1738,9 +1741,9 @@ def export_raw(instrument: Instrument, rows: Iterable[RawRow], lang: str = "en")
                     r.organization_id,
                     r.organization_name,
                     r.external_id,
-                    r.round,
+                    round_name(r.round, language),
                     r.assessed_on,
-                    r.status,
+                    _status(r.status, language),
                     r.instrument_version,
                     round2(r.overall),
                     *(_raw_answer(answers.get(k)) for k in keys),

@@ -33,6 +33,7 @@ from app.excel.layout import (
     WorkbookLayout,
     cover_cell,
     number_text,
+    round_label,
     workbook_layout,
 )
 from app.excel.problems import Problem, ProblemCode, WorkbookRejected, problem, sort_problems
@@ -452,10 +453,11 @@ def _read_cover(grid: Grid | None, layout: WorkbookLayout, problems: list[Proble
         return value if isinstance(value, str) and field_ not in unreadable else None
 
     assessed_on = values.get(CoverField.assessed_on)
+    typed_round = text_of(CoverField.round)
     return Cover(
         organization_name=text_of(CoverField.organization_name),
         organization_external_id=text_of(CoverField.organization_external_id),
-        round=text_of(CoverField.round),
+        round=round_label(typed_round) if typed_round else None,
         assessed_on=assessed_on if isinstance(assessed_on, date) else None,
         assessor=text_of(CoverField.assessor),
     )

@@ -35,6 +35,7 @@ from app.excel.layout import (
     META_TABLE_FIRST_COLUMN,
     META_TABLE_HEADER_ROW,
     NA_LABEL,
+    ROUND_NAMES,
     CoverField,
     ItemColumn,
     Language,
@@ -44,6 +45,7 @@ from app.excel.layout import (
     cover_cell,
     number_text,
     ordered_values,
+    round_name,
     workbook_layout,
 )
 
@@ -115,8 +117,7 @@ _T: Final[dict[str, dict[str, str]]] = {
     },
     "round_prompt": {
         "en": "baseline, midline, endline, or your program's own label.",
-        "es": "baseline (línea de base), midline (medio término), endline (línea final) "
-        "u otra etiqueta de su programa.",
+        "es": "línea de base, medio término, línea final u otra etiqueta de su programa.",
     },
     "date_prompt": {"en": "A date, e.g. 2025-03-31.", "es": "Una fecha, p. ej. 2025-03-31."},
     "date_error": {
@@ -134,9 +135,9 @@ _INSTRUCTIONS: Final[dict[str, dict[str, str]]] = {
         "en": "1. On the Cover sheet, fill in the organization, the round (baseline, midline, "
         "endline or your program's own label), the assessment date (YYYY-MM-DD) and the "
         "assessor.",
-        "es": "1. En la hoja Portada, complete la organización, la ronda (baseline, midline, "
-        "endline u otra etiqueta de su programa), la fecha de la evaluación (AAAA-MM-DD) y la "
-        "persona evaluadora.",
+        "es": "1. En la hoja Portada, complete la organización, la ronda (línea de base, medio "
+        "término, línea final u otra etiqueta de su programa), la fecha de la evaluación "
+        "(AAAA-MM-DD) y la persona evaluadora.",
     },
     "answer_levels": {
         "en": "2. On each dimension sheet, read the item (column B) and its level statements "
@@ -378,7 +379,7 @@ def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefi
 
     round_dv = DataValidation(
         type="list",
-        formula1='"baseline,midline,endline"',
+        formula1='"' + ",".join(round_name(r, lang) for r in ROUND_NAMES) + '"',
         allow_blank=True,
         showErrorMessage=False,  # a suggestion, not a rule: programs define their own rounds
         showInputMessage=True,
@@ -405,7 +406,7 @@ def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefi
     texts = {
         CoverField.organization_name: prefill.organization_name,
         CoverField.organization_external_id: prefill.organization_external_id,
-        CoverField.round: prefill.round,
+        CoverField.round: round_name(prefill.round, lang) if prefill.round else None,
         CoverField.assessor: prefill.assessor,
     }
     for field_, text in texts.items():

@@ -384,8 +384,15 @@ def submit_in_transaction(
         raise Invalid(
             "the assessment is not complete enough to score: "
             + (reason.en if reason else "no score"),
+            detail_es="la evaluación no está lo bastante completa para calcular un puntaje: "
+            + (reason.es if reason else "sin puntaje"),
             errors=[
-                {"item": k, "code": "missing", "detail": "no answer (answer it or mark N/A)"}
+                {
+                    "item": k,
+                    "code": "missing",
+                    "detail": "no answer (answer it or mark it N/A)",
+                    "detail_es": "sin respuesta (respóndalo o márquelo «No aplica»)",
+                }
                 for k in missing
             ],
         )
