@@ -106,8 +106,7 @@ def test_spanish_exports_name_rounds_and_statuses_in_spanish(tenant: Tenant) -> 
         f"/v1/assessments/{aids[0]}/export.xlsx?lang=es",
         f"/v1/organizations/{org}/series.xlsx?instrument_id=oca&lang=es",
         f"/v1/cohorts/{cohort}/comparison.xlsx?instrument_id=oca&lang=es",
-        f"/v1/cohorts/{cohort}/export.xlsx?instrument_id=oca&lang=es",
-    ):
+    ):  # (the raw data export keeps the stored codes: it is data for R, Stata, SPSS)
         texts = _texts(ok_bytes(call(tenant, "GET", url, role="viewer")))
         joined = "\n".join(texts)
         assert "línea de base" in joined, url
