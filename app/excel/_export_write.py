@@ -381,6 +381,10 @@ def chart(
         # first category on top, value axis kept at the bottom
         made.x_axis.scaling.orientation = "maxMin"
         made.y_axis.crosses = "max"
+    if kind in ("bar", "column"):
+        # every category named: left to itself, a crowded axis names only every other one
+        made.x_axis.tickLblSkip = 1
+        made.x_axis.tickMarkSkip = 1
     if len(series_columns) == 1:
         made.legend = None  # the title says it all
     elif made.legend is not None:

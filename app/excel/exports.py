@@ -903,8 +903,8 @@ def _answers(
         AnswerColumn.note,
     )
     wrap(ws, [columns.index(c) + 1 for c in wrapped], first, last)
-    key_width = min(max(14, max((len(k) for k in instrument.items), default=0) + 2), 34)
-    widths(ws, (24, 26, key_width, 60, 10, 20, 44))
+    key_width = min(max(14, max((len(k) for k in instrument.items), default=0) + 2), 30)
+    widths(ws, (20, 22, key_width, 56, 10, 20, 40))  # at most 198: one landscape page, readable
     fit_rows(ws, 1, ws.max_row)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:G{max(last, 1)}"
@@ -1127,7 +1127,7 @@ def _scores(
     if area_last >= area_first:
         # a horizontal bar per area, tall enough for every name (45 for OCA) on one page
         count = area_last - area_first + 1
-        size = (24.0, max(8.0, 3.0 + 0.5 * count))
+        size = (24.0, max(8.0, 3.0 + 0.75 * count))
         row = page_break_before(ws, row)
         ws.add_chart(
             chart(
@@ -1176,7 +1176,7 @@ def _risk(wb: Workbook, instrument: Instrument, risk: Mapping[str, Any], lang: L
     )
     ws.cell(row=5, column=2).number_format = PERCENT_FORMAT
     put(ws, row + 1, 1, _T["pooled_note"][lang], font=MUTED)
-    widths(ws, (44, 44, 30, 14, 14, 60))
+    widths(ws, (40, 40, 28, 14, 14, 60))  # 196: one landscape page at a readable size
     wrap(ws, (1, 2), 3, row)
 
     row += 3
@@ -1353,7 +1353,7 @@ def export_series(
     wrap(ws, (2,), first, last)
     ws.freeze_panes = f"A{header + 1}"
     # the organization and instrument on every page (the table is short, the charts follow)
-    page_setup(ws, title_rows=(1, 2), pages_wide=pages_wide(ws, len(titles), 240.0))
+    page_setup(ws, title_rows=(1, 2), title_columns="A:B", pages_wide=pages_wide(ws, len(titles)))
     if not rows:
         put(ws, header + 1, 1, _T["no_points"][language], font=MUTED)
         fit_rows(ws, 1, ws.max_row)
@@ -1626,7 +1626,8 @@ def _cohort_summary(
     fit_rows(ws, 1, ws.max_row)
     note(ws, last + 1, _T["summary_note"][lang], 8)
     ws.freeze_panes = ws.cell(row=header + 1, column=2).coordinate
-    page_setup(ws, title_rows=(1, 1))
+    wide = pages_wide(ws, ws.max_column)  # the names in column A on every page when it splits
+    page_setup(ws, title_rows=(1, 1), title_columns="A:A" if wide > 1 else None, pages_wide=wide)
 
     dims_first = first + 1  # the overall row comes first; the charts show dimensions
     if last < dims_first:
