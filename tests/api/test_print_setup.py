@@ -127,7 +127,8 @@ def test_annotated_workbook_prints_its_problems_on_one_page_wide(
 ) -> None:
     f = catalog.latest("csa-sustainability")
     assert f is not None
-    url = f"/v1/instruments/csa-sustainability/versions/{f.instrument.version}/template.xlsx?lang={lang}"
+    version = f.instrument.version
+    url = f"/v1/instruments/csa-sustainability/versions/{version}/template.xlsx?lang={lang}"
     wb = _book(call(tenant, "GET", url, role="viewer").content)
     ws = wb.worksheets[2]
     column = next(c.column for c in ws[1] if c.value in ("Answer", "Respuesta"))
