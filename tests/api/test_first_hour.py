@@ -275,3 +275,12 @@ def test_dry_run_gives_no_id_that_never_exists(tenant: Tenant, catalog: Catalog)
     else:
         assert again["assessment_id"] is None
     assert again["organization_id"] == first["organization_id"]
+
+
+def test_annotated_workbook_keeps_a_unicode_upload_name(tenant: Tenant, catalog: Catalog) -> None:
+    broken, _, _ = _break_first_answer(_workbook(catalog, "Org Київ"))
+    r = _post(tenant, "Фонд Київ.xlsx", broken, "?annotate=true&create_organizations=true")
+    assert r.status_code == 422
+    header = r.headers["content-disposition"]
+    header.encode("ascii")
+    assert _filename_star(header).startswith("Фонд")
