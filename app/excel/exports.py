@@ -1127,7 +1127,8 @@ def _scores(
     if area_last >= area_first:
         # a horizontal bar per area, tall enough for every name (45 for OCA) on one page
         count = area_last - area_first + 1
-        size = (24.0, max(8.0, 3.0 + 0.75 * count))
+        # (at most 25 cm: taller, the chart is cut across two printed pages)
+        size = (24.0, min(25.0, max(8.0, 3.0 + 0.75 * count)))
         row = page_break_before(ws, row)
         ws.add_chart(
             chart(

@@ -503,6 +503,8 @@ def _height(text: str, width: float, font: Font | None = None) -> float:
 def _page(ws: Any, *, landscape: bool, pages_wide: int = 1) -> None:
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
     ws.page_setup.fitToWidth = max(1, pages_wide)
+    if pages_wide > 1:  # an item's levels and guidance right after the item, page by page
+        ws.page_setup.pageOrder = "overThenDown"
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_margins.left = ws.page_margins.right = 0.5

@@ -51,6 +51,7 @@ def check_sheet(ws: Any, where: str) -> None:
     assert per_page <= limit, (where, per_page)
     if setup.fitToWidth > 1:
         assert ws.print_title_cols, where  # the row's names on every page
+        assert setup.pageOrder == "overThenDown", where  # a row's parts on consecutive pages
     if ws.max_row > 20 and ws.max_column > 2:
         assert ws.print_title_rows, where  # a long table repeats its header
     for chart in ws._charts:
