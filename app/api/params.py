@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import Header, Query
 from pydantic import BeforeValidator
+
+from app.catalog import Catalog
+from app.domain.errors import Invalid
 
 IdempotencyKey = Annotated[
     str | None,
@@ -47,3 +51,26 @@ def _iso_day(value: Any) -> Any:
 
 
 Day = Annotated[date | None, BeforeValidator(_iso_day), Query(description="YYYY-MM-DD")]
+
+
+def check_choice(name: str, value: str, valid: Iterable[str]) -> None:
+    """A query parameter that must be one of a known set: a 422 that lists the set, never an
+    empty 200 that looks like "no data"."""
+    allowed = sorted(set(valid))
+    if value not in allowed:
+        raise Invalid(
+            f"unknown {name} {value!r}; valid values: {', '.join(allowed)}",
+            errors=[
+                {
+                    "pointer": f"/query/{name}",
+                    "code": "not_a_valid_value",
+                    "detail": f"valid values: {', '.join(allowed)}",
+                    "detail_es": f"valores válidos: {', '.join(allowed)}",
+                }
+            ],
+            valid=allowed,
+        )
+
+
+def check_instrument_id(catalog: Catalog, instrument_id: str) -> None:
+    check_choice("instrument_id", instrument_id, (f.instrument.id for f in catalog))

@@ -172,7 +172,7 @@ def parse_answers(instrument: Instrument, raw: Iterable[RawAnswer]) -> ParsedAns
                         key,
                         "na_not_allowed",
                         f"item '{key}' cannot be marked not applicable",
-                        f"el ítem '{key}' no admite 'no aplica'",
+                        f"el ítem '{key}' no admite «No aplica»",
                         given,
                         index,
                     )
@@ -186,7 +186,7 @@ def parse_answers(instrument: Instrument, raw: Iterable[RawAnswer]) -> ParsedAns
                         + (", N/A" if scale.allow_na else ""),
                         f"{given!r} no es un valor de la escala; se admite: "
                         + ", ".join(f"{_number_text(v.value)} ({v.label.es})" for v in scale.values)
-                        + (", N/A" if scale.allow_na else ""),
+                        + (", «No aplica»" if scale.allow_na else ""),
                         given,
                         index,
                     )

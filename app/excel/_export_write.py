@@ -216,6 +216,8 @@ def page_setup(
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = pages_wide
     ws.page_setup.fitToHeight = 0
+    if pages_wide > 1:  # a wide table's right-hand part right after its left, before the charts
+        ws.page_setup.pageOrder = "overThenDown"
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_margins.left = ws.page_margins.right = 0.5
     ws.page_margins.top = ws.page_margins.bottom = 0.6
@@ -381,6 +383,10 @@ def chart(
         # first category on top, value axis kept at the bottom
         made.x_axis.scaling.orientation = "maxMin"
         made.y_axis.crosses = "max"
+    if kind in ("bar", "column"):
+        # every category named: left to itself, a crowded axis names only every other one
+        made.x_axis.tickLblSkip = 1
+        made.x_axis.tickMarkSkip = 1
     if len(series_columns) == 1:
         made.legend = None  # the title says it all
     elif made.legend is not None:

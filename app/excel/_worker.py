@@ -314,13 +314,27 @@ def _problems_sheet(wb: Any, params: dict[str, Any], lang: str) -> None:
         cell.font = Font(bold=True)
         ws.column_dimensions[cell.column_letter].width = width
     wrap = Alignment(wrap_text=True, vertical="top")
+    widths = params["widths"]
     for row, p in enumerate(params["problems"], start=2):
         values = (p.get("sheet"), p.get("cell"), p.get("item"), p["code"], p[lang])
+        lines = 1
         for column, value in enumerate(values, start=1):
             cell = ws.cell(row=row, column=column)
-            set_text(cell, str(value or ""))
+            text = str(value or "")
+            set_text(cell, text)
             cell.alignment = wrap
+            # wrapped lines at ~0.9 of the width (words do not fill a line), never fewer than 1
+            lines = max(lines, -(-len(text) // max(1, int(widths[column - 1] * 0.9))))
+        ws.row_dimensions[row].height = 15.0 * lines + 2  # LibreOffice does not grow rows itself
     ws.freeze_panes = "A2"
+    # one landscape page wide, as many tall as needed, the header on every page
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.5
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.print_title_rows = "1:1"
     for sheet in wb.worksheets:
         sheet.sheet_view.tabSelected = False
     ws.sheet_view.tabSelected = True

@@ -17,7 +17,8 @@ _HEADERS: Final = {
     "en": ("Sheet", "Cell", "Item", "Code", "Problem"),
     "es": ("Hoja", "Celda", "Ítem", "Código", "Problema"),
 }
-_WIDTHS: Final = (24, 10, 18, 22, 100)
+# about 130 characters: one landscape A4 or Letter page wide at full size
+_WIDTHS: Final = (20, 8, 18, 18, 66)
 
 
 def annotate(

@@ -61,6 +61,7 @@ from app.excel.layout import (
     ItemColumn,
     Language,
     check_language,
+    round_name,
     shorten,
 )
 
@@ -890,7 +891,7 @@ def _cover(wb: Workbook, instrument: Instrument, info: AssessmentInfo, lang: Lan
     values: dict[CoverRow, Value] = {
         CoverRow.organization: info.organization_name,
         CoverRow.external_id: info.organization_external_id,
-        CoverRow.round: info.round,
+        CoverRow.round: round_name(info.round, lang),
         CoverRow.assessed_on: info.assessed_on,
         CoverRow.assessor: info.assessor,
         CoverRow.status: _status(info.status, lang),
@@ -942,8 +943,8 @@ def _answers(
         AnswerColumn.note,
     )
     wrap(ws, [columns.index(c) + 1 for c in wrapped], first, last)
-    key_width = min(max(14, max((len(k) for k in instrument.items), default=0) + 2), 34)
-    widths(ws, (24, 26, key_width, 60, 10, 20, 44))
+    key_width = min(max(14, max((len(k) for k in instrument.items), default=0) + 2), 30)
+    widths(ws, (20, 22, key_width, 56, 10, 20, 40))  # at most 198: one landscape page, readable
     fit_rows(ws, 1, ws.max_row)
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:G{max(last, 1)}"
@@ -1167,7 +1168,8 @@ def _scores(
     if area_last >= area_first:
         # a horizontal bar per area, tall enough for every name (45 for OCA) on one page
         count = area_last - area_first + 1
-        size = (24.0, max(8.0, 3.0 + 0.5 * count))
+        # (at most 25 cm: taller, the chart is cut across two printed pages)
+        size = (24.0, min(25.0, max(8.0, 3.0 + 0.75 * count)))
         row = page_break_before(ws, row)
         ws.add_chart(
             chart(
@@ -1216,7 +1218,7 @@ def _risk(wb: Workbook, instrument: Instrument, risk: Mapping[str, Any], lang: L
     )
     ws.cell(row=5, column=2).number_format = PERCENT_FORMAT
     put(ws, row + 1, 1, _T["pooled_note"][lang], font=MUTED)
-    widths(ws, (44, 44, 30, 14, 14, 60))
+    widths(ws, (40, 40, 28, 14, 14, 60))  # 196: one landscape page at a readable size
     wrap(ws, (1, 2), 3, row)
 
     row += 3
@@ -1372,7 +1374,7 @@ def export_series(
         rows.append(
             [
                 _date(p.get("assessed_on")),
-                p.get("round"),
+                round_name(str(p.get("round")), language) if p.get("round") else None,
                 _status(str(p.get("status")), language) if p.get("status") else None,
                 p.get("instrument_version"),
                 _number(p.get("overall")),
@@ -1393,7 +1395,7 @@ def export_series(
     wrap(ws, (2,), first, last)
     ws.freeze_panes = f"A{header + 1}"
     # the organization and instrument on every page (the table is short, the charts follow)
-    page_setup(ws, title_rows=(1, 2), pages_wide=pages_wide(ws, len(titles), 240.0))
+    page_setup(ws, title_rows=(1, 2), title_columns="A:B", pages_wide=pages_wide(ws, len(titles)))
     if not rows:
         put(ws, header + 1, 1, _T["no_points"][language], font=MUTED)
         fit_rows(ws, 1, ws.max_row)
@@ -1411,7 +1413,8 @@ def export_series(
     radar_titles = [SCORE_HEADERS[ScoreColumn.dimension][language]]
     for n, index in enumerate(ends):
         p = points[index]
-        radar_titles.append(f"{which[n]}: {p.get('round')} ({p.get('assessed_on')})")
+        shown_round = round_name(str(p.get("round")), language)
+        radar_titles.append(f"{which[n]}: {shown_round} ({p.get('assessed_on')})")
     radar_titles.append(_T["chart_label"][language])
     names = []
     for d in dims:
@@ -1496,7 +1499,8 @@ def export_cohort(
     stats: dict[str, Mapping[str, Any]] = {k["key"]: k for k in comparison.get("keys") or []}
     heading = (
         f"{comparison.get('cohort_name') or ''} — {instrument.title.get(language)}: "
-        f"{comparison.get('baseline_round')} → {comparison.get('endline_round')}"
+        f"{round_name(str(comparison.get('baseline_round')), language)} → "
+        f"{round_name(str(comparison.get('endline_round')), language)}"
     )
     threshold = (comparison.get("improvement_rule") or {}).get("threshold")
     wb = new_workbook(heading)
@@ -1616,8 +1620,8 @@ def _cohort_summary(
     info: list[tuple[str, Value]] = [
         (_T["cohort"][lang], comparison.get("cohort_name")),
         (_T["instrument"][lang], _instrument_name(instrument, lang)),
-        (_T["baseline_round"][lang], comparison.get("baseline_round")),
-        (_T["endline_round"][lang], comparison.get("endline_round")),
+        (_T["baseline_round"][lang], round_name(str(comparison.get("baseline_round")), lang)),
+        (_T["endline_round"][lang], round_name(str(comparison.get("endline_round")), lang)),
         (_T["members"][lang], len(comparison.get("organizations") or rows)),
         (_T["with_both"][lang], len(comparison.get("organizations_with_both") or [])),
         (_T["only_baseline"][lang], len(comparison.get("only_baseline") or [])),
@@ -1679,7 +1683,8 @@ def _cohort_summary(
     fit_rows(ws, 1, ws.max_row)
     note(ws, last + 1, _T["summary_note"][lang], 8)
     ws.freeze_panes = ws.cell(row=header + 1, column=2).coordinate
-    page_setup(ws, title_rows=(1, 1))
+    wide = pages_wide(ws, ws.max_column)  # the names in column A on every page when it splits
+    page_setup(ws, title_rows=(1, 1), title_columns="A:A" if wide > 1 else None, pages_wide=wide)
 
     dims_first = first + 1  # the overall row comes first; the charts show dimensions
     if last < dims_first:

@@ -74,13 +74,40 @@ COVER_LABELS: Final[dict[CoverField, dict[str, str]]] = {
         "ID de la organización (opcional, de su programa)",
     ),
     CoverField.round: _pair(
-        "Round (baseline, midline, endline, ...)", "Ronda (baseline, midline, endline, ...)"
+        "Round (baseline, midline, endline, ...)",
+        "Ronda (línea de base, medio término, línea final, ...)",
     ),
     CoverField.assessed_on: _pair(
         "Assessment date (YYYY-MM-DD)", "Fecha de la evaluación (AAAA-MM-DD)"
     ),
     CoverField.assessor: _pair("Assessor / facilitator", "Evaluador(a) / facilitador(a)"),
 }
+
+
+# The usual round labels, as people read them. Stored labels stay these keys in every language (so
+# a Spanish and an English upload of the same round are one round); a Spanish workbook shows and
+# accepts the Spanish names. Any other label a program uses is kept as typed.
+ROUND_NAMES: Final[dict[str, dict[str, str]]] = {
+    "baseline": _pair("baseline", "línea de base"),
+    "midline": _pair("midline", "medio término"),
+    "endline": _pair("endline", "línea final"),
+}
+_ROUND_KEYS: Final[dict[str, str]] = {
+    " ".join(name.casefold().split()): key
+    for key, names in ROUND_NAMES.items()
+    for name in (key, *names.values())
+}
+
+
+def round_name(label: str, lang: str) -> str:
+    """How a stored round label reads in a language ('baseline' is 'línea de base' in Spanish)."""
+    names = ROUND_NAMES.get(label)
+    return names.get(lang, label) if names else label
+
+
+def round_label(text: str) -> str:
+    """The stored label of a round name typed in either language; other labels are kept."""
+    return _ROUND_KEYS.get(" ".join(text.casefold().split()), text.strip())
 
 
 def cover_cell(field: CoverField) -> str:

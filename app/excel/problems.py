@@ -45,6 +45,7 @@ class ProblemCode(StrEnum):
     not_on_scale = "not_on_scale"
     na_not_allowed = "na_not_allowed"
     invalid_date = "invalid_date"
+    future_date = "future_date"
     missing_cover_value = "missing_cover_value"
     text_too_long = "text_too_long"
     # the workspace (found when importing, after the workbook itself was read)
@@ -94,13 +95,19 @@ class WorkbookRejected(Exception):
     """A workbook that cannot be imported; ``problems`` lists every problem found, not just one.
 
     ``language`` is the workbook's language when it could be read (for messages and annotation).
+    ``cover`` is the cover sheet as read, when the workbook got that far.
     """
 
-    def __init__(self, problems: Sequence[Problem], language: str | None = None) -> None:
+    def __init__(
+        self, problems: Sequence[Problem], language: str | None = None, cover: Any = None
+    ) -> None:
         if not problems:
             raise ValueError("a rejection needs at least one problem")
         self.problems: tuple[Problem, ...] = tuple(problems)
         self.language = language
+        # the cover as read (a reader.Cover) when the workbook got that far: the importer still
+        # checks the organization, so one upload lists every problem at once
+        self.cover = cover
         first = self.problems[0]
         more = f" (+{len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
         super().__init__(f"{first.code}: {first.en}{more}")
@@ -245,6 +252,12 @@ _MESSAGES: Final[dict[ProblemCode, tuple[str, str]]] = {
     ProblemCode.invalid_date: (
         "{found} is not a date; write it as YYYY-MM-DD.",
         "{found} no es una fecha; escríbala como AAAA-MM-DD.",
+    ),
+    ProblemCode.future_date: (
+        "{found} is in the future; write the day the assessment took place (at the latest "
+        "{latest}).",
+        "{found} es una fecha futura; escriba el día en que se hizo la evaluación (a más tardar "
+        "{latest}).",
     ),
     ProblemCode.missing_cover_value: (
         "{field} is required.",

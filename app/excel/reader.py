@@ -33,6 +33,7 @@ from app.excel.layout import (
     WorkbookLayout,
     cover_cell,
     number_text,
+    round_label,
     workbook_layout,
 )
 from app.excel.problems import Problem, ProblemCode, WorkbookRejected, problem, sort_problems
@@ -154,7 +155,7 @@ def read_filled_workbook(
     if not answers.values and not any(p.code in _HIDE_EMPTINESS for p in problems):
         problems.append(problem(ProblemCode.empty_workbook))
     if problems:
-        raise WorkbookRejected(sort_problems(problems, layout.sheet_order), meta.language)
+        raise WorkbookRejected(sort_problems(problems, layout.sheet_order), meta.language, cover)
     return FilledWorkbook(
         meta=meta,
         instrument=instrument,
@@ -452,10 +453,11 @@ def _read_cover(grid: Grid | None, layout: WorkbookLayout, problems: list[Proble
         return value if isinstance(value, str) and field_ not in unreadable else None
 
     assessed_on = values.get(CoverField.assessed_on)
+    typed_round = text_of(CoverField.round)
     return Cover(
         organization_name=text_of(CoverField.organization_name),
         organization_external_id=text_of(CoverField.organization_external_id),
-        round=text_of(CoverField.round),
+        round=round_label(typed_round) if typed_round else None,
         assessed_on=assessed_on if isinstance(assessed_on, date) else None,
         assessor=text_of(CoverField.assessor),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from app.excel.layout import (
     META_TABLE_FIRST_COLUMN,
     META_TABLE_HEADER_ROW,
     NA_LABEL,
+    ROUND_NAMES,
     CoverField,
     ItemColumn,
     Language,
@@ -44,6 +46,7 @@ from app.excel.layout import (
     cover_cell,
     number_text,
     ordered_values,
+    round_name,
     workbook_layout,
 )
 
@@ -92,7 +95,11 @@ _WIDTHS: Final[dict[ItemColumn, float]] = {
 _KEY_WIDTH_MAX: Final = 30
 _ANSWER_WIDTH_MAX: Final = 28
 _LEVEL_WIDTH: Final = 30
-_INSTRUCTIONS_WIDTH: Final = 88
+# Narrow enough for a portrait A4 or Letter page at full size, also where a wider substitute for
+# Calibri is used (LibreOffice without Carlito): 88 printed cut off on the right.
+_INSTRUCTIONS_WIDTH: Final = 72
+# A landscape page holds about this many characters of column width at a readable scale (~70 %).
+_PAGE_CHARACTERS: Final = 190.0
 _COVER_WIDTHS: Final = (42, 44)
 _MAX_ROW_HEIGHT: Final = 409.0  # Excel's limit, in points
 # a line of Calibri 11 is 18 px (13.5 pt) in Excel; LibreOffice draws Carlito a little tighter
@@ -115,8 +122,7 @@ _T: Final[dict[str, dict[str, str]]] = {
     },
     "round_prompt": {
         "en": "baseline, midline, endline, or your program's own label.",
-        "es": "baseline (línea de base), midline (medio término), endline (línea final) "
-        "u otra etiqueta de su programa.",
+        "es": "línea de base, medio término, línea final u otra etiqueta de su programa.",
     },
     "date_prompt": {"en": "A date, e.g. 2025-03-31.", "es": "Una fecha, p. ej. 2025-03-31."},
     "date_error": {
@@ -134,9 +140,9 @@ _INSTRUCTIONS: Final[dict[str, dict[str, str]]] = {
         "en": "1. On the Cover sheet, fill in the organization, the round (baseline, midline, "
         "endline or your program's own label), the assessment date (YYYY-MM-DD) and the "
         "assessor.",
-        "es": "1. En la hoja Portada, complete la organización, la ronda (baseline, midline, "
-        "endline u otra etiqueta de su programa), la fecha de la evaluación (AAAA-MM-DD) y la "
-        "persona evaluadora.",
+        "es": "1. En la hoja Portada, complete la organización, la ronda (línea de base, medio "
+        "término, línea final u otra etiqueta de su programa), la fecha de la evaluación "
+        "(AAAA-MM-DD) y la persona evaluadora.",
     },
     "answer_levels": {
         "en": "2. On each dimension sheet, read the item (column B) and its level statements "
@@ -156,10 +162,16 @@ _INSTRUCTIONS: Final[dict[str, dict[str, str]]] = {
         "a la vista al desplazarse a la derecha.",
     },
     "guidance": {
-        "en": "Further right, the Guiding questions and Evidence to look for columns help the "
-        "discussion; they are suggestions, not requirements.",
-        "es": "Más a la derecha, las columnas Preguntas orientadoras y Evidencia a revisar "
-        "ayudan a la discusión; son sugerencias, no requisitos.",
+        "en": "Further right, the {0} and {1} columns help the discussion; they are "
+        "suggestions, not requirements.",
+        "es": "Más a la derecha, las columnas {0} y {1} ayudan a la discusión; son sugerencias, "
+        "no requisitos.",
+    },
+    "guidance_one": {
+        "en": "Further right, the {0} column helps the discussion; it is a suggestion, not a "
+        "requirement.",
+        "es": "Más a la derecha, la columna {0} ayuda a la discusión; es una sugerencia, no un "
+        "requisito.",
     },
     "notes": {
         "en": "3. Write the evidence you reviewed (documents, interviews, observations) or any "
@@ -390,7 +402,7 @@ def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefi
 
     round_dv = DataValidation(
         type="list",
-        formula1='"baseline,midline,endline"',
+        formula1='"' + ",".join(round_name(r, lang) for r in ROUND_NAMES) + '"',
         allow_blank=True,
         showErrorMessage=False,  # a suggestion, not a rule: programs define their own rounds
         showInputMessage=True,
@@ -417,7 +429,7 @@ def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefi
     texts = {
         CoverField.organization_name: prefill.organization_name,
         CoverField.organization_external_id: prefill.organization_external_id,
-        CoverField.round: prefill.round,
+        CoverField.round: round_name(prefill.round, lang) if prefill.round else None,
         CoverField.assessor: prefill.assessor,
     }
     for field_, text in texts.items():
@@ -433,8 +445,17 @@ def _write_instructions(ws: Any, instrument: Instrument, lang: Language) -> None
     items = list(instrument.items.values())
     answer = _INSTRUCTIONS["answer_levels" if any(i.levels for i in items) else "answer_plain"]
     answer_text = answer[lang]
-    if any(i.guidance is not None or i.evidence is not None for i in items):
-        answer_text += " " + _INSTRUCTIONS["guidance"][lang]
+    helpers = [
+        ITEM_HEADERS[kind][lang]
+        for kind, present in (
+            (ItemColumn.guidance, any(i.guidance is not None for i in items)),
+            (ItemColumn.evidence, any(i.evidence is not None for i in items)),
+        )
+        if present
+    ]
+    if helpers:  # name only the columns this instrument's sheets have
+        key = "guidance_one" if len(helpers) == 1 else "guidance"
+        answer_text += " " + _INSTRUCTIONS[key][lang].format(*helpers)
     any_na = any(instrument.scales[i.scale].allow_na for i in items)
     lines: list[tuple[str, Font | None]] = [
         (_INSTRUCTIONS["title"][lang], _TITLE_FONT),
@@ -496,9 +517,11 @@ def _height(text: str, width: float, font: Font | None = None) -> float:
     return min(round(lines * size * _LINE_FACTOR + _CELL_PADDING, 1), _MAX_ROW_HEIGHT)
 
 
-def _page(ws: Any, *, landscape: bool) -> None:
+def _page(ws: Any, *, landscape: bool, pages_wide: int = 1) -> None:
     ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToWidth = max(1, pages_wide)
+    if pages_wide > 1:  # an item's levels and guidance right after the item, page by page
+        ws.page_setup.pageOrder = "overThenDown"
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_margins.left = ws.page_margins.right = 0.5
@@ -619,7 +642,10 @@ def _write_dimension(
     last_row = sheet.items[-1].row
     ws.print_area = f"A1:{get_column_letter(sheet.width)}{last_row}"
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    _page(ws, landscape=True)
+    _page(ws, landscape=True, pages_wide=math.ceil(sum(widths.values()) / _PAGE_CHARACTERS))
+    if ws.page_setup.fitToWidth > 1:  # key and item on every page, next to their levels
+        first, second = sheet.columns[ItemColumn.key], sheet.columns[ItemColumn.item]
+        ws.print_title_cols = f"{get_column_letter(first)}:{get_column_letter(second)}"
 
 
 def _area_title(area: Area, item: Item, instrument: Instrument, lang: Language) -> str:

@@ -26,6 +26,7 @@ from app.domain.scoring import NA, AnswerValue, Score, score
 from app.services.common import (
     IdempotencyRequest,
     audit,
+    check_assessed_on,
     check_if_match,
     etag,
     get_scoped,
@@ -146,6 +147,7 @@ def create_assessment(
     f = resolve_instrument(catalog, data.instrument_id, data.instrument_version)
     parsed = parse_answers(f.instrument, data.answers)  # raises AnswersInvalid (422)
     round_label = check_round(data.round)
+    check_assessed_on(data.assessed_on)
     with write_transaction(session):
         replay = idempotent_replay(session, principal, idempotency)
         if replay is not None:
@@ -280,6 +282,7 @@ def update_assessment(
     answers: Sequence[RawAnswer] | None,
     if_match: str | None,
 ) -> Assessment:
+    check_assessed_on(changes.get("assessed_on"))
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
         check_if_match(if_match, assessment_etag(a), required=True)
@@ -412,8 +415,15 @@ def submit_in_transaction(
         raise Invalid(
             "the assessment is not complete enough to score: "
             + (reason.en if reason else "no score"),
+            detail_es="la evaluación no está lo bastante completa para calcular un puntaje: "
+            + (reason.es if reason else "sin puntaje"),
             errors=[
-                {"item": k, "code": "missing", "detail": "no answer (answer it or mark N/A)"}
+                {
+                    "item": k,
+                    "code": "missing",
+                    "detail": "no answer (answer it or mark it N/A)",
+                    "detail_es": "sin respuesta (respóndalo o márquelo «No aplica»)",
+                }
                 for k in missing
             ],
         )
@@ -497,6 +507,7 @@ def create_revision(
     changes: dict[str, Any],
 ) -> Assessment:
     """A correction of a final assessment: a new draft revision linked to the one it replaces."""
+    check_assessed_on(changes.get("assessed_on"))
     with write_transaction(session):
         old = get_assessment(session, principal, assessment_id)
         if old.status != Status.final:

@@ -8,7 +8,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, and_, delete, or_, select
@@ -43,6 +43,57 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def latest_assessment_date() -> date:
+    """The latest day an assessment can have taken place: today where the day starts first
+    (UTC+14), so no user anywhere is refused a date that is today for them."""
+    return (now() + timedelta(hours=14)).date()
+
+
+def future_date_messages(day: date) -> tuple[str, str]:
+    latest = latest_assessment_date().isoformat()
+    return (
+        f"assessed_on {day.isoformat()} is in the future; give the day the assessment took place "
+        f"(at the latest {latest})",
+        f"assessed_on {day.isoformat()} es una fecha futura; indique el día en que se hizo la "
+        f"evaluación (a más tardar {latest})",
+    )
+
+
+def check_assessed_on(day: date | None) -> None:
+    """Refuse an assessment date that has not happened anywhere yet (422, nothing written)."""
+    if day is None or day <= latest_assessment_date():
+        return
+    en, es = future_date_messages(day)
+    raise Invalid(
+        en,
+        errors=[{"pointer": "/assessed_on", "code": "future_date", "detail": en, "detail_es": es}],
+        latest=latest_assessment_date().isoformat(),
+    )
+
+
+# Every action the audit log records; `GET /v1/audit?action=` accepts exactly these.
+AUDIT_ACTIONS: tuple[str, ...] = (
+    "assessment.create",
+    "assessment.update",
+    "assessment.submit",
+    "assessment.reopen",
+    "assessment.finalize",
+    "assessment.revise",
+    "assessment.import.create",
+    "assessment.import.update",
+    "assessment.import.revise",
+    "organization.create",
+    "organization.update",
+    "organization.delete",
+    "cohort.create",
+    "cohort.update",
+    "cohort.member.add",
+    "cohort.member.remove",
+    "key.create",
+    "key.revoke",
+)
+
+
 def audit(
     session: Session,
     principal: Principal,
@@ -52,6 +103,8 @@ def audit(
     changes: dict[str, Any] | None = None,
 ) -> None:
     """Record a write in the same transaction as the write itself."""
+    if action not in AUDIT_ACTIONS:  # a new action must be listed, so the log can be filtered by it
+        raise ValueError(f"audit action {action!r} is not in AUDIT_ACTIONS")
     session.add(
         AuditEvent(
             workspace_id=principal.workspace_id,

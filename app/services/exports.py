@@ -50,7 +50,7 @@ def assessment_as_template(
         notes={x.item_key: x.note for x in a.answers if x.note},
     )
     data = build_template(f.instrument, f.content_hash, lang, prefill)
-    return f"{a.instrument_id}-{a.round}-{a.id}.xlsx", data
+    return _xlsx_name(a.instrument_id, a.round, str(a.id)), data
 
 
 def _xlsx_name(*parts: str) -> str:

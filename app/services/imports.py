@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,10 +34,11 @@ from app.excel import (
     read_filled_workbook,
 )
 from app.excel.layout import COVER_SHEET, cover_cell
-from app.excel.problems import Problem
+from app.excel.problems import Problem, problem
+from app.excel.reader import Cover
 from app.excel.sandbox import SandboxBusy
 from app.services import assessments as svc
-from app.services.common import audit, now
+from app.services.common import audit, latest_assessment_date, now
 from app.services.keys import Principal
 from app.services.organizations import OrgData, create_organization_in_transaction
 
@@ -48,6 +50,7 @@ MAX_FILES = 200
 class Upload:
     name: str
     data: bytes
+    problem: Problem | None = None  # a zip member that could not be unpacked: rejected alone
 
 
 @dataclass
@@ -171,8 +174,29 @@ def _unzip(upload: Upload, limits: Limits) -> list[Upload]:
             total += m.file_size
             if total > limits.max_inflated_bytes:
                 raise reject("it inflates beyond the limit", "se expande más allá del límite")
-            out.append(Upload(f"{upload.name}/{m.filename}", archive.read(m)))
+            out.append(_member(archive, m, f"{upload.name}/{m.filename}"))
         return out
+
+
+def _member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -> Upload:
+    """One member's bytes; a damaged member becomes a rejected upload of its own, so the other
+    members of the zip are still imported."""
+    try:
+        return Upload(name, archive.read(member))
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
+        why = "unsupported compression" if isinstance(exc, NotImplementedError) else "damaged"
+        why_es = "compresión no admitida" if isinstance(exc, NotImplementedError) else "dañado"
+        return Upload(
+            name,
+            b"",
+            Problem(
+                ProblemCode.corrupt_workbook,
+                f"{member.filename} inside the zip cannot be unpacked ({why}); "
+                "add it to the zip again or upload it on its own",
+                f"{member.filename} dentro del zip no se puede descomprimir ({why_es}); "
+                "vuelva a añadirlo al zip o súbalo por separado",
+            ),
+        )
 
 
 # --- one workbook --------------------------------------------------------------------------------
@@ -187,10 +211,8 @@ def _resolver(catalog: Catalog) -> Any:
 
 
 def _find_org(
-    session: Session, principal: Principal, wb: FilledWorkbook
+    session: Session, principal: Principal, cover: Cover, lang: str
 ) -> tuple[Organization | None, Problem | None]:
-    cover = wb.cover
-    lang = wb.meta.language
     sheet = COVER_SHEET[lang]
     if cover.organization_external_id:
         org = session.scalar(
@@ -232,17 +254,46 @@ def _name_key(name: str) -> str:
     return " ".join(name.casefold().split())
 
 
-def _unknown_org(wb: FilledWorkbook) -> Problem:
-    name = wb.cover.organization_name or wb.cover.organization_external_id or "?"
+def _unknown_org(cover: Cover, lang: str) -> Problem:
+    name = cover.organization_name or cover.organization_external_id or "?"
     return _error(
         ProblemCode.unknown_organization,
         f"no organization '{name}' in this workspace; create it first or allow the import to "
         "create organizations",
         f"no existe la organización '{name}' en este espacio de trabajo; créela primero o permita "
         "que la carga cree organizaciones",
-        sheet=COVER_SHEET[wb.meta.language],
+        sheet=COVER_SHEET[lang],
         cell=cover_cell(CoverField.organization_name),
     )
+
+
+def _future_date(cover: Cover, lang: str) -> Problem | None:
+    if cover.assessed_on is None or cover.assessed_on <= latest_assessment_date():
+        return None
+    return problem(
+        ProblemCode.future_date,
+        sheet=COVER_SHEET[lang],
+        cell=cover_cell(CoverField.assessed_on),
+        found=cover.assessed_on.isoformat(),
+        latest=latest_assessment_date().isoformat(),
+    )
+
+
+def _cover_problems(
+    session: Session,
+    principal: Principal,
+    cover: Cover,
+    lang: str,
+    *,
+    create_organizations: bool,
+) -> tuple[Organization | None, list[Problem]]:
+    """The cover checked against the workspace: the organization and the date."""
+    org, found = _find_org(session, principal, cover, lang)
+    problems = [found] if found is not None else []
+    if org is None and found is None and not create_organizations:
+        problems.append(_unknown_org(cover, lang))
+    late = _future_date(cover, lang)
+    return org, problems + ([late] if late else [])
 
 
 def _apply(
@@ -341,6 +392,9 @@ def import_workbook(
 ) -> WorkbookResult:
     """Import one workbook in one transaction; nothing is written unless all of it is good."""
     result = WorkbookResult(file=upload.name, status="rejected", dry_run=dry_run)
+    if upload.problem is not None:
+        result.problems = [upload.problem]
+        return result
     try:
         wb = read_filled_workbook(upload.data, _resolver(catalog), limits)
     except SandboxBusy:  # this workbook only; the others of the upload keep their results
@@ -356,6 +410,18 @@ def import_workbook(
     except WorkbookRejected as exc:
         result.problems = list(exc.problems)
         result.language = exc.language
+        if isinstance(exc.cover, Cover) and exc.language is not None:
+            # the workspace checks too, so one upload lists every problem (read only)
+            _, more = _cover_problems(
+                session,
+                principal,
+                exc.cover,
+                exc.language,
+                create_organizations=create_organizations,
+            )
+            if session.in_transaction():
+                session.rollback()
+            result.problems += more
         return result
     result.language = wb.meta.language
     f = catalog.get(wb.meta.instrument_id, wb.meta.instrument_version)
@@ -372,7 +438,11 @@ def import_workbook(
             if dry_run:
                 raise _DryRun
     except _DryRun:
-        pass
+        # what a dry run made was rolled back: never hand out the id of a row that does not exist
+        if result.status in ("created", "revised"):
+            result.assessment_id = None
+        if result.organization_created:
+            result.organization_id = None
     except _Rejected as exc:
         _reset(result, exc.problems)
     except AnswersInvalid as exc:  # the reader checked the answers already; kept as a safety net
@@ -427,12 +497,12 @@ def _import_in_transaction(
         result.organization_id = str(same.organization_id)
         result.scored = same.status != Status.draft
         return
-    org, problem = _find_org(session, principal, wb)
-    if problem is not None:
-        raise _Rejected(problem)
+    org, problems = _cover_problems(
+        session, principal, wb.cover, wb.meta.language, create_organizations=create_organizations
+    )
+    if problems:
+        raise _Rejected(*problems)
     if org is None:
-        if not create_organizations:
-            raise _Rejected(_unknown_org(wb))
         name = wb.cover.organization_name or wb.cover.organization_external_id or ""
         org = create_organization_in_transaction(
             session, principal, OrgData(name=name, external_id=wb.cover.organization_external_id)

@@ -35,7 +35,7 @@ from app.excel.exports import (
     export_raw_csv,
     export_series,
 )
-from app.excel.layout import NA_LABEL
+from app.excel.layout import NA_LABEL, round_name
 from app.services.analysis import CohortResult, cohort_json
 from app.services.scores import round_half_even, score_payload, score_summary
 from tests.excel.helpers import open_workbook, sheet_xml
@@ -467,7 +467,7 @@ def test_series_table_and_charts(lang: str) -> None:
     for offset, point in enumerate(series["points"], start=1):
         row = row_values(ws, header + offset)
         assert row[0].date() == date.fromisoformat(point["assessed_on"])
-        assert row[1] == point["round"]
+        assert row[1] == round_name(point["round"], lang)  # 'línea final' in Spanish
         assert row[2] == {"en": "Final", "es": "Final"}[lang]
         assert row[4] == r2(point["overall"]["score"])
         assert row[5 : 5 + len(dims)] == [r2(d["score"]) for d in point["dimensions"]]
@@ -480,7 +480,7 @@ def test_series_table_and_charts(lang: str) -> None:
     # the radar reads a first-vs-latest table: check the latest column against the last point
     radar_header = find(ws, {"en": "Dimension", "es": "Dimensión"}[lang], 1)
     assert row_values(ws, radar_header)[2].startswith(
-        {"en": "Latest: endline", "es": "Última: endline"}[lang]
+        {"en": "Latest: endline", "es": "Última: línea final"}[lang]
     )
     for offset, d in enumerate(latest["dimensions"], start=1):
         assert ws.cell(row=radar_header + offset, column=3).value == r2(d["score"])

@@ -339,7 +339,7 @@ def test_prefill_writes_labels_in_the_template_language(lang: str) -> None:
         assert wb[sheet.name][sheet.ref(ItemColumn.notes, row.row)].value == note
     cover = wb[layout.cover_sheet]
     assert cover[cover_cell(CoverField.organization_name)].value == "Fundación Ejemplo"
-    assert cover[cover_cell(CoverField.round)].value == "endline"
+    assert cover[cover_cell(CoverField.round)].value == {"en": "endline", "es": "línea final"}[lang]
     assert cover[cover_cell(CoverField.assessed_on)].value.date() == date(2024, 11, 5)
 
 

@@ -169,4 +169,4 @@ def test_template_and_keys(env: dict[str, str], tmp_path: Path) -> None:
     assert revoked is not None
     assert run(env, "keys", "revoke", "no-such-key")[0] == 1
     code, output = run(env, "keys", "create", "--workspace", "w2", "--role", "boss")
-    assert code == 1 and "role must be one of" in output
+    assert code == 2 and "'boss' is not one of 'admin', 'editor', 'viewer'" in output

@@ -7,7 +7,15 @@ from fastapi import Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
-from app.api.params import Cursor, Day, IdempotencyKey, IfMatch, Limit, Threshold
+from app.api.params import (
+    Cursor,
+    Day,
+    IdempotencyKey,
+    IfMatch,
+    Limit,
+    Threshold,
+    check_instrument_id,
+)
 from app.api.reads import json_read
 from app.api.routing import (
     CONFLICT,
@@ -339,6 +347,7 @@ def organization_series_export(
     catalog: CatalogDep,
     lang: Lang = "en",
 ) -> Response:
+    check_instrument_id(catalog, instrument_id)
     return xlsx_response(
         *exports.series_workbook(session, principal, catalog, org_id, instrument_id, lang)
     )
@@ -355,8 +364,13 @@ def organization_series_export(
     },
 )
 async def organization_series(
-    org_id: uuid.UUID, instrument_id: InstrumentQ, request: Request, principal: PrincipalDep
+    org_id: uuid.UUID,
+    instrument_id: InstrumentQ,
+    request: Request,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
 ) -> Response:
+    check_instrument_id(catalog, instrument_id)
     return await json_read(
         request,
         lambda session: as_json(analysis.series(session, principal, org_id, instrument_id)),
