@@ -40,6 +40,7 @@ from app.excel.sandbox import SandboxBusy
 from app.services import assessments as svc
 from app.services.common import audit, latest_assessment_date, now
 from app.services.keys import Principal
+from app.services.metrics import IMPORTS
 from app.services.organizations import OrgData, create_organization_in_transaction
 
 Status_ = Literal["created", "updated", "revised", "unchanged", "rejected"]
@@ -532,8 +533,9 @@ def import_workbooks(
     limits: Limits,
 ) -> list[WorkbookResult]:
     """Import workbooks one by one; each is all-or-nothing; one result per workbook."""
-    return [
-        import_workbook(
+    results = []
+    for upload in uploads:
+        result = import_workbook(
             session,
             principal,
             catalog,
@@ -542,8 +544,9 @@ def import_workbooks(
             create_organizations=create_organizations,
             limits=limits,
         )
-        for upload in uploads
-    ]
+        IMPORTS.labels(result.status, "true" if dry_run else "false").inc()
+        results.append(result)
+    return results
 
 
 def result_json(r: WorkbookResult) -> dict[str, Any]:

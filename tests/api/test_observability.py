@@ -261,3 +261,24 @@ def test_metrics_count_requests_by_route_template_and_scoring(
     )
     assert _sample(after, "oca_db_connections_in_use") >= 0
     assert "oca_http_request_duration_seconds_bucket" in after
+
+
+def test_metrics_count_imported_workbooks_by_outcome(settings: Settings, tenant: Any) -> None:
+    scrape = {"Authorization": "Bearer tok"}
+    guarded = settings.model_copy(update={"metrics_token": SecretStr("tok")})
+
+    def count(text: str, outcome: str) -> float:
+        labels = {"outcome": outcome, "dry_run": "false"}
+        needle = f'outcome="{outcome}"'
+        return _sample(text, "oca_imported_workbooks_total", **labels) if needle in text else 0.0
+
+    with TestClient(create_app(guarded)) as c:
+        before = c.get("/metrics", headers=scrape).text
+        upload = c.post(
+            "/v1/imports",
+            files=[("files", ("x.xlsx", b"not a workbook", "application/octet-stream"))],
+            headers=tenant.headers(),
+        )
+        assert upload.status_code == 422
+        after = c.get("/metrics", headers=scrape).text
+    assert count(after, "rejected") == count(before, "rejected") + 1
