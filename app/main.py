@@ -28,6 +28,7 @@ from app.db.changes import make_change_clock, watch_commits
 from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
 from app.services.keys import PrincipalCache
+from app.services.stale_scores import refresh_stale_scores
 
 DESCRIPTION = """
 Versioned organizational capacity instruments (OCA, OPI, NUPAS, CLA, the four-dimension
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             with app.state.sessionmaker() as session:
                 sync_catalog(session, catalog)
+                refresh_stale_scores(session, catalog)  # scores of an older engine: recomputed
             refresh_statistics(engine)
             yield
         finally:

@@ -196,7 +196,11 @@ def test_nupas_key_question_lifts_section_to_high(catalog: Catalog) -> None:
     dim = next(d for d in f.instrument.dimensions if d.key == key_q[0])
     assert dim.conditions is not None
     assert {c.key for c in s.risk.conditions} == set(dim.conditions.high)
-    assert all(c.sections == ((key_q[0], RiskBand.high),) for c in s.risk.conditions)
+    assert all(
+        [(x.section, x.band, x.key_questions_failed) for x in c.sections]
+        == [(key_q[0], RiskBand.high, (key_q[1],))]
+        for c in s.risk.conditions
+    )
 
 
 def test_nupas_na_reduces_the_maximum(catalog: Catalog) -> None:
