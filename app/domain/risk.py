@@ -192,7 +192,11 @@ def score_risk(c: CompiledInstrument, answers: Answers) -> Score:
         shown = pct if cov is not None and cov >= mc else None
         band, basis = _band_and_basis(c, shown, d_failed)
         failing_areas = tuple(d_failing)
-        section_risk = SectionRisk(shown, band, d_pts, d_max, tuple(d_failed), basis, failing_areas)
+        section_risk = (
+            SectionRisk(shown, band, d_pts, d_max, tuple(d_failed), basis, failing_areas)
+            if d_ans
+            else None
+        )
         if shown is None:
             not_assessed.append(d.key)
         if band is not None:

@@ -33,7 +33,7 @@ AnswerValue = float | _NAType
 Answers = Mapping[str, AnswerValue]
 
 LENSES: Final = tuple(Lens)
-WEAKEST_COUNT: Final = 3  # how many weakest areas a score names (more when tied at the cut)
+WEAKEST_COUNT: Final = 3  # how many weakest areas a score names
 MISSING: Final = object()  # the default of answers.get: no answer
 
 
@@ -377,7 +377,8 @@ def band_index(maxes: tuple[float, ...], value: float) -> int | None:
 
 
 def weakest_areas(dims: tuple[DimensionScore, ...]) -> tuple[tuple[WeakArea, ...], tuple[str, ...]]:
-    """The reported areas with the lowest 0-100 value (ties at the cut kept), and those at 0."""
+    """The (at most) three reported areas with the lowest 0-100 value, weakest first (a tie keeps
+    the instrument's order), and every reported area at 0: the scale's lowest level."""
     shown = [
         WeakArea(a.key, d.key, a.score, a.normalized, a.normalized == 0.0)
         for d in dims
@@ -388,5 +389,4 @@ def weakest_areas(dims: tuple[DimensionScore, ...]) -> tuple[tuple[WeakArea, ...
         return (), ()
     lowest = tuple(x.key for x in shown if x.lowest_level)
     shown.sort(key=lambda x: x.normalized)  # stable: ties keep the instrument's order
-    cut = shown[min(WEAKEST_COUNT, len(shown)) - 1].normalized
-    return tuple(x for x in shown if x.normalized <= cut), lowest
+    return tuple(shown[:WEAKEST_COUNT]), lowest

@@ -190,7 +190,7 @@ class ScoreRead(BaseModel):
     dimensions: list[DimensionRead]
     lens: dict[str, LensRead]
     weakest: list[WeakAreaRead] = Field(
-        [], description="the lowest-scoring areas (three, more when tied), weakest first"
+        [], description="the three lowest-scoring areas, weakest first"
     )
     lowest_level: list[str] = Field([], description="areas at the scale's lowest level")
     any_at_lowest_level: bool = False
