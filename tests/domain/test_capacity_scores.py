@@ -33,8 +33,6 @@ def by_dimension(instrument: Instrument, values: dict[str, float]) -> dict[str, 
 
 
 # --- the weakest areas and the lowest level ------------------------------------------------------
-
-
 def test_a_mean_no_longer_hides_a_failing_area(catalog: Catalog) -> None:
     """OCA with Financial Management all 1 and the rest 4: 3.57, "Mature", and now also the
     areas that fail, flagged at the lowest level."""
@@ -67,9 +65,7 @@ def test_weakest_areas_are_the_three_lowest_and_only_shown_scores() -> None:
     assert s.lowest_level == ()
 
 
-# --- cap_by_weakest -------------------------------------------------------------------------------
-
-
+# --- cap_by_weakest ------------------------------------------------------------------------------
 def test_the_overall_band_is_capped_by_the_weakest_dimension() -> None:
     ins = load(CAPPED)
     s = run(ins, by_dimension(ins, {"gov": 4, "fin": 2, "pro": 4, "hr": 4}))
@@ -111,9 +107,7 @@ def test_cap_needs_bands_and_a_mean() -> None:
         load(CAPPED, method="sum")
 
 
-# --- allow_partial ---------------------------------------------------------------------------------
-
-
+# --- allow_partial -------------------------------------------------------------------------------
 def test_a_partial_assessment_scores_what_was_assessed() -> None:
     ins = load(PARTIAL)
     s = run(ins, {"learn.a.1": 4.0, "learn.a.2": 5.0})
@@ -161,9 +155,7 @@ def test_nothing_answered_in_a_partial_instrument_is_not_assessed() -> None:
     assert s.overall.areas_assessed == 0
 
 
-# --- the overall can be recomputed from what is shown ----------------------------------------------
-
-
+# --- the overall can be recomputed from what is shown --------------------------------------------
 def test_a_dimension_shown_null_shows_what_it_feeds_the_overall() -> None:
     ins = load(CAPPED)
     answers = by_dimension(ins, {"gov": 4, "fin": 1, "pro": 3, "hr": 3})
@@ -178,7 +170,7 @@ def test_a_dimension_shown_null_shows_what_it_feeds_the_overall() -> None:
     assert [n["code"] for n in payload["overall"]["notes"]] == ["includes_partial"]
     fin_b = next(a for a in dims["fin"]["areas"] if a["key"] == "fin.b")
     assert fin_b["score"] == 1.0 and fin_b["partial"] is None  # 1 of 2: 50 %, shown
-    assert [w.key for w in s.weakest][0] == "fin.b"
+    assert s.weakest[0].key == "fin.b"
 
 
 def test_an_area_shown_null_shows_what_it_feeds_its_dimension() -> None:

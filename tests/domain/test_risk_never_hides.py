@@ -54,8 +54,6 @@ def run(instrument: Instrument, answers: dict[str, AnswerValue]) -> Score:
 
 
 # --- a key question answered the risky way always counts -----------------------------------------
-
-
 @pytest.mark.parametrize("version", ["2012.1", "2020.1"])
 def test_risky_key_question_counts_in_a_section_below_coverage(
     catalog: Catalog, version: str
@@ -106,8 +104,6 @@ def test_mean_section_rule_never_drops_below_the_key_question_floor() -> None:
 
 
 # --- not assessed is never "low" -----------------------------------------------------------------
-
-
 @pytest.mark.parametrize("version", ["2012.1", "2020.1"])
 def test_a_section_without_answers_makes_the_overall_not_assessed(
     catalog: Catalog, version: str
@@ -157,8 +153,6 @@ def test_nothing_answered_has_no_band() -> None:
 
 
 # --- weak internal control, failing areas and medium conditions ----------------------------------
-
-
 def test_weak_internal_control_is_high_with_conditions_in_2020(catalog: Catalog) -> None:
     f = nupas(catalog, "2020.1")
     answers = all_yes(f)
@@ -202,8 +196,6 @@ def test_medium_conditions_need_a_failing_area_rule() -> None:
 
 
 # --- what drives the overall, and the notice of each condition -----------------------------------
-
-
 def test_overall_names_the_section_that_drives_it(catalog: Catalog) -> None:
     f = nupas(catalog, "2020.1")
     answers = all_yes(f)
@@ -247,8 +239,6 @@ def test_a_condition_without_notice_texts_says_so() -> None:
 
 
 # --- N/A on key questions ------------------------------------------------------------------------
-
-
 def test_na_on_a_key_question_is_refused_unless_the_file_gives_a_reason() -> None:
     ins = riskmini()
     with pytest.raises(AnswersInvalid) as info:
@@ -268,9 +258,7 @@ def test_na_reason_is_only_for_key_questions() -> None:
         Instrument.model_validate(data)
 
 
-# --- provenance and the version --------------------------------------------------------------------
-
-
+# --- provenance and the version ------------------------------------------------------------------
 def test_the_2012_file_is_byte_identical() -> None:
     raw = (INSTRUMENTS / "nupas" / "2012.1.yaml").read_bytes()
     assert hashlib.sha256(raw).hexdigest() == NUPAS_2012_SHA256
