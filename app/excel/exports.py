@@ -62,6 +62,7 @@ from app.excel.layout import (
     check_language,
     shorten,
 )
+from app.excel.score_reading import write_score_reading
 
 Labels = dict[str, str]
 
@@ -815,6 +816,8 @@ def export_assessment(
     _scores(wb, instrument, score, language, draft=info.status == "draft")
     if score is not None and score.get("risk") is not None:
         _risk(wb, instrument, score["risk"], language)
+    if score is not None:
+        write_score_reading(wb, instrument, score, language)
     return workbook_bytes(wb)
 
 
