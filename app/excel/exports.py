@@ -1262,12 +1262,13 @@ def _risk_rule(
         return words[lang].format(percent=number_text(round(mean, 1)))
     worst = risk.get("overall")
     named = []
-    for s in scored:
-        if s.get("band") != worst:
+    for s in sections:  # a key question sets a band even where the percentage is not shown
+        if s.get("band") != worst or worst is None:
             continue
-        percent = number_text(round(float(s["percent"]), 1))
+        shown = _number(s.get("percent"))
+        percent = f"{number_text(round(shown, 1))} %" if shown is not None else "—"
         why = _T["key_question_floor"][lang] if s.get("key_questions_failed") else ""
-        named.append(f"«{titles.get(s['key'], s['key'])}» ({percent} %{why})")
+        named.append(f"«{titles.get(s['key'], s['key'])}» ({percent}{why})")
     if not named:
         return None
     return words[lang].format(sections=", ".join(named))

@@ -94,3 +94,18 @@ def test_every_condition_shows_its_notice(lang: str) -> None:
     assert conditions["reimbursement"].title.get(lang) not in found
     explanation = {"en": "overall risk is high because", "es": "el riesgo general es alto porque"}
     assert any(t.startswith(explanation[lang]) for t in found)
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_risk_sheet_names_a_section_banded_by_a_key_question_alone(lang: str) -> None:
+    f = load_catalog(ROOT / "instruments").get("nupas", "2020.1")
+    assert f is not None
+    answers: dict[str, AnswerValue] = {
+        k: 1.0 for k in f.instrument.item_keys if not k.startswith("financial.")
+    }
+    answers["financial.bank.1"] = 0.0  # the only financial answer: below coverage, yet high
+    payload = score_payload(score(f.compiled, answers), f.instrument)
+    wb = open_workbook(export_assessment(f.instrument, info(f), answers, {}, payload, lang))
+    found = " ".join(texts(wb[{"en": "Risk", "es": "Riesgo"}[lang]]))
+    title = next(d.title.get(lang) for d in f.instrument.dimensions if d.key == "financial")
+    assert f"«{title}» (—" in found
