@@ -11,6 +11,7 @@ from app.domain.instrument import RISK_ORDER, RiskBand
 from app.domain.score_model import (
     MISSING,
     NA,
+    NO_CUT,
     NOT_ASSESSED,
     Answers,
     AreaScore,
@@ -21,11 +22,13 @@ from app.domain.score_model import (
     DimensionScore,
     LensTotals,
     OverallScore,
+    Ranked,
     Reason,
     RiskResult,
     Score,
     SectionRisk,
     coverage_of,
+    keep_weak,
     not_assessed_area,
     reason_for,
     weakest_areas,
@@ -67,11 +70,15 @@ def score_risk(c: CompiledInstrument, answers: Answers) -> Score:
     partial_ok = c.allow_partial
     failing = c.failing_area_band
     lens = LensTotals()
+    l_s, l_w, l_ans, l_na, l_miss = lens.s, lens.w, lens.ans, lens.na, lens.miss
     o_pts = o_max = 0.0
     o_ans = o_na = o_miss = 0
     o_assessed = o_total = 0
     o_partial: list[str] = []
     dims_out: list[DimensionScore] = []
+    weak: list[Ranked] = []  # the weakest reported areas so far, and the value to beat
+    cut = NO_CUT
+    lowest: list[str] = []  # reported areas where every answered question is risky
     advice: dict[str, list[ConditionCause]] = {}
     banded: list[tuple[str, RiskBand, float | None, bool]] = []  # key, band, pct, by key question
     not_assessed: list[str] = []  # sections whose risk % could not be computed
@@ -112,9 +119,9 @@ def score_risk(c: CompiledInstrument, answers: Answers) -> Score:
             d_miss += miss
             d_failed += failed
             li = a.lens_index
-            lens.ans[li] += ans
-            lens.na[li] += na
-            lens.miss[li] += miss
+            l_ans[li] += ans
+            l_na[li] += na
+            l_miss[li] += miss
             cov = coverage_of(ans, miss)
             pct = 100.0 * pts / mx if ans else None
             shown = pct if cov is not None and cov >= mc else None  # None: below coverage
@@ -123,9 +130,13 @@ def score_risk(c: CompiledInstrument, answers: Answers) -> Score:
                 d_failing.append(a.key)
             area_risk = SectionRisk(shown, band, pts, mx, tuple(failed), basis) if ans else None
             if pct is not None:
-                lens.s[li] += a.weight * (100.0 - pct)
-                lens.w[li] += a.weight
+                l_s[li] += a.weight * (100.0 - pct)
+                l_w[li] += a.weight
             if shown is not None:
+                if 100.0 - shown < cut:
+                    cut = keep_weak(weak, (100.0 - shown, o_total, a.key, d.key, shown))
+                if shown == 100.0:
+                    lowest.append(a.key)
                 areas_out.append(
                     AreaScore(
                         a.key,
@@ -277,7 +288,6 @@ def score_risk(c: CompiledInstrument, answers: Answers) -> Score:
     )
     risk = _overall_risk(c, banded, tuple(not_assessed), o_pct, conditions)
     dims = tuple(dims_out)
-    weakest, lowest = weakest_areas(dims)
     return Score(
         c.instrument_id,
         c.version,
@@ -287,8 +297,8 @@ def score_risk(c: CompiledInstrument, answers: Answers) -> Score:
         dims,
         lens.result(c),
         risk,
-        weakest,
-        lowest,
+        weakest_areas(weak),
+        tuple(lowest),
     )
 
 

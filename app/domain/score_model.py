@@ -376,17 +376,22 @@ def band_index(maxes: tuple[float, ...], value: float) -> int | None:
     return None
 
 
-def weakest_areas(dims: tuple[DimensionScore, ...]) -> tuple[tuple[WeakArea, ...], tuple[str, ...]]:
-    """The (at most) three reported areas with the lowest 0-100 value, weakest first (a tie keeps
-    the instrument's order), and every reported area at 0: the scale's lowest level."""
-    shown = [
-        WeakArea(a.key, d.key, a.score, a.normalized, a.normalized == 0.0)
-        for d in dims
-        for a in d.areas
-        if a.score is not None and a.normalized is not None
-    ]
-    if not shown:
-        return (), ()
-    lowest = tuple(x.key for x in shown if x.lowest_level)
-    shown.sort(key=lambda x: x.normalized)  # stable: ties keep the instrument's order
-    return tuple(shown[:WEAKEST_COUNT]), lowest
+# A reported area as the weakest-area rule sees it: (0-100 value, order, key, dimension, score).
+Ranked = tuple[float, int, str, str, float]
+NO_CUT: Final = float("inf")
+
+
+def keep_weak(weak: list[Ranked], area: Ranked) -> float:
+    """Add ``area`` to the (at most three) weakest so far, sorted by value then instrument order;
+    return the value an area must now be below to enter. Called only for areas below that value,
+    so scoring pays one comparison per area (a tie with the third keeps the earlier area)."""
+    weak.append(area)
+    weak.sort()
+    if len(weak) > WEAKEST_COUNT:
+        weak.pop()
+    return weak[-1][0] if len(weak) == WEAKEST_COUNT else NO_CUT
+
+
+def weakest_areas(weak: list[Ranked]) -> tuple[WeakArea, ...]:
+    """The weakest areas kept by ``keep_weak``, weakest first."""
+    return tuple(WeakArea(key, dim, value, norm, norm == 0.0) for norm, _, key, dim, value in weak)

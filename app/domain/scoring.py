@@ -35,6 +35,7 @@ from app.domain.score_model import (
     LENSES,
     MISSING,
     NA,
+    NO_CUT,
     NOT_ASSESSED,
     WEAKEST_COUNT,
     Answers,
@@ -48,6 +49,7 @@ from app.domain.score_model import (
     LensScore,
     LensTotals,
     OverallScore,
+    Ranked,
     Reason,
     RiskResult,
     Score,
@@ -56,6 +58,7 @@ from app.domain.score_model import (
     band_index,
     compile_instrument,
     coverage_of,
+    keep_weak,
     not_assessed_area,
     reason_for,
     weakest_areas,
@@ -100,13 +103,18 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
     summing = c.method is Method.sum
     partial_ok = c.allow_partial
     lens = LensTotals()
+    l_s, l_w, l_ans, l_na, l_miss = lens.s, lens.w, lens.ans, lens.na, lens.miss
     o_s = o_w = o_n = 0.0
     o_ans = o_na = o_miss = 0
     o_assessed = o_total = 0
     o_partial: list[str] = []
     dims_out: list[DimensionScore] = []
+    weak: list[Ranked] = []  # the weakest reported areas so far, and the value to beat
+    cut = NO_CUT
+    lowest: list[str] = []  # reported areas at the scale's lowest level
     new = tuple.__new__  # skips a Python frame per area: this loop runs thousands of times a second
     for d in c.dimensions:
+        d_key = d.key
         d_s = d_w = d_n = 0.0
         d_ans = d_na = d_miss = 0
         d_assessed = 0
@@ -132,9 +140,9 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
                 areas_out.append(not_assessed_area(ca, miss))
                 continue
             d_assessed += 1
-            lens.ans[li] += ans
-            lens.na[li] += na
-            lens.miss[li] += miss
+            l_ans[li] += ans
+            l_na[li] += na
+            l_miss[li] += miss
             d_ans += ans
             d_na += na
             d_miss += miss
@@ -169,9 +177,13 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
             d_s += aw * raw
             d_w += aw
             d_n += aw * norm
-            lens.s[li] += aw * norm
-            lens.w[li] += aw
+            l_s[li] += aw * norm
+            l_w[li] += aw
             if a_cov >= mc:
+                if norm < cut:
+                    cut = keep_weak(weak, (norm, o_total, a_key, d_key, raw))
+                if norm == 0.0:
+                    lowest.append(a_key)
                 areas_out.append(
                     new(
                         AreaScore,
@@ -347,7 +359,6 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
             tuple(o_partial),
         )
     dims = tuple(dims_out)
-    weakest, lowest = weakest_areas(dims)
     return Score(
         c.instrument_id,
         c.version,
@@ -357,8 +368,8 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
         dims,
         lens.result(c),
         None,
-        weakest,
-        lowest,
+        weakest_areas(weak),
+        tuple(lowest),
     )
 
 
