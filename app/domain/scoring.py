@@ -280,24 +280,27 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
         o_n += dw * norm
         if cov is not None and cov >= mc:
             dims_out.append(
-                DimensionScore(
-                    d.key,
-                    d.lens,
-                    dw,
-                    raw,
-                    norm,
-                    cov,
-                    d_ans,
-                    d_na,
-                    d_miss,
-                    None,
-                    None,
-                    tuple(areas_out),
-                    None,
-                    None,
-                    True,
-                    d_assessed,
-                    tuple(d_partial),
+                new(
+                    DimensionScore,
+                    (
+                        d_key,
+                        d.lens,
+                        dw,
+                        raw,
+                        norm,
+                        cov,
+                        d_ans,
+                        d_na,
+                        d_miss,
+                        None,
+                        None,
+                        tuple(areas_out),
+                        None,
+                        None,
+                        True,
+                        d_assessed,
+                        tuple(d_partial),
+                    ),
                 )
             )
         else:
@@ -328,19 +331,22 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
         raw = o_s if summing else o_s / o_w
         band = band_index(c.band_maxes, raw)
         cap = _cap(c, dims_out, band)
-        overall = OverallScore(
-            raw,
-            o_n / o_w,
-            cov,
-            o_ans,
-            o_na,
-            o_miss,
-            None,
-            band if cap is None else minband_index(band, cap),
-            cap,
-            o_assessed,
-            o_total,
-            tuple(o_partial),
+        overall = new(
+            OverallScore,
+            (
+                raw,
+                o_n / o_w,
+                cov,
+                o_ans,
+                o_na,
+                o_miss,
+                None,
+                band if cap is None else capped_band(band, cap),
+                cap,
+                o_assessed,
+                o_total,
+                tuple(o_partial),
+            ),
         )
     else:
         why = NOT_ASSESSED if partial_ok and not o_assessed else reason_for(o_ans, o_miss, cov, mc)
@@ -359,21 +365,24 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
             tuple(o_partial),
         )
     dims = tuple(dims_out)
-    return Score(
-        c.instrument_id,
-        c.version,
-        c.method,
-        mc,
-        overall,
-        dims,
-        lens.result(c),
-        None,
-        weakest_areas(weak),
-        tuple(lowest),
+    return new(
+        Score,
+        (
+            c.instrument_id,
+            c.version,
+            c.method,
+            mc,
+            overall,
+            dims,
+            lens.result(c),
+            None,
+            weakest_areas(weak),
+            tuple(lowest),
+        ),
     )
 
 
-def minband_index(band: int | None, cap: Cap) -> int | None:
+def capped_band(band: int | None, cap: Cap) -> int | None:
     """The overall band after the cap (a band beyond the last one counts as above any cap)."""
     if not cap.applied:
         return band
