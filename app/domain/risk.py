@@ -76,6 +76,7 @@ def score_risk(c: CompiledInstrument, answers: Answers) -> Score:
     o_assessed = o_total = 0
     o_partial: list[str] = []
     dims_out: list[DimensionScore] = []
+    new = tuple.__new__  # skips a Python frame per area (as in the levels path)
     weak: list[Ranked] = []  # the weakest reported areas so far, and the value to beat
     cut = NO_CUT
     lowest: list[str] = []  # reported areas where every answered question is risky
@@ -125,10 +126,15 @@ def score_risk(c: CompiledInstrument, answers: Answers) -> Score:
             cov = coverage_of(ans, miss)
             pct = 100.0 * pts / mx if ans else None
             shown = pct if cov is not None and cov >= mc else None  # None: below coverage
-            band, basis = _band_and_basis(c, shown, failed)
+            if failed or shown is None:
+                band, basis = _band_and_basis(c, shown, failed)
+            else:  # the common case, inline: a band by the percentage alone
+                band, basis = _risk_band(c, shown), "percent"
             if failing is not None and band is not None and RISK_ORDER[band] >= RISK_ORDER[failing]:
                 d_failing.append(a.key)
-            area_risk = SectionRisk(shown, band, pts, mx, tuple(failed), basis) if ans else None
+            area_risk = (
+                new(SectionRisk, (shown, band, pts, mx, tuple(failed), basis, ())) if ans else None
+            )
             if pct is not None:
                 l_s[li] += a.weight * (100.0 - pct)
                 l_w[li] += a.weight
@@ -138,18 +144,24 @@ def score_risk(c: CompiledInstrument, answers: Answers) -> Score:
                 if shown == 100.0:
                     lowest.append(a.key)
                 areas_out.append(
-                    AreaScore(
-                        a.key,
-                        a.lens,
-                        a.weight,
-                        shown,
-                        100.0 - shown,
-                        cov,
-                        ans,
-                        na,
-                        miss,
-                        None,
-                        area_risk,
+                    new(
+                        AreaScore,
+                        (
+                            a.key,
+                            a.lens,
+                            a.weight,
+                            shown,
+                            100.0 - shown,
+                            cov,
+                            ans,
+                            na,
+                            miss,
+                            None,
+                            area_risk,
+                            None,
+                            None,
+                            True,
+                        ),
                     )
                 )
                 continue
