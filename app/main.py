@@ -29,6 +29,7 @@ from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
 from app.services.metrics import count_pool_use
+from app.services.stale_scores import refresh_stale_scores
 
 DESCRIPTION = """
 Versioned organizational capacity instruments (OCA, OPI, NUPAS, CLA, the four-dimension
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             with app.state.sessionmaker() as session:
                 sync_catalog(session, catalog)
+                refresh_stale_scores(session, catalog)  # scores of an older engine: recomputed
             refresh_statistics(engine)
             yield
         finally:

@@ -192,6 +192,22 @@ def parse_answers(instrument: Instrument, raw: Iterable[RawAnswer]) -> ParsedAns
                     )
                 )
             continue
+        if parsed is NA and not instrument.allows_na(item):
+            problems.append(
+                AnswerProblem(
+                    key,
+                    "na_key_question",
+                    f"item '{key}' is a key question and cannot be marked not applicable: a risky "
+                    "answer to it decides its section's risk, so answer it (yes or no) or leave it "
+                    "blank",
+                    f"el ítem '{key}' es una pregunta clave y no admite 'no aplica': una respuesta "
+                    "de riesgo en ella decide el riesgo de su sección; respóndala (sí o no) o "
+                    "déjela en blanco",
+                    given,
+                    index,
+                )
+            )
+            continue
         if parsed is not None:
             values[key] = parsed
     if problems:

@@ -228,9 +228,13 @@ def comparable_map(old: Instrument, new: Instrument) -> dict[str, str]:
     """Old item key -> new item key for every item the two versions share (explicit map first)."""
     if old.version == new.version:
         return {k: k for k in new.item_keys}
-    explicit = (
-        new.supersedes.items if new.supersedes and new.supersedes.version == old.version else {}
-    )
+    explicit: Mapping[str, str | None] = {}
+    if _supersedes(new, old):
+        explicit = new.supersedes.items  # type: ignore[union-attr]
+    elif _supersedes(old, new):
+        # the older side is a later version derived back (e.g. oca 2015.2-core onto 2015.2):
+        # read its map the other way; items it dropped have no counterpart
+        explicit = {n: o for o, n in old.supersedes.items.items() if n}  # type: ignore[union-attr]
     out: dict[str, str] = {}
     for key in old.item_keys:
         if key in explicit:
@@ -349,13 +353,16 @@ def carry_onto(
     """Answers given on versions of one instrument, carried onto the ``new`` version's keys.
 
     Only the items every side can carry over (explicit ``supersedes`` map first, then same keys)
-    are kept; the new version's other items are N/A on every side, so the sides compare. Returns
-    those comparable keys and each side's answers, or ``None`` when a side's version is neither
-    ``new`` nor the one it supersedes."""
+    are kept; the new version's other items are N/A on every side, so the sides compare. A side
+    may be on the version ``new`` supersedes, or on one that supersedes ``new`` (a variant derived
+    from it, such as the OCA without its NUPAS items). Returns those comparable keys and each
+    side's answers, or ``None`` when a side's version is related to ``new`` in neither way."""
     maps: list[dict[str, str]] = []
     for instrument, _ in sides:
         if instrument.id != new.id or (
-            instrument.version != new.version and not _supersedes(new, instrument)
+            instrument.version != new.version
+            and not _supersedes(new, instrument)
+            and not _supersedes(instrument, new)
         ):
             return None
         maps.append(comparable_map(instrument, new))

@@ -115,10 +115,19 @@ class RiskThreshold(_Frozen):
 
 
 class Condition(_Frozen):
-    """A special award condition (2 CFR 200.208) that a risky section may recommend."""
+    """A specific award condition (2 CFR 200.208) that a risky section may recommend.
+
+    200.208(c) requires the recipient be told the nature of the condition (``title``), why it is
+    imposed (the engine states the sections and questions), the action needed to remove it, the
+    time allowed for that action and how to ask for reconsideration. Files published before these
+    fields existed leave them out; the score object then says the notice is incomplete.
+    """
 
     key: Key
     title: Text
+    action: Text | None = None
+    time_allowed: Text | None = None
+    reconsideration: Text | None = None
 
 
 class RiskRules(_Frozen):
@@ -126,6 +135,9 @@ class RiskRules(_Frozen):
     key_question_floor: RiskBand = RiskBand.high
     overall: Literal["worst_section", "mean_section"] = "worst_section"
     conditions: tuple[Condition, ...] = ()
+    # An area of a section whose own band reaches this one is a failing area: a section at
+    # ``medium`` with a failing area recommends its ``medium`` conditions. None: no such rule.
+    failing_area_band: RiskBand | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -143,14 +155,22 @@ class Scoring(_Frozen):
     bands: tuple[Band, ...] = ()
     improvement_threshold: float = Field(default=1.0, gt=0)
     risk: RiskRules | None = None
-    # the weakest-dimension cap and partial assessments (the engine applies them; see scoring.md)
+    # The overall band may be at most this many bands above the band of the weakest scored
+    # dimension (absent: no cap). Needs bands and a mean method: dimensions share its scale.
     cap_by_weakest: int | None = Field(default=None, ge=0)
+    # An area with no answer at all is "not assessed" (left out of its parents) instead of
+    # counting every item as missing: for tools rated on a chosen subset of areas (CLA practice).
     allow_partial: bool = False
 
     @model_validator(mode="after")
     def _risk_rules(self) -> Self:
         if (self.method is Method.risk) != (self.risk is not None):
             raise ValueError("'risk' rules are required for method 'risk' and only allowed there")
+        if self.cap_by_weakest is not None:
+            if self.method not in (Method.mean, Method.weighted_mean):
+                raise ValueError("'cap_by_weakest' needs method 'mean' or 'weighted_mean'")
+            if not self.bands:
+                raise ValueError("'cap_by_weakest' needs 'bands' to cap")
         return self
 
 
@@ -171,6 +191,8 @@ class Item(_Frozen):
     weight: float = Field(default=1, gt=0)
     risk: RiskOnItem | None = None
     key_question: bool = False
+    # A key question may be marked N/A only when the file says why it can be inapplicable.
+    na_reason: Text | None = None
     # labels that group items across the tree (e.g. ``nupas``); a variant can drop a tag
     tags: tuple[Key, ...] = ()
 
@@ -189,6 +211,7 @@ class Area(_Frozen):
 
 
 class SectionConditions(_Frozen):
+    medium: tuple[Key, ...] = ()  # only where an area fails (RiskRules.failing_area_band)
     high: tuple[Key, ...] = ()
     extreme: tuple[Key, ...] = ()
 
@@ -267,8 +290,16 @@ class Instrument(_Frozen):
         )
         for d in self.dimensions:
             if d.conditions:
-                unknown = set(d.conditions.high + d.conditions.extreme) - condition_keys
+                named = d.conditions.medium + d.conditions.high + d.conditions.extreme
+                unknown = set(named) - condition_keys
                 problems += [f"dimension '{d.key}' names unknown condition '{c}'" for c in unknown]
+                if d.conditions.medium and not (
+                    self.scoring.risk and self.scoring.risk.failing_area_band
+                ):
+                    problems.append(
+                        f"dimension '{d.key}' has 'medium' conditions but the risk rules set no "
+                        "'failing_area_band' to say when they apply"
+                    )
             for a in d.areas:
                 for i in a.items:
                     problems += self._item_problems(i)
@@ -347,6 +378,13 @@ class Instrument(_Frozen):
                 problems.append(f"item '{item.key}' risk answer '{item.risk.when}' is not a code")
         elif item.risk is not None or item.key_question:
             problems.append(f"item '{item.key}' has risk settings but the method is not 'risk'")
+        if item.na_reason is not None:
+            if not item.key_question:
+                problems.append(
+                    f"item '{item.key}' has 'na_reason' but only key questions need one"
+                )
+            elif not scale.allow_na:
+                problems.append(f"item '{item.key}' has 'na_reason' but its scale forbids N/A")
         return problems
 
     @cached_property
@@ -356,6 +394,13 @@ class Instrument(_Frozen):
     @cached_property
     def items(self) -> dict[str, Item]:
         return {i.key: i for d in self.dimensions for a in d.areas for i in a.items}
+
+    def allows_na(self, item: Item) -> bool:
+        """Whether ``item`` may be answered N/A: its scale allows it, and a key question only
+        when the file gives the reason (``na_reason``)."""
+        if not self.scales[item.scale].allow_na:
+            return False
+        return not item.key_question or item.na_reason is not None
 
     def lens_of(self, dimension: Dimension, area: Area) -> Lens:
         return area.lens or dimension.lens

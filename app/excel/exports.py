@@ -64,6 +64,7 @@ from app.excel.layout import (
     round_name,
     shorten,
 )
+from app.excel.score_reading import write_score_reading
 
 Labels = dict[str, str]
 
@@ -856,6 +857,8 @@ def export_assessment(
     _scores(wb, instrument, score, language, draft=info.status == "draft")
     if score is not None and score.get("risk") is not None:
         _risk(wb, instrument, score["risk"], language)
+    if score is not None:
+        write_score_reading(wb, instrument, score, language)
     return workbook_bytes(wb)
 
 
@@ -1302,12 +1305,13 @@ def _risk_rule(
         return words[lang].format(percent=number_text(round(mean, 1)))
     worst = risk.get("overall")
     named = []
-    for s in scored:
-        if s.get("band") != worst:
+    for s in sections:  # a key question sets a band even where the percentage is not shown
+        if s.get("band") != worst or worst is None:
             continue
-        percent = number_text(round(float(s["percent"]), 1))
+        shown = _number(s.get("percent"))
+        percent = f"{number_text(round(shown, 1))} %" if shown is not None else "—"
         why = _T["key_question_floor"][lang] if s.get("key_questions_failed") else ""
-        named.append(f"«{titles.get(s['key'], s['key'])}» ({percent} %{why})")
+        named.append(f"«{titles.get(s['key'], s['key'])}» ({percent}{why})")
     if not named:
         return None
     return words[lang].format(sections=", ".join(named))

@@ -44,6 +44,7 @@ class ProblemCode(StrEnum):
     formula = "formula"
     not_on_scale = "not_on_scale"
     na_not_allowed = "na_not_allowed"
+    na_key_question = "na_key_question"
     invalid_date = "invalid_date"
     future_date = "future_date"
     missing_cover_value = "missing_cover_value"

@@ -104,6 +104,7 @@ _HIDE_EMPTINESS: Final = frozenset(
     {
         ProblemCode.not_on_scale,
         ProblemCode.na_not_allowed,
+        ProblemCode.na_key_question,
         ProblemCode.formula,
         ProblemCode.sheet_missing,
         ProblemCode.header_changed,
@@ -116,6 +117,7 @@ _HIDE_EMPTINESS: Final = frozenset(
 _DOMAIN_CODES: Final = {
     "not_on_scale": ProblemCode.not_on_scale,
     "na_not_allowed": ProblemCode.na_not_allowed,
+    "na_key_question": ProblemCode.na_key_question,
     "unknown_item": ProblemCode.unknown_item,
     "duplicate_item": ProblemCode.item_duplicated,
 }

@@ -326,11 +326,20 @@ def _prefill_labels(instrument: Instrument, lang: Language, prefill: Prefill) ->
     return labels
 
 
-def _scale_labels(scale: Scale, lang: Language) -> list[str]:
+def _scale_labels(scale: Scale, lang: Language, *, na: bool = True) -> list[str]:
     labels = [v.label.get(lang) for v in scale.values]
-    if scale.allow_na:
+    if scale.allow_na and na:
         labels.append(NA_LABEL[lang])
     return labels
+
+
+_NO_NA: Final = ":no-na"  # the list of a scale without N/A, for key questions that refuse it
+
+
+def _list_key(instrument: Instrument, item: Item) -> str:
+    """Which drop-down an item gets: its scale's, without N/A where the item refuses N/A."""
+    scale = instrument.scales[item.scale]
+    return item.scale if instrument.allows_na(item) or not scale.allow_na else item.scale + _NO_NA
 
 
 def _validation_lists(instrument: Instrument, lang: Language, meta: Any) -> dict[str, str]:
@@ -342,8 +351,10 @@ def _validation_lists(instrument: Instrument, lang: Language, meta: Any) -> dict
     formulas: dict[str, str] = {}
     letter = get_column_letter(META_LISTS_FIRST_COLUMN)
     row = 1  # blocks stacked in one column: the scale key, then its labels, then a blank row
-    for key, scale in sorted(instrument.scales.items()):
-        labels = _scale_labels(scale, lang)
+    keys = sorted({_list_key(instrument, item) for item in instrument.items.values()})
+    for key in keys:
+        scale = instrument.scales[key.removesuffix(_NO_NA)]
+        labels = _scale_labels(scale, lang, na=not key.endswith(_NO_NA))
         joined = ",".join(labels)
         if all("," not in x and '"' not in x for x in labels) and len(joined) <= _INLINE_LIST_MAX:
             formulas[key] = f'"{joined}"'
@@ -617,11 +628,12 @@ def _write_dimension(
             set_text(answer, labels[item.key])
         if prefill is not None and prefill.notes.get(item.key):
             set_text(note, prefill.notes[item.key])
-        dv = validations.get(item.scale)
+        list_key = _list_key(instrument, item)
+        dv = validations.get(list_key)
         if dv is None:
-            dv = validations[item.scale] = DataValidation(
+            dv = validations[list_key] = DataValidation(
                 type="list",
-                formula1=lists[item.scale],
+                formula1=lists[list_key],
                 allow_blank=True,
                 showErrorMessage=True,
                 showInputMessage=True,

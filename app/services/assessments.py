@@ -346,7 +346,7 @@ def compute(f: InstrumentFile, a: Assessment) -> Score:
         return score(f.compiled, answers)
 
 
-def _store_score(session: Session, f: InstrumentFile, a: Assessment, result: Score) -> None:
+def store_score(session: Session, f: InstrumentFile, a: Assessment, result: Score) -> None:
     row = session.get(AssessmentScore, a.id)
     payload = score_payload(result, f.instrument)
     summary = score_summary(result)
@@ -427,7 +427,7 @@ def submit_in_transaction(
                 for k in missing
             ],
         )
-    _store_score(session, f, a, result)
+    store_score(session, f, a, result)
     ts = now()
     a.status = Status.submitted.value
     a.submitted_at = ts
@@ -667,5 +667,5 @@ def rescore_all(session: Session, catalog: Catalog, *, write: bool) -> RescoreRe
             if score_payload(result, f.instrument) != stored.payload:
                 changed.append((str(a.id), stored.overall, result.overall.score))
                 if write:
-                    _store_score(session, f, a, result)
+                    store_score(session, f, a, result)
     return RescoreReport(checked, changed)

@@ -69,7 +69,7 @@ def _answers(
         scale = f.instrument.scales[item.scale]
         if rnd.random() < missing:
             continue
-        if scale.allow_na and rnd.random() < na_rate:
+        if f.instrument.allows_na(item) and rnd.random() < na_rate:
             out.append(RawAnswer(key, "na", "Does not apply to this organization"))
             continue
         if scale.kind == "yesno":

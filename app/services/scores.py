@@ -18,8 +18,12 @@ from app.domain.scoring import (
     Score,
     SectionRisk,
 )
+from app.services.risk_notice import risk_payload
 
-ENGINE_VERSION = 1
+# 2: key questions count whatever the coverage, "not assessed" sections and overall, what drives
+# the overall band, conditions with their 200.208(c) notice and from medium where an area fails,
+# weakest areas, the cap by the weakest dimension, partial assessments, and shown partial values.
+ENGINE_VERSION = 2
 
 
 def _reason(reason: Reason | None) -> dict[str, str] | None:
@@ -34,9 +38,11 @@ def _risk(risk: SectionRisk | None) -> dict[str, Any] | None:
     return {
         "percent": risk.percent,
         "band": risk.band.value if risk.band else None,
+        "basis": risk.basis,
         "points": risk.points,
         "max_points": risk.max_points,
         "key_questions_failed": list(risk.key_questions_failed),
+        "failing_areas": list(risk.failing_areas),
     }
 
 
@@ -53,6 +59,12 @@ def _node(node: AreaScore | DimensionScore) -> dict[str, Any]:
         "missing": node.missing,
         "reason": _reason(node.reason),
         "risk": _risk(node.risk),
+        "assessed": node.assessed,
+        "partial": (
+            None
+            if node.partial is None
+            else {"score": node.partial, "normalized": node.partial_normalized}
+        ),
     }
 
 
@@ -68,51 +80,100 @@ def _lens(lens: LensScore) -> dict[str, Any]:
     }
 
 
+def _label(instrument: Instrument, band: int | None) -> dict[str, str] | None:
+    bands = instrument.scoring.bands
+    return bands[band].label.model_dump() if band is not None and band < len(bands) else None
+
+
+def _cap(score: Score, instrument: Instrument) -> dict[str, Any] | None:
+    cap = score.overall.cap
+    if cap is None:
+        return None
+    weakest_band = _label(instrument, cap.weakest_band)
+    uncapped = _label(instrument, cap.uncapped_band)
+    titles = {d.key: d.title for d in instrument.dimensions}
+    names_en = ", ".join(f"'{titles[k].en}'" for k in cap.weakest)
+    names_es = ", ".join(f"«{titles[k].es}»" for k in cap.weakest)
+    reason = None
+    if cap.applied and weakest_band is not None:
+        reason = {
+            "code": "capped_by_weakest",
+            "en": f"the overall band is at most {cap.bands_above} band(s) above the band of the "
+            f"weakest dimension ({names_en}: {weakest_band['en']}); the mean alone would give "
+            f"{uncapped['en'] if uncapped else 'a band beyond the last'}",
+            "es": f"el nivel general puede estar como máximo {cap.bands_above} nivel(es) por "
+            f"encima del nivel de la dimensión más débil ({names_es}: {weakest_band['es']}); "
+            f"el promedio por sí solo daría "
+            f"{uncapped['es'] if uncapped else 'un nivel más allá del último'}",
+        }
+    return {
+        "bands_above": cap.bands_above,
+        "applied": cap.applied,
+        "weakest_dimensions": list(cap.weakest),
+        "weakest_band": weakest_band,
+        "uncapped_band": uncapped,
+        "reason": reason,
+    }
+
+
+def _overall_notes(score: Score, instrument: Instrument) -> list[dict[str, str]]:
+    """Plain sentences on how the overall number was made, where it is not obvious."""
+    o = score.overall
+    notes: list[dict[str, str]] = []
+    if o.includes_partial:
+        keys = ", ".join(f"'{k}'" for k in o.includes_partial)
+        notes.append(
+            {
+                "code": "includes_partial",
+                "en": f"dimension(s) {keys} are shown without a score (coverage below the "
+                "minimum), yet their answered items are part of the overall; the value each "
+                "one contributes is shown as its 'partial' score",
+                "es": f"la(s) dimensión(es) {keys} se muestran sin puntaje (cobertura menor al "
+                "mínimo), pero sus ítems con respuesta forman parte del puntaje general; el "
+                "valor con que contribuye cada una se muestra como su puntaje 'parcial'",
+            }
+        )
+    if instrument.scoring.allow_partial and o.areas_assessed < o.areas_total:
+        notes.append(
+            {
+                "code": "partial_assessment",
+                "en": f"a partial assessment: {o.areas_assessed} of {o.areas_total} areas were "
+                "assessed; the scores describe those areas only",
+                "es": f"una evaluación parcial: se evaluaron {o.areas_assessed} de "
+                f"{o.areas_total} áreas; los puntajes describen solo esas áreas",
+            }
+        )
+    return notes
+
+
+def _weakest(score: Score, instrument: Instrument) -> list[dict[str, Any]]:
+    titles = {a.key: a.title for d in instrument.dimensions for a in d.areas}
+    return [
+        {
+            "key": w.key,
+            "dimension": w.dimension,
+            "title": titles[w.key].model_dump(),
+            "score": w.score,
+            "normalized": w.normalized,
+            "lowest_level": w.lowest_level,
+        }
+        for w in score.weakest
+    ]
+
+
 def score_payload(score: Score, instrument: Instrument) -> dict[str, Any]:
     """The full explained score object (unrounded; the API rounds at the edge)."""
     o = score.overall
-    band = instrument.scoring.bands[o.band] if o.band is not None else None
     titles = {d.key: d.title for d in instrument.dimensions}
     area_titles = {a.key: a.title for d in instrument.dimensions for a in d.areas}
     dimensions = []
     for d in score.dimensions:
         node = _node(d)
         node["title"] = titles[d.key].model_dump()
+        node["areas_assessed"] = d.areas_assessed
+        node["includes_partial"] = list(d.includes_partial)
         node["areas"] = [{**_node(a), "title": area_titles[a.key].model_dump()} for a in d.areas]
         dimensions.append(node)
-    risk = None
-    if score.risk is not None:
-        conditions = (
-            {c.key: c.title for c in instrument.scoring.risk.conditions}
-            if (instrument.scoring.risk)
-            else {}
-        )
-        risk = {
-            "overall": score.risk.overall.value if score.risk.overall else None,
-            "percent": score.risk.percent,
-            "rule": score.risk.rule,
-            "reason": _reason(score.risk.reason),
-            "sections": [
-                {"key": d.key, **(_risk(d.risk) or {"band": None, "percent": None})}
-                for d in score.dimensions
-            ],
-            "conditions": [
-                {
-                    "key": c.key,
-                    "title": conditions[c.key].model_dump(),
-                    "sections": [{"key": k, "band": b.value} for k, b in c.sections],
-                    "reason": {
-                        "en": "recommended because "
-                        + ", ".join(f"section '{k}' is {b.value} risk" for k, b in c.sections),
-                        "es": "se recomienda porque "
-                        + ", ".join(
-                            f"la sección '{k}' tiene riesgo {b.value}" for k, b in c.sections
-                        ),
-                    },
-                }
-                for c in score.risk.conditions
-            ],
-        }
     return {
         "instrument": {"id": score.instrument_id, "version": score.version},
         "method": score.method.value,
@@ -125,12 +186,20 @@ def score_payload(score: Score, instrument: Instrument) -> dict[str, Any]:
             "answered": o.answered,
             "na": o.na,
             "missing": o.missing,
-            "band": band.label.model_dump() if band else None,
+            "band": _label(instrument, o.band),
             "reason": _reason(o.reason),
+            "cap": _cap(score, instrument),
+            "areas_assessed": o.areas_assessed,
+            "areas_total": o.areas_total,
+            "includes_partial": list(o.includes_partial),
+            "notes": _overall_notes(score, instrument),
         },
         "dimensions": dimensions,
         "lens": {lens.lens.value: _lens(lens) for lens in score.lens},
-        "risk": risk,
+        "weakest": _weakest(score, instrument),
+        "lowest_level": list(score.lowest_level),
+        "any_at_lowest_level": bool(score.lowest_level),
+        "risk": risk_payload(score, instrument),
     }
 
 
@@ -141,6 +210,7 @@ def score_summary(score: Score) -> dict[str, Any]:
         "dimensions": {d.key: d.score for d in score.dimensions},
         "lens": {lens.lens.value: lens.score for lens in score.lens},
         "risk": score.risk.overall.value if score.risk and score.risk.overall else None,
+        "engine_version": ENGINE_VERSION,
     }
 
 

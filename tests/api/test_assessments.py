@@ -88,8 +88,9 @@ def test_oca_answer_forms(tenant: Any, given: Any, stored: Any) -> None:
 )
 def test_nupas_codes_and_labels(tenant: Any, given: Any, stored: Any) -> None:
     org = create_org(tenant)
-    a = create_assessment(tenant, org["id"], "nupas", answers=[{"item": NUPAS[0], "value": given}])
-    assert _answers(a) == {NUPAS[0]: stored}
+    item = NUPAS[1]  # not a key question: those refuse N/A (tests/api/test_risk_never_hides.py)
+    a = create_assessment(tenant, org["id"], "nupas", answers=[{"item": item, "value": given}])
+    assert _answers(a) == {item: stored}
 
 
 def test_answers_are_stored_in_instrument_order_with_notes(tenant: Any) -> None:

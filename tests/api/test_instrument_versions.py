@@ -113,3 +113,37 @@ def test_cla_template_shows_each_desired_stage(catalog: Catalog) -> None:
     assert "Pausa y reflexión (etapa deseada: 4 — Avanzado)" in es
     en = _strings(build_template(f.instrument, f.content_hash, "en"))
     assert sum("(desired stage: 4 — Advanced)" in t for t in en) == 16
+
+
+def test_a_cohort_compares_organizations_that_skipped_the_nupas_items(
+    tenant: Tenant, catalog: Catalog
+) -> None:
+    """One organization rated on the full OCA at baseline and on the core version at endline,
+    another on the full OCA both times: both are compared, the first on its 27 shared items."""
+    from tests.api.factories import add_member, create_cohort
+
+    cohort = create_cohort(tenant)
+    skipped, full = create_org(tenant, name="Skipped NUPAS"), create_org(tenant, name="Full")
+    for org in (skipped, full):
+        add_member(tenant, cohort["id"], org["id"])
+        scored(tenant, org["id"], "oca", "baseline", 2, instrument_version="2015.2")
+    scored(
+        tenant,
+        skipped["id"],
+        "oca",
+        "endline",
+        3,
+        instrument_version="2015.2-core",
+        assessed_on="2025-03-01",
+        answers=[{"item": k, "value": 3} for k in sorted(_core(catalog).item_keys)],
+    )
+    scored(tenant, full["id"], "oca", "endline", 3, assessed_on="2025-03-01")
+    c = get(tenant, f"/v1/cohorts/{cohort['id']}/comparison", params={"instrument_id": "oca"})
+    assert c["not_comparable"] == []
+    assert sorted(c["organizations_with_both"]) == sorted([skipped["id"], full["id"]])
+    rows = {o["id"]: o for o in c["organizations"]}
+    assert rows[skipped["id"]]["endline"]["instrument_version"] == "2015.2-core"
+    # no drop for the skipped items: level 2 -> 3 everywhere both were rated
+    overall = next(k for k in c["keys"] if k["key"] == "overall")
+    assert overall["mean_delta"] == 1.0
+    assert overall["paired_baseline"]["mean"] == 2.0 and overall["paired_endline"]["mean"] == 3.0

@@ -65,6 +65,11 @@ def test_oca_score_object(tenant: Any) -> None:
         "missing": 0,
         "band": {"en": "Emerging capacity", "es": "Capacidad emergente"},
         "reason": None,
+        "cap": None,
+        "areas_assessed": 45,
+        "areas_total": 45,
+        "includes_partial": [],
+        "notes": [],
     }
     dims = {d["key"]: d for d in s["dimensions"]}
     assert list(dims) == list(OCA_DIMS)
@@ -146,26 +151,30 @@ def test_nupas_risk(tenant: Any) -> None:
     a = scored(tenant, org["id"], "nupas", value=values)
     s = _scores(tenant, a["id"])
     assert s["method"] == "risk"
-    assert s["overall"]["score"] == 16.67  # 17 / 102 risk points
-    assert s["overall"]["normalized"] == 83.33
+    # nupas 2020.1: 103 risk points (bank reconciliation became a 3-point key question)
+    assert s["overall"]["score"] == 16.5  # 17 / 103 risk points
+    assert s["overall"]["normalized"] == 83.5
     assert s["overall"]["band"] is None
     r = s["risk"]
     assert (r["overall"], r["percent"], r["rule"], r["reason"]) == (
         "extreme",
-        16.67,
+        16.5,
         "worst_section",
         None,
     )
+    assert r["driven_by"] == ["procurement"] and r["complete"] is True
     sections = {x["key"]: x for x in r["sections"]}
     assert list(sections) == list(dimension_items("nupas"))
-    assert sections["legal"] == {
-        "key": "legal",
+    legal = sections["legal"]
+    assert {k: legal[k] for k in ("percent", "band", "basis", "points", "max_points")} == {
         "percent": 18.75,
         "band": "high",
+        "basis": "key_question",
         "points": 3.0,
         "max_points": 16.0,
-        "key_questions_failed": ["legal.status.1"],
     }
+    assert legal["key_questions_failed"] == ["legal.status.1"]
+    assert legal["failing_areas"] == ["legal.status"]
     assert (sections["procurement"]["percent"], sections["procurement"]["band"]) == (
         100.0,
         "extreme",

@@ -138,11 +138,15 @@ def test_cla_stages_and_partial_coverage(catalog: Catalog) -> None:
             for a in d.areas:
                 answers[a.items[0].key] = 5.0 if d.key == "culture" else 3.0
     s = run(catalog, "cla", answers)
-    assert s.overall.coverage == approx(9 / 16)
+    # CLA 2017.2 allows partial ratings: the 7 blank subcomponents are "not assessed" (never N/A)
+    # and left out, so the 9 rated ones are all the coverage counts
+    assert (s.overall.areas_assessed, s.overall.areas_total) == (9, 16)
+    assert s.overall.coverage == approx(1.0)
     # dimensions with answers: learning 3, adapting 3, culture 5 -> overall (3 + 3 + 5) / 3
     assert s.overall.score == approx(11 / 3)
     collaborating = next(d for d in s.dimensions if d.key == "collaborating")
     assert collaborating.score is None
+    assert collaborating.reason is not None and collaborating.reason.code == "not_assessed"
 
 
 def test_nupas_risk_by_hand(catalog: Catalog) -> None:
@@ -197,7 +201,11 @@ def test_nupas_key_question_lifts_section_to_high(catalog: Catalog) -> None:
     dim = next(d for d in f.instrument.dimensions if d.key == key_q[0])
     assert dim.conditions is not None
     assert {c.key for c in s.risk.conditions} == set(dim.conditions.high)
-    assert all(c.sections == ((key_q[0], RiskBand.high),) for c in s.risk.conditions)
+    assert all(
+        [(x.section, x.band, x.key_questions_failed) for x in c.sections]
+        == [(key_q[0], RiskBand.high, (key_q[1],))]
+        for c in s.risk.conditions
+    )
 
 
 def test_nupas_na_reduces_the_maximum(catalog: Catalog) -> None:

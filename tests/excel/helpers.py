@@ -126,7 +126,7 @@ def varied_answers(instrument: Instrument, lang: str) -> tuple[dict[str, object]
                 typed[key] = int(value.value) if value.value.is_integer() else value.value
             case 2:
                 typed[key] = value.code or value.label.get(other)
-            case 3 if scale.allow_na:
+            case 3 if instrument.allows_na(item):
                 typed[key] = NA_LABEL[lang]
                 expected[key] = NA
                 continue

@@ -170,11 +170,11 @@ def test_assessment_cover_answers_and_scores(lang: str) -> None:
     payload = score_payload(score(f.compiled, answers), instrument)
     wb = open_workbook(export_assessment(instrument, info_for(f), answers, notes, payload, lang))
     names = {
-        "en": ["Cover", "Answers", "Scores"],
-        "es": ["Portada", "Respuestas", "Puntajes"],
+        "en": ["Cover", "Answers", "Scores", "Reading the scores"],
+        "es": ["Portada", "Respuestas", "Puntajes", "Lectura de puntajes"],
     }[lang]
     assert wb.sheetnames == names
-    cover, sheet, scores = (wb[n] for n in names)
+    cover, sheet, scores, _ = (wb[n] for n in names)
 
     # cover
     org_label = {"en": "Organization", "es": "Organización"}[lang]
@@ -315,7 +315,10 @@ def test_assessment_risk_sheet(lang: str) -> None:
     assert risk is not None and risk["conditions"], "the answers should recommend conditions"
     wb = open_workbook(export_assessment(instrument, info_for(f), answers, {}, payload, lang))
     sheet_name = {"en": "Risk", "es": "Riesgo"}[lang]
-    assert wb.sheetnames[-1] == sheet_name
+    assert wb.sheetnames[-2:] == [
+        sheet_name,
+        {"en": "Reading the scores", "es": "Lectura de puntajes"}[lang],
+    ]
     ws = wb[sheet_name]
     bands = {
         "en": {"low": "Low", "medium": "Medium", "high": "High", "extreme": "Extreme"},

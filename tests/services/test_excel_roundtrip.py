@@ -21,7 +21,7 @@ def random_answers(f: InstrumentFile, rnd: random.Random) -> dict[str, AnswerVal
     for key, item in f.instrument.items.items():
         scale = f.instrument.scales[item.scale]
         roll = rnd.random()
-        if scale.allow_na and roll < 0.1:
+        if f.instrument.allows_na(item) and roll < 0.1:
             out[key] = NA
         elif roll < 0.15:
             continue  # left blank: missing

@@ -15,12 +15,26 @@ class ReasonRead(BaseModel):
     es: str
 
 
+Band = Literal["low", "medium", "high", "extreme"]
+
+
 class RiskRead(BaseModel):
-    percent: float | None
-    band: Literal["low", "medium", "high", "extreme"] | None
+    percent: float | None = Field(description="null below coverage (see the node's reason)")
+    band: Band | None
+    basis: Literal["percent", "key_question"] | None = Field(
+        None,
+        description="what set the band: the thresholds, or a key question answered the risky "
+        "way (which counts whatever the coverage); null when there is no band",
+    )
     points: float | None = None
     max_points: float | None = None
     key_questions_failed: list[str] = []
+    failing_areas: list[str] = []
+
+
+class PartialRead(BaseModel):
+    score: float
+    normalized: float | None
 
 
 class NodeRead(BaseModel):
@@ -36,10 +50,39 @@ class NodeRead(BaseModel):
     missing: int
     reason: ReasonRead | None
     risk: RiskRead | None
+    assessed: bool = Field(
+        True,
+        description="false: not assessed (no answer at all, in an instrument that allows partial "
+        "assessments); left out of its parents",
+    )
+    partial: PartialRead | None = Field(
+        None,
+        description="when score is null for low coverage: the value its answered items feed "
+        "into the parent's score, so every parent can be recomputed from what is shown",
+    )
 
 
 class DimensionRead(NodeRead):
+    areas_assessed: int = 0
+    includes_partial: list[str] = Field(
+        [], description="areas shown without a score whose answers are part of this score"
+    )
     areas: list[NodeRead]
+
+
+class NoteRead(BaseModel):
+    code: str = Field(examples=["includes_partial"])
+    en: str
+    es: str
+
+
+class CapRead(BaseModel):
+    bands_above: int = Field(description="the file's scoring.cap_by_weakest")
+    applied: bool
+    weakest_dimensions: list[str]
+    weakest_band: Text | None
+    uncapped_band: Text | None = Field(description="the band the mean alone would give")
+    reason: NoteRead | None
 
 
 class OverallRead(BaseModel):
@@ -51,6 +94,13 @@ class OverallRead(BaseModel):
     missing: int
     band: Text | None
     reason: ReasonRead | None
+    cap: CapRead | None = None
+    areas_assessed: int = 0
+    areas_total: int = 0
+    includes_partial: list[str] = Field(
+        [], description="dimensions shown without a score whose answers are part of the overall"
+    )
+    notes: list[NoteRead] = []
 
 
 class LensRead(BaseModel):
@@ -68,32 +118,61 @@ class InstrumentRef(BaseModel):
     version: str
 
 
+class WeakAreaRead(BaseModel):
+    key: str
+    dimension: str
+    title: Text
+    score: float
+    normalized: float = Field(description="0-100 (for risk: 100 - risk %)")
+    lowest_level: bool = Field(description="every answered item at the scale's lowest level")
+
+
 class SectionRead(BaseModel):
     key: str
+    title: Text | None = None
     percent: float | None
-    band: Literal["low", "medium", "high", "extreme"] | None
+    band: Band | None
+    basis: Literal["percent", "key_question"] | None = None
     points: float | None = None
     max_points: float | None = None
     key_questions_failed: list[str] = []
+    failing_areas: list[str] = []
+    assessed: bool = True
+    reason: ReasonRead | None = None
 
 
 class ConditionSection(BaseModel):
     key: str
     band: str
+    key_questions_failed: list[str] = []
+    failing_areas: list[str] = []
 
 
 class ConditionRead(BaseModel):
     key: str
-    title: Text
+    title: Text = Field(description="the nature of the condition")
     sections: list[ConditionSection]
-    reason: Text
+    reason: Text = Field(description="why: the sections, key questions and failing areas")
+    action: Text | None = Field(None, description="the action needed to remove the condition")
+    time_allowed: Text | None = Field(None, description="the time allowed to complete it")
+    reconsideration: Text | None = Field(None, description="how to ask for reconsideration")
+    notice_complete: bool = Field(
+        False, description="true when the file gives every part of the 2 CFR 200.208(c) notice"
+    )
 
 
 class RiskResultRead(BaseModel):
-    overall: Literal["low", "medium", "high", "extreme"] | None
+    overall: Band | None = Field(
+        description="null when no section, or only low-risk sections, could be assessed while "
+        "others could not (see reason)"
+    )
     percent: float | None
     rule: str
     reason: ReasonRead | None
+    driven_by: list[str] = Field([], description="the section(s) that set the overall band")
+    complete: bool = Field(True, description="false when a section could not be assessed")
+    not_assessed: list[str] = []
+    explanation: Text | None = None
     sections: list[SectionRead]
     conditions: list[ConditionRead]
 
@@ -110,6 +189,11 @@ class ScoreRead(BaseModel):
     overall: OverallRead
     dimensions: list[DimensionRead]
     lens: dict[str, LensRead]
+    weakest: list[WeakAreaRead] = Field(
+        [], description="the three lowest-scoring areas, weakest first"
+    )
+    lowest_level: list[str] = Field([], description="areas at the scale's lowest level")
+    any_at_lowest_level: bool = False
     risk: RiskResultRead | None
 
 

@@ -1,0 +1,231 @@
+"""The "Reading the scores" sheet of one assessment's export: what a mean or a band can hide.
+
+It writes, from the stored score object: the weakest areas and any area at the scale's lowest
+level, the cap by the weakest dimension, the values that feed a parent while shown empty, and for
+risk instruments what drives the overall band, the sections not fully assessed and each
+condition's 2 CFR 200.208(c) notice (action, time allowed, reconsideration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from openpyxl import Workbook
+
+from app.domain.instrument import Instrument
+from app.excel._export_write import (
+    PERCENT_FORMAT,
+    SCORE_FORMAT,
+    SECTION_FONT,
+    TITLE_FONT,
+    Value,
+    fit_rows,
+    note,
+    page_setup,
+    put,
+    round2,
+    table,
+    text_of,
+    widths,
+    wrap,
+)
+from app.excel.layout import Language
+
+Labels = dict[str, str]
+
+SHEET: Final[Labels] = {"en": "Reading the scores", "es": "Lectura de puntajes"}
+_T: Final[dict[str, Labels]] = {
+    "weakest": {"en": "Weakest areas", "es": "Áreas más débiles"},
+    "area": {"en": "Area", "es": "Área"},
+    "dimension": {"en": "Dimension", "es": "Dimensión"},
+    "score": {"en": "Score", "es": "Puntaje"},
+    "risk_score": {"en": "Risk %", "es": "% de riesgo"},
+    "lowest": {"en": "At the lowest level", "es": "En el nivel más bajo"},
+    "yes": {"en": "Yes", "es": "Sí"},
+    "no": {"en": "No", "es": "No"},
+    "none_lowest": {
+        "en": "No area is at the scale's lowest level.",
+        "es": "Ningún área está en el nivel más bajo de la escala.",
+    },
+    "some_lowest": {
+        "en": "Areas at the scale's lowest level: {areas}.",
+        "es": "Áreas en el nivel más bajo de la escala: {areas}.",
+    },
+    "cap": {
+        "en": "Band cap by the weakest dimension",
+        "es": "Tope del nivel por la dimensión más débil",
+    },
+    "cap_not_applied": {
+        "en": "The rule (at most {n} band(s) above the weakest dimension) did not change the band.",
+        "es": "La regla (como máximo {n} nivel(es) por encima de la dimensión más débil) no cambió "
+        "el nivel.",
+    },
+    "partial": {
+        "en": "Shown empty, yet part of the score above them",
+        "es": "Se muestran vacíos, pero forman parte del puntaje superior",
+    },
+    "partial_value": {"en": "Value it contributes", "es": "Valor con que contribuye"},
+    "why_empty": {"en": "Why it is shown empty", "es": "Por qué se muestra vacío"},
+    "risk": {"en": "What drives the overall risk", "es": "Qué determina el riesgo general"},
+    "notice": {
+        "en": "Conditions: what the recipient must be told (2 CFR 200.208(c))",
+        "es": "Condiciones: lo que debe comunicarse a la organización (2 CFR 200.208(c))",
+    },
+    "condition": {"en": "Condition", "es": "Condición"},
+    "reason": {"en": "Reason", "es": "Motivo"},
+    "action": {"en": "Action needed to remove it", "es": "Acción necesaria para retirarla"},
+    "time": {"en": "Time allowed", "es": "Plazo"},
+    "reconsider": {"en": "How to ask for reconsideration", "es": "Cómo solicitar reconsideración"},
+    "missing_notice": {
+        "en": "(not given by this instrument version)",
+        "es": "(esta versión del instrumento no lo indica)",
+    },
+}
+
+
+def _text(value: Mapping[str, str] | None, lang: Language, fallback: str = "") -> str:
+    return text_of(value, lang) if value else fallback
+
+
+def _number(value: Any) -> float | None:
+    return round2(float(value)) if isinstance(value, int | float) else None
+
+
+def write_score_reading(
+    wb: Workbook, instrument: Instrument, score: Mapping[str, Any], lang: Language
+) -> None:
+    """Add the sheet to ``wb`` (an assessment export whose score object is ``score``)."""
+    ws = wb.create_sheet(SHEET[lang])
+    risk = score.get("risk")
+    widths(ws, (34, 30, 30, 30, 30))
+    put(ws, 1, 1, f"{SHEET[lang]} — {instrument.title.get(lang)}", font=TITLE_FONT)
+    titles = {d.key: d.title.get(lang) for d in instrument.dimensions}
+    titles.update({a.key: a.title.get(lang) for d in instrument.dimensions for a in d.areas})
+    row = 3
+    overall = score.get("overall") or {}
+    for n in overall.get("notes") or []:
+        note(ws, row, _text(n, lang), 5)
+        row += 1
+    row = _weakest(ws, row + 1, score, titles, lang, risk is not None)
+    if overall.get("cap"):
+        row = _cap(ws, row + 1, overall["cap"], lang)
+    row = _partial(ws, row + 1, score, titles, lang, risk is not None)
+    if risk:
+        row = _risk(ws, row + 1, risk, lang)
+        row = _notice(ws, row + 1, risk, lang)
+    fit_rows(ws, 3, ws.max_row)
+    page_setup(ws, title_rows=(1, 1))
+
+
+def _weakest(
+    ws: Any,
+    row: int,
+    score: Mapping[str, Any],
+    titles: Mapping[str, str],
+    lang: Language,
+    risk: bool,
+) -> int:
+    put(ws, row, 1, _T["weakest"][lang], font=SECTION_FONT)
+    rows: list[list[Value]] = [
+        [
+            titles.get(w["key"], w["key"]),
+            titles.get(w["dimension"], w["dimension"]),
+            _number(w.get("score")),
+            _T["yes" if w.get("lowest_level") else "no"][lang],
+        ]
+        for w in score.get("weakest") or []
+    ]
+    headers = [
+        _T["area"][lang],
+        _T["dimension"][lang],
+        _T["risk_score" if risk else "score"][lang],
+        _T["lowest"][lang],
+    ]
+    fmt = PERCENT_FORMAT if risk else SCORE_FORMAT
+    first, last = table(ws, row + 1, headers, rows, [None, None, fmt, None])
+    wrap(ws, (1, 2), first, last)
+    lowest = [titles.get(k, k) for k in score.get("lowest_level") or []]
+    text = (
+        _T["some_lowest"][lang].format(areas=", ".join(lowest))
+        if lowest
+        else _T["none_lowest"][lang]
+    )
+    note(ws, max(last, row + 1) + 1, text, 5)
+    return max(last, row + 1) + 2
+
+
+def _cap(ws: Any, row: int, cap: Mapping[str, Any], lang: Language) -> int:
+    put(ws, row, 1, _T["cap"][lang], font=SECTION_FONT)
+    if cap.get("applied") and cap.get("reason"):
+        note(ws, row + 1, _text(cap["reason"], lang), 5)
+    else:
+        note(ws, row + 1, _T["cap_not_applied"][lang].format(n=cap.get("bands_above")), 5)
+    return row + 2
+
+
+def _partial(
+    ws: Any,
+    row: int,
+    score: Mapping[str, Any],
+    titles: Mapping[str, str],
+    lang: Language,
+    risk: bool,
+) -> int:
+    nodes = [
+        node
+        for d in score.get("dimensions") or []
+        for node in (d, *(d.get("areas") or []))
+        if node.get("partial")
+    ]
+    if not nodes:
+        return row
+    put(ws, row, 1, _T["partial"][lang], font=SECTION_FONT)
+    rows: list[list[Value]] = [
+        [
+            titles.get(n["key"], n["key"]),
+            _number(n["partial"].get("score")),
+            _text(n.get("reason"), lang),
+        ]
+        for n in nodes
+    ]
+    headers = [
+        _T["area"][lang] + " / " + _T["dimension"][lang],
+        _T["partial_value"][lang],
+        _T["why_empty"][lang],
+    ]
+    fmt = PERCENT_FORMAT if risk else SCORE_FORMAT
+    first, last = table(ws, row + 1, headers, rows, [None, fmt, None])
+    wrap(ws, (1, 3), first, last)
+    return last + 1
+
+
+def _risk(ws: Any, row: int, risk: Mapping[str, Any], lang: Language) -> int:
+    put(ws, row, 1, _T["risk"][lang], font=SECTION_FONT)
+    lines = [_text(risk.get("explanation"), lang), _text(risk.get("reason"), lang)]
+    for offset, line in enumerate(x for x in lines if x):
+        note(ws, row + 1 + offset, line, 5)
+        row += 1
+    return row + 1
+
+
+def _notice(ws: Any, row: int, risk: Mapping[str, Any], lang: Language) -> int:
+    conditions: Sequence[Mapping[str, Any]] = risk.get("conditions") or []
+    if not conditions:
+        return row
+    put(ws, row, 1, _T["notice"][lang], font=SECTION_FONT)
+    missing = _T["missing_notice"][lang]
+    rows: list[list[Value]] = [
+        [
+            _text(c.get("title"), lang, c.get("key", "")),
+            _text(c.get("reason"), lang),
+            _text(c.get("action"), lang, missing),
+            _text(c.get("time_allowed"), lang, missing),
+            _text(c.get("reconsideration"), lang, missing),
+        ]
+        for c in conditions
+    ]
+    headers = [_T[k][lang] for k in ("condition", "reason", "action", "time", "reconsider")]
+    first, last = table(ws, row + 1, headers, rows)
+    wrap(ws, (1, 2, 3, 4, 5), first, last)
+    return last + 1
