@@ -150,6 +150,14 @@ def session_scope(
                     )
         if migrate_first:
             migrate.upgrade(url)
+        else:
+            with engine.connect() as connection:
+                at, head = migrate.current_revision(connection), migrate.head_revision()
+            if at != head:
+                raise fail(
+                    f"the database is at migration {at or 'none'}, this version needs {head}: "
+                    "run `oca db upgrade` first"
+                )
         with make_sessionmaker(engine)() as session:
             if catalog is not None:
                 sync_catalog(session, catalog)
@@ -210,6 +218,9 @@ Revision = Annotated[
 def db_upgrade(revision: Revision = "head") -> None:
     """Create the database if needed and apply migrations up to REVISION (default: head)."""
     settings = _settings()
+    problems = settings.problems()
+    if problems:
+        raise fail("cannot migrate:\n  " + "\n  ".join(problems))
     with friendly_errors():
         migrate.upgrade(database_url(settings, create=True), revision)
     out.print(f"database at {revision}")

@@ -170,3 +170,19 @@ def test_template_and_keys(env: dict[str, str], tmp_path: Path) -> None:
     assert run(env, "keys", "revoke", "no-such-key")[0] == 1
     code, output = run(env, "keys", "create", "--workspace", "w2", "--role", "boss")
     assert code == 2 and "'boss' is not one of 'admin', 'editor', 'viewer'" in output
+
+
+def test_serve_without_migrating_names_the_missing_migration(tmp_path: Path) -> None:
+    """Found by the image test: a traceback ('no such table') instead of what to run."""
+    env = {"OCA_DATA_DIR": str(tmp_path / "data")}
+    result = CliRunner().invoke(cli_app, ["serve", "--no-migrate", "--port", "1"], env=env)
+    assert result.exit_code == 1
+    assert "run `oca db upgrade` first" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_db_upgrade_refuses_settings_that_cannot_work(tmp_path: Path) -> None:
+    env = {"OCA_DATA_DIR": str(tmp_path), "OCA_DATABASE_URL": "mysql://root@localhost/x"}
+    result = CliRunner().invoke(cli_app, ["db", "upgrade"], env=env)
+    assert result.exit_code == 1
+    assert "'mysql' databases are not supported" in result.output
