@@ -369,6 +369,25 @@ def not_assessed_area(a: CArea, missing: int) -> AreaScore:
     )
 
 
+def not_assessed_dimension(d: CDim, areas: list[AreaScore]) -> DimensionScore:
+    """A dimension of a partial assessment in which no area was rated: shown, left out."""
+    return DimensionScore(
+        d.key,
+        d.lens,
+        d.weight,
+        None,
+        None,
+        None,
+        0,
+        0,
+        0,
+        NOT_ASSESSED,
+        None,
+        tuple(areas),
+        assessed=False,
+    )
+
+
 def band_index(maxes: tuple[float, ...], value: float) -> int | None:
     for index, top in enumerate(maxes):
         if value <= top:

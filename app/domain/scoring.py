@@ -60,6 +60,7 @@ from app.domain.score_model import (
     coverage_of,
     keep_weak,
     not_assessed_area,
+    not_assessed_dimension,
     reason_for,
     weakest_areas,
 )
@@ -231,23 +232,7 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
                 )
         o_assessed += d_assessed
         if not d_assessed:
-            dims_out.append(
-                DimensionScore(
-                    d.key,
-                    d.lens,
-                    d.weight,
-                    None,
-                    None,
-                    None,
-                    0,
-                    0,
-                    0,
-                    NOT_ASSESSED,
-                    None,
-                    tuple(areas_out),
-                    assessed=False,
-                )
-            )
+            dims_out.append(not_assessed_dimension(d, areas_out))
             continue
         o_ans += d_ans
         o_na += d_na
