@@ -32,7 +32,7 @@ Cursor = Annotated[
 Threshold = Annotated[
     float | None,
     Query(
-        gt=0,
+        ge=0.01,
         le=100,
         description="An improvement threshold to use instead of the instrument's own, the same "
         "in both directions (improved / declined)",

@@ -14,12 +14,21 @@ from typing import Any
 PLACES = Decimal("0.01")
 
 
+# Beyond this the 2nd decimal is past a float's precision: such numbers are shown as they are
+# (Decimal's 28-digit context could not even hold them at 2 places).
+_EXACT_BELOW = 1e15
+
+
 def half_even(value: float) -> float:
     """``value`` half-even to 2 places, on the decimal the float prints as (2.675 -> 2.68)."""
-    return 0.0 if value == 0 else _half_even(value)  # one zero, never -0.0
+    if value == 0:
+        return 0.0  # one zero, never -0.0 (which would also share a cache slot with 0.0)
+    if not -_EXACT_BELOW < value < _EXACT_BELOW:
+        return value  # huge, infinite or NaN: nothing to round at 2 places
+    return _half_even(value)
 
 
-@lru_cache(maxsize=1 << 16)  # the same few hundred score values recur in every comparison
+@lru_cache(maxsize=1 << 16)  # the same few hundred score values recur in every answer
 def _half_even(value: float) -> float:
     return float(Decimal(repr(value)).quantize(PLACES, rounding=ROUND_HALF_EVEN))
 
@@ -27,17 +36,24 @@ def _half_even(value: float) -> float:
 @lru_cache(maxsize=1 << 16)
 def shown_change(baseline: float, endline: float) -> float:
     """The change a reader sees: the rounded endline minus the rounded baseline, exactly."""
-    base = Decimal(repr(half_even(baseline)))
-    end = Decimal(repr(half_even(endline)))
-    return float(end - base) or 0.0
+    base, end = half_even(baseline), half_even(endline)
+    if not -_EXACT_BELOW < base < _EXACT_BELOW or not -_EXACT_BELOW < end < _EXACT_BELOW:
+        return end - base
+    return float(Decimal(repr(end)) - Decimal(repr(base))) or 0.0
 
 
 def rounded_numbers(value: Any) -> Any:
-    """Every float in a JSON-like value (dicts, lists) half-even to 2 places."""
-    if isinstance(value, float):
+    """Every float in a JSON-like value (dicts, lists) half-even to 2 places (the edge rule)."""
+    kind = type(value)
+    if kind is float:
         return half_even(value)
-    if isinstance(value, dict):
-        return {k: rounded_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [rounded_numbers(v) for v in value]
+    if kind is dict:
+        return {k: rounded_numbers(v) if type(v) in _WALK else v for k, v in value.items()}
+    if kind is list:
+        if value and type(value[0]) is str:
+            return value  # lists of ids and keys (the bulk of cohort answers) hold no numbers
+        return [rounded_numbers(v) if type(v) in _WALK else v for v in value]
     return value
+
+
+_WALK = frozenset({float, dict, list})

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
-from functools import lru_cache
 from typing import Any
 
 import orjson
 
 from app.domain.instrument import Instrument
+from app.domain.rounding import rounded_numbers
 from app.domain.scoring import (
     AreaScore,
     DimensionScore,
@@ -214,37 +213,6 @@ def score_summary(score: Score) -> dict[str, Any]:
     }
 
 
-_Q = Decimal("0.01")
-
-
-def round_half_even(value: float) -> float:
-    """Half-even to 2 places on the decimal the float prints as (2.675 -> 2.68, 2.665 -> 2.66)."""
-    # -0.0 == 0.0 would share a cache slot: one zero, whichever sign came first, is not stable.
-    return 0.0 if value == 0 else _round_half_even(value)
-
-
-@lru_cache(maxsize=1 << 16)  # the same few hundred score values recur in every answer
-def _round_half_even(value: float) -> float:
-    return float(Decimal(repr(value)).quantize(_Q, rounding=ROUND_HALF_EVEN))
-
-
-def rounded(value: Any) -> Any:
-    """Round every float in a JSON-like structure half-even to 2 places (the edge rule)."""
-    kind = type(value)
-    if kind is float:
-        return round_half_even(value)
-    if kind is dict:
-        return {k: rounded(v) if type(v) in _WALK else v for k, v in value.items()}
-    if kind is list:
-        if value and type(value[0]) is str:
-            return value  # lists of ids and keys (the bulk of cohort answers) hold no numbers
-        return [rounded(v) if type(v) in _WALK else v for v in value]
-    return value
-
-
-_WALK = frozenset({float, dict, list})
-
-
 def render_score(assessment_id: object, computed_at: datetime, payload: dict[str, Any]) -> str:
     """The score object as the API sends it: rounded at this edge, serialized once."""
     body = {"assessment_id": str(assessment_id), "computed_at": computed_at.isoformat(), **payload}
@@ -253,4 +221,4 @@ def render_score(assessment_id: object, computed_at: datetime, payload: dict[str
 
 def as_json(value: Any) -> str:
     """Rounded at the edge and serialized: for reads whose shape our own code builds."""
-    return orjson.dumps(rounded(value)).decode()
+    return orjson.dumps(rounded_numbers(value)).decode()

@@ -129,3 +129,28 @@ def test_cbld9_in_excel_in_both_languages(tenant: Any) -> None:
         assert ws["A1"].value.startswith("CBLD-9")
         assert words[0] in cells and words[1] in cells
         assert "Asociación Œuvre" in cells and 2.5 in cells and 1.0 in cells  # change; share
+
+
+def test_a_huge_performance_value_is_shown_not_a_500(tenant: Any) -> None:
+    """Found by the bad-input campaign: a value of 1e26 broke the cohort's CBLD-9 (500) and a
+    PATCH with it (500 in the audit log's rounding)."""
+    cohort = create_cohort(tenant, name="Huge")
+    org = create_org(tenant, name="Huge org")
+    add_member(tenant, cohort["id"], org["id"])
+    scored(
+        tenant, org["id"], "opi", "baseline", 2, assessed_on="2024-02-01", performance=_perf(1e26)
+    )
+    later = scored(
+        tenant, org["id"], "opi", "endline", 2, assessed_on="2025-03-01", performance=_perf(1.0)
+    )
+    r = get(tenant, f"/v1/cohorts/{cohort['id']}/cbld-9", params={"fiscal_year": 2025})
+    assert r["denominator"] == 1 and r["not_improved"] == [org["id"]]
+    draft = create_assessment(tenant, org["id"], "opi", "midline", 2, assessed_on="2024-06-01")
+    url = f"/v1/assessments/{draft['id']}"
+    etag = call(tenant, "GET", url).headers["etag"]
+    response = call(
+        tenant, "PATCH", url, json={"performance": _perf(-1e27)}, headers={"If-Match": etag}
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["performance"]["value"] == -1e27
+    assert later["status"] == "submitted"

@@ -110,3 +110,14 @@ def test_common_items_score_both_sides_without_what_one_side_skipped() -> None:
     assert common.baseline.dimensions[0].score == pytest.approx(2.0)
     assert common.endline.dimensions[0].score == pytest.approx(2.5)
     assert [x.key for x in common.left_out] == ["gov.vision.2"]
+
+
+def test_rounding_leaves_numbers_past_a_floats_precision_as_they_are() -> None:
+    """Found by the bad-input campaign: 1e26 made Decimal's quantize raise (a 500)."""
+    from app.domain.rounding import half_even, rounded_numbers, shown_change
+
+    for huge in (1e15, 1e26, -1e27, 1.7e308, float("inf")):
+        assert half_even(huge) == huge
+    assert half_even(2.675) == 2.68 and half_even(-0.0) == 0.0
+    assert shown_change(1.0, 1e26) == 1e26 - 1.0
+    assert rounded_numbers({"v": [1e26, 0.125]}) == {"v": [1e26, 0.12]}

@@ -22,6 +22,7 @@ from openpyxl.chart import BarChart, LineChart, RadarChart
 from app.catalog import InstrumentFile, load_catalog
 from app.domain.comparison import OrgPair, compare_cohort
 from app.domain.instrument import Instrument
+from app.domain.rounding import half_even as round_half_even
 from app.domain.scoring import NA, AnswerValue, score
 from app.excel.exports import (
     RAW_NA,
@@ -37,7 +38,7 @@ from app.excel.exports import (
 )
 from app.excel.layout import NA_LABEL, round_name
 from app.services.analysis import CohortResult, cohort_json
-from app.services.scores import round_half_even, score_payload, score_summary
+from app.services.scores import score_payload, score_summary
 from tests.excel.helpers import open_workbook, sheet_xml
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,9 @@ from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.problems import PROBLEM_JSON, problem_response
 from app.api.routing import XLSX, problem, v1_router, xlsx_response
 from app.api.schemas.imports import ImportRead
+from app.domain.rounding import rounded_numbers
 from app.excel import Limits, annotate
 from app.services import imports as svc
-from app.services.scores import rounded
 
 router = v1_router("imports")
 
@@ -99,7 +99,7 @@ async def import_workbooks(
         dry_run=dry_run,
         accepted=sum(r.status != "rejected" for r in results),
         rejected=sum(r.status == "rejected" for r in results),
-        results=[rounded(svc.result_json(r)) for r in results],
+        results=[rounded_numbers(svc.result_json(r)) for r in results],
     )
     if body.accepted:
         return body
