@@ -379,12 +379,16 @@ def _cap(c: CompiledInstrument, dims: list[DimensionScore], band: int | None) ->
     above = c.cap_by_weakest
     if above is None:
         return None
-    scored = [d for d in dims if d.score is not None]
-    if not scored:
+    # Every dimension that feeds the overall counts, shown or not: a dimension below coverage
+    # still feeds it through its partial value, and leaving items blank must not lift the cap.
+    feeding = {
+        d.key: v for d in dims if (v := d.score if d.score is not None else d.partial) is not None
+    }
+    if not feeding:
         return Cap(above, False, (), None, band)
-    low = min(d.score for d in scored)  # type: ignore[type-var]
-    weakest = tuple(d.key for d in scored if d.score == low)
-    weakest_band = band_index(c.band_maxes, low)  # type: ignore[arg-type]
+    low = min(feeding.values())
+    weakest = tuple(k for k, v in feeding.items() if v == low)
+    weakest_band = band_index(c.band_maxes, low)
     if weakest_band is None:
         return Cap(above, False, weakest, None, band)
     allowed = weakest_band + above

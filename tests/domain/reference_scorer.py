@@ -151,8 +151,9 @@ def level_score(instrument: Instrument, answers: dict[str, Any]) -> dict[str, An
     band = band_of(instrument, overall.value) if overall.shown else None  # type: ignore[arg-type]
     cap = None
     if instrument.scoring.cap_by_weakest is not None and overall.shown:
-        shown = [node for _, node in dims if node.shown]
-        lowest = min(node.value for node in shown) if shown else None  # type: ignore[type-var]
+        # every dimension that feeds the overall, shown or below coverage
+        feeding = [node.value for _, node in dims if node.value is not None]
+        lowest = min(feeding) if feeding else None
         weakest_band = band_of(instrument, lowest) if lowest is not None else None
         applied = False
         if weakest_band is not None:

@@ -86,6 +86,28 @@ def test_the_overall_band_is_capped_by_the_weakest_dimension() -> None:
     assert "«Finanzas»" in payload["cap"]["reason"]["es"]
 
 
+def test_leaving_the_weak_dimension_half_blank_does_not_lift_the_cap(catalog: Catalog) -> None:
+    """Found in review: Financial Management all 1 but 3 of its 8 items left blank fell below
+    coverage, was shown empty, still fed the overall (3.57) and escaped the cap ("Mature")."""
+    f = catalog.get("oca", "2015.2")
+    assert f is not None
+    values = {d.key: 4.0 for d in f.instrument.dimensions}
+    values["fmi"] = 1.0
+    answers = by_dimension(f.instrument, values)
+    fmi_items = [i.key for d in f.instrument.dimensions if d.key == "fmi" for a in d.areas
+                 for i in a.items]  # fmt: skip
+    full = score(f.compiled, answers)
+    for key in fmi_items[:3]:
+        del answers[key]
+    blanked = score(f.compiled, answers)
+    fmi = next(d for d in blanked.dimensions if d.key == "fmi")
+    assert fmi.score is None and fmi.partial == 1.0  # shown empty, still feeding the overall
+    assert blanked.overall.score == pytest.approx(full.overall.score)
+    assert blanked.overall.cap is not None and blanked.overall.cap.applied
+    assert blanked.overall.cap.weakest == ("fmi",)
+    assert blanked.overall.band == full.overall.band == 1
+
+
 def test_the_cap_does_nothing_when_the_band_is_within_reach() -> None:
     ins = load(CAPPED)
     s = run(ins, by_dimension(ins, {"gov": 3, "fin": 3, "pro": 3, "hr": 3}))
