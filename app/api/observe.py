@@ -30,6 +30,7 @@ REQUEST_ID: ContextVar[str | None] = ContextVar("oca_request_id", default=None)
 _SANE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 
 access_log = logging.getLogger("oca.access")
+error_log = logging.getLogger("oca.api")
 
 # The documentation viewer (Swagger UI) is a page with its own script and styles.
 _DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
@@ -69,10 +70,12 @@ class RequestContext:
         https = scope.get("scheme") == "https"
         csp = _DOCS_CSP if scope.get("path") in _DOCS_PATHS else _STRICT_CSP
 
+        status_sent = False
+
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, status_sent
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, status_sent = message["status"], True
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
                 headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -88,26 +91,59 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Answered here, while the request id is known (Starlette's last-resort handler runs
+            # outside this middleware, after the id is gone).
+            error_log.exception("unhandled error on %s %s", scope["method"], _printable(scope))
+            if status_sent:
+                raise
+            await _internal_error(scope)(scope, receive, send_with_headers)
         finally:
-            route = scope.get("route")
+            route = getattr(scope.get("route"), "path", None)
             elapsed = time.perf_counter() - started
-            record_request(scope["method"], getattr(route, "path", "unmatched"), status, elapsed)
+            method = scope["method"] if scope["method"] in _METHODS else "other"
+            record_request(method, route or "unmatched", status, elapsed)
+            path = _printable(scope)
             access_log.info(
                 "%s %s -> %d in %.1f ms",
-                scope["method"],
-                scope.get("path", ""),
+                method,
+                path,
                 status,
                 elapsed * 1000,
                 extra={
                     "request_id": request_id,
-                    "method": scope["method"],
-                    "path": scope.get("path", ""),
-                    "route": getattr(route, "path", None),
+                    "method": method,
+                    "path": path,
+                    "route": route,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
                 },
             )
             REQUEST_ID.reset(token)
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)}
+
+
+def _printable(scope: Scope) -> str:
+    """The path as the client sent it (percent-encoded), with no control character left, so a
+    crafted path cannot write a line of its own into the log."""
+    raw: bytes | None = scope.get("raw_path")
+    path = raw.decode("latin-1") if raw else scope.get("path", "")
+    return path.translate(_CONTROL)
+
+
+def _internal_error(scope: Scope) -> Any:
+    from app.api.problems import problem_response  # problems imports this module
+
+    return problem_response(
+        500,
+        "internal-error",
+        "Internal server error",
+        "an unexpected error occurred; it has been logged",
+        instance=scope.get("path", ""),
+    )
 
 
 # --- logging -------------------------------------------------------------------------------------

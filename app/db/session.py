@@ -34,6 +34,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("json_deserializer", orjson.loads)  # stored scores: several times faster
+    kwargs.setdefault("hide_parameters", True)  # a logged database error never shows answers
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.database and parsed.database != ":memory:":

@@ -200,7 +200,7 @@ def parse_answers(instrument: Instrument, raw: Iterable[RawAnswer]) -> ParsedAns
                     f"item '{key}' is a key question and cannot be marked not applicable: a risky "
                     "answer to it decides its section's risk, so answer it (yes or no) or leave it "
                     "blank",
-                    f"el ítem '{key}' es una pregunta clave y no admite 'no aplica': una respuesta "
+                    f"el ítem '{key}' es una pregunta clave y no admite «No aplica»: una respuesta "
                     "de riesgo en ella decide el riesgo de su sección; respóndala (sí o no) o "
                     "déjela en blanco",
                     given,

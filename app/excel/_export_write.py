@@ -13,7 +13,6 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, Final, Literal
 
 from openpyxl import Workbook
@@ -29,6 +28,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 
+from app.domain.rounding import half_even
 from app.excel._worker import clean_text, set_text
 
 Value = str | float | int | date | None
@@ -61,14 +61,11 @@ _ROW_CM: Final = 0.53  # a default 15 pt row
 
 # OWASP CSV injection triggers, plus NUL (ASVS 5.0 §1.2.10)
 _CSV_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r", "\n", "\0")
-_Q: Final = Decimal("0.01")
 
 
 def round2(value: float | None) -> float | None:
     """Half-even to two places: the one rounding rule at the edge (DESIGN §5)."""
-    if value is None:
-        return None
-    return float(Decimal(repr(float(value))).quantize(_Q, rounding=ROUND_HALF_EVEN))
+    return None if value is None else half_even(float(value))
 
 
 def number_text(value: float) -> str:

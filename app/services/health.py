@@ -58,7 +58,7 @@ def readiness(engine: Engine, catalog: Catalog) -> list[Check]:
         try:
             on_disk = recorded_hash(f, f.path.read_bytes())
         except OSError:
-            changed.append(f"{f.path} is unreadable")
+            changed.append(f"{f.path.name} is unreadable")
             continue
         if recorded.get(key) not in (None, f.content_hash) or on_disk != f.content_hash:
             changed.append(f"{f.instrument.id} {f.instrument.version} ({f.path.name})")

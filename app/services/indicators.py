@@ -8,14 +8,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import Assessment, CohortMember, Organization, Status
+from app.db.models import Assessment, CohortMember, Organization
 from app.domain.indicators import Cbld9, Measurement, MetricChange, cbld9
 from app.excel.indicators import export_cbld9
+from app.services.analysis import SCORED
 from app.services.exports import _xlsx_name  # one naming rule for every download
 from app.services.keys import Principal
 from app.services.organizations import get_cohort
-
-SCORED = (Status.submitted.value, Status.final.value)
 
 TITLE = {
     "en": "CBLD-9: Percent of USG-assisted organizations with improved performance",

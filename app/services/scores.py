@@ -22,7 +22,8 @@ from app.services.risk_notice import risk_payload
 # 2: key questions count whatever the coverage, "not assessed" sections and overall, what drives
 # the overall band, conditions with their 200.208(c) notice and from medium where an area fails,
 # weakest areas, the cap by the weakest dimension, partial assessments, and shown partial values.
-ENGINE_VERSION = 2
+# 3: the cap by the weakest dimension also counts a dimension shown empty that feeds the overall.
+ENGINE_VERSION = 3
 
 
 def _reason(reason: Reason | None) -> dict[str, str] | None:

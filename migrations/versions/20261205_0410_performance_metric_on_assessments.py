@@ -32,6 +32,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # plain DROP COLUMN (SQLite 3.35+): a batch rebuild would drop migration 0004's triggers
+    # plain DROP COLUMN (SQLite 3.35+), no batch rebuild of the table
     for column in ("performance_higher_is_better", "performance_value", "performance_metric"):
         op.drop_column("assessment", column)

@@ -282,3 +282,37 @@ def test_metrics_count_imported_workbooks_by_outcome(settings: Settings, tenant:
         assert upload.status_code == 422
         after = c.get("/metrics", headers=scrape).text
     assert count(after, "rejected") == count(before, "rejected") + 1
+
+
+def test_an_unexpected_error_still_names_its_request(settings: Settings) -> None:
+    """Found in review: a 500 carried neither the request id nor the security headers."""
+    app = create_app(settings)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals")
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/boom", headers={"X-Request-ID": "trace-500"})
+    body = assert_problem(r, 500, "internal-error")
+    assert body["request_id"] == r.headers["X-Request-ID"] == "trace-500"
+    assert "secret internals" not in r.text
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_crafted_path_cannot_forge_a_log_line(
+    tenant: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="oca.access"):
+        tenant.client.get("/v1/x%0a2026-12-05 INFO oca.access [admin] POST /v1/keys -> 201")
+    (record,) = [r for r in caplog.records if r.name == "oca.access"]
+    assert "\n" not in record.getMessage()
+    assert "%0a" in record.getMessage()
+    assert record.method == "GET" and record.route is None  # type: ignore[attr-defined]
+
+
+def test_an_empty_metrics_token_keeps_metrics_off(settings: Settings) -> None:
+    """Found in review: OCA_METRICS_TOKEN= (empty) opened /metrics to `Bearer ` with nothing."""
+    empty = settings.model_copy(update={"metrics_token": SecretStr("")})
+    with TestClient(create_app(empty)) as c:
+        assert c.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404

@@ -180,7 +180,7 @@ def test_unexpected_exception_is_a_bare_500_problem(
         for path in ("/boom", "/boom-key"):
             resp = client.get(path)
             body = assert_problem(resp, 500, "internal-error")
-            assert set(body) <= {"type", "title", "status", "detail", "instance"}
+            assert set(body) <= {"type", "title", "status", "detail", "instance", "request_id"}
             for leak in (
                 "hunter2",
                 "secret",

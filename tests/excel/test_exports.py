@@ -799,7 +799,7 @@ def test_cohort_risk_instrument_says_its_threshold_in_risk_points() -> None:
     comparison, rows = make_cohort(f, [f"Org {n}" for n in range(6)])
     wb = open_workbook(export_cohort(f.instrument, comparison, rows, "es"))
     titles = row_values(wb["Organizaciones"], 3)
-    assert titles[6] == "Global: Resultado, riesgo ± 1 punto (0–100 %)"
+    assert titles[6] == "Global: Resultado, riesgo ± 10 puntos (0–100 %)"
     assert [t for t in strings(wb) if "(en riesgo, bajar es mejor)" in t]
     assert_no_internal_keys(wb, f.instrument)
 

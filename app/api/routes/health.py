@@ -79,8 +79,8 @@ async def metrics(request: Request) -> Response:
     time and database connections in use. Answers only a scraper that sends the token set in
     `OCA_METRICS_TOKEN`; without one set, metrics are off (404)."""
     token = request.app.state.settings.metrics_token
-    if token is None:
-        raise HTTPException(404)
+    if token is None or not token.get_secret_value().strip():
+        raise HTTPException(404)  # off; an empty token (OCA_METRICS_TOKEN=) is no token
     sent = request.headers.get("authorization", "")
     expected = f"Bearer {token.get_secret_value()}"
     if not hmac.compare_digest(sent.encode(), expected.encode()):

@@ -255,7 +255,10 @@ class ImprovementRule(BaseModel):
         "gave `threshold`"
     )
     instrument_threshold: float = Field(description="The instrument file's improvement threshold")
-    from_request: bool = Field(description="true when `threshold` came from the request")
+    from_request: bool = Field(
+        description="true when `threshold` differs from the instrument's own, i.e. the request's "
+        "`?threshold=` changed the rule (a request that repeats the instrument's own is false)"
+    )
     lens_threshold: float | None = Field(
         default=None, description="`threshold` on the lens's 0-100 scale"
     )
