@@ -43,7 +43,7 @@ from app.services import assessments, organizations
 from app.services.demo import WORKSPACE, load_demo
 from app.services.instruments import sync_catalog, version_row
 from app.services.keys import Principal, authenticate, create_key
-from app.services.scores import score_payload, score_summary
+from app.services.scores import ENGINE_VERSION, score_payload, score_summary
 
 INSTRUMENT = "oca"
 BASELINE_ON = date(2022, 3, 1)
@@ -153,6 +153,7 @@ class BulkBuilder:
                 "computed_at": ts,
                 "overall": result.overall.score,
                 "summary": score_summary(result),
+                "engine_version": ENGINE_VERSION,
                 "payload": score_payload(result, f.instrument),
             }
         )

@@ -186,14 +186,21 @@ def serve(
     """Migrate the database, check instrument files, then serve the API with uvicorn."""
     import uvicorn
 
+    from app.services.stale_scores import refresh_stale_scores
+
     settings = _settings()
     problems = settings.problems()
     if problems:
         raise fail("cannot start:\n  " + "\n  ".join(problems))
     with friendly_errors():
         catalog = _catalog(settings)
-        with session_scope(settings, create=True, migrate_first=migrate_first, catalog=catalog):
-            pass
+        with session_scope(
+            settings, create=True, migrate_first=migrate_first, catalog=catalog
+        ) as session:
+            # once, before the workers start (each would otherwise find the same work)
+            recomputed = refresh_stale_scores(session, catalog)
+    if recomputed:
+        err.print(f"recomputed {recomputed} stored score(s) made by an older engine")
     out.print(f"OCA Engine on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     if workers > 1:
         from app.services.metrics import share_metrics_between_workers

@@ -208,6 +208,8 @@ class AssessmentScore(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     # the API's answer, rounded and serialized once at submit (reads send these bytes as they are)
     rendered: Mapped[str | None] = mapped_column(Text)
+    # the rules that made it (app.services.scores.ENGINE_VERSION); null: before it was recorded
+    engine_version: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
 class AuditEvent(Base):

@@ -39,7 +39,7 @@ from app.services.instruments import version_row
 from app.services.keys import Principal
 from app.services.metrics import timed_scoring
 from app.services.organizations import get_organization
-from app.services.scores import render_score, score_payload, score_summary
+from app.services.scores import ENGINE_VERSION, render_score, score_payload, score_summary
 
 
 @dataclass(frozen=True)
@@ -361,6 +361,7 @@ def store_score(session: Session, f: InstrumentFile, a: Assessment, result: Scor
                 summary=summary,
                 payload=payload,
                 rendered=rendered,
+                engine_version=ENGINE_VERSION,
             )
         )
     else:
@@ -369,6 +370,7 @@ def store_score(session: Session, f: InstrumentFile, a: Assessment, result: Scor
         row.summary = summary
         row.payload = payload
         row.rendered = rendered
+        row.engine_version = ENGINE_VERSION
 
 
 def submit(
