@@ -28,6 +28,7 @@ from app.domain.score_model import (
     Score,
     SectionRisk,
     coverage_of,
+    held_back_dimension,
     keep_weak,
     not_assessed_area,
     not_assessed_dimension,
@@ -238,24 +239,17 @@ def score_risk(c: CompiledInstrument, answers: Answers) -> Score:
             if pct is not None:
                 o_partial.append(d.key)
             dims_out.append(
-                DimensionScore(
-                    d.key,
-                    d.lens,
+                held_back_dimension(
+                    d,
                     d.weight,
-                    None,
-                    None,
                     cov,
-                    d_ans,
-                    d_na,
-                    d_miss,
-                    reason_for(d_ans, d_miss, cov, mc),
-                    section_risk,
-                    tuple(areas_out),
-                    pct,
-                    None if pct is None else 100.0 - pct,
-                    True,
-                    d_assessed,
-                    tuple(d_partial),
+                    (d_ans, d_na, d_miss),
+                    mc,
+                    areas_out,
+                    risk=section_risk,
+                    partial=(pct, None if pct is None else 100.0 - pct),
+                    areas_assessed=d_assessed,
+                    includes_partial=d_partial,
                 )
             )
     cov = coverage_of(o_ans, o_miss)

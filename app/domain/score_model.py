@@ -369,6 +369,43 @@ def not_assessed_area(a: CArea, missing: int) -> AreaScore:
     )
 
 
+def held_back_dimension(
+    d: CDim,
+    weight: float,
+    cov: float | None,
+    counts: tuple[int, int, int],
+    mc: float,
+    areas: list[AreaScore],
+    *,
+    risk: SectionRisk | None = None,
+    partial: tuple[float | None, float | None] = (None, None),
+    areas_assessed: int = 0,
+    includes_partial: list[str] | None = None,
+) -> DimensionScore:
+    """A dimension shown empty (below coverage, or nothing to score), with the reason, and with
+    the value its answers still feed the overall (``partial``) when there is one."""
+    answered, na, missing = counts
+    return DimensionScore(
+        d.key,
+        d.lens,
+        weight,
+        None,
+        None,
+        cov,
+        answered,
+        na,
+        missing,
+        reason_for(answered, missing, cov, mc),
+        risk,
+        tuple(areas),
+        partial[0],
+        partial[1],
+        True,
+        areas_assessed,
+        tuple(includes_partial or ()),
+    )
+
+
 def not_assessed_dimension(d: CDim, areas: list[AreaScore]) -> DimensionScore:
     """A dimension of a partial assessment in which no area was rated: shown, left out."""
     return DimensionScore(

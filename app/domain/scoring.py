@@ -58,6 +58,7 @@ from app.domain.score_model import (
     band_index,
     compile_instrument,
     coverage_of,
+    held_back_dimension,
     keep_weak,
     not_assessed_area,
     not_assessed_dimension,
@@ -240,19 +241,13 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
         cov = coverage_of(d_ans, d_miss)
         if not d_w:
             dims_out.append(
-                DimensionScore(
-                    d.key,
-                    d.lens,
+                held_back_dimension(
+                    d,
                     d.weight,
-                    None,
-                    None,
                     cov,
-                    d_ans,
-                    d_na,
-                    d_miss,
-                    reason_for(d_ans, d_miss, cov, mc),
-                    None,
-                    tuple(areas_out),
+                    (d_ans, d_na, d_miss),
+                    mc,
+                    areas_out,
                     areas_assessed=d_assessed,
                 )
             )
@@ -291,24 +286,16 @@ def _score_levels(c: CompiledInstrument, answers: Answers) -> Score:
         else:
             o_partial.append(d.key)
             dims_out.append(
-                DimensionScore(
-                    d.key,
-                    d.lens,
+                held_back_dimension(
+                    d,
                     dw,
-                    None,
-                    None,
                     cov,
-                    d_ans,
-                    d_na,
-                    d_miss,
-                    reason_for(d_ans, d_miss, cov, mc),
-                    None,
-                    tuple(areas_out),
-                    raw,
-                    norm,
-                    True,
-                    d_assessed,
-                    tuple(d_partial),
+                    (d_ans, d_na, d_miss),
+                    mc,
+                    areas_out,
+                    partial=(raw, norm),
+                    areas_assessed=d_assessed,
+                    includes_partial=d_partial,
                 )
             )
     cov = coverage_of(o_ans, o_miss)
