@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -49,6 +50,21 @@ class Settings(BaseSettings):
         description="Bearer token a Prometheus scraper sends to GET /metrics; unset: /metrics "
         "answers 404",
     )
+
+    session_idle_minutes: int = Field(
+        default=120, ge=5, le=24 * 60, description="A web session ends after this long unused"
+    )
+    session_absolute_hours: int = Field(
+        default=12, ge=1, le=24 * 30, description="A web session ends this long after sign-in"
+    )
+
+    @property
+    def session_idle(self) -> timedelta:
+        return timedelta(minutes=self.session_idle_minutes)
+
+    @property
+    def session_absolute(self) -> timedelta:
+        return timedelta(hours=self.session_absolute_hours)
 
     @property
     def cors_origin_list(self) -> list[str]:

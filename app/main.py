@@ -30,6 +30,7 @@ from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
 from app.services.metrics import count_pool_use
 from app.services.stale_scores import refresh_stale_scores
+from app.web import mount as mount_pages
 
 DESCRIPTION = """
 Versioned organizational capacity instruments (OCA, OPI, NUPAS, CLA, the four-dimension
@@ -106,4 +107,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     for module in (instruments, organizations, cohorts, assessments, imports, audit, keys):
         app.include_router(module.router)
+    mount_pages(app)
     return app

@@ -719,5 +719,9 @@ def main() -> None:
     app()
 
 
+# Command groups in their own modules register themselves on `app` (after everything above).
+from app.cli import users  # noqa: E402, F401, I001
+
+
 if __name__ == "__main__":
     main()

@@ -38,3 +38,19 @@ class Invalid(DomainError):
     """Input that is well-formed but cannot be accepted; ``errors`` lists every offending part."""
 
     code, title = "validation-error", "Invalid input"
+
+
+class Forbidden(DomainError):
+    """The caller is known but its role does not allow this."""
+
+    code, title = "forbidden", "Forbidden"
+
+
+class Throttled(DomainError):
+    """Too many attempts in a short time; ``retry_after`` says how many seconds to wait."""
+
+    code, title = "too-many-requests", "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

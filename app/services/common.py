@@ -91,6 +91,12 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "cohort.member.remove",
     "key.create",
     "key.revoke",
+    "person.invite",
+    "person.remove",
+    "person.password",
+    "person.sign_in",
+    "person.sign_in_failed",
+    "person.sign_out",
 )
 
 

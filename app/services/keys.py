@@ -22,12 +22,13 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: one key of one workspace, with a role."""
+    """Who is calling: one key, one signed-in person or the command line; one workspace, a role."""
 
     workspace_id: uuid.UUID
     key_id: uuid.UUID | None  # None for the command line, which acts with no key
-    key_name: str
+    key_name: str  # for a person: the e-mail
     role: Role
+    person_id: uuid.UUID | None = None  # set when a person signed in to the web pages
 
     @property
     def can_write(self) -> bool:
@@ -39,6 +40,8 @@ class Principal:
 
     @property
     def actor(self) -> str:
+        if self.person_id is not None:
+            return f"person:{self.key_name}"
         return f"key:{self.key_name}" if self.key_id else f"cli:{self.key_name}"
 
 

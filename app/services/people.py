@@ -1,0 +1,461 @@
+"""People who use the web pages: accounts, memberships, sessions, one-time links, throttling.
+
+A person signs in with an e-mail and a password (Argon2id) and acts in one workspace at a time
+with the role of their membership there: the same roles, services and tenant rules as API keys.
+Secrets (session cookies, invitation and reset links) are shown once; only their SHA-256 is kept.
+Everything is in the database, so a sign-out, a removal or a throttle holds on every worker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from app.db.models import (
+    Membership,
+    OneTimeLink,
+    Person,
+    Role,
+    SignInAttempt,
+    WebSession,
+    Workspace,
+)
+from app.db.session import serialize_on, write_transaction
+from app.domain.errors import Forbidden, Invalid, NotFound, Throttled
+from app.services.common import audit, now
+from app.services.keys import Principal, ensure_workspace
+
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+# Verified when the e-mail is unknown, so that a wrong e-mail costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+LINK_LIFETIME = {"invite": timedelta(days=7), "reset": timedelta(hours=24)}
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+
+# Throttling: failures counted over a window, per e-mail and per address.
+FAILURE_WINDOW = timedelta(minutes=15)
+FAILURES_PER_EMAIL = 5
+FAILURES_PER_ADDRESS = 30
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}$")
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle: timedelta = timedelta(hours=2)
+    absolute: timedelta = timedelta(hours=12)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str  # the cookie's value, shown once
+    principal: Principal
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Link:
+    person_id: uuid.UUID
+    email: str
+    purpose: str
+    token: str | None  # None: the person already has a password and needs no link
+
+
+@dataclass(frozen=True)
+class Member:
+    person_id: uuid.UUID
+    email: str
+    name: str
+    role: Role
+    active: bool  # has set a password
+
+
+@dataclass(frozen=True)
+class WorkspaceChoice:
+    id: uuid.UUID
+    name: str
+    role: Role
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    value = email.strip().lower()
+    if len(value) > 254 or not _EMAIL.match(value):
+        raise Invalid(f"'{email.strip()[:80]}' is not an e-mail address")
+    return value
+
+
+def check_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise Invalid(f"the password must have at least {PASSWORD_MIN} characters")
+    if len(password) > PASSWORD_MAX:
+        raise Invalid(f"the password must have at most {PASSWORD_MAX} characters")
+
+
+def _role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise Invalid(f"role must be one of {[r.value for r in Role]}") from None
+
+
+def _person_by_email(session: Session, email: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.email == email))
+
+
+def _new_link(session: Session, person: Person, purpose: str) -> str:
+    token = secrets.token_urlsafe(32)
+    moment = now()
+    # A new link replaces any earlier unused one of the same purpose.
+    session.execute(
+        delete(OneTimeLink).where(
+            OneTimeLink.person_id == person.id,
+            OneTimeLink.purpose == purpose,
+            OneTimeLink.used_at.is_(None),
+        )
+    )
+    session.add(
+        OneTimeLink(
+            token_hash=digest(token),
+            purpose=purpose,
+            person_id=person.id,
+            created_at=moment,
+            expires_at=moment + LINK_LIFETIME[purpose],
+        )
+    )
+    return token
+
+
+def _join(session: Session, person: Person, workspace_id: uuid.UUID, role: Role) -> None:
+    found = session.get(Membership, (person.id, workspace_id))
+    if found is None:
+        session.add(
+            Membership(person_id=person.id, workspace_id=workspace_id, role=role, created_at=now())
+        )
+    else:
+        found.role = role.value
+
+
+# --- accounts ------------------------------------------------------------------------------------
+
+
+def create_person(
+    session: Session, *, email: str, name: str, password: str, workspace: str, role: str
+) -> Person:
+    """`oca users create`: a person with a password, member of ``workspace`` (created if new)."""
+    address = normalize_email(email)
+    check_password(password)
+    role_value = _role(role)
+    with write_transaction(session):
+        ws = ensure_workspace(session, workspace.strip())
+        person = _person_by_email(session, address)
+        if person is None:
+            person = Person(email=address, name=name.strip() or address, created_at=now())
+            session.add(person)
+        person.password_hash = _hasher.hash(password)
+        session.flush()
+        _join(session, person, ws.id, role_value)
+        cli = Principal(ws.id, None, "oca users create", Role.admin)
+        audit(session, cli, "person.invite", "person", person.id, {"role": role_value.value})
+    return person
+
+
+def invite(session: Session, by: Principal, *, email: str, name: str, role: str) -> Link:
+    """Add a person to the caller's workspace; a new person gets a one-time link to set a
+    password (no e-mail is sent: the admin hands the link over)."""
+    if not by.is_admin:
+        raise Forbidden("only an admin can invite people")
+    address = normalize_email(email)
+    role_value = _role(role)
+    with write_transaction(session):
+        serialize_on(session, "person", address)
+        person = _person_by_email(session, address)
+        if person is None:
+            person = Person(email=address, name=name.strip()[:120] or address, created_at=now())
+            session.add(person)
+            session.flush()
+        _join(session, person, by.workspace_id, role_value)
+        token = None if person.password_hash else _new_link(session, person, "invite")
+        audit(session, by, "person.invite", "person", person.id, {"role": role_value.value})
+        link = Link(person.id, person.email, "invite", token)
+    return link
+
+
+def reset_link(session: Session, email: str, by: Principal | None = None) -> Link:
+    """A one-time link to choose a new password. ``by`` (an admin) may only reset members of
+    their own workspace; the command line may reset anyone."""
+    address = normalize_email(email)
+    with write_transaction(session):
+        person = _person_by_email(session, address)
+        if person is not None and by is not None:
+            if not by.is_admin:
+                raise Forbidden("only an admin can reset a password")
+            if session.get(Membership, (person.id, by.workspace_id)) is None:
+                person = None  # another workspace's person is exactly as absent
+        if person is None:
+            raise NotFound(f"no person with the e-mail {address}")
+        token = _new_link(session, person, "reset")
+        link = Link(person.id, person.email, "reset", token)
+    return link
+
+
+def link_person(session: Session, token: str) -> Person | None:
+    """The person a valid, unused, unexpired link is for (None otherwise)."""
+    row = session.scalar(select(OneTimeLink).where(OneTimeLink.token_hash == digest(token)))
+    if row is None or row.used_at is not None or _aware(row.expires_at) <= now():
+        return None
+    return session.get(Person, row.person_id)
+
+
+def use_link(session: Session, token: str, password: str) -> Person:
+    """Set the password through a one-time link; every session of the person ends."""
+    check_password(password)
+    with write_transaction(session):
+        row = session.scalar(
+            select(OneTimeLink).where(OneTimeLink.token_hash == digest(token)).with_for_update()
+        )
+        if row is None or row.used_at is not None or _aware(row.expires_at) <= now():
+            raise NotFound("this link is unknown, used or expired; ask an admin for a new one")
+        person = session.get(Person, row.person_id)
+        assert person is not None  # cascades with the person
+        row.used_at = now()
+        person.password_hash = _hasher.hash(password)
+        _revoke_sessions(session, person.id)
+        for ws_id in session.scalars(
+            select(Membership.workspace_id).where(Membership.person_id == person.id)
+        ):
+            actor = Principal(ws_id, None, person.email, Role.viewer, person.id)
+            audit(session, actor, "person.password", "person", person.id, {"via": row.purpose})
+    return person
+
+
+def members(session: Session, principal: Principal) -> list[Member]:
+    rows = session.execute(
+        select(Person.id, Person.email, Person.name, Membership.role, Person.password_hash)
+        .join(Membership, Membership.person_id == Person.id)
+        .where(Membership.workspace_id == principal.workspace_id)
+        .order_by(Person.email)
+    )
+    return [
+        Member(pid, email, name, Role(role), ph is not None) for pid, email, name, role, ph in rows
+    ]
+
+
+def remove_member(session: Session, by: Principal, person_id: uuid.UUID) -> None:
+    """Take a person out of the caller's workspace; their sessions there end at once."""
+    if not by.is_admin:
+        raise Forbidden("only an admin can remove people")
+    if by.person_id == person_id:
+        raise Invalid("you cannot remove yourself; ask another admin")
+    with write_transaction(session):
+        found = session.get(Membership, (person_id, by.workspace_id))
+        if found is None:
+            raise NotFound(f"person {person_id} is not a member of this workspace")
+        session.delete(found)
+        _revoke_sessions(session, person_id, by.workspace_id)
+        audit(session, by, "person.remove", "person", person_id)
+
+
+def workspaces_of(session: Session, person_id: uuid.UUID) -> list[WorkspaceChoice]:
+    rows = session.execute(
+        select(Workspace.id, Workspace.name, Membership.role)
+        .join(Membership, Membership.workspace_id == Workspace.id)
+        .where(Membership.person_id == person_id)
+        .order_by(Workspace.name)
+    )
+    return [WorkspaceChoice(ws_id, name, Role(role)) for ws_id, name, role in rows]
+
+
+# --- sign-in and sessions ------------------------------------------------------------------------
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _throttle(session: Session, email: str, address: str) -> None:
+    since = now() - FAILURE_WINDOW
+    failed = SignInAttempt.succeeded.is_(False)
+    for column, value, limit in (
+        (SignInAttempt.email, email, FAILURES_PER_EMAIL),
+        (SignInAttempt.address, address, FAILURES_PER_ADDRESS),
+    ):
+        count, oldest = session.execute(
+            select(func.count(), func.min(SignInAttempt.at)).where(
+                column == value, failed, SignInAttempt.at > since
+            )
+        ).one()
+        if count >= limit:
+            wait = _aware(oldest) + FAILURE_WINDOW - now()
+            seconds = max(1, int(wait.total_seconds()) + 1)
+            raise Throttled(
+                f"too many failed sign-ins; try again in {(seconds + 59) // 60} minute(s)",
+                retry_after=seconds,
+            )
+
+
+def sign_in(
+    session: Session, email: str, password: str, *, address: str, policy: SessionPolicy
+) -> SignedIn:
+    """Check the password and open a session in the person's first workspace.
+
+    Refused the same way for an unknown e-mail and a wrong password; after repeated failures
+    for one e-mail or from one address, refused without checking (``Throttled``)."""
+    try:
+        normalized = normalize_email(email)
+    except Invalid:
+        normalized = email.strip().lower()[:254]
+    address = address[:64]
+    _throttle(session, normalized, address)
+    session.rollback()
+    person = _person_by_email(session, normalized)
+    ok = False
+    try:
+        ok = _hasher.verify(
+            person.password_hash if person and person.password_hash else _DUMMY_HASH, password
+        )
+    except (VerificationError, InvalidHashError):
+        ok = False
+    choices = workspaces_of(session, person.id) if person is not None and ok else []
+    ok = ok and bool(choices) and person is not None
+    with write_transaction(session):
+        moment = now()
+        session.add(SignInAttempt(email=normalized, address=address, succeeded=ok, at=moment))
+        if not ok or person is None:
+            if person is not None:
+                for ws in workspaces_of(session, person.id):
+                    actor = Principal(ws.id, None, person.email, ws.role, person.id)
+                    audit(
+                        session,
+                        actor,
+                        "person.sign_in_failed",
+                        "person",
+                        person.id,
+                        {"address": address},
+                    )
+            signed = None
+        else:
+            if _hasher.check_needs_rehash(person.password_hash or ""):
+                person.password_hash = _hasher.hash(password)
+            first = choices[0]
+            token = secrets.token_urlsafe(32)
+            expires = moment + policy.absolute
+            session.add(
+                WebSession(
+                    token_hash=digest(token),
+                    person_id=person.id,
+                    workspace_id=first.id,
+                    created_at=moment,
+                    last_seen_at=moment,
+                    expires_at=expires,
+                )
+            )
+            principal = Principal(first.id, None, person.email, first.role, person.id)
+            audit(session, principal, "person.sign_in", "person", person.id, {"address": address})
+            signed = SignedIn(token, principal, expires)
+    if signed is None:
+        raise Invalid("the e-mail or the password is wrong")
+    return signed
+
+
+_SESSION = (
+    select(
+        WebSession.id,
+        WebSession.person_id,
+        WebSession.workspace_id,
+        WebSession.last_seen_at,
+        WebSession.expires_at,
+        WebSession.revoked_at,
+        Person.email,
+        Membership.role,
+        Workspace.name,
+    )
+    .join(Person, Person.id == WebSession.person_id)
+    .join(Workspace, Workspace.id == WebSession.workspace_id)
+    .outerjoin(
+        Membership,
+        (Membership.person_id == WebSession.person_id)
+        & (Membership.workspace_id == WebSession.workspace_id),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A signed-in person's request: who, and the name of the workspace they act in."""
+
+    principal: Principal
+    workspace: str
+
+
+def session_principal(session: Session, token: str, policy: SessionPolicy) -> Visit | None:
+    """Who a session cookie belongs to, with their current role; None when the session is
+    unknown, revoked, past its absolute expiry, idle too long, or the membership is gone."""
+    if not token or len(token) > 100:
+        return None
+    row = session.execute(_SESSION.where(WebSession.token_hash == digest(token))).first()
+    if row is None:
+        return None
+    sid, person_id, ws_id, last_seen, expires, revoked, email, role, ws_name = row
+    moment = now()
+    last_seen = _aware(last_seen)
+    if revoked is not None or role is None or _aware(expires) <= moment:
+        return None
+    if moment - last_seen > policy.idle:
+        return None
+    if moment - last_seen > LAST_SEEN_RESOLUTION:
+        session.rollback()
+        with write_transaction(session):
+            session.execute(
+                update(WebSession).where(WebSession.id == sid).values(last_seen_at=moment)
+            )
+    return Visit(Principal(ws_id, None, email, Role(role), person_id), ws_name)
+
+
+def sign_out(session: Session, token: str) -> None:
+    with write_transaction(session):
+        row = session.scalar(select(WebSession).where(WebSession.token_hash == digest(token)))
+        if row is None or row.revoked_at is not None:
+            return
+        row.revoked_at = now()
+        person = session.get(Person, row.person_id)
+        membership = session.get(Membership, (row.person_id, row.workspace_id))
+        if person is not None and membership is not None:
+            actor = Principal(
+                row.workspace_id, None, person.email, Role(membership.role), person.id
+            )
+            audit(session, actor, "person.sign_out", "person", person.id)
+
+
+def switch_workspace(session: Session, token: str, workspace_id: uuid.UUID) -> None:
+    """Act in another workspace the person belongs to (404 for any other)."""
+    with write_transaction(session):
+        row = session.scalar(select(WebSession).where(WebSession.token_hash == digest(token)))
+        if row is None or session.get(Membership, (row.person_id, workspace_id)) is None:
+            raise NotFound(f"workspace {workspace_id} does not exist")
+        row.workspace_id = workspace_id
+
+
+def _revoke_sessions(
+    session: Session, person_id: uuid.UUID, workspace_id: uuid.UUID | None = None
+) -> None:
+    query = update(WebSession).where(
+        WebSession.person_id == person_id, WebSession.revoked_at.is_(None)
+    )
+    if workspace_id is not None:
+        query = query.where(WebSession.workspace_id == workspace_id)
+    session.execute(query.values(revoked_at=now()))

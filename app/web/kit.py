@@ -1,0 +1,221 @@
+"""What every page shares: the page context, rendering, and the route class that turns a refusal
+into a page (a 404 page for another workspace's object, a sign-in redirect, a 403 for a viewer).
+
+Pages call the same services as the API; only the rendering differs. Handlers are plain ``def``
+functions, so FastAPI runs them (and their database work) in its thread pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from app.db.errors import Busy
+from app.domain.errors import DomainError, Forbidden, NotFound, Throttled
+from app.services.keys import Principal
+from app.web import i18n
+from app.web.security import (
+    CSRF_FIELD,
+    LANG_COOKIE,
+    CsrfRefused,
+    SignInRequired,
+    csrf_token,
+    find_visit,
+    remember_pre_session,
+    set_cookie,
+)
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+# Pages load only what the app itself serves: no inline script, no other origin.
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+
+
+@cache
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(num=i18n.number, CSRF_FIELD=CSRF_FIELD)
+    return env
+
+
+@dataclass
+class Page:
+    """One request of a page: who asks, in which language, and the form token to send back."""
+
+    request: Request
+    lang: i18n.Lang
+    principal: Principal | None
+    workspace_name: str | None = None
+    set_lang: bool = False
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+    def t(self, key: str, **values: Any) -> str:
+        return i18n.translate(self.lang, key, **values)
+
+    def text(self, value: Any) -> str:
+        return i18n.localized(value, self.lang)
+
+    def day(self, value: Any) -> str:
+        return i18n.day(value, self.lang)
+
+    @property
+    def who(self) -> Principal:
+        if self.principal is None:
+            raise SignInRequired()
+        return self.principal
+
+    @property
+    def can_write(self) -> bool:
+        return self.principal is not None and self.principal.can_write
+
+    @property
+    def is_admin(self) -> bool:
+        return self.principal is not None and self.principal.is_admin
+
+    def require_write(self) -> Principal:
+        if not self.can_write:
+            raise Forbidden(self.t("error.viewer"))
+        return self.who
+
+    def require_admin(self) -> Principal:
+        if not self.is_admin:
+            raise Forbidden(self.t("error.admin"))
+        return self.who
+
+    def csrf(self) -> str:
+        return csrf_token(self.request)
+
+    def lang_url(self, lang: str) -> str:
+        path = self.request.url.path
+        return f"/language/{lang}?next={quote(path)}"
+
+
+def db(page: Page) -> Session:
+    """A database session for this page's work (use it in a ``with`` block)."""
+    session: Session = page.request.app.state.sessionmaker()
+    return session
+
+
+def _lang(request: Request) -> tuple[i18n.Lang, bool]:
+    asked = request.query_params.get("lang")
+    lang = i18n.pick_lang(
+        asked, request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
+    )
+    return lang, asked == lang
+
+
+def visitor(request: Request) -> Page:
+    """Dependency: anyone (sign-in, links); knows the person when there is one."""
+    lang, chosen = _lang(request)
+    visit = find_visit(request)
+    if visit is None:
+        return Page(request, lang, None, set_lang=chosen)
+    request.state.page_principal = visit.principal
+    return Page(request, lang, visit.principal, visit.workspace, set_lang=chosen)
+
+
+def member(request: Request) -> Page:
+    """Dependency: a signed-in person of the current workspace (else the sign-in form)."""
+    page = visitor(request)
+    if page.principal is None:
+        raise SignInRequired()
+    return page
+
+
+def render(page: Page, name: str, status: int = 200, **values: Any) -> HTMLResponse:
+    values.setdefault("title", "")
+    html = environment().get_template(name).render(page=page, t=page.t, **values)
+    response = HTMLResponse(html, status_code=status)
+    finish(page.request, response, page)
+    return response
+
+
+def finish(request: Request, response: Response, page: Page | None = None) -> None:
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["Cache-Control"] = "no-store"
+    remember_pre_session(request, response)
+    if page is not None:
+        if page.set_lang:
+            set_cookie(request, response, LANG_COOKIE, page.lang, max_age=60 * 60 * 24 * 365)
+        for k, v in page.extra_headers.items():
+            response.headers[k] = v
+
+
+def redirect(page: Page | Request, to: str) -> RedirectResponse:
+    """303 See Other: after a form, the browser GETs the next page."""
+    request = page.request if isinstance(page, Page) else page
+    response = RedirectResponse(to, status_code=303)
+    finish(request, response, page if isinstance(page, Page) else None)
+    return response
+
+
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (never //other.example or a scheme): no open redirect."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def error_page(request: Request, status: int, message: str, **headers: str) -> HTMLResponse:
+    lang, _ = _lang(request)
+    principal = getattr(request.state, "page_principal", None)
+    page = Page(request, lang, principal, extra_headers=headers)
+    title = page.t(f"error.{status}.title") if f"error.{status}.title" in i18n.messages() else ""
+    return render(page, "error.html", status, title=title, code=status, message=message)
+
+
+class PageRoute(APIRoute):
+    """A page's route: every refusal becomes a page, never problem+json."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except SignInRequired:
+                target = request.url.path
+                if request.url.query:
+                    target += "?" + request.url.query
+                return redirect(request, f"/sign-in?next={quote(target)}")
+            except CsrfRefused:
+                lang, _ = _lang(request)
+                return error_page(request, 403, i18n.translate(lang, "error.csrf"))
+            except NotFound:
+                lang, _ = _lang(request)
+                return error_page(request, 404, i18n.translate(lang, "error.404"))
+            except Forbidden as exc:
+                return error_page(request, 403, exc.detail)
+            except Throttled as exc:
+                return error_page(request, 429, exc.detail, **{"Retry-After": str(exc.retry_after)})
+            except Busy as exc:
+                return error_page(
+                    request, 503, exc.detail, **{"Retry-After": str(exc.retry_after_seconds)}
+                )
+            except DomainError as exc:
+                return error_page(request, 422, exc.detail)
+            except RequestValidationError:
+                lang, _ = _lang(request)
+                return error_page(request, 400, i18n.translate(lang, "error.400"))
+
+        return page_handler

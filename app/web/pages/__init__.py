@@ -1,0 +1,1 @@
+"""The web pages, one module per part of the site; each exposes ``router``."""

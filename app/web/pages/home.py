@@ -1,0 +1,23 @@
+"""The workspace's home page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from app.services.overview import overview
+from app.services.people import workspaces_of
+from app.web.kit import Page, PageRoute, db, member, render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+
+@router.get("/")
+def home(page: Annotated[Page, Depends(member)]) -> Response:
+    who = page.who
+    with db(page) as session:
+        seen = overview(session, who)
+        choices = workspaces_of(session, who.person_id) if who.person_id else []
+    return render(page, "home.html", title=page.t("home.title"), overview=seen, workspaces=choices)
