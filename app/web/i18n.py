@@ -1,6 +1,6 @@
 """Words on the pages in English and Spanish, and numbers and dates written for each language.
 
-Every text lives in ``messages.yaml`` as ``key: {en: …, es: …}``; a test checks that both are
+Every text lives in ``messages/*.yaml`` as ``key: {en: …, es: …}``; a test checks that both are
 there for every key and that every key a template asks for exists. Spanish comes first: most users
 are in Mexico, where numbers are written 1,234.5 as in English, and dates "5 de diciembre de 2026".
 """
@@ -50,12 +50,20 @@ _MONTHS = {
 }
 
 
+MESSAGES = Path(__file__).parent / "messages"
+
+
 @cache
 def messages() -> dict[str, dict[str, str]]:
-    loaded: dict[str, dict[str, str]] = yaml.safe_load(
-        (Path(__file__).parent / "messages.yaml").read_text(encoding="utf-8")
-    )
-    return loaded
+    """Every text, from ``messages/*.yaml`` (one file per part of the site; a key lives once)."""
+    found: dict[str, dict[str, str]] = {}
+    for path in sorted(MESSAGES.glob("*.yaml")):
+        part: dict[str, dict[str, str]] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        twice = sorted(set(part) & set(found))
+        if twice:
+            raise ValueError(f"{path.name}: texts defined in another file too: {twice}")
+        found.update(part)
+    return found
 
 
 def pick_lang(query: str | None, cookie: str | None, accept_language: str | None) -> Lang:
@@ -74,7 +82,7 @@ def pick_lang(query: str | None, cookie: str | None, accept_language: str | None
 def translate(lang: Lang, key: str, **values: Any) -> str:
     entry = messages().get(key)
     if entry is None:
-        raise KeyError(f"no text '{key}' in app/web/messages.yaml")
+        raise KeyError(f"no text '{key}' in app/web/messages/")
     text = entry[lang]
     return text.format(**values) if values else text
 
