@@ -30,6 +30,7 @@ from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
 from app.services.metrics import count_pool_use
 from app.services.stale_scores import refresh_stale_scores
+from app.web import docs as web_docs
 from app.web import mount as mount_pages
 
 DESCRIPTION = """
@@ -80,7 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs" if settings.docs_enabled else None,
+        docs_url=None,  # served by app.web.docs from vendored assets (no CDN)
         redoc_url=None,
         responses={500: problem("Unexpected error (no internals)")},
     )
@@ -107,5 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     for module in (instruments, organizations, cohorts, assessments, imports, audit, keys):
         app.include_router(module.router)
+    if settings.docs_enabled:
+        app.include_router(web_docs.router)
     mount_pages(app)
     return app

@@ -32,10 +32,15 @@ _SANE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
 access_log = logging.getLogger("oca.access")
 error_log = logging.getLogger("oca.api")
 
-# The documentation viewer (Swagger UI) is a page with its own script and styles.
-_DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
+# The documentation viewer (Swagger UI) is a page that runs the app's own copy of its script
+# (app/web/static/swagger): scripts and styles from this site only; its icons are data: URLs.
+_DOCS_PATHS = frozenset({"/docs"})
 _STRICT_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-_DOCS_CSP = "frame-ancestors 'none'; base-uri 'none'"
+_DOCS_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'; "
+    "form-action 'self'"
+)
 
 
 def current_request_id() -> str | None:

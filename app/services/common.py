@@ -93,6 +93,8 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "key.revoke",
     "person.invite",
     "person.remove",
+    "person.role",
+    "person.reset_link",
     "person.password",
     "person.sign_in",
     "person.sign_in_failed",

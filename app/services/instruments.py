@@ -81,3 +81,15 @@ def get_file(catalog: Catalog, instrument_id: str, version: str) -> InstrumentFi
             raise NotFound(f"unknown instrument '{instrument_id}'")
         raise NotFound(f"instrument '{instrument_id}' has no version '{version}'")
     return f
+
+
+def template_workbook(
+    catalog: Catalog, instrument_id: str, version: str, lang: str
+) -> tuple[str, bytes]:
+    """The locked Excel template of one version in ``lang``, and its file name (the API and the
+    instrument page both download it through here)."""
+    from app.excel import build_template
+
+    f = get_file(catalog, instrument_id, version)
+    data = build_template(f.instrument, f.content_hash, lang)
+    return f"{instrument_id}-{version}-{lang}.xlsx", data

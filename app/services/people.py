@@ -209,6 +209,8 @@ def reset_link(session: Session, email: str, by: Principal | None = None) -> Lin
         if person is None:
             raise NotFound(f"no person with the e-mail {address}")
         token = _new_link(session, person, "reset")
+        if by is not None:
+            audit(session, by, "person.reset_link", "person", person.id)
         link = Link(person.id, person.email, "reset", token)
     return link
 
@@ -268,6 +270,41 @@ def remove_member(session: Session, by: Principal, person_id: uuid.UUID) -> None
         session.delete(found)
         _revoke_sessions(session, person_id, by.workspace_id)
         audit(session, by, "person.remove", "person", person_id)
+
+
+def change_role(session: Session, by: Principal, person_id: uuid.UUID, role: str) -> Member:
+    """Give a member of the caller's workspace another role; it holds from their next request
+    (every request reads the membership). An admin cannot change their own role, so a workspace
+    is never left without the admin who made the change."""
+    if not by.is_admin:
+        raise Forbidden("only an admin can change roles")
+    role_value = _role(role)
+    if by.person_id == person_id:
+        raise Invalid("you cannot change your own role; ask another admin")
+    with write_transaction(session):
+        found = session.scalar(
+            select(Membership)
+            .where(Membership.person_id == person_id, Membership.workspace_id == by.workspace_id)
+            .with_for_update()
+        )
+        person = session.get(Person, person_id)
+        if found is None or person is None:
+            raise NotFound(f"person {person_id} is not a member of this workspace")
+        before = found.role
+        if before != role_value.value:
+            found.role = role_value.value
+            audit(
+                session,
+                by,
+                "person.role",
+                "person",
+                person_id,
+                {"role": [before, role_value.value]},
+            )
+        member = Member(
+            person.id, person.email, person.name, role_value, bool(person.password_hash)
+        )
+    return member
 
 
 def workspaces_of(session: Session, person_id: uuid.UUID) -> list[WorkspaceChoice]:

@@ -7,7 +7,7 @@ from app.api.deps import CatalogDep
 from app.api.routing import NOT_FOUND, Lang, v1_router, xlsx_ok, xlsx_response
 from app.api.schemas.common import Page
 from app.api.schemas.instruments import InstrumentSummary, InstrumentVersionRead, VersionSummary
-from app.services.instruments import get_file
+from app.services.instruments import get_file, template_workbook
 
 router = v1_router("instruments")
 
@@ -67,8 +67,5 @@ def get_template(
     version: str = VersionPath,
     lang: Lang = "en",
 ) -> Response:
-    from app.excel import build_template
-
-    f = get_file(catalog, instrument_id, version)
-    data = build_template(f.instrument, f.content_hash, lang)
-    return xlsx_response(f"{instrument_id}-{version}-{lang}.xlsx", data)
+    name, data = template_workbook(catalog, instrument_id, version, lang)
+    return xlsx_response(name, data)
