@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from app.db.models import AuditEvent, Person
 from tests.web.conftest import People, csrf_of, form_token, sign_in
 
-_LINK = re.compile(r'id="made-url"[^>]*value="(http://testserver/links/[A-Za-z0-9_\-]+)"')
-_SECRET = re.compile(r'id="created-secret"[^>]*value="(oca_[A-Za-z0-9_\-]+)"')
+_LINK = re.compile(r'id="made-url"[^>]*>(http://testserver/links/[A-Za-z0-9_\-]+)</textarea>')
+_SECRET = re.compile(r'id="created-secret"[^>]*>(oca_[A-Za-z0-9_\-]+)</textarea>')
 
 
 def _person_id(session: Session, email: str) -> str:

@@ -44,7 +44,7 @@ def test_a_version_shows_levels_evidence_and_rules(signed_in: People, catalog: C
         assert html.count('class="item"') == len(ins.item_keys)
     en = browser.get("/instruments/oca/2015.2", headers={"Accept-Language": "en"}).text
     assert "at least 75% of its applicable items are answered" in en
-    assert "a change of 1 points or more counts as an improvement" in en
+    assert "a change of at least 1 in the score counts as an improvement" in en
     assert "at most 1 band(s) above the band of the weakest dimension" in en
     assert "up to 1.75, Nascent capacity" in en
 

@@ -117,7 +117,8 @@ def catalog_page(page: MemberDep) -> Response:
     rows = []
     for instrument_id in catalog.ids():
         versions = catalog.versions(instrument_id)
-        latest = versions[-1].instrument
+        published = [f for f in versions if f.instrument.derived_from is None] or versions
+        latest = published[-1].instrument  # a variant's title says what it leaves out
         rows.append({"id": instrument_id, "latest": latest, "versions": versions})
     return render(page, "instruments.html", title=page.t("instrument.catalog"), rows=rows)
 
