@@ -184,6 +184,9 @@ def invite(session: Session, by: Principal, *, email: str, name: str, role: str)
     with write_transaction(session):
         serialize_on(session, "person", address)
         person = _person_by_email(session, address)
+        if person is not None and person.id == by.person_id:
+            # inviting oneself again would change one's own role past change_role's guard
+            raise Invalid("you are already a member; ask another admin to change your role")
         if person is None:
             person = Person(email=address, name=name.strip()[:120] or address, created_at=now())
             session.add(person)

@@ -167,6 +167,7 @@ def team(server: Server) -> Team:
 
 @pytest.fixture()
 def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
+    assert AXE.is_file(), f"{AXE} is missing: run `npm ci` in tests/browser (scripts/test does)"
     ctx = browser.new_context(base_url=server.url, locale="es-MX")
     ctx.set_default_timeout(10_000)
     # axe-core is offered as if the site served it, so the pages' CSP (script-src 'self') stays

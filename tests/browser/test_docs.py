@@ -25,4 +25,14 @@ def test_docs_load_offline(context: BrowserContext, page: Page, server: Server) 
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("OCA Engine")
     expect(page.locator(".opblock").first).to_be_visible()
     assert page.locator(".opblock").count() > 20
+    # "Try it out" calls the API from the page (connect-src 'self')
+    healthz = page.locator(
+        ".opblock", has=page.locator(".opblock-summary-path", has_text="/healthz")
+    )
+    healthz.locator(".opblock-summary-control").click()
+    page.get_by_role("button", name="Try it out").click()
+    page.get_by_role("button", name="Execute").click()
+    expect(page.locator(".live-responses-table tbody .response-col_status").first).to_have_text(
+        "200"
+    )
     assert elsewhere == []

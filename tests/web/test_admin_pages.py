@@ -135,6 +135,12 @@ def test_an_admin_cannot_demote_or_remove_themselves(signed_in: People, session:
     refused = admin.post(f"/admin/people/{me}/role", data={"csrf_token": token, "role": "viewer"})
     assert refused.status_code == 422
     assert admin.post(f"/admin/people/{me}/remove", data={"csrf_token": token}).status_code == 422
+    again = admin.post(
+        "/admin/people",
+        data={"csrf_token": token, "email": admin_email(page.text), "name": "", "role": "viewer"},
+        headers={"Accept-Language": "en"},
+    )
+    assert again.status_code == 422 and "ask another admin" in again.text
     assert admin.get("/admin/people").status_code == 200  # still an admin
 
 

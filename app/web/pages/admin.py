@@ -92,7 +92,9 @@ def invite(
             link = people.invite(session, page.who, email=email, name=name, role=role.value)
     except Invalid:
         form = {"email": email, "name": name, "role": role.value}
-        return _people_page(page, 422, error=page.t("admin.people.bad_email"), form=form)
+        yourself = email.strip().lower() == page.who.key_name
+        error = page.t("admin.people.self" if yourself else "admin.people.bad_email")
+        return _people_page(page, 422, error=error, form=form)
     return _people_page(
         page,
         made={
