@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from app.catalog import Catalog
 from app.config import Settings
 from app.services.keys import Principal, authenticate
+from app.services.throttle import Blocklist, failed_api_key, limits_of
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oca_…`")
 
@@ -51,9 +52,27 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="oca"'})
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def _authenticate(request: Request, token: str) -> Principal | None:
+    """The key's principal; for a wrong key, a failure counted against the caller's address,
+    answered 429 once the address has failed too often (``app.services.throttle``)."""
     with request.app.state.sessionmaker() as session:
-        return authenticate(session, token)
+        principal = authenticate(session, token)
+        if principal is not None:
+            return principal
+        address = _address(request)
+        blocklist: Blocklist = request.app.state.blocklist
+        refused = blocklist.refusal(address)
+        if refused is None:
+            refused = failed_api_key(session, address, limits_of(request.app.state.settings))
+            if refused is not None:
+                blocklist.block(address, refused)
+        if refused is not None:
+            raise refused
+        return None
 
 
 async def require_key(
