@@ -58,6 +58,15 @@ class Settings(BaseSettings):
         default=12, ge=1, le=24 * 30, description="A web session ends this long after sign-in"
     )
 
+    rate_limit_per_key: int = Field(
+        default=3000,
+        ge=0,
+        description="Requests per minute one API key may make (0: no limit); over it, 429 with "
+        "Retry-After; counted across every worker through the database",
+    )
+    rate_limit_per_address: int = Field(
+        default=6000, ge=0, description="Requests per minute to /v1 from one address (0: no limit)"
+    )
     auth_failures_per_address: int = Field(
         default=30,
         ge=1,
