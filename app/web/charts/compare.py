@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.domain.rounding import half_even
 from app.web.charts.svg import GRID, INK, MUTED, PALETTE, Figure, Table, el, fmt, scale, text
 from app.web.i18n import number
 
@@ -46,7 +47,7 @@ def _legend(x: float, y: float, words: Words) -> str:
 
 
 def _label(value: float | None, digits: int) -> str:
-    return "—" if value is None else number(value, digits)
+    return "—" if value is None else number(half_even(value), digits)
 
 
 def paired_bars(

@@ -27,7 +27,7 @@ from app.services.rounds import cohort_rounds, default_pair
 from app.web.charts.compare import Pair, Words, distribution, paired_bars
 from app.web.charts.svg import Figure
 from app.web.kit import Page, PageRoute, db, member, render
-from app.web.pages.reports import From_Q, Instrument_Q, To_Q
+from app.web.pages.reports import From_Q, Instrument_Q, To_Q, score
 from app.web.pdf import filename, pdf_response, render_pdf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -251,6 +251,7 @@ def cohort_report(
         choices=rounds,
         chosen=pair,
         anonymized=anonymized,
+        score=score,
     )
 
 
@@ -274,6 +275,7 @@ def cohort_report_pdf(
         subject=name,
         report=report,
         made_on=report.made_on,
+        score=score,
     )
     tail = "anon" if anonymized else ""
     return pdf_response(page, content, filename(name, pair[0], pair[1], pair[2], tail, page.lang))

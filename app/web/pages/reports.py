@@ -21,12 +21,14 @@ from app.db.models import Assessment, Organization
 from app.domain.comparison import Delta, OrgComparison
 from app.domain.errors import Invalid
 from app.domain.instrument import Instrument, Method
+from app.domain.rounding import half_even
 from app.domain.score_model import Score
 from app.services import analysis
 from app.services.organizations import get_organization
 from app.services.rounds import InstrumentRounds, default_pair, organization_rounds
 from app.web.charts.compare import Pair, Words, paired_bars
 from app.web.charts.svg import Figure
+from app.web.i18n import number
 from app.web.kit import Page, PageRoute, db, member, render
 from app.web.pdf import filename, pdf_response, render_pdf
 
@@ -79,6 +81,12 @@ class OrgReport:
     figure: Figure
     digits: int
     made_on: date
+
+
+def score(value: float | None, digits: int = 2, *, signed: bool = False) -> str:
+    """A score as the API shows it: half-even to 2 places at the edge (``domain.rounding``),
+    then written for people; so the page, the PDF and the JSON show the same digits."""
+    return number(None if value is None else half_even(value), digits, signed=signed)
 
 
 def _catalog(page: Page) -> Catalog:
@@ -225,6 +233,7 @@ def org_report(
         report=report,
         choices=found,
         chosen=pair,
+        score=score,
     )
 
 
@@ -246,6 +255,7 @@ def org_report_pdf(
         title=page.t("report.org.title", name=report.organization.name),
         report=report,
         made_on=report.made_on,
+        score=score,
     )
     name = filename(report.organization.name, pair[0], pair[1], pair[2], page.lang)
     return pdf_response(page, content, name)
