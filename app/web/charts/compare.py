@@ -46,6 +46,20 @@ def _legend(x: float, y: float, words: Words) -> str:
     return "".join(out)
 
 
+def wrap(label: str, width: int = 28, lines: int = 2) -> list[str]:
+    """A category name in at most ``lines`` lines of about ``width`` characters (… if cut)."""
+    out: list[str] = []
+    for word in label.split():
+        if out and len(out[-1]) + 1 + len(word) <= width:
+            out[-1] += " " + word
+        else:
+            out.append(word)
+    if len(out) > lines:
+        out = out[:lines]
+        out[-1] = out[-1][: width - 1] + "…"
+    return [x if len(x) <= width else x[: width - 1] + "…" for x in out]
+
+
 def _label(value: float | None, digits: int) -> str:
     return "—" if value is None else number(half_even(value), digits)
 
@@ -70,8 +84,10 @@ def paired_bars(
         v += step
     for i, p in enumerate(pairs):
         y = top + i * (2 * bar + gap)
-        short = p.label if len(p.label) <= 30 else p.label[:29] + "…"
-        parts.append(text(label_w - 8, y + bar + 4, short, text_anchor="end", font_size=11))
+        names = wrap(p.label)
+        first = y + bar + 4 - 6 * (len(names) - 1)
+        for k, name in enumerate(names):
+            parts.append(text(label_w - 8, first + 12 * k, name, text_anchor="end", font_size=11))
         for j, (value, color) in enumerate(((p.baseline, BASE), (p.endline, END))):
             yy = float(y + j * bar)
             if value is None:
@@ -99,7 +115,8 @@ def distribution(
     slot = (width - left - 10) / max(1, len(bins))
     bw = min(36.0, slot / 2 - 6)
     parts = [_legend(left, 16, words)]
-    ticks = sorted({0, most, *(round(most * k / 4) for k in range(1, 4))})
+    step = max(1, -(-most // 5))  # whole organizations, at most about six lines
+    ticks = list(range(0, most + 1, step))
     for t in ticks:
         gy = ay * t + by
         parts.append(el("line", x1=float(left), x2=float(width - 10), y1=gy, y2=gy, stroke=GRID))
