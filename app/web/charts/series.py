@@ -17,9 +17,11 @@ from markupsafe import Markup
 
 from app.web.charts.svg import GRID, INK, MUTED, PALETTE, Figure, Table, el, fmt, scale, text
 
-WIDTH, HEIGHT = 640, 300
-LEFT, RIGHT, TOP, BOTTOM = 48, 20, 14, 40
-FONT_SIZE = 15  # the drawing shrinks to about half on a phone: start large
+WIDTH, PLOT_HEIGHT = 600, 260
+LEFT, RIGHT, TOP = 52, 24, 14
+FONT_SIZE = 16  # the drawing shrinks to about 60% on a phone: start large
+CHAR = FONT_SIZE * 0.58  # the width of an average character
+LONGEST = 16  # round labels longer than this are cut (the table has them whole)
 DASHES = (None, "8 4", "2 4", "12 4 2 4")
 
 
@@ -80,9 +82,8 @@ def _style(index: int, line: Line) -> Legend:
     return Legend(line.label, color, dash, 2.0)
 
 
-def _short(label: str, room: float) -> str:
-    most = max(int(room / (FONT_SIZE * 0.55)), 4)
-    return label if len(label) <= most else label[: most - 1] + "…"
+def _short(label: str) -> str:
+    return label if len(label) <= LONGEST else label[: LONGEST - 1] + "…"
 
 
 def _runs(points: list[tuple[float, float | None]]) -> list[list[tuple[float, float]]]:
@@ -108,9 +109,14 @@ def series_chart(
     first_head: str,
 ) -> SeriesChart:
     """The chart and its legend; the table has a row per line and a column per round."""
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, PLOT_HEIGHT
     ya, yb = scale(axis.lo, axis.hi, TOP + plot_h, TOP)
     step = plot_w / max(len(rounds), 1)
+    labels = [_short(r) for r in rounds]
+    widest = max((len(x) for x in labels), default=0) * CHAR
+    slanted = widest > step - 6  # labels side by side would touch: slant them
+    bottom = int(widest * 0.64) + 34 if slanted else 36
+    height = TOP + plot_h + bottom
     xs = [LEFT + step * (i + 0.5) for i in range(len(rounds))]
     parts: list[str] = []
     for tick in axis.ticks:
@@ -121,10 +127,21 @@ def series_chart(
         )
     base = TOP + plot_h
     parts.append(el("line", x1=float(LEFT), y1=base, x2=float(WIDTH - RIGHT), y2=base, stroke=INK))
-    for x, label in zip(xs, rounds, strict=True):
-        parts.append(
-            text(x, base + 24, _short(label, step), text_anchor="middle", font_size=FONT_SIZE)
-        )
+    for x, label in zip(xs, labels, strict=True):
+        if slanted:
+            y = base + 20
+            parts.append(
+                text(
+                    x + 4,
+                    y,
+                    label,
+                    text_anchor="end",
+                    font_size=FONT_SIZE,
+                    transform=f"rotate(-40 {fmt(x + 4)} {fmt(y)})",
+                )
+            )
+        else:
+            parts.append(text(x, base + 24, label, text_anchor="middle", font_size=FONT_SIZE))
     legend = [_style(i, line) for i, line in enumerate(lines)]
     # the overall is drawn last, on top of the dimensions
     order = sorted(range(len(lines)), key=lambda i: lines[i].strong)
@@ -158,5 +175,5 @@ def series_chart(
         [first_head, *rounds],
         [[line.label, *(number(v) for v in line.values)] for line in lines],
     )
-    figure = Figure(title, description, WIDTH, HEIGHT, "".join(parts), table)
+    figure = Figure(title, description, WIDTH, height, "".join(parts), table)
     return SeriesChart(figure, legend)
