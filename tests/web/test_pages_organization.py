@@ -106,6 +106,8 @@ def test_the_organization_page_shows_rounds_series_lenses_and_weakest(signed_in:
         assert lens.title() in html and number(value["score"], 0) in html
     for w in latest["weakest"]:
         assert w["title"]["en"] in html
+    assert latest["lowest_level"], "the endline has areas at level 1"
+    assert f"({len(latest['lowest_level'])})" in text_of(part(html, "lowest", "</p>"))
     es = signed_in("viewer").get(f"/organizations/{org['id']}?lang=es").text
     assert "Financiamiento" in es and "Áreas más débiles" in es
 
@@ -139,3 +141,17 @@ def test_the_series_chart_breaks_lines_at_gaps_and_shows_every_number() -> None:
     # the axis starts where the scale starts: value 1 sits on the baseline of the plot
     ys = [float(y) for y in re.findall(r'cy="([\d.]+)"', svg)]
     assert max(ys) == TOP + PLOT_HEIGHT
+
+
+def test_an_organization_without_scores_and_an_unknown_instrument_choice(
+    signed_in: People,
+) -> None:
+    tenant = signed_in.tenant
+    empty = create_org(tenant, name="Sin Rondas")
+    browser = signed_in("viewer")
+    html = browser.get(f"/organizations/{empty['id']}?lang=en").text
+    assert "This organization has no assessments yet." in html and "<svg" not in html
+    org = create_org(tenant)
+    scored(tenant, org["id"], "nupas", value="yes")
+    chosen = browser.get(f"/organizations/{org['id']}?instrument=nope&lang=en").text
+    assert 'role="img"' in chosen and "percentage of risk points" in chosen

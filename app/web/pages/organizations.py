@@ -140,6 +140,14 @@ def _chart(
     )
 
 
+def _lowest(page: Page, latest: dict[str, Any] | None) -> list[str]:
+    """The titles of the areas whose answers all sit at the scale's lowest level."""
+    if not latest:
+        return []
+    titles = {a["key"]: a["title"] for d in latest["dimensions"] for a in d["areas"]}
+    return [page.text(titles[k]) if k in titles else k for k in latest.get("lowest_level", [])]
+
+
 @router.get("/organizations/{org_id}")
 def organization(
     org_id: uuid.UUID,
@@ -174,6 +182,7 @@ def organization(
         chosen=chosen,
         chart=chart,
         latest=latest,
+        lowest=_lowest(page, latest),
         latest_point=series["points"][-1] if series and series["points"] else None,
         lenses=LENSES,
         risk_method=bool(file and file.instrument.scoring.method is Method.risk),
