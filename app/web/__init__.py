@@ -11,10 +11,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from app.web.pages import account, cohorts, home, reports
+from app.web.pages import account, assessments, cohorts, home, organizations, reports
 
 STATIC = Path(__file__).parent / "static"
-PAGES = (account, home, reports, cohorts)
+PAGES = (account, home, reports, cohorts, organizations, assessments)
 
 
 def mount(app: FastAPI) -> None:
