@@ -17,8 +17,6 @@ from app.domain.instrument import Instrument
 from app.excel._export_write import (
     PERCENT_FORMAT,
     SCORE_FORMAT,
-    SECTION_FONT,
-    TITLE_FONT,
     Value,
     fit_rows,
     note,
@@ -31,6 +29,7 @@ from app.excel._export_write import (
     wrap,
 )
 from app.excel.layout import Language
+from app.excel.styles import SECTION_FONT, TITLE_FONT
 
 Labels = dict[str, str]
 

@@ -12,8 +12,6 @@ from openpyxl import Workbook
 from app.domain.instrument import Instrument
 from app.domain.scoring import NA, AnswerValue
 from app.excel._export_write import (
-    MUTED,
-    TITLE_FONT,
     Value,
     fit_rows,
     label_values,
@@ -29,7 +27,6 @@ from app.excel.exports.common import (
     answer_number,
     headers_of,
     instrument_name,
-    item_text,
     status_text,
 )
 from app.excel.exports.inputs import AssessmentInfo
@@ -42,9 +39,11 @@ from app.excel.layout import (
     ItemColumn,
     Language,
     check_language,
+    item_text,
     round_name,
 )
 from app.excel.score_reading import write_score_reading
+from app.excel.styles import MUTED, TITLE_FONT
 
 
 class CoverRow(StrEnum):

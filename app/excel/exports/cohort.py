@@ -13,10 +13,7 @@ from app.domain.instrument import Instrument
 from app.domain.rounding import shown_change
 from app.excel._export_write import (
     COUNT_FORMAT,
-    MUTED,
     SCORE_FORMAT,
-    SMALL_MUTED,
-    TITLE_FONT,
     Value,
     fit_rows,
     new_workbook,
@@ -36,6 +33,7 @@ from app.excel.exports.common import UNROUNDED_FORMAT, dimension_titles_of, is_r
 from app.excel.exports.inputs import CohortRow
 from app.excel.exports.words import DIRECTION, OUTCOME, SHEETS, TEXT, Labels, pair
 from app.excel.layout import Language, check_language, round_name
+from app.excel.styles import MUTED, SMALL_MUTED, TITLE_FONT
 
 
 class CohortColumn(StrEnum):

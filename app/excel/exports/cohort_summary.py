@@ -12,10 +12,8 @@ from openpyxl import Workbook
 from app.domain.instrument import Instrument
 from app.excel._export_write import (
     COUNT_FORMAT,
-    MUTED,
     SCORE_FORMAT,
     SHARE_FORMAT,
-    TITLE_FONT,
     Value,
     chart,
     chart_rows,
@@ -43,6 +41,7 @@ from app.excel.exports.inputs import CohortRow
 from app.excel.exports.scores import SCORE_HEADERS, ScoreColumn
 from app.excel.exports.words import SHEETS, TEXT, Labels, pair
 from app.excel.layout import Language, round_name
+from app.excel.styles import MUTED, TITLE_FONT
 
 
 class SummaryColumn(StrEnum):

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, Final
 
-from app.domain.instrument import Instrument, Item, Method
+from app.domain.instrument import Instrument, Method
 from app.excel._export_write import SHARE_FORMAT, ValueAxis, number_text, round2, text_of
 from app.excel.exports.words import IMPROVED, IMPROVED_VERB, RISK_BAND, STATUS, TEXT, UNIT, Labels
 from app.excel.layout import Language
@@ -105,11 +105,6 @@ SHARE_AXIS: Final = ValueAxis(
 
 def is_risk(instrument: Instrument) -> bool:
     return instrument.scoring.method is Method.risk
-
-
-def item_text(item: Item, lang: Language) -> str:
-    text = item.text.get(lang)
-    return f"[{TEXT['key_question'][lang]}] {text}" if item.key_question else text
 
 
 def instrument_name(instrument: Instrument, lang: Language) -> str:

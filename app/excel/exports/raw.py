@@ -25,10 +25,10 @@ from app.excel._export_write import (
     workbook_bytes,
 )
 from app.excel.exports.assessment import ANSWER_HEADERS, COVER_HEADERS, AnswerColumn, CoverRow
-from app.excel.exports.common import answer_number, headers_of, item_text
+from app.excel.exports.common import answer_number, headers_of
 from app.excel.exports.inputs import RawRow
 from app.excel.exports.words import SHEETS, Labels, pair
-from app.excel.layout import ITEM_HEADERS, ItemColumn, check_language
+from app.excel.layout import ITEM_HEADERS, ItemColumn, check_language, item_text
 
 
 class RawColumn(StrEnum):

@@ -11,11 +11,8 @@ from openpyxl import Workbook
 
 from app.domain.instrument import Instrument
 from app.excel._export_write import (
-    MUTED,
     PERCENT_FORMAT,
     POINTS_FORMAT,
-    SECTION_FONT,
-    TITLE_FONT,
     Value,
     fit_rows,
     label_values,
@@ -38,6 +35,7 @@ from app.excel.exports.common import (
 from app.excel.exports.scores import RISK_SCORE_HEADER, SCORE_HEADERS, ScoreColumn
 from app.excel.exports.words import RISK_BAND_PHRASE, RISK_RULE, SHEETS, TEXT, Labels, pair
 from app.excel.layout import Language
+from app.excel.styles import MUTED, SECTION_FONT, TITLE_FONT
 
 
 class RiskColumn(StrEnum):

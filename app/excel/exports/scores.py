@@ -12,12 +12,9 @@ from openpyxl import Workbook
 from app.domain.instrument import Instrument, Lens
 from app.excel._export_write import (
     COUNT_FORMAT,
-    MUTED,
     PERCENT_FORMAT,
     SCORE_FORMAT,
-    SECTION_FONT,
     SHARE_FORMAT,
-    TITLE_FONT,
     Value,
     chart,
     chart_rows,
@@ -46,6 +43,7 @@ from app.excel.exports.common import (
 )
 from app.excel.exports.words import LENS, SHEETS, TEXT, Labels, pair
 from app.excel.layout import NA_LABEL, Language
+from app.excel.styles import MUTED, SECTION_FONT, TITLE_FONT
 
 
 class ScoreColumn(StrEnum):

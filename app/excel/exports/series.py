@@ -9,12 +9,8 @@ from typing import Any, Final
 
 from app.domain.instrument import Instrument, Lens
 from app.excel._export_write import (
-    MUTED,
     PERCENT_FORMAT,
     SCORE_FORMAT,
-    SECTION_FONT,
-    SMALL_MUTED,
-    TITLE_FONT,
     Value,
     chart,
     chart_rows,
@@ -44,6 +40,7 @@ from app.excel.exports.common import (
 from app.excel.exports.scores import SCORE_HEADERS, ScoreColumn
 from app.excel.exports.words import LENS, SHEETS, TEXT, Labels, pair
 from app.excel.layout import check_language, round_name, shorten
+from app.excel.styles import MUTED, SECTION_FONT, SMALL_MUTED, TITLE_FONT
 
 
 class SeriesColumn(StrEnum):

@@ -36,7 +36,6 @@ TEXT: Final[dict[str, Labels]] = {
     "areas": pair("Areas", "Áreas"),
     "lens": pair("Sustainability profile (0–100)", "Perfil de sostenibilidad (0–100)"),
     "no_answer": pair("(no answer)", "(sin respuesta)"),
-    "key_question": pair("Key question", "Pregunta clave"),
     "not_scored": pair(
         "This assessment has no score yet.", "Esta evaluación todavía no tiene puntaje."
     ),
