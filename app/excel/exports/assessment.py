@@ -31,6 +31,7 @@ from app.excel.exports.common import (
 )
 from app.excel.exports.inputs import AssessmentInfo
 from app.excel.exports.risk import write_risk
+from app.excel.exports.score_reading import write_score_reading
 from app.excel.exports.scores import write_scores
 from app.excel.exports.words import SHEETS, TEXT, Labels, pair
 from app.excel.layout import (
@@ -42,7 +43,6 @@ from app.excel.layout import (
     item_text,
     round_name,
 )
-from app.excel.score_reading import write_score_reading
 from app.excel.styles import MUTED, TITLE_FONT
 
 

@@ -29,10 +29,14 @@ from app.excel._export_write import (
 )
 from app.excel.exports.assessment import COVER_HEADERS, CoverRow
 from app.excel.exports.cohort_summary import write_cohort_summary
-from app.excel.exports.common import UNROUNDED_FORMAT, dimension_titles_of, is_risk, outcome_label
+from app.excel.exports.common import (
+    UNROUNDED_FORMAT,
+    CohortView,
+    is_risk,
+)
 from app.excel.exports.inputs import CohortRow
 from app.excel.exports.words import DIRECTION, OUTCOME, SHEETS, TEXT, Labels, pair
-from app.excel.layout import Language, check_language, round_name
+from app.excel.layout import Language, check_language
 from app.excel.styles import MUTED, SMALL_MUTED, TITLE_FONT
 
 
@@ -99,56 +103,34 @@ def export_cohort(
     organizations scored in both rounds, counts, means and medians of all scored, share
     improved, with the organizations behind them) with native charts.
     """
-    language = check_language(lang)
-    keys = ["overall", *(d.key for d in instrument.dimensions)]
-    key_titles = {"overall": TEXT["overall"][language], **dimension_titles_of(instrument, language)}
-    stats: dict[str, Mapping[str, Any]] = {k["key"]: k for k in comparison.get("keys") or []}
-    heading = (
-        f"{comparison.get('cohort_name') or ''} — {instrument.title.get(language)}: "
-        f"{round_name(str(comparison.get('baseline_round')), language)} → "
-        f"{round_name(str(comparison.get('endline_round')), language)}"
-    )
-    threshold = (comparison.get("improvement_rule") or {}).get("threshold")
-    wb = new_workbook(heading)
-    _cohort_organizations(
-        wb, instrument, heading, stats, rows, keys, key_titles, language, threshold
-    )
-    write_cohort_summary(
-        wb, instrument, comparison, stats, rows, keys, key_titles, language, threshold
-    )
+    view = CohortView.of(instrument, comparison, rows, check_language(lang))
+    wb = new_workbook(view.heading)
+    _cohort_organizations(wb, view)
+    write_cohort_summary(wb, view)
     return workbook_bytes(wb)
 
 
-def _cohort_organizations(
-    wb: Workbook,
-    instrument: Instrument,
-    heading: str,
-    stats: Mapping[str, Mapping[str, Any]],
-    rows: Sequence[CohortRow],
-    keys: Sequence[str],
-    key_titles: Mapping[str, str],
-    lang: Language,
-    threshold: float | None = None,
-) -> None:
+def _cohort_organizations(wb: Workbook, view: CohortView) -> None:
     """One row per organization: its program ID when there is one (the internal UUID last),
     then baseline, endline, change (shown and unrounded), direction and outcome for each key,
     and how many items were left out."""
+    instrument, lang, rows, keys = view.instrument, view.lang, view.rows, view.keys
     ws = wb.create_sheet(SHEETS["organizations"][lang])
-    put(ws, 1, 1, heading, font=TITLE_FONT)
-    improved_label = outcome_label(instrument, lang, threshold=threshold)
+    put(ws, 1, 1, view.heading, font=TITLE_FONT)
+    improved_label = view.outcome_label()
     key_headers = {c: COHORT_HEADERS[c][lang] for c in COHORT_KEY_COLUMNS}
     key_headers[CohortColumn.improved] = improved_label
     external = any(r.external_id for r in rows)
     fixed = [CohortColumn.organization, *([CohortColumn.external_id] if external else [])]
     titles = [
         *(COHORT_HEADERS[c][lang] for c in fixed),
-        *(f"{key_titles[k]}: {key_headers[c]}" for k in keys for c in COHORT_KEY_COLUMNS),
+        *(f"{view.key_titles[k]}: {key_headers[c]}" for k in keys for c in COHORT_KEY_COLUMNS),
         COHORT_HEADERS[CohortColumn.left_out][lang],
         COHORT_HEADERS[CohortColumn.organization_id][lang],
     ]
     outcome_of: dict[str, dict[str, str]] = {}
     for key in keys:
-        outcomes = (stats.get(key) or {}).get("outcomes") or {}
+        outcomes = (view.stats.get(key) or {}).get("outcomes") or {}
         outcome_of[key] = {o: name for name in OUTCOME for o in outcomes.get(name) or []}
     table_rows: list[list[Value]] = []
     for r in rows:

@@ -3,13 +3,11 @@ scored in both rounds, counts, means and medians of all scored, and two native c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from openpyxl import Workbook
 
-from app.domain.instrument import Instrument
 from app.excel._export_write import (
     COUNT_FORMAT,
     SCORE_FORMAT,
@@ -31,16 +29,15 @@ from app.excel._export_write import (
 from app.excel.exports.common import (
     SHARE_AXIS,
     UNROUNDED_FORMAT,
+    CohortView,
     instrument_name,
     is_risk,
-    outcome_label,
     score_axis,
     score_of,
 )
-from app.excel.exports.inputs import CohortRow
 from app.excel.exports.scores import SCORE_HEADERS, ScoreColumn
 from app.excel.exports.words import SHEETS, TEXT, Labels, pair
-from app.excel.layout import Language, round_name
+from app.excel.layout import round_name
 from app.excel.styles import MUTED, TITLE_FONT
 
 
@@ -80,7 +77,7 @@ SUMMARY_HEADERS: Final[dict[SummaryColumn, Labels]] = {
     SummaryColumn.mean_change_unrounded: pair(
         "Mean change, unrounded", "Cambio medio, sin redondear"
     ),
-    # improved_n and share_improved say the threshold: see _summary_headers
+    # improved_n and share_improved say the threshold: see write_cohort_summary
     SummaryColumn.improved_n: pair("{improved}: n", "{improved}: n"),
     SummaryColumn.share_improved: pair("{improved}: share", "{improved}: proporción"),
     SummaryColumn.declined_n: pair("Declined: n", "Empeoraron: n"),
@@ -118,17 +115,8 @@ _SUMMARY_FORMATS: Final[dict[SummaryColumn, str]] = {
 }
 
 
-def write_cohort_summary(
-    wb: Workbook,
-    instrument: Instrument,
-    comparison: Mapping[str, Any],
-    stats: Mapping[str, Mapping[str, Any]],
-    rows: Sequence[CohortRow],
-    keys: Sequence[str],
-    key_titles: Mapping[str, str],
-    lang: Language,
-    threshold: float | None = None,
-) -> None:
+def write_cohort_summary(wb: Workbook, view: CohortView) -> None:
+    instrument, comparison, rows, lang = view.instrument, view.comparison, view.rows, view.lang
     risk = is_risk(instrument)
     names = {o["id"]: o["name"] for o in comparison.get("organizations") or []}
     names.update({r.organization_id: r.name for r in rows})
@@ -143,7 +131,7 @@ def write_cohort_summary(
         (TEXT["with_both"][lang], len(comparison.get("organizations_with_both") or [])),
         (TEXT["only_baseline"][lang], len(comparison.get("only_baseline") or [])),
         (TEXT["only_endline"][lang], len(comparison.get("only_endline") or [])),
-        (TEXT["threshold"][lang], outcome_label(instrument, lang, threshold=threshold)),
+        (TEXT["threshold"][lang], view.outcome_label()),
     ]
     row = label_values(ws, 3, info)
     if comparison.get("versions_mixed"):
@@ -155,11 +143,11 @@ def write_cohort_summary(
         )
         put(ws, row, 1, mixed, font=MUTED)
     header = row + 2
-    improved_words = outcome_label(instrument, lang, threshold=threshold)
+    improved_words = view.outcome_label()
     summary_rows: list[list[Value]] = []
     paired_counts: set[int] = set()
-    for key in keys:
-        k = stats.get(key) or {}
+    for key in view.keys:
+        k = view.stats.get(key) or {}
         base, end = k.get("baseline") or {}, k.get("endline") or {}
         paired_base, paired_end = k.get("paired_baseline") or {}, k.get("paired_endline") or {}
         change = k.get("outcomes") or {}
@@ -169,7 +157,7 @@ def write_cohort_summary(
         if key != "overall":
             paired_counts.add(paired)
         cells: dict[SummaryColumn, Value] = {
-            SummaryColumn.name: key_titles[key],
+            SummaryColumn.name: view.key_titles[key],
             SummaryColumn.paired: paired,
             SummaryColumn.paired_baseline_mean: score_of(paired_base.get("mean")),
             SummaryColumn.paired_endline_mean: score_of(paired_end.get("mean")),
@@ -239,9 +227,7 @@ def write_cohort_summary(
     ws.add_chart(
         chart(
             "column",
-            title=TEXT["share_chart"][lang].format(
-                improved=outcome_label(instrument, lang, verb=True, threshold=threshold)
-            ),
+            title=TEXT["share_chart"][lang].format(improved=view.outcome_label(verb=True)),
             data=ws,
             series_columns=[columns.index(SummaryColumn.share_improved) + 1],
             header_row=header,

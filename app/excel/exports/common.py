@@ -3,14 +3,16 @@ titles by key, the value axes of charts, and the outcome rule in words."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
 from app.domain.instrument import Instrument, Method
 from app.excel._export_write import SHARE_FORMAT, ValueAxis, number_text, round2, text_of
+from app.excel.exports.inputs import CohortRow
 from app.excel.exports.words import IMPROVED, IMPROVED_VERB, RISK_BAND, STATUS, TEXT, UNIT, Labels
-from app.excel.layout import Language
+from app.excel.layout import Language, round_name
 
 UNROUNDED_FORMAT: Final = "0.0000"  # the unrounded change, shown to 4 places
 
@@ -142,3 +144,47 @@ def outcome_label(
     low, high = scale_range(instrument)
     words = (IMPROVED_VERB if verb else IMPROVED)[kind][lang]
     return words.format(n=n, unit=unit, low=number_text(low), high=number_text(high))
+
+
+@dataclass(frozen=True)
+class CohortView:
+    """A cohort comparison as both of its sheets read it: the keys compared (overall, then each
+    dimension) with their titles, each key's statistics, the improvement threshold it used."""
+
+    instrument: Instrument
+    comparison: Mapping[str, Any]
+    rows: Sequence[CohortRow]
+    lang: Language
+    keys: list[str]
+    key_titles: dict[str, str]
+    stats: dict[str, Mapping[str, Any]]
+    threshold: float | None
+    heading: str
+
+    @classmethod
+    def of(
+        cls,
+        instrument: Instrument,
+        comparison: Mapping[str, Any],
+        rows: Sequence[CohortRow],
+        lang: Language,
+    ) -> CohortView:
+        heading = (
+            f"{comparison.get('cohort_name') or ''} — {instrument.title.get(lang)}: "
+            f"{round_name(str(comparison.get('baseline_round')), lang)} → "
+            f"{round_name(str(comparison.get('endline_round')), lang)}"
+        )
+        return cls(
+            instrument=instrument,
+            comparison=comparison,
+            rows=rows,
+            lang=lang,
+            keys=["overall", *(d.key for d in instrument.dimensions)],
+            key_titles={"overall": TEXT["overall"][lang], **dimension_titles_of(instrument, lang)},
+            stats={k["key"]: k for k in comparison.get("keys") or []},
+            threshold=(comparison.get("improvement_rule") or {}).get("threshold"),
+            heading=heading,
+        )
+
+    def outcome_label(self, *, verb: bool = False) -> str:
+        return outcome_label(self.instrument, self.lang, verb=verb, threshold=self.threshold)

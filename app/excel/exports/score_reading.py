@@ -28,10 +28,9 @@ from app.excel._export_write import (
     widths,
     wrap,
 )
+from app.excel.exports.words import Labels
 from app.excel.layout import Language
 from app.excel.styles import SECTION_FONT, TITLE_FONT
-
-Labels = dict[str, str]
 
 SHEET: Final[Labels] = {"en": "Reading the scores", "es": "Lectura de puntajes"}
 _T: Final[dict[str, Labels]] = {
