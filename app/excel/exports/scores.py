@@ -15,7 +15,9 @@ from app.excel._export_write import (
     PERCENT_FORMAT,
     SCORE_FORMAT,
     SHARE_FORMAT,
+    ChartKind,
     Value,
+    ValueAxis,
     chart,
     chart_rows,
     fit_rows,
@@ -267,70 +269,53 @@ def write_scores(
     fit_rows(ws, 1, lens_last)
 
     # the charts, under the tables, each block on a page of its own
-    score_col = DIMENSION_COLUMNS.index(ScoreColumn.score) + 1
-    name_col = DIMENSION_COLUMNS.index(ScoreColumn.name) + 1
-    y_title = TEXT["risk_axis" if risk else "score_axis"][lang]
-    row = lens_last + 4
-    row = page_break_before(ws, row)
+    y_title, axis = TEXT["risk_axis" if risk else "score_axis"][lang], score_axis(instrument)
+    row = page_break_before(ws, lens_last + 4)
     if dim_last >= dim_first:
         size = (24.0, max(8.0, 2.5 + 0.9 * (dim_last - dim_first + 1)))
-        ws.add_chart(
-            chart(
-                "bar",
-                title=TEXT["risk_chart" if risk else "score_chart"][lang],
-                data=ws,
-                series_columns=[score_col],
-                header_row=dim_header,
-                first_row=dim_first,
-                last_row=dim_last,
-                category_column=name_col,
-                y_title=y_title,
-                axis=score_axis(instrument),
-                data_labels=True,
-                size=size,
-            ),
-            f"A{row}",
-        )
-        row += chart_rows(size[1])
-    lens_size = (24.0, 8.0)
-    ws.add_chart(
-        chart(
-            "column",
-            title=TEXT["lens_chart"][lang],
-            data=ws,
-            series_columns=[LENS_COLUMNS.index(ScoreColumn.score) + 1],
-            header_row=lens_header,
-            first_row=lens_first,
-            last_row=lens_last,
-            category_column=LENS_COLUMNS.index(ScoreColumn.name) + 1,
-            y_title=LENS_SCORE_HEADER[lang],
-            axis=LENS_AXIS,
-            data_labels=True,
-            size=lens_size,
-        ),
-        f"A{row}",
-    )
-    row += chart_rows(lens_size[1])
+        title = TEXT["risk_chart" if risk else "score_chart"][lang]
+        row = _chart(ws, row, "bar", title, (dim_header, dim_first, dim_last), y_title, size, axis)
+    lens_rows = (lens_header, lens_first, lens_last)
+    lens_title, lens_y = TEXT["lens_chart"][lang], LENS_SCORE_HEADER[lang]
+    row = _chart(ws, row, "column", lens_title, lens_rows, lens_y, (24.0, 8.0), LENS_AXIS)
     if area_last >= area_first:
         # a horizontal bar per area, tall enough for every name (45 for OCA) on one page
         count = area_last - area_first + 1
         # (at most 25 cm: taller, the chart is cut across two printed pages)
         size = (24.0, min(25.0, max(8.0, 3.0 + 0.75 * count)))
-        row = page_break_before(ws, row)
-        ws.add_chart(
-            chart(
-                "bar",
-                title=TEXT["area_risk_chart" if risk else "area_chart"][lang],
-                data=ws,
-                series_columns=[AREA_COLUMNS.index(ScoreColumn.score) + 1],
-                header_row=area_header,
-                first_row=area_first,
-                last_row=area_last,
-                category_column=AREA_COLUMNS.index(ScoreColumn.name) + 1,
-                y_title=y_title,
-                axis=score_axis(instrument),
-                data_labels=True,
-                size=size,
-            ),
-            f"A{row}",
-        )
+        title = TEXT["area_risk_chart" if risk else "area_chart"][lang]
+        area_table = (area_header, area_first, area_last)
+        _chart(ws, page_break_before(ws, row), "bar", title, area_table, y_title, size, axis)
+
+
+def _chart(
+    ws: Any,
+    row: int,
+    kind: ChartKind,
+    title: str,
+    rows: tuple[int, int, int],
+    y_title: str,
+    size: tuple[float, float],
+    axis: ValueAxis,
+) -> int:
+    """A chart of one score table (``rows``: its header, first and last row), its Score column
+    by its Name column (the same columns in every table), placed at ``row``; the row under it."""
+    header, first, last = rows
+    ws.add_chart(
+        chart(
+            kind,
+            title=title,
+            data=ws,
+            series_columns=[DIMENSION_COLUMNS.index(ScoreColumn.score) + 1],
+            header_row=header,
+            first_row=first,
+            last_row=last,
+            category_column=DIMENSION_COLUMNS.index(ScoreColumn.name) + 1,
+            y_title=y_title,
+            axis=axis,
+            data_labels=True,
+            size=size,
+        ),
+        f"A{row}",
+    )
+    return row + chart_rows(size[1])
