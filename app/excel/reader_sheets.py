@@ -129,6 +129,12 @@ class _Found:
     row: int
 
 
+def _key_problem(code: ProblemCode, at: _Found, key: str, expected: str) -> Problem:
+    """A problem of the key cell at ``at``, saying where the key belongs (``expected``)."""
+    cell = at.sheet.ref(ItemColumn.key, at.row)
+    return problem(code, sheet=at.sheet.name, cell=cell, item=key, expected=expected)
+
+
 def _ref(sheet: SheetLayout, column: ItemColumn, row: int) -> str:
     return f"'{sheet.name}'!{sheet.ref(column, row)}"
 
@@ -211,39 +217,19 @@ def read_items(
             home = next((p for p in places if p.sheet is sheet and p.row == position.row), None)
             if not places:
                 if sheet.name in present_names:
+                    missing = _Found(sheet, position.row)
                     problems.append(
-                        problem(
-                            ProblemCode.item_missing,
-                            sheet=sheet.name,
-                            cell=sheet.ref(ItemColumn.key, position.row),
-                            item=key,
-                            expected=expected_ref,
-                        )
+                        _key_problem(ProblemCode.item_missing, missing, key, expected_ref)
                     )
                 continue
             chosen = home or places[0]
-            for place in places:
-                if place is chosen:
-                    continue
-                problems.append(
-                    problem(
-                        ProblemCode.item_duplicated,
-                        sheet=place.sheet.name,
-                        cell=place.sheet.ref(ItemColumn.key, place.row),
-                        item=key,
-                        expected=expected_ref,
-                    )
-                )
+            problems += [
+                _key_problem(ProblemCode.item_duplicated, place, key, expected_ref)
+                for place in places
+                if place is not chosen
+            ]
             if home is None:
-                problems.append(
-                    problem(
-                        ProblemCode.item_moved,
-                        sheet=chosen.sheet.name,
-                        cell=chosen.sheet.ref(ItemColumn.key, chosen.row),
-                        item=key,
-                        expected=expected_ref,
-                    )
-                )
+                problems.append(_key_problem(ProblemCode.item_moved, chosen, key, expected_ref))
             if chosen.sheet.name not in shifted:
                 filled.append(_read_item(sheets[chosen.sheet.name], chosen, key, problems))
     return filled
