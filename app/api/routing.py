@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -12,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import require_admin, require_key
 from app.api.problems import PROBLEM_JSON, Problem
+from app.services.filenames import safe_filename
 
 
 def problem(description: str) -> dict[str, Any]:
@@ -76,31 +75,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Lang = Annotated[Literal["en", "es"], Query(description="Language of the workbook")]
 
 
-# Letters that Unicode does not decompose into an ASCII letter plus a mark.
-_ASCII_SPELLING = str.maketrans(
-    {"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ß": "ss",
-     "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "Th", "þ": "th", "ı": "i"}
-)  # fmt: skip
-
-
-def ascii_filename(filename: str) -> str:
-    """The closest plain-ASCII spelling of a file name, for clients that ignore ``filename*``."""
-    stem, dot, ext = filename.rpartition(".")
-    if not dot:
-        stem, ext = filename, ""
-    decomposed = unicodedata.normalize("NFKD", stem.translate(_ASCII_SPELLING))
-    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
-    plain = re.sub(r"[^A-Za-z0-9._-]+", "_", kept).strip("_.")
-    plain = re.sub(r"_{2,}", "_", plain) or "download"
-    ext = re.sub(r"[^A-Za-z0-9]", "", ext)
-    return f"{plain}.{ext}" if ext else plain
-
-
 def attachment(filename: str) -> dict[str, str]:
     """The one Content-Disposition of every download (RFC 6266): an ASCII ``filename`` for old
     clients and the exact name, UTF-8 and percent-encoded, in ``filename*``. Starlette sends
     headers as Latin-1, so a raw "Łódź" or "Київ" would break the response."""
-    fallback = ascii_filename(filename)
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = filename, ""
+    fallback = safe_filename(stem, ext=ext, ascii_only=True)
     exact = quote(filename, safe="")
     return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}"}
 

@@ -12,6 +12,7 @@ from app.api.schemas.imports import ImportRead
 from app.domain.rounding import rounded_numbers
 from app.excel import Limits, annotate
 from app.services import imports as svc
+from app.services.filenames import safe_filename
 
 router = v1_router("imports")
 
@@ -113,7 +114,8 @@ async def import_workbooks(
             marked = None
         if marked is not None:
             name = expanded[0].name.rsplit("/", 1)[-1].removesuffix(".xlsx")
-            response = xlsx_response(f"{_safe(name)}-problems.xlsx", marked, status_code=422)
+            filename = safe_filename(name[:80], "problems", ext="xlsx")  # "-problems" survives
+            response = xlsx_response(filename, marked, status_code=422)
             response.headers["OCA-Problems"] = str(len(first.problems))
             return response
     return problem_response(
@@ -124,8 +126,3 @@ async def import_workbooks(
         errors=[e for r in body.results for e in (x.model_dump() for x in r.errors)],
         results=[r.model_dump() for r in body.results],
     )
-
-
-def _safe(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-    return cleaned[:80] or "workbook"
