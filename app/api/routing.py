@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import require_admin, require_key
 from app.api.problems import PROBLEM_JSON, Problem
-from app.services.filenames import safe_filename
+from app.services.filenames import content_disposition
 
 
 def problem(description: str) -> dict[str, Any]:
@@ -76,15 +75,7 @@ Lang = Annotated[Literal["en", "es"], Query(description="Language of the workboo
 
 
 def attachment(filename: str) -> dict[str, str]:
-    """The one Content-Disposition of every download (RFC 6266): an ASCII ``filename`` for old
-    clients and the exact name, UTF-8 and percent-encoded, in ``filename*``. Starlette sends
-    headers as Latin-1, so a raw "Łódź" or "Київ" would break the response."""
-    stem, dot, ext = filename.rpartition(".")
-    if not dot:
-        stem, ext = filename, ""
-    fallback = safe_filename(stem, ext=ext, ascii_only=True)
-    exact = quote(filename, safe="")
-    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}"}
+    return {"Content-Disposition": content_disposition(filename)}
 
 
 def xlsx_response(filename: str, data: bytes, status_code: int = 200) -> Response:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from typing import Final
+from urllib.parse import quote
 
 MAX_STEM: Final = 120
 FALLBACK: Final = "download"
@@ -58,3 +59,15 @@ def safe_filename(*parts: str, ext: str = "", ascii_only: bool = False) -> str:
         stem += "_"
     suffix = "".join(c for c in ext if c.isascii() and c.isalnum())
     return f"{stem}.{suffix}" if suffix else stem
+
+
+def content_disposition(filename: str) -> str:
+    """The one Content-Disposition of every download (RFC 6266): an ASCII ``filename`` for old
+    clients and the exact name, UTF-8 and percent-encoded, in ``filename*``. Starlette sends
+    headers as Latin-1, so a raw "Łódź" or "Київ" would break the response."""
+    stem, dot, ext = filename.rpartition(".")
+    if not dot:
+        stem, ext = filename, ""
+    fallback = safe_filename(stem, ext=ext, ascii_only=True)
+    exact = quote(filename, safe="")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}"

@@ -11,14 +11,13 @@ refuses every other address, so a report can't be made to fetch anything.
 from __future__ import annotations
 
 import mimetypes
-import re
-import unicodedata
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from starlette.responses import Response
 
+from app.services.filenames import content_disposition, safe_filename
 from app.web import i18n
 from app.web.kit import Page, environment, finish
 
@@ -70,17 +69,15 @@ def render_pdf(page: Page, template: str, **values: Any) -> bytes:
 
 
 def filename(*parts: str) -> str:
-    """An ASCII file name from the report's subject and rounds (no quotes, no slashes)."""
-    joined = "-".join(p for p in parts if p)
-    ascii_only = unicodedata.normalize("NFKD", joined).encode("ascii", "ignore").decode()
-    return (re.sub(r"[^A-Za-z0-9._-]+", "-", ascii_only).strip("-")[:120] or "report") + ".pdf"
+    """The report's file name from its subject and rounds (the one rule: ``safe_filename``)."""
+    return safe_filename(*(p for p in parts if p), ext="pdf")
 
 
 def pdf_response(page: Page, content: bytes, name: str) -> Response:
     response = Response(
         content,
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": content_disposition(name)},
     )
     finish(page.request, response, page)
     return response

@@ -9,12 +9,10 @@ a draft has answers but no score yet. The downloads call the same export service
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
@@ -23,6 +21,7 @@ from app.catalog import Catalog
 from app.domain.instrument import Instrument, Method
 from app.domain.scoring import NA, AnswerValue
 from app.services import exports, profiles
+from app.services.filenames import content_disposition
 from app.web.kit import Page, PageRoute, db, finish, member, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -157,10 +156,8 @@ def assessment(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)])
 
 
 def _download(page: Page, filename: str, data: bytes) -> Response:
-    """The file as an attachment: an ASCII name for old clients, the exact one in filename*."""
-    plain = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
-    plain = "".join(c if c.isalnum() or c in "-_." else "_" for c in plain) or "download.xlsx"
-    disposition = f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    """The file as an attachment, named as every download is (``content_disposition``)."""
+    disposition = content_disposition(filename)
     response = Response(data, media_type=XLSX, headers={"Content-Disposition": disposition})
     finish(page.request, response, page)
     return response
