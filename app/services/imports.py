@@ -31,6 +31,7 @@ from app.excel import (
     Limits,
     ProblemCode,
     WorkbookRejected,
+    annotate,
     read_filled_workbook,
 )
 from app.excel.layout import COVER_SHEET, cover_cell
@@ -71,6 +72,7 @@ class WorkbookResult:
     reason: dict[str, str] | None = None
     problems: list[Problem] = field(default_factory=list)
     language: str | None = None
+    organization_name: str | None = None  # as the cover names it (for people reading a preview)
 
 
 class _DryRun(Exception):
@@ -411,6 +413,8 @@ def import_workbook(
     except WorkbookRejected as exc:
         result.problems = list(exc.problems)
         result.language = exc.language
+        if isinstance(exc.cover, Cover):
+            result.organization_name = _cover_name(exc.cover)
         if isinstance(exc.cover, Cover) and exc.language is not None:
             # the workspace checks too, so one upload lists every problem (read only)
             _, more = _cover_problems(
@@ -431,6 +435,7 @@ def import_workbook(
     result.instrument_id = f.instrument.id
     result.instrument_version = f.instrument.version
     result.round = wb.cover.round
+    result.organization_name = _cover_name(wb.cover)
     try:
         with write_transaction(session):
             _import_in_transaction(
@@ -454,6 +459,10 @@ def import_workbook(
     except DomainError as exc:
         _reset(result, [_error(ProblemCode.not_accepted, exc.detail, exc.detail)])
     return result
+
+
+def _cover_name(cover: Cover) -> str | None:
+    return cover.organization_name or cover.organization_external_id
 
 
 def _reset(result: WorkbookResult, problems: list[Problem]) -> None:
@@ -549,6 +558,26 @@ def import_workbooks(
     return results
 
 
+def annotated_copy(
+    upload: Upload, result: WorkbookResult, limits: Limits
+) -> tuple[str, bytes] | None:
+    """A rejected workbook with each problem's cell red and commented, and the file name to give
+    it; None when the file is too broken to annotate (its problems list says why)."""
+    if not result.problems or not upload.data:
+        return None
+    try:
+        marked = annotate(upload.data, result.problems, limits, result.language)
+    except Exception:  # a file too broken to annotate: the problems list is the answer
+        return None
+    name = upload.name.rsplit("/", 1)[-1].removesuffix(".xlsx")
+    return f"{_safe_name(name)}-problems.xlsx", marked
+
+
+def _safe_name(name: str) -> str:
+    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return cleaned[:80] or "workbook"
+
+
 def result_json(r: WorkbookResult) -> dict[str, Any]:
     return {
         "file": r.file,
@@ -572,6 +601,7 @@ __all__ = [
     "Upload",
     "UploadRejected",
     "WorkbookResult",
+    "annotated_copy",
     "expand_uploads",
     "import_workbook",
     "import_workbooks",

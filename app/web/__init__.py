@@ -11,10 +11,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from app.web.pages import account, home
+from app.web.pages import account, entry, home, uploads
 
 STATIC = Path(__file__).parent / "static"
-PAGES = (account, home)
+PAGES = (account, home, uploads, entry)
 
 
 def mount(app: FastAPI) -> None:
