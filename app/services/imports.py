@@ -415,6 +415,7 @@ def import_workbook(
         result.language = exc.language
         if isinstance(exc.cover, Cover):
             result.organization_name = _cover_name(exc.cover)
+            result.round = exc.cover.round
         if isinstance(exc.cover, Cover) and exc.language is not None:
             # the workspace checks too, so one upload lists every problem (read only)
             _, more = _cover_problems(

@@ -99,7 +99,8 @@
       }
       function next() {
         if (done >= picked.length) {
-          window.location.assign(form.action.replace(/\/import$/, "") + "#results");
+          // a new query string, so the browser loads the page again (a hash alone would not)
+          window.location.assign(form.action.replace(/\/import$/, "") + "?imported=1#results");
           return;
         }
         say();
