@@ -42,6 +42,7 @@ from app.services import imports
 from app.services.keys import Principal
 
 TTL_SECONDS = 2 * 60 * 60
+_EMPTY = hashlib.sha256(b"").hexdigest()
 _ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
 
@@ -58,6 +59,11 @@ class StagedFile:
     @property
     def importable(self) -> bool:
         return self.preview.status != "rejected" and self.done is None
+
+    @property
+    def annotatable(self) -> bool:
+        """Rejected with bytes to mark (a zip member that could not be unpacked has none)."""
+        return bool(self.preview.problems) and self.sha256 != _EMPTY
 
 
 @dataclass

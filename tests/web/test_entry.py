@@ -281,4 +281,9 @@ def test_the_new_form_says_when_the_round_is_taken_or_the_date_is_in_the_future(
         data={**base, "round": "endline", "assessed_on": "2999-01-01"},
     )
     assert future.status_code == 422 and "2999" in future.text and "fecha" in future.text
+    blank = browser.post(
+        f"/organizations/{org}/assessments/new?lang=es",
+        data={**base, "round": "   ", "assessed_on": "2025-01-01"},
+    )
+    assert blank.status_code == 422 and "de 1 a 64 caracteres" in blank.text
     assert len(api(signed_in.tenant, "GET", "/v1/assessments")["items"]) == 1

@@ -15,7 +15,9 @@ import openpyxl
 from fastapi.testclient import TestClient
 
 from app.catalog import Catalog
+from app.config import Settings
 from app.excel import Prefill, build_template
+from app.main import create_app
 from app.services import staged_imports
 from tests.conftest import Tenant
 from tests.web.conftest import People, csrf_of, form_token
@@ -127,7 +129,7 @@ def test_an_error_is_named_by_sheet_and_cell_then_the_fixed_workbook_imports(
 
 
 def test_a_zip_of_two_workbooks_imports_exactly_the_checked_ones(
-    signed_in: People, catalog: Catalog
+    signed_in: People, catalog: Catalog, settings: Settings
 ) -> None:
     browser = signed_in("editor")
     buffer = io.BytesIO()
@@ -142,9 +144,14 @@ def test_a_zip_of_two_workbooks_imports_exactly_the_checked_ones(
     assert "Confirmar importación (2)" in page.text
 
     token = csrf_of(page.text)
-    assert browser.post(
-        f"/uploads/{key}/import", data={"csrf_token": token, "pick": "1"}
-    ).is_redirect
+    # another worker process (its own app, same settings) answers the confirmation
+    other_worker = TestClient(create_app(settings), follow_redirects=False)
+    other_worker.cookies = browser.cookies
+    with other_worker:
+        confirmed = other_worker.post(
+            f"/uploads/{key}/import", data={"csrf_token": token, "pick": "1"}
+        )
+    assert confirmed.status_code == 303
     names = [o["name"] for o in api(signed_in.tenant, "/v1/organizations")["items"]]
     assert names == ["Org Dos"]  # only the checked one
 

@@ -122,6 +122,8 @@ def create(
             a, _ = svc.create_assessment(session, who, _catalog(page), data)
         except (Invalid, Conflict) as exc:
             error = _detail(page, exc)
+            if any(e.get("pointer") == "/round" for e in exc.extra.get("errors") or []):
+                error = page.t("entry.round_bad")
             existing = exc.extra.get("existing_id")
             if existing:
                 error = page.t("entry.round_taken", round=round.strip())
