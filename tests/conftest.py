@@ -75,6 +75,11 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         database_url=database_url,
         instruments_dir=INSTRUMENTS,
         data_dir=tmp_path_factory.mktemp("data"),
+        # Every test client calls from the address "testclient": the limits are tested with
+        # their own apps and addresses (tests/api/test_throttle.py), not hit by accident.
+        auth_failures_per_address=1_000_000,
+        rate_limit_per_address=0,
+        rate_limit_per_key=0,
     )
 
 

@@ -23,6 +23,10 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     401: problem("Missing, unknown or revoked API key"),
     403: problem("The key's role does not allow this"),
     422: problem("Invalid input; `errors` lists every offending field or item"),
+    429: problem(
+        "Too many wrong API keys from this address lately; nothing was checked or written; "
+        "retry after the `Retry-After` seconds"
+    ),
     503: problem(
         "Busy: the database could not take this request's write in time (a key's last use is "
         "a write too); nothing was written; retry after the `Retry-After` seconds"
