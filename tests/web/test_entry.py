@@ -120,6 +120,7 @@ def test_new_assessment_then_answers_in_the_browser_score_as_the_api_does(
             )
     status = browser.get(f"/assessments/{aid}/edit?lang=en")
     assert "submitted" in status.text and "Finalize" in status.text
+    assert "Colectivo Web" in status.text
 
     by_api = api(
         tenant,

@@ -14,11 +14,12 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Assessment, AssessmentScore, Status
+from app.db.models import Assessment, AssessmentScore, Organization, Status
 from app.domain.answers import AnswersInvalid, RawAnswer
 from app.domain.errors import Conflict, Invalid, PreconditionFailed
 from app.domain.instrument import Dimension, Instrument, Item
@@ -167,6 +168,7 @@ class Entry:
     """What the edit page shows: one dimension's items with their answers and problems."""
 
     a: Assessment
+    organization: Organization
     instrument: Instrument
     dimension: Dimension
     items: dict[str, ItemView]
@@ -205,6 +207,7 @@ def _stored(a: Assessment) -> tuple[dict[str, str], dict[str, str]]:
 
 def _entry(
     page: Page,
+    session: Session,
     f: InstrumentFile,
     a: Assessment,
     key: str | None,
@@ -227,6 +230,7 @@ def _entry(
             )
     return Entry(
         a,
+        get_organization(session, page.who, a.organization_id),
         instrument,
         dimension,
         items,
@@ -249,15 +253,17 @@ def _show(page: Page, entry: Entry, status: int = 200, **values: Any) -> Respons
     )
 
 
-def _status_page(page: Page, a: Assessment, score: float | None, **values: Any) -> Response:
+def _status_page(page: Page, session: Session, a: Assessment, **values: Any) -> Response:
     values.setdefault("error", None)
+    stored = session.get(AssessmentScore, a.id)
     return render(
         page,
         "entry_status.html",
         int(values.pop("status", 200)),
         title=page.t("entry.status_title"),
         a=a,
-        score=score,
+        organization=get_organization(session, page.who, a.organization_id),
+        score=stored.overall if stored else None,
         etag=svc.assessment_etag(a),
         **values,
     )
@@ -275,9 +281,8 @@ def edit(page: MemberDep, assessment_id: uuid.UUID, dimension: str | None = None
     with db(page) as session:
         a = svc.get_assessment(session, who, assessment_id)
         if a.status != Status.draft:
-            stored = session.get(AssessmentScore, a.id)
-            return _status_page(page, a, stored.overall if stored else None)
-        return _show(page, _entry(page, _file(page, a), a, dimension))
+            return _status_page(page, session, a)
+        return _show(page, _entry(page, session, _file(page, a), a, dimension))
 
 
 def _answers(entry: Entry, typed: FormData) -> list[RawAnswer]:
@@ -310,7 +315,7 @@ def save(page: MemberDep, assessment_id: uuid.UUID, typed: FormDep) -> Response:
         if a.status != Status.draft:
             return redirect(page, f"/assessments/{a.id}/edit")
         f = _file(page, a)
-        entry = _entry(page, f, a, key, typed)
+        entry = _entry(page, session, f, a, key, typed)
         if_match = str(typed.get("etag", "")) or None
         try:
             a = svc.update_assessment(
@@ -332,7 +337,7 @@ def save(page: MemberDep, assessment_id: uuid.UUID, typed: FormDep) -> Response:
 
 def _stale(
     page: Page,
-    session: Any,
+    session: Session,
     who: Any,
     assessment_id: uuid.UUID,
     f: InstrumentFile,
@@ -344,7 +349,7 @@ def _stale(
     a = svc.get_assessment(session, who, assessment_id)
     if a.status != Status.draft:
         return redirect(page, f"/assessments/{a.id}/edit")
-    entry = _entry(page, f, a, key, typed)
+    entry = _entry(page, session, f, a, key, typed)
     values, notes = _stored(a)
     for item_key, view in entry.items.items():
         now_value, now_note = values.get(item_key, ""), notes.get(item_key, "")
@@ -356,13 +361,13 @@ def _stale(
 
 
 def _submit(
-    page: Page, session: Any, who: Any, f: InstrumentFile, a: Assessment, key: str
+    page: Page, session: Session, who: Any, f: InstrumentFile, a: Assessment, key: str
 ) -> Response:
     try:
         svc.submit(session, who, _catalog(page), a.id, svc.assessment_etag(a))
     except Invalid as exc:
         a = svc.get_assessment(session, who, a.id)
-        entry = _entry(page, f, a, key)
+        entry = _entry(page, session, f, a, key)
         where = {i.key: d.key for d in f.instrument.dimensions for ar in d.areas for i in ar.items}
         for e in exc.extra.get("errors") or []:
             item = e.get("item")
@@ -398,13 +403,10 @@ def change_status(
         except (PreconditionFailed, Conflict) as exc:
             session.rollback()
             a = svc.get_assessment(session, who, assessment_id)
-            stored = session.get(AssessmentScore, a.id)
             message = (
                 page.t("entry.stale_status")
                 if isinstance(exc, PreconditionFailed)
                 else page.t("entry.status_conflict", status=page.t(f"status.{a.status}"))
             )
-            return _status_page(
-                page, a, stored.overall if stored else None, status=409, error=message
-            )
+            return _status_page(page, session, a, status=409, error=message)
     return redirect(page, f"/assessments/{assessment_id}/edit")
