@@ -11,10 +11,19 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from app.web.pages import account, assessments, cohorts, home, organizations, reports
+from app.web.pages import (
+    account,
+    assessments,
+    cohorts,
+    entry,
+    home,
+    organizations,
+    reports,
+    uploads,
+)
 
 STATIC = Path(__file__).parent / "static"
-PAGES = (account, home, reports, cohorts, organizations, assessments)
+PAGES = (account, home, uploads, entry, reports, cohorts, organizations, assessments)
 
 
 def mount(app: FastAPI) -> None:

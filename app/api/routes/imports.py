@@ -10,9 +10,8 @@ from app.api.problems import PROBLEM_JSON, problem_response
 from app.api.routing import XLSX, problem, v1_router, xlsx_response
 from app.api.schemas.imports import ImportRead
 from app.domain.rounding import rounded_numbers
-from app.excel import Limits, annotate
+from app.excel import Limits
 from app.services import imports as svc
-from app.services.filenames import safe_filename
 
 router = v1_router("imports")
 
@@ -106,16 +105,9 @@ async def import_workbooks(
         return body
     first = results[0]
     if annotate_errors and first.problems:
-        try:
-            marked = await run_in_threadpool(
-                annotate, expanded[0].data, first.problems, limits, first.language
-            )
-        except Exception:  # a file too broken to annotate: the JSON answer below says why
-            marked = None
+        marked = await run_in_threadpool(svc.annotated_copy, expanded[0], first, limits)
         if marked is not None:
-            name = expanded[0].name.rsplit("/", 1)[-1].removesuffix(".xlsx")
-            filename = safe_filename(name[:80], "problems", ext="xlsx")  # "-problems" survives
-            response = xlsx_response(filename, marked, status_code=422)
+            response = xlsx_response(*marked, status_code=422)
             response.headers["OCA-Problems"] = str(len(first.problems))
             return response
     return problem_response(
