@@ -426,14 +426,15 @@ def _rescore(session: Session, catalog: Catalog, archive: Archive) -> tuple[int,
             f = catalog.get(a.instrument_id, a.instrument_version)
             assert f is not None  # checked by _versions
             store_score(session, f, a, compute(f, a))
-            original = made[a.id]
+        session.flush()
+        for row in session.scalars(
+            select(AssessmentScore).where(AssessmentScore.assessment_id.in_(chunk))
+        ):
+            original = made[row.assessment_id]
             if original["engine_version"] == ENGINE_VERSION:
                 # same answers, same instrument hash, same rules: the source's score, made then
-                session.flush()
-                row = session.get(AssessmentScore, a.id)
-                assert row is not None
                 row.computed_at = original["computed_at"]
-                row.rendered = render_score(a.id, row.computed_at, row.payload)
+                row.rendered = render_score(row.assessment_id, row.computed_at, row.payload)
                 kept += 1
     return len(ids), kept
 
