@@ -281,6 +281,13 @@ def check_archive(archive: Archive) -> None:
     emails = [r["email"] for r in rows["person"]]
     if len(set(emails)) != len(emails):
         raise ArchiveError("table person: the same e-mail appears twice")
+    for org in rows["organization"]:
+        for column in ("tags", "thematic_areas"):
+            value = org[column]
+            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+                raise ArchiveError(f"table organization: {column} must be a list of texts")
+    if any(not isinstance(e["changes"], dict | None) for e in rows["audit_event"]):
+        raise ArchiveError("table audit_event: changes must be an object or empty")
     listed = _instrument_keys(archive.manifest)
     used = {(r["instrument_id"], r["instrument_version"]) for r in rows["assessment"]}
     unlisted = sorted(used - set(listed))

@@ -372,6 +372,10 @@ def _bad_role(entries: dict[str, bytes], _: dict[str, Any]) -> None:
     _edit_rows(entries, "membership", lambda r: r.update(role="owner"))
 
 
+def _bad_tags(entries: dict[str, bytes], _: dict[str, Any]) -> None:
+    _edit_rows(entries, "organization", lambda r: r.update(tags={"not": "a list"}))
+
+
 _SOMEONE_ELSES = "00000000-0000-4000-8000-000000000001"
 
 BAD = [
@@ -381,6 +385,7 @@ BAD = [
     ("stray entry", _stray, "unexpected entry name(s) in the archive: tables/extra.jsonl"),
     ("checksum", _tampered_row, "tables/answer.jsonl does not match its checksum"),
     ("foreign reference", _foreign_org, "names nothing in this archive"),
+    ("tags", _bad_tags, "table organization: tags must be a list of texts"),
     ("instrument hash", _hash, "instrument versions differ from this server's"),
     ("constraint", _bad_role, "the database refused a row of the archive; nothing was imported"),
 ]
@@ -460,3 +465,34 @@ def test_database_backup_of_a_running_sqlite(
         copied.dispose()
     code, output = cli(url, "db", "backup", "--to", str(copy))
     assert code == 1 and "exists already" in output
+
+
+def test_a_person_with_an_account_here_keeps_it_and_joins(
+    good_archive: Path, target: tuple[str, Engine], database_url: str
+) -> None:
+    url, engine = target
+    with zipfile.ZipFile(good_archive) as zf:
+        person = json.loads(zf.read("tables/person.jsonl").splitlines()[0])
+    with make_sessionmaker(engine)() as here:
+        mine = create_person(
+            here,
+            email=person["email"],
+            name="Ana here",
+            password="another long password",
+            workspace="elsewhere",
+            role="viewer",
+        )
+    code, output = cli(url, "workspace", "import", str(good_archive))
+    assert code == 0, output
+    assert f"already had an account here (kept their password): {person['email']}" in " ".join(
+        output.split()
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Person.id, Person.password_hash, Membership.role)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Person.email == person["email"])
+            .order_by(Membership.role)
+        ).all()
+    assert [(r.id, r.role) for r in rows] == [(mine.id, "editor"), (mine.id, "viewer")]
+    assert {r.password_hash for r in rows} == {mine.password_hash} != {person["password_hash"]}
