@@ -3,7 +3,7 @@ SQLite database, a fresh PostgreSQL database and (exported again from PostgreSQL
 SQLite; every read the API offers answers alike in all of them. Bad archives write nothing.
 
 The PostgreSQL target is its own database (``OCA_ARCHIVE_PG_URL``, by default
-``test_archive_rt`` on the local server: ``createdb -h 127.0.0.1 -U postgres test_archive_rt``),
+``<the test database>_archive``, created when missing),
 emptied and migrated by the test.
 """
 
@@ -45,11 +45,8 @@ from tests.api.factories import (
     ok,
     submit,
 )
-from tests.conftest import INSTRUMENTS, Tenant
+from tests.conftest import INSTRUMENTS, Tenant, own_postgres_database
 
-PG_URL = os.environ.get(
-    "OCA_ARCHIVE_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test_archive_rt"
-)
 OCA = item_keys("oca")
 NUPAS = item_keys("nupas")
 
@@ -183,13 +180,15 @@ def _settings(url: str, tmp: Path) -> Settings:
 
 @pytest.fixture()
 def fresh_pg() -> Iterator[str]:
-    engine = make_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    migrate.upgrade(PG_URL)
-    yield PG_URL
+    url = os.environ.get("OCA_ARCHIVE_PG_URL") or own_postgres_database("archive")
+    if os.environ.get("OCA_ARCHIVE_PG_URL"):
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    migrate.upgrade(url)
+    yield url
 
 
 def cli(url: str, *args: str) -> tuple[int, str]:
