@@ -37,6 +37,11 @@ ENV PATH=/opt/oca/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     OCA_DATA_DIR=/data \
     OCA_INSTRUMENTS_DIR=/app/instruments
+# Pango and a font for the PDF reports (WeasyPrint lays text out with Pango; docs/reports.md).
+RUN apt-get update -q \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+       libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --gid 10001 oca \
     && useradd --uid 10001 --gid oca --home-dir /data --no-create-home --no-log-init \
        --shell /usr/sbin/nologin oca \

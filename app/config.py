@@ -58,6 +58,26 @@ class Settings(BaseSettings):
         default=12, ge=1, le=24 * 30, description="A web session ends this long after sign-in"
     )
 
+    rate_limit_per_key: int = Field(
+        default=3000,
+        ge=0,
+        description="Requests per minute one API key may make (0: no limit); over it, 429 with "
+        "Retry-After; counted across every worker through the database",
+    )
+    rate_limit_per_address: int = Field(
+        default=6000, ge=0, description="Requests per minute to /v1 from one address (0: no limit)"
+    )
+    auth_failures_per_address: int = Field(
+        default=30,
+        ge=1,
+        description="Wrong API keys or passwords from one address within the window before "
+        "further failures get 429 with Retry-After (shared by every worker through the database)",
+    )
+    sign_in_failures_per_email: int = Field(
+        default=5, ge=1, description="Wrong passwords for one account within the window"
+    )
+    auth_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
     @property
     def session_idle(self) -> timedelta:
         return timedelta(minutes=self.session_idle_minutes)

@@ -29,7 +29,9 @@ from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
 from app.services.metrics import count_pool_use
+from app.services.rates import RateLimiter
 from app.services.stale_scores import refresh_stale_scores
+from app.services.throttle import Blocklist
 from app.web import docs as web_docs
 from app.web import mount as mount_pages
 
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.read_threads = CapacityLimiter(settings.read_threads)
+        app.state.blocklist = Blocklist()
+        app.state.rate_limiter = RateLimiter(app.state.sessionmaker)
         try:
             with app.state.sessionmaker() as session:
                 sync_catalog(session, catalog)

@@ -13,6 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from app.catalog import Catalog
 from app.config import Settings
 from app.services.keys import Principal, authenticate
+from app.services.rates import RateLimiter
+from app.services.throttle import Blocklist, failed_api_key, limits_of
 
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oca_…`")
 
@@ -51,9 +53,32 @@ def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="oca"'})
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def _authenticate(request: Request, token: str) -> Principal | None:
+    """The key's principal, counted against its rate limit and its address's; for a wrong key,
+    a failure counted against the address, answered 429 once it has failed too often
+    (``app.services.rates``, ``app.services.throttle``)."""
+    settings: Settings = request.app.state.settings
+    limiter: RateLimiter = request.app.state.rate_limiter
+    address = _address(request)
+    limiter.hit(f"addr:{address}", settings.rate_limit_per_address)
     with request.app.state.sessionmaker() as session:
-        return authenticate(session, token)
+        principal = authenticate(session, token)
+        if principal is not None:
+            limiter.hit(f"key:{principal.key_id}", settings.rate_limit_per_key)
+            return principal
+        blocklist: Blocklist = request.app.state.blocklist
+        refused = blocklist.refusal(address)
+        if refused is None:
+            refused = failed_api_key(session, address, limits_of(settings))
+            if refused is not None:
+                blocklist.block(address, refused)
+        if refused is not None:
+            raise refused
+        return None
 
 
 async def require_key(

@@ -19,10 +19,12 @@ from app.domain.answers import AnswersInvalid
 from app.domain.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     Invalid,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
+    Throttled,
 )
 
 log = logging.getLogger("oca.api")
@@ -125,6 +127,7 @@ def _allowed_methods(request: Request) -> list[str]:
 # The one place a domain error becomes an HTTP status.
 _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (NotFound, 404),
+    (Forbidden, 403),
     (Conflict, 409),
     (PreconditionFailed, 412),
     (PreconditionRequired, 428),
@@ -138,6 +141,17 @@ def add_exception_handlers(app: FastAPI) -> None:
         status = next((s for kind, s in _STATUS if isinstance(exc, kind)), 400)
         return problem_response(
             status, exc.code, exc.title, exc.detail, instance=request.url.path, **exc.extra
+        )
+
+    @app.exception_handler(Throttled)
+    async def _throttled(request: Request, exc: Throttled) -> JSONResponse:
+        return problem_response(
+            429,
+            exc.code,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            headers={"Retry-After": str(exc.retry_after)},
         )
 
     @app.exception_handler(Busy)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import require_admin, require_key
 from app.api.problems import PROBLEM_JSON, Problem
+from app.services.filenames import content_disposition
 
 
 def problem(description: str) -> dict[str, Any]:
@@ -23,6 +21,10 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     401: problem("Missing, unknown or revoked API key"),
     403: problem("The key's role does not allow this"),
     422: problem("Invalid input; `errors` lists every offending field or item"),
+    429: problem(
+        "Too many wrong API keys from this address lately; nothing was checked or written; "
+        "retry after the `Retry-After` seconds"
+    ),
     503: problem(
         "Busy: the database could not take this request's write in time (a key's last use is "
         "a write too); nothing was written; retry after the `Retry-After` seconds"
@@ -72,33 +74,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Lang = Annotated[Literal["en", "es"], Query(description="Language of the workbook")]
 
 
-# Letters that Unicode does not decompose into an ASCII letter plus a mark.
-_ASCII_SPELLING = str.maketrans(
-    {"Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ß": "ss",
-     "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "Th", "þ": "th", "ı": "i"}
-)  # fmt: skip
-
-
-def ascii_filename(filename: str) -> str:
-    """The closest plain-ASCII spelling of a file name, for clients that ignore ``filename*``."""
-    stem, dot, ext = filename.rpartition(".")
-    if not dot:
-        stem, ext = filename, ""
-    decomposed = unicodedata.normalize("NFKD", stem.translate(_ASCII_SPELLING))
-    kept = "".join(c for c in decomposed if not unicodedata.combining(c))
-    plain = re.sub(r"[^A-Za-z0-9._-]+", "_", kept).strip("_.")
-    plain = re.sub(r"_{2,}", "_", plain) or "download"
-    ext = re.sub(r"[^A-Za-z0-9]", "", ext)
-    return f"{plain}.{ext}" if ext else plain
-
-
 def attachment(filename: str) -> dict[str, str]:
-    """The one Content-Disposition of every download (RFC 6266): an ASCII ``filename`` for old
-    clients and the exact name, UTF-8 and percent-encoded, in ``filename*``. Starlette sends
-    headers as Latin-1, so a raw "Łódź" or "Київ" would break the response."""
-    fallback = ascii_filename(filename)
-    exact = quote(filename, safe="")
-    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{exact}"}
+    return {"Content-Disposition": content_disposition(filename)}
 
 
 def xlsx_response(filename: str, data: bytes, status_code: int = 200) -> Response:

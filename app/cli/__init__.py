@@ -454,22 +454,42 @@ def keys_revoke(
 # --- data ----------------------------------------------------------------------------------------
 
 
+DEMO_PERSON = "demo@example.org"
+
+
 @command(app)
-def demo() -> None:
-    """Create (idempotently) the 'demo' workspace with two cohorts, and print an admin key."""
+def demo(
+    base_url: Annotated[
+        str,
+        typer.Option(
+            envvar="OCA_PUBLIC_URL", help="Where the web pages are reached (for the link)"
+        ),
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Create (idempotently) the 'demo' workspace with two cohorts; print an admin key and a link
+    for the demo admin to choose a password for the web pages."""
     from app.services.demo import load_demo
+    from app.services.keys import cli_principal
+    from app.services.people import invite
 
     settings = _settings()
     with friendly_errors():
         catalog = _catalog(settings)
         with session_scope(settings, create=True, catalog=catalog) as session:
             result = load_demo(session, catalog)
+            by = cli_principal(session, "demo", create=False)
+            link = invite(session, by, email=DEMO_PERSON, name="Demo admin", role="admin")
     err.print(
         f"demo workspace ready: {result.organizations} organizations in 2 cohorts, "
         f"{result.assessments_created} assessment(s) created this run"
     )
     err.print("admin key for workspace 'demo' (shown once; use as 'Authorization: Bearer <key>'):")
     print(result.key.secret)
+    if link.token is None:
+        err.print(f"web pages: sign in at {base_url}/sign-in as {DEMO_PERSON}")
+    else:
+        err.print(f"web pages: open this link to choose a password for {DEMO_PERSON} (one use):")
+        err.print(f"{base_url.rstrip('/')}/links/{link.token}", highlight=False, soft_wrap=True)
 
 
 @command(app)
@@ -721,6 +741,7 @@ def main() -> None:
 
 # Command groups in their own modules register themselves on `app` (after everything above).
 from app.cli import users  # noqa: E402, F401, I001
+from app.cli import workspace as workspace_commands  # noqa: E402, F401
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ def _link(base: str, token: str) -> str:
 
 @command(users_app, "create")
 def users_create(
-    email: Annotated[str, typer.Argument(help="The person's e-mail (their sign-in name)")],
+    email: Annotated[
+        str, typer.Argument(metavar="EMAIL", help="The person's e-mail (their sign-in name)")
+    ],
     workspace: Annotated[str, typer.Option(metavar="NAME", help="Workspace (created if new)")],
     role: Annotated[Role, typer.Option(help="admin, editor or viewer")] = Role.viewer,
     name: Annotated[str, typer.Option(help="The person's name as shown")] = "",
@@ -67,7 +69,7 @@ def users_create(
 
 @command(users_app, "invite")
 def users_invite(
-    email: Annotated[str, typer.Argument(help="The person's e-mail")],
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The person's e-mail")],
     workspace: Annotated[str, typer.Option(metavar="NAME", help="Workspace (must exist)")],
     role: Annotated[Role, typer.Option(help="admin, editor or viewer")] = Role.viewer,
     name: Annotated[str, typer.Option(help="The person's name as shown")] = "",
@@ -87,7 +89,7 @@ def users_invite(
 
 @command(users_app, "reset-password")
 def users_reset(
-    email: Annotated[str, typer.Argument(help="The person's e-mail")],
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The person's e-mail")],
     base_url: BaseUrlOption = "http://127.0.0.1:8000",
 ) -> None:
     """Print a one-time link (24 hours) with which the person chooses a new password."""

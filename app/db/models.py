@@ -322,3 +322,13 @@ class SignInAttempt(Base):
         Index("ix_sign_in_attempt_email_at", "email", "at"),
         Index("ix_sign_in_attempt_address_at", "address", "at"),
     )
+
+
+class RateWindow(Base):
+    """Requests counted per client and minute, summed over every worker (app.services.rates)."""
+
+    __tablename__ = "rate_window"
+
+    bucket: Mapped[str] = mapped_column(String(80), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)

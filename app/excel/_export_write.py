@@ -24,12 +24,21 @@ from openpyxl.chart.series import SeriesLabel
 from openpyxl.chart.shapes import GraphicalProperties
 from openpyxl.descriptors import Typed
 from openpyxl.drawing.line import LineProperties
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 
 from app.domain.rounding import half_even
 from app.excel._worker import clean_text, set_text
+from app.excel.styles import (
+    BOLD,
+    CHARS_PER_WIDTH,
+    HEADER_FILL,
+    HEADER_FONT,
+    MUTED,
+    WRAP_TOP,
+    text_lines,
+)
 
 Value = str | float | int | date | None
 
@@ -40,23 +49,11 @@ COUNT_FORMAT: Final = "0"
 POINTS_FORMAT: Final = "General"  # whole numbers without ".00", fractions as they are
 DATE_FORMAT: Final = "yyyy-mm-dd"
 
-_FONT: Final = "Calibri"
-TITLE_FONT: Final = Font(name=_FONT, size=14, bold=True)
-SECTION_FONT: Final = Font(name=_FONT, size=12, bold=True)
-BOLD: Final = Font(name=_FONT, size=11, bold=True)
-MUTED: Final = Font(name=_FONT, size=11, italic=True, color="FF595959")
-SMALL_MUTED: Final = Font(name=_FONT, size=9, color="FF595959")
-_HEADER_FONT: Final = Font(name=_FONT, size=11, bold=True, color="FFFFFFFF")
-_HEADER_FILL: Final = PatternFill("solid", fgColor="FF1F4E79")
-_WRAP_TOP: Final = Alignment(wrap_text=True, vertical="top")
 _LEFT: Final = Alignment(horizontal="left")
 _TOP: Final = Alignment(vertical="top")
 _LINE_HEIGHT: Final = 15.0
 _DEFAULT_WIDTH: Final = 8.43
-# Calibri 11 (Carlito in LibreOffice) fits 1.1 to 1.2 characters of prose per unit of column
-# width (the lower end, so that wrapped text is not cut); bold headers fewer
-_CHARS_PER_WIDTH: Final = 1.1
-_BOLD_CHARS_PER_WIDTH: Final = 0.95
+_BOLD_CHARS_PER_WIDTH: Final = 0.95  # bold headers fit fewer than CHARS_PER_WIDTH
 _ROW_CM: Final = 0.53  # a default 15 pt row
 
 # OWASP CSV injection triggers, plus NUL (ASVS 5.0 §1.2.10)
@@ -100,9 +97,9 @@ def put(
 
 def header_row(ws: Any, row: int, titles: Sequence[str], first_column: int = 1) -> None:
     for offset, title in enumerate(titles):
-        cell = put(ws, row, first_column + offset, title, font=_HEADER_FONT)
-        cell.fill = _HEADER_FILL
-        cell.alignment = _WRAP_TOP
+        cell = put(ws, row, first_column + offset, title, font=HEADER_FONT)
+        cell.fill = HEADER_FILL
+        cell.alignment = WRAP_TOP
 
 
 def table(
@@ -141,26 +138,6 @@ def widths(ws: Any, values: Sequence[float], first_column: int = 1) -> None:
         ws.column_dimensions[get_column_letter(first_column + offset)].width = width
 
 
-def text_lines(text: str, width: float, chars_per_width: float = _CHARS_PER_WIDTH) -> int:
-    """How many lines ``text`` wraps to (word wrap) in a column ``width`` characters wide."""
-    per_line = max(int(width * chars_per_width), 1)
-    count = 0
-    for paragraph in text.split("\n"):
-        count += 1
-        used = 0
-        for word in paragraph.split():
-            size = len(word)
-            if used and used + 1 + size > per_line:
-                count += 1
-                used = 0
-            if size > per_line:  # a word longer than the line is broken anywhere
-                count += (used + size - 1) // per_line
-                used = (used + size) % per_line or per_line
-                continue
-            used += size + (1 if used else 0)
-    return count
-
-
 def fit_height(ws: Any, row: int, max_lines: int = 4) -> None:
     """Make a row tall enough for the longest of its wrapped cells, by column width (an
     estimate): LibreOffice, and Excel for rows it has not edited, keep the default height for
@@ -170,7 +147,7 @@ def fit_height(ws: Any, row: int, max_lines: int = 4) -> None:
         if isinstance(cell.value, str) and cell.value and cell.alignment.wrap_text:
             width = ws.column_dimensions[cell.column_letter].width or _DEFAULT_WIDTH
             bold = bool(cell.font is not None and cell.font.b)
-            per_width = _BOLD_CHARS_PER_WIDTH if bold else _CHARS_PER_WIDTH
+            per_width = _BOLD_CHARS_PER_WIDTH if bold else CHARS_PER_WIDTH
             lines = max(lines, text_lines(cell.value, width, per_width))
     if lines > 1:
         ws.row_dimensions[row].height = _LINE_HEIGHT * min(lines, max_lines)
@@ -191,7 +168,7 @@ def fit_rows(ws: Any, first: int, last: int, max_lines: int = 12) -> None:
 def note(ws: Any, row: int, text: str, columns: int) -> None:
     """A muted, wrapped note across ``columns`` columns (merged), tall enough to read."""
     cell = put(ws, row, 1, text, font=MUTED)
-    cell.alignment = _WRAP_TOP
+    cell.alignment = WRAP_TOP
     if columns > 1:
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=columns)
     width = sum(
@@ -286,7 +263,7 @@ def stream_row(
             if bold:
                 cell.font = BOLD
             if index in wrapped:
-                cell.alignment = _WRAP_TOP
+                cell.alignment = WRAP_TOP
             out.append(cell)
         elif isinstance(value, date):
             cell = WriteOnlyCell(ws, value=value)

@@ -8,11 +8,8 @@ from datetime import date
 from typing import Any, Final
 
 from app.excel._export_write import (
-    BOLD,
     SCORE_FORMAT,
     SHARE_FORMAT,
-    SMALL_MUTED,
-    TITLE_FONT,
     Value,
     label_values,
     new_workbook,
@@ -25,6 +22,7 @@ from app.excel._export_write import (
     wrap,
 )
 from app.excel.layout import check_language
+from app.excel.styles import BOLD, SMALL_MUTED, TITLE_FONT
 
 _L: Final[dict[str, dict[str, str]]] = {
     "sheet": {"en": "CBLD-9", "es": "CBLD-9"},

@@ -14,7 +14,7 @@ from typing import Final, Literal
 
 from openpyxl.utils import get_column_letter
 
-from app.domain.instrument import Instrument, Scale
+from app.domain.instrument import Instrument, Item, Scale
 
 FORMAT_VERSION: Final = 1
 Language = Literal["en", "es"]
@@ -26,6 +26,7 @@ SHEET_NAME_MAX: Final = 31
 HEADER_ROW: Final = 1
 FIRST_ITEM_ROW: Final = 2
 NA_LABEL: Final[dict[str, str]] = {"en": "N/A", "es": "No aplica"}
+KEY_QUESTION: Final[dict[str, str]] = {"en": "Key question", "es": "Pregunta clave"}
 MAX_COVER_TEXT: Final = 200
 
 # names a dimension sheet may never take (compared case-insensitively)
@@ -97,6 +98,13 @@ _ROUND_KEYS: Final[dict[str, str]] = {
     for key, names in ROUND_NAMES.items()
     for name in (key, *names.values())
 }
+
+
+def item_text(item: Item, lang: Language) -> str:
+    """An item's statement as a template and an export show it, key questions marked; guiding
+    questions and evidence have columns of their own."""
+    text = item.text.get(lang)
+    return f"[{KEY_QUESTION[lang]}] {text}" if item.key_question else text
 
 
 def round_name(label: str, lang: str) -> str:

@@ -11,14 +11,12 @@ from io import BytesIO
 from typing import Any, Final
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from app.domain.instrument import Area, Dimension, Instrument, Item, Scale
 from app.domain.scoring import NA, AnswerValue
-from app.excel._export_write import text_lines
 from app.excel._worker import set_text
 from app.excel.layout import (
     COVER_LABEL_COLUMN,
@@ -44,11 +42,28 @@ from app.excel.layout import (
     SheetLayout,
     WorkbookLayout,
     cover_cell,
+    item_text,
     number_text,
     ordered_values,
     round_name,
     workbook_layout,
 )
+from app.excel.styles import (
+    BODY_FONT,
+    BOLD,
+    BORDER,
+    GREY,
+    HEADER_FILL,
+    HEADER_FONT,
+    HELPER_FONT,
+    INPUT_FILL,
+    TITLE_FONT,
+    UNLOCKED,
+    WRAP_TOP,
+    fit_page,
+    row_height,
+)
+from app.excel.template_instructions import SUBJECT, write_instructions
 
 
 @dataclass(frozen=True)
@@ -64,20 +79,6 @@ class Prefill:
     notes: Mapping[str, str] = field(default_factory=dict)
 
 
-_FONT_NAME: Final = "Calibri"
-_BODY_FONT: Final = Font(name=_FONT_NAME, size=11)
-_BOLD: Final = Font(name=_FONT_NAME, size=11, bold=True)
-_TITLE_FONT: Final = Font(name=_FONT_NAME, size=14, bold=True)
-_SUBTITLE_FONT: Final = Font(name=_FONT_NAME, size=12, bold=True)
-_HEADER_FILL: Final = PatternFill("solid", fgColor="FF1F4E79")
-_HEADER_FONT: Final = Font(name=_FONT_NAME, size=11, bold=True, color="FFFFFFFF")
-_INPUT_FILL: Final = PatternFill("solid", fgColor="FFFFF2CC")
-_AREA_FONT: Final = Font(name=_FONT_NAME, size=11, italic=True, color="FF404040")
-_MUTED_FONT: Final = Font(name=_FONT_NAME, size=11, color="FF595959")
-_THIN: Final = Side(style="thin", color="FFBFBFBF")
-_BORDER: Final = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_WRAP: Final = Alignment(wrap_text=True, vertical="top")
-_UNLOCKED: Final = Protection(locked=False)
 _TEXT_FORMAT: Final = "@"
 _DATE_FORMAT: Final = "yyyy-mm-dd"
 _INLINE_LIST_MAX: Final = 250  # Excel refuses inline lists over 255 characters
@@ -95,16 +96,9 @@ _WIDTHS: Final[dict[ItemColumn, float]] = {
 _KEY_WIDTH_MAX: Final = 30
 _ANSWER_WIDTH_MAX: Final = 28
 _LEVEL_WIDTH: Final = 30
-# Narrow enough for a portrait A4 or Letter page at full size, also where a wider substitute for
-# Calibri is used (LibreOffice without Carlito): 88 printed cut off on the right.
-_INSTRUCTIONS_WIDTH: Final = 72
 # A landscape page holds about this many characters of column width at a readable scale (~70 %).
 _PAGE_CHARACTERS: Final = 190.0
 _COVER_WIDTHS: Final = (42, 44)
-_MAX_ROW_HEIGHT: Final = 409.0  # Excel's limit, in points
-# a line of Calibri 11 is 18 px (13.5 pt) in Excel; LibreOffice draws Carlito a little tighter
-_LINE_FACTOR: Final = 1.23
-_CELL_PADDING: Final = 4.0
 
 _T: Final[dict[str, dict[str, str]]] = {
     "fill_cover": {
@@ -131,118 +125,9 @@ _T: Final[dict[str, dict[str, str]]] = {
     },
     "level": {"en": "Level", "es": "Nivel"},
     "evidence": {"en": "Evidence to look for", "es": "Evidencia a revisar"},
-    "key_question": {"en": "Key question", "es": "Pregunta clave"},
 }
 
-_INSTRUCTIONS: Final[dict[str, dict[str, str]]] = {
-    "title": {"en": "How to fill in this workbook", "es": "Cómo completar este libro"},
-    "cover": {
-        "en": "1. On the Cover sheet, fill in the organization, the round (baseline, midline, "
-        "endline or your program's own label), the assessment date (YYYY-MM-DD) and the "
-        "assessor.",
-        "es": "1. En la hoja Portada, complete la organización, la ronda (línea de base, medio "
-        "término, línea final u otra etiqueta de su programa), la fecha de la evaluación "
-        "(AAAA-MM-DD) y la persona evaluadora.",
-    },
-    "answer_levels": {
-        "en": "2. On each dimension sheet, read the item (column B) and its level statements "
-        "(the columns after Notes), then choose the answer in the yellow Answer cell (column C) "
-        "from the drop-down list. The key and the item stay in view when you scroll right.",
-        "es": "2. En cada hoja de dimensión, lea el ítem (columna B) y las descripciones de sus "
-        "niveles (las columnas después de Notas), y elija la respuesta de la lista desplegable "
-        "en la celda amarilla Respuesta (columna C). La clave y el ítem quedan a la vista al "
-        "desplazarse a la derecha.",
-    },
-    "answer_plain": {
-        "en": "2. On each dimension sheet, read the item (column B), then choose the answer in "
-        "the yellow Answer cell (column C) from the drop-down list. The key and the item stay in "
-        "view when you scroll right.",
-        "es": "2. En cada hoja de dimensión, lea el ítem (columna B) y elija la respuesta de la "
-        "lista desplegable en la celda amarilla Respuesta (columna C). La clave y el ítem quedan "
-        "a la vista al desplazarse a la derecha.",
-    },
-    "guidance": {
-        "en": "Further right, the {0} and {1} columns help the discussion; they are "
-        "suggestions, not requirements.",
-        "es": "Más a la derecha, las columnas {0} y {1} ayudan a la discusión; son sugerencias, "
-        "no requisitos.",
-    },
-    "guidance_one": {
-        "en": "Further right, the {0} column helps the discussion; it is a suggestion, not a "
-        "requirement.",
-        "es": "Más a la derecha, la columna {0} ayuda a la discusión; es una sugerencia, no un "
-        "requisito.",
-    },
-    "notes": {
-        "en": "3. Write the evidence you reviewed (documents, interviews, observations) or any "
-        "comment in the Notes / evidence cell (column D).",
-        "es": "3. Escriba la evidencia revisada (documentos, entrevistas, observaciones) o "
-        "cualquier comentario en la celda Notas / evidencia (columna D).",
-    },
-    "na": {
-        "en": "4. N/A (not applicable) means that the item does not apply to this organization: "
-        "it is left out of every score. A blank answer means that the item has not been "
-        "assessed: it counts as missing and lowers the coverage; when too many items are "
-        "missing, no score is given. Do not use N/A for 'we do not know'.",
-        "es": "4. «No aplica» significa que el ítem no corresponde a esta organización: queda "
-        "fuera de todos los puntajes. Una respuesta vacía significa que el ítem no se evaluó: "
-        "cuenta como faltante y reduce la cobertura; si faltan demasiados ítems no se calcula "
-        "el puntaje. No use «No aplica» para decir «no sabemos».",
-    },
-    "no_na": {
-        "en": "4. Every item of this instrument applies (there is no N/A). A blank answer means "
-        "that the item has not been assessed: it counts as missing and lowers the coverage; "
-        "when too many items are missing, no score is given.",
-        "es": "4. Todos los ítems de este instrumento se aplican (no existe «No aplica»). Una "
-        "respuesta vacía significa que el ítem no se evaluó: cuenta como faltante y reduce la "
-        "cobertura; si faltan demasiados ítems no se calcula el puntaje.",
-    },
-    "structure": {
-        "en": "5. Do not insert, delete, move or rename rows, columns or sheets, and do not type "
-        "formulas: the workbook is checked against its instrument version when it is uploaded. "
-        "Only the yellow cells can be edited.",
-        "es": "5. No inserte, elimine, mueva ni cambie el nombre de filas, columnas u hojas, y "
-        "no escriba fórmulas: el libro se verifica contra su versión del instrumento al subirlo. "
-        "Solo se pueden editar las celdas amarillas.",
-    },
-    "upload": {
-        "en": "6. Upload the workbook as it is (.xlsx). If something needs fixing you get this "
-        "workbook back with each offending cell in red and a comment that explains the problem.",
-        "es": "6. Suba el libro tal como está (.xlsx). Si algo debe corregirse, recibirá este "
-        "mismo libro con cada celda a corregir en rojo y un comentario que explica el problema.",
-    },
-}
-_SCALES_TITLE: Final = {"en": "Answer scales", "es": "Escalas de respuesta"}
-# what a scale is, said in words (its key is an internal name)
-_SCALE_KIND: Final[dict[str, dict[str, str]]] = {
-    "levels": {
-        "en": "Scale of {n} levels ({low} to {high})",
-        "es": "Escala de {n} niveles ({low} a {high})",
-    },
-    "stages": {
-        "en": "Scale of {n} stages ({low} to {high})",
-        "es": "Escala de {n} etapas ({low} a {high})",
-    },
-    "points": {
-        "en": "Scale of points ({low} to {high})",
-        "es": "Escala de puntos ({low} a {high})",
-    },
-    "yesno": {"en": "Yes / No answers", "es": "Respuestas Sí / No"},
-}
-_USED_BY: Final = {
-    "en": ("used by 1 item", "used by {n} items"),
-    "es": ("usada por 1 ítem", "usada por {n} ítems"),
-}
-_NA_ALLOWED: Final = {
-    True: {"en": "N/A is allowed.", "es": "Se admite «No aplica»."},
-    False: {"en": "N/A is not allowed.", "es": "No se admite «No aplica»."},
-}
-_ABOUT: Final = {
-    "en": "Instrument: {title}, version {version}. Template language: English.",
-    "es": "Instrumento: {title}, versión {version}. Idioma de la plantilla: español.",
-}
 _VERSION_LINE: Final = {"en": "Version {version} · English", "es": "Versión {version} · español"}
-_SUBJECT: Final = {"en": "Who is rated: {subject}", "es": "Qué se evalúa: {subject}"}
 _DESIRED: Final = {
     "en": "{title} (desired stage: {stage})",
     "es": "{title} (etapa deseada: {stage})",
@@ -272,7 +157,7 @@ def build_template(
 
     lists = _validation_lists(instrument, language, meta)
     _write_cover(cover, instrument, language, prefill)
-    _write_instructions(instructions, instrument, language)
+    write_instructions(instructions, instrument, language)
     for ws, sheet, dimension in zip(
         dimension_sheets, layout.sheets, instrument.dimensions, strict=True
     ):
@@ -368,47 +253,47 @@ def _validation_lists(instrument: Instrument, lang: Language, meta: Any) -> dict
 
 
 def _input(cell: Any, number_format: str = _TEXT_FORMAT) -> None:
-    cell.protection = _UNLOCKED
-    cell.fill = _INPUT_FILL
-    cell.border = _BORDER
-    cell.alignment = _WRAP
+    cell.protection = UNLOCKED
+    cell.fill = INPUT_FILL
+    cell.border = BORDER
+    cell.alignment = WRAP_TOP
     cell.number_format = number_format
 
 
 def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefill | None) -> None:
     title = ws.cell(row=1, column=1)
     set_text(title, instrument.title.get(lang))
-    title.font = _TITLE_FONT
-    title.alignment = _WRAP
+    title.font = TITLE_FONT
+    title.alignment = WRAP_TOP
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=2)
-    ws.row_dimensions[1].height = _height(title.value, sum(_COVER_WIDTHS) * 0.8, _TITLE_FONT)
+    ws.row_dimensions[1].height = row_height(title.value, sum(_COVER_WIDTHS) * 0.8, TITLE_FONT)
     about = ws.cell(row=2, column=1)
     set_text(about, _VERSION_LINE[lang].format(version=instrument.version))
-    about.font = _MUTED_FONT
+    about.font = GREY
     for field_, row in COVER_ROWS.items():
         label = ws.cell(row=row, column=COVER_LABEL_COLUMN)
         set_text(label, COVER_LABELS[field_][lang])
-        label.font = _BOLD
-        label.alignment = _WRAP
-        ws.row_dimensions[row].height = _height(label.value, _COVER_WIDTHS[0] * 0.9)
+        label.font = BOLD
+        label.alignment = WRAP_TOP
+        ws.row_dimensions[row].height = row_height(label.value, _COVER_WIDTHS[0] * 0.9)
         value = ws.cell(row=row, column=COVER_VALUE_COLUMN)
         _input(value, _DATE_FORMAT if field_ is CoverField.assessed_on else _TEXT_FORMAT)
     last = max(COVER_ROWS.values()) + 2
     note = ws.cell(row=last, column=1)
     set_text(note, _T["fill_cover"][lang])
-    note.alignment = _WRAP
-    note.font = _BODY_FONT
-    ws.row_dimensions[last].height = _height(note.value, _COVER_WIDTHS[0])
+    note.alignment = WRAP_TOP
+    note.font = BODY_FONT
+    ws.row_dimensions[last].height = row_height(note.value, _COVER_WIDTHS[0])
     if instrument.subject is not None:  # e.g. a learning community rather than one organization
         last += 1
         subject = ws.cell(row=last, column=1)
-        set_text(subject, _SUBJECT[lang].format(subject=instrument.subject.get(lang)))
-        subject.alignment = _WRAP
-        subject.font = _BOLD
-        ws.row_dimensions[last].height = _height(subject.value, _COVER_WIDTHS[0], _BOLD)
+        set_text(subject, SUBJECT[lang].format(subject=instrument.subject.get(lang)))
+        subject.alignment = WRAP_TOP
+        subject.font = BOLD
+        ws.row_dimensions[last].height = row_height(subject.value, _COVER_WIDTHS[0], BOLD)
     ws.column_dimensions["A"].width = _COVER_WIDTHS[0]
     ws.column_dimensions["B"].width = _COVER_WIDTHS[1]
-    _page(ws, landscape=False)
+    fit_page(ws, landscape=False)
     ws.print_area = f"A1:B{last}"
 
     round_dv = DataValidation(
@@ -450,101 +335,6 @@ def _write_cover(ws: Any, instrument: Instrument, lang: Language, prefill: Prefi
         ws[cover_cell(CoverField.assessed_on)].value = prefill.assessed_on
 
 
-def _write_instructions(ws: Any, instrument: Instrument, lang: Language) -> None:
-    """One wide column of paragraphs (no merged cells: they neither wrap nor print reliably)."""
-    ws.column_dimensions["A"].width = _INSTRUCTIONS_WIDTH
-    items = list(instrument.items.values())
-    answer = _INSTRUCTIONS["answer_levels" if any(i.levels for i in items) else "answer_plain"]
-    answer_text = answer[lang]
-    helpers = [
-        ITEM_HEADERS[kind][lang]
-        for kind, present in (
-            (ItemColumn.guidance, any(i.guidance is not None for i in items)),
-            (ItemColumn.evidence, any(i.evidence is not None for i in items)),
-        )
-        if present
-    ]
-    if helpers:  # name only the columns this instrument's sheets have
-        key = "guidance_one" if len(helpers) == 1 else "guidance"
-        answer_text += " " + _INSTRUCTIONS[key][lang].format(*helpers)
-    any_na = any(instrument.scales[i.scale].allow_na for i in items)
-    lines: list[tuple[str, Font | None]] = [
-        (_INSTRUCTIONS["title"][lang], _TITLE_FONT),
-        (_INSTRUCTIONS["cover"][lang], None),
-        *(
-            [(_SUBJECT[lang].format(subject=instrument.subject.get(lang)), _BOLD)]
-            if instrument.subject is not None
-            else []
-        ),
-        (answer_text, None),
-        (_INSTRUCTIONS["notes"][lang], None),
-        (_INSTRUCTIONS["na" if any_na else "no_na"][lang], None),
-        (_INSTRUCTIONS["structure"][lang], None),
-        (_INSTRUCTIONS["upload"][lang], None),
-        ("", None),
-    ]
-    about = _ABOUT[lang].format(title=instrument.title.get(lang), version=instrument.version)
-    lines += [(about, None), ("", None), (_SCALES_TITLE[lang], _SUBTITLE_FONT)]
-    usage: dict[str, int] = {}
-    for item in items:
-        usage[item.scale] = usage.get(item.scale, 0) + 1
-    for key in usage:  # in order of first use
-        scale = instrument.scales[key]
-        lines.append((f"{_scale_title(scale, usage[key], lang)}", _BOLD))
-        for value in sorted(scale.values, key=lambda v: v.value):
-            text = f"{number_text(value.value)} — {value.label.get(lang)}"
-            if value.description is not None:
-                text += f": {value.description.get(lang)}"
-            lines.append((text, None))
-        lines.append(("", None))
-    for row, (text, font) in enumerate(lines, start=1):
-        if not text:
-            continue
-        cell = ws.cell(row=row, column=1)
-        set_text(cell, text)
-        cell.alignment = _WRAP
-        cell.font = font or _BODY_FONT
-        ws.row_dimensions[row].height = _height(text, _INSTRUCTIONS_WIDTH, font)
-    ws.print_area = f"A1:A{len(lines)}"
-    _page(ws, landscape=False)
-
-
-def _scale_title(scale: Scale, used_by: int, lang: Language) -> str:
-    """What a scale is, in words: "Scale of 4 levels (1 to 4), used by 45 items. N/A is ..."."""
-    values = ordered_values(scale)
-    kind = _SCALE_KIND[scale.kind][lang].format(
-        n=len(values), low=number_text(values[0]), high=number_text(values[-1])
-    )
-    one, many = _USED_BY[lang]
-    usage = one if used_by == 1 else many.format(n=used_by)
-    return f"{kind}, {usage}. {_NA_ALLOWED[scale.allow_na][lang]}"
-
-
-def _height(text: str, width: float, font: Font | None = None) -> float:
-    """A row height that shows all of a wrapped text: LibreOffice, and Excel for rows it has
-    not edited, keep the default height instead of fitting wrapped text."""
-    size = float(font.sz) if font is not None and font.sz else 11.0
-    lines = text_lines(text, width * 11.0 / size)
-    return min(round(lines * size * _LINE_FACTOR + _CELL_PADDING, 1), _MAX_ROW_HEIGHT)
-
-
-def _page(ws: Any, *, landscape: bool, pages_wide: int = 1) -> None:
-    ws.page_setup.orientation = "landscape" if landscape else "portrait"
-    ws.page_setup.fitToWidth = max(1, pages_wide)
-    if pages_wide > 1:  # an item's levels and guidance right after the item, page by page
-        ws.page_setup.pageOrder = "overThenDown"
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_margins.left = ws.page_margins.right = 0.5
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-
-
-def _item_text(item: Item, lang: Language) -> str:
-    """The statement only: guiding questions and evidence have columns of their own."""
-    text = item.text.get(lang)
-    return f"[{_T['key_question'][lang]}] {text}" if item.key_question else text
-
-
 def _level_headers(
     sheet: SheetLayout, dimension: Dimension, instrument: Instrument, lang: Language
 ) -> list[str]:
@@ -580,13 +370,13 @@ def _write_dimension(
     for column, text in headers.items():
         cell = ws.cell(row=HEADER_ROW, column=column)
         set_text(cell, text)
-        cell.font = _HEADER_FONT
-        cell.fill = _HEADER_FILL
-        cell.alignment = _WRAP
-        cell.border = _BORDER
+        cell.font = HEADER_FONT
+        cell.fill = HEADER_FILL
+        cell.alignment = WRAP_TOP
+        cell.border = BORDER
     widths = _column_widths(sheet, instrument, lang)
     ws.row_dimensions[HEADER_ROW].height = max(
-        _height(text, widths[column]) for column, text in headers.items()
+        row_height(text, widths[column]) for column, text in headers.items()
     )
 
     areas = {a.key: a for a in dimension.areas}
@@ -597,7 +387,7 @@ def _write_dimension(
         row = position.row
         values: dict[int, str] = {
             columns[ItemColumn.key]: item.key,
-            columns[ItemColumn.item]: _item_text(item, lang),
+            columns[ItemColumn.item]: item_text(item, lang),
             columns[ItemColumn.area]: _area_title(areas[position.area_key], item, instrument, lang),
         }
         if item.guidance is not None:
@@ -614,12 +404,12 @@ def _write_dimension(
             cell = ws.cell(row=row, column=column)
             if column in values:
                 set_text(cell, values[column])
-            cell.alignment = _WRAP
-            cell.border = _BORDER
-            cell.font = _BODY_FONT
+            cell.alignment = WRAP_TOP
+            cell.border = BORDER
+            cell.font = BODY_FONT
         for kind in (ItemColumn.area, ItemColumn.guidance, ItemColumn.evidence):
             if kind in columns:
-                ws.cell(row=row, column=columns[kind]).font = _AREA_FONT
+                ws.cell(row=row, column=columns[kind]).font = HELPER_FONT
         answer = ws.cell(row=row, column=columns[ItemColumn.answer])
         note = ws.cell(row=row, column=columns[ItemColumn.notes])
         _input(answer)
@@ -645,7 +435,7 @@ def _write_dimension(
             ws.add_data_validation(dv)
         dv.add(answer.coordinate)
         ws.row_dimensions[row].height = max(
-            _height(text, widths[column]) for column, text in values.items()
+            row_height(text, widths[column]) for column, text in values.items()
         )
 
     for column, width in widths.items():
@@ -654,7 +444,7 @@ def _write_dimension(
     last_row = sheet.items[-1].row
     ws.print_area = f"A1:{get_column_letter(sheet.width)}{last_row}"
     ws.print_title_rows = f"{HEADER_ROW}:{HEADER_ROW}"
-    _page(ws, landscape=True, pages_wide=math.ceil(sum(widths.values()) / _PAGE_CHARACTERS))
+    fit_page(ws, landscape=True, pages_wide=math.ceil(sum(widths.values()) / _PAGE_CHARACTERS))
     if ws.page_setup.fitToWidth > 1:  # key and item on every page, next to their levels
         first, second = sheet.columns[ItemColumn.key], sheet.columns[ItemColumn.item]
         ws.print_title_cols = f"{get_column_letter(first)}:{get_column_letter(second)}"

@@ -26,6 +26,7 @@ from app.excel import (
 )
 from app.services.analysis import cohort_json, compare_cohort_rounds, series
 from app.services.assessments import answers_of, get_assessment
+from app.services.filenames import safe_filename
 from app.services.keys import Principal
 from app.services.organizations import get_cohort, get_organization
 
@@ -50,12 +51,7 @@ def assessment_as_template(
         notes={x.item_key: x.note for x in a.answers if x.note},
     )
     data = build_template(f.instrument, f.content_hash, lang, prefill)
-    return _xlsx_name(a.instrument_id, a.round, str(a.id)), data
-
-
-def _xlsx_name(*parts: str) -> str:
-    raw = "-".join(p for p in parts if p)
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in raw)[:120] + ".xlsx"
+    return safe_filename(a.instrument_id, a.round, str(a.id), ext="xlsx"), data
 
 
 def assessment_workbook(
@@ -82,7 +78,7 @@ def assessment_workbook(
     data = export_assessment(
         f.instrument, info, answers_of(a), notes, stored.payload if stored else None, lang
     )
-    return _xlsx_name(a.instrument_id, a.round, org.name), data
+    return safe_filename(a.instrument_id, a.round, org.name, ext="xlsx"), data
 
 
 def series_workbook(
@@ -101,7 +97,7 @@ def series_workbook(
     data = export_series(
         f.instrument, org.name, series(session, principal, org_id, instrument_id), lang
     )
-    return _xlsx_name(instrument_id, "series", org.name), data
+    return safe_filename(instrument_id, "series", org.name, ext="xlsx"), data
 
 
 def cohort_workbook(
@@ -131,7 +127,7 @@ def cohort_workbook(
         for p in result.pairs
     ]
     data = export_cohort(result.instrument.instrument, cohort_json(result), rows, lang)
-    return _xlsx_name(instrument_id, baseline, endline, result.cohort_name), data
+    return safe_filename(instrument_id, baseline, endline, result.cohort_name, ext="xlsx"), data
 
 
 def _file(catalog: Catalog, instrument_id: str, version: str | None) -> InstrumentFile:
@@ -217,7 +213,7 @@ def cohort_raw(
     f = _file(catalog, instrument_id, None)
     cohort = get_cohort(session, principal, cohort_id)
     data = export_raw(f.instrument, raw_rows(session, principal, cohort_id, instrument_id), lang)
-    return _xlsx_name(instrument_id, "raw", cohort.name), data
+    return safe_filename(instrument_id, "raw", cohort.name, ext="xlsx"), data
 
 
 def cohort_raw_csv(
@@ -230,6 +226,6 @@ def cohort_raw_csv(
     f = _file(catalog, instrument_id, None)
     cohort = get_cohort(session, principal, cohort_id)
     rows = list(raw_rows(session, principal, cohort_id, instrument_id))  # read before streaming
-    return _xlsx_name(instrument_id, "raw", cohort.name).removesuffix(".xlsx") + ".csv", (
-        export_raw_csv(f.instrument, rows)
+    return safe_filename(instrument_id, "raw", cohort.name, ext="csv"), export_raw_csv(
+        f.instrument, rows
     )

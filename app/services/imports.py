@@ -31,6 +31,7 @@ from app.excel import (
     Limits,
     ProblemCode,
     WorkbookRejected,
+    annotate,
     read_filled_workbook,
 )
 from app.excel.layout import COVER_SHEET, cover_cell
@@ -39,6 +40,7 @@ from app.excel.reader import Cover
 from app.excel.sandbox import SandboxBusy
 from app.services import assessments as svc
 from app.services.common import audit, latest_assessment_date, now
+from app.services.filenames import safe_filename
 from app.services.keys import Principal
 from app.services.metrics import IMPORTS
 from app.services.organizations import OrgData, create_organization_in_transaction
@@ -71,6 +73,7 @@ class WorkbookResult:
     reason: dict[str, str] | None = None
     problems: list[Problem] = field(default_factory=list)
     language: str | None = None
+    organization_name: str | None = None  # as the cover names it (for people reading a preview)
 
 
 class _DryRun(Exception):
@@ -411,6 +414,9 @@ def import_workbook(
     except WorkbookRejected as exc:
         result.problems = list(exc.problems)
         result.language = exc.language
+        if isinstance(exc.cover, Cover):
+            result.organization_name = _cover_name(exc.cover)
+            result.round = exc.cover.round
         if isinstance(exc.cover, Cover) and exc.language is not None:
             # the workspace checks too, so one upload lists every problem (read only)
             _, more = _cover_problems(
@@ -431,6 +437,7 @@ def import_workbook(
     result.instrument_id = f.instrument.id
     result.instrument_version = f.instrument.version
     result.round = wb.cover.round
+    result.organization_name = _cover_name(wb.cover)
     try:
         with write_transaction(session):
             _import_in_transaction(
@@ -454,6 +461,10 @@ def import_workbook(
     except DomainError as exc:
         _reset(result, [_error(ProblemCode.not_accepted, exc.detail, exc.detail)])
     return result
+
+
+def _cover_name(cover: Cover) -> str | None:
+    return cover.organization_name or cover.organization_external_id
 
 
 def _reset(result: WorkbookResult, problems: list[Problem]) -> None:
@@ -549,6 +560,21 @@ def import_workbooks(
     return results
 
 
+def annotated_copy(
+    upload: Upload, result: WorkbookResult, limits: Limits
+) -> tuple[str, bytes] | None:
+    """A rejected workbook with each problem's cell red and commented, and the file name to give
+    it; None when the file is too broken to annotate (its problems list says why)."""
+    if not result.problems or not upload.data:
+        return None
+    try:
+        marked = annotate(upload.data, result.problems, limits, result.language)
+    except Exception:  # a file too broken to annotate: the problems list is the answer
+        return None
+    name = upload.name.rsplit("/", 1)[-1].removesuffix(".xlsx")
+    return safe_filename(name[:80], "problems", ext="xlsx"), marked  # "-problems" survives
+
+
 def result_json(r: WorkbookResult) -> dict[str, Any]:
     return {
         "file": r.file,
@@ -572,6 +598,7 @@ __all__ = [
     "Upload",
     "UploadRejected",
     "WorkbookResult",
+    "annotated_copy",
     "expand_uploads",
     "import_workbook",
     "import_workbooks",

@@ -12,7 +12,7 @@ from app.db.models import Assessment, CohortMember, Organization
 from app.domain.indicators import Cbld9, Measurement, MetricChange, cbld9
 from app.excel.indicators import export_cbld9
 from app.services.analysis import SCORED
-from app.services.exports import _xlsx_name  # one naming rule for every download
+from app.services.filenames import safe_filename  # one naming rule for every download
 from app.services.keys import Principal
 from app.services.organizations import get_cohort
 
@@ -140,4 +140,4 @@ def cbld9_workbook(
     """The indicator as .xlsx, with the organizations behind each number."""
     result, names, cohort_name = cohort_cbld9(session, principal, cohort_id, fiscal_year)
     data = export_cbld9(cbld9_json(cohort_id, cohort_name, result, names), lang)
-    return _xlsx_name("cbld-9", f"FY{fiscal_year}", cohort_name), data
+    return safe_filename("cbld-9", f"FY{fiscal_year}", cohort_name, ext="xlsx"), data

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import (
@@ -25,12 +25,12 @@ from app.db.models import (
     OneTimeLink,
     Person,
     Role,
-    SignInAttempt,
     WebSession,
     Workspace,
 )
 from app.db.session import serialize_on, write_transaction
-from app.domain.errors import Forbidden, Invalid, NotFound, Throttled
+from app.domain.errors import Forbidden, Invalid, NotFound
+from app.services import throttle
 from app.services.common import audit, now
 from app.services.keys import Principal, ensure_workspace
 
@@ -42,11 +42,6 @@ PASSWORD_MIN = 10
 PASSWORD_MAX = 200
 LINK_LIFETIME = {"invite": timedelta(days=7), "reset": timedelta(hours=24)}
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
-
-# Throttling: failures counted over a window, per e-mail and per address.
-FAILURE_WINDOW = timedelta(minutes=15)
-FAILURES_PER_EMAIL = 5
-FAILURES_PER_ADDRESS = 30
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}$")
 
@@ -327,29 +322,14 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _throttle(session: Session, email: str, address: str) -> None:
-    since = now() - FAILURE_WINDOW
-    failed = SignInAttempt.succeeded.is_(False)
-    for column, value, limit in (
-        (SignInAttempt.email, email, FAILURES_PER_EMAIL),
-        (SignInAttempt.address, address, FAILURES_PER_ADDRESS),
-    ):
-        count, oldest = session.execute(
-            select(func.count(), func.min(SignInAttempt.at)).where(
-                column == value, failed, SignInAttempt.at > since
-            )
-        ).one()
-        if count >= limit:
-            wait = _aware(oldest) + FAILURE_WINDOW - now()
-            seconds = max(1, int(wait.total_seconds()) + 1)
-            raise Throttled(
-                f"too many failed sign-ins; try again in {(seconds + 59) // 60} minute(s)",
-                retry_after=seconds,
-            )
-
-
 def sign_in(
-    session: Session, email: str, password: str, *, address: str, policy: SessionPolicy
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    address: str,
+    policy: SessionPolicy,
+    limits: throttle.Limits | None = None,
 ) -> SignedIn:
     """Check the password and open a session in the person's first workspace.
 
@@ -360,7 +340,7 @@ def sign_in(
     except Invalid:
         normalized = email.strip().lower()[:254]
     address = address[:64]
-    _throttle(session, normalized, address)
+    throttle.check(session, address=address, email=normalized, limits=limits or throttle.Limits())
     session.rollback()
     person = _person_by_email(session, normalized)
     ok = False
@@ -374,7 +354,7 @@ def sign_in(
     ok = ok and bool(choices) and person is not None
     with write_transaction(session):
         moment = now()
-        session.add(SignInAttempt(email=normalized, address=address, succeeded=ok, at=moment))
+        throttle.record(session, address=address, email=normalized, succeeded=ok)
         if not ok or person is None:
             if person is not None:
                 for ws in workspaces_of(session, person.id):

@@ -11,10 +11,32 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
-from app.web.pages import account, admin, home, instruments
+from app.web.pages import (
+    account,
+    admin,
+    assessments,
+    cohorts,
+    entry,
+    home,
+    instruments,
+    organizations,
+    reports,
+    uploads,
+)
 
 STATIC = Path(__file__).parent / "static"
-PAGES = (account, home, admin, instruments)
+PAGES = (
+    account,
+    home,
+    uploads,
+    entry,
+    reports,
+    cohorts,
+    organizations,
+    assessments,
+    admin,
+    instruments,
+)
 
 
 def mount(app: FastAPI) -> None:

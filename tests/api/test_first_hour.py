@@ -13,10 +13,11 @@ from urllib.parse import unquote
 import openpyxl
 import pytest
 
-from app.api.routing import ascii_filename, attachment
+from app.api.routing import attachment
 from app.catalog import Catalog
 from app.excel import CoverField, Prefill, build_template
 from app.excel.layout import COVER_SHEET, cover_cell
+from app.services.filenames import safe_filename
 from tests.api.factories import assert_problem, call, item_keys, ok
 from tests.conftest import Tenant
 
@@ -49,9 +50,9 @@ def _check_download(resp: Any, *words: str) -> None:
 
 
 def test_ascii_fallback_spells_letters_plainly() -> None:
-    assert ascii_filename("oca-Łódź-Œuvre.xlsx") == "oca-Lodz-OEuvre.xlsx"
-    assert ascii_filename("公民社会中心.csv") == "download.csv"
-    assert ascii_filename('a"b\\c.xlsx') == "a_b_c.xlsx"
+    assert safe_filename("oca-Łódź-Œuvre", ext="xlsx", ascii_only=True) == "oca-Lodz-OEuvre.xlsx"
+    assert safe_filename("公民社会中心", ext="csv", ascii_only=True) == "download.csv"
+    assert safe_filename('a"b\\c', ext="xlsx", ascii_only=True) == "a_b_c.xlsx"
     header = attachment("Фонд.xlsx")["Content-Disposition"]
     assert header == (
         "attachment; filename=\"download.xlsx\"; filename*=UTF-8''%D0%A4%D0%BE%D0%BD%D0%B4.xlsx"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def test_demo_is_idempotent_and_shaped_like_the_seed(env: dict[str, str], tmp_pa
     code, first = run(env, "demo")
     assert code == 0
     assert "oca_" in first
+    link = re.search(r"http://127\.0\.0\.1:8000/links/(\S+)", first)
+    assert link, "the demo prints a link for the demo admin to choose a password"
     code, second = run(env, "demo")
     assert code == 0 and "0 assessment(s) created" in second
     engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'oca.db'}")

@@ -10,7 +10,7 @@ from app.api.problems import PROBLEM_JSON, problem_response
 from app.api.routing import XLSX, problem, v1_router, xlsx_response
 from app.api.schemas.imports import ImportRead
 from app.domain.rounding import rounded_numbers
-from app.excel import Limits, annotate
+from app.excel import Limits
 from app.services import imports as svc
 
 router = v1_router("imports")
@@ -105,15 +105,9 @@ async def import_workbooks(
         return body
     first = results[0]
     if annotate_errors and first.problems:
-        try:
-            marked = await run_in_threadpool(
-                annotate, expanded[0].data, first.problems, limits, first.language
-            )
-        except Exception:  # a file too broken to annotate: the JSON answer below says why
-            marked = None
+        marked = await run_in_threadpool(svc.annotated_copy, expanded[0], first, limits)
         if marked is not None:
-            name = expanded[0].name.rsplit("/", 1)[-1].removesuffix(".xlsx")
-            response = xlsx_response(f"{_safe(name)}-problems.xlsx", marked, status_code=422)
+            response = xlsx_response(*marked, status_code=422)
             response.headers["OCA-Problems"] = str(len(first.problems))
             return response
     return problem_response(
@@ -124,8 +118,3 @@ async def import_workbooks(
         errors=[e for r in body.results for e in (x.model_dump() for x in r.errors)],
         results=[r.model_dump() for r in body.results],
     )
-
-
-def _safe(name: str) -> str:
-    cleaned = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-    return cleaned[:80] or "workbook"

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form
 from starlette.responses import Response
 
 from app.domain.errors import Invalid, NotFound, Throttled
-from app.services import people
+from app.services import people, throttle
 from app.web.kit import Page, PageRoute, db, member, redirect, render, safe_next, visitor
 from app.web.security import (
     CSRF_FIELD,
@@ -52,7 +52,12 @@ def sign_in(
     try:
         with db(page) as session:
             signed = people.sign_in(
-                session, email, password, address=_address(page), policy=policy(settings)
+                session,
+                email,
+                password,
+                address=_address(page),
+                policy=policy(settings),
+                limits=throttle.limits_of(settings),
             )
     except Throttled as exc:
         page.extra_headers["Retry-After"] = str(exc.retry_after)

@@ -17,8 +17,6 @@ from app.domain.instrument import Instrument
 from app.excel._export_write import (
     PERCENT_FORMAT,
     SCORE_FORMAT,
-    SECTION_FONT,
-    TITLE_FONT,
     Value,
     fit_rows,
     note,
@@ -30,9 +28,9 @@ from app.excel._export_write import (
     widths,
     wrap,
 )
+from app.excel.exports.words import Labels
 from app.excel.layout import Language
-
-Labels = dict[str, str]
+from app.excel.styles import SECTION_FONT, TITLE_FONT
 
 SHEET: Final[Labels] = {"en": "Reading the scores", "es": "Lectura de puntajes"}
 _T: Final[dict[str, Labels]] = {

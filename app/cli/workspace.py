@@ -1,0 +1,135 @@
+"""`oca workspace export|import`: move or keep one workspace as one archive file; and
+`oca db backup`: a consistent copy of a whole SQLite database while the service runs."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import make_url
+
+from app.cli import (
+    _catalog,
+    _group,
+    _settings,
+    app,
+    command,
+    database_url,
+    db_app,
+    err,
+    fail,
+    friendly_errors,
+    out,
+    session_scope,
+)
+from app.services.archive import ArchiveError, export_workspace, import_workspace
+
+workspace_app = _group("Workspaces: export one to an archive, import it into another database.")
+app.add_typer(workspace_app, name="workspace")
+
+
+@contextmanager
+def archive_errors() -> Iterator[None]:
+    try:
+        yield
+    except ArchiveError as exc:
+        raise fail(exc.detail) from None
+
+
+@command(workspace_app, "export")
+def workspace_export(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The workspace to export")],
+    to: Annotated[
+        Path, typer.Option("--to", metavar="FILE", help="The archive to write (must not exist)")
+    ],
+) -> None:
+    """Write one archive (zip) of a workspace: its data, revisions, answers, audit, people."""
+    settings = _settings()
+    with (
+        archive_errors(),
+        friendly_errors(),
+        session_scope(settings, create=False, migrate_first=False) as session,
+    ):
+        report = export_workspace(session, name, to)
+    rows = ", ".join(f"{n} {k}" for k, n in report.counts.items() if n)
+    out.print(f"wrote {report.path} ({report.size:,} bytes): {rows}", soft_wrap=True)
+
+
+@command(workspace_app, "import")
+def workspace_import(
+    archive: Annotated[Path, typer.Argument(metavar="FILE", help="An archive made by export")],
+    as_name: Annotated[
+        str | None,
+        typer.Option("--as", metavar="NEWNAME", help="Import under this name instead"),
+    ] = None,
+    keep_keys_active: Annotated[
+        bool,
+        typer.Option(
+            "--keep-keys-active",
+            help="Keep the archive's API keys working here (default: imported revoked)",
+        ),
+    ] = False,
+) -> None:
+    """Restore an archive into this database, all or nothing (ids kept, scores recomputed)."""
+    if not archive.is_file():
+        raise fail(f"no such file: {archive}")
+    settings = _settings()
+    with archive_errors(), friendly_errors():
+        catalog = _catalog(settings)
+        with session_scope(settings, create=True) as session:
+            report = import_workspace(
+                session, catalog, archive, name=as_name, keep_keys_active=keep_keys_active
+            )
+    rows = ", ".join(f"{n} {k}" for k, n in report.counts.items() if n)
+    out.print(f"imported workspace '{report.workspace}' ({report.workspace_id}): {rows}")
+    out.print(
+        f"{report.scores_recomputed} score(s) recomputed from the answers "
+        f"({report.scores_time_kept} by the same engine version: computed_at kept)"
+    )
+    if report.keys_revoked:
+        err.print(
+            f"{report.keys_revoked} API key(s) imported revoked; create new ones with "
+            f"`oca keys create --workspace {report.workspace}` (or import with --keep-keys-active)"
+        )
+    if report.people_already_here:
+        err.print(
+            "already had an account here (kept their password): "
+            + ", ".join(report.people_already_here)
+        )
+
+
+@command(db_app, "backup")
+def db_backup(
+    to: Annotated[
+        Path, typer.Option("--to", metavar="FILE", help="The copy to write (must not exist)")
+    ],
+) -> None:
+    """SQLite: write a consistent copy of the database while it serves (VACUUM INTO)."""
+    settings = _settings()
+    url = make_url(database_url(settings, create=False))
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        raise fail("this database is not a SQLite file: back up PostgreSQL with pg_dump")
+    if to.exists():
+        raise fail(f"{to} exists already; choose another file or remove it first")
+    # VACUUM INTO reads one snapshot (a read transaction in WAL mode: writers go on) and writes a
+    # compact, self-contained file; copying the .db file instead could miss the -wal file.
+    source = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True, isolation_level=None)
+    try:
+        source.execute("PRAGMA busy_timeout=10000")
+        source.execute("VACUUM INTO ?", (str(to),))
+        check = sqlite3.connect(f"file:{to}?mode=ro", uri=True)
+        try:
+            verdict = check.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            check.close()
+    except sqlite3.Error as exc:
+        raise fail(f"backup failed: {exc}") from None
+    finally:
+        source.close()
+    if verdict != "ok":
+        raise fail(f"the copy {to} fails its integrity check: {verdict}")
+    out.print(f"wrote {to} ({to.stat().st_size:,} bytes; integrity check ok)")

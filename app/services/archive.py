@@ -1,0 +1,517 @@
+"""Move or keep one workspace: export it to one archive, import the archive into another database.
+
+What travels (``archive_format.SPECS``): the workspace, its people (password hashes, never
+sessions or one-time links) and memberships, its API keys (hashes only), organizations, cohorts
+and members, every assessment with every revision and its answers (values, N/A, notes), when and
+by which engine each stored score was computed, and the audit log. Ids are kept, so links into
+the service (``/v1/assessments/{id}``) stay valid in the target.
+
+What does not travel, and why:
+- the stored score itself: it is derived data, recomputed on import by the same scoring path as
+  a submit (``compute`` + ``store_score``), so an archive cannot carry a score its answers do not
+  give. When the archive's score was made by this engine version the original ``computed_at`` is
+  kept, so the score object is byte for byte the source's; otherwise it is computed now.
+- the original workbooks: the database never stores them (only each upload's SHA-256, in
+  ``assessment.source_sha256``, which travels).
+- idempotency records, rate counters, sign-in attempts, web sessions, one-time links: short-lived
+  and tied to a server.
+- audit event numbers: the target numbers events with its own sequence, in the original order.
+
+API keys come back revoked unless asked otherwise: an archive is a file that may be restored long
+after a key was revoked at the source, and the same key working on two servers at once is rarely
+what a move wants. The key rows stay (revoked), so the audit log still names each key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from app.catalog import Catalog
+from app.db import migrate
+from app.db.models import (
+    Answer,
+    ApiKey,
+    Assessment,
+    AssessmentScore,
+    AuditEvent,
+    Cohort,
+    CohortMember,
+    InstrumentVersion,
+    Membership,
+    Organization,
+    Person,
+    Workspace,
+)
+from app.db.session import write_transaction
+from app.services.archive_format import (
+    FORMAT,
+    FORMAT_VERSION,
+    SPEC,
+    SPECS,
+    Archive,
+    ArchiveError,
+    TableSpec,
+    read_archive,
+    write_archive,
+)
+from app.services.assessments import compute, store_score
+from app.services.common import now
+from app.services.instruments import sync_catalog
+from app.services.scores import ENGINE_VERSION, render_score
+
+__all__ = ["ArchiveError", "ExportReport", "ImportReport", "export_workspace", "import_workspace"]
+
+CHUNK = 500  # ids per IN (...) list
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    workspace: str
+    path: Path
+    counts: dict[str, int]
+    size: int
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    workspace: str
+    workspace_id: uuid.UUID
+    counts: dict[str, int]
+    people_already_here: list[str] = field(
+        default_factory=list
+    )  # e-mails; they keep their password
+    keys_revoked: int = 0
+    scores_recomputed: int = 0
+    scores_time_kept: int = 0
+
+
+# --- export ---------------------------------------------------------------------------------------
+
+
+def _rows(session: Session, spec: TableSpec, *where: ColumnElement[bool], order: Any) -> Any:
+    # Core, not the ORM: plain rows, a third of the cost
+    return session.connection().execute(select(*spec.columns).where(*where).order_by(*order))
+
+
+def _workspace_rows(session: Session, ws: uuid.UUID) -> Iterator[tuple[TableSpec, Iterable[Any]]]:
+    """Every table's rows of one workspace, parents first; assessments by revision, so the
+    assessment a revision replaces always comes before it."""
+    in_ws_assessments = select(Assessment.id).where(Assessment.workspace_id == ws)
+    members = select(Membership.person_id).where(Membership.workspace_id == ws)
+    s = SPEC
+    yield s["workspace"], _rows(session, s["workspace"], Workspace.id == ws, order=[Workspace.id])
+    yield s["person"], _rows(session, s["person"], Person.id.in_(members), order=[Person.email])
+    yield (
+        s["membership"],
+        _rows(
+            session, s["membership"], Membership.workspace_id == ws, order=[Membership.person_id]
+        ),
+    )
+    for name, model in (("api_key", ApiKey), ("organization", Organization), ("cohort", Cohort)):
+        yield (
+            s[name],
+            _rows(session, s[name], model.workspace_id == ws, order=[model.created_at, model.id]),
+        )
+    yield (
+        s["cohort_member"],
+        _rows(
+            session,
+            s["cohort_member"],
+            CohortMember.cohort_id.in_(select(Cohort.id).where(Cohort.workspace_id == ws)),
+            order=[CohortMember.cohort_id, CohortMember.organization_id],
+        ),
+    )
+    yield (
+        s["assessment"],
+        _rows(
+            session,
+            s["assessment"],
+            Assessment.workspace_id == ws,
+            order=[Assessment.revision, Assessment.created_at, Assessment.id],
+        ),
+    )
+    yield (
+        s["answer"],
+        _rows(
+            session,
+            s["answer"],
+            Answer.assessment_id.in_(in_ws_assessments),
+            order=[Answer.assessment_id, Answer.position],
+        ),
+    )
+    yield (
+        s["assessment_score"],
+        _rows(
+            session,
+            s["assessment_score"],
+            AssessmentScore.assessment_id.in_(in_ws_assessments),
+            order=[AssessmentScore.assessment_id],
+        ),
+    )
+    yield (
+        s["audit_event"],
+        _rows(session, s["audit_event"], AuditEvent.workspace_id == ws, order=[AuditEvent.id]),
+    )
+
+
+def _instruments(session: Session, ws: uuid.UUID) -> list[dict[str, str]]:
+    rows = session.execute(
+        select(
+            InstrumentVersion.instrument_id,
+            InstrumentVersion.version,
+            InstrumentVersion.content_hash,
+        )
+        .where(
+            InstrumentVersion.id.in_(
+                select(Assessment.instrument_version_id).where(Assessment.workspace_id == ws)
+            )
+        )
+        .order_by(InstrumentVersion.instrument_id, InstrumentVersion.version)
+    )
+    return [{"id": i, "version": v, "content_hash": h} for i, v, h in rows]
+
+
+def export_workspace(session: Session, name: str, target: Path) -> ExportReport:
+    """Write one archive of workspace ``name``, read in one snapshot of the database (a
+    repeatable-read, read-only transaction on PostgreSQL; SQLite's read transaction in WAL mode
+    is one already), so concurrent writes never give an archive half old, half new."""
+    if target.exists():
+        raise ArchiveError(f"{target} exists already; choose another file or remove it first")
+    if session.in_transaction():
+        session.rollback()
+    dialect = session.get_bind().dialect.name
+    options: dict[str, Any] = {}
+    if dialect == "postgresql":
+        options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    with session.begin():
+        connection = session.connection(execution_options=options)
+        ws = session.scalar(select(Workspace).where(Workspace.name == name))
+        if ws is None:
+            raise ArchiveError(f"no workspace named '{name}' in this database")
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created_at": now().isoformat(),
+            "engine_version": ENGINE_VERSION,
+            "schema_revision": migrate.current_revision(connection),
+            "source_database": dialect,
+            "workspace": {"id": str(ws.id), "name": ws.name},
+            "instruments": _instruments(session, ws.id),
+            "not_included": {
+                "workbooks": "the database does not store uploaded workbooks, only their SHA-256 "
+                "(assessment.source_sha256)",
+                "scores": "recomputed from the answers on import; computed_at and engine_version "
+                "travel",
+                "secrets": "API keys and passwords travel as hashes only; web sessions and "
+                "one-time links do not travel",
+            },
+        }
+        counts = write_archive(target, manifest, _workspace_rows(session, ws.id))
+    return ExportReport(ws.name, target, counts, target.stat().st_size)
+
+
+# --- import: checks that need no database ---------------------------------------------------------
+
+
+def _instrument_keys(manifest: dict[str, Any]) -> dict[tuple[str, str], str]:
+    listed = manifest.get("instruments")
+    if not isinstance(listed, list):
+        raise ArchiveError("manifest.json: 'instruments' must be a list")
+    out: dict[tuple[str, str], str] = {}
+    for x in listed:
+        if not (
+            isinstance(x, dict)
+            and all(isinstance(x.get(k), str) for k in ("id", "version", "content_hash"))
+        ):
+            raise ArchiveError(
+                "manifest.json: each instrument needs an id, a version and a content_hash"
+            )
+        out[(x["id"], x["version"])] = x["content_hash"]
+    return out
+
+
+def _unique(rows: list[dict[str, Any]], spec: TableSpec) -> None:
+    keys = [c.name for c in spec.columns if c.primary_key]
+    if not keys:
+        return
+    seen = {tuple(r[k] for k in keys) for r in rows}
+    if len(seen) != len(rows):
+        raise ArchiveError(f"table {spec.name}: the same key appears twice")
+
+
+def _refer(rows: list[dict[str, Any]], table: str, column: str, known: set[Any]) -> None:
+    bad = [r[column] for r in rows if r[column] is not None and r[column] not in known]
+    if bad:
+        raise ArchiveError(
+            f"table {table}: {column} {bad[0]} names nothing in this archive "
+            f"({len(bad)} such row(s)); a workspace archive refers only to itself"
+        )
+
+
+def check_archive(archive: Archive) -> None:
+    """Everything in an archive must belong to its one workspace and refer only to itself, so a
+    crafted archive cannot attach rows to another workspace of the target database."""
+    rows = archive.rows
+    if len(rows["workspace"]) != 1:
+        raise ArchiveError("an archive holds exactly one workspace")
+    ws = rows["workspace"][0]["id"]
+    for spec in SPECS:
+        _unique(rows[spec.name], spec)
+        if any(c.name == "workspace_id" for c in spec.columns):
+            _refer(rows[spec.name], spec.name, "workspace_id", {ws})
+    ids = {
+        name: {r["id"] for r in rows[name]}
+        for name in ("person", "organization", "cohort", "assessment")
+    }
+    _refer(rows["membership"], "membership", "person_id", ids["person"])
+    _refer(rows["cohort_member"], "cohort_member", "cohort_id", ids["cohort"])
+    _refer(rows["cohort_member"], "cohort_member", "organization_id", ids["organization"])
+    _refer(rows["assessment"], "assessment", "organization_id", ids["organization"])
+    _refer(rows["assessment"], "assessment", "replaces_id", ids["assessment"])
+    _refer(rows["answer"], "answer", "assessment_id", ids["assessment"])
+    _refer(rows["assessment_score"], "assessment_score", "assessment_id", ids["assessment"])
+    emails = [r["email"] for r in rows["person"]]
+    if len(set(emails)) != len(emails):
+        raise ArchiveError("table person: the same e-mail appears twice")
+    for org in rows["organization"]:
+        for column in ("tags", "thematic_areas"):
+            value = org[column]
+            if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+                raise ArchiveError(f"table organization: {column} must be a list of texts")
+    if any(not isinstance(e["changes"], dict | None) for e in rows["audit_event"]):
+        raise ArchiveError("table audit_event: changes must be an object or empty")
+    listed = _instrument_keys(archive.manifest)
+    used = {(r["instrument_id"], r["instrument_version"]) for r in rows["assessment"]}
+    unlisted = sorted(used - set(listed))
+    if unlisted:
+        raise ArchiveError(
+            "assessments use instrument versions the manifest does not list: "
+            + ", ".join(f"{i} {v}" for i, v in unlisted)
+        )
+
+
+def _parents_first(assessments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Revisions after what they replace (the foreign key is checked row by row on SQLite)."""
+    placed: set[Any] = set()
+    ordered: list[dict[str, Any]] = []
+    waiting = list(assessments)
+    while waiting:
+        ready = [a for a in waiting if a["replaces_id"] is None or a["replaces_id"] in placed]
+        if not ready:
+            raise ArchiveError("table assessment: revisions replace each other in a circle")
+        ordered += ready
+        placed |= {a["id"] for a in ready}
+        waiting = [a for a in waiting if a["id"] not in placed]
+    return ordered
+
+
+# --- import: checks against the target ------------------------------------------------------------
+
+
+def _versions(session: Session, catalog: Catalog, archive: Archive) -> dict[tuple[str, str], int]:
+    """The target's row id of each instrument version the archive uses; refuses, listing every
+    difference, unless each exists here with the same content hash."""
+    problems: list[str] = []
+    found: dict[tuple[str, str], int] = {}
+    rows = {(r.instrument_id, r.version): r for r in session.scalars(select(InstrumentVersion))}
+    for (ins, version), digest in sorted(_instrument_keys(archive.manifest).items()):
+        f, row = catalog.get(ins, version), rows.get((ins, version))
+        if f is None or row is None:
+            problems.append(f"{ins} {version}: not among this server's instruments")
+        elif f.content_hash != digest or row.content_hash != digest:
+            problems.append(
+                f"{ins} {version}: archive hash {digest[:12]}…, here {f.content_hash[:12]}…"
+            )
+        else:
+            found[(ins, version)] = row.id
+    if problems:
+        raise ArchiveError(
+            "the archive's instrument versions differ from this server's; nothing was imported:\n  "
+            + "\n  ".join(problems)
+        )
+    return found
+
+
+def _check_items(catalog: Catalog, archive: Archive) -> None:
+    instrument_of = {
+        a["id"]: (a["instrument_id"], a["instrument_version"]) for a in archive.rows["assessment"]
+    }
+    for answer in archive.rows["answer"]:
+        ins, version = instrument_of[answer["assessment_id"]]
+        f = catalog.get(ins, version)
+        assert f is not None  # checked by _versions
+        if answer["item_key"] not in f.instrument.items:
+            raise ArchiveError(
+                f"an answer names item '{answer['item_key']}', which {ins} {version} does not have"
+            )
+        if answer["is_na"] and answer["value"] is not None:
+            raise ArchiveError(f"answer to '{answer['item_key']}' is N/A and has a value")
+
+
+def _existing(session: Session, column: Any, values: Sequence[Any]) -> list[Any]:
+    found: list[Any] = []
+    for start in range(0, len(values), CHUNK):
+        chunk = values[start : start + CHUNK]
+        found += session.scalars(select(column).where(column.in_(chunk)))
+    return found
+
+
+def _check_free(session: Session, archive: Archive, name: str) -> None:
+    """Refuse a name or an id that the target already has: ids are kept, never remapped."""
+    if session.scalar(select(Workspace.id).where(Workspace.name == name)) is not None:
+        raise ArchiveError(
+            f"a workspace named '{name}' exists in this database; import under another name "
+            "with --as NEWNAME"
+        )
+    rows = archive.rows
+    for table, column, values in (
+        ("workspace", Workspace.id, [r["id"] for r in rows["workspace"]]),
+        ("organization", Organization.id, [r["id"] for r in rows["organization"]]),
+        ("cohort", Cohort.id, [r["id"] for r in rows["cohort"]]),
+        ("assessment", Assessment.id, [r["id"] for r in rows["assessment"]]),
+        ("API key", ApiKey.id, [r["id"] for r in rows["api_key"]]),
+        ("API key prefix", ApiKey.prefix, [r["prefix"] for r in rows["api_key"]]),
+    ):
+        taken = _existing(session, column, values)
+        if taken:
+            raise ArchiveError(
+                f"{len(taken)} {table} id(s) of the archive exist in this database already "
+                f"(e.g. {taken[0]}); was this archive imported here before? Nothing was imported."
+            )
+
+
+def _people(session: Session, archive: Archive) -> tuple[dict[uuid.UUID, uuid.UUID], list[str]]:
+    """People are matched by e-mail: one who has an account here keeps it (and its password)
+    and gets the archived membership; a new one arrives with the archived id and hash."""
+    people = archive.rows["person"]
+    emails = [p["email"] for p in people]
+    here = {
+        email: pid
+        for email, pid in session.execute(
+            select(Person.email, Person.id).where(Person.email.in_(emails))
+        )
+    }
+    mapping = {p["id"]: here.get(p["email"], p["id"]) for p in people}
+    new_ids = [p["id"] for p in people if p["email"] not in here]
+    taken = _existing(session, Person.id, new_ids)
+    if taken:
+        raise ArchiveError(
+            f"person id {taken[0]} exists in this database under another e-mail; "
+            "nothing was imported"
+        )
+    return mapping, sorted(p["email"] for p in people if p["email"] in here)
+
+
+# --- import: writing ------------------------------------------------------------------------------
+
+
+def _insert(session: Session, spec: TableSpec, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(spec.table), rows)
+
+
+def _rescore(session: Session, catalog: Catalog, archive: Archive) -> tuple[int, int]:
+    """The stored scores, computed again from the imported answers by the submit path."""
+    made = {r["assessment_id"]: r for r in archive.rows["assessment_score"]}
+    ids = list(made)
+    kept = 0
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        loaded = session.scalars(
+            select(Assessment)
+            .where(Assessment.id.in_(chunk))
+            .options(selectinload(Assessment.answers))
+        )
+        for a in loaded:
+            f = catalog.get(a.instrument_id, a.instrument_version)
+            assert f is not None  # checked by _versions
+            store_score(session, f, a, compute(f, a))
+        session.flush()
+        for row in session.scalars(
+            select(AssessmentScore).where(AssessmentScore.assessment_id.in_(chunk))
+        ):
+            original = made[row.assessment_id]
+            if original["engine_version"] == ENGINE_VERSION:
+                # same answers, same instrument hash, same rules: the source's score, made then
+                row.computed_at = original["computed_at"]
+                row.rendered = render_score(row.assessment_id, row.computed_at, row.payload)
+                kept += 1
+    return len(ids), kept
+
+
+def import_workspace(
+    session: Session,
+    catalog: Catalog,
+    path: Path,
+    *,
+    name: str | None = None,
+    keep_keys_active: bool = False,
+) -> ImportReport:
+    """Restore an archive into this database in one transaction: all of it or nothing."""
+    archive = read_archive(path)
+    check_archive(archive)
+    ws_row = archive.rows["workspace"][0]
+    target_name = (name if name is not None else ws_row["name"]).strip()
+    if not 1 <= len(target_name) <= 120:
+        raise ArchiveError("a workspace name has 1 to 120 characters")
+    sync_catalog(session, catalog)  # this server's versions are recorded (a no-op once done)
+    with write_transaction(session):
+        versions = _versions(session, catalog, archive)
+        _check_items(catalog, archive)
+        _check_free(session, archive, target_name)
+        person_ids, already_here = _people(session, archive)
+        rows = archive.rows
+        moment = now()
+        keys = [dict(k) for k in rows["api_key"]]
+        revoked = 0
+        if not keep_keys_active:
+            for key in keys:
+                if key["revoked_at"] is None:
+                    key["revoked_at"] = moment
+                    revoked += 1
+        try:
+            _insert(session, SPEC["workspace"], [{**ws_row, "name": target_name}])
+            _insert(
+                session,
+                SPEC["person"],
+                [p for p in rows["person"] if p["email"] not in already_here],
+            )
+            _insert(
+                session,
+                SPEC["membership"],
+                [{**x, "person_id": person_ids[x["person_id"]]} for x in rows["membership"]],
+            )
+            _insert(session, SPEC["api_key"], keys)
+            for table in ("organization", "cohort", "cohort_member"):
+                _insert(session, SPEC[table], rows[table])
+            _insert(
+                session,
+                SPEC["assessment"],
+                [
+                    {
+                        **a,
+                        "instrument_version_id": versions[
+                            (a["instrument_id"], a["instrument_version"])
+                        ],
+                    }
+                    for a in _parents_first(rows["assessment"])
+                ],
+            )
+            _insert(session, SPEC["answer"], rows["answer"])
+            _insert(session, SPEC["audit_event"], rows["audit_event"])
+            recomputed, kept = _rescore(session, catalog, archive)
+            session.flush()
+        except IntegrityError as exc:
+            raise ArchiveError(
+                f"the database refused a row of the archive; nothing was imported ({exc.orig})"
+            ) from None
+    counts = {spec.name: len(rows[spec.name]) for spec in SPECS}
+    return ImportReport(target_name, ws_row["id"], counts, already_here, revoked, recomputed, kept)

@@ -1,0 +1,183 @@
+"""One assessment: its explained score tree (dimension → area → item), the overall with its
+notes, NUPAS risk by section with the recommended conditions, and its downloads.
+
+The numbers are the stored score object the API sends (``GET /v1/assessments/{id}/scores``),
+joined here with the instrument (titles, scale labels, weights) and the answers (values, notes);
+a draft has answers but no score yet. The downloads call the same export services as the API's
+``/v1/assessments/{id}/export.xlsx`` and ``template.xlsx``, through the signed-in session.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from app.catalog import Catalog
+from app.domain.instrument import Instrument, Method
+from app.domain.scoring import NA, AnswerValue
+from app.services import exports, profiles
+from app.services.filenames import content_disposition
+from app.web.kit import Page, PageRoute, db, finish, member, render
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    key: str
+    text: str
+    value: float | None
+    label: str | None  # the scale's label for the answer
+    na: bool
+    missing: bool
+    note: str | None
+    weight: float
+    key_question: bool
+
+
+@dataclass(frozen=True)
+class AreaNode:
+    key: str
+    title: str
+    weight: float
+    score: dict[str, Any] | None  # the area of the score object
+    items: list[ItemRow]
+
+
+@dataclass(frozen=True)
+class DimensionNode:
+    key: str
+    title: str
+    weight: float
+    score: dict[str, Any] | None
+    areas: list[AreaNode]
+
+
+def catalog_of(page: Page) -> Catalog:
+    catalog: Catalog = page.request.app.state.catalog
+    return catalog
+
+
+def _item(
+    page: Page,
+    instrument: Instrument,
+    item: Any,
+    answers: dict[str, AnswerValue],
+    notes: dict[str, str],
+) -> ItemRow:
+    value = answers.get(item.key)
+    number = None if value is None or value is NA else float(value)  # type: ignore[arg-type]
+    found = None if number is None else instrument.scales[item.scale].by_value(number)
+    return ItemRow(
+        key=item.key,
+        text=page.text(item.text),
+        value=number,
+        label=page.text(found.label) if found else None,
+        na=value is NA,
+        missing=value is None,
+        note=notes.get(item.key),
+        weight=item.weight,
+        key_question=item.key_question,
+    )
+
+
+def score_tree(
+    page: Page,
+    instrument: Instrument,
+    answers: dict[str, AnswerValue],
+    notes: dict[str, str],
+    score: dict[str, Any] | None,
+) -> list[DimensionNode]:
+    """The instrument's tree with each node's part of the score object and each item's answer."""
+    dims = {d["key"]: d for d in (score or {}).get("dimensions", [])}
+    tree = []
+    for d in instrument.dimensions:
+        scored = dims.get(d.key)
+        areas_of = {a["key"]: a for a in (scored or {}).get("areas", [])}
+        areas = [
+            AreaNode(
+                a.key,
+                page.text(a.title),
+                a.weight,
+                areas_of.get(a.key),
+                [_item(page, instrument, i, answers, notes) for i in a.items],
+            )
+            for a in d.areas
+        ]
+        tree.append(DimensionNode(d.key, page.text(d.title), d.weight, scored, areas))
+    return tree
+
+
+def _names(page: Page, instrument: Instrument) -> Callable[[Sequence[str]], str]:
+    """Dimension and area keys named by their titles, for sentences such as "driven by …"."""
+    found = {d.key: page.text(d.title) for d in instrument.dimensions}
+    found.update({a.key: page.text(a.title) for d in instrument.dimensions for a in d.areas})
+    return lambda keys: ", ".join(found.get(k, k) for k in keys)
+
+
+@router.get("/assessments/{assessment_id}")
+def assessment(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
+    with db(page) as session:
+        view = profiles.assessment_view(session, page.who, catalog_of(page), assessment_id)
+        a = view.assessment
+        instrument = view.file.instrument
+        tree = score_tree(page, instrument, view.answers, view.notes, view.score)
+        weighted = instrument.scoring.method is Method.weighted_mean or any(
+            w != 1
+            for d in tree
+            for w in (
+                d.weight,
+                *(x.weight for x in d.areas),
+                *(i.weight for x in d.areas for i in x.items),
+            )
+        )
+        return render(
+            page,
+            "assessment.html",
+            title=f"{view.org.name} — {a.round}",
+            view=view,
+            a=a,
+            instrument_title=page.text(instrument.title),
+            tree=tree,
+            score=view.score,
+            risk=(view.score or {}).get("risk"),
+            names=_names(page, instrument),
+            weighted=weighted,
+            risk_method=instrument.scoring.method is Method.risk,
+            can_edit=page.can_write and a.status == "draft",
+        )
+
+
+def _download(page: Page, filename: str, data: bytes) -> Response:
+    """The file as an attachment, named as every download is (``content_disposition``)."""
+    disposition = content_disposition(filename)
+    response = Response(data, media_type=XLSX, headers={"Content-Disposition": disposition})
+    finish(page.request, response, page)
+    return response
+
+
+@router.get("/assessments/{assessment_id}/export.xlsx")
+def assessment_export(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
+    with db(page) as session:
+        name, data = exports.assessment_workbook(
+            session, page.who, catalog_of(page), assessment_id, page.lang
+        )
+    return _download(page, name, data)
+
+
+@router.get("/assessments/{assessment_id}/template.xlsx")
+def assessment_template(
+    assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]
+) -> Response:
+    with db(page) as session:
+        name, data = exports.assessment_as_template(
+            session, page.who, catalog_of(page), assessment_id, page.lang
+        )
+    return _download(page, name, data)

@@ -1,0 +1,497 @@
+"""A workspace moved by archive: built through the REST API, exported, imported into a fresh
+SQLite database, a fresh PostgreSQL database and (exported again from PostgreSQL) back into
+SQLite; every read the API offers answers alike in all of them. Bad archives write nothing.
+
+The PostgreSQL target is its own database (``OCA_ARCHIVE_PG_URL``, by default
+``<the test database>_archive``, created when missing),
+emptied and migrated by the test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from app.catalog import Catalog
+from app.cli import app as cli_app
+from app.config import Settings
+from app.db import migrate
+from app.db.models import Membership, Person
+from app.db.session import make_engine, make_sessionmaker
+from app.main import create_app
+from app.services.archive import ArchiveError, export_workspace, import_workspace
+from app.services.people import create_person
+from tests.api.factories import (
+    TABLES,
+    add_member,
+    call,
+    create_assessment,
+    create_cohort,
+    create_org,
+    finalize,
+    item_keys,
+    ok,
+    submit,
+)
+from tests.conftest import INSTRUMENTS, Tenant, own_postgres_database
+
+OCA = item_keys("oca")
+NUPAS = item_keys("nupas")
+
+
+# --- the workspace, built as a partner application would ------------------------------------------
+
+
+def _oca(value: int, *, na: str | None = None, note: str | None = None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i, key in enumerate(OCA):
+        answer: dict[str, Any] = {"item": key, "value": "na" if key == na else (value + i) % 4 + 1}
+        if note and i % 7 == 0:
+            answer["note"] = f"{note} {i}: evidencia «ñ» ✓"
+        out.append(answer)
+    return out
+
+
+def build_workspace(tenant: Tenant, session: Session) -> dict[str, Any]:
+    a = create_org(tenant, name="Asociación Ñandú", country="PY", tags=["rural", "women"])
+    b = create_org(tenant, name="Beta Trust", external_id="B-1", thematic_areas=["health"])
+    c = create_org(tenant, name="Gamma")
+    cohort = create_cohort(tenant, name="Round 2026", description="first cohort")
+    for org in (a, b, c):
+        add_member(tenant, cohort["id"], org["id"])
+    perf = {"metric": "Local revenue (%)", "value": 12.5, "higher_is_better": True}
+    # A: a baseline with N/A and notes, finalized, corrected by a revision; then an endline
+    base = create_assessment(
+        tenant, a["id"], "oca", answers=_oca(1, na=OCA[2], note="nota"), assessor="Ana"
+    )
+    base = finalize(tenant, submit(tenant, base["id"])["id"])
+    fix = ok(
+        call(
+            tenant,
+            "POST",
+            f"/v1/assessments/{base['id']}/revisions",
+            json={"assessor": "Reviewer", "answers": [{"item": OCA[0], "value": 4}]},
+        ),
+        201,
+    )
+    submit(tenant, fix["id"])
+    submit(
+        tenant,
+        create_assessment(
+            tenant, a["id"], "oca", "endline", answers=_oca(2), assessed_on="2025-02-03"
+        )["id"],
+    )
+    # B: baseline and endline with a performance metric, a NUPAS with an N/A
+    for rnd, value, on in (("baseline", 0, "2024-01-10"), ("endline", 3, "2025-03-01")):
+        made = create_assessment(
+            tenant, b["id"], "oca", rnd, answers=_oca(value), assessed_on=on, performance=perf
+        )
+        submit(tenant, made["id"])
+    nupas = [{"item": k, "value": 1 if i % 3 else 0} for i, k in enumerate(NUPAS)]
+    nupas[1] = {"item": NUPAS[1], "value": "N/A", "note": "no aplica aquí"}
+    submit(tenant, create_assessment(tenant, b["id"], "nupas", answers=nupas)["id"])
+    # C: a draft with a note-only answer (no score)
+    create_assessment(
+        tenant,
+        c["id"],
+        "oca",
+        answers=[{"item": OCA[0], "value": 2}, {"item": OCA[1], "value": None, "note": "later"}],
+    )
+    create_person(
+        session,
+        email=f"ana-{tenant.name}@example.org",
+        name="Ana",
+        password="a long enough password",
+        workspace=tenant.name,
+        role="editor",
+    )
+    return {"cohort": cohort["id"], "orgs": [a["id"], b["id"], c["id"]]}
+
+
+# --- what the API answers -------------------------------------------------------------------------
+
+
+def answers(client: TestClient, tenant: Tenant, world: dict[str, Any]) -> dict[str, Any]:
+    """Every read of the workspace: bytes as sent, ETags, and the audit log without its event
+    numbers (each database numbers events itself; the order must be the same)."""
+    viewer = {"Authorization": f"Bearer {tenant.keys['viewer']}"}
+    admin = {"Authorization": f"Bearer {tenant.keys['admin']}"}
+    seen: dict[str, Any] = {}
+
+    def read(path: str, **params: Any) -> bytes:
+        resp = client.get(path, params=params, headers=viewer)
+        assert resp.status_code == 200, (path, resp.text)
+        seen[f"{path} {sorted(params.items())}"] = (resp.content, resp.headers.get("etag"))
+        return resp.content
+
+    orgs = json.loads(read("/v1/organizations", limit=200))["items"]
+    assessments = json.loads(read("/v1/assessments", limit=200))["items"]
+    assert len(orgs) == 3 and len(assessments) == 7
+    for org in orgs:
+        read(f"/v1/organizations/{org['id']}")
+        for instrument in ("oca", "nupas"):
+            read(f"/v1/organizations/{org['id']}/series", instrument_id=instrument)
+    read(
+        f"/v1/organizations/{world['orgs'][0]}/comparison",
+        instrument_id="oca",
+        baseline="baseline",
+        endline="endline",
+    )
+    for a in assessments:
+        read(f"/v1/assessments/{a['id']}")
+        if a["status"] != "draft":
+            read(f"/v1/assessments/{a['id']}/scores")
+    read("/v1/cohorts")
+    read(f"/v1/cohorts/{world['cohort']}")
+    read(f"/v1/cohorts/{world['cohort']}/comparison", instrument_id="oca")
+    read(f"/v1/cohorts/{world['cohort']}/comparison", instrument_id="oca", threshold=0.5)
+    read(f"/v1/cohorts/{world['cohort']}/cbld-9", fiscal_year=2025)
+    audit = client.get("/v1/audit", params={"limit": 200}, headers=admin)
+    assert audit.status_code == 200, audit.text
+    seen["audit"] = [{k: v for k, v in e.items() if k != "id"} for e in audit.json()["items"]]
+    return seen
+
+
+# --- databases ------------------------------------------------------------------------------------
+
+
+def _settings(url: str, tmp: Path) -> Settings:
+    return Settings(
+        database_url=url,
+        instruments_dir=INSTRUMENTS,
+        data_dir=tmp,
+        auth_failures_per_address=1_000_000,
+        rate_limit_per_address=0,
+        rate_limit_per_key=0,
+    )
+
+
+@pytest.fixture()
+def fresh_pg() -> Iterator[str]:
+    url = os.environ.get("OCA_ARCHIVE_PG_URL") or own_postgres_database("archive")
+    if os.environ.get("OCA_ARCHIVE_PG_URL"):
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    migrate.upgrade(url)
+    yield url
+
+
+def cli(url: str, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli_app, list(args), env={"OCA_DATABASE_URL": url})
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {
+            t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+            for t in (*TABLES, "person", "membership")
+        }
+
+
+# --- the round trip -------------------------------------------------------------------------------
+
+
+def test_round_trip_sqlite_postgresql_sqlite_answers_alike(
+    tenant: Tenant,
+    session: Session,
+    client: TestClient,
+    database_url: str,
+    catalog: Catalog,
+    fresh_pg: str,
+    tmp_path: Path,
+) -> None:
+    world = build_workspace(tenant, session)
+    source = answers(client, tenant, world)
+    first = tmp_path / "first.zip"
+    code, output = cli(database_url, "workspace", "export", tenant.name, "--to", str(first))
+    assert code == 0, output
+    code, output = cli(database_url, "workspace", "export", tenant.name, "--to", str(first))
+    assert code == 1 and "exists already" in output
+
+    # into a new SQLite file, by the command (which creates and migrates it)
+    lite = f"sqlite:///{tmp_path / 'first.db'}"
+    code, output = cli(lite, "workspace", "import", str(first), "--keep-keys-active")
+    assert code == 0, output
+    assert "6 score(s) recomputed" in output and "6 by the same engine version" in output
+
+    # into a new PostgreSQL database, by the service; then out of it again
+    pg_engine = make_engine(fresh_pg)
+    with make_sessionmaker(pg_engine)() as pg:
+        report = import_workspace(pg, catalog, first, keep_keys_active=True)
+        assert (report.keys_revoked, report.scores_recomputed) == (0, 6)
+        second = tmp_path / "second.zip"
+        export_workspace(pg, tenant.name, second)
+    pg_engine.dispose()
+
+    # and back into SQLite
+    back = f"sqlite:///{tmp_path / 'back.db'}"
+    code, output = cli(back, "workspace", "import", str(second), "--keep-keys-active")
+    assert code == 0, output
+
+    for url in (lite, fresh_pg, back):
+        with TestClient(create_app(_settings(url, tmp_path / "data"))) as target:
+            got = answers(target, tenant, world)
+        for key, value in source.items():
+            assert got[key] == value, (url, key)
+        assert got.keys() == source.keys()
+
+    # the same rows came back: people with their password hash, members, answers with notes
+    def people(url: str) -> list[tuple[Any, ...]]:
+        engine = make_engine(url)
+        try:
+            with engine.connect() as conn:
+                return [
+                    tuple(r)
+                    for r in conn.execute(
+                        select(Person.id, Person.email, Person.password_hash, Membership.role)
+                        .join(Membership, Membership.person_id == Person.id)
+                        .where(Membership.workspace_id == tenant.principal.workspace_id)
+                    )
+                ]
+        finally:
+            engine.dispose()
+
+    assert people(database_url) == people(back) != []
+    # both archives say the same thing, table by table
+    with zipfile.ZipFile(first) as one, zipfile.ZipFile(second) as two:
+        a, b = json.loads(one.read("manifest.json")), json.loads(two.read("manifest.json"))
+        assert a["tables"] == b["tables"]
+        assert b["source_database"] == "postgresql"
+
+
+def test_keys_come_back_revoked_by_default(
+    tenant: Tenant, session: Session, client: TestClient, database_url: str, tmp_path: Path
+) -> None:
+    world = build_workspace(tenant, session)
+    archive = tmp_path / "ws.zip"
+    assert cli(database_url, "workspace", "export", tenant.name, "--to", str(archive))[0] == 0
+    target = f"sqlite:///{tmp_path / 't.db'}"
+    code, output = cli(target, "workspace", "import", str(archive), "--as", "moved")
+    assert code == 0, output
+    assert "3 API key(s) imported revoked" in output
+    with TestClient(create_app(_settings(target, tmp_path / "data"))) as moved:
+        resp = moved.get(f"/v1/organizations/{world['orgs'][0]}", headers=tenant.headers("viewer"))
+        assert resp.status_code == 401
+    # the same archive again: the name is taken, then the ids are
+    code, output = cli(target, "workspace", "import", str(archive), "--as", "moved")
+    assert code == 1 and "a workspace named 'moved' exists" in output
+    code, output = cli(target, "workspace", "import", str(archive), "--as", "again")
+    assert code == 1 and "exist in this database already" in output
+
+
+# --- bad archives ---------------------------------------------------------------------------------
+
+
+def _entries(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+def _rewrite(
+    path: Path, target: Path, change: Callable[[dict[str, bytes], dict[str, Any]], None]
+) -> Path:
+    """A copy of an archive changed by ``change`` (entries and parsed manifest); table checksums
+    are brought up to date afterwards unless the change set them, so only the change differs."""
+    entries = _entries(path)
+    manifest = json.loads(entries.pop("manifest.json"))
+    before = {n: t["sha256"] for n, t in manifest["tables"].items()}
+    change(entries, manifest)
+    for name, table in manifest["tables"].items():
+        if table["sha256"] == before[name] and table["entry"] in entries:
+            table["sha256"] = hashlib.sha256(entries[table["entry"]]).hexdigest()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        for name, data in entries.items():
+            zf.writestr(zipfile.ZipInfo(name), data)
+    target.write_bytes(buffer.getvalue())
+    return target
+
+
+def _edit_rows(
+    entries: dict[str, bytes], table: str, edit: Callable[[dict[str, Any]], None]
+) -> None:
+    rows = [json.loads(line) for line in entries[f"tables/{table}.jsonl"].splitlines()]
+    edit(rows[0])
+    entries[f"tables/{table}.jsonl"] = b"".join(
+        json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in rows
+    )
+
+
+def _version(_: dict[str, bytes], manifest: dict[str, Any]) -> None:
+    manifest["format_version"] = 2
+
+
+def _count(_: dict[str, bytes], manifest: dict[str, Any]) -> None:
+    manifest["tables"]["organization"]["count"] += 1
+
+
+def _traversal(entries: dict[str, bytes], _: dict[str, Any]) -> None:
+    entries["../../evil.sh"] = b"echo owned"
+
+
+def _stray(entries: dict[str, bytes], _: dict[str, Any]) -> None:
+    entries["tables/extra.jsonl"] = b""
+
+
+def _tampered_row(entries: dict[str, bytes], manifest: dict[str, Any]) -> None:
+    entries["tables/answer.jsonl"] = entries["tables/answer.jsonl"].replace(
+        b'"value":', b'"valu":', 1
+    )
+    manifest["tables"]["answer"]["sha256"] = "0" * 64  # left as it is: a checksum mismatch
+
+
+def _foreign_org(entries: dict[str, bytes], _: dict[str, Any]) -> None:
+    _edit_rows(entries, "assessment", lambda r: r.update(organization_id=str(_SOMEONE_ELSES)))
+
+
+def _hash(_: dict[str, bytes], manifest: dict[str, Any]) -> None:
+    manifest["instruments"][0]["content_hash"] = "f" * 64
+
+
+def _bad_role(entries: dict[str, bytes], _: dict[str, Any]) -> None:
+    # passes every check of the file; the database's CHECK constraint refuses it mid-import
+    _edit_rows(entries, "membership", lambda r: r.update(role="owner"))
+
+
+def _bad_tags(entries: dict[str, bytes], _: dict[str, Any]) -> None:
+    _edit_rows(entries, "organization", lambda r: r.update(tags={"not": "a list"}))
+
+
+_SOMEONE_ELSES = "00000000-0000-4000-8000-000000000001"
+
+BAD = [
+    ("version", _version, "archive format version 2"),
+    ("counts", _count, "tables/organization.jsonl holds 3 row(s); manifest.json says 4"),
+    ("traversal", _traversal, "unsafe entry name(s) in the archive: ../../evil.sh"),
+    ("stray entry", _stray, "unexpected entry name(s) in the archive: tables/extra.jsonl"),
+    ("checksum", _tampered_row, "tables/answer.jsonl does not match its checksum"),
+    ("foreign reference", _foreign_org, "names nothing in this archive"),
+    ("tags", _bad_tags, "table organization: tags must be a list of texts"),
+    ("instrument hash", _hash, "instrument versions differ from this server's"),
+    ("constraint", _bad_role, "the database refused a row of the archive; nothing was imported"),
+]
+
+
+@pytest.fixture()
+def good_archive(tenant: Tenant, session: Session, database_url: str, tmp_path: Path) -> Path:
+    build_workspace(tenant, session)
+    path = tmp_path / "good.zip"
+    assert cli(database_url, "workspace", "export", tenant.name, "--to", str(path))[0] == 0
+    return path
+
+
+@pytest.fixture()
+def target(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    url = f"sqlite:///{tmp_path / 'target.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    yield url, engine
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"), [(c, m) for _, c, m in BAD], ids=[n for n, *_ in BAD]
+)
+def test_a_bad_archive_is_refused_and_writes_nothing(
+    good_archive: Path,
+    target: tuple[str, Engine],
+    tmp_path: Path,
+    change: Callable[[dict[str, bytes], dict[str, Any]], None],
+    message: str,
+) -> None:
+    url, engine = target
+    bad = _rewrite(good_archive, tmp_path / "bad.zip", change)
+    before = counts(engine)
+    code, output = cli(url, "workspace", "import", str(bad))
+    assert code == 1
+    assert message in " ".join(output.split()), output
+    assert counts(engine) == before
+    # the untouched archive still imports: the refusal was about the change alone
+    code, output = cli(url, "workspace", "import", str(good_archive))
+    assert code == 0, output
+
+
+def test_a_truncated_or_foreign_file_is_refused(
+    good_archive: Path, target: tuple[str, Engine], tmp_path: Path, catalog: Catalog
+) -> None:
+    url, engine = target
+    data = good_archive.read_bytes()
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(data[: len(data) // 2])
+    not_zip = tmp_path / "notes.zip"
+    not_zip.write_text("hello")
+    before = counts(engine)
+    for path in (cut, not_zip):
+        code, output = cli(url, "workspace", "import", str(path))
+        assert code == 1 and "is not a readable zip archive" in output, output
+    with make_sessionmaker(engine)() as s, pytest.raises(ArchiveError, match="truncated"):
+        import_workspace(s, catalog, cut)
+    assert counts(engine) == before
+
+
+def test_database_backup_of_a_running_sqlite(
+    good_archive: Path, target: tuple[str, Engine], tmp_path: Path
+) -> None:
+    url, engine = target
+    assert cli(url, "workspace", "import", str(good_archive))[0] == 0
+    copy = tmp_path / "copy.db"
+    with engine.connect() as reader:  # a reader holds the database open, as a server would
+        reader.execute(text("SELECT count(*) FROM assessment")).scalar_one()
+        code, output = cli(url, "db", "backup", "--to", str(copy))
+    assert code == 0 and "integrity check ok" in output, output
+    copied = make_engine(f"sqlite:///{copy}")
+    try:
+        assert counts(copied) == counts(engine)
+    finally:
+        copied.dispose()
+    code, output = cli(url, "db", "backup", "--to", str(copy))
+    assert code == 1 and "exists already" in output
+
+
+def test_a_person_with_an_account_here_keeps_it_and_joins(
+    good_archive: Path, target: tuple[str, Engine], database_url: str
+) -> None:
+    url, engine = target
+    with zipfile.ZipFile(good_archive) as zf:
+        person = json.loads(zf.read("tables/person.jsonl").splitlines()[0])
+    with make_sessionmaker(engine)() as here:
+        mine = create_person(
+            here,
+            email=person["email"],
+            name="Ana here",
+            password="another long password",
+            workspace="elsewhere",
+            role="viewer",
+        )
+    code, output = cli(url, "workspace", "import", str(good_archive))
+    assert code == 0, output
+    assert f"already had an account here (kept their password): {person['email']}" in " ".join(
+        output.split()
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Person.id, Person.password_hash, Membership.role)
+            .join(Membership, Membership.person_id == Person.id)
+            .where(Person.email == person["email"])
+            .order_by(Membership.role)
+        ).all()
+    assert [(r.id, r.role) for r in rows] == [(mine.id, "editor"), (mine.id, "viewer")]
+    assert {r.password_hash for r in rows} == {mine.password_hash} != {person["password_hash"]}
