@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db.models import AuditEvent, Person, WebSession
 from app.main import create_app
-from app.services import people
+from app.services import people, throttle
 from app.services.common import now
 from tests.web.conftest import PASSWORD, People, csrf_of, form_token, sign_in
 
@@ -62,12 +62,14 @@ def test_throttled_after_five_failures_even_on_another_app_instance(
 ) -> None:
     email = signed_in.person("editor")
     browser = TestClient(signed_in.client.app, follow_redirects=False, client=_address())
-    for _ in range(people.FAILURES_PER_EMAIL):
+    limits = throttle.limits_of(settings)
+    assert limits.per_email == 5
+    for _ in range(limits.per_email):
         assert _try(browser, email, "wrong-password-here").status_code == 401
     refused = _try(browser, email, PASSWORD)  # even the right password, for now
     assert refused.status_code == 429
     retry = int(refused.headers["Retry-After"])
-    assert 0 < retry <= people.FAILURE_WINDOW.total_seconds() + 1
+    assert 0 < retry <= limits.window.total_seconds() + 1
     assert "Too many failed attempts" in refused.text
     # another worker (a second app on the same database) knows it too
     with TestClient(create_app(settings), follow_redirects=False, client=_address()) as other:
