@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from app.catalog import Catalog
 from app.domain.instrument import Instrument, Item, Method, RiskRules, Scale, Scoring
+from app.services.filenames import content_disposition
 from app.services.instruments import get_file, template_workbook
 from app.web.kit import Page, PageRoute, finish, member, render
 
@@ -155,7 +156,7 @@ def template(
 ) -> Response:
     name, data = template_workbook(_catalog(page), instrument_id, version, lang or page.lang)
     response = Response(
-        data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        data, media_type=XLSX, headers={"Content-Disposition": content_disposition(name)}
     )
     finish(page.request, response)
     return response
