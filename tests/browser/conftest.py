@@ -25,13 +25,13 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import REPO_ROOT
 from app.db.session import make_engine, make_sessionmaker
 from app.services import people
+from tests.conftest import own_postgres_database
 
 HERE = Path(__file__).parent
 AXE = HERE / "node_modules" / "axe-core" / "axe.min.js"
@@ -48,27 +48,6 @@ def _free_port() -> int:
         return port
 
 
-def _browser_database(url: str) -> str:
-    """A PostgreSQL database of its own beside the API tests' one, emptied for this run."""
-    parsed = make_url(url)
-    name = f"{parsed.database}_browser"
-    admin = make_engine(url)
-    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
-        ).first()
-        if exists is None:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    own = parsed.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(own)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return own
-
-
 @dataclass
 class Server:
     url: str
@@ -81,7 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("browser")
     given = os.environ.get("OCA_TEST_DATABASE_URL")
     if given and make_url(given).get_backend_name() == "postgresql":
-        database_url = _browser_database(given)
+        database_url = own_postgres_database("browser")
     else:
         database_url = f"sqlite:///{folder / 'browser.db'}"
     port = _free_port()

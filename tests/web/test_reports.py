@@ -2,7 +2,7 @@
 anonymized cohort report names no organization; another workspace's cohort is a 404 page.
 
 PDF text and page counts are read from the real bytes with poppler's ``pdftotext``/``pdfinfo``
-(poppler-utils, installed by .ci/run), not from our own rendering code.
+(poppler-utils, installed by scripts/ensure-test-tools), not from our own rendering code.
 """
 
 from __future__ import annotations
