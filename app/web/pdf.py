@@ -79,5 +79,6 @@ def pdf_response(page: Page, content: bytes, name: str) -> Response:
         media_type="application/pdf",
         headers={"Content-Disposition": content_disposition(name)},
     )
+    page.set_lang = False  # a PDF in the other language does not change the pages' language
     finish(page.request, response, page)
     return response

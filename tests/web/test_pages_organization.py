@@ -155,3 +155,12 @@ def test_an_organization_without_scores_and_an_unknown_instrument_choice(
     scored(tenant, org["id"], "nupas", value="yes")
     chosen = browser.get(f"/organizations/{org['id']}?instrument=nope&lang=en").text
     assert 'role="img"' in chosen and "percentage of risk points" in chosen
+
+
+def test_only_writers_are_offered_a_new_assessment(signed_in: People) -> None:
+    org = create_org(signed_in.tenant, name="Nueva Ronda")
+    link = f'href="/organizations/{org["id"]}/assessments/new"'
+    assert link not in signed_in("viewer").get(f"/organizations/{org['id']}").text
+    editor = signed_in("editor")
+    assert link in editor.get(f"/organizations/{org['id']}").text
+    assert editor.get(f"/organizations/{org['id']}/assessments/new").status_code == 200
