@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from app.catalog import Catalog
 from app.db.models import Assessment, AssessmentScore
@@ -45,16 +45,33 @@ def refresh_stale_scores(session: Session, catalog: Catalog) -> int:
     stale = stale_score_ids(session)
     done = 0
     for start in range(0, len(stale), BATCH):
+        batch = stale[start : start + BATCH]
         with write_transaction(session):
             serialize_on(session, "stale-scores")  # workers starting together take turns
-            for aid in stale[start : start + BATCH]:
-                row = session.get(AssessmentScore, aid)
-                a = session.get(Assessment, aid)
-                if row is None or a is None or row.engine_version == ENGINE_VERSION:
+            # the batch's rows in three queries (assessments, their answers, their scores), not
+            # three per assessment: store_score() then finds each score in the identity map
+            scores = {
+                row.assessment_id: row
+                for row in session.scalars(
+                    select(AssessmentScore).where(AssessmentScore.assessment_id.in_(batch))
+                )
+            }
+            assessments = list(
+                session.scalars(
+                    select(Assessment)
+                    .where(Assessment.id.in_(batch))
+                    .options(selectinload(Assessment.answers))
+                )
+            )
+            for a in assessments:
+                row = scores.get(a.id)
+                if row is None or row.engine_version == ENGINE_VERSION:
                     continue  # gone, or done meanwhile by another process
                 f = catalog.get(a.instrument_id, a.instrument_version)
                 if f is None:
                     continue
                 store_score(session, f, a, compute(f, a))
                 done += 1
+        for obj in [*assessments, *scores.values()]:  # not needed by the next batch
+            session.expunge(obj)
     return done
