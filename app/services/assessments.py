@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Status
@@ -640,8 +640,22 @@ def list_assessments(
             CohortMember.cohort_id == filters.cohort_id
         )
     q = page_after(q, Assessment.created_at, Assessment.id, cursor, limit)
-    rows = list(session.scalars(q.options(selectinload(Assessment.answers))))
+    rows = list(session.scalars(q))  # answers are not loaded: a list shows counts (answered_counts)
     return rows[:limit], len(rows) > limit
+
+
+def answered_counts(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many items each assessment answered (a value or N/A), counted in the database: a page
+    of 100 assessments is one small aggregate, not 4,500 answer rows turned into objects."""
+    if not ids:
+        return {}
+    answered = or_(Answer.is_na.is_(True), Answer.value.is_not(None))
+    counts = session.execute(
+        select(Answer.assessment_id, func.count())
+        .where(Answer.assessment_id.in_(ids), answered)
+        .group_by(Answer.assessment_id)
+    )
+    return {i: 0 for i in ids} | {a_id: n for a_id, n in counts}
 
 
 @dataclass(frozen=True)
