@@ -85,11 +85,18 @@ def assessment_etag(a: Assessment) -> str:
 
 
 def answers_of(a: Assessment) -> dict[str, AnswerValue]:
-    return {
-        x.item_key: (NA if x.is_na else x.value)  # type: ignore[misc]
-        for x in a.answers
-        if x.is_na or x.value is not None
-    }
+    return answer_values((x.item_key, x.value, x.is_na) for x in a.answers)
+
+
+def answer_values(rows: Iterable[tuple[str, float | None, bool]]) -> dict[str, AnswerValue]:
+    """Stored answer rows (item, value, is_na) as the engine reads them: N/A, a value, or absent."""
+    out: dict[str, AnswerValue] = {}
+    for key, value, is_na in rows:
+        if is_na:
+            out[key] = NA
+        elif value is not None:
+            out[key] = value
+    return out
 
 
 def _answer_rows(f: InstrumentFile, parsed: ParsedAnswers) -> list[Answer]:
@@ -341,7 +348,11 @@ def replace_answers(f: InstrumentFile, a: Assessment, parsed: ParsedAnswers) -> 
 
 def compute(f: InstrumentFile, a: Assessment) -> Score:
     """The single path from stored answers to a score."""
-    answers = answers_of(a)
+    return score_answers(f, answers_of(a))
+
+
+def score_answers(f: InstrumentFile, answers: Mapping[str, AnswerValue]) -> Score:
+    """``compute`` for answers already read (``answer_values``), e.g. many at once."""
     with timed_scoring():
         return score(f.compiled, answers)
 
