@@ -26,7 +26,6 @@ The bare baseline is a plain SQL query (psycopg, no ORM) over the same rows. Nev
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import platform
@@ -36,7 +35,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _load
 import _portfolio as pf
 import psycopg
+from _scale_writes import import_workbooks_once, profiled, rescore
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,8 +57,7 @@ from app.db.session import make_engine, make_sessionmaker
 from app.services import analysis
 from app.services.assessments import AssessmentFilter, answered_counts, list_assessments
 from app.services.keys import Principal, authenticate, create_key
-from app.services.scores import ENGINE_VERSION, as_json
-from app.services.stale_scores import refresh_stale_scores
+from app.services.scores import as_json
 
 REPS = {"cohort-400": 15, "cohort-all": 5, "series": 100, "page": 60}
 GOALS_MS = {"cohort-400": 150, "cohort-all": 1000, "series": 20, "page": 20}
@@ -89,24 +88,6 @@ def timed(fn: Callable[[int], Any], reps: int, warmup: int = 1) -> list[float]:
         out.append((time.perf_counter() - t) * 1000)
         CPU_MS.append((time.process_time() - c) * 1000)
     return out
-
-
-@contextlib.contextmanager
-def profiled(directory: Path | None, name: str) -> Iterator[None]:
-    if directory is None:
-        yield
-        return
-    from pyinstrument import Profiler
-
-    profiler = Profiler(interval=0.001)
-    profiler.start()
-    try:
-        yield
-    finally:
-        profiler.stop()
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / f"{name}.txt").write_text(profiler.output_text(unicode=True, show_all=False))
-        print(f"  profile: {directory / name}.txt")
 
 
 # --- the portfolio -------------------------------------------------------------------------------
@@ -304,83 +285,6 @@ class Bench:
             body = json.loads(get("/v1/assessments?limit=100"))
             assert len(body["items"]) == 100, len(body["items"])
             conn.close()
-
-
-def rescore(
-    url: str, sm: sessionmaker[Session], catalog: Catalog, profile: Path | None
-) -> dict[str, Any]:
-    """Every stored score made stale (engine_version one lower), then ``refresh_stale_scores``."""
-    with psycopg.connect(pf.psycopg_dsn(url)) as conn:
-        sample = conn.execute(
-            "SELECT assessment_id, payload FROM assessment_score ORDER BY random() LIMIT 300"
-        ).fetchall()
-        t = time.perf_counter()
-        n_answers = len(
-            conn.execute("SELECT assessment_id, item_key, value, is_na FROM answer").fetchall()
-        )
-        bare_read = time.perf_counter() - t
-        stale = conn.execute(
-            "UPDATE assessment_score SET engine_version = %s", (ENGINE_VERSION - 1,)
-        ).rowcount
-        conn.commit()
-    with sm() as session, profiled(profile, "rescore"):
-        t = time.perf_counter()
-        done = refresh_stale_scores(session, catalog)
-        seconds = time.perf_counter() - t
-    with psycopg.connect(pf.psycopg_dsn(url)) as conn:
-        left = conn.execute(
-            "SELECT count(*) FROM assessment_score WHERE engine_version IS DISTINCT FROM %s",
-            (ENGINE_VERSION,),
-        ).fetchone()
-        after = dict(
-            conn.execute(
-                "SELECT assessment_id, payload FROM assessment_score WHERE assessment_id = ANY(%s)",
-                ([a for a, _ in sample],),
-            ).fetchall()
-        )
-    assert left == (0,), f"{left} scores still stale"
-    assert all(after[a] == p for a, p in sample), "a rescored payload differs from the loaded one"
-    print(
-        f"  rescoring   {done:,} of {stale:,} stale scores in {seconds:.1f} s "
-        f"({done / seconds:,.0f}/s; goal < 60 s) {'ok' if seconds < 60 else 'MISSED'}; "
-        f"bare: reading all {n_answers:,} answers takes {bare_read:.1f} s"
-    )
-    return {"stale": stale, "done": done, "seconds": seconds, "bare_read_s": bare_read}
-
-
-def import_workbooks_once(
-    sm: sessionmaker[Session], catalog: Catalog, principal: Principal, n: int
-) -> dict[str, Any]:
-    """``import_workbooks`` over n generated workbooks in this process (no jobs exist yet)."""
-    import excel as bench_excel
-
-    from app.excel import Limits
-    from app.services.imports import Upload, import_workbooks
-
-    f = catalog.get(pf.INSTRUMENT, pf.VERSION)
-    assert f is not None
-    t = time.perf_counter()
-    files = bench_excel.make_workbooks(f, n, seed=13)
-    made = time.perf_counter() - t
-    with sm() as session:
-        t = time.perf_counter()
-        results = import_workbooks(
-            session, principal, catalog, [pf_upload(Upload, x) for x in files],
-            create_organizations=True, limits=Limits(),
-        )  # fmt: skip
-        seconds = time.perf_counter() - t
-    statuses: dict[str, int] = {}
-    for r in results:
-        statuses[r.status] = statuses.get(r.status, 0) + 1
-    print(
-        f"  import      {n:,} workbooks in {seconds:.1f} s ({n / seconds:.1f}/s; goal as a job "
-        f"< 30 s) {statuses}; generating them took {made:.1f} s (not counted)"
-    )
-    return {"workbooks": n, "seconds": seconds, "statuses": statuses}
-
-
-def pf_upload(cls: Any, file: tuple[str, bytes]) -> Any:
-    return cls(file[0], file[1])
 
 
 def main() -> None:
