@@ -50,8 +50,8 @@ def refresh_stale_scores(session: Session, catalog: Catalog) -> int:
         with write_transaction(session):
             serialize_on(session, "stale-scores")  # workers starting together take turns
             # the batch's rows in three queries (scores, assessments, answers as plain rows), not
-            # three per assessment: store_score() then finds each score in the identity map
-            # only the key and the version: the stored JSON is replaced, never read
+            # three per assessment: store_score() then finds each score in the identity map.
+            # Scores load only their version: the stored JSON is replaced, never read.
             scores = {
                 row.assessment_id: row
                 for row in session.scalars(
@@ -60,7 +60,7 @@ def refresh_stale_scores(session: Session, catalog: Catalog) -> int:
                     .where(AssessmentScore.assessment_id.in_(batch))
                 )
             }
-            assessments = session.scalars(select(Assessment).where(Assessment.id.in_(batch)))
+            assessments = list(session.scalars(select(Assessment).where(Assessment.id.in_(batch))))
             answers: dict[uuid.UUID, list[tuple[str, float | None, bool]]] = {}
             for a_id, key, value, is_na in session.execute(
                 select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
@@ -78,5 +78,5 @@ def refresh_stale_scores(session: Session, catalog: Catalog) -> int:
                 result = score_answers(f, answer_values(answers.get(a.id, ())))  # = compute()
                 store_score(session, f, a, result)
                 done += 1
-        session.expunge_all()  # a batch's rows (9,000 answers) are not needed by the next one
+        session.expunge_all()  # a batch's rows are not needed by the next one
     return done
