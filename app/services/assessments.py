@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Status
@@ -85,11 +85,18 @@ def assessment_etag(a: Assessment) -> str:
 
 
 def answers_of(a: Assessment) -> dict[str, AnswerValue]:
-    return {
-        x.item_key: (NA if x.is_na else x.value)  # type: ignore[misc]
-        for x in a.answers
-        if x.is_na or x.value is not None
-    }
+    return answer_values((x.item_key, x.value, x.is_na) for x in a.answers)
+
+
+def answer_values(rows: Iterable[tuple[str, float | None, bool]]) -> dict[str, AnswerValue]:
+    """Stored answer rows (item, value, is_na) as the engine reads them: N/A, a value, or absent."""
+    out: dict[str, AnswerValue] = {}
+    for key, value, is_na in rows:
+        if is_na:
+            out[key] = NA
+        elif value is not None:
+            out[key] = value
+    return out
 
 
 def _answer_rows(f: InstrumentFile, parsed: ParsedAnswers) -> list[Answer]:
@@ -341,7 +348,11 @@ def replace_answers(f: InstrumentFile, a: Assessment, parsed: ParsedAnswers) -> 
 
 def compute(f: InstrumentFile, a: Assessment) -> Score:
     """The single path from stored answers to a score."""
-    answers = answers_of(a)
+    return score_answers(f, answers_of(a))
+
+
+def score_answers(f: InstrumentFile, answers: Mapping[str, AnswerValue]) -> Score:
+    """``compute`` for answers already read (``answer_values``), e.g. many at once."""
     with timed_scoring():
         return score(f.compiled, answers)
 
@@ -640,8 +651,22 @@ def list_assessments(
             CohortMember.cohort_id == filters.cohort_id
         )
     q = page_after(q, Assessment.created_at, Assessment.id, cursor, limit)
-    rows = list(session.scalars(q.options(selectinload(Assessment.answers))))
+    rows = list(session.scalars(q))  # answers are not loaded: a list shows counts (answered_counts)
     return rows[:limit], len(rows) > limit
+
+
+def answered_counts(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many items each assessment answered (a value or N/A), counted in the database: a page
+    of 100 assessments is one small aggregate, not 4,500 answer rows turned into objects."""
+    if not ids:
+        return {}
+    answered = or_(Answer.is_na.is_(True), Answer.value.is_not(None))
+    counts = session.execute(
+        select(Answer.assessment_id, func.count())
+        .where(Answer.assessment_id.in_(ids), answered)
+        .group_by(Answer.assessment_id)
+    )
+    return {i: 0 for i in ids} | {a_id: n for a_id, n in counts}
 
 
 @dataclass(frozen=True)

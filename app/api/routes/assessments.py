@@ -161,6 +161,7 @@ def list_assessments(
     rows, more = svc.list_assessments(
         session, principal, filters, limit=min(limit, settings.page_size_max), cursor=cursor
     )
+    answered = svc.answered_counts(session, [a.id for a in rows])
     items = [
         AssessmentSummary(
             id=a.id,
@@ -172,7 +173,7 @@ def list_assessments(
             status=a.status,
             revision=a.revision,
             is_current=a.is_current,
-            answered=sum(1 for x in a.answers if x.is_na or x.value is not None),
+            answered=answered[a.id],
             created_at=a.created_at,
         )
         for a in rows

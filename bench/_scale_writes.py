@@ -1,0 +1,112 @@
+"""The writes bench/scale.py measures: rescoring every stored score on a new engine version, and
+importing generated workbooks in this process; plus an optional pyinstrument profile."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import _portfolio as pf
+import psycopg
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.catalog import Catalog
+from app.services.keys import Principal
+from app.services.scores import ENGINE_VERSION
+from app.services.stale_scores import refresh_stale_scores
+
+
+@contextlib.contextmanager
+def profiled(directory: Path | None, name: str) -> Iterator[None]:
+    if directory is None:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / f"{name}.txt").write_text(profiler.output_text(unicode=True, show_all=False))
+        print(f"  profile: {directory / name}.txt")
+
+
+def rescore(
+    url: str, sm: sessionmaker[Session], catalog: Catalog, profile: Path | None
+) -> dict[str, Any]:
+    """Every stored score made stale (engine_version one lower), then ``refresh_stale_scores``."""
+    with psycopg.connect(pf.psycopg_dsn(url)) as conn:
+        sample = conn.execute(
+            "SELECT assessment_id, payload FROM assessment_score ORDER BY random() LIMIT 300"
+        ).fetchall()
+        t = time.perf_counter()
+        n_answers = len(
+            conn.execute("SELECT assessment_id, item_key, value, is_na FROM answer").fetchall()
+        )
+        bare_read = time.perf_counter() - t
+        stale = conn.execute(
+            "UPDATE assessment_score SET engine_version = %s", (ENGINE_VERSION - 1,)
+        ).rowcount
+        conn.commit()
+    with sm() as session, profiled(profile, "rescore"):
+        t = time.perf_counter()
+        done = refresh_stale_scores(session, catalog)
+        seconds = time.perf_counter() - t
+    with psycopg.connect(pf.psycopg_dsn(url)) as conn:
+        left = conn.execute(
+            "SELECT count(*) FROM assessment_score WHERE engine_version IS DISTINCT FROM %s",
+            (ENGINE_VERSION,),
+        ).fetchone()
+        after = dict(
+            conn.execute(
+                "SELECT assessment_id, payload FROM assessment_score WHERE assessment_id = ANY(%s)",
+                ([a for a, _ in sample],),
+            ).fetchall()
+        )
+    assert left == (0,), f"{left} scores still stale"
+    assert all(after[a] == p for a, p in sample), "a rescored payload differs from the loaded one"
+    print(
+        f"  rescoring   {done:,} of {stale:,} stale scores in {seconds:.1f} s "
+        f"({done / seconds:,.0f}/s; goal < 60 s) {'ok' if seconds < 60 else 'MISSED'}; "
+        f"bare: reading all {n_answers:,} answers takes {bare_read:.1f} s"
+    )
+    return {"stale": stale, "done": done, "seconds": seconds, "bare_read_s": bare_read}
+
+
+def import_workbooks_once(
+    sm: sessionmaker[Session], catalog: Catalog, principal: Principal, n: int
+) -> dict[str, Any]:
+    """``import_workbooks`` over n generated workbooks in this process (no jobs exist yet)."""
+    import excel as bench_excel
+
+    from app.excel import Limits
+    from app.services.imports import Upload, import_workbooks
+
+    f = catalog.get(pf.INSTRUMENT, pf.VERSION)
+    assert f is not None
+    t = time.perf_counter()
+    # a new seed each run: --reuse imports new bytes (the organizations of an earlier run's
+    # workbooks are found by external id then; the statuses printed say what happened)
+    files = bench_excel.make_workbooks(f, n, seed=int(time.time()))
+    made = time.perf_counter() - t
+    with sm() as session:
+        t = time.perf_counter()
+        results = import_workbooks(
+            session, principal, catalog, [Upload(name, data) for name, data in files],
+            create_organizations=True, limits=Limits(),
+        )  # fmt: skip
+        seconds = time.perf_counter() - t
+    statuses: dict[str, int] = {}
+    for r in results:
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+    print(
+        f"  import      {n:,} workbooks in {seconds:.1f} s ({n / seconds:.1f}/s; goal as a job "
+        f"< 30 s) {statuses}; generating them took {made:.1f} s (not counted)"
+    )
+    return {"workbooks": n, "seconds": seconds, "statuses": statuses}

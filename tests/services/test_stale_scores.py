@@ -1,0 +1,103 @@
+"""Stale scores (an older engine_version) are recomputed in batches: a few queries per batch,
+not a few per assessment (50,000 assessments took ~3 minutes that way; bench/scale.py)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, event, select, update
+from sqlalchemy.orm import Session
+
+from app.catalog import Catalog
+from app.db.models import AssessmentScore
+from app.domain.answers import RawAnswer
+from app.services import assessments, organizations
+from app.services.instruments import sync_catalog
+from app.services.keys import authenticate, create_key
+from app.services.scores import ENGINE_VERSION
+from app.services.stale_scores import refresh_stale_scores
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        seen.append(sql)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _scored(session: Session, catalog: Catalog, n: int) -> list[uuid.UUID]:
+    sync_catalog(session, catalog)  # as the app does at start
+    key = create_key(session, workspace=f"stale-{uuid.uuid4().hex[:8]}", role="editor")
+    principal = authenticate(session, key.secret)
+    assert principal is not None
+    session.rollback()
+    f = catalog.latest("oca")
+    assert f is not None
+    keys = [i.key for d in f.instrument.dimensions for a in d.areas for i in a.items]
+    rnd = random.Random(3)
+    ids = []
+    for i in range(n):
+        org, _ = organizations.create_organization(
+            session, principal, organizations.OrgData(name=f"Stale org {i}")
+        )
+        data = assessments.AssessmentData(
+            organization_id=org.id,
+            instrument_id="oca",
+            instrument_version=f.instrument.version,
+            round="baseline",
+            assessed_on=date(2024, 3, 1),
+            assessor=None,
+            answers=[RawAnswer(k, rnd.randint(1, 4)) for k in keys],
+        )
+        a, _ = assessments.create_assessment(session, principal, catalog, data)
+        assessments.submit(session, principal, catalog, a.id)
+        ids.append(a.id)
+    return ids
+
+
+def test_stale_scores_are_recomputed_in_a_few_queries_per_batch(
+    session: Session, engine: Engine, catalog: Catalog
+) -> None:
+    ids = _scored(session, catalog, 12)
+    before = {
+        s.assessment_id: s.payload
+        for s in session.scalars(
+            select(AssessmentScore).where(AssessmentScore.assessment_id.in_(ids))
+        )
+    }
+    session.execute(
+        update(AssessmentScore)
+        .where(AssessmentScore.assessment_id.in_(ids))
+        .values(engine_version=ENGINE_VERSION - 1, payload={}, overall=None)
+    )
+    session.commit()
+    session.expunge_all()
+
+    with statements(engine) as seen:
+        done = refresh_stale_scores(session, catalog)
+
+    assert done >= 12
+    reads = [s for s in seen if s.lstrip().upper().startswith("SELECT")]
+    # stale ids, the batch's scores, assessments and answers (+ the lock on PostgreSQL):
+    # it was 3 per assessment (36 here)
+    assert len(reads) <= 6, reads
+    after = {
+        s.assessment_id: s
+        for s in session.scalars(
+            select(AssessmentScore).where(AssessmentScore.assessment_id.in_(ids))
+        )
+    }
+    assert {k: v.payload for k, v in after.items()} == before
+    assert {v.engine_version for v in after.values()} == {ENGINE_VERSION}
