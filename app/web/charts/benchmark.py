@@ -44,17 +44,17 @@ class Words:
 
 
 def _legend(y: float, words: Words) -> str:
-    x = 16.0
+    x = 8.0
     parts = [
         el("rect", x=x, y=y - 10, width=22, height=12, fill=BAND, fill_opacity="0.3", stroke=BAND),
         text(x + 28, y, words.band),
     ]
-    x2 = x + 40 + 7.0 * len(words.band)
+    x2 = x + 34 + 6.6 * len(words.band)
     parts += [
         el("line", x1=x2 + 6, y1=y - 12, x2=x2 + 6, y2=y + 3, stroke=INK, stroke_width=2.5),
         text(x2 + 16, y, words.median),
     ]
-    x3 = x2 + 30 + 7.0 * len(words.median)
+    x3 = x2 + 26 + 6.6 * len(words.median)
     parts += [_diamond(x3 + 7, y - 4), text(x3 + 20, y, words.mark)]
     return "".join(parts)
 
@@ -75,24 +75,25 @@ def benchmark_chart(
     number: Callable[[float | None], str],
 ) -> Figure:
     """Bars on the scale [lo, hi], one per dimension, in the given order."""
-    width, left, right = 600, 16, 584
-    top, row = 52, 50
-    height = top + len(bars) * row + 30
+    # narrow on purpose: a phone shows it at three quarters of its size, not half
+    width, left, right, note_x = 480, 18, 330, 340
+    top, row = 52, 48
+    height = top + len(bars) * row + 26
     a, b = scale(lo, hi, left, right)
     parts = [_legend(22, words)]
     for t in ticks:
         x = a * t + b
-        parts.append(el("line", x1=x, y1=float(top - 4), x2=x, y2=float(height - 26), stroke=GRID))
-        parts.append(text(x, height - 10, number(t), text_anchor="middle", fill=MUTED))
+        parts.append(el("line", x1=x, y1=float(top - 4), x2=x, y2=float(height - 24), stroke=GRID))
+        parts.append(text(x, height - 8, number(t), text_anchor="middle", fill=MUTED))
     for i, bar in enumerate(bars):
         y = top + i * row
-        right_note = (
+        note = (
             words.hidden
             if bar.n is None
             else f"{number(bar.value)} · {words.percentile(plain(bar.percentile, 0))}"
         )
-        parts.append(text(left, y + 12, bar.label, font_weight="bold"))
-        parts.append(text(right, y + 12, right_note, text_anchor="end", fill=INK))
+        parts.append(text(left, y + 12, bar.label, font_weight="bold", font_size=13))
+        parts.append(text(note_x, y + 33, note, fill=INK if bar.n is not None else MUTED))
         track_y = y + 20
         parts.append(
             el(
