@@ -188,3 +188,31 @@ def test_a_number_fewer_than_five_peers_have_is_hidden(tenant: Tenant) -> None:
     assert dim["shown"] is False and dim["n"] is None and dim["percentile"] is None
     assert dim["median"] is None and dim["reason"]["en"]
     assert body["overall"]["n"] == 5
+
+
+def test_a_draft_has_no_benchmark_and_says_why(tenant: Tenant) -> None:
+    _peers(tenant, 5)
+    org = create_org(tenant)
+    draft = call(
+        tenant,
+        "POST",
+        "/v1/assessments",
+        json={
+            "organization_id": org["id"],
+            "instrument_id": "oca",
+            "round": "baseline",
+            "assessed_on": "2024-01-10",
+            "answers": [],
+        },
+    ).json()
+    body = _benchmark(tenant, draft["id"])
+    assert body["state"] == "not_scored" and body["reason"]["code"] == "not_scored"
+    assert body["overall"] is None
+
+
+def test_another_instrument_or_round_is_not_a_peer(tenant: Tenant) -> None:
+    for i in range(5):
+        scored(tenant, create_org(tenant)["id"], "oca", "endline", values(i))
+        scored(tenant, create_org(tenant)["id"], "cla", "baseline", 2)
+    mine = scored(tenant, create_org(tenant)["id"], "oca", "baseline", 3)
+    assert _benchmark(tenant, mine["id"])["state"] == "too_few_peers"
