@@ -16,6 +16,7 @@ from app.api.problems import add_exception_handlers
 from app.api.routes import (
     assessments,
     audit,
+    benchmarks,
     cohorts,
     health,
     imports,
@@ -110,7 +111,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(RequestContext)  # outermost: every answer carries the request id
     app.include_router(health.router)
-    for module in (instruments, organizations, cohorts, assessments, imports, audit, keys):
+    for module in (
+        instruments,
+        organizations,
+        cohorts,
+        assessments,
+        benchmarks,
+        imports,
+        audit,
+        keys,
+    ):
         app.include_router(module.router)
     if settings.docs_enabled:
         app.include_router(web_docs.router)
