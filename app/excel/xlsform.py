@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 
 from app.domain.instrument import Instrument, Item, Scale, Text
 
@@ -133,7 +134,7 @@ def _level_hint(instrument: Instrument, item: Item) -> Text | None:
     if not item.levels:
         return None
     scale = instrument.scales[item.scale]
-    lines = {code: [] for code, _ in LANGS}  # type: dict[str, list[str]]
+    lines: dict[str, list[str]] = {code: [] for code, _ in LANGS}
     for v in sorted(scale.values, key=lambda v: v.value):
         statement = item.levels.get(int(v.value))
         if statement is None:
@@ -248,20 +249,17 @@ def build_xlsform(instrument: Instrument, content_hash: str) -> bytes:
     wb = Workbook()
     survey, choices, settings = xlsform_rows(instrument, content_hash)
     first = wb.active
-    assert first is not None
+    assert isinstance(first, Worksheet)
     first.title = "survey"
-    for sheet, rows in ((first, survey), (wb.create_sheet("choices"), choices)):
-        _fill(sheet, rows)
+    _fill(first, survey)
+    _fill(wb.create_sheet("choices"), choices)
     _fill(wb.create_sheet("settings"), settings)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
 
 
-def _fill(sheet: object, rows: list[list[str | None]]) -> None:
-    from openpyxl.worksheet.worksheet import Worksheet
-
-    assert isinstance(sheet, Worksheet)
+def _fill(sheet: Worksheet, rows: list[list[str | None]]) -> None:
     for row in rows:
         sheet.append(row)
     for cell in sheet[1]:
