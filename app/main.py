@@ -22,6 +22,7 @@ from app.api.routes import (
     instruments,
     keys,
     organizations,
+    plans,
 )
 from app.api.routing import problem
 from app.catalog import load_catalog
@@ -110,7 +111,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(RequestContext)  # outermost: every answer carries the request id
     app.include_router(health.router)
-    for module in (instruments, organizations, cohorts, assessments, imports, audit, keys):
+    for module in (
+        instruments,
+        organizations,
+        cohorts,
+        assessments,
+        plans,
+        imports,
+        audit,
+        keys,
+    ):
         app.include_router(module.router)
     if settings.docs_enabled:
         app.include_router(web_docs.router)
