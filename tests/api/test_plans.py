@@ -29,14 +29,22 @@ def area_of(key: str) -> str:
 
 def baseline(tenant: Any, org_id: str, weak: int = 1, rest: int = 3, **kw: Any) -> dict[str, Any]:
     return scored(
-        tenant, org_id, "oca", kw.pop("round", "baseline"),
-        lambda key, _: weak if area_of(key) == WEAK else rest, **kw,
-    )  # fmt: skip
+        tenant,
+        org_id,
+        "oca",
+        kw.pop("round", "baseline"),
+        lambda key, _: weak if area_of(key) == WEAK else rest,
+        **kw,
+    )
 
 
 def plan_body(due: str = "2024-03-01") -> dict[str, Any]:
-    action = {"what": "Hire an external auditor", "who": "Treasurer", "due_on": due,
-              "resources": "TA: audit terms of reference"}  # fmt: skip
+    action = {
+        "what": "Hire an external auditor",
+        "who": "Treasurer",
+        "due_on": due,
+        "resources": "TA: audit terms of reference",
+    }
     return {"priorities": [{"area": WEAK, "note": "Donors ask", "actions": [action]}]}
 
 
@@ -88,40 +96,72 @@ def test_changes_need_the_current_etag_and_are_audited(tenant: Any) -> None:
     action_id = plan["priorities"][0]["actions"][0]["id"]
     change = {"status": "in_progress", "progress": "Terms drafted"}
     assert_problem(call(tenant, "PATCH", f"{url}/actions/{action_id}", json=change), 428)
-    resp = call(tenant, "PATCH", f"{url}/actions/{action_id}", json=change,
-                headers={"If-Match": first_tag})  # fmt: skip
+    resp = call(
+        tenant, "PATCH", f"{url}/actions/{action_id}", json=change, headers={"If-Match": first_tag}
+    )
     x = ok(resp)["priorities"][0]["actions"][0]
     assert (x["status"], x["progress"]) == ("in_progress", "Terms drafted")
     tag = resp.headers["ETag"]
     assert tag != first_tag
-    stale = call(tenant, "PATCH", f"{url}/actions/{action_id}", json={"status": "done"},
-                 headers={"If-Match": first_tag})  # fmt: skip
+    stale = call(
+        tenant,
+        "PATCH",
+        f"{url}/actions/{action_id}",
+        json={"status": "done"},
+        headers={"If-Match": first_tag},
+    )
     assert_problem(stale, 412)
-    resp = call(tenant, "POST", f"{url}/priorities", json={"area": "adm.it", "note": "old PCs"},
-                headers={"If-Match": tag})  # fmt: skip
+    resp = call(
+        tenant,
+        "POST",
+        f"{url}/priorities",
+        json={"area": "adm.it", "note": "old PCs"},
+        headers={"If-Match": tag},
+    )
     plan = ok(resp, 201)
     assert [p["area"] for p in plan["priorities"]] == [WEAK, "adm.it"]
     pid = plan["priorities"][1]["id"]
-    resp = call(tenant, "POST", f"{url}/priorities/{pid}/actions", json={"what": "Buy laptops"},
-                headers={"If-Match": resp.headers["ETag"]})  # fmt: skip
+    resp = call(
+        tenant,
+        "POST",
+        f"{url}/priorities/{pid}/actions",
+        json={"what": "Buy laptops"},
+        headers={"If-Match": resp.headers["ETag"]},
+    )
     assert ok(resp, 201)["priorities"][1]["actions"][0]["what"] == "Buy laptops"
-    resp = call(tenant, "PATCH", f"{url}/priorities/{pid}", json={"note": "new PCs"},
-                headers={"If-Match": resp.headers["ETag"]})  # fmt: skip
+    resp = call(
+        tenant,
+        "PATCH",
+        f"{url}/priorities/{pid}",
+        json={"note": "new PCs"},
+        headers={"If-Match": resp.headers["ETag"]},
+    )
     assert ok(resp)["priorities"][1]["note"] == "new PCs"
-    dup = call(tenant, "POST", f"{url}/priorities", json={"area": "adm.it"},
-               headers={"If-Match": resp.headers["ETag"]})  # fmt: skip
+    dup = call(
+        tenant,
+        "POST",
+        f"{url}/priorities",
+        json={"area": "adm.it"},
+        headers={"If-Match": resp.headers["ETag"]},
+    )
     assert_problem(dup, 409)
     actions = {e["action"] for e in audit_events(tenant) if e["action"].startswith("plan.")}
-    assert actions == {"plan.create", "plan.action.update", "plan.priority.add",
-                       "plan.action.add", "plan.priority.update"}  # fmt: skip
+    assert actions == {
+        "plan.create",
+        "plan.action.update",
+        "plan.priority.add",
+        "plan.action.add",
+        "plan.priority.update",
+    }
     assert {e["action"] for e in audit_events(tenant, action="plan.create")} == {"plan.create"}
 
 
 def test_viewers_read_and_editors_write(tenant: Any) -> None:
     org = create_org(tenant)
     a = baseline(tenant, org["id"])
-    assert_problem(call(tenant, "POST", f"/v1/assessments/{a['id']}/plan", "viewer",
-                        json=plan_body()), 403)  # fmt: skip
+    assert_problem(
+        call(tenant, "POST", f"/v1/assessments/{a['id']}/plan", "viewer", json=plan_body()), 403
+    )
     ok(make_plan(tenant, a["id"]), 201)
     get(tenant, f"/v1/assessments/{a['id']}/plan", "viewer")
     get(tenant, f"/v1/assessments/{a['id']}/plan/outcome", "viewer")
@@ -133,8 +173,12 @@ def test_another_workspace_sees_nothing(tenant: Any, other_tenant: Any) -> None:
     plan = ok(make_plan(tenant, a["id"]), 201)
     url = f"/v1/assessments/{a['id']}/plan"
     action_id = plan["priorities"][0]["actions"][0]["id"]
-    for method, path in (("GET", ""), ("GET", "/outcome"), ("GET", ".xlsx"),
-                         ("PATCH", f"/actions/{action_id}")):  # fmt: skip
+    for method, path in (
+        ("GET", ""),
+        ("GET", "/outcome"),
+        ("GET", ".xlsx"),
+        ("PATCH", f"/actions/{action_id}"),
+    ):
         body = {"status": "done"} if method == "PATCH" else None
         resp = call(other_tenant, method, url + path, json=body, headers={"If-Match": "*"})
         assert_problem(resp, 404)
@@ -147,17 +191,35 @@ def test_next_round_closes_the_plan(tenant: Any) -> None:
     org = create_org(tenant)
     perf = {"metric": "Share of budget from own income", "value": 10, "higher_is_better": True}
     a = baseline(tenant, org["id"], performance=perf)
-    plan = ok(make_plan(tenant, a["id"], {"priorities": [
-        {"area": WEAK, "actions": [{"what": "Audit", "status": "done"}, {"what": "Publish"}]},
-        {"area": "adm.it", "actions": [{"what": "Laptops", "status": "done"}]},
-    ]}), 201)  # fmt: skip
+    plan = ok(
+        make_plan(
+            tenant,
+            a["id"],
+            {
+                "priorities": [
+                    {
+                        "area": WEAK,
+                        "actions": [{"what": "Audit", "status": "done"}, {"what": "Publish"}],
+                    },
+                    {"area": "adm.it", "actions": [{"what": "Laptops", "status": "done"}]},
+                ]
+            },
+        ),
+        201,
+    )
     assert plan["performance"]["metric"] == perf["metric"]
     out = get(tenant, f"/v1/assessments/{a['id']}/plan/outcome")
     assert out["next"] is None and {x["outcome"] for x in out["areas"]} == {"no_next_round"}
     # the next round: the weak area up by 2 points (>= the threshold of 1), the rest the same
-    later = scored(tenant, org["id"], "oca", "endline",
-                   lambda key, _: 3, assessed_on="2025-01-10",
-                   performance={**perf, "value": 14})  # fmt: skip
+    later = scored(
+        tenant,
+        org["id"],
+        "oca",
+        "endline",
+        lambda key, _: 3,
+        assessed_on="2025-01-10",
+        performance={**perf, "value": 14},
+    )
     out = get(tenant, f"/v1/assessments/{a['id']}/plan/outcome")
     assert out["next"]["assessment_id"] == later["id"]
     assert out["next"]["performance"]["value"] == 14
@@ -173,9 +235,14 @@ def test_exactly_the_threshold_improves_and_a_drop_declines(tenant: Any) -> None
     org = create_org(tenant)
     a = baseline(tenant, org["id"], weak=2, rest=3)
     ok(make_plan(tenant, a["id"], {"priorities": [{"area": WEAK}, {"area": "adm.it"}]}), 201)
-    scored(tenant, org["id"], "oca", "endline",
-           lambda key, _: 3 if area_of(key) == WEAK else (1 if area_of(key) == "adm.it" else 3),
-           assessed_on="2025-01-10")  # fmt: skip
+    scored(
+        tenant,
+        org["id"],
+        "oca",
+        "endline",
+        lambda key, _: 3 if area_of(key) == WEAK else (1 if area_of(key) == "adm.it" else 3),
+        assessed_on="2025-01-10",
+    )
     out = get(tenant, f"/v1/assessments/{a['id']}/plan/outcome")
     assert [(x["area"], x["outcome"]) for x in out["areas"]] == [
         (WEAK, "improved"),
@@ -193,10 +260,24 @@ def test_cohort_lists_overdue_actions_and_where_help_is_needed(tenant: Any) -> N
         a = baseline(tenant, org["id"])
         ok(make_plan(tenant, a["id"]), 201)  # due 2024-03-01: overdue
     a = baseline(tenant, orgs[2]["id"])
-    ok(make_plan(tenant, a["id"], {"priorities": [
-        {"area": "adm.it", "actions": [{"what": "Later", "due_on": "2999-01-01"},
-                                       {"what": "Done", "due_on": "2020-01-01", "status": "done"}]}
-    ]}), 201)  # fmt: skip
+    ok(
+        make_plan(
+            tenant,
+            a["id"],
+            {
+                "priorities": [
+                    {
+                        "area": "adm.it",
+                        "actions": [
+                            {"what": "Later", "due_on": "2999-01-01"},
+                            {"what": "Done", "due_on": "2020-01-01", "status": "done"},
+                        ],
+                    }
+                ]
+            },
+        ),
+        201,
+    )
     url = f"/v1/cohorts/{cohort['id']}/actions"
     everything = get(tenant, url)
     assert len(everything["actions"]) == 4
@@ -217,8 +298,9 @@ def test_plan_in_excel(tenant: Any) -> None:
     org = create_org(tenant)
     a = baseline(tenant, org["id"])
     ok(make_plan(tenant, a["id"]), 201)
-    resp = call(tenant, "GET", f"/v1/assessments/{a['id']}/plan.xlsx", "viewer",
-                params={"lang": "es"})  # fmt: skip
+    resp = call(
+        tenant, "GET", f"/v1/assessments/{a['id']}/plan.xlsx", "viewer", params={"lang": "es"}
+    )
     assert resp.status_code == 200, resp.text
     ws = openpyxl.load_workbook(io.BytesIO(resp.content)).active
     rows = list(ws.iter_rows(values_only=True))

@@ -23,6 +23,7 @@ from app.domain.scoring import NA, AnswerValue
 from app.services import exports, profiles
 from app.services.filenames import content_disposition
 from app.web.kit import Page, PageRoute, db, finish, member, render
+from app.web.pages.plans import plan_section
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -152,6 +153,7 @@ def assessment(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)])
             weighted=weighted,
             risk_method=instrument.scoring.method is Method.risk,
             can_edit=page.can_write and a.status == "draft",
+            plan_view=plan_section(page, session, a),
         )
 
 
