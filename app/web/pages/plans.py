@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from app.catalog import Catalog
-from app.db.models import Assessment
+from app.db.models import Assessment, Organization
 from app.domain.errors import Conflict, Invalid, PreconditionFailed
 from app.services import plan_outcomes, plan_workbook
 from app.services import plans as svc
@@ -89,6 +89,7 @@ def _show(page: Page, assessment_id: uuid.UUID, status: int = 200, **extra: Any)
             status,
             title=page.t("plan.edit_title"),
             a=a,
+            org=session.get(Organization, a.organization_id),
             etag=svc.plan_etag(plan) if plan else "",
             areas=areas,
             statuses=svc.ACTION_STATUSES,
