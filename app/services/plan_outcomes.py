@@ -67,6 +67,9 @@ class PlanOutcome(BaseModel):
     plan_id: uuid.UUID
     next: NextRound | None
     performance: PerformanceRead | None
+    # the same metric measured at the next round: the change, and whether it went the planned way
+    metric_delta: float | None
+    metric_improved: bool | None
     improvement_rule: dict[str, object]
     areas: list[AreaOutcome]
 
@@ -131,6 +134,11 @@ def plan_outcome(
             )
         )
     perf, later_perf = performance_of(a), performance_of(later) if later else None
+    metric_delta = metric_improved = None
+    if perf and later_perf and later_perf["metric"].casefold() == perf["metric"].casefold():
+        metric_delta = later_perf["value"] - perf["value"]
+        better = metric_delta if perf["higher_is_better"] else -metric_delta
+        metric_improved = better > 0
     return PlanOutcome(
         assessment_id=a.id,
         plan_id=plan.id,
@@ -143,6 +151,8 @@ def plan_outcome(
             performance=PerformanceRead(**later_perf) if later_perf else None,
         ),
         performance=PerformanceRead(**perf) if perf else None,
+        metric_delta=metric_delta,
+        metric_improved=metric_improved,
         improvement_rule=improvement_rule(instrument, threshold),
         areas=areas,
     )
@@ -182,7 +192,8 @@ class CohortActions(BaseModel):
 def cohort_actions(
     session: Session, principal: Principal, cohort_id: uuid.UUID, overdue: bool, today: date
 ) -> CohortActions:
-    """Every action of the plans of the cohort's organizations (current revisions), overdue ones
+    """Every action of the plans of the cohort's organizations (a plan made from a revision that
+    was later replaced still counts: its actions were agreed), overdue ones
     alone on request, and the priority areas ranked by how many organizations chose them."""
     get_scoped(session, principal, Cohort, cohort_id, "cohort")
     rows = session.execute(
@@ -195,7 +206,6 @@ def cohort_actions(
         .where(
             CohortMember.cohort_id == cohort_id,
             Organization.workspace_id == principal.workspace_id,
-            Assessment.is_current.is_(True),
         )
         .order_by(PlanAction.due_on, Organization.name, PlanPriority.position, PlanAction.position)
     ).all()

@@ -210,6 +210,7 @@ def test_next_round_closes_the_plan(tenant: Any) -> None:
     assert plan["performance"]["metric"] == perf["metric"]
     out = get(tenant, f"/v1/assessments/{a['id']}/plan/outcome")
     assert out["next"] is None and {x["outcome"] for x in out["areas"]} == {"no_next_round"}
+    assert out["metric_delta"] is None
     # the next round: the weak area up by 2 points (>= the threshold of 1), the rest the same
     later = scored(
         tenant,
@@ -223,6 +224,7 @@ def test_next_round_closes_the_plan(tenant: Any) -> None:
     out = get(tenant, f"/v1/assessments/{a['id']}/plan/outcome")
     assert out["next"]["assessment_id"] == later["id"]
     assert out["next"]["performance"]["value"] == 14
+    assert (out["metric_delta"], out["metric_improved"]) == (4, True)
     assert out["improvement_rule"]["threshold"] == 1
     weak, it = out["areas"]
     assert (weak["area"], weak["baseline"], weak["endline"], weak["delta"]) == (WEAK, 1, 3, 2)
@@ -307,3 +309,15 @@ def test_plan_in_excel(tenant: Any) -> None:
     assert rows[0][:3] == ("Área", "Nota de la prioridad", "Acción")
     assert rows[1][2:4] == ("Hire an external auditor", "Treasurer")
     assert rows[1][6:] == ("planificada", None, "sí")
+
+
+def test_a_revised_assessment_keeps_its_plan_in_the_cohort(tenant: Any) -> None:
+    cohort = create_cohort(tenant)
+    org = create_org(tenant)
+    add_member(tenant, cohort["id"], org["id"])
+    a = baseline(tenant, org["id"])
+    ok(call(tenant, "POST", f"/v1/assessments/{a['id']}/finalize"))
+    ok(make_plan(tenant, a["id"]), 201)
+    ok(call(tenant, "POST", f"/v1/assessments/{a['id']}/revisions", json={}), 201)
+    late = get(tenant, f"/v1/cohorts/{cohort['id']}/actions", params={"overdue": "true"})
+    assert [x["assessment_id"] for x in late["actions"]] == [a["id"]]
