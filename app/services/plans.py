@@ -253,7 +253,7 @@ def _check_status(status: str, pointer: str) -> None:
         raise Invalid(en, errors=[{"pointer": pointer, "code": "not_a_valid_value", "detail": en}])
 
 
-def _new_action(priority: PlanPriority, data: ActionData, pointer: str) -> PlanAction:
+def new_action(priority: PlanPriority, data: ActionData, pointer: str) -> PlanAction:
     _check_status(data.status, pointer + "/status")
     action = PlanAction(
         id=uuid.uuid4(),
@@ -265,7 +265,7 @@ def _new_action(priority: PlanPriority, data: ActionData, pointer: str) -> PlanA
     return action
 
 
-def _new_priority(
+def new_priority(
     instrument: Instrument, plan: ActionPlan, data: PriorityData, pointer: str
 ) -> PlanPriority:
     _check_area(instrument, data.area, pointer + "/area")
@@ -276,7 +276,7 @@ def _new_priority(
     )
     plan.priorities.append(priority)
     for j, action in enumerate(data.actions):
-        _new_action(priority, action, f"{pointer}/actions/{j}")
+        new_action(priority, action, f"{pointer}/actions/{j}")
     return priority
 
 
@@ -299,7 +299,7 @@ def create_plan(
         )
         session.add(plan)
         for i, p in enumerate(priorities):
-            _new_priority(instrument, plan, p, f"/priorities/{i}")
+            new_priority(instrument, plan, p, f"/priorities/{i}")
         session.flush()
         audit(
             session,
@@ -312,7 +312,7 @@ def create_plan(
     return a, plan
 
 
-def _locked(
+def lock_plan(
     session: Session, principal: Principal, assessment_id: uuid.UUID, if_match: str | None
 ) -> tuple[Assessment, ActionPlan]:
     a, plan = get_plan(session, principal, assessment_id)
@@ -330,8 +330,8 @@ def add_priority(
     if_match: str | None,
 ) -> tuple[Assessment, ActionPlan]:
     with write_transaction(session):
-        a, plan = _locked(session, principal, assessment_id, if_match)
-        priority = _new_priority(instrument_of(catalog, a), plan, data, "")
+        a, plan = lock_plan(session, principal, assessment_id, if_match)
+        priority = new_priority(instrument_of(catalog, a), plan, data, "")
         session.flush()
         audit(
             session,
@@ -360,7 +360,7 @@ def update_priority(
     if_match: str | None,
 ) -> tuple[Assessment, ActionPlan]:
     with write_transaction(session):
-        a, plan = _locked(session, principal, assessment_id, if_match)
+        a, plan = lock_plan(session, principal, assessment_id, if_match)
         priority = _priority(plan, priority_id)
         if "note" in changes:
             priority.note = changes["note"]
@@ -377,8 +377,8 @@ def add_action(
     if_match: str | None,
 ) -> tuple[Assessment, ActionPlan]:
     with write_transaction(session):
-        a, plan = _locked(session, principal, assessment_id, if_match)
-        action = _new_action(_priority(plan, priority_id), data, "")
+        a, plan = lock_plan(session, principal, assessment_id, if_match)
+        action = new_action(_priority(plan, priority_id), data, "")
         session.flush()
         audit(
             session,
@@ -400,7 +400,7 @@ def update_action(
     if_match: str | None,
 ) -> tuple[Assessment, ActionPlan]:
     with write_transaction(session):
-        a, plan = _locked(session, principal, assessment_id, if_match)
+        a, plan = lock_plan(session, principal, assessment_id, if_match)
         found = [x for p in plan.priorities for x in p.actions if x.id == action_id]
         if not found:
             raise NotFound(f"action {action_id} is not part of this plan")

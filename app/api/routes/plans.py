@@ -7,10 +7,11 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import Query, Response, status
+from fastapi import File, Query, Response, UploadFile, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import CatalogDep, PrincipalDep, SessionDep
+from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.params import IfMatch
 from app.api.routing import (
     CONFLICT,
@@ -23,7 +24,8 @@ from app.api.routing import (
 )
 from app.api.schemas.records import LongText, NoNul, NotNull
 from app.db.models import ActionPlan, Assessment
-from app.services import plan_outcomes, plan_workbook
+from app.excel.safety import Limits
+from app.services import plan_import, plan_outcomes, plan_workbook
 from app.services import plans as svc
 from app.services.common import latest_assessment_date
 from app.services.plan_outcomes import CohortActions, PlanOutcome
@@ -243,6 +245,51 @@ def plan_export(
 ) -> Response:
     return xlsx_response(
         *plan_workbook.plan_workbook(session, principal, catalog, assessment_id, lang, today())
+    )
+
+
+class PlanImportRead(BaseModel):
+    updated: int
+    added: int
+    plan: PlanRead
+
+
+@router.post(
+    "/assessments/{assessment_id}/plan.xlsx",
+    summary="Update the plan from its workbook (exported here, edited in Excel); all or nothing",
+    responses=WRITE,
+)
+async def plan_import_workbook(
+    assessment_id: uuid.UUID,
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    response: Response,
+    file: Annotated[UploadFile, File(description="The plan workbook (.xlsx)")],
+) -> PlanImportRead:
+    data = await file.read()  # the app-wide body limit bounds this; the reader checks the file
+    limits = Limits(max_bytes=settings.max_upload_bytes)
+    return await run_in_threadpool(
+        _import, session, principal, catalog, assessment_id, data, limits, response
+    )
+
+
+def _import(
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    assessment_id: uuid.UUID,
+    data: bytes,
+    limits: Limits,
+    response: Response,
+) -> PlanImportRead:
+    updated, added = plan_import.import_plan_workbook(
+        session, principal, catalog, assessment_id, data, limits
+    )
+    a, plan = svc.get_plan(session, principal, assessment_id)
+    return PlanImportRead(
+        updated=updated, added=added, plan=_read(session, catalog, a, plan, response)
     )
 
 
