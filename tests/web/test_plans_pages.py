@@ -147,3 +147,38 @@ def test_another_workspaces_plan_is_a_404_page(signed_in: People, other_tenant: 
     editor = signed_in("editor")
     for path in ("/plan", "/plan.xlsx", ""):
         assert editor.get(f"/assessments/{a['id']}{path}").status_code == 404
+
+
+def test_editor_uploads_the_plan_workbook(signed_in: People) -> None:
+    tenant = signed_in.tenant
+    a = baseline(tenant, create_org(tenant)["id"])
+    ok(
+        call(
+            tenant,
+            "POST",
+            f"/v1/assessments/{a['id']}/plan",
+            json={"priorities": [{"area": WEAK, "actions": [{"what": "Audit"}]}]},
+        ),
+        201,
+    )
+    editor = signed_in("editor")
+    wb = openpyxl.load_workbook(io.BytesIO(editor.get(f"/assessments/{a['id']}/plan.xlsx").content))
+    wb["Plan"]["G2"] = "done"
+    out = io.BytesIO()
+    wb.save(out)
+    page = editor.get(f"/assessments/{a['id']}/plan?lang=en").text
+    assert "Upload the workbook" in page
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    sent = editor.post(
+        f"/assessments/{a['id']}/plan.xlsx",
+        data={"csrf_token": csrf_of(page)},
+        files={"file": ("plan.xlsx", out.getvalue(), xlsx)},
+    )
+    assert sent.status_code == 303, sent.text[:300]
+    assert plan_of(tenant, a["id"])["priorities"][0]["actions"][0]["status"] == "done"
+    again = editor.post(
+        f"/assessments/{a['id']}/plan.xlsx",
+        data={"csrf_token": csrf_of(page)},
+        files={"file": ("plan.xlsx", out.getvalue(), xlsx)},
+    )
+    assert again.status_code == 409 and "Download it again" in again.text

@@ -7,17 +7,20 @@ read with, so a save over another editor's newer change is refused (and said so)
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from app.catalog import Catalog
 from app.db.models import Assessment, Organization
 from app.domain.errors import Conflict, Invalid, PreconditionFailed
-from app.services import plan_outcomes, plan_workbook
+from app.excel.safety import Limits
+from app.services import plan_import, plan_outcomes, plan_workbook
 from app.services import plans as svc
 from app.services.assessments import get_assessment
 from app.services.common import latest_assessment_date
@@ -243,6 +246,40 @@ def update_action(
         svc.update_action(s, who, assessment_id, action_id, changes, etag)
 
     return _write(page, assessment_id, work)
+
+
+async def _form_data(request: Request) -> AsyncIterator[FormData]:
+    async with request.form() as form:  # closes the uploaded file's temporary copy
+        yield form
+
+
+@router.post("/assessments/{assessment_id}/plan.xlsx")
+def plan_upload(
+    assessment_id: uuid.UUID,
+    page: MemberDep,
+    form: Annotated[FormData, Depends(_form_data)],
+) -> Response:
+    """The plan workbook edited in Excel, applied all or nothing (``plan_import``)."""
+    who = page.require_write()
+    check_csrf(page.request, str(form.get(CSRF_FIELD, "")))
+    f = form.get("file")
+    data = f.file.read() if isinstance(f, UploadFile) else b""
+    if not data:
+        return _show(page, assessment_id, 422, error=page.t("plan.choose_file"))
+    limits = Limits(max_bytes=page.request.app.state.settings.max_upload_bytes)
+    try:
+        with db(page) as session:
+            plan_import.import_plan_workbook(
+                session, who, _catalog(page), assessment_id, data, limits
+            )
+    except PreconditionFailed:
+        return _show(page, assessment_id, 409, error=page.t("plan.stale_workbook"))
+    except Invalid as exc:
+        cells = "; ".join(
+            f"{e.get('pointer', '')}: {e.get('detail', '')}" for e in exc.extra.get("errors", [])
+        )
+        return _show(page, assessment_id, 422, error=f"{exc.detail} {cells}".strip())
+    return _back(page, assessment_id)
 
 
 @router.get("/assessments/{assessment_id}/plan.xlsx")
