@@ -24,6 +24,7 @@ from app.api.routing import (
 )
 from app.api.schemas.records import LongText, NoNul, NotNull
 from app.db.models import ActionPlan, Assessment
+from app.domain.errors import Invalid
 from app.excel.safety import Limits
 from app.services import plan_import, plan_outcomes, plan_workbook
 from app.services import plans as svc
@@ -266,9 +267,10 @@ async def plan_import_workbook(
     catalog: CatalogDep,
     settings: SettingsDep,
     response: Response,
-    file: Annotated[UploadFile, File(description="The plan workbook (.xlsx)")],
+    file: Annotated[UploadFile | None, File(description="The plan workbook (.xlsx)")] = None,
 ) -> PlanImportRead:
-    data = await file.read()  # the app-wide body limit bounds this; the reader checks the file
+    # the file is optional to FastAPI so that another workspace's id is a 404 before any 422
+    data = await file.read() if file is not None else b""  # bounded by the app-wide body limit
     limits = Limits(max_bytes=settings.max_upload_bytes)
     return await run_in_threadpool(
         _import, session, principal, catalog, assessment_id, data, limits, response
@@ -284,6 +286,12 @@ def _import(
     limits: Limits,
     response: Response,
 ) -> PlanImportRead:
+    if not data:
+        svc.get_plan(session, principal, assessment_id)  # 404 first
+        raise Invalid(
+            "send the plan workbook as the multipart field 'file'",
+            errors=[{"pointer": "/file", "code": "missing", "detail": "the workbook is missing"}],
+        )
     updated, added = plan_import.import_plan_workbook(
         session, principal, catalog, assessment_id, data, limits
     )
