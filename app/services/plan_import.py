@@ -25,11 +25,10 @@ from app.excel.safety import Limits, check_upload
 from app.excel.sandbox import SandboxFailure, run_task
 from app.services.common import audit, now
 from app.services.keys import Principal
+from app.services.plan_models import ActionData, PriorityData
 from app.services.plan_workbook import COL, FIRST_ROW, META, SHEET, STATUS
 from app.services.plans import (
     ACTION_FIELDS,
-    ActionData,
-    PriorityData,
     get_plan,
     instrument_of,
     lock_plan,

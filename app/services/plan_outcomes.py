@@ -31,9 +31,8 @@ from app.services.analysis import improvement_rule
 from app.services.assessments import performance_of
 from app.services.common import get_scoped
 from app.services.keys import Principal
+from app.services.plan_models import ActionRead, PerformanceRead
 from app.services.plans import (
-    ActionRead,
-    PerformanceRead,
     action_read,
     area_scores,
     get_plan,

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from app.catalog import Catalog
 from app.services.filenames import safe_filename
 from app.services.keys import Principal
-from app.services.plans import ActionRead, get_plan, plan_etag, plan_read
+from app.services.plan_models import ActionRead
+from app.services.plans import get_plan, plan_etag, plan_read
 
 HEADERS = {
     "en": (

@@ -10,11 +10,9 @@ priorities and its actions, so two editors cannot overwrite each other's edits u
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from datetime import date
+from typing import Any
 
-from pydantic import AfterValidator, BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,91 +24,19 @@ from app.domain.instrument import Instrument
 from app.services.assessments import get_assessment, performance_of, resolve_instrument
 from app.services.common import audit, check_if_match, etag, now
 from app.services.keys import Principal
+from app.services.plan_models import (
+    ActionData,
+    ActionRead,
+    PerformanceRead,
+    PlanRead,
+    PriorityData,
+    PriorityRead,
+    ProposedArea,
+)
 
-ActionStatus = Literal["planned", "in_progress", "done", "dropped"]
 ACTION_STATUSES: tuple[str, ...] = ("planned", "in_progress", "done", "dropped")
 OPEN_STATUSES = ("planned", "in_progress")
 ACTION_FIELDS = ("what", "who", "due_on", "resources", "status", "progress")
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive UTC timestamps; say so on the wire, as every other read does."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-Timestamp = Annotated[datetime, AfterValidator(_utc)]
-
-
-# --- what the API, the pages and the workbook show ------------------------------------------------
-
-
-class ActionRead(BaseModel):
-    id: uuid.UUID
-    what: str
-    who: str | None
-    due_on: date | None
-    resources: str | None
-    status: ActionStatus
-    progress: str | None
-    overdue: bool
-    updated_at: Timestamp
-
-
-class PriorityRead(BaseModel):
-    id: uuid.UUID
-    area: str
-    dimension: str | None
-    title: dict[str, str] | None
-    score: float | None
-    note: str | None
-    actions: list[ActionRead]
-
-
-class ProposedArea(BaseModel):
-    """A weak area the score flags; ``chosen`` says whether the plan already has it."""
-
-    area: str
-    dimension: str | None
-    title: dict[str, str] | None
-    score: float | None
-    lowest_level: bool
-    chosen: bool
-
-
-class PerformanceRead(BaseModel):
-    metric: str
-    value: float
-    higher_is_better: bool
-
-
-class PlanRead(BaseModel):
-    id: uuid.UUID
-    assessment_id: uuid.UUID
-    organization_id: uuid.UUID
-    instrument_id: str
-    round: str
-    performance: PerformanceRead | None
-    proposed: list[ProposedArea]
-    priorities: list[PriorityRead]
-    created_at: Timestamp
-    updated_at: Timestamp
-
-
-@dataclass(frozen=True)
-class ActionData:
-    what: str
-    who: str | None = None
-    due_on: date | None = None
-    resources: str | None = None
-    status: str = "planned"
-    progress: str | None = None
-
-
-@dataclass(frozen=True)
-class PriorityData:
-    area: str
-    note: str | None = None
-    actions: tuple[ActionData, ...] = ()
 
 
 # --- reading -------------------------------------------------------------------------------------

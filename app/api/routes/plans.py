@@ -27,10 +27,11 @@ from app.db.models import ActionPlan, Assessment
 from app.domain.errors import Invalid
 from app.excel.safety import Limits
 from app.services import plan_import, plan_outcomes, plan_workbook
+from app.services import plan_models as models
 from app.services import plans as svc
 from app.services.common import latest_assessment_date
+from app.services.plan_models import ActionStatus, PlanRead
 from app.services.plan_outcomes import CohortActions, PlanOutcome
-from app.services.plans import ActionStatus, PlanRead
 
 router = v1_router("plans")
 
@@ -55,8 +56,8 @@ class ActionWrite(_In):
     status: ActionStatus = "planned"
     progress: LongText | None = None
 
-    def data(self) -> svc.ActionData:
-        return svc.ActionData(**self.model_dump())
+    def data(self) -> models.ActionData:
+        return models.ActionData(**self.model_dump())
 
 
 class ActionUpdate(_In):
@@ -73,8 +74,8 @@ class PriorityWrite(_In):
     note: LongText | None = None
     actions: Annotated[list[ActionWrite], Field(max_length=100)] = []
 
-    def data(self) -> svc.PriorityData:
-        return svc.PriorityData(self.area, self.note, tuple(x.data() for x in self.actions))
+    def data(self) -> models.PriorityData:
+        return models.PriorityData(self.area, self.note, tuple(x.data() for x in self.actions))
 
 
 class PriorityUpdate(_In):

@@ -21,6 +21,7 @@ from app.db.models import Assessment, Organization
 from app.domain.errors import Conflict, Invalid, PreconditionFailed
 from app.excel.safety import Limits
 from app.services import plan_import, plan_outcomes, plan_workbook
+from app.services import plan_models as models
 from app.services import plans as svc
 from app.services.assessments import get_assessment
 from app.services.common import latest_assessment_date
@@ -145,7 +146,7 @@ def create_plan(
 ) -> Response:
     check_csrf(page.request, csrf)
     who = page.require_write()
-    priorities = [svc.PriorityData(area) for area in dict.fromkeys(areas)]
+    priorities = [models.PriorityData(area) for area in dict.fromkeys(areas)]
     return _write(
         page,
         assessment_id,
@@ -164,7 +165,7 @@ def add_priority(
 ) -> Response:
     check_csrf(page.request, csrf)
     who = page.require_write()
-    data = svc.PriorityData(area, _optional(note))
+    data = models.PriorityData(area, _optional(note))
     return _write(
         page,
         assessment_id,
@@ -209,7 +210,9 @@ def add_action(
     def work(s: Session) -> None:
         if not what.strip():
             raise Invalid(page.t("plan.what_needed"))
-        data = svc.ActionData(what.strip(), _optional(who_does), _day(due_on), _optional(resources))
+        data = models.ActionData(
+            what.strip(), _optional(who_does), _day(due_on), _optional(resources)
+        )
         svc.add_action(s, who, assessment_id, priority_id, data, etag)
 
     return _write(page, assessment_id, work)
