@@ -23,6 +23,7 @@ from app.api.routes import (
     instruments,
     keys,
     organizations,
+    plans,
 )
 from app.api.routing import problem
 from app.catalog import load_catalog
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cohorts,
         assessments,
         benchmarks,
+        plans,
         imports,
         audit,
         keys,

@@ -332,3 +332,74 @@ class RateWindow(Base):
     bucket: Mapped[str] = mapped_column(String(80), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- action plans (issue 12) ---------------------------------------------------------------------
+
+
+class ActionPlan(Base):
+    """The capacity development plan made from one assessment. The metric the organization plans
+    to improve is the assessment's own performance columns (not repeated here). Every change to a
+    priority or an action bumps ``row_version``: one ETag guards the whole plan."""
+
+    __tablename__ = "action_plan"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    workspace_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("workspace.id"), index=True)
+    assessment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    priorities: Mapped[list[PlanPriority]] = relationship(
+        back_populates="plan", cascade="all, delete-orphan", order_by="PlanPriority.position"
+    )
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
+
+
+class PlanPriority(Base):
+    """One weak area the organization chose to work on."""
+
+    __tablename__ = "plan_priority"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    plan_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("action_plan.id", ondelete="CASCADE"), index=True
+    )
+    area_key: Mapped[str] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    plan: Mapped[ActionPlan] = relationship(back_populates="priorities")
+    actions: Mapped[list[PlanAction]] = relationship(
+        back_populates="priority", cascade="all, delete-orphan", order_by="PlanAction.position"
+    )
+    __table_args__ = (UniqueConstraint("plan_id", "area_key"),)
+
+
+class PlanAction(Base):
+    """What will be done for a priority, by whom and when, and how it is going."""
+
+    __tablename__ = "plan_action"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    priority_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("plan_priority.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    what: Mapped[str] = mapped_column(Text)
+    who: Mapped[str | None] = mapped_column(String(200))
+    due_on: Mapped[date | None] = mapped_column(Date)
+    resources: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="planned")
+    progress: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    priority: Mapped[PlanPriority] = relationship(back_populates="actions")
+    __table_args__ = (
+        CheckConstraint(
+            "status in ('planned', 'in_progress', 'done', 'dropped')", name="action_status"
+        ),
+    )

@@ -99,6 +99,11 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "person.sign_in",
     "person.sign_in_failed",
     "person.sign_out",
+    "plan.create",
+    "plan.priority.add",
+    "plan.priority.update",
+    "plan.action.add",
+    "plan.action.update",
 )
 
 

@@ -20,6 +20,7 @@ from app.web.pages import (
     home,
     instruments,
     organizations,
+    plans,
     reports,
     uploads,
 )
@@ -34,6 +35,7 @@ PAGES = (
     cohorts,
     organizations,
     assessments,
+    plans,
     admin,
     instruments,
 )

@@ -34,6 +34,9 @@ TABLES = (
     "assessment_score",
     "audit_event",
     "idempotency_record",
+    "action_plan",
+    "plan_priority",
+    "plan_action",
 )
 
 

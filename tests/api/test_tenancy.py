@@ -33,7 +33,15 @@ from tests.api.factories import (
 from tests.api.routes import CATALOG_ROUTES, COLLECTED, RouteInfo, v1_routes
 
 ID_ROUTES = [r for r in COLLECTED if r.path_params and r.path not in CATALOG_ROUTES]
-KNOWN_PARAMS = {"org_id", "cohort_id", "assessment_id", "external_id", "key_id"}
+KNOWN_PARAMS = {
+    "org_id",
+    "cohort_id",
+    "assessment_id",
+    "external_id",
+    "key_id",
+    "priority_id",
+    "action_id",
+}
 LIST_ROUTES = [r for r in COLLECTED if r.method == "GET" and not r.path_params]
 
 # Bodies that would succeed on the owner's object, so only tenancy can stop them.
@@ -43,7 +51,21 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/assessments/{assessment_id}"): {"assessor": "pwned"},
     ("POST", "/v1/assessments/{assessment_id}/revisions"): {"assessor": "pwned"},
     ("PUT", "/v1/organizations/by-external-id/{external_id}"): {"name": "pwned"},
+    ("POST", "/v1/assessments/{assessment_id}/plan/priorities"): {"area": "adm.it"},
+    ("PATCH", "/v1/assessments/{assessment_id}/plan/priorities/{priority_id}"): {"note": "pwned"},
+    ("POST", "/v1/assessments/{assessment_id}/plan/priorities/{priority_id}/actions"): {
+        "what": "pwned"
+    },
+    ("PATCH", "/v1/assessments/{assessment_id}/plan/actions/{action_id}"): {"status": "dropped"},
 }
+
+
+def _plan(tenant: Any, assessment_id: str) -> dict[str, str]:
+    """An action plan on the assessment (issue 12): its priority's and action's ids."""
+    body = {"priorities": [{"area": "fmi.audit", "actions": [{"what": "Audit"}]}]}
+    plan = call(tenant, "POST", f"/v1/assessments/{assessment_id}/plan", json=body).json()
+    priority = plan["priorities"][0]
+    return {"priority_id": priority["id"], "action_id": priority["actions"][0]["id"]}
 
 
 @dataclass
@@ -59,6 +81,8 @@ class World:
     own_org: dict[str, Any]  # the attacker's
     own_cohort: dict[str, Any]
     key_ids: list[str]  # the owner's API keys (the viewer's first)
+    plan: dict[str, str]  # the owner's plan on ``submitted``: priority_id, action_id
+    own_plan: dict[str, str]  # the attacker's: assessment_id, priority_id, action_id
 
     @property
     def assessments(self) -> list[dict[str, Any]]:
@@ -77,6 +101,7 @@ class World:
             "assessment_list": list_all(o, "/v1/assessments"),
             "audit": audit_events(o),
             "keys": get(o, "/v1/keys", role="admin")["items"],
+            "plan": get(o, f"/v1/assessments/{self.submitted['id']}/plan"),
         }
 
 
@@ -91,11 +116,25 @@ def build_world(owner: Any, attacker: Any) -> World:
     own_org = create_org(attacker, name="Attacker Org")
     own_cohort = create_cohort(attacker, name="Attacker cohort")
     add_member(attacker, own_cohort["id"], own_org["id"])
-    scored(attacker, own_org["id"], "oca", "baseline")
+    own_assessment = scored(attacker, own_org["id"], "oca", "baseline")
+    plan = _plan(owner, submitted["id"])
+    own_plan = {"assessment_id": own_assessment["id"], **_plan(attacker, own_assessment["id"])}
     keys = get(owner, "/v1/keys", role="admin")["items"]
     key_ids = [k["id"] for k in sorted(keys, key=lambda k: k["role"] != "viewer")]
     return World(
-        owner, attacker, org, org2, cohort, draft, submitted, final, own_org, own_cohort, key_ids
+        owner,
+        attacker,
+        org,
+        org2,
+        cohort,
+        draft,
+        submitted,
+        final,
+        own_org,
+        own_cohort,
+        key_ids,
+        plan,
+        own_plan,
     )
 
 
@@ -108,8 +147,10 @@ def _variants(route: RouteInfo, w: World) -> list[dict[str, str]]:
         "cohort_id": [w.cohort["id"]],
         "assessment_id": [a["id"] for a in w.assessments],
         "key_id": w.key_ids[:1],
+        "priority_id": [w.plan["priority_id"]],
+        "action_id": [w.plan["action_id"]],
     }
-    own = {"org_id": w.own_org["id"], "cohort_id": w.own_cohort["id"]}
+    own = {"org_id": w.own_org["id"], "cohort_id": w.own_cohort["id"], **w.own_plan}
     params = route.path_params
     out: list[dict[str, str]] = []
     if len(params) == 1:
@@ -127,7 +168,7 @@ def _variants(route: RouteInfo, w: World) -> list[dict[str, str]]:
 
 def _random(route: RouteInfo, w: World, values: dict[str, str]) -> dict[str, str]:
     """The same request with every victim id replaced by one that does not exist."""
-    own = {w.own_org["id"], w.own_cohort["id"]}
+    own = {w.own_org["id"], w.own_cohort["id"], *w.own_plan.values()}
     return {k: (v if v in own else str(uuid.uuid4())) for k, v in values.items()}
 
 

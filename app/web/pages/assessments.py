@@ -25,6 +25,7 @@ from app.domain.scoring import NA, AnswerValue
 from app.services import exports, profiles
 from app.services.filenames import content_disposition
 from app.web.kit import Page, PageRoute, db, finish, member, render
+from app.web.pages.plans import plan_section
 from app.web.pdf import filename as pdf_filename
 from app.web.pdf import pdf_response, render_pdf
 
@@ -159,7 +160,10 @@ def _values(page: Page, assessment_id: uuid.UUID) -> dict[str, Any]:
 
 @router.get("/assessments/{assessment_id}")
 def assessment(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
-    return render(page, "assessment.html", **_values(page, assessment_id))
+    values = _values(page, assessment_id)
+    with db(page) as session:
+        values["plan_view"] = plan_section(page, session, values["a"])
+    return render(page, "assessment.html", **values)
 
 
 @router.get("/assessments/{assessment_id}/report.pdf")

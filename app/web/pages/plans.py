@@ -1,0 +1,297 @@
+"""The action plan on the pages: a section of the assessment page and an edit page for editors.
+
+The same services as ``/v1/assessments/{id}/plan``; every form carries the plan's ETag it was
+read with, so a save over another editor's newer change is refused (and said so), never lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+from starlette.responses import Response
+
+from app.catalog import Catalog
+from app.db.models import Assessment, Organization
+from app.domain.errors import Conflict, Invalid, PreconditionFailed
+from app.excel.safety import Limits
+from app.services import plan_import, plan_outcomes, plan_workbook
+from app.services import plan_models as models
+from app.services import plans as svc
+from app.services.assessments import get_assessment
+from app.services.common import latest_assessment_date
+from app.services.filenames import content_disposition
+from app.web.kit import Page, PageRoute, db, finish, member, redirect, render
+from app.web.security import CSRF_FIELD, check_csrf
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+MemberDep = Annotated[Page, Depends(member)]
+Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
+Tag = Annotated[str, Form(max_length=200)]
+Short = Annotated[str, Form(max_length=200)]
+Long = Annotated[str, Form(max_length=4000)]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _catalog(page: Page) -> Catalog:
+    catalog: Catalog = page.request.app.state.catalog
+    return catalog
+
+
+def plan_section(page: Page, session: Session, a: Assessment) -> dict[str, Any]:
+    """What the assessment page shows of the plan: the plan and its outcome, or the weak areas
+    the score proposes when there is no plan yet."""
+    catalog = _catalog(page)
+    today = latest_assessment_date()
+    plan = svc.find_plan(session, a.id)
+    if plan is None:
+        scored = a.status in ("submitted", "final")
+        payload = svc.stored_score(session, a.id) if scored else None
+        proposed = svc.proposed_areas(svc.instrument_of(catalog, a), payload, set())
+        return {
+            "plan": None,
+            "proposed": proposed,
+            "outcome": None,
+            "by_area": {},
+            "can_plan": scored,
+        }
+    view = svc.plan_read(session, catalog, a, plan, today)
+    outcome = plan_outcomes.plan_outcome(session, page.who, catalog, a.id)
+    by_area = {o.area: o for o in outcome.areas} if outcome.next else {}
+    return {
+        "plan": view,
+        "proposed": view.proposed,
+        "outcome": outcome,
+        "by_area": by_area,
+        "can_plan": True,
+    }
+
+
+def _show(page: Page, assessment_id: uuid.UUID, status: int = 200, **extra: Any) -> Response:
+    page.require_write()
+    with db(page) as session:
+        a = get_assessment(session, page.who, assessment_id)
+        instrument = svc.instrument_of(_catalog(page), a)
+        section = plan_section(page, session, a)
+        plan = svc.find_plan(session, a.id)
+        chosen = {p.area for p in section["plan"].priorities} if section["plan"] else set()
+        areas = [
+            (x.key, page.text(x.title), page.text(d.title))
+            for d in instrument.dimensions
+            for x in d.areas
+            if x.key not in chosen
+        ]
+        return render(
+            page,
+            "plan_edit.html",
+            status,
+            title=page.t("plan.edit_title"),
+            a=a,
+            org=session.get(Organization, a.organization_id),
+            etag=svc.plan_etag(plan) if plan else "",
+            areas=areas,
+            statuses=svc.ACTION_STATUSES,
+            saved=page.request.query_params.get("saved") == "1",
+            **section,
+            **{"error": None, **extra},
+        )
+
+
+def _back(page: Page, assessment_id: uuid.UUID, anchor: str = "") -> Response:
+    return redirect(page, f"/assessments/{assessment_id}/plan?saved=1{anchor}")
+
+
+def _day(value: str) -> date | None:
+    if not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise Invalid("due date: YYYY-MM-DD") from None
+
+
+def _optional(value: str) -> str | None:
+    return value.strip() or None
+
+
+def _write(page: Page, assessment_id: uuid.UUID, work: Any) -> Response:
+    """Run a change; a stale form or a refused change shows the page again with the reason."""
+    try:
+        with db(page) as session:
+            work(session)
+    except PreconditionFailed:
+        return _show(page, assessment_id, 409, error=page.t("plan.stale"))
+    except (Conflict, Invalid) as exc:
+        return _show(page, assessment_id, 422, error=exc.detail)
+    return _back(page, assessment_id)
+
+
+@router.get("/assessments/{assessment_id}/plan")
+def edit_plan(assessment_id: uuid.UUID, page: MemberDep) -> Response:
+    return _show(page, assessment_id)
+
+
+@router.post("/assessments/{assessment_id}/plan")
+def create_plan(
+    assessment_id: uuid.UUID,
+    page: MemberDep,
+    csrf: Csrf,
+    areas: Annotated[list[str], Form(max_length=100)] = [],  # noqa: B006
+) -> Response:
+    check_csrf(page.request, csrf)
+    who = page.require_write()
+    priorities = [models.PriorityData(area) for area in dict.fromkeys(areas)]
+    return _write(
+        page,
+        assessment_id,
+        lambda s: svc.create_plan(s, who, _catalog(page), assessment_id, priorities),
+    )
+
+
+@router.post("/assessments/{assessment_id}/plan/priorities")
+def add_priority(
+    assessment_id: uuid.UUID,
+    page: MemberDep,
+    csrf: Csrf,
+    etag: Tag,
+    area: Short,
+    note: Long = "",
+) -> Response:
+    check_csrf(page.request, csrf)
+    who = page.require_write()
+    data = models.PriorityData(area, _optional(note))
+    return _write(
+        page,
+        assessment_id,
+        lambda s: svc.add_priority(s, who, _catalog(page), assessment_id, data, etag),
+    )
+
+
+@router.post("/assessments/{assessment_id}/plan/priorities/{priority_id}")
+def update_priority(
+    assessment_id: uuid.UUID,
+    priority_id: uuid.UUID,
+    page: MemberDep,
+    csrf: Csrf,
+    etag: Tag,
+    note: Long = "",
+) -> Response:
+    check_csrf(page.request, csrf)
+    who = page.require_write()
+    changes = {"note": _optional(note)}
+    return _write(
+        page,
+        assessment_id,
+        lambda s: svc.update_priority(s, who, assessment_id, priority_id, changes, etag),
+    )
+
+
+@router.post("/assessments/{assessment_id}/plan/priorities/{priority_id}/actions")
+def add_action(
+    assessment_id: uuid.UUID,
+    priority_id: uuid.UUID,
+    page: MemberDep,
+    csrf: Csrf,
+    etag: Tag,
+    what: Long,
+    who_does: Annotated[str, Form(alias="who", max_length=200)] = "",
+    due_on: Short = "",
+    resources: Long = "",
+) -> Response:
+    check_csrf(page.request, csrf)
+    who = page.require_write()
+
+    def work(s: Session) -> None:
+        if not what.strip():
+            raise Invalid(page.t("plan.what_needed"))
+        data = models.ActionData(
+            what.strip(), _optional(who_does), _day(due_on), _optional(resources)
+        )
+        svc.add_action(s, who, assessment_id, priority_id, data, etag)
+
+    return _write(page, assessment_id, work)
+
+
+@router.post("/assessments/{assessment_id}/plan/actions/{action_id}")
+def update_action(
+    assessment_id: uuid.UUID,
+    action_id: uuid.UUID,
+    page: MemberDep,
+    csrf: Csrf,
+    etag: Tag,
+    what: Long,
+    status: Short,
+    who_does: Annotated[str, Form(alias="who", max_length=200)] = "",
+    due_on: Short = "",
+    resources: Long = "",
+    progress: Long = "",
+) -> Response:
+    check_csrf(page.request, csrf)
+    who = page.require_write()
+
+    def work(s: Session) -> None:
+        if not what.strip():
+            raise Invalid(page.t("plan.what_needed"))
+        changes = {
+            "what": what.strip(),
+            "who": _optional(who_does),
+            "due_on": _day(due_on),
+            "resources": _optional(resources),
+            "status": status,
+            "progress": _optional(progress),
+        }
+        svc.update_action(s, who, assessment_id, action_id, changes, etag)
+
+    return _write(page, assessment_id, work)
+
+
+async def _form_data(request: Request) -> AsyncIterator[FormData]:
+    async with request.form() as form:  # closes the uploaded file's temporary copy
+        yield form
+
+
+@router.post("/assessments/{assessment_id}/plan.xlsx")
+def plan_upload(
+    assessment_id: uuid.UUID,
+    page: MemberDep,
+    form: Annotated[FormData, Depends(_form_data)],
+) -> Response:
+    """The plan workbook edited in Excel, applied all or nothing (``plan_import``)."""
+    who = page.require_write()
+    check_csrf(page.request, str(form.get(CSRF_FIELD, "")))
+    f = form.get("file")
+    data = f.file.read() if isinstance(f, UploadFile) else b""
+    if not data:
+        return _show(page, assessment_id, 422, error=page.t("plan.choose_file"))
+    limits = Limits(max_bytes=page.request.app.state.settings.max_upload_bytes)
+    try:
+        with db(page) as session:
+            plan_import.import_plan_workbook(
+                session, who, _catalog(page), assessment_id, data, limits
+            )
+    except PreconditionFailed:
+        return _show(page, assessment_id, 409, error=page.t("plan.stale_workbook"))
+    except Invalid as exc:
+        cells = "; ".join(
+            f"{e.get('pointer', '')}: {e.get('detail', '')}" for e in exc.extra.get("errors", [])
+        )
+        return _show(page, assessment_id, 422, error=f"{exc.detail} {cells}".strip())
+    return _back(page, assessment_id)
+
+
+@router.get("/assessments/{assessment_id}/plan.xlsx")
+def plan_export(assessment_id: uuid.UUID, page: MemberDep) -> Response:
+    with db(page) as session:
+        name, data = plan_workbook.plan_workbook(
+            session, page.who, _catalog(page), assessment_id, page.lang, latest_assessment_date()
+        )
+    headers = {"Content-Disposition": content_disposition(name)}
+    response = Response(data, media_type=XLSX, headers=headers)
+    finish(page.request, response, page)
+    return response
