@@ -99,6 +99,9 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "person.sign_in",
     "person.sign_in_failed",
     "person.sign_out",
+    "webhook.create",
+    "webhook.update",
+    "webhook.delete",
 )
 
 
