@@ -42,15 +42,13 @@ MAX_SUBSCRIPTIONS = 20  # per workspace: each event costs one delivery per subsc
 
 
 def emit(session: Session, workspace_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> None:
-    """Inside the caller's write transaction: record the event for every active subscription of
-    the workspace that wants it (nothing at all when none does)."""
+    """Inside the caller's write transaction: record the event for every subscription of the
+    workspace that wants it (nothing at all when none does). Paused subscriptions get theirs
+    too: they wait, and are sent once it is resumed."""
     if event_type not in EVENTS:
         raise ValueError(f"webhook event {event_type!r} is not in EVENTS")
     subscriptions = session.scalars(
-        select(WebhookSubscription).where(
-            WebhookSubscription.workspace_id == workspace_id,
-            WebhookSubscription.active.is_(True),
-        )
+        select(WebhookSubscription).where(WebhookSubscription.workspace_id == workspace_id)
     ).all()
     wanted = [s for s in subscriptions if event_type in s.events]
     if not wanted:
