@@ -34,6 +34,9 @@ TABLES = (
     "assessment_score",
     "audit_event",
     "idempotency_record",
+    "webhook_subscription",
+    "webhook_event",
+    "webhook_delivery",
 )
 
 

@@ -27,13 +27,14 @@ from tests.api.factories import (
     finalize,
     get,
     list_all,
+    ok,
     scored,
     submit,
 )
 from tests.api.routes import CATALOG_ROUTES, COLLECTED, RouteInfo, v1_routes
 
 ID_ROUTES = [r for r in COLLECTED if r.path_params and r.path not in CATALOG_ROUTES]
-KNOWN_PARAMS = {"org_id", "cohort_id", "assessment_id", "external_id", "key_id"}
+KNOWN_PARAMS = {"org_id", "cohort_id", "assessment_id", "external_id", "key_id", "webhook_id"}
 LIST_ROUTES = [r for r in COLLECTED if r.method == "GET" and not r.path_params]
 
 # Bodies that would succeed on the owner's object, so only tenancy can stop them.
@@ -43,6 +44,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/assessments/{assessment_id}"): {"assessor": "pwned"},
     ("POST", "/v1/assessments/{assessment_id}/revisions"): {"assessor": "pwned"},
     ("PUT", "/v1/organizations/by-external-id/{external_id}"): {"name": "pwned"},
+    ("PATCH", "/v1/webhooks/{webhook_id}"): {"url": "https://93.184.215.14/pwned"},
 }
 
 
@@ -59,6 +61,7 @@ class World:
     own_org: dict[str, Any]  # the attacker's
     own_cohort: dict[str, Any]
     key_ids: list[str]  # the owner's API keys (the viewer's first)
+    webhook: dict[str, Any]  # the owner's webhook subscription
 
     @property
     def assessments(self) -> list[dict[str, Any]]:
@@ -77,6 +80,7 @@ class World:
             "assessment_list": list_all(o, "/v1/assessments"),
             "audit": audit_events(o),
             "keys": get(o, "/v1/keys", role="admin")["items"],
+            "webhooks": get(o, "/v1/webhooks", role="admin")["items"],
         }
 
 
@@ -94,8 +98,21 @@ def build_world(owner: Any, attacker: Any) -> World:
     scored(attacker, own_org["id"], "oca", "baseline")
     keys = get(owner, "/v1/keys", role="admin")["items"]
     key_ids = [k["id"] for k in sorted(keys, key=lambda k: k["role"] != "viewer")]
+    hook = {"url": "https://93.184.215.14/hook", "events": ["assessment.submitted"]}
+    webhook = ok(call(owner, "POST", "/v1/webhooks", "admin", json=hook), 201)
     return World(
-        owner, attacker, org, org2, cohort, draft, submitted, final, own_org, own_cohort, key_ids
+        owner,
+        attacker,
+        org,
+        org2,
+        cohort,
+        draft,
+        submitted,
+        final,
+        own_org,
+        own_cohort,
+        key_ids,
+        webhook,
     )
 
 
@@ -108,6 +125,7 @@ def _variants(route: RouteInfo, w: World) -> list[dict[str, str]]:
         "cohort_id": [w.cohort["id"]],
         "assessment_id": [a["id"] for a in w.assessments],
         "key_id": w.key_ids[:1],
+        "webhook_id": [w.webhook["id"]],
     }
     own = {"org_id": w.own_org["id"], "cohort_id": w.own_cohort["id"]}
     params = route.path_params
