@@ -228,11 +228,11 @@ def run_once(
     client: httpx2.Client,
     at: datetime | None = None,
 ) -> int:
-    """Claim and attempt one batch of due deliveries; how many were attempted."""
-    at = at or now()
-    claimed = claim(sessions, settings, at)
+    """Claim and attempt one batch of due deliveries; how many were attempted. ``at`` fixes the
+    clock (tests step through the retry schedule with it); otherwise each attempt is timed."""
+    claimed = claim(sessions, settings, at or now())
     for delivery_id, token in claimed:
-        attempt(sessions, settings, client, delivery_id, token, at)
+        attempt(sessions, settings, client, delivery_id, token, at or now())
     return len(claimed)
 
 

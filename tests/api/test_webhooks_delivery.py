@@ -23,6 +23,7 @@ from tests.api.factories import create_assessment, create_org, finalize, ok, sub
 from tests.api.test_webhooks import ALL, subscribe
 from tests.api.webhooks_receiver import (  # noqa: F401 - fixtures
     Receiver,
+    documented_verify,
     receiver_fixture,
     sessions_fixture,
     verify,
@@ -67,8 +68,11 @@ def test_events_arrive_signed_once_each(
     assert receiver.events() == ["assessment.submitted", "assessment.finalized"]
     listed = deliveries(tenant, hook)
     by_id = {d["id"]: d for d in listed}
+    as_documented = documented_verify()
     for got in receiver.received:
         assert verify(hook["secret"], got.headers, got.body)
+        assert as_documented(hook["secret"], got.headers["oca-signature"], got.body)
+        assert not as_documented(hook["secret"], got.headers["oca-signature"], got.body + b" ")
         assert not verify("whsec_another-secret-entirely", got.headers, got.body)
         assert got.headers["content-type"] == "application/json"
         body = got.json

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.config import Settings
+from app.config import REPO_ROOT, Settings
 from app.db.models import WebhookEvent, WebhookSubscription
 from app.db.session import make_sessionmaker
 from app.main import create_app
@@ -35,6 +35,15 @@ def verify(secret: str, headers: dict[str, str], body: bytes, tolerance: int = 3
         return False
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
     return hmac.compare_digest(expected.hexdigest(), parts["v1"])
+
+
+def documented_verify() -> Any:
+    """The ``verify`` function exactly as docs/webhooks.md prints it for receivers."""
+    text = (REPO_ROOT / "docs" / "webhooks.md").read_text()
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # our own documentation, tested as written
+    return namespace["verify"]
 
 
 @dataclass
