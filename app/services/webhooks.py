@@ -47,10 +47,12 @@ def emit(session: Session, workspace_id: uuid.UUID, event_type: str, data: dict[
     too: they wait, and are sent once it is resumed."""
     if event_type not in EVENTS:
         raise ValueError(f"webhook event {event_type!r} is not in EVENTS")
-    subscriptions = session.scalars(
-        select(WebhookSubscription).where(WebhookSubscription.workspace_id == workspace_id)
+    subscriptions = session.execute(
+        select(WebhookSubscription.id, WebhookSubscription.events).where(
+            WebhookSubscription.workspace_id == workspace_id
+        )
     ).all()
-    wanted = [s for s in subscriptions if event_type in s.events]
+    wanted = [s_id for s_id, events in subscriptions if event_type in events]
     if not wanted:
         return
     ts = now()
@@ -63,12 +65,12 @@ def emit(session: Session, workspace_id: uuid.UUID, event_type: str, data: dict[
     )
     session.add(event)
     session.flush()  # the deliveries reference it
-    for s in wanted:
+    for s_id in wanted:
         session.add(
             WebhookDelivery(
                 id=uuid.uuid4(),
                 event_id=event.id,
-                subscription_id=s.id,
+                subscription_id=s_id,
                 status="pending",
                 attempts=0,
                 next_attempt_at=ts,
