@@ -18,10 +18,11 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import httpx2
 import orjson
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -36,6 +37,8 @@ log = logging.getLogger("oca.webhooks")
 BACKOFF_SECONDS: tuple[int, ...] = (30, 120, 600, 3600, 3 * 3600, 6 * 3600, 12 * 3600)
 MAX_ATTEMPTS = len(BACKOFF_SECONDS) + 1
 BATCH = 5
+KEEP = timedelta(days=30)  # delivered and failed deliveries are kept this long for the history
+PRUNE_EVERY_S = 3600.0
 USER_AGENT = "OCA-Engine-Webhooks/1"
 
 
@@ -236,6 +239,32 @@ def run_once(
     return len(claimed)
 
 
+def prune(sessions: sessionmaker[Session], at: datetime, keep: timedelta = KEEP) -> int:
+    """Forget finished deliveries older than ``keep`` (their attempts go with them) and events
+    no delivery refers to any more; how many deliveries were removed. Pending ones stay."""
+    with sessions() as session, write_transaction(session):
+        result = session.execute(
+            delete(WebhookDelivery)
+            .where(
+                WebhookDelivery.status.in_(("delivered", "failed")),
+                WebhookDelivery.created_at < at - keep,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        removed = cast(CursorResult[Any], result).rowcount
+        session.execute(
+            delete(WebhookEvent)
+            .where(
+                WebhookEvent.occurred_at < at - keep,
+                ~select(WebhookDelivery.id)
+                .where(WebhookDelivery.event_id == WebhookEvent.id)
+                .exists(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return removed
+
+
 def http_client(settings: Settings) -> httpx2.Client:
     # no redirects (they could lead to an internal address), no proxy settings from the
     # environment
@@ -261,9 +290,13 @@ class DeliveryThread:
         self.thread.join(timeout=self.settings.webhook_timeout_seconds + 5)
 
     def _run(self) -> None:
+        pruned_at = 0.0
         with http_client(self.settings) as client:
             while not self.stopping.is_set():
                 try:
+                    if time.monotonic() - pruned_at > PRUNE_EVERY_S:
+                        pruned_at = time.monotonic()
+                        prune(self.sessions, now())
                     busy = run_once(self.sessions, self.settings, client) == BATCH
                 except Exception:
                     log.exception("webhook delivery round failed; trying again shortly")

@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import httpx2
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
-from app.db.models import WebhookDelivery, WebhookSubscription
+from app.db.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 from app.main import create_app
 from app.services.common import now
-from app.services.webhooks_delivery import claim, http_client, lease, record, run_once
+from app.services.webhooks_delivery import claim, http_client, lease, prune, record, run_once
 from tests.api.factories import create_assessment, create_org, finalize, ok, submit
 from tests.api.test_webhooks import ALL, subscribe
 from tests.api.webhooks_receiver import (  # noqa: F401 - fixtures
@@ -229,7 +230,10 @@ def test_concurrent_claims_never_share_a_delivery(
 
 
 def test_the_worker_thread_delivers_without_slowing_the_request(
-    session: Session, settings: Settings, receiver: Receiver
+    session: Session,
+    settings: Settings,
+    sessions: sessionmaker[Session],  # removes what this test made, afterwards
+    receiver: Receiver,
 ) -> None:
     """The app's own thread sends; the request that caused the event returns at once even
     though the receiver takes 2 s to answer."""
@@ -254,3 +258,34 @@ def test_the_worker_thread_delivers_without_slowing_the_request(
     assert took < 1.5, took
     assert receiver.events() == ["assessment.submitted"]
     assert verify(hook["secret"], receiver.received[0].headers, receiver.received[0].body)
+
+
+def test_finished_deliveries_are_forgotten_after_30_days_pending_ones_never(
+    session: Session,
+    wh_client: TestClient,
+    wh_settings: Settings,
+    sessions: sessionmaker[Session],
+    receiver: Receiver,
+) -> None:
+    tenant = Tenant(session, wh_client)
+    hook = subscribe(tenant, receiver.url, ["assessment.submitted", "assessment.finalized"])
+    a = create_assessment(tenant, create_org(tenant)["id"])
+    submit(tenant, a["id"])
+    at = now()
+    with http_client(wh_settings) as client:
+        assert drain(sessions, wh_settings, client, at) == 1  # delivered
+        finalize(tenant, a["id"])
+        receiver.mode = "fail"
+        assert drain(sessions, wh_settings, client, now()) == 1  # pending, will be retried
+    before = {d["status"]: d for d in deliveries(tenant, hook)}
+    assert prune(sessions, at + timedelta(days=29)) == 0
+    assert prune(sessions, at + timedelta(days=31)) == 1
+    [left] = deliveries(tenant, hook)
+    assert left["status"] == "pending" and left["event"] == "assessment.finalized"
+    gone = before["delivered"]
+    with sessions() as s:
+        assert s.get(WebhookEvent, uuid.UUID(gone["event_id"])) is None
+        assert s.get(WebhookEvent, uuid.UUID(left["event_id"])) is not None
+        attempts = select(func.count()).select_from(WebhookAttempt)
+        assert s.scalar(attempts.where(WebhookAttempt.delivery_id == uuid.UUID(gone["id"]))) == 0
+        assert s.scalar(attempts.where(WebhookAttempt.delivery_id == uuid.UUID(left["id"]))) == 1
