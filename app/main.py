@@ -16,6 +16,7 @@ from app.api.problems import add_exception_handlers
 from app.api.routes import (
     assessments,
     audit,
+    benchmarks,
     cohorts,
     health,
     imports,
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organizations,
         cohorts,
         assessments,
+        benchmarks,
         imports,
         audit,
         keys,

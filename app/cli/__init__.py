@@ -742,6 +742,7 @@ def main() -> None:
 # Command groups in their own modules register themselves on `app` (after everything above).
 from app.cli import users  # noqa: E402, F401, I001
 from app.cli import workspace as workspace_commands  # noqa: E402, F401
+from app.cli import xlsform as xlsform_commands  # noqa: E402, F401
 
 
 if __name__ == "__main__":

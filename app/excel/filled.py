@@ -54,6 +54,7 @@ class FilledWorkbook:
     items: tuple[FilledItem, ...]
     answers: ParsedAnswers
     sha256: str
+    source: str = "excel"  # what the assessment records as its origin ("xlsform": a submission)
 
     def raw_answers(self) -> list[RawAnswer]:
         return [RawAnswer(i.item, i.raw, i.note) for i in self.items]

@@ -194,7 +194,11 @@ def improvement_rule(
     own = instrument.scoring.improvement_threshold
     n = f"{threshold:g}"
     risk = instrument.scoring.method is Method.risk
-    unit = ("risk points", "puntos de riesgo") if risk else ("points of the scale", "puntos")
+    one = threshold == 1
+    if risk:
+        unit = ("risk point", "punto de riesgo") if one else ("risk points", "puntos de riesgo")
+    else:
+        unit = ("point of the scale", "punto") if one else ("points of the scale", "puntos")
     better = ("lower", "menor") if risk else ("higher", "mayor")
     rule: dict[str, Any] = {
         "threshold": threshold,

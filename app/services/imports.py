@@ -334,7 +334,7 @@ def _apply(
         assessed_on=assessed_on,
         assessor=wb.cover.assessor,
         answers=wb.raw_answers(),
-        source="excel",
+        source=wb.source,
         source_sha256=wb.sha256,
     )
     if existing is None:
@@ -362,7 +362,7 @@ def _apply(
         svc.replace_answers(f, a, parsed)
         a.assessed_on = assessed_on
         a.assessor = wb.cover.assessor
-        a.source = "excel"
+        a.source = wb.source
         a.source_sha256 = wb.sha256
         a.updated_at = now()
         session.flush()
@@ -431,9 +431,28 @@ def import_workbook(
                 session.rollback()
             result.problems += more
         return result
+    return import_filled(
+        session, principal, catalog, wb, result, dry_run=dry_run,
+        create_organizations=create_organizations,
+    )  # fmt: skip
+
+
+def import_filled(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    wb: FilledWorkbook,
+    result: WorkbookResult,
+    *,
+    dry_run: bool,
+    create_organizations: bool,
+) -> WorkbookResult:
+    """Import answers already read and checked (a workbook, or a field submission) in one
+    transaction: matched to its organization, created, updated or revised, scored; idempotent
+    by ``wb.sha256``. Nothing is written unless all of it is good, or on a dry run."""
     result.language = wb.meta.language
     f = catalog.get(wb.meta.instrument_id, wb.meta.instrument_version)
-    assert f is not None  # the resolver found it
+    assert f is not None  # the caller resolved it
     result.sha256 = wb.sha256
     result.instrument_id = f.instrument.id
     result.instrument_version = f.instrument.version
@@ -615,6 +634,7 @@ __all__ = [
     "WorkbookResult",
     "annotated_copy",
     "expand_uploads",
+    "import_filled",
     "import_workbook",
     "import_workbooks",
     "result_json",

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Assessment, Cohort, CohortMember, Organization, Status
+from app.db.models import Assessment, AuditEvent, Cohort, CohortMember, Organization, Status
 from app.services.keys import Principal
 
 RECENT = 10
@@ -46,6 +46,19 @@ class SingleRound:
 
 
 @dataclass(frozen=True)
+class ImportLine:
+    """A workbook imported lately: what it did to which assessment, who, when."""
+
+    assessment_id: uuid.UUID
+    organization: str
+    round: str
+    instrument_id: str
+    action: str  # create, update or revise
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class Overview:
     organizations: int
     assessments: int
@@ -53,6 +66,7 @@ class Overview:
     recent: list[AssessmentLine]
     drafts: list[AssessmentLine]
     single_round: list[SingleRound]
+    imports: list[ImportLine]
 
 
 def _lines(session: Session, query: object) -> list[AssessmentLine]:
@@ -124,4 +138,40 @@ def overview(session: Session, principal: Principal) -> Overview:
             .limit(RECENT)
         )
     ]
-    return Overview(organizations or 0, assessments or 0, cohorts, recent, drafts, single)
+    return Overview(
+        organizations or 0, assessments or 0, cohorts, recent, drafts, single, _imports(session, ws)
+    )
+
+
+def _imports(session: Session, workspace_id: uuid.UUID) -> list[ImportLine]:
+    """From the audit log, which records every import in the transaction that made it."""
+    events = session.execute(
+        select(AuditEvent.object_id, AuditEvent.action, AuditEvent.actor, AuditEvent.occurred_at)
+        .where(AuditEvent.workspace_id == workspace_id, AuditEvent.action.in_(IMPORT_ACTIONS))
+        .order_by(AuditEvent.id.desc())
+        .limit(RECENT)
+    ).all()
+    ids = {uuid.UUID(object_id) for object_id, *_ in events if object_id}
+    found = {
+        aid: (org, rnd, instrument)
+        for aid, org, rnd, instrument in session.execute(
+            select(Assessment.id, Organization.name, Assessment.round, Assessment.instrument_id)
+            .join(Organization, Organization.id == Assessment.organization_id)
+            .where(Assessment.id.in_(ids), Assessment.workspace_id == workspace_id)
+        )
+    }
+    lines = []
+    for object_id, action, actor, at in events:
+        known = found.get(uuid.UUID(object_id)) if object_id else None
+        if known is not None:  # a deleted organization takes its assessments along
+            lines.append(
+                ImportLine(uuid.UUID(object_id), *known, action.rsplit(".", 1)[-1], actor, at)
+            )
+    return lines
+
+
+IMPORT_ACTIONS = (
+    "assessment.import.create",
+    "assessment.import.update",
+    "assessment.import.revise",
+)

@@ -41,6 +41,7 @@ from app.excel.problems import Problem
 from app.services import imports
 from app.services.keys import Principal
 
+STAGED = "staged-imports"  # the folder under data_dir
 TTL_SECONDS = 2 * 60 * 60
 _EMPTY = hashlib.sha256(b"").hexdigest()
 _ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -186,6 +187,32 @@ def load(root: Path, principal: Principal, staged_id: str) -> Staged:
             StagedFile(f["n"], f["name"], f["sha256"], _result_of(f["preview"]), done)
         )
     return staged
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A recent upload of the workspace with workbooks not imported yet (the home page's list)."""
+
+    id: str
+    created: float
+    rejected: int  # workbooks to correct
+    unconfirmed: int  # workbooks that passed the check but were not imported
+
+
+def waiting(root: Path, principal: Principal) -> list[Waiting]:
+    """The workspace's live uploads with something left to do, newest first."""
+    folder = root / str(principal.workspace_id)
+    found: list[Waiting] = []
+    for child in folder.iterdir() if folder.is_dir() else ():
+        try:
+            staged = load(root, principal, child.name)
+        except NotFound:  # expired, foreign or half-written: not shown
+            continue
+        rejected = sum(f.preview.status == "rejected" for f in staged.files)
+        unconfirmed = sum(f.importable for f in staged.files)
+        if rejected or unconfirmed:
+            found.append(Waiting(staged.id, staged.created, rejected, unconfirmed))
+    return sorted(found, key=lambda w: w.created, reverse=True)[:10]
 
 
 def workbook(root: Path, principal: Principal, staged: Staged, n: int) -> imports.Upload:

@@ -171,7 +171,11 @@ def redirect(page: Page | Request, to: str) -> RedirectResponse:
 
 def safe_next(target: str | None) -> str:
     """Only a path on this site (never //other.example or a scheme): no open redirect."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not target or not target.startswith("/") or "\\" in target:
+        return "/"
+    # Browsers drop tabs and newlines from a URL, so "/\t/evil.example" would become
+    # "//evil.example": any control character or space sends the person home instead.
+    if any(c <= " " or c == "\x7f" for c in target) or target.startswith("//"):
         return "/"
     return target
 

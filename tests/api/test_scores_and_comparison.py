@@ -566,3 +566,17 @@ def test_comparison_by_id_refuses_a_draft_like_by_round(tenant: Any, opi_pair: A
     )
     assert by_id.status_code in (404, 409), by_id.text[:200]
     assert_problem(by_id, by_id.status_code)
+
+
+def test_the_improvement_rule_reads_in_the_singular_for_one_point() -> None:
+    from app.catalog import load_catalog
+    from app.services.analysis import improvement_rule
+    from tests.conftest import INSTRUMENTS
+
+    f = load_catalog(INSTRUMENTS).latest("oca")
+    assert f is not None
+    one = improvement_rule(f.instrument, 1.0)
+    assert "at least 1 point of the scale higher" in one["en"]
+    assert "al menos 1 punto mayor" in one["es"]
+    half = improvement_rule(f.instrument, 0.5)
+    assert "at least 0.5 points of the scale" in half["en"]

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -39,6 +39,9 @@ AXE_URL = "/__browser-tests__/axe.min.js"
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "a-long-enough-secret"
 SERIOUS = {"serious", "critical"}
+# Generous: on a busy 2-core machine Chromium may take seconds to parse Swagger UI's bundle.
+TIMEOUT_MS = 30_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def _free_port() -> int:
@@ -148,7 +151,7 @@ def team(server: Server) -> Team:
 def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
     assert AXE.is_file(), f"{AXE} is missing: run `npm ci` in tests/browser (scripts/test does)"
     ctx = browser.new_context(base_url=server.url, locale="es-MX")
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(TIMEOUT_MS)
     # axe-core is offered as if the site served it, so the pages' CSP (script-src 'self') stays
     # on in every test: an inline <script> (add_script_tag(path=...)) would be refused.
     ctx.route(

@@ -171,7 +171,14 @@ def test_a_reset_link_replaces_the_password_and_ends_sessions(
 
 def test_no_open_redirect_after_sign_in(signed_in: People) -> None:
     email = signed_in.person("viewer")
-    for target in ("//evil.example", "https://evil.example/", "/\\evil.example", "evil.example"):
+    for target in (
+        "//evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+        "evil.example",
+        "/\t/evil.example",
+        "/\n/evil.example",
+    ):
         browser = signed_in.browser()
         answer = _try(browser, email, PASSWORD, next=target)
         assert answer.status_code == 303, target

@@ -160,3 +160,43 @@ def test_another_workspaces_assessment_is_a_404_page(
         assert "text/html" in got.headers["content-type"]
         assert "Page not found" in got.text
     assert browser.get(f"/organizations/{org['id']}").status_code == 404
+
+
+def _pdf_text(content: bytes) -> tuple[str, int]:
+    """The text of a PDF and its page count, read by poppler (not by our own renderer)."""
+    import subprocess
+
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=content, capture_output=True, check=True
+    ).stdout.decode()
+    info = subprocess.run(["pdfinfo", "-"], input=content, capture_output=True, check=True)
+    pages = re.search(rb"Pages:\s+(\d+)", info.stdout)
+    assert pages
+    return re.sub(r"\s+", " ", text), int(pages.group(1))
+
+
+def test_the_assessment_pdf_carries_the_score_and_risk(signed_in: People) -> None:
+    tenant = signed_in.tenant
+    org = create_org(tenant, name="Fundación Río Claro")
+    values = {k: "yes" for k in item_keys("nupas")}
+    for k in dimension_items("nupas")["procurement"]:
+        values[k] = "no"
+    a = scored(tenant, org["id"], "nupas", value=values)
+    risk = get(tenant, f"/v1/assessments/{a['id']}/scores")["risk"]
+    viewer = signed_in("viewer")
+    page = viewer.get(f"/assessments/{a['id']}?lang=en").text
+    assert f'href="/assessments/{a["id"]}/report.pdf"' in page
+    for lang, words in (("en", "Page 2 of"), ("es", "Página 2 de")):  # the cover has none
+        answer = viewer.get(f"/assessments/{a['id']}/report.pdf?lang={lang}")
+        assert answer.status_code == 200
+        assert answer.headers["content-type"] == "application/pdf"
+        assert answer.headers["content-disposition"].startswith("attachment;")
+        text, pages = _pdf_text(answer.content)
+        assert "Fundación Río Claro" in text and words in text and pages >= 2
+        condition = risk["conditions"][0]["action"][lang]
+        assert re.sub(r"\s+", " ", condition)[:40] in text
+    # a draft has no score to print; another workspace's assessment is a 404 page
+    draft = create_assessment(tenant, org["id"], "oca", answers=[])
+    assert viewer.get(f"/assessments/{draft['id']}/report.pdf").status_code == 422
+    stranger = signed_in("admin", workspace=f"other-{a['id'][:8]}")
+    assert stranger.get(f"/assessments/{a['id']}/report.pdf").status_code == 404

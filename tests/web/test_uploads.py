@@ -224,3 +224,26 @@ def test_a_damaged_zip_is_refused_on_the_form_and_no_file_is_asked_for(
         files=[("files", ("", b"", "application/octet-stream"))],
     )
     assert empty.status_code == 422 and "Choose at least one file." in empty.text
+
+
+def test_the_home_page_lists_uploads_left_to_do_and_recent_imports(
+    signed_in: People, catalog: Catalog
+) -> None:
+    browser = signed_in("editor")
+    good = workbook(catalog, "opi", "Casa Abierta", 3.0)
+    bad, _, _ = break_answer(good, 7)
+    rejected = staged(upload(browser, [("casa.xlsx", bad)]))
+    home = browser.get("/?lang=en").text
+    assert f'href="/uploads/{rejected}"' in home and "1 to correct, 0 not imported" in home
+    assert "Recent imports" not in home
+
+    fixed = staged(upload(browser, [("casa.xlsx", good)]))
+    preview = browser.get(f"/uploads/{fixed}")
+    browser.post(
+        f"/uploads/{fixed}/import", data={"csrf_token": csrf_of(preview.text), "pick": "0"}
+    )
+    home = browser.get("/?lang=es").text
+    assert "Importaciones recientes" in home and "Casa Abierta — opi baseline" in home
+    assert f'href="/uploads/{fixed}"' not in home  # nothing left to do in that one
+    # a viewer is offered no upload to finish
+    assert "/uploads/" not in signed_in("viewer").get("/").text

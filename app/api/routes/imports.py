@@ -10,7 +10,7 @@ from app.api.problems import PROBLEM_JSON, problem_response
 from app.api.routing import XLSX, problem, v1_router, xlsx_response
 from app.api.schemas.imports import ImportRead
 from app.domain.rounding import rounded_numbers
-from app.excel import Limits
+from app.excel import Limits, Problem
 from app.services import imports as svc
 
 router = v1_router("imports")
@@ -118,3 +118,78 @@ async def import_workbooks(
         errors=[e for r in body.results for e in (x.model_dump() for x in r.errors)],
         results=[r.model_dump() for r in body.results],
     )
+
+
+@router.post(
+    "/imports/submissions",
+    summary="Import field submissions (KoboToolbox or ODK Central export of our XLSForm)",
+    description=(
+        "One CSV (comma or semicolon) or XLSX data export, one row per submission, of a form "
+        "downloaded from `/v1/instruments/{id}/versions/{version}/xlsform.xlsx`. Headers may be "
+        "Kobo's (`group/question`, bare names or labels, `_uuid`) or ODK Central's "
+        "(`group-question`, `meta-instanceID`, `KEY`); answers may be choice names or labels. "
+        "Each submission is all-or-nothing and becomes an assessment exactly as a workbook "
+        "would; importing the same submission again answers `unchanged`. Every problem names "
+        "its cell (column letter and row) in the export."
+    ),
+    response_model=ImportRead,
+    responses={
+        413: problem("The request is larger than the configured limit"),
+        422: problem("The file is not such an export, or every submission was rejected"),
+    },
+)
+async def import_submissions(
+    session: SessionDep,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="A .csv or .xlsx data export")],
+    dry_run: Annotated[bool, Query(description="Check everything, write nothing")] = False,
+    create_organizations: Annotated[
+        bool, Query(description="Create an organization a submission names but cannot match")
+    ] = False,
+) -> ImportRead | Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from app.services.submissions import import_submissions as run
+
+    upload = svc.Upload(file.filename or "submissions.csv", await file.read())
+    try:
+        results = await run_in_threadpool(
+            run,
+            session,
+            principal,
+            catalog,
+            upload,
+            dry_run=dry_run,
+            create_organizations=create_organizations,
+            limits=_limits(settings.max_upload_bytes),
+        )
+    except svc.UploadRejected as exc:
+        return problem_response(
+            422,
+            "workbook-rejected",
+            "Upload rejected",
+            exc.problem.en,
+            errors=[_problem_json(exc.problem)],
+        )
+    body = ImportRead(
+        dry_run=dry_run,
+        accepted=sum(r.status != "rejected" for r in results),
+        rejected=sum(r.status == "rejected" for r in results),
+        results=[rounded_numbers(svc.result_json(r)) for r in results],
+    )
+    if body.accepted or not results:
+        return body
+    return problem_response(
+        422,
+        "workbook-rejected",
+        "Submissions rejected",
+        "no submission could be imported; nothing was written",
+        errors=[e for r in body.results for e in (x.model_dump() for x in r.errors)],
+        results=[r.model_dump() for r in body.results],
+    )
+
+
+def _problem_json(p: Problem) -> dict[str, str | None]:
+    return {"code": p.code.value, "detail": p.en, "detail_es": p.es, "sheet": p.sheet}

@@ -8,6 +8,7 @@ from app.api.routing import NOT_FOUND, Lang, v1_router, xlsx_ok, xlsx_response
 from app.api.schemas.common import Page
 from app.api.schemas.instruments import InstrumentSummary, InstrumentVersionRead, VersionSummary
 from app.services.instruments import get_file, template_workbook
+from app.services.xlsform import xlsform_workbook
 
 router = v1_router("instruments")
 
@@ -68,4 +69,25 @@ def get_template(
     lang: Lang = "en",
 ) -> Response:
     name, data = template_workbook(catalog, instrument_id, version, lang)
+    return xlsx_response(name, data)
+
+
+@router.get(
+    "/instruments/{instrument_id}/versions/{version}/xlsform.xlsx",
+    summary="One instrument version as an XLSForm, for KoboToolbox or ODK Central",
+    description=(
+        "A plain XLSForm workbook (survey, choices and settings sheets; English and Spanish "
+        "labels) that pyxform converts to an ODK XForm. Hidden fields carry the instrument id, "
+        "version and content hash; the first group asks for the organization, round and "
+        "assessment date, so a submission names what it belongs to."
+    ),
+    response_class=Response,
+    responses={**NOT_FOUND, **xlsx_ok("The XLSForm")},
+)
+def get_xlsform(
+    catalog: CatalogDep,
+    instrument_id: str = IdPath,
+    version: str = VersionPath,
+) -> Response:
+    name, data = xlsform_workbook(catalog, instrument_id, version)
     return xlsx_response(name, data)

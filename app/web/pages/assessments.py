@@ -12,17 +12,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from app.catalog import Catalog
+from app.domain.errors import Invalid
 from app.domain.instrument import Instrument, Method
 from app.domain.scoring import NA, AnswerValue
 from app.services import exports, profiles
 from app.services.filenames import content_disposition
 from app.web.kit import Page, PageRoute, db, finish, member, render
+from app.web.pdf import filename as pdf_filename
+from app.web.pdf import pdf_response, render_pdf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -122,37 +126,51 @@ def _names(page: Page, instrument: Instrument) -> Callable[[Sequence[str]], str]
     return lambda keys: ", ".join(found.get(k, k) for k in keys)
 
 
-@router.get("/assessments/{assessment_id}")
-def assessment(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
+def _values(page: Page, assessment_id: uuid.UUID) -> dict[str, Any]:
+    """What the assessment's page and its PDF show (one read, one score tree)."""
     with db(page) as session:
         view = profiles.assessment_view(session, page.who, catalog_of(page), assessment_id)
-        a = view.assessment
-        instrument = view.file.instrument
-        tree = score_tree(page, instrument, view.answers, view.notes, view.score)
-        weighted = instrument.scoring.method is Method.weighted_mean or any(
-            w != 1
-            for d in tree
-            for w in (
-                d.weight,
-                *(x.weight for x in d.areas),
-                *(i.weight for x in d.areas for i in x.items),
-            )
+    a = view.assessment
+    instrument = view.file.instrument
+    tree = score_tree(page, instrument, view.answers, view.notes, view.score)
+    weighted = instrument.scoring.method is Method.weighted_mean or any(
+        w != 1
+        for d in tree
+        for w in (
+            d.weight,
+            *(x.weight for x in d.areas),
+            *(i.weight for x in d.areas for i in x.items),
         )
-        return render(
-            page,
-            "assessment.html",
-            title=f"{view.org.name} — {a.round}",
-            view=view,
-            a=a,
-            instrument_title=page.text(instrument.title),
-            tree=tree,
-            score=view.score,
-            risk=(view.score or {}).get("risk"),
-            names=_names(page, instrument),
-            weighted=weighted,
-            risk_method=instrument.scoring.method is Method.risk,
-            can_edit=page.can_write and a.status == "draft",
-        )
+    )
+    return {
+        "title": f"{view.org.name} — {a.round}",
+        "view": view,
+        "a": a,
+        "instrument_title": page.text(instrument.title),
+        "tree": tree,
+        "score": view.score,
+        "risk": (view.score or {}).get("risk"),
+        "names": _names(page, instrument),
+        "weighted": weighted,
+        "risk_method": instrument.scoring.method is Method.risk,
+        "can_edit": page.can_write and a.status == "draft",
+    }
+
+
+@router.get("/assessments/{assessment_id}")
+def assessment(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
+    return render(page, "assessment.html", **_values(page, assessment_id))
+
+
+@router.get("/assessments/{assessment_id}/report.pdf")
+def assessment_pdf(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
+    values = _values(page, assessment_id)
+    if values["score"] is None:
+        raise Invalid(page.t("asmt.not_scored"))
+    a = values["a"]
+    content = render_pdf(page, "assessment_doc.html", made_on=date.today(), **values)
+    name = pdf_filename(values["view"].org.name, a.instrument_id, a.round, page.lang)
+    return pdf_response(page, content, name)
 
 
 def _download(page: Page, filename: str, data: bytes) -> Response:

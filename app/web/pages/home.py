@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
+from app.config import Settings
 from app.services.overview import overview
 from app.services.people import workspaces_of
+from app.services.staged_imports import STAGED, waiting
 from app.web.kit import Page, PageRoute, db, member, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -20,4 +23,14 @@ def home(page: Annotated[Page, Depends(member)]) -> Response:
     with db(page) as session:
         seen = overview(session, who)
         choices = workspaces_of(session, who.person_id) if who.person_id else []
-    return render(page, "home.html", title=page.t("home.title"), overview=seen, workspaces=choices)
+    settings: Settings = page.request.app.state.settings
+    uploads = waiting(settings.data_dir / STAGED, who) if page.can_write else []
+    return render(
+        page,
+        "home.html",
+        title=page.t("home.title"),
+        overview=seen,
+        workspaces=choices,
+        waiting=uploads,
+        when=lambda seconds: page.day(datetime.fromtimestamp(seconds, UTC)),
+    )

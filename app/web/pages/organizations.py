@@ -26,6 +26,7 @@ from app.services.profiles import RoundLine
 from app.web import i18n
 from app.web.charts.series import Axis, Line, SeriesChart, series_chart
 from app.web.kit import Page, PageRoute, db, member, render
+from app.web.pages.benchmarks import PeerView, peer_view
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -161,11 +162,13 @@ def organization(
         chosen = instrument if instrument in choices else (choices[0] if choices else None)
         series: dict[str, Any] | None = None
         latest: dict[str, Any] | None = None
+        peers: PeerView | None = None
         if chosen is not None:
             series = rounded_numbers(analysis.series(session, page.who, org_id, chosen))
             if series["points"]:
                 last_id = uuid.UUID(series["points"][-1]["assessment_id"])
                 latest = profiles.stored_score(session, page.who, last_id)
+                peers = peer_view(page, session, catalog, found.org.name, last_id)
     file = catalog.latest(chosen) if chosen else None
     chart = None
     if file is not None and series is not None and series["points"]:
@@ -185,5 +188,6 @@ def organization(
         lowest=_lowest(page, latest),
         latest_point=series["points"][-1] if series and series["points"] else None,
         lenses=LENSES,
+        peers=peers,
         risk_method=bool(file and file.instrument.scoring.method is Method.risk),
     )

@@ -40,7 +40,7 @@ def _catalog(page: Page) -> Catalog:
 
 
 def _root(page: Page) -> Path:
-    return _settings(page).data_dir / "staged-imports"
+    return _settings(page).data_dir / staged_imports.STAGED
 
 
 def _limits(page: Page) -> Limits:
