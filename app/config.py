@@ -78,6 +78,30 @@ class Settings(BaseSettings):
     )
     auth_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
+    webhook_delivery: bool = Field(
+        default=True,
+        description="Run the webhook delivery thread in each worker (off: events wait in the "
+        "outbox until a worker with it on delivers them)",
+    )
+    webhook_allow_http: bool = Field(
+        default=False, description="Allow webhook URLs with http:// (default: https only)"
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow webhook URLs that resolve to loopback, private, link-local or reserved "
+        "addresses (tests, closed networks); default: refused, so webhooks cannot probe the "
+        "internal network",
+    )
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_poll_seconds: float = Field(
+        default=2.0, gt=0, le=300, description="How often the delivery thread looks for due work"
+    )
+    webhook_pause_after_failures: int = Field(
+        default=16,
+        ge=1,
+        description="Failed attempts in a row after which a subscription is paused",
+    )
+
     @property
     def session_idle(self) -> timedelta:
         return timedelta(minutes=self.session_idle_minutes)

@@ -24,6 +24,7 @@ from app.api.routes import (
     keys,
     organizations,
     plans,
+    webhooks,
 )
 from app.api.routing import problem
 from app.catalog import load_catalog
@@ -34,6 +35,7 @@ from app.services.metrics import count_pool_use
 from app.services.rates import RateLimiter
 from app.services.stale_scores import refresh_stale_scores
 from app.services.throttle import Blocklist
+from app.services.webhooks_delivery import DeliveryThread
 from app.web import docs as web_docs
 from app.web import mount as mount_pages
 
@@ -78,7 +80,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sync_catalog(session, catalog)
                 refresh_stale_scores(session, catalog)  # scores of an older engine: recomputed
             refresh_statistics(engine)
-            yield
+            # webhooks are sent by a thread of each worker, never by the request that caused them
+            sender = DeliveryThread(app.state.sessionmaker, settings)
+            if settings.webhook_delivery:
+                sender.start()
+            try:
+                yield
+            finally:
+                if settings.webhook_delivery:
+                    sender.stop()
         finally:
             engine.dispose()
 
@@ -122,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         imports,
         audit,
         keys,
+        webhooks,
     ):
         app.include_router(module.router)
     if settings.docs_enabled:

@@ -102,6 +102,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         auth_failures_per_address=1_000_000,
         rate_limit_per_address=0,
         rate_limit_per_key=0,
+        # webhooks are delivered by the tests that send them (tests/api/test_webhooks_delivery.py)
+        webhook_delivery=False,
     )
 
 

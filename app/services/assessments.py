@@ -40,6 +40,7 @@ from app.services.keys import Principal
 from app.services.metrics import timed_scoring
 from app.services.organizations import get_organization
 from app.services.scores import ENGINE_VERSION, render_score, score_payload, score_summary
+from app.services.webhooks import emit_assessment
 
 
 @dataclass(frozen=True)
@@ -249,6 +250,8 @@ def new_assessment(
     a.answers = _answer_rows(f, parsed)
     session.add(a)
     session.flush()
+    if replaces is not None:
+        emit_assessment(session, a, "assessment.revised", replaces=replaces)
     return a
 
 
@@ -456,6 +459,7 @@ def submit_in_transaction(
         a.id,
         {"overall": result.overall.score, "coverage": result.overall.coverage},
     )
+    emit_assessment(session, a, "assessment.submitted", overall=result.overall.score)
     return result
 
 
@@ -477,6 +481,7 @@ def finalize(
         a.updated_at = ts
         session.flush()
         audit(session, principal, "assessment.finalize", "assessment", a.id, None)
+        emit_assessment(session, a, "assessment.finalized")
     return a
 
 

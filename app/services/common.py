@@ -104,6 +104,9 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "plan.priority.update",
     "plan.action.add",
     "plan.action.update",
+    "webhook.create",
+    "webhook.update",
+    "webhook.delete",
 )
 
 

@@ -44,6 +44,7 @@ from app.services.filenames import safe_filename
 from app.services.keys import Principal
 from app.services.metrics import IMPORTS
 from app.services.organizations import OrgData, create_organization_in_transaction
+from app.services.webhooks import emit
 
 Status_ = Literal["created", "updated", "revised", "unchanged", "rejected"]
 MAX_FILES = 200
@@ -550,6 +551,20 @@ def _import_in_transaction(
     elif score.overall.reason is not None:
         r = score.overall.reason
         result.reason = {"code": r.code, "en": r.en, "es": r.es}
+    emit(
+        session,
+        principal.workspace_id,
+        "import.completed",
+        {
+            "file": result.file,
+            "sha256": wb.sha256,
+            "status": result.status,
+            "assessment_id": a.id,
+            "organization_id": org.id,
+            "organization_created": result.organization_created,
+            "scored": result.scored,
+        },
+    )
 
 
 def import_workbooks(

@@ -1,6 +1,6 @@
 """action plans
 
-Revision ID: 0010_plans
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-05 07:29:13.043211
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0010_plans'
+revision: str = '0010'
 down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

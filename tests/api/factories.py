@@ -37,6 +37,9 @@ TABLES = (
     "action_plan",
     "plan_priority",
     "plan_action",
+    "webhook_subscription",
+    "webhook_event",
+    "webhook_delivery",
 )
 
 

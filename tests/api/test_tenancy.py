@@ -27,6 +27,7 @@ from tests.api.factories import (
     finalize,
     get,
     list_all,
+    ok,
     scored,
     submit,
 )
@@ -41,6 +42,7 @@ KNOWN_PARAMS = {
     "key_id",
     "priority_id",
     "action_id",
+    "webhook_id",
 }
 LIST_ROUTES = [r for r in COLLECTED if r.method == "GET" and not r.path_params]
 
@@ -57,6 +59,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "what": "pwned"
     },
     ("PATCH", "/v1/assessments/{assessment_id}/plan/actions/{action_id}"): {"status": "dropped"},
+    ("PATCH", "/v1/webhooks/{webhook_id}"): {"url": "https://93.184.215.14/pwned"},
 }
 
 
@@ -83,6 +86,7 @@ class World:
     key_ids: list[str]  # the owner's API keys (the viewer's first)
     plan: dict[str, str]  # the owner's plan on ``submitted``: priority_id, action_id
     own_plan: dict[str, str]  # the attacker's: assessment_id, priority_id, action_id
+    webhook: dict[str, Any]  # the owner's webhook subscription
 
     @property
     def assessments(self) -> list[dict[str, Any]]:
@@ -102,6 +106,7 @@ class World:
             "audit": audit_events(o),
             "keys": get(o, "/v1/keys", role="admin")["items"],
             "plan": get(o, f"/v1/assessments/{self.submitted['id']}/plan"),
+            "webhooks": get(o, "/v1/webhooks", role="admin")["items"],
         }
 
 
@@ -121,6 +126,8 @@ def build_world(owner: Any, attacker: Any) -> World:
     own_plan = {"assessment_id": own_assessment["id"], **_plan(attacker, own_assessment["id"])}
     keys = get(owner, "/v1/keys", role="admin")["items"]
     key_ids = [k["id"] for k in sorted(keys, key=lambda k: k["role"] != "viewer")]
+    hook = {"url": "https://93.184.215.14/hook", "events": ["assessment.submitted"]}
+    webhook = ok(call(owner, "POST", "/v1/webhooks", "admin", json=hook), 201)
     return World(
         owner,
         attacker,
@@ -135,6 +142,7 @@ def build_world(owner: Any, attacker: Any) -> World:
         key_ids,
         plan,
         own_plan,
+        webhook,
     )
 
 
@@ -149,6 +157,7 @@ def _variants(route: RouteInfo, w: World) -> list[dict[str, str]]:
         "key_id": w.key_ids[:1],
         "priority_id": [w.plan["priority_id"]],
         "action_id": [w.plan["action_id"]],
+        "webhook_id": [w.webhook["id"]],
     }
     own = {"org_id": w.own_org["id"], "cohort_id": w.own_cohort["id"], **w.own_plan}
     params = route.path_params

@@ -1,0 +1,281 @@
+"""Webhook subscriptions and the outbox.
+
+``emit`` is called by the use cases inside their own write transaction: the event and one
+delivery per interested subscription are committed with the change or not at all, so a crash
+can neither lose an event whose change was saved nor announce a change that was rolled back.
+Sending happens later, in ``webhooks_delivery``, never in the request."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db.models import (
+    Assessment,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
+from app.db.session import write_transaction
+from app.domain.errors import Invalid
+from app.services.common import audit, get_scoped, now
+from app.services.keys import Principal
+from app.services.webhooks_targets import TargetRefused, check_target
+
+EVENTS: tuple[str, ...] = (
+    "assessment.submitted",
+    "assessment.finalized",
+    "assessment.revised",
+    "import.completed",
+    "instrument.published",  # reserved: workspace instruments publish it once they exist
+)
+MAX_SUBSCRIPTIONS = 20  # per workspace: each event costs one delivery per subscription
+
+
+def emit(session: Session, workspace_id: uuid.UUID, event_type: str, data: dict[str, Any]) -> None:
+    """Inside the caller's write transaction: record the event for every subscription of the
+    workspace that wants it (nothing at all when none does). Paused subscriptions get theirs
+    too: they wait, and are sent once it is resumed."""
+    if event_type not in EVENTS:
+        raise ValueError(f"webhook event {event_type!r} is not in EVENTS")
+    subscriptions = session.execute(
+        select(WebhookSubscription.id, WebhookSubscription.events).where(
+            WebhookSubscription.workspace_id == workspace_id
+        )
+    ).all()
+    wanted = [s_id for s_id, events in subscriptions if event_type in events]
+    if not wanted:
+        return
+    ts = now()
+    event = WebhookEvent(
+        id=uuid.uuid4(),
+        workspace_id=workspace_id,
+        type=event_type,
+        occurred_at=ts,
+        data=_jsonable(data),
+    )
+    session.add(event)
+    session.flush()  # the deliveries reference it
+    for s_id in wanted:
+        session.add(
+            WebhookDelivery(
+                id=uuid.uuid4(),
+                event_id=event.id,
+                subscription_id=s_id,
+                status="pending",
+                attempts=0,
+                next_attempt_at=ts,
+                created_at=ts,
+            )
+        )
+
+
+def emit_assessment(session: Session, a: Assessment, event_type: str, **extra: object) -> None:
+    """An assessment event: what a partner needs to fetch the assessment and its scores."""
+    emit(
+        session,
+        a.workspace_id,
+        event_type,
+        {
+            "assessment_id": a.id,
+            "organization_id": a.organization_id,
+            "instrument_id": a.instrument_id,
+            "instrument_version": a.instrument_version,
+            "round": a.round,
+            "revision": a.revision,
+            "status": a.status,
+            **extra,
+        },
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)  # uuid, date, datetime
+
+
+# --- subscriptions --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SubscriptionChange:
+    url: str | None = None
+    events: Sequence[str] | None = None
+    secret: str | None = None
+    description: str | None = None
+    active: bool | None = None
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def _check(change: SubscriptionChange, settings: Settings) -> None:
+    errors: list[dict[str, str]] = []
+    if change.url is not None:
+        try:
+            check_target(change.url, settings)
+        except TargetRefused as exc:
+            errors.append({"field": "url", "detail": str(exc)})
+    if change.events is not None:
+        unknown = [e for e in change.events if e not in EVENTS]
+        if unknown or not change.events:
+            errors.append(
+                {
+                    "field": "events",
+                    "detail": "choose one or more of "
+                    + ", ".join(EVENTS)
+                    + (f" (unknown: {', '.join(unknown)})" if unknown else ""),
+                }
+            )
+    if change.secret is not None and not 16 <= len(change.secret) <= 200:
+        errors.append({"field": "secret", "detail": "a secret has 16 to 200 characters"})
+    if errors:
+        raise Invalid("; ".join(e["detail"] for e in errors), errors=errors)
+
+
+def create_subscription(
+    session: Session, principal: Principal, settings: Settings, change: SubscriptionChange
+) -> WebhookSubscription:
+    assert change.url is not None and change.events is not None
+    _check(change, settings)
+    with write_transaction(session):
+        count = len(
+            session.scalars(
+                select(WebhookSubscription.id).where(
+                    WebhookSubscription.workspace_id == principal.workspace_id
+                )
+            ).all()
+        )
+        if count >= MAX_SUBSCRIPTIONS:
+            raise Invalid(f"a workspace has at most {MAX_SUBSCRIPTIONS} webhook subscriptions")
+        ts = now()
+        s = WebhookSubscription(
+            id=uuid.uuid4(),
+            workspace_id=principal.workspace_id,
+            url=change.url,
+            secret=change.secret or new_secret(),
+            events=sorted(set(change.events)),
+            description=change.description,
+            active=True if change.active is None else change.active,
+            paused_reason=None if change.active is not False else "paused by an admin",
+            failures_in_row=0,
+            created_at=ts,
+            updated_at=ts,
+        )
+        session.add(s)
+        session.flush()
+        audit(session, principal, "webhook.create", "webhook", s.id, {"url": s.url})
+    return s
+
+
+def list_subscriptions(session: Session, principal: Principal) -> list[WebhookSubscription]:
+    return list(
+        session.scalars(
+            select(WebhookSubscription)
+            .where(WebhookSubscription.workspace_id == principal.workspace_id)
+            .order_by(WebhookSubscription.created_at, WebhookSubscription.id)
+        )
+    )
+
+
+def get_subscription(
+    session: Session, principal: Principal, subscription_id: uuid.UUID
+) -> WebhookSubscription:
+    return get_scoped(session, principal, WebhookSubscription, subscription_id, "webhook")
+
+
+def update_subscription(
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    subscription_id: uuid.UUID,
+    change: SubscriptionChange,
+) -> WebhookSubscription:
+    """Change URL, events, secret or state. Resuming clears the pause and the failure count;
+    deliveries that waited while it was paused are sent again."""
+    _check(change, settings)
+    with write_transaction(session):
+        s = get_subscription(session, principal, subscription_id)
+        changed: dict[str, Any] = {}
+        if change.url is not None:
+            s.url = changed["url"] = change.url
+        if change.events is not None:
+            s.events = changed["events"] = sorted(set(change.events))
+        if change.secret is not None:
+            s.secret = change.secret
+            changed["secret_rotated"] = True
+        if change.description is not None:
+            s.description = changed["description"] = change.description
+        if change.active is not None and change.active != s.active:
+            s.active = changed["active"] = change.active
+            s.paused_reason = None if change.active else "paused by an admin"
+            s.failures_in_row = 0
+        s.updated_at = now()
+        session.flush()
+        audit(session, principal, "webhook.update", "webhook", s.id, changed)
+    return s
+
+
+def delete_subscription(session: Session, principal: Principal, subscription_id: uuid.UUID) -> None:
+    """Remove it with its pending deliveries and their history."""
+    with write_transaction(session):
+        s = get_subscription(session, principal, subscription_id)
+        session.delete(s)
+        session.flush()
+        audit(session, principal, "webhook.delete", "webhook", subscription_id, {"url": s.url})
+
+
+# --- delivery history -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryInfo:
+    delivery: WebhookDelivery
+    event: WebhookEvent
+    attempts: list[WebhookAttempt]
+
+
+def list_deliveries(
+    session: Session,
+    principal: Principal,
+    subscription_id: uuid.UUID,
+    limit: int,
+    before: datetime | None = None,
+) -> list[DeliveryInfo]:
+    """The subscription's newest deliveries, each with every attempt made."""
+    get_subscription(session, principal, subscription_id)  # 404 for another workspace
+    query = (
+        select(WebhookDelivery, WebhookEvent)
+        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.subscription_id == subscription_id)
+        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(WebhookDelivery.created_at < before)
+    rows = session.execute(query).all()
+    ids = [d.id for d, _ in rows]
+    attempts: dict[uuid.UUID, list[WebhookAttempt]] = {i: [] for i in ids}
+    if ids:
+        for a in session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(ids))
+            .order_by(WebhookAttempt.number)
+        ):
+            attempts[a.delivery_id].append(a)
+    return [DeliveryInfo(d, e, attempts[d.id]) for d, e in rows]
