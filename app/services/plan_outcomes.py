@@ -164,6 +164,7 @@ class CohortAction(BaseModel):
     organization_id: uuid.UUID
     organization: str
     assessment_id: uuid.UUID
+    instrument_id: str
     round: str
     area: str
     action: ActionRead
@@ -228,6 +229,7 @@ def cohort_actions(
                 organization_id=org.id,
                 organization=org.name,
                 assessment_id=a.id,
+                instrument_id=a.instrument_id,
                 round=a.round,
                 area=p.area_key,
                 action=read,

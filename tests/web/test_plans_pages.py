@@ -182,3 +182,25 @@ def test_editor_uploads_the_plan_workbook(signed_in: People) -> None:
         files={"file": ("plan.xlsx", out.getvalue(), xlsx)},
     )
     assert again.status_code == 409 and "Download it again" in again.text
+
+
+def test_the_cohort_page_lists_overdue_actions_and_where_help_is_needed(
+    signed_in: People,
+) -> None:
+    from tests.api.factories import add_member, create_cohort
+    from tests.api.test_plans import make_plan, plan_body
+
+    tenant = signed_in.tenant
+    cohort = create_cohort(tenant)
+    late, fine = create_org(tenant, name="Org Atrasada"), create_org(tenant, name="Org Al Día")
+    for org, due in ((late, "2024-03-01"), (fine, "2999-01-01")):
+        add_member(tenant, cohort["id"], org["id"])
+        ok(make_plan(tenant, baseline(tenant, org["id"])["id"], plan_body(due)), 201)
+    viewer = signed_in("viewer")
+    html = viewer.get(f"/cohorts/{cohort['id']}?lang=en").text
+    assert "Where help is most needed" in html and "Overdue actions (1)" in html
+    assert "Audit Experience" in html and f">{WEAK}<" not in html  # areas named by their titles
+    overdue = html.split("<h3>Overdue actions (1)</h3>")[1].split("</table>")[0]
+    assert "Org Atrasada" in overdue and "Hire an external auditor" in overdue
+    assert "Org Al Día" not in overdue  # its action is not due yet
+    assert "Acciones atrasadas (1)" in viewer.get(f"/cohorts/{cohort['id']}?lang=es").text

@@ -9,6 +9,7 @@ The report's numbers come from ``services.analysis.compare_cohort_rounds`` — t
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
@@ -22,7 +23,9 @@ from app.domain.errors import Invalid
 from app.domain.instrument import Method
 from app.domain.rounding import shown_change
 from app.services import analysis
+from app.services.common import latest_assessment_date
 from app.services.organizations import get_cohort, list_cohorts, list_organizations, member_counts
+from app.services.plan_outcomes import cohort_actions
 from app.services.rounds import cohort_rounds, default_pair
 from app.web.charts.compare import Pair, Words, distribution, paired_bars
 from app.web.charts.svg import Figure
@@ -54,6 +57,7 @@ def cohort(cohort_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Resp
             session, page.who, limit=MEMBERS_SHOWN, cursor=None, cohort_id=found.id
         )
         rounds = cohort_rounds(session, page.who, found.id)
+        actions = cohort_actions(session, page.who, found.id, True, latest_assessment_date())
     members.sort(key=lambda o: o.name.lower())
     return render(
         page,
@@ -63,7 +67,28 @@ def cohort(cohort_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Resp
         members=members,
         more=more,
         rounds=rounds,
+        overdue=actions.actions,
+        needs=actions.areas[:NEEDS_SHOWN],
+        area_title=_area_titles(page),
     )
+
+
+NEEDS_SHOWN = 10
+
+
+def _area_titles(page: Page) -> Callable[[str, str], str]:
+    """An area's title in the page's language, from the newest version of its instrument."""
+    catalog: Catalog = page.request.app.state.catalog
+
+    def title(instrument_id: str, key: str) -> str:
+        f = catalog.latest(instrument_id)
+        if f is None:
+            return key
+        areas = (a for d in f.instrument.dimensions for a in d.areas if a.key == key)
+        area = next(areas, None)
+        return page.text(area.title) if area else key
+
+    return title
 
 
 @dataclass(frozen=True)
