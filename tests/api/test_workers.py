@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,8 @@ def serving(
         "OCA_DATABASE_URL": database_url,
         "OCA_METRICS_TOKEN": "scrape",
         "OCA_LOG_FORMAT": "json",
+        # webhook deliveries are the webhook tests' to drive: these workers leave them alone
+        "OCA_WEBHOOK_DELIVERY": "false",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = (tmp_path / "server.log").open("wb")  # a file, not a pipe: a full pipe would block it
@@ -78,6 +80,7 @@ def serving(
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: the workers go with it (_stop)
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -89,17 +92,22 @@ def serving(
             pass
         time.sleep(0.2)
     else:
-        proc.kill()
-        proc.wait()
+        _stop(proc)
         log.close()
         raise AssertionError((tmp_path / "server.log").read_text(errors="replace")[-3000:])
     try:
         yield proc, base
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         log.close()
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """The server and every worker it spawned: killing only the first would leave the workers
+    running on the test database after the test (found when they took other tests' work)."""
+    with suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 @pytest.fixture()
