@@ -102,6 +102,47 @@ class Settings(BaseSettings):
         description="Failed attempts in a row after which a subscription is paused",
     )
 
+    jobs_enabled: bool = Field(
+        default=True,
+        description="Run the job runner in each web worker (off: queued jobs wait for "
+        "`oca worker` or a worker with it on)",
+    )
+    jobs_concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="Jobs one process runs at once (each in a thread of its own)",
+    )
+    jobs_lease_seconds: float = Field(
+        default=60.0,
+        ge=1,
+        le=3600,
+        description="How long a runner's claim on a job lasts without renewal (renewed every "
+        "third of it while the job runs); a job whose runner died is taken over after this",
+    )
+    jobs_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Runs of a job whose runner died before it is failed with that reason",
+    )
+    jobs_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, description="How often an idle runner looks for queued jobs"
+    )
+    jobs_shutdown_seconds: float = Field(
+        default=20.0,
+        ge=0,
+        le=600,
+        description="On shutdown, how long running jobs may take to finish before they are "
+        "returned to the queue (a job stops at its next step and keeps its progress)",
+    )
+    jobs_keep_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="Finished jobs and their files are deleted this many days after they end",
+    )
+
     @property
     def session_idle(self) -> timedelta:
         return timedelta(minutes=self.session_idle_minutes)

@@ -21,6 +21,7 @@ from app.api.routes import (
     health,
     imports,
     instruments,
+    jobs,
     keys,
     organizations,
     plans,
@@ -31,6 +32,7 @@ from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
+from app.services.jobs_runner import JobRunner
 from app.services.metrics import count_pool_use
 from app.services.rates import RateLimiter
 from app.services.stale_scores import refresh_stale_scores
@@ -84,9 +86,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sender = DeliveryThread(app.state.sessionmaker, settings)
             if settings.webhook_delivery:
                 sender.start()
+            # long work (imports as jobs) runs in threads of each worker, or in `oca worker`
+            runner = JobRunner(app.state.sessionmaker, settings, catalog)
+            app.state.job_runner = runner if settings.jobs_enabled else None
+            if settings.jobs_enabled:
+                runner.start()
             try:
                 yield
             finally:
+                # uvicorn has let the requests in flight finish: running jobs end their current
+                # step and go back to the queue
+                if settings.jobs_enabled:
+                    runner.stop()
                 if settings.webhook_delivery:
                     sender.stop()
         finally:
@@ -130,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         benchmarks,
         plans,
         imports,
+        jobs,
         audit,
         keys,
         webhooks,

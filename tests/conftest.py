@@ -104,6 +104,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         rate_limit_per_key=0,
         # webhooks are delivered by the tests that send them (tests/api/test_webhooks_delivery.py)
         webhook_delivery=False,
+        # jobs are run by the apps of the job tests (tests/api/test_jobs.py), which stop their
+        # runner when they close: the shared client leaves queued jobs alone
+        jobs_enabled=False,
     )
 
 

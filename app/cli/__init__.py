@@ -741,6 +741,7 @@ def main() -> None:
 
 # Command groups in their own modules register themselves on `app` (after everything above).
 from app.cli import users  # noqa: E402, F401, I001
+from app.cli import worker as worker_commands  # noqa: E402, F401
 from app.cli import workspace as workspace_commands  # noqa: E402, F401
 from app.cli import xlsform as xlsform_commands  # noqa: E402, F401
 

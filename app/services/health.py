@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, select, text
 
 from app.catalog import Catalog, recorded_hash
 from app.db import migrate
 from app.db.models import InstrumentVersion
+
+if TYPE_CHECKING:
+    from app.services.jobs_runner import JobRunner
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +28,10 @@ def _head() -> str | None:
     return migrate.head_revision()
 
 
-def readiness(engine: Engine, catalog: Catalog) -> list[Check]:
-    """The database answers, its schema is at this code's newest migration, and every instrument
-    file still has the bytes recorded for its version."""
+def readiness(engine: Engine, catalog: Catalog, runner: JobRunner | None = None) -> list[Check]:
+    """The database answers, its schema is at this code's newest migration, every instrument
+    file still has the bytes recorded for its version, and this process's job runner (if it
+    has one) is alive."""
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -69,4 +74,9 @@ def readiness(engine: Engine, catalog: Catalog) -> list[Check]:
             "unchanged" if not changed else "changed: " + ", ".join(changed),
         )
     )
+    if runner is None:
+        checks.append(Check("jobs", True, "no runner in this process (OCA_JOBS_ENABLED=false)"))
+    else:
+        alive, detail = runner.alive()
+        checks.append(Check("jobs", alive, detail))
     return checks

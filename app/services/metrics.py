@@ -51,6 +51,30 @@ POOL_IN_USE = Gauge(
     "Database connections checked out of the pool",
     multiprocess_mode="livesum",
 )
+JOBS = Gauge(
+    "oca_jobs",
+    "Jobs in the database by status (queued, running, succeeded, failed), counted at each scrape; "
+    "finished ones are kept OCA_JOBS_KEEP_DAYS",
+    ("status",),
+    multiprocess_mode="mostrecent",
+)
+JOBS_FINISHED = Counter(
+    "oca_jobs_finished",
+    "Job runs ended in this process, by kind and outcome (succeeded, failed, requeued: returned "
+    "to the queue at shutdown or after a busy database)",
+    ("kind", "outcome"),
+)
+JOBS_RECOVERED = Counter(
+    "oca_jobs_recovered",
+    "Jobs whose runner stopped mid-job (lease lapsed), by what became of them (requeued, failed)",
+    ("outcome",),
+)
+JOB_SECONDS = Histogram(
+    "oca_job_duration_seconds",
+    "Time one run of a job took, by kind",
+    ("kind",),
+    buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
+)
 
 
 @contextmanager

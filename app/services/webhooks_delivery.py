@@ -1,19 +1,16 @@
 """Sending the outbox: a thread per worker claims due deliveries, POSTs them signed, records
 every attempt and schedules the next one.
 
-A claim is a lease: ``claimed_until`` marks the delivery as being worked on for a while; a
-worker that dies mid-delivery simply lets the lease lapse and another worker sends it again
-(receivers deduplicate on ``OCA-Delivery``: delivery is at least once, never zero times).
-PostgreSQL claims with ``SELECT … FOR UPDATE SKIP LOCKED``, so workers never wait for each
-other; SQLite ignores FOR UPDATE, and its write transactions take turns, so the conditional
-UPDATE below is the claim there."""
+A claim is a lease (app/services/leases.py, shared with the job queue): ``claimed_until`` marks
+the delivery as being worked on for a while; a worker that dies mid-delivery simply lets the
+lease lapse and another worker sends it again (receivers deduplicate on ``OCA-Delivery``:
+delivery is at least once, never zero times)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
-import secrets
 import threading
 import time
 import uuid
@@ -22,13 +19,14 @@ from typing import Any, cast
 
 import httpx2
 import orjson
-from sqlalchemy import ColumnElement, CursorResult, delete, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
 from app.db.models import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 from app.db.session import write_transaction
 from app.services.common import now
+from app.services.leases import lapsed, new_token, take
 from app.services.webhooks_targets import TargetRefused, check_target
 
 log = logging.getLogger("oca.webhooks")
@@ -58,7 +56,7 @@ def _due(at: datetime) -> list[ColumnElement[bool]]:
     return [
         WebhookDelivery.status == "pending",
         WebhookDelivery.next_attempt_at <= at,
-        or_(WebhookDelivery.claimed_until.is_(None), WebhookDelivery.claimed_until < at),
+        lapsed(WebhookDelivery.claimed_until, at),
         WebhookSubscription.active.is_(True),
     ]
 
@@ -77,36 +75,25 @@ def claim(
         )
         if found is None:
             return []
-        token = secrets.token_hex(16)
+        token = new_token()
         with write_transaction(session):
-            ids = session.scalars(
+            mine = take(
+                session,
+                WebhookDelivery,
                 select(WebhookDelivery.id)
                 .join(
                     WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id
                 )
                 .where(*_due(at))
                 .order_by(WebhookDelivery.next_attempt_at)
-                .limit(batch)
-                .with_for_update(skip_locked=True, of=WebhookDelivery)
-            ).all()
-            if not ids:
-                return []
-            session.execute(
-                update(WebhookDelivery)
-                .where(
-                    WebhookDelivery.id.in_(ids),
+                .limit(batch),
+                [
                     WebhookDelivery.status == "pending",
-                    or_(
-                        WebhookDelivery.claimed_until.is_(None),
-                        WebhookDelivery.claimed_until < at,
-                    ),
-                )
-                .values(claim=token, claimed_until=at + lease(settings))
-                .execution_options(synchronize_session=False)
+                    lapsed(WebhookDelivery.claimed_until, at),
+                ],
+                {"claim": token, "claimed_until": at + lease(settings)},
+                token,
             )
-            mine = session.scalars(
-                select(WebhookDelivery.id).where(WebhookDelivery.claim == token)
-            ).all()
     return [(i, token) for i in mine]
 
 

@@ -146,6 +146,7 @@ def test_readyz_says_ready_then_names_what_fails(
             "database",
             "migrations",
             "instruments",
+            "jobs",
         }
 
     # An instrument file edited under a published version: not ready, and says which.

@@ -60,7 +60,7 @@ def _call(
 
 @contextmanager
 def serving(
-    workers: int, tmp_path: Path, database_url: str
+    workers: int, tmp_path: Path, database_url: str, **settings: str
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = _free_port()
     env = {
@@ -71,6 +71,9 @@ def serving(
         "OCA_LOG_FORMAT": "json",
         # webhook deliveries are the webhook tests' to drive: these workers leave them alone
         "OCA_WEBHOOK_DELIVERY": "false",
+        # and their job runners stay off unless a test turns them on (tests/api/test_jobs*.py)
+        "OCA_JOBS_ENABLED": "false",
+        **settings,
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     log = (tmp_path / "server.log").open("wb")  # a file, not a pipe: a full pipe would block it

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.problems import problem_response
 from app.api.routing import problem
 from app.services.health import readiness
+from app.services.jobs import refresh_gauges
 from app.services.metrics import exposition
 
 router = APIRouter(tags=["health"])
@@ -45,9 +46,10 @@ async def healthz() -> Health:
 )
 async def readyz(request: Request) -> Any:
     """Ready to serve: the database answers, its schema is at the newest migration of this code,
-    and every instrument file still has the bytes recorded for its version. A load balancer sends
-    traffic only while this answers 200."""
-    checks = await run_in_threadpool(readiness, request.app.state.engine, request.app.state.catalog)
+    every instrument file still has the bytes recorded for its version, and this worker's job
+    runner is alive (`jobs`). A load balancer sends traffic only while this answers 200."""
+    state = request.app.state
+    checks = await run_in_threadpool(readiness, state.engine, state.catalog, state.job_runner)
     body = [ReadinessCheck(name=c.name, ok=c.ok, detail=c.detail) for c in checks]
     if all(c.ok for c in checks):
         return Readiness(status="ready", checks=body)
@@ -76,7 +78,8 @@ async def readyz(request: Request) -> Any:
 )
 async def metrics(request: Request) -> Response:
     """Request counts and latency per route template and status, imports by outcome, scoring
-    time and database connections in use. Answers only a scraper that sends the token set in
+    time, database connections in use, and jobs by status (queued, running, failed…).
+    Answers only a scraper that sends the token set in
     `OCA_METRICS_TOKEN`; without one set, metrics are off (404)."""
     token = request.app.state.settings.metrics_token
     if token is None or not token.get_secret_value().strip():
@@ -87,5 +90,6 @@ async def metrics(request: Request) -> Response:
         raise HTTPException(
             401, "send the metrics token", headers={"WWW-Authenticate": 'Bearer realm="metrics"'}
         )
+    await run_in_threadpool(refresh_gauges, request.app.state.sessionmaker)
     body, content_type = await run_in_threadpool(exposition)
     return Response(body, media_type=content_type)

@@ -2,18 +2,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import File, Query, UploadFile
-from fastapi.responses import Response
+from fastapi import File, Header, Query, UploadFile
+from fastapi.responses import JSONResponse, Response
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.problems import PROBLEM_JSON, problem_response
+from app.api.routes.jobs import job_read, poll_headers
 from app.api.routing import XLSX, problem, v1_router, xlsx_response
 from app.api.schemas.imports import ImportRead
+from app.api.schemas.jobs import JobRead
 from app.domain.rounding import rounded_numbers
 from app.excel import Limits, Problem
 from app.services import imports as svc
+from app.services.job_kinds import enqueue_import
 
 router = v1_router("imports")
+
+
+def prefers_async(prefer: str | None) -> bool:
+    """RFC 7240: the ``Prefer`` header (several may be joined by commas) asks ``respond-async``."""
+    return any(
+        p.split(";", 1)[0].strip().lower() == "respond-async" for p in (prefer or "").split(",")
+    )
 
 
 def _limits(max_bytes: int) -> Limits:
@@ -31,8 +41,21 @@ async def _read_uploads(files: list[UploadFile], max_bytes: int) -> list[svc.Upl
 @router.post(
     "/imports",
     summary="Import filled workbooks (.xlsx, or one .zip of them); each is all-or-nothing",
+    description="With `Prefer: respond-async` (RFC 7240) the workbooks are checked as an "
+    "upload (size, zip), stored, and imported by a background job: the answer is 202 with "
+    "`Location: /v1/jobs/{id}` to poll; once the job succeeded, its `result` is this route's "
+    "own answer (every workbook rejected is then a succeeded job with `accepted: 0`). Without "
+    "it, or with annotate=true, the import happens within the request.",
     response_model=ImportRead,
     responses={
+        202: {
+            "model": JobRead,
+            "description": "Accepted as a job (`Prefer: respond-async`): poll `Location`",
+            "headers": {
+                "Location": {"schema": {"type": "string"}, "description": "/v1/jobs/{id}"},
+                "Preference-Applied": {"schema": {"type": "string"}},
+            },
+        },
         413: problem("The request is larger than the configured limit"),
         422: {
             "description": "Every workbook was rejected (problem+json with `results`), or, with "
@@ -59,6 +82,10 @@ async def import_workbooks(
             "each offending cell red and commented",
         ),
     ] = False,
+    prefer: Annotated[
+        str | None,
+        Header(description="`respond-async`: import in a background job, answer 202 at once"),
+    ] = None,
 ) -> ImportRead | Response:
     limits = _limits(settings.max_upload_bytes)
     uploads = await _read_uploads(files, settings.max_upload_bytes)
@@ -85,6 +112,25 @@ async def import_workbooks(
     # Parsing runs in worker processes and the database calls are blocking: leave the event loop.
     from starlette.concurrency import run_in_threadpool
 
+    if prefers_async(prefer) and not annotate_errors:
+        job = await run_in_threadpool(
+            enqueue_import,
+            session,
+            principal,
+            settings,
+            expanded,
+            dry_run=dry_run,
+            create_organizations=create_organizations,
+        )
+        return JSONResponse(
+            job_read(job).model_dump(mode="json"),
+            status_code=202,
+            headers={
+                "Location": f"/v1/jobs/{job.id}",
+                "Preference-Applied": "respond-async",
+                **poll_headers(job),
+            },
+        )
     results = await run_in_threadpool(
         svc.import_workbooks,
         session,
