@@ -187,6 +187,7 @@ def test_sigterm_finishes_the_request_and_returns_the_job(
     with serving(2, tmp_path, database_url, **settings) as (proc, base):
         status, headers, queued = _import(base, key.secret, slow, prefer=True)
         assert status == 202, queued
+        assert headers["Location"] == f"/v1/jobs/{queued['id']}"
         job_id = uuid.UUID(queued["id"])
         _until(engine, job_id, lambda j: j.progress_done >= 2)
 
@@ -201,6 +202,7 @@ def test_sigterm_finishes_the_request_and_returns_the_job(
         proc.wait(timeout=60)
         log = (tmp_path / "server.log").read_text(errors="replace")
         assert proc.returncode == 0, log[-3000:]
+        assert "Traceback" not in log
     assert answer["status"] == 200, answer
     assert [r["status"] for r in answer["body"]["results"]] == ["created"] * 8 + ["rejected"]
     stopped = _job(engine, job_id)
@@ -208,6 +210,7 @@ def test_sigterm_finishes_the_request_and_returns_the_job(
     assert stopped.claim is None
     if stopped.status == "queued":
         assert stopped.attempts == 0 and stopped.progress_done >= 2  # progress kept
+        assert f"job {job_id} (import) requeued" in log
 
     with serving(1, tmp_path, database_url, **settings):
         done = _until(engine, job_id, lambda j: j.status in ("succeeded", "failed"))
