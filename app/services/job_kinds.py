@@ -6,22 +6,35 @@ each one (``ctx.step``), so a run that takes over a job continues after the last
   synchronous call does (all-or-nothing per workbook), and its result is kept with the progress.
   A workbook imported by a run that died before recording it is imported again by the next run
   and answers ``unchanged`` (the import knows the file by its SHA-256): nothing is written twice.
+- ``export.raw``: a cohort's raw data (one row per assessment, one column per item), as
+  ``/v1/cohorts/{id}/export.xlsx`` or ``export.csv`` make it, written to the job's file. A step is
+  a batch of rows read; a run that takes the job over starts the file again.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from typing import Any
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from app.catalog import Catalog
 from app.config import Settings
 from app.db.models import Job
-from app.excel import Limits
+from app.domain.errors import Invalid
+from app.excel import Limits, RawRow, export_raw, export_raw_csv
 from app.excel.problems import Problem
 from app.services import imports, jobs
+from app.services.exports import raw_rows
+from app.services.filenames import safe_filename
 from app.services.keys import Principal
+from app.services.organizations import get_cohort
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV = "text/csv; charset=utf-8"
+ROWS_PER_STEP = 500
 
 Handler = Callable[[jobs.JobContext], jobs.Outcome]
 
@@ -87,4 +100,67 @@ def run_import(ctx: jobs.JobContext) -> jobs.Outcome:
     return jobs.Outcome({"dry_run": dry_run, "results": results})
 
 
-HANDLERS: dict[str, Handler] = {"import": run_import}
+# --- export.raw ---------------------------------------------------------------------------------
+
+
+def enqueue_raw_export(
+    session: Session,
+    principal: Principal,
+    settings: Settings,
+    catalog: Catalog,
+    cohort_id: uuid.UUID,
+    instrument_id: str,
+    file_format: Literal["xlsx", "csv"],
+    lang: str,
+) -> Job:
+    """Queue the raw export of a cohort of the caller's workspace (not found otherwise)."""
+    get_cohort(session, principal, cohort_id)
+    if catalog.latest(instrument_id) is None:
+        raise Invalid(f"unknown instrument: {instrument_id}")
+    params = {
+        "cohort_id": str(cohort_id),
+        "instrument_id": instrument_id,
+        "format": file_format,
+        "lang": lang,
+    }
+    return jobs.enqueue(session, principal, settings, "export.raw", params)
+
+
+def run_raw_export(ctx: jobs.JobContext) -> jobs.Outcome:
+    p = ctx.params
+    cohort_id, instrument_id = uuid.UUID(p["cohort_id"]), str(p["instrument_id"])
+    f = ctx.catalog.latest(instrument_id)
+    if f is None:
+        raise jobs.JobFailed(
+            f"the instrument {instrument_id} is no longer loaded on this server",
+            f"el instrumento {instrument_id} ya no está cargado en este servidor",
+        )
+    with ctx.sessions() as session:
+        cohort = get_cohort(session, ctx.principal, cohort_id)
+        counted = _counting(ctx, raw_rows(session, ctx.principal, cohort_id, instrument_id))
+        if p["format"] == "csv":
+            data = "".join(export_raw_csv(f.instrument, list(counted))).encode("utf-8")
+        else:
+            data = export_raw(f.instrument, counted, str(p["lang"]))
+    ctx.result_path.write_bytes(data)
+    ext = "csv" if p["format"] == "csv" else "xlsx"
+    return jobs.Outcome(
+        {"rows": ctx.done, "format": ext, "bytes": len(data)},
+        file_name=safe_filename(instrument_id, "raw", cohort.name, ext=ext),
+        file_type=CSV if ext == "csv" else XLSX,
+    )
+
+
+def _counting(ctx: jobs.JobContext, rows: Iterator[RawRow]) -> Iterator[RawRow]:
+    """The rows, with a step recorded every ``ROWS_PER_STEP`` (and at the end)."""
+    n = 0
+    ctx.step(0)
+    for row in rows:
+        yield row
+        n += 1
+        if n % ROWS_PER_STEP == 0:
+            ctx.step(n)
+    ctx.step(n, n)
+
+
+HANDLERS: dict[str, Handler] = {"import": run_import, "export.raw": run_raw_export}

@@ -5,6 +5,7 @@ runs none (tests/conftest.py), so jobs queued through it wait until a test start
 
 from __future__ import annotations
 
+import io
 import shutil
 import time
 import uuid
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -27,6 +29,7 @@ from app.main import create_app
 from app.services import jobs
 from app.services.common import now
 from app.services.jobs_runner import JobRunner
+from tests.api.factories import add_member, create_cohort, create_org, scored
 from tests.conftest import ContractClient, Tenant
 
 IDS = ("assessment_id", "organization_id")
@@ -306,3 +309,51 @@ def test_readyz_reports_the_job_runner(settings: Settings, client: TestClient) -
         gone = c.get("/readyz")
         assert gone.status_code == 503
         assert "jobs" in gone.json()["detail"]
+
+
+def test_a_raw_export_job_makes_the_same_file_as_the_direct_export(
+    runner_client: TestClient, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    cohort = create_cohort(tenant)
+    for n in range(3):
+        org = create_org(tenant, name=f"Exported {n}")
+        add_member(tenant, cohort["id"], org["id"])
+        scored(tenant, org["id"], "opi", value=1 + n)
+    url = f"/v1/cohorts/{cohort['id']}/export-jobs"
+    theirs = runner_client.post(url, json={"instrument_id": "opi"}, headers=other_tenant.headers())
+    assert theirs.status_code == 404  # another workspace's cohort
+    unknown = runner_client.post(url, json={"instrument_id": "nope"}, headers=tenant.headers())
+    assert unknown.status_code == 422
+
+    direct = runner_client.get(
+        f"/v1/cohorts/{cohort['id']}/export.csv?instrument_id=opi", headers=tenant.headers()
+    )
+    asked = runner_client.post(
+        url, json={"instrument_id": "opi", "format": "csv"}, headers=tenant.headers()
+    )
+    assert asked.status_code == 202, asked.text
+    done = wait(runner_client, tenant, asked.headers["Location"])
+    assert done["status"] == "succeeded", done
+    assert done["result"]["rows"] == 3 and done["progress"] == {"done": 3, "total": 3}
+    download = done["links"]["download"]
+    assert download == f"/v1/jobs/{done['id']}/file"
+    file = runner_client.get(download, headers=tenant.headers("viewer"))
+    assert file.status_code == 200
+    assert file.headers["content-type"] == "text/csv; charset=utf-8"
+    assert file.headers["content-disposition"] == direct.headers["content-disposition"]
+    assert file.content == direct.content
+    assert done["result"]["bytes"] == len(file.content)
+    assert runner_client.get(download, headers=other_tenant.headers("admin")).status_code == 404
+
+    xlsx = runner_client.post(url, json={"instrument_id": "opi"}, headers=tenant.headers())
+    made = wait(runner_client, tenant, xlsx.headers["Location"])
+    book = runner_client.get(made["links"]["download"], headers=tenant.headers("viewer"))
+    same = runner_client.get(
+        f"/v1/cohorts/{cohort['id']}/export.xlsx?instrument_id=opi", headers=tenant.headers()
+    )
+    assert _cells(book.content) == _cells(same.content)
+
+
+def _cells(data: bytes) -> list[list[Any]]:
+    wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    return [[list(row) for row in ws.iter_rows(values_only=True)] for ws in wb.worksheets]

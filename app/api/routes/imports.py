@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import File, Header, Query, UploadFile
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.problems import PROBLEM_JSON, problem_response
-from app.api.routes.jobs import job_read, poll_headers
+from app.api.routes.jobs import accepted
 from app.api.routing import XLSX, problem, v1_router, xlsx_response
 from app.api.schemas.imports import ImportRead
 from app.api.schemas.jobs import JobRead
@@ -122,15 +122,7 @@ async def import_workbooks(
             dry_run=dry_run,
             create_organizations=create_organizations,
         )
-        return JSONResponse(
-            job_read(job).model_dump(mode="json"),
-            status_code=202,
-            headers={
-                "Location": f"/v1/jobs/{job.id}",
-                "Preference-Applied": "respond-async",
-                **poll_headers(job),
-            },
-        )
+        return accepted(job, **{"Preference-Applied": "respond-async"})
     results = await run_in_threadpool(
         svc.import_workbooks,
         session,

@@ -7,15 +7,22 @@ import uuid
 from typing import Any
 
 from fastapi import Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 
-from app.api.deps import PrincipalDep, SessionDep, SettingsDep
+from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.routing import NOT_FOUND, attachment, v1_router
 from app.api.schemas.imports import ImportRead
-from app.api.schemas.jobs import JobLinks, JobProgress, JobRead
+from app.api.schemas.jobs import (
+    JobLinks,
+    JobProgress,
+    JobRead,
+    RawExportCreate,
+    RawExportRead,
+)
 from app.db.models import Job
 from app.domain.rounding import rounded_numbers
 from app.services import jobs as svc
+from app.services.job_kinds import enqueue_raw_export
 
 router = v1_router("jobs")
 
@@ -24,8 +31,10 @@ POLL_AFTER_SECONDS = 1  # Retry-After while a job is queued or running
 
 def job_read(job: Job) -> JobRead:
     """The job as a client sees it; the result once it succeeded."""
-    result = None
-    if job.status == "succeeded" and job.kind == "import" and job.result is not None:
+    result: ImportRead | RawExportRead | None = None
+    if job.status == "succeeded" and job.kind == "export.raw" and job.result is not None:
+        result = RawExportRead.model_validate(job.result)
+    elif job.status == "succeeded" and job.kind == "import" and job.result is not None:
         results = job.result["results"]
         result = ImportRead.model_validate(
             {
@@ -61,6 +70,48 @@ def poll_headers(job: Job) -> dict[str, str]:
     if job.status in ("queued", "running"):
         return {"Retry-After": str(POLL_AFTER_SECONDS)}
     return {}
+
+
+def accepted(job: Job, **headers: str) -> JSONResponse:
+    """202 Accepted: the job, and where to poll it."""
+    return JSONResponse(
+        job_read(job).model_dump(mode="json"),
+        status_code=202,
+        headers={"Location": f"/v1/jobs/{job.id}", **headers, **poll_headers(job)},
+    )
+
+
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: {
+        "model": JobRead,
+        "description": "Accepted as a job: poll `Location`",
+        "headers": {"Location": {"schema": {"type": "string"}, "description": "/v1/jobs/{id}"}},
+    }
+}
+
+
+@router.post(
+    "/cohorts/{cohort_id}/export-jobs",
+    status_code=202,
+    summary="Export a cohort's raw data (xlsx or csv) in a background job",
+    description="The same file as `/v1/cohorts/{id}/export.xlsx` or `export.csv`, made by a job: "
+    "for cohorts with thousands of assessments. Answers 202 with `Location: /v1/jobs/{id}`; "
+    "once the job succeeded, `links.download` gives the file.",
+    response_model=JobRead,
+    responses={**ACCEPTED, **NOT_FOUND},
+)
+def create_raw_export_job(
+    cohort_id: uuid.UUID,
+    body: RawExportCreate,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    catalog: CatalogDep,
+) -> Any:
+    job = enqueue_raw_export(
+        session, principal, settings, catalog, cohort_id, body.instrument_id, body.format, body.lang
+    )
+    return accepted(job)
 
 
 @router.get(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas.imports import ImportRead
 from app.api.schemas.records import Timestamp
@@ -17,6 +17,20 @@ class JobProgress(BaseModel):
 class JobLinks(BaseModel):
     self: str
     download: str | None = Field(description="The file the job made, once it succeeded")
+
+
+class RawExportCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    instrument_id: str = Field(max_length=40, examples=["oca"])
+    format: Literal["xlsx", "csv"] = "xlsx"
+    lang: Literal["en", "es"] = Field(default="en", description="Language of the workbook")
+
+
+class RawExportRead(BaseModel):
+    rows: int = Field(description="Assessments exported (one row each)")
+    format: Literal["xlsx", "csv"]
+    bytes: int = Field(description="Size of the file at `links.download`")
 
 
 class JobRead(BaseModel):
@@ -37,7 +51,8 @@ class JobRead(BaseModel):
     created_at: Timestamp
     started_at: Timestamp | None
     finished_at: Timestamp | None
-    result: ImportRead | None = Field(
-        description="Once succeeded: for an import, the same body the synchronous import answers"
+    result: ImportRead | RawExportRead | None = Field(
+        description="Once succeeded: for an import, the same body the synchronous import "
+        "answers; for a raw export, what the file at `links.download` holds"
     )
     links: JobLinks
