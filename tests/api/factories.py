@@ -38,6 +38,7 @@ TABLES = (
     "plan_priority",
     "plan_action",
     "webhook_subscription",
+    "job",
     "webhook_event",
     "webhook_delivery",
 )

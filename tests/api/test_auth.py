@@ -22,6 +22,7 @@ FILL = {
     "external_id": "ext-1",
     "key_id": str(uuid.uuid4()),
     "webhook_id": str(uuid.uuid4()),
+    "job_id": str(uuid.uuid4()),
     "fiscal_year": "2025",
     "priority_id": str(uuid.uuid4()),
     "action_id": str(uuid.uuid4()),

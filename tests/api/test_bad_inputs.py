@@ -127,6 +127,7 @@ def test_hostile_query_values(tenant: Any, engine: Engine, route: RouteInfo) -> 
         "assessment_id": str(uuid.uuid4()),
         "key_id": str(uuid.uuid4()),
         "webhook_id": str(uuid.uuid4()),
+        "job_id": str(uuid.uuid4()),
         "external_id": "x",
     }
     url = route.url(values)

@@ -43,6 +43,7 @@ KNOWN_PARAMS = {
     "priority_id",
     "action_id",
     "webhook_id",
+    "job_id",
 }
 LIST_ROUTES = [r for r in COLLECTED if r.method == "GET" and not r.path_params]
 
@@ -60,6 +61,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/v1/assessments/{assessment_id}/plan/actions/{action_id}"): {"status": "dropped"},
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"url": "https://93.184.215.14/pwned"},
+    ("POST", "/v1/cohorts/{cohort_id}/export-jobs"): {"instrument_id": "oca"},
 }
 
 
@@ -87,6 +89,7 @@ class World:
     plan: dict[str, str]  # the owner's plan on ``submitted``: priority_id, action_id
     own_plan: dict[str, str]  # the attacker's: assessment_id, priority_id, action_id
     webhook: dict[str, Any]  # the owner's webhook subscription
+    job: dict[str, Any]  # the owner's job (a raw export, queued: the shared client runs none)
 
     @property
     def assessments(self) -> list[dict[str, Any]]:
@@ -107,6 +110,7 @@ class World:
             "keys": get(o, "/v1/keys", role="admin")["items"],
             "plan": get(o, f"/v1/assessments/{self.submitted['id']}/plan"),
             "webhooks": get(o, "/v1/webhooks", role="admin")["items"],
+            "job": get(o, f"/v1/jobs/{self.job['id']}"),
         }
 
 
@@ -128,6 +132,8 @@ def build_world(owner: Any, attacker: Any) -> World:
     key_ids = [k["id"] for k in sorted(keys, key=lambda k: k["role"] != "viewer")]
     hook = {"url": "https://93.184.215.14/hook", "events": ["assessment.submitted"]}
     webhook = ok(call(owner, "POST", "/v1/webhooks", "admin", json=hook), 201)
+    export = {"instrument_id": "oca"}
+    job = ok(call(owner, "POST", f"/v1/cohorts/{cohort['id']}/export-jobs", json=export), 202)
     return World(
         owner,
         attacker,
@@ -143,6 +149,7 @@ def build_world(owner: Any, attacker: Any) -> World:
         plan,
         own_plan,
         webhook,
+        job,
     )
 
 
@@ -158,6 +165,7 @@ def _variants(route: RouteInfo, w: World) -> list[dict[str, str]]:
         "priority_id": [w.plan["priority_id"]],
         "action_id": [w.plan["action_id"]],
         "webhook_id": [w.webhook["id"]],
+        "job_id": [w.job["id"]],
     }
     own = {"org_id": w.own_org["id"], "cohort_id": w.own_cohort["id"], **w.own_plan}
     params = route.path_params
