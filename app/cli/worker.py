@@ -9,6 +9,7 @@ from types import FrameType
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy import Engine
 
 from app.cli import (
@@ -37,7 +38,11 @@ def worker(
     """Run queued jobs (imports sent with Prefer: respond-async) until SIGTERM or Ctrl-C."""
     from app.services.jobs_runner import JobRunner
 
-    settings = _settings()
+    try:
+        settings = _settings()
+    except ValidationError as exc:
+        lines = [f"OCA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()]
+        raise fail("cannot start:\n  " + "\n  ".join(lines)) from None
     if concurrency is not None:
         settings = settings.model_copy(update={"jobs_concurrency": concurrency})
     problems = settings.problems()

@@ -47,7 +47,8 @@ def _multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
 
 def _import(
     base: str, key: str, files: list[tuple[str, bytes]], *, prefer: bool
-) -> tuple[int, dict[str, str], Any]:
+) -> tuple[int, Any, Any]:
+    """The status, the headers (names in any case) and the JSON body."""
     body, boundary = _multipart(files)
     headers = {
         "Authorization": f"Bearer {key}",
@@ -60,9 +61,9 @@ def _import(
     )
     try:
         with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, dict(response.headers), json.loads(response.read())
+            return response.status, response.headers, json.loads(response.read())
     except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), json.loads(exc.read() or b"null")
+        return exc.code, exc.headers, json.loads(exc.read() or b"null")
 
 
 def _job(engine: Engine, job_id: uuid.UUID) -> Job:
@@ -217,3 +218,32 @@ def test_sigterm_finishes_the_request_and_returns_the_job(
     assert done.status == "succeeded", done.error
     assert done.result is not None
     assert [r["status"] for r in done.result["results"]] == ["created"] * 24 + ["rejected"]
+
+
+def test_oca_worker_stops_on_sigterm(tmp_path: Path, database_url: str, settings: Settings) -> None:
+    with worker(tmp_path, database_url, settings.data_dir, "term") as proc:
+        deadline = time.monotonic() + 60
+        while "running jobs" not in (tmp_path / "term.log").read_text():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+    log = (tmp_path / "term.log").read_text()
+    assert "stopped; unfinished jobs are back in the queue" in log
+    assert "Traceback" not in log
+
+
+def test_oca_worker_names_settings_that_cannot_work(database_url: str) -> None:
+    env = {**os.environ, "OCA_DATABASE_URL": database_url, "OCA_JOBS_CONCURRENCY": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "worker"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "OCA_JOBS_CONCURRENCY: Input should be greater than or equal to 1" in done.stderr
+    assert "Traceback" not in done.stderr
