@@ -11,6 +11,7 @@ progress record, its kept result, the claim and the polling).
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from datetime import date
@@ -99,6 +100,7 @@ def main() -> None:
     print(f"  job, enqueue->done {job_s:7.2f} s  ({1000 * job_s / n:.1f} ms per workbook)")
     print(f"  job cost           {1000 * (job_s - sync_s) / n:+7.1f} ms per workbook")
     engine.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
