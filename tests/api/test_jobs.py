@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -357,3 +358,18 @@ def test_a_raw_export_job_makes_the_same_file_as_the_direct_export(
 def _cells(data: bytes) -> list[list[Any]]:
     wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
     return [[list(row) for row in ws.iter_rows(values_only=True)] for ws in wb.worksheets]
+
+
+def test_closing_the_app_stops_its_runner_threads(settings: Settings) -> None:
+    def runner_threads() -> set[str]:
+        return {t.name for t in threading.enumerate() if t.name.startswith("oca-jobs")}
+
+    before = runner_threads()
+    with ContractClient(create_app(job_settings(settings, jobs_concurrency=3))):
+        assert runner_threads() - before == {
+            "oca-jobs-1",
+            "oca-jobs-2",
+            "oca-jobs-3",
+            "oca-jobs-keeper",
+        }
+    assert runner_threads() == before == set()  # the shared test client runs none
