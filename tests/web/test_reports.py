@@ -209,6 +209,37 @@ def test_anonymized_cohort_report_names_no_organization(
     assert orgs[0]["name"] in browser.get(url.replace("anonymized=1&", "")).text
 
 
+def _page_sizes(content: bytes, tmp_path: Path) -> list[str]:
+    path = tmp_path / "sized.pdf"
+    path.write_bytes(content)
+    info = subprocess.run(
+        ["pdfinfo", "-f", "1", "-l", "999", str(path)], capture_output=True, check=True, text=True
+    ).stdout
+    return re.findall(r"^Page\s+\d+ size:\s+(.+?) pts", info, re.M)
+
+
+@pytest.mark.parametrize(("paper", "size"), [("a4", "595.276 x 841.89"), ("letter", "612 x 792")])
+def test_reports_print_on_a4_or_letter(
+    signed_in: People, data: dict[str, Any], tmp_path: Path, paper: str, size: str
+) -> None:
+    browser = signed_in("viewer")
+    org, cohort = data["orgs"][0], data["cohort"]
+    page = browser.get(f"/organizations/{org['id']}/report?lang=es&paper={paper}").text
+    assert f'<option value="{paper}" selected>' in page
+    assert f"&amp;paper={paper}&amp;lang=es" in page
+    for url in (
+        f"/organizations/{org['id']}/report.pdf?paper={paper}",
+        f"/cohorts/{cohort['id']}/report.pdf?paper={paper}&lang=en",
+    ):
+        content = browser.get(url).content
+        sizes = _page_sizes(content, tmp_path)
+        assert len(sizes) > 1 and set(sizes) == {size}, (url, sizes)
+        # the cover fills exactly its own page: no page is left blank by an overflowing cover
+        pages = _pdf_text(content).split("\f")
+        assert all(text.strip() for text in pages[: len(sizes)]), url
+    assert browser.get(f"/organizations/{org['id']}/report.pdf?paper=legal").status_code == 400
+
+
 def test_cohort_pages(signed_in: People, data: dict[str, Any]) -> None:
     cohort = data["cohort"]
     browser = signed_in("viewer")

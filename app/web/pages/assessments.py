@@ -26,8 +26,8 @@ from app.services import exports, profiles
 from app.services.filenames import content_disposition
 from app.web.kit import Page, PageRoute, db, finish, member, render
 from app.web.pages.plans import plan_section
+from app.web.pdf import Paper, Paper_Q, chosen_paper, pdf_response, render_pdf
 from app.web.pdf import filename as pdf_filename
-from app.web.pdf import pdf_response, render_pdf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -163,16 +163,20 @@ def assessment(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)])
     values = _values(page, assessment_id)
     with db(page) as session:
         values["plan_view"] = plan_section(page, session, values["a"])
-    return render(page, "assessment.html", **values)
+    default = chosen_paper(page, None)
+    other = Paper.LETTER if default is Paper.A4 else Paper.A4
+    return render(page, "assessment.html", other_paper=other.value, **values)
 
 
 @router.get("/assessments/{assessment_id}/report.pdf")
-def assessment_pdf(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
+def assessment_pdf(
+    assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)], paper: Paper_Q = None
+) -> Response:
     values = _values(page, assessment_id)
     if values["score"] is None:
         raise Invalid(page.t("asmt.not_scored"))
     a = values["a"]
-    content = render_pdf(page, "assessment_doc.html", made_on=date.today(), **values)
+    content = render_pdf(page, "assessment_doc.html", paper, made_on=date.today(), **values)
     name = pdf_filename(values["view"].org.name, a.instrument_id, a.round, page.lang)
     return pdf_response(page, content, name)
 

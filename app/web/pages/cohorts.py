@@ -31,7 +31,7 @@ from app.web.charts.compare import Pair, Words, distribution, paired_bars
 from app.web.charts.svg import Figure
 from app.web.kit import Page, PageRoute, db, member, render
 from app.web.pages.reports import From_Q, Instrument_Q, To_Q, score
-from app.web.pdf import filename, pdf_response, render_pdf
+from app.web.pdf import Paper_Q, chosen_paper, filename, pdf_response, render_pdf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -263,6 +263,7 @@ def cohort_report(
     first: From_Q = None,
     last: To_Q = None,
     anonymized: Anonymized_Q = False,
+    paper: Paper_Q = None,
 ) -> Response:
     name, _, rounds, pair = _choose(page, cohort_id, instrument, first, last)
     report = build_cohort_report(page, cohort_id, *pair, anonymized) if pair else None
@@ -274,6 +275,7 @@ def cohort_report(
         cohort_id=cohort_id,
         report=report,
         choices=rounds,
+        paper=chosen_paper(page, paper),
         chosen=pair,
         anonymized=anonymized,
         score=score,
@@ -288,6 +290,7 @@ def cohort_report_pdf(
     first: From_Q = None,
     last: To_Q = None,
     anonymized: Anonymized_Q = False,
+    paper: Paper_Q = None,
 ) -> Response:
     name, _, _, pair = _choose(page, cohort_id, instrument, first, last)
     if pair is None:
@@ -296,6 +299,7 @@ def cohort_report_pdf(
     content = render_pdf(
         page,
         "report_cohort_doc.html",
+        paper,
         title=page.t("report.cohort.title", name=name),
         subject=name,
         report=report,

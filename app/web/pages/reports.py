@@ -30,7 +30,7 @@ from app.web.charts.compare import Pair, Words, paired_bars
 from app.web.charts.svg import Figure
 from app.web.i18n import number
 from app.web.kit import Page, PageRoute, db, member, render
-from app.web.pdf import filename, pdf_response, render_pdf
+from app.web.pdf import Paper_Q, chosen_paper, filename, pdf_response, render_pdf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -216,6 +216,7 @@ def org_report(
     instrument: Instrument_Q = None,
     first: From_Q = None,
     last: To_Q = None,
+    paper: Paper_Q = None,
 ) -> Response:
     found, pair = _choose(page, org_id, instrument, first, last)
     report = build_org_report(page, org_id, *pair) if pair else None
@@ -232,6 +233,7 @@ def org_report(
         org_id=org_id,
         report=report,
         choices=found,
+        paper=chosen_paper(page, paper),
         chosen=pair,
         score=score,
     )
@@ -244,6 +246,7 @@ def org_report_pdf(
     instrument: Instrument_Q = None,
     first: From_Q = None,
     last: To_Q = None,
+    paper: Paper_Q = None,
 ) -> Response:
     _, pair = _choose(page, org_id, instrument, first, last)
     if pair is None:
@@ -252,6 +255,7 @@ def org_report_pdf(
     content = render_pdf(
         page,
         "report_org_doc.html",
+        paper,
         title=page.t("report.org.title", name=report.organization.name),
         report=report,
         made_on=report.made_on,
