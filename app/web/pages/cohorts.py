@@ -25,7 +25,7 @@ from app.domain.rounding import shown_change
 from app.services import analysis
 from app.services.common import latest_assessment_date
 from app.services.organizations import get_cohort, list_cohorts, list_organizations, member_counts
-from app.services.plan_outcomes import cohort_actions
+from app.services.plan_outcomes import CohortPlanOutcomes, cohort_actions, cohort_plan_outcomes
 from app.services.rounds import cohort_rounds, default_pair
 from app.web.charts.compare import Pair, Words, distribution, paired_bars
 from app.web.charts.svg import Figure
@@ -124,6 +124,8 @@ class CohortReport:
     coverage: str
     figures: list[Figure]
     made_on: date
+    # the plans made from the first round, closed against the second
+    plans: CohortPlanOutcomes | None = None
 
 
 def _shown(r: analysis.CohortResult, anonymized: bool) -> dict[str, str]:
@@ -162,6 +164,12 @@ def build_cohort_report(
         r = analysis.compare_cohort_rounds(
             session, page.who, catalog, cohort_id, instrument_id, first, last, None
         )
+        paired = [
+            (s[r.baseline].assessment_id, s[r.endline].assessment_id)
+            for s in r.sides.values()
+            if r.baseline in s and r.endline in s
+        ]
+        plans = cohort_plan_outcomes(session, catalog, paired)
     instrument = r.instrument.instrument
     titles = analysis.titles_of(instrument)
     risk = instrument.scoring.method is Method.risk
@@ -237,6 +245,7 @@ def build_cohort_report(
         coverage=page.t("report.rule.coverage", pct=f"{instrument.scoring.min_coverage * 100:g}"),
         figures=[dist, bars],
         made_on=date.today(),
+        plans=plans if plans.organizations else None,
     )
 
 

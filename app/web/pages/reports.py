@@ -25,6 +25,7 @@ from app.domain.rounding import half_even
 from app.domain.score_model import Score
 from app.services import analysis
 from app.services.organizations import get_organization
+from app.services.plan_outcomes import PlanOutcome, outcome_between, plan_of_round
 from app.services.rounds import InstrumentRounds, default_pair, organization_rounds
 from app.web.charts.compare import Pair, Words, paired_bars
 from app.web.charts.svg import Figure
@@ -81,6 +82,8 @@ class OrgReport:
     figure: Figure
     digits: int
     made_on: date
+    # the action plan made from the first round, closed against the second
+    plan: PlanOutcome | None = None
 
 
 def score(value: float | None, digits: int = 2, *, signed: bool = False) -> str:
@@ -130,6 +133,8 @@ def build_org_report(
             for x in side.answers
             if x.note and x.note.strip()
         ]
+        plan = plan_of_round(session, a)
+        plan_outcome = outcome_between(session, _catalog(page), a, plan, b) if plan else None
     risk = instrument.scoring.method is Method.risk
     scales = list(instrument.scales.values())
     lo, hi = (0.0, 100.0) if risk else (min(s.min for s in scales), max(s.max for s in scales))
@@ -190,6 +195,7 @@ def build_org_report(
         figure=figure,
         digits=2,
         made_on=date.today(),
+        plan=plan_outcome,
     )
 
 
