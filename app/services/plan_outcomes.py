@@ -26,6 +26,7 @@ from app.db.models import (
     PlanAction,
     PlanPriority,
 )
+from app.domain.comparison import make_delta
 from app.domain.instrument import Method
 from app.services.analysis import improvement_rule
 from app.services.assessments import performance_of
@@ -90,17 +91,6 @@ def next_assessment(session: Session, a: Assessment) -> Assessment | None:
     )
 
 
-def _outcome(delta: float | None, threshold: float, risk: bool) -> str:
-    if delta is None:
-        return "not_assessed"
-    better = -delta if risk else delta
-    if better >= threshold - 1e-9:
-        return "improved"
-    if better <= -threshold + 1e-9:
-        return "declined"
-    return "unchanged"
-
-
 def plan_outcome(
     session: Session, principal: Principal, catalog: Catalog, assessment_id: uuid.UUID
 ) -> PlanOutcome:
@@ -143,7 +133,9 @@ def outcome_between(
     areas = []
     for p in plan.priorities:
         b, e = before.get(p.area_key), after.get(p.area_key)
-        delta = None if b is None or e is None else e - b
+        # the change as the comparisons show it: the difference of the shown scores, judged by
+        # the instrument's threshold in its better direction
+        change = make_delta(p.area_key, b, e, lower_is_better=risk, threshold=threshold)
         done = sum(1 for x in p.actions if x.status == "done")
         dropped = sum(1 for x in p.actions if x.status == "dropped")
         areas.append(
@@ -152,8 +144,8 @@ def outcome_between(
                 title=titles.get(p.area_key),
                 baseline=b,
                 endline=e,
-                delta=delta,
-                outcome="no_next_round" if later is None else _outcome(delta, threshold, risk),
+                delta=change.delta,
+                outcome="no_next_round" if later is None else (change.outcome or "not_assessed"),
                 actions_total=len(p.actions),
                 actions_done=done,
                 actions_dropped=dropped,

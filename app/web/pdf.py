@@ -20,9 +20,9 @@ from urllib.parse import unquote, urlparse
 from fastapi import Query
 from starlette.responses import Response
 
-from app.services.filenames import content_disposition, safe_filename
+from app.services.filenames import safe_filename
 from app.web import i18n
-from app.web.kit import Page, environment, finish
+from app.web.kit import Page, download, environment
 
 STATIC = (Path(__file__).parent / "static").resolve()
 BASE_URL = STATIC.as_uri() + "/"
@@ -110,11 +110,4 @@ def filename(*parts: str) -> str:
 
 
 def pdf_response(page: Page, content: bytes, name: str) -> Response:
-    response = Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": content_disposition(name)},
-    )
-    page.set_lang = False  # a PDF in the other language does not change the pages' language
-    finish(page.request, response, page)
-    return response
+    return download(page, name, content, "application/pdf")

@@ -23,15 +23,12 @@ from app.domain.errors import Invalid
 from app.domain.instrument import Instrument, Method
 from app.domain.scoring import NA, AnswerValue
 from app.services import exports, profiles
-from app.services.filenames import content_disposition
-from app.web.kit import Page, PageRoute, db, finish, member, render
+from app.web.kit import Page, PageRoute, db, download, member, render
 from app.web.pages.plans import plan_section
 from app.web.pdf import Paper, Paper_Q, chosen_paper, pdf_response, render_pdf
 from app.web.pdf import filename as pdf_filename
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -181,21 +178,13 @@ def assessment_pdf(
     return pdf_response(page, content, name)
 
 
-def _download(page: Page, filename: str, data: bytes) -> Response:
-    """The file as an attachment, named as every download is (``content_disposition``)."""
-    disposition = content_disposition(filename)
-    response = Response(data, media_type=XLSX, headers={"Content-Disposition": disposition})
-    finish(page.request, response, page)
-    return response
-
-
 @router.get("/assessments/{assessment_id}/export.xlsx")
 def assessment_export(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
     with db(page) as session:
         name, data = exports.assessment_workbook(
             session, page.who, catalog_of(page), assessment_id, page.lang
         )
-    return _download(page, name, data)
+    return download(page, name, data)
 
 
 @router.get("/assessments/{assessment_id}/template.xlsx")
@@ -206,4 +195,4 @@ def assessment_template(
         name, data = exports.assessment_as_template(
             session, page.who, catalog_of(page), assessment_id, page.lang
         )
-    return _download(page, name, data)
+    return download(page, name, data)

@@ -27,7 +27,7 @@ from app.domain.scoring import NA
 from app.services import assessments as svc
 from app.services.common import latest_assessment_date
 from app.services.organizations import get_organization
-from app.web.kit import Page, PageRoute, db, member, redirect, render
+from app.web.kit import Page, PageRoute, db, member, redirect, refusal, render
 from app.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -47,20 +47,6 @@ FormDep = Annotated[FormData, Depends(_form)]
 def _catalog(page: Page) -> Catalog:
     catalog: Catalog = page.request.app.state.catalog
     return catalog
-
-
-def _detail(page: Page, exc: Exception) -> str:
-    """A service's refusal in the page's language (the Spanish text when the service gave one)."""
-    if isinstance(exc, Invalid | Conflict | PreconditionFailed):
-        errors = exc.extra.get("errors") or []
-        if page.lang == "es":
-            es = exc.extra.get("detail_es") or next(
-                (e["detail_es"] for e in errors if e.get("detail_es")), None
-            )
-            if es:
-                return str(es)
-        return exc.detail
-    return str(exc)
 
 
 # --- a new draft ---------------------------------------------------------------------------------
@@ -122,7 +108,7 @@ def create(
         try:
             a, _ = svc.create_assessment(session, who, _catalog(page), data)
         except (Invalid, Conflict) as exc:
-            error = _detail(page, exc)
+            error = refusal(page.lang, exc)
             if any(e.get("pointer") == "/round" for e in exc.extra.get("errors") or []):
                 error = page.t("entry.round_bad")
             existing = exc.extra.get("existing_id")

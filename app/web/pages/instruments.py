@@ -15,17 +15,15 @@ from starlette.responses import Response
 
 from app.catalog import Catalog
 from app.domain.instrument import Instrument, Item, Method, RiskRules, Scale, Scoring
-from app.services.filenames import content_disposition
 from app.services.instruments import get_file, template_workbook
 from app.services.xlsform import xlsform_workbook
-from app.web.kit import Page, PageRoute, finish, member, render
+from app.web.kit import Page, PageRoute, download, member, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 MemberDep = Annotated[Page, Depends(member)]
 IdPath = Annotated[str, Path(max_length=40)]
 VersionPath = Annotated[str, Path(max_length=32)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -156,19 +154,11 @@ def template(
     lang: Annotated[Literal["en", "es"] | None, Query()] = None,
 ) -> Response:
     name, data = template_workbook(_catalog(page), instrument_id, version, lang or page.lang)
-    response = Response(
-        data, media_type=XLSX, headers={"Content-Disposition": content_disposition(name)}
-    )
-    finish(page.request, response)
-    return response
+    return download(page, name, data)
 
 
 @router.get("/instruments/{instrument_id}/{version}/xlsform.xlsx")
 def xlsform(page: MemberDep, instrument_id: IdPath, version: VersionPath) -> Response:
     """The XLSForm for field collection (same service as the API's xlsform route)."""
     name, data = xlsform_workbook(_catalog(page), instrument_id, version)
-    response = Response(
-        data, media_type=XLSX, headers={"Content-Disposition": content_disposition(name)}
-    )
-    finish(page.request, response)
-    return response
+    return download(page, name, data)

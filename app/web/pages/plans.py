@@ -25,8 +25,7 @@ from app.services import plan_models as models
 from app.services import plans as svc
 from app.services.assessments import get_assessment
 from app.services.common import latest_assessment_date
-from app.services.filenames import content_disposition
-from app.web.kit import Page, PageRoute, db, finish, member, redirect, render
+from app.web.kit import Page, PageRoute, db, download, member, redirect, refusal, render
 from app.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -36,7 +35,6 @@ Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
 Tag = Annotated[str, Form(max_length=200)]
 Short = Annotated[str, Form(max_length=200)]
 Long = Annotated[str, Form(max_length=4000)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _catalog(page: Page) -> Catalog:
@@ -128,7 +126,7 @@ def _write(page: Page, assessment_id: uuid.UUID, work: Any) -> Response:
     except PreconditionFailed:
         return _show(page, assessment_id, 409, error=page.t("plan.stale"))
     except (Conflict, Invalid) as exc:
-        return _show(page, assessment_id, 422, error=exc.detail)
+        return _show(page, assessment_id, 422, error=refusal(page.lang, exc))
     return _back(page, assessment_id)
 
 
@@ -278,10 +276,12 @@ def plan_upload(
     except PreconditionFailed:
         return _show(page, assessment_id, 409, error=page.t("plan.stale_workbook"))
     except Invalid as exc:
+        said = "detail_es" if page.lang == "es" else "detail"
         cells = "; ".join(
-            f"{e.get('pointer', '')}: {e.get('detail', '')}" for e in exc.extra.get("errors", [])
+            f"{e.get('pointer', '')}: {e.get(said) or e.get('detail', '')}"
+            for e in exc.extra.get("errors", [])
         )
-        return _show(page, assessment_id, 422, error=f"{exc.detail} {cells}".strip())
+        return _show(page, assessment_id, 422, error=f"{refusal(page.lang, exc)} {cells}".strip())
     return _back(page, assessment_id)
 
 
@@ -291,7 +291,4 @@ def plan_export(assessment_id: uuid.UUID, page: MemberDep) -> Response:
         name, data = plan_workbook.plan_workbook(
             session, page.who, _catalog(page), assessment_id, page.lang, latest_assessment_date()
         )
-    headers = {"Content-Disposition": content_disposition(name)}
-    response = Response(data, media_type=XLSX, headers=headers)
-    finish(page.request, response, page)
-    return response
+    return download(page, name, data)

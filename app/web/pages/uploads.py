@@ -19,14 +19,13 @@ from app.catalog import Catalog
 from app.config import Settings
 from app.excel import Limits
 from app.services import imports, staged_imports
-from app.web.kit import Page, PageRoute, db, finish, member, redirect, render
+from app.web.kit import Page, PageRoute, db, download, finish, member, redirect, render
 from app.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 MemberDep = Annotated[Page, Depends(member)]
 Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _settings(page: Page) -> Settings:
@@ -157,10 +156,4 @@ def annotated(page: MemberDep, staged_id: str, n: int) -> Response:
             message=page.t("upload.annotate_failed"),
         )
     name, data = marked
-    response = Response(
-        data,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-    finish(page.request, response, page)
-    return response
+    return download(page, name, data)
