@@ -55,7 +55,7 @@ from app.db import migrate
 from app.db.models import Assessment, AssessmentScore, Cohort, Organization, Workspace
 from app.db.session import make_engine, make_sessionmaker
 from app.services import analysis
-from app.services.assessments import AssessmentFilter, answered_counts, list_assessments
+from app.services.assessment_reads import AssessmentFilter, answered_counts, list_assessments
 from app.services.keys import Principal, authenticate, create_key
 from app.services.scores import as_json
 

@@ -28,7 +28,7 @@ from app.domain.comparison import (
 from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.instrument import Instrument, Method
 from app.domain.scoring import NA, AnswerValue, Score
-from app.services.assessments import answers_of, get_assessment
+from app.services.assessment_reads import answers_of, get_assessment
 from app.services.keys import Principal
 from app.services.organizations import get_cohort, get_organization
 from app.services.scores import score_summary

@@ -1,4 +1,8 @@
-"""Assessments: draft -> submitted -> final, revisions, and the one path from answers to scores."""
+"""Assessments' lifecycle, the use cases that write: create a draft, change it, submit it (scored
+and stored), finalize, reopen, revise a final one, and import a file's answers into its round.
+
+Reads are in ``assessment_reads``; the path from answers to a stored score in
+``assessment_scoring``."""
 
 from __future__ import annotations
 
@@ -8,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Status
+from app.db.models import Answer, Assessment, AssessmentScore, Status
 from app.db.session import write_transaction
 from app.domain.answers import (
     AnswerProblem,
@@ -22,24 +26,26 @@ from app.domain.answers import (
     parse_answers,
 )
 from app.domain.errors import Conflict, Invalid, NotFound
-from app.domain.scoring import NA, AnswerValue, Score, score
+from app.domain.scoring import NA, Score
+from app.services.assessment_reads import (
+    answers_of,
+    assessment_etag,
+    get_assessment,
+    performance_of,
+)
+from app.services.assessment_scoring import compute, store_score
 from app.services.common import (
     IdempotencyRequest,
     audit,
     check_assessed_on,
     check_if_match,
-    etag,
-    get_scoped,
     idempotent_replay,
     now,
-    page_after,
     remember,
 )
 from app.services.instruments import version_row
 from app.services.keys import Principal
-from app.services.metrics import timed_scoring
 from app.services.organizations import get_organization
-from app.services.scores import ENGINE_VERSION, render_score, score_payload, score_summary
 from app.services.webhooks import emit_assessment
 
 
@@ -75,29 +81,6 @@ def resolve_instrument(catalog: Catalog, instrument_id: str, version: str | None
             errors=[{"pointer": "/instrument_version", "detail": "unknown version"}],
         )
     return f
-
-
-def get_assessment(session: Session, principal: Principal, assessment_id: uuid.UUID) -> Assessment:
-    return get_scoped(session, principal, Assessment, assessment_id, "assessment")
-
-
-def assessment_etag(a: Assessment) -> str:
-    return etag(a.id, a.row_version)
-
-
-def answers_of(a: Assessment) -> dict[str, AnswerValue]:
-    return answer_values((x.item_key, x.value, x.is_na) for x in a.answers)
-
-
-def answer_values(rows: Iterable[tuple[str, float | None, bool]]) -> dict[str, AnswerValue]:
-    """Stored answer rows (item, value, is_na) as the engine reads them: N/A, a value, or absent."""
-    out: dict[str, AnswerValue] = {}
-    for key, value, is_na in rows:
-        if is_na:
-            out[key] = NA
-        elif value is not None:
-            out[key] = value
-    return out
 
 
 def _answer_rows(f: InstrumentFile, parsed: ParsedAnswers) -> list[Answer]:
@@ -200,17 +183,6 @@ def performance_columns(performance: Mapping[str, Any] | None) -> dict[str, Any]
         "performance_metric": p.get("metric"),
         "performance_value": p.get("value"),
         "performance_higher_is_better": p.get("higher_is_better") if p else None,
-    }
-
-
-def performance_of(a: Assessment) -> dict[str, Any] | None:
-    """The performance metric measured at an assessment, or None."""
-    if a.performance_metric is None or a.performance_value is None:
-        return None
-    return {
-        "metric": a.performance_metric,
-        "value": a.performance_value,
-        "higher_is_better": a.performance_higher_is_better is not False,
     }
 
 
@@ -347,44 +319,6 @@ def update_assessment(
 def replace_answers(f: InstrumentFile, a: Assessment, parsed: ParsedAnswers) -> None:
     """Replace every answer of a draft with validated ones."""
     a.answers = _answer_rows(f, parsed)
-
-
-def compute(f: InstrumentFile, a: Assessment) -> Score:
-    """The single path from stored answers to a score."""
-    return score_answers(f, answers_of(a))
-
-
-def score_answers(f: InstrumentFile, answers: Mapping[str, AnswerValue]) -> Score:
-    """``compute`` for answers already read (``answer_values``), e.g. many at once."""
-    with timed_scoring():
-        return score(f.compiled, answers)
-
-
-def store_score(session: Session, f: InstrumentFile, a: Assessment, result: Score) -> None:
-    row = session.get(AssessmentScore, a.id)
-    payload = score_payload(result, f.instrument)
-    summary = score_summary(result)
-    ts = now()
-    rendered = render_score(a.id, ts, payload)
-    if row is None:
-        session.add(
-            AssessmentScore(
-                assessment_id=a.id,
-                computed_at=ts,
-                overall=result.overall.score,
-                summary=summary,
-                payload=payload,
-                rendered=rendered,
-                engine_version=ENGINE_VERSION,
-            )
-        )
-    else:
-        row.computed_at = ts
-        row.overall = result.overall.score
-        row.summary = summary
-        row.payload = payload
-        row.rendered = rendered
-        row.engine_version = ENGINE_VERSION
 
 
 def submit(
@@ -574,130 +508,3 @@ def create_revision(
             {"replaces": old.id, "revision": new.revision},
         )
     return new
-
-
-def replaced_by(session: Session, assessment_id: uuid.UUID) -> uuid.UUID | None:
-    return session.scalar(select(Assessment.id).where(Assessment.replaces_id == assessment_id))
-
-
-_SCORE_OF = (
-    select(
-        Assessment.workspace_id,
-        Assessment.status,
-        AssessmentScore.rendered,
-        AssessmentScore.computed_at,
-    )
-    .outerjoin(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
-    .where(Assessment.id == bindparam("assessment_id"))
-)
-_PAYLOAD_OF = select(AssessmentScore.payload).where(
-    AssessmentScore.assessment_id == bindparam("assessment_id")
-)
-
-
-def get_scores(session: Session, principal: Principal, assessment_id: uuid.UUID) -> str:
-    """The stored score object as JSON text (the hot read: one query, no re-serialization)."""
-    row = session.execute(_SCORE_OF, {"assessment_id": assessment_id}).first()
-    if row is None or row.workspace_id != principal.workspace_id:
-        raise NotFound(f"assessment {assessment_id} does not exist")
-    if row.computed_at is None:
-        raise Conflict(
-            f"assessment is {row.status} and has no stored score yet; submit it to score it",
-            status_now=row.status,
-        )
-    if row.rendered is not None:
-        return str(row.rendered)
-    # Stored before the rendered column existed: rendered from the payload on each read.
-    payload = session.execute(_PAYLOAD_OF, {"assessment_id": assessment_id}).scalar()
-    if payload is None:  # reopened between the two statements
-        raise Conflict(
-            "the assessment was reopened and has no stored score now", status_now="draft"
-        )
-    return render_score(assessment_id, row.computed_at, payload)
-
-
-@dataclass(frozen=True)
-class AssessmentFilter:
-    organization_id: uuid.UUID | None = None
-    instrument_id: str | None = None
-    round: str | None = None
-    cohort_id: uuid.UUID | None = None
-    status: str | None = None
-    assessed_from: date | None = None
-    assessed_to: date | None = None
-    current_only: bool = False
-
-
-def list_assessments(
-    session: Session,
-    principal: Principal,
-    filters: AssessmentFilter,
-    *,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[Assessment], bool]:
-    q = select(Assessment).where(Assessment.workspace_id == principal.workspace_id)
-    if filters.organization_id:
-        q = q.where(Assessment.organization_id == filters.organization_id)
-    if filters.instrument_id:
-        q = q.where(Assessment.instrument_id == filters.instrument_id)
-    if filters.round:
-        q = q.where(Assessment.round == filters.round)
-    if filters.status:
-        q = q.where(Assessment.status == filters.status)
-    if filters.assessed_from:
-        q = q.where(Assessment.assessed_on >= filters.assessed_from)
-    if filters.assessed_to:
-        q = q.where(Assessment.assessed_on <= filters.assessed_to)
-    if filters.current_only:
-        q = q.where(Assessment.is_current.is_(True))
-    if filters.cohort_id:
-        q = q.join(CohortMember, CohortMember.organization_id == Assessment.organization_id).where(
-            CohortMember.cohort_id == filters.cohort_id
-        )
-    q = page_after(q, Assessment.created_at, Assessment.id, cursor, limit)
-    rows = list(session.scalars(q))  # answers are not loaded: a list shows counts (answered_counts)
-    return rows[:limit], len(rows) > limit
-
-
-def answered_counts(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """How many items each assessment answered (a value or N/A), counted in the database: a page
-    of 100 assessments is one small aggregate, not 4,500 answer rows turned into objects."""
-    if not ids:
-        return {}
-    answered = or_(Answer.is_na.is_(True), Answer.value.is_not(None))
-    counts = session.execute(
-        select(Answer.assessment_id, func.count())
-        .where(Answer.assessment_id.in_(ids), answered)
-        .group_by(Answer.assessment_id)
-    )
-    return {i: 0 for i in ids} | {a_id: n for a_id, n in counts}
-
-
-@dataclass(frozen=True)
-class RescoreReport:
-    checked: int
-    changed: list[tuple[str, float | None, float | None]]
-
-
-def rescore_all(session: Session, catalog: Catalog, *, write: bool) -> RescoreReport:
-    """Recompute every stored score from its answers; report (and optionally store) differences."""
-    changed: list[tuple[str, float | None, float | None]] = []
-    checked = 0
-    with write_transaction(session):
-        rows = session.execute(
-            select(Assessment, AssessmentScore).join(
-                AssessmentScore, AssessmentScore.assessment_id == Assessment.id
-            )
-        ).all()
-        for a, stored in rows:
-            f = catalog.get(a.instrument_id, a.instrument_version)
-            if f is None:
-                continue
-            checked += 1
-            result = compute(f, a)
-            if score_payload(result, f.instrument) != stored.payload:
-                changed.append((str(a.id), stored.overall, result.overall.score))
-                if write:
-                    store_score(session, f, a, result)
-    return RescoreReport(checked, changed)

@@ -25,7 +25,7 @@ from app.excel import (
     export_series,
 )
 from app.services.analysis import cohort_json, compare_cohort_rounds, series
-from app.services.assessments import answers_of, get_assessment
+from app.services.assessment_reads import answers_of, get_assessment
 from app.services.filenames import safe_filename
 from app.services.keys import Principal
 from app.services.organizations import get_cohort, get_organization

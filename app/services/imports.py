@@ -39,6 +39,7 @@ from app.excel.problems import Problem, problem
 from app.excel.reader import Cover
 from app.excel.sandbox import SandboxBusy
 from app.services import assessments as svc
+from app.services.assessment_scoring import compute
 from app.services.common import audit, latest_assessment_date, now
 from app.services.filenames import safe_filename
 from app.services.keys import Principal
@@ -543,7 +544,7 @@ def _import_in_transaction(
     result.organization_id = str(org.id)
     a = _apply(session, principal, f, wb, org, result)
     result.assessment_id = str(a.id)
-    score = svc.compute(f, a)
+    score = compute(f, a)
     if score.overall.score is not None:
         svc.submit_in_transaction(session, principal, f, a)
         result.scored = True
