@@ -1,39 +1,43 @@
 """Assessments' lifecycle, the use cases that write: create a draft, change it, submit it (scored
 and stored), finalize, reopen, revise a final one, and import a file's answers into its round.
 
-Reads are in ``assessment_reads``; the path from answers to a stored score in
-``assessment_scoring``."""
+The steps these are made of are in ``assessment_steps``, reads in ``assessment_reads``, and the
+path from answers to a stored score in ``assessment_scoring``."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Answer, Assessment, AssessmentScore, Status
+from app.db.models import Assessment, Status
 from app.db.session import write_transaction
-from app.domain.answers import (
-    AnswerProblem,
-    AnswersInvalid,
-    ParsedAnswers,
-    RawAnswer,
-    parse_answers,
-)
+from app.domain.answers import ParsedAnswers, RawAnswer, parse_answers
 from app.domain.errors import Conflict, Invalid, NotFound
-from app.domain.scoring import NA, Score
+from app.domain.scoring import Score
 from app.services.assessment_reads import (
     answers_of,
     assessment_etag,
     get_assessment,
     performance_of,
 )
-from app.services.assessment_scoring import compute, store_score
+from app.services.assessment_scoring import compute
+from app.services.assessment_steps import (
+    answer_rows,
+    check_round,
+    current_for_round,
+    item_order,
+    merge_answers,
+    new_assessment,
+    performance_columns,
+    record_submission,
+    reopen_submitted,
+)
 from app.services.common import (
     IdempotencyRequest,
     audit,
@@ -43,7 +47,6 @@ from app.services.common import (
     now,
     remember,
 )
-from app.services.instruments import version_row
 from app.services.keys import Principal
 from app.services.organizations import get_organization
 from app.services.webhooks import emit_assessment
@@ -83,50 +86,6 @@ def resolve_instrument(catalog: Catalog, instrument_id: str, version: str | None
     return f
 
 
-def _answer_rows(f: InstrumentFile, parsed: ParsedAnswers) -> list[Answer]:
-    order = {k: i for i, k in enumerate(_item_order(f))}
-    keys = sorted(set(parsed.values) | set(parsed.notes), key=order.__getitem__)
-    rows = []
-    for key in keys:
-        value = parsed.values.get(key)
-        rows.append(
-            Answer(
-                item_key=key,
-                position=order[key],
-                value=None if value is None or value is NA else float(value),  # type: ignore[arg-type]
-                is_na=value is NA,
-                note=parsed.notes.get(key),
-            )
-        )
-    return rows
-
-
-def _item_order(f: InstrumentFile) -> list[str]:
-    return [i.key for d in f.instrument.dimensions for a in d.areas for i in a.items]
-
-
-def check_round(round_label: str) -> str:
-    label = round_label.strip()
-    if not label or len(label) > 64:
-        raise Invalid("round must be 1 to 64 characters", errors=[{"pointer": "/round"}])
-    return label
-
-
-def current_for_round(
-    session: Session, org_id: uuid.UUID, instrument_id: str, round_label: str
-) -> Assessment | None:
-    return session.scalar(
-        select(Assessment)
-        .where(
-            Assessment.organization_id == org_id,
-            Assessment.instrument_id == instrument_id,
-            Assessment.round == round_label,
-        )
-        .order_by(Assessment.revision.desc())
-        .limit(1)
-    )
-
-
 def create_assessment(
     session: Session,
     principal: Principal,
@@ -158,7 +117,21 @@ def create_assessment(
                 "revision of it if it is final",
                 existing_id=str(existing.id),
             )
-        a = new_assessment(session, principal, f, data, org.id, round_label, parsed, revision=1)
+        a = new_assessment(
+            session,
+            principal,
+            f,
+            org.id,
+            round_label,
+            parsed,
+            assessed_on=data.assessed_on,
+            assessor=data.assessor,
+            retrospective=data.retrospective,
+            performance=data.performance,
+            source=data.source,
+            source_sha256=data.source_sha256,
+            revision=1,
+        )
         remember(session, principal, idempotency, "assessment", a.id)
         audit(
             session,
@@ -174,85 +147,6 @@ def create_assessment(
             },
         )
     return a, True
-
-
-def performance_columns(performance: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The assessment's performance columns for a measurement (or none: all null)."""
-    p = performance or {}
-    return {
-        "performance_metric": p.get("metric"),
-        "performance_value": p.get("value"),
-        "performance_higher_is_better": p.get("higher_is_better") if p else None,
-    }
-
-
-def new_assessment(
-    session: Session,
-    principal: Principal,
-    f: InstrumentFile,
-    data: AssessmentData,
-    org_id: uuid.UUID,
-    round_label: str,
-    parsed: ParsedAnswers,
-    *,
-    revision: int,
-    replaces: uuid.UUID | None = None,
-) -> Assessment:
-    ts = now()
-    a = Assessment(
-        workspace_id=principal.workspace_id,
-        organization_id=org_id,
-        instrument_version_id=version_row(session, f.instrument.id, f.instrument.version).id,
-        instrument_id=f.instrument.id,
-        instrument_version=f.instrument.version,
-        round=round_label,
-        assessed_on=data.assessed_on,
-        assessor=data.assessor,
-        retrospective=data.retrospective,
-        **performance_columns(data.performance),
-        status=Status.draft.value,
-        revision=revision,
-        replaces_id=replaces,
-        is_current=replaces is None,
-        source=data.source,
-        source_sha256=data.source_sha256,
-        created_at=ts,
-        updated_at=ts,
-    )
-    a.answers = _answer_rows(f, parsed)
-    session.add(a)
-    session.flush()
-    if replaces is not None:
-        emit_assessment(session, a, "assessment.revised", replaces=replaces)
-    return a
-
-
-def merge_answers(
-    f: InstrumentFile, current: Assessment, changes: Iterable[RawAnswer]
-) -> ParsedAnswers:
-    """Apply changed answers (a blank value with no note removes an answer) and revalidate."""
-    merged: dict[str, RawAnswer] = {
-        x.item_key: RawAnswer(x.item_key, "na" if x.is_na else x.value, x.note)
-        for x in current.answers
-    }
-    seen: set[str] = set()
-    problems: list[AnswerProblem] = []
-    for index, change in enumerate(changes):
-        if change.item in seen:
-            problems.append(
-                AnswerProblem(
-                    change.item,
-                    "duplicate_item",
-                    f"item '{change.item}' is answered more than once",
-                    f"el ítem '{change.item}' tiene más de una respuesta",
-                    index=index,
-                )
-            )
-        seen.add(change.item)
-        merged[change.item] = change
-    if problems:
-        raise AnswersInvalid(problems)
-    return parse_answers(f.instrument, merged.values())
 
 
 def update_assessment(
@@ -283,7 +177,7 @@ def update_assessment(
         diff: dict[str, Any] = {}
         if answers is not None:
             parsed = merge_answers(f, a, answers)
-            a.answers = _answer_rows(f, parsed)
+            a.answers = answer_rows(f, parsed)
             diff["answers"] = sorted({x.item for x in answers})
             # no longer what the uploaded file said: the same file uploaded again must apply
             a.source_sha256 = None
@@ -316,11 +210,6 @@ def update_assessment(
     return a
 
 
-def replace_answers(f: InstrumentFile, a: Assessment, parsed: ParsedAnswers) -> None:
-    """Replace every answer of a draft with validated ones."""
-    a.answers = _answer_rows(f, parsed)
-
-
 def submit(
     session: Session,
     principal: Principal,
@@ -334,24 +223,11 @@ def submit(
         check_if_match(if_match, assessment_etag(a), required=False)
         f = catalog.get(a.instrument_id, a.instrument_version)
         assert f is not None  # the catalog is checked against the database at start
-        submit_in_transaction(session, principal, f, a)
+        _submit_draft(session, principal, f, a)
     return a
 
 
-def _hand_round_over(
-    session: Session, replaced_id: uuid.UUID, revision: Assessment, *, to_revision: bool
-) -> None:
-    """Which of a revision and the assessment it replaces is the round's current one."""
-    session.execute(
-        update(Assessment)
-        .where(Assessment.id == replaced_id)
-        .values(is_current=not to_revision)
-        .execution_options(synchronize_session=False)
-    )
-    revision.is_current = to_revision
-
-
-def submit_in_transaction(
+def _submit_draft(
     session: Session, principal: Principal, f: InstrumentFile, a: Assessment
 ) -> Score:
     """Score a draft and store the score, inside the caller's write transaction."""
@@ -360,7 +236,7 @@ def submit_in_transaction(
     result = compute(f, a)
     if result.overall.score is None:
         answered = answers_of(a)
-        missing = [k for k in _item_order(f) if k not in answered]
+        missing = [k for k in item_order(f) if k not in answered]
         reason = result.overall.reason
         raise Invalid(
             "the assessment is not complete enough to score: "
@@ -377,23 +253,7 @@ def submit_in_transaction(
                 for k in missing
             ],
         )
-    store_score(session, f, a, result)
-    ts = now()
-    a.status = Status.submitted.value
-    a.submitted_at = ts
-    a.updated_at = ts
-    if a.replaces_id is not None:
-        _hand_round_over(session, a.replaces_id, a, to_revision=True)
-    session.flush()
-    audit(
-        session,
-        principal,
-        "assessment.submit",
-        "assessment",
-        a.id,
-        {"overall": result.overall.score, "coverage": result.overall.coverage},
-    )
-    emit_assessment(session, a, "assessment.submitted", overall=result.overall.score)
+    record_submission(session, principal, f, a, result)
     return result
 
 
@@ -426,28 +286,8 @@ def reopen(
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
         check_if_match(if_match, assessment_etag(a), required=False)
-        reopen_in_transaction(session, principal, a)
+        reopen_submitted(session, principal, a)
     return a
-
-
-def reopen_in_transaction(session: Session, principal: Principal, a: Assessment) -> None:
-    if a.status != Status.submitted:
-        raise Conflict(
-            "only a submitted assessment can be reopened"
-            + (" — final ones take a revision" if a.status == Status.final else ""),
-            status_now=a.status,
-        )
-    row = session.get(AssessmentScore, a.id)
-    if row is not None:
-        session.delete(row)
-    if a.replaces_id is not None:
-        # the revision it replaced is the round's scored assessment again until this one is
-        _hand_round_over(session, a.replaces_id, a, to_revision=False)
-    a.status = Status.draft.value
-    a.submitted_at = None
-    a.updated_at = now()
-    session.flush()
-    audit(session, principal, "assessment.reopen", "assessment", a.id, None)
 
 
 def create_revision(
@@ -476,26 +316,19 @@ def create_revision(
         f = catalog.get(old.instrument_id, old.instrument_version)
         assert f is not None
         parsed = merge_answers(f, old, answers or ())
-        data = AssessmentData(
-            organization_id=old.organization_id,
-            instrument_id=old.instrument_id,
-            instrument_version=old.instrument_version,
-            round=old.round,
+        new = new_assessment(
+            session,
+            principal,
+            f,
+            old.organization_id,
+            old.round,
+            parsed,
             assessed_on=changes.get("assessed_on") or old.assessed_on,
             assessor=changes.get("assessor", old.assessor),
             retrospective=changes.get("retrospective", old.retrospective),
             performance=changes.get("performance", performance_of(old)),
             source=changes.get("source", "api"),
             source_sha256=changes.get("source_sha256"),
-        )
-        new = new_assessment(
-            session,
-            principal,
-            f,
-            data,
-            old.organization_id,
-            old.round,
-            parsed,
             revision=old.revision + 1,
             replaces=old.id,
         )
@@ -508,3 +341,115 @@ def create_revision(
             {"replaces": old.id, "revision": new.revision},
         )
     return new
+
+
+# --- answers from a file (a workbook, a field submission) --------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportedAnswers:
+    """A file's answers for one round of an organization, already read and checked."""
+
+    organization_id: uuid.UUID
+    round: str
+    answers: ParsedAnswers
+    assessed_on: date | None  # None: the round keeps its date (today for a new round)
+    assessor: str | None
+    source: str
+    source_sha256: str
+
+
+@dataclass(frozen=True)
+class ImportedRound:
+    """What importing answers did to the round: its assessment, how it changed, and its score
+    (computed once, from the answers now stored; submitted when the overall is computable)."""
+
+    assessment: Assessment
+    change: Literal["created", "updated", "revised"]
+    score: Score
+
+    @property
+    def submitted(self) -> bool:
+        return self.score.overall.score is not None
+
+
+class RoundOnAnotherVersion(Conflict):
+    """The round already has an assessment on another version of the instrument."""
+
+    def __init__(self, round_label: str, instrument_id: str, existing: str, offered: str) -> None:
+        super().__init__(
+            f"round '{round_label}' already has an assessment on {instrument_id} {existing}, "
+            f"not {offered}"
+        )
+        self.round = round_label
+        self.instrument_id = instrument_id
+        self.existing_version = existing
+        self.offered_version = offered
+
+
+_IMPORT_ACTIONS = {
+    "created": "assessment.import.create",
+    "updated": "assessment.import.update",
+    "revised": "assessment.import.revise",
+}
+
+
+def import_answers(
+    session: Session, principal: Principal, f: InstrumentFile, data: ImportedAnswers
+) -> ImportedRound:
+    """Give a round a file's answers, inside the caller's write transaction: a new assessment
+    when the round has none, a revision when its latest is final, otherwise its draft (or its
+    submission, reopened) updated. Then scored once, and submitted when the score is computable.
+    Raises ``RoundOnAnotherVersion`` when the round is on another version of the instrument."""
+    round_label = check_round(data.round)
+    existing = current_for_round(session, data.organization_id, f.instrument.id, round_label)
+    assessed_on = data.assessed_on or (existing.assessed_on if existing else date.today())
+    if existing is not None and existing.instrument_version != f.instrument.version:
+        raise RoundOnAnotherVersion(
+            round_label, f.instrument.id, existing.instrument_version, f.instrument.version
+        )
+    change: Literal["created", "updated", "revised"]
+    if existing is None or existing.status == Status.final:
+        a = new_assessment(
+            session,
+            principal,
+            f,
+            data.organization_id,
+            round_label,
+            data.answers,
+            assessed_on=assessed_on,
+            assessor=data.assessor,
+            source=data.source,
+            source_sha256=data.source_sha256,
+            revision=1 if existing is None else existing.revision + 1,
+            replaces=None if existing is None else existing.id,
+        )
+        change = "created" if existing is None else "revised"
+    else:
+        if existing.status == Status.submitted:
+            reopen_submitted(session, principal, existing)
+        a = existing
+        a.answers = answer_rows(f, data.answers)
+        a.assessed_on = assessed_on
+        a.assessor = data.assessor
+        a.source = data.source
+        a.source_sha256 = data.source_sha256
+        a.updated_at = now()
+        session.flush()
+        change = "updated"
+    audit(
+        session,
+        principal,
+        _IMPORT_ACTIONS[change],
+        "assessment",
+        a.id,
+        {
+            "file_sha256": data.source_sha256,
+            "answers": len(data.answers.values),
+            "round": round_label,
+        },
+    )
+    result = compute(f, a)
+    if result.overall.score is not None:
+        record_submission(session, principal, f, a, result)
+    return ImportedRound(a, change, result)

@@ -1,7 +1,8 @@
 """Importing filled workbooks: every workbook all-or-nothing, validated before anything is written.
 
-The path is the same as the API's: answers are parsed by the domain, the assessment is created (or
-its draft updated, or a final one revised), and it is scored by ``submit`` when complete enough.
+The path is the same as the API's: answers are parsed by the domain, then one use case,
+``assessments.import_answers``, creates the round's assessment (or updates its draft, or revises a
+final one), scores it once and submits it when it is complete enough.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ from app.catalog import Catalog, InstrumentFile
 from app.db.errors import Busy
 from app.db.models import Assessment, Organization, Status
 from app.db.session import serialize_on, write_transaction
-from app.domain.answers import AnswersInvalid, ParsedAnswers
+from app.domain.answers import AnswersInvalid
 from app.domain.errors import DomainError
 from app.domain.instrument import Instrument
 from app.excel import (
@@ -38,9 +38,8 @@ from app.excel.layout import COVER_SHEET, cover_cell
 from app.excel.problems import Problem, problem
 from app.excel.reader import Cover
 from app.excel.sandbox import SandboxBusy
-from app.services import assessments as svc
-from app.services.assessment_scoring import compute
-from app.services.common import audit, latest_assessment_date, now
+from app.services.assessments import ImportedAnswers, RoundOnAnotherVersion, import_answers
+from app.services.common import latest_assessment_date
 from app.services.filenames import safe_filename
 from app.services.keys import Principal
 from app.services.metrics import IMPORTS
@@ -310,74 +309,39 @@ def _apply(
     org: Organization,
     result: WorkbookResult,
 ) -> Assessment:
-    """Create, update or revise the round's assessment with the workbook's answers."""
-    parsed: ParsedAnswers = wb.answers
-    round_label = svc.check_round(wb.cover.round or "")
-    existing = svc.current_for_round(session, org.id, f.instrument.id, round_label)
-    assessed_on: date = wb.cover.assessed_on or (existing.assessed_on if existing else date.today())
-    if existing is not None and existing.instrument_version != f.instrument.version:
-        raise _Rejected(
-            _error(
-                ProblemCode.version_mismatch,
-                f"round '{round_label}' already has an assessment on {f.instrument.id} "
-                f"{existing.instrument_version}; this workbook is a {f.instrument.version} "
-                "template — download the template of that version",
-                f"la ronda '{round_label}' ya tiene una evaluación en {f.instrument.id} "
-                f"{existing.instrument_version}; este libro es una plantilla {f.instrument.version}"
-                " — descargue la plantilla de esa versión",
-            )
-        )
-    data = svc.AssessmentData(
+    """The round's assessment takes the workbook's answers (created, updated or revised) and is
+    scored once; a round on another version of the instrument rejects the workbook."""
+    answers = ImportedAnswers(
         organization_id=org.id,
-        instrument_id=f.instrument.id,
-        instrument_version=f.instrument.version,
-        round=round_label,
-        assessed_on=assessed_on,
+        round=wb.cover.round or "",
+        answers=wb.answers,
+        assessed_on=wb.cover.assessed_on,
         assessor=wb.cover.assessor,
-        answers=wb.raw_answers(),
         source=wb.source,
         source_sha256=wb.sha256,
     )
-    if existing is None:
-        a = svc.new_assessment(session, principal, f, data, org.id, round_label, parsed, revision=1)
-        result.status = "created"
-        action = "assessment.import.create"
-    elif existing.status == Status.final:
-        a = svc.new_assessment(
-            session,
-            principal,
-            f,
-            data,
-            org.id,
-            round_label,
-            parsed,
-            revision=existing.revision + 1,
-            replaces=existing.id,
-        )
-        result.status = "revised"
-        action = "assessment.import.revise"
-    else:
-        if existing.status == Status.submitted:
-            svc.reopen_in_transaction(session, principal, existing)
-        a = existing
-        svc.replace_answers(f, a, parsed)
-        a.assessed_on = assessed_on
-        a.assessor = wb.cover.assessor
-        a.source = wb.source
-        a.source_sha256 = wb.sha256
-        a.updated_at = now()
-        session.flush()
-        result.status = "updated"
-        action = "assessment.import.update"
-    audit(
-        session,
-        principal,
-        action,
-        "assessment",
-        a.id,
-        {"file_sha256": wb.sha256, "answers": len(parsed.values), "round": round_label},
-    )
-    return a
+    try:
+        done = import_answers(session, principal, f, answers)
+    except RoundOnAnotherVersion as exc:
+        raise _Rejected(
+            _error(
+                ProblemCode.version_mismatch,
+                f"round '{exc.round}' already has an assessment on {exc.instrument_id} "
+                f"{exc.existing_version}; this workbook is a {exc.offered_version} "
+                "template — download the template of that version",
+                f"la ronda '{exc.round}' ya tiene una evaluación en {exc.instrument_id} "
+                f"{exc.existing_version}; este libro es una plantilla {exc.offered_version}"
+                " — descargue la plantilla de esa versión",
+            )
+        ) from None
+    result.status = done.change
+    if done.submitted:
+        result.scored = True
+        result.overall = done.score.overall.score
+    elif done.score.overall.reason is not None:
+        r = done.score.overall.reason
+        result.reason = {"code": r.code, "en": r.en, "es": r.es}
+    return done.assessment
 
 
 class _Rejected(Exception):
@@ -544,14 +508,6 @@ def _import_in_transaction(
     result.organization_id = str(org.id)
     a = _apply(session, principal, f, wb, org, result)
     result.assessment_id = str(a.id)
-    score = compute(f, a)
-    if score.overall.score is not None:
-        svc.submit_in_transaction(session, principal, f, a)
-        result.scored = True
-        result.overall = score.overall.score
-    elif score.overall.reason is not None:
-        r = score.overall.reason
-        result.reason = {"code": r.code, "en": r.en, "es": r.es}
     emit(
         session,
         principal.workspace_id,
