@@ -499,7 +499,7 @@ def rescore(
     ] = False,
 ) -> None:
     """Recompute every stored score from its answers and report any difference."""
-    from app.services.assessments import rescore_all
+    from app.services.assessment_scoring import rescore_all
 
     settings = _settings()
     with friendly_errors():

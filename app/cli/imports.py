@@ -14,6 +14,7 @@ from app.config import Settings
 from app.excel import Limits
 from app.services import imports as svc
 from app.services.keys import cli_principal
+from app.services.uploads import expand_uploads
 
 SHOWN_PROBLEMS = 5
 
@@ -53,7 +54,7 @@ def run_import(
         task = progress.add_task("importing", total=len(files))
         for path in files:
             try:
-                uploads = svc.expand_uploads([svc.Upload(str(path), path.read_bytes())], limits)
+                uploads = expand_uploads([svc.Upload(str(path), path.read_bytes())], limits)
             except svc.UploadRejected as exc:
                 results.append(
                     svc.WorkbookResult(str(path), "rejected", dry_run, problems=[exc.problem])

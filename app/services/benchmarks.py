@@ -35,7 +35,7 @@ from app.domain.comparison import rescore_on
 from app.domain.instrument import Instrument, Method
 from app.domain.rounding import half_even
 from app.domain.scoring import AnswerValue
-from app.services.assessments import answer_values, get_assessment
+from app.services.assessment_reads import answer_values, get_assessment
 from app.services.keys import Principal
 from app.services.scores import score_summary
 

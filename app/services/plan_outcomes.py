@@ -29,7 +29,7 @@ from app.db.models import (
 from app.domain.comparison import make_delta
 from app.domain.instrument import Method
 from app.services.analysis import improvement_rule
-from app.services.assessments import performance_of
+from app.services.assessment_reads import performance_of
 from app.services.common import get_scoped
 from app.services.keys import Principal
 from app.services.plan_models import ActionRead, PerformanceRead

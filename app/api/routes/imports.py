@@ -12,6 +12,7 @@ from app.api.schemas.imports import ImportRead
 from app.domain.rounding import rounded_numbers
 from app.excel import Limits, Problem
 from app.services import imports as svc
+from app.services.uploads import expand_uploads
 
 router = v1_router("imports")
 
@@ -63,7 +64,7 @@ async def import_workbooks(
     limits = _limits(settings.max_upload_bytes)
     uploads = await _read_uploads(files, settings.max_upload_bytes)
     try:
-        expanded = svc.expand_uploads(uploads, limits)
+        expanded = expand_uploads(uploads, limits)
     except svc.UploadRejected as exc:
         return problem_response(
             422,

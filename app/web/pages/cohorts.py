@@ -1,8 +1,8 @@
 """Cohorts: the list, one cohort's page, and its comparison report for a donor (page and PDF).
 
-The report's numbers come from ``services.analysis.compare_cohort_rounds`` — the service behind
-``GET /v1/cohorts/{id}/comparison`` — read from its typed ``CohortResult``; the rule's words from
-``analysis.improvement_rule``. The anonymized form replaces every organization by a code
+The report's numbers come from ``services.cohort_comparison.compare_cohort_rounds`` — the service
+behind ``GET /v1/cohorts/{id}/comparison`` — read from its typed ``CohortResult``; the rule's words
+from ``analysis.improvement_rule``. The anonymized form replaces every organization by a code
 (ORG-01…) before anything reaches the template, so no name can leak into a table or a note.
 """
 
@@ -23,6 +23,7 @@ from app.domain.errors import Invalid
 from app.domain.instrument import Method
 from app.domain.rounding import shown_change
 from app.services import analysis
+from app.services.cohort_comparison import CohortResult, compare_cohort_rounds
 from app.services.common import latest_assessment_date
 from app.services.organizations import get_cohort, list_cohorts, list_organizations, member_counts
 from app.services.plan_outcomes import CohortPlanOutcomes, cohort_actions, cohort_plan_outcomes
@@ -111,7 +112,7 @@ class KeyLine:
 
 @dataclass(frozen=True)
 class CohortReport:
-    result: analysis.CohortResult
+    result: CohortResult
     instrument_title: str
     anonymized: bool
     members: int
@@ -128,7 +129,7 @@ class CohortReport:
     plans: CohortPlanOutcomes | None = None
 
 
-def _shown(r: analysis.CohortResult, anonymized: bool) -> dict[str, str]:
+def _shown(r: CohortResult, anonymized: bool) -> dict[str, str]:
     """Each member's name, or in the anonymized form a code in an order unrelated to names."""
     if not anonymized:
         return dict(r.names)
@@ -136,7 +137,7 @@ def _shown(r: analysis.CohortResult, anonymized: bool) -> dict[str, str]:
     return {oid: f"ORG-{i:0{width}d}" for i, oid in enumerate(sorted(r.names), start=1)}
 
 
-def _left_out(page: Page, r: analysis.CohortResult, shown: dict[str, str]) -> list[tuple[str, str]]:
+def _left_out(page: Page, r: CohortResult, shown: dict[str, str]) -> list[tuple[str, str]]:
     c = r.comparison
     overall = c.keys[0]
     out: list[tuple[str, str]] = []
@@ -161,7 +162,7 @@ def build_cohort_report(
 ) -> CohortReport:
     catalog: Catalog = page.request.app.state.catalog
     with db(page) as session:
-        r = analysis.compare_cohort_rounds(
+        r = compare_cohort_rounds(
             session, page.who, catalog, cohort_id, instrument_id, first, last, None
         )
         paired = [

@@ -24,6 +24,7 @@ from app.domain.answers import AnswersInvalid, RawAnswer
 from app.domain.errors import Conflict, Invalid, PreconditionFailed
 from app.domain.instrument import Dimension, Instrument, Item
 from app.domain.scoring import NA
+from app.services import assessment_reads as reads
 from app.services import assessments as svc
 from app.services.common import latest_assessment_date
 from app.services.organizations import get_organization
@@ -222,7 +223,7 @@ def _entry(
         items,
         keys[index - 1] if index > 0 else None,
         keys[index + 1] if index + 1 < len(keys) else None,
-        svc.assessment_etag(a),
+        reads.assessment_etag(a),
     )
 
 
@@ -250,7 +251,7 @@ def _status_page(page: Page, session: Session, a: Assessment, **values: Any) -> 
         a=a,
         organization=get_organization(session, page.who, a.organization_id),
         score=stored.overall if stored else None,
-        etag=svc.assessment_etag(a),
+        etag=reads.assessment_etag(a),
         **values,
     )
 
@@ -265,7 +266,7 @@ def _file(page: Page, a: Assessment) -> InstrumentFile:
 def edit(page: MemberDep, assessment_id: uuid.UUID, dimension: str | None = None) -> Response:
     who = page.require_write()
     with db(page) as session:
-        a = svc.get_assessment(session, who, assessment_id)
+        a = reads.get_assessment(session, who, assessment_id)
         if a.status != Status.draft:
             return _status_page(page, session, a)
         return _show(page, _entry(page, session, _file(page, a), a, dimension))
@@ -297,7 +298,7 @@ def save(page: MemberDep, assessment_id: uuid.UUID, typed: FormDep) -> Response:
     action = str(typed.get("action", "save"))
     key = str(typed.get("dimension", ""))
     with db(page) as session:
-        a = svc.get_assessment(session, who, assessment_id)
+        a = reads.get_assessment(session, who, assessment_id)
         if a.status != Status.draft:
             return redirect(page, f"/assessments/{a.id}/edit")
         f = _file(page, a)
@@ -332,7 +333,7 @@ def _stale(
 ) -> Response:
     """Someone saved in between: keep what this person typed, show what is stored now beside each
     item that differs, and hand out the current row version (saving again is then a choice)."""
-    a = svc.get_assessment(session, who, assessment_id)
+    a = reads.get_assessment(session, who, assessment_id)
     if a.status != Status.draft:
         return redirect(page, f"/assessments/{a.id}/edit")
     entry = _entry(page, session, f, a, key, typed)
@@ -350,9 +351,9 @@ def _submit(
     page: Page, session: Session, who: Any, f: InstrumentFile, a: Assessment, key: str
 ) -> Response:
     try:
-        svc.submit(session, who, _catalog(page), a.id, svc.assessment_etag(a))
+        svc.submit(session, who, _catalog(page), a.id, reads.assessment_etag(a))
     except Invalid as exc:
-        a = svc.get_assessment(session, who, a.id)
+        a = reads.get_assessment(session, who, a.id)
         entry = _entry(page, session, f, a, key)
         where = {i.key: d.key for d in f.instrument.dimensions for ar in d.areas for i in ar.items}
         for e in exc.extra.get("errors") or []:
@@ -388,7 +389,7 @@ def change_status(
                 return redirect(page, f"/assessments/{assessment_id}/edit")
         except (PreconditionFailed, Conflict) as exc:
             session.rollback()
-            a = svc.get_assessment(session, who, assessment_id)
+            a = reads.get_assessment(session, who, assessment_id)
             message = (
                 page.t("entry.stale_status")
                 if isinstance(exc, PreconditionFailed)

@@ -23,7 +23,7 @@ from app.excel.safety import Limits
 from app.services import plan_import, plan_outcomes, plan_workbook
 from app.services import plan_models as models
 from app.services import plans as svc
-from app.services.assessments import get_assessment
+from app.services.assessment_reads import get_assessment
 from app.services.common import latest_assessment_date
 from app.web.kit import Page, PageRoute, db, download, member, redirect, refusal, render
 from app.web.security import CSRF_FIELD, check_csrf
