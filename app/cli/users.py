@@ -8,22 +8,20 @@ from typing import Annotated
 
 import typer
 
-from app.cli import (
-    _group,
-    _settings,
-    app,
+from app.cli.common import (
     command,
     err,
     fail,
     friendly_errors,
+    new_group,
+    read_settings,
     session_scope,
 )
 from app.db.models import Role
 from app.services import people
 from app.services.keys import cli_principal
 
-users_app = _group("People who sign in to the web pages: create, invite, reset a password.")
-app.add_typer(users_app, name="users")
+users_app = new_group("People who sign in to the web pages: create, invite, reset a password.")
 
 BaseUrlOption = Annotated[
     str,
@@ -53,7 +51,7 @@ def users_create(
         password = getpass.getpass("password: ")
         if getpass.getpass("password again: ") != password:
             raise fail("the two passwords differ; nothing was changed")
-    settings = _settings()
+    settings = read_settings()
     with friendly_errors(), session_scope(settings, create=True) as session:
         person = people.create_person(
             session,
@@ -76,7 +74,7 @@ def users_invite(
     base_url: BaseUrlOption = "http://127.0.0.1:8000",
 ) -> None:
     """Add a person to a workspace and print a one-time link (7 days) to choose a password."""
-    settings = _settings()
+    settings = read_settings()
     with friendly_errors(), session_scope(settings, create=False) as session:
         by = cli_principal(session, workspace, create=False)
         link = people.invite(session, by, email=email, name=name, role=role.value)
@@ -93,7 +91,7 @@ def users_reset(
     base_url: BaseUrlOption = "http://127.0.0.1:8000",
 ) -> None:
     """Print a one-time link (24 hours) with which the person chooses a new password."""
-    settings = _settings()
+    settings = read_settings()
     with friendly_errors(), session_scope(settings, create=False) as session:
         link = people.reset_link(session, email)
     err.print(f"password reset for {link.email} — hand over this link (one use, 24 hours):")
