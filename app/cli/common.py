@@ -147,12 +147,16 @@ def session_scope(
     settings: Settings,
     *,
     create: bool,
-    migrate_first: bool = True,
+    migrate_first: bool,
     catalog: Catalog | None = None,
 ) -> Iterator[Session]:
-    """A session on a migrated database; with a catalog, its versions are checked and recorded
-    first (a changed published file stops the command, as it stops `oca serve`). Without
-    ``create``, a database that does not exist or has no OCA tables is refused, not made."""
+    """A session on a database at the newest migration; with a catalog, its versions are checked
+    and recorded first (a changed published file stops the command, as it stops `oca serve`).
+
+    Only a command that writes migrates (``migrate_first``); one that reads refuses a database at
+    another migration and says what to run, so reading never changes the schema under a running
+    service. Without ``create``, a database that does not exist or has no OCA tables is refused,
+    not made."""
     from app.services.instruments import sync_catalog
 
     url = database_url(settings, create=create)

@@ -37,7 +37,7 @@ def demo(
     settings = read_settings()
     with friendly_errors():
         catalog = instrument_catalog(settings)
-        with session_scope(settings, create=True, catalog=catalog) as session:
+        with session_scope(settings, create=True, migrate_first=True, catalog=catalog) as session:
             result = load_demo(session, catalog)
             by = cli_principal(session, "demo", create=False)
             link = invite(session, by, email=DEMO_PERSON, name="Demo admin", role="admin")
@@ -65,7 +65,7 @@ def rescore(
     settings = read_settings()
     with friendly_errors():
         catalog = instrument_catalog(settings)
-        with session_scope(settings, create=False, catalog=catalog) as session:
+        with session_scope(settings, create=False, migrate_first=write, catalog=catalog) as session:
             report = rescore_all(session, catalog, write=write)
     out.print(f"checked {report.checked} stored score(s); {len(report.changed)} differ")
     if report.changed:

@@ -82,7 +82,7 @@ def _write_export(make: Callable[..., tuple[str, bytes]], output: Path | None, *
     settings = read_settings()
     with friendly_errors():
         catalog = instrument_catalog(settings)
-        with session_scope(settings, create=False, catalog=catalog) as session:
+        with session_scope(settings, create=False, migrate_first=False, catalog=catalog) as session:
             from app.services.keys import cli_principal
 
             principal = cli_principal(session, args[0], create=False)

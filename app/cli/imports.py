@@ -90,7 +90,9 @@ def import_(
         raise fail("no .xlsx or .zip files found")
     with friendly_errors():
         catalog = instrument_catalog(settings)
-        with session_scope(settings, create=not dry_run, catalog=catalog) as session:
+        with session_scope(
+            settings, create=not dry_run, migrate_first=not dry_run, catalog=catalog
+        ) as session:
             results = run_import(
                 session,
                 catalog,

@@ -44,7 +44,7 @@ def keys_create(
     from app.services.keys import create_key
 
     settings = read_settings()
-    with friendly_errors(), session_scope(settings, create=True) as session:
+    with friendly_errors(), session_scope(settings, create=True, migrate_first=True) as session:
         created = create_key(session, workspace=workspace, role=role.value, name=name)
     err.print(
         f"key '{created.name}' ({created.role.value}) for workspace '{created.workspace}' — "
@@ -64,7 +64,7 @@ def keys_list(
     from app.services.keys import list_keys
 
     settings = read_settings()
-    with friendly_errors(), session_scope(settings, create=False) as session:
+    with friendly_errors(), session_scope(settings, create=False, migrate_first=False) as session:
         keys = list_keys(session, workspace)
 
     def when(moment: Any) -> str | None:
@@ -95,6 +95,6 @@ def keys_revoke(
     from app.services.keys import revoke_key
 
     settings = read_settings()
-    with friendly_errors(), session_scope(settings, create=False) as session:
+    with friendly_errors(), session_scope(settings, create=False, migrate_first=True) as session:
         info = revoke_key(session, key)
     out.print(f"revoked key '{info.name}' ({info.prefix}) of workspace '{info.workspace}'")

@@ -52,7 +52,7 @@ def users_create(
         if getpass.getpass("password again: ") != password:
             raise fail("the two passwords differ; nothing was changed")
     settings = read_settings()
-    with friendly_errors(), session_scope(settings, create=True) as session:
+    with friendly_errors(), session_scope(settings, create=True, migrate_first=True) as session:
         person = people.create_person(
             session,
             email=email,
@@ -75,7 +75,7 @@ def users_invite(
 ) -> None:
     """Add a person to a workspace and print a one-time link (7 days) to choose a password."""
     settings = read_settings()
-    with friendly_errors(), session_scope(settings, create=False) as session:
+    with friendly_errors(), session_scope(settings, create=False, migrate_first=True) as session:
         by = cli_principal(session, workspace, create=False)
         link = people.invite(session, by, email=email, name=name, role=role.value)
     if link.token is None:
@@ -92,7 +92,7 @@ def users_reset(
 ) -> None:
     """Print a one-time link (24 hours) with which the person chooses a new password."""
     settings = read_settings()
-    with friendly_errors(), session_scope(settings, create=False) as session:
+    with friendly_errors(), session_scope(settings, create=False, migrate_first=True) as session:
         link = people.reset_link(session, email)
     err.print(f"password reset for {link.email} — hand over this link (one use, 24 hours):")
     assert link.token is not None

@@ -73,7 +73,7 @@ def workspace_import(
     settings = read_settings()
     with archive_errors(), friendly_errors():
         catalog = instrument_catalog(settings)
-        with session_scope(settings, create=True) as session:
+        with session_scope(settings, create=True, migrate_first=True) as session:
             report = import_workspace(
                 session, catalog, archive, name=as_name, keep_keys_active=keep_keys_active
             )
