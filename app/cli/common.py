@@ -91,6 +91,11 @@ def instrument_catalog(settings: Settings) -> Catalog:
     return load_catalog(settings.instruments_dir)
 
 
+def link_url(base: str, token: str) -> str:
+    """A one-time link (invitation, password) under the address people reach the service at."""
+    return f"{base.rstrip('/')}/links/{token}"
+
+
 def print_rows(rows: list[dict[str, Any]], as_json: bool, *, fold: tuple[str, ...] = ()) -> None:
     """A table for people or JSON for programs. Ids, keys and versions are never cut: their
     columns are as wide as their longest value, and only the columns in ``fold`` wrap."""

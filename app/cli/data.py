@@ -12,6 +12,7 @@ from app.cli.common import (
     err,
     friendly_errors,
     instrument_catalog,
+    link_url,
     out,
     read_settings,
     session_scope,
@@ -51,7 +52,7 @@ def demo(
         err.print(f"web pages: sign in at {base_url}/sign-in as {DEMO_PERSON}")
     else:
         err.print(f"web pages: open this link to choose a password for {DEMO_PERSON} (one use):")
-        err.print(f"{base_url.rstrip('/')}/links/{link.token}", highlight=False, soft_wrap=True)
+        err.print(link_url(base_url, link.token), highlight=False, soft_wrap=True)
 
 
 def rescore(

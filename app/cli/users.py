@@ -13,6 +13,7 @@ from app.cli.common import (
     err,
     fail,
     friendly_errors,
+    link_url,
     new_group,
     read_settings,
     session_scope,
@@ -30,10 +31,6 @@ BaseUrlOption = Annotated[
         help="Where people reach the service; links are printed under it",
     ),
 ]
-
-
-def _link(base: str, token: str) -> str:
-    return f"{base.rstrip('/')}/links/{token}"
 
 
 @command(users_app, "create")
@@ -82,7 +79,7 @@ def users_invite(
         err.print(f"{link.email} already has a password; they can sign in to '{workspace}' now")
         return
     err.print(f"invitation for {link.email} — hand over this link (one use, 7 days):")
-    print(_link(base_url, link.token))
+    print(link_url(base_url, link.token))
 
 
 @command(users_app, "reset-password")
@@ -96,4 +93,4 @@ def users_reset(
         link = people.reset_link(session, email)
     err.print(f"password reset for {link.email} — hand over this link (one use, 24 hours):")
     assert link.token is not None
-    print(_link(base_url, link.token))
+    print(link_url(base_url, link.token))
