@@ -44,6 +44,22 @@ def answer_values(rows: Iterable[tuple[str, float | None, bool]]) -> dict[str, A
     return out
 
 
+def answers_of_many(
+    session: Session, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, AnswerValue]]:
+    """The answers of many assessments, read in one query (values only; N/A as ``NA``)."""
+    rows: dict[uuid.UUID, list[tuple[str, float | None, bool]]] = {i: [] for i in ids}
+    if not ids:
+        return {}
+    for a_id, key, value, is_na in session.execute(
+        select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
+            Answer.assessment_id.in_(ids)
+        )
+    ):
+        rows[a_id].append((key, value, is_na))
+    return {i: answer_values(r) for i, r in rows.items()}
+
+
 def performance_of(a: Assessment) -> dict[str, Any] | None:
     """The performance metric measured at an assessment, or None."""
     if a.performance_metric is None or a.performance_value is None:

@@ -5,7 +5,7 @@ scored again from the answers; and the comparison as the API sends it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +26,9 @@ from app.domain.comparison import (
 )
 from app.domain.errors import Invalid
 from app.domain.instrument import Method
-from app.domain.scoring import NA, AnswerValue, Score
+from app.domain.scoring import Score
 from app.services.analysis import SCORED, improvement_rule, left_out_json, titles_of
+from app.services.assessment_reads import answers_of_many
 from app.services.keys import Principal
 from app.services.organizations import get_cohort
 from app.services.scores import score_summary
@@ -127,7 +128,7 @@ def compare_cohort_rounds(
         ):
             numbers[oid] = {r: _flat(summary) for r, (_, _, summary) in sides.items()}
     again = {oid: sides for oid, sides in by_org.items() if oid not in numbers}
-    answers = _answers(session, [r[1] for sides in again.values() for r in sides.values()])
+    answers = answers_of_many(session, [r[1] for sides in again.values() for r in sides.values()])
     left_out: dict[uuid.UUID, tuple[LeftOut, ...]] = {}
     rescored: list[uuid.UUID] = []
     not_comparable: list[uuid.UUID] = []
@@ -191,23 +192,6 @@ def compare_cohort_rounds(
             if oid in numbers
         },
     )
-
-
-def _answers(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, AnswerValue]]:
-    """The answers of many assessments, read in one query (values only)."""
-    out: dict[uuid.UUID, dict[str, AnswerValue]] = {i: {} for i in ids}
-    if not ids:
-        return out
-    for a_id, key, value, is_na in session.execute(
-        select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
-            Answer.assessment_id.in_(ids)
-        )
-    ):
-        if is_na:
-            out[a_id][key] = NA
-        elif value is not None:
-            out[a_id][key] = float(value)
-    return out
 
 
 def _same_items(

@@ -13,7 +13,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -31,7 +31,7 @@ from app.db.models import (
 from app.db.session import serialize_on, write_transaction
 from app.domain.errors import Forbidden, Invalid, NotFound
 from app.services import throttle
-from app.services.common import audit, now
+from app.services.common import audit, aware, now
 from app.services.keys import Principal, ensure_workspace
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
@@ -254,7 +254,7 @@ def reset_link(session: Session, email: str, by: Principal | None = None) -> Lin
 def link_person(session: Session, token: str) -> Person | None:
     """The person a valid, unused, unexpired link is for (None otherwise)."""
     row = session.scalar(select(OneTimeLink).where(OneTimeLink.token_hash == digest(token)))
-    if row is None or row.used_at is not None or _aware(row.expires_at) <= now():
+    if row is None or row.used_at is not None or aware(row.expires_at) <= now():
         return None
     return session.get(Person, row.person_id)
 
@@ -266,7 +266,7 @@ def use_link(session: Session, token: str, password: str) -> Person:
         row = session.scalar(
             select(OneTimeLink).where(OneTimeLink.token_hash == digest(token)).with_for_update()
         )
-        if row is None or row.used_at is not None or _aware(row.expires_at) <= now():
+        if row is None or row.used_at is not None or aware(row.expires_at) <= now():
             raise NotFound("this link is unknown, used or expired; ask an admin for a new one")
         person = session.get(Person, row.person_id)
         assert person is not None  # cascades with the person
@@ -362,10 +362,6 @@ def workspaces_of(session: Session, person_id: uuid.UUID) -> list[WorkspaceChoic
 
 
 # --- sign-in and sessions ------------------------------------------------------------------------
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def sign_in(
@@ -478,8 +474,8 @@ def session_principal(session: Session, token: str, policy: SessionPolicy) -> Vi
         return None
     sid, person_id, ws_id, last_seen, expires, revoked, email, role, ws_name = row
     moment = now()
-    last_seen = _aware(last_seen)
-    if revoked is not None or role is None or _aware(expires) <= moment:
+    last_seen = aware(last_seen)
+    if revoked is not None or role is None or aware(expires) <= moment:
         return None
     if moment - last_seen > policy.idle:
         return None

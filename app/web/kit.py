@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from app.catalog import Catalog
 from app.config import Settings
 from app.db.errors import Busy
 from app.domain.errors import DomainError, Forbidden, NotFound, Throttled
@@ -104,6 +105,12 @@ class Page:
         if not self.can_write:
             raise Forbidden(self.t("error.viewer"))
         return self.who
+
+    @property
+    def catalog(self) -> Catalog:
+        """The instrument library the app loaded (the same one the API serves)."""
+        catalog: Catalog = self.request.app.state.catalog
+        return catalog
 
     def require_admin(self) -> Principal:
         if not self.is_admin:

@@ -18,7 +18,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from app.catalog import Catalog
 from app.domain.errors import Invalid
 from app.domain.instrument import Instrument, Method
 from app.domain.scoring import NA, AnswerValue
@@ -60,11 +59,6 @@ class DimensionNode:
     weight: float
     score: dict[str, Any] | None
     areas: list[AreaNode]
-
-
-def catalog_of(page: Page) -> Catalog:
-    catalog: Catalog = page.request.app.state.catalog
-    return catalog
 
 
 def _item(
@@ -127,7 +121,7 @@ def _names(page: Page, instrument: Instrument) -> Callable[[Sequence[str]], str]
 def _values(page: Page, assessment_id: uuid.UUID) -> dict[str, Any]:
     """What the assessment's page and its PDF show (one read, one score tree)."""
     with db(page) as session:
-        view = profiles.assessment_view(session, page.who, catalog_of(page), assessment_id)
+        view = profiles.assessment_view(session, page.who, page.catalog, assessment_id)
     a = view.assessment
     instrument = view.file.instrument
     tree = score_tree(page, instrument, view.answers, view.notes, view.score)
@@ -182,7 +176,7 @@ def assessment_pdf(
 def assessment_export(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
     with db(page) as session:
         name, data = exports.assessment_workbook(
-            session, page.who, catalog_of(page), assessment_id, page.lang
+            session, page.who, page.catalog, assessment_id, page.lang
         )
     return download(page, name, data)
 
@@ -193,6 +187,6 @@ def assessment_template(
 ) -> Response:
     with db(page) as session:
         name, data = exports.assessment_as_template(
-            session, page.who, catalog_of(page), assessment_id, page.lang
+            session, page.who, page.catalog, assessment_id, page.lang
         )
     return download(page, name, data)

@@ -17,10 +17,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from app.catalog import Catalog
 from app.domain.comparison import KeyStats
 from app.domain.errors import Invalid
-from app.domain.instrument import Method
 from app.domain.rounding import shown_change
 from app.services import analysis
 from app.services.cohort_comparison import CohortResult, compare_cohort_rounds
@@ -29,6 +27,7 @@ from app.services.organizations import get_cohort, list_cohorts, list_organizati
 from app.services.plan_outcomes import CohortPlanOutcomes, cohort_actions, cohort_plan_outcomes
 from app.services.rounds import cohort_rounds, default_pair
 from app.web.charts.compare import Pair, Words, distribution, paired_bars
+from app.web.charts.series import axis_of
 from app.web.charts.svg import Figure
 from app.web.kit import Page, PageRoute, db, member, render
 from app.web.pages.reports import From_Q, Instrument_Q, To_Q, score
@@ -79,7 +78,7 @@ NEEDS_SHOWN = 10
 
 def _area_titles(page: Page) -> Callable[[str, str], str]:
     """An area's title in the page's language, from the newest version of its instrument."""
-    catalog: Catalog = page.request.app.state.catalog
+    catalog = page.catalog
 
     def title(instrument_id: str, key: str) -> str:
         f = catalog.latest(instrument_id)
@@ -160,7 +159,7 @@ def _left_out(page: Page, r: CohortResult, shown: dict[str, str]) -> list[tuple[
 def build_cohort_report(
     page: Page, cohort_id: uuid.UUID, instrument_id: str, first: str, last: str, anonymized: bool
 ) -> CohortReport:
-    catalog: Catalog = page.request.app.state.catalog
+    catalog = page.catalog
     with db(page) as session:
         r = compare_cohort_rounds(
             session, page.who, catalog, cohort_id, instrument_id, first, last, None
@@ -173,7 +172,6 @@ def build_cohort_report(
         plans = cohort_plan_outcomes(session, catalog, paired)
     instrument = r.instrument.instrument
     titles = analysis.titles_of(instrument)
-    risk = instrument.scoring.method is Method.risk
     shown = _shown(r, anonymized)
     c = r.comparison
     overall = c.keys[0]
@@ -203,10 +201,13 @@ def build_cohort_report(
     if r.rescored:
         names = ", ".join(sorted(shown[o] for o in r.rescored))
         notes.append(page.t("report.note.rescored", orgs=names, version=instrument.version))
-    scales = list(instrument.scales.values())
-    lo, hi = (0.0, 100.0) if risk else (min(s.min for s in scales), max(s.max for s in scales))
     keys = [KeyLine(page.text(titles.get(k.key, k.key)), k) for k in c.keys]
     dims = keys[1:]
+    means = [k.stats.paired_baseline.mean for k in dims] + [
+        k.stats.paired_endline.mean for k in dims
+    ]
+    axis = axis_of(instrument, means)
+    lo, hi = axis.lo, axis.hi
     bars = paired_bars(
         [Pair(k.title, k.stats.paired_baseline.mean, k.stats.paired_endline.mean) for k in dims],
         lo,

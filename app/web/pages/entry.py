@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from app.catalog import Catalog, InstrumentFile
+from app.catalog import InstrumentFile
 from app.db.models import Assessment, AssessmentScore, Organization, Status
 from app.domain.answers import AnswersInvalid, RawAnswer
 from app.domain.errors import Conflict, Invalid, PreconditionFailed
@@ -45,19 +45,14 @@ async def _form(request: Request) -> AsyncIterator[FormData]:
 FormDep = Annotated[FormData, Depends(_form)]
 
 
-def _catalog(page: Page) -> Catalog:
-    catalog: Catalog = page.request.app.state.catalog
-    return catalog
-
-
 # --- a new draft ---------------------------------------------------------------------------------
 
 
 def _new_form(page: Page, org: Any, status: int = 200, **values: Any) -> Response:
     choices = [
-        (f"{f.instrument.id}|{f.instrument.version}", f.instrument, f is _catalog(page).latest(i))
-        for i in _catalog(page).ids()
-        for f in _catalog(page).versions(i)
+        (f"{f.instrument.id}|{f.instrument.version}", f.instrument, f is page.catalog.latest(i))
+        for i in page.catalog.ids()
+        for f in page.catalog.versions(i)
     ]
     values.setdefault("chosen", "")
     values.setdefault("round", "baseline")
@@ -107,7 +102,7 @@ def create(
     with db(page) as session:
         org = get_organization(session, who, org_id)
         try:
-            a, _ = svc.create_assessment(session, who, _catalog(page), data)
+            a, _ = svc.create_assessment(session, who, page.catalog, data)
         except (Invalid, Conflict) as exc:
             error = refusal(page.lang, exc)
             if any(e.get("pointer") == "/round" for e in exc.extra.get("errors") or []):
@@ -257,7 +252,7 @@ def _status_page(page: Page, session: Session, a: Assessment, **values: Any) -> 
 
 
 def _file(page: Page, a: Assessment) -> InstrumentFile:
-    f = _catalog(page).get(a.instrument_id, a.instrument_version)
+    f = page.catalog.get(a.instrument_id, a.instrument_version)
     assert f is not None  # the catalog is checked against the database at start
     return f
 
@@ -306,7 +301,7 @@ def save(page: MemberDep, assessment_id: uuid.UUID, typed: FormDep) -> Response:
         if_match = str(typed.get("etag", "")) or None
         try:
             a = svc.update_assessment(
-                session, who, _catalog(page), a.id, {}, _answers(entry, typed), if_match
+                session, who, page.catalog, a.id, {}, _answers(entry, typed), if_match
             )
         except AnswersInvalid as exc:
             for p in exc.problems:
@@ -351,7 +346,7 @@ def _submit(
     page: Page, session: Session, who: Any, f: InstrumentFile, a: Assessment, key: str
 ) -> Response:
     try:
-        svc.submit(session, who, _catalog(page), a.id, reads.assessment_etag(a))
+        svc.submit(session, who, page.catalog, a.id, reads.assessment_etag(a))
     except Invalid as exc:
         a = reads.get_assessment(session, who, a.id)
         entry = _entry(page, session, f, a, key)

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
-from app.catalog import Catalog
 from app.db.models import Assessment, Organization
 from app.domain.errors import Conflict, Invalid, PreconditionFailed
 from app.excel.safety import Limits
@@ -37,15 +36,10 @@ Short = Annotated[str, Form(max_length=200)]
 Long = Annotated[str, Form(max_length=4000)]
 
 
-def _catalog(page: Page) -> Catalog:
-    catalog: Catalog = page.request.app.state.catalog
-    return catalog
-
-
 def plan_section(page: Page, session: Session, a: Assessment) -> dict[str, Any]:
     """What the assessment page shows of the plan: the plan and its outcome, or the weak areas
     the score proposes when there is no plan yet."""
-    catalog = _catalog(page)
+    catalog = page.catalog
     today = latest_assessment_date()
     plan = svc.find_plan(session, a.id)
     if plan is None:
@@ -75,7 +69,7 @@ def _show(page: Page, assessment_id: uuid.UUID, status: int = 200, **extra: Any)
     page.require_write()
     with db(page) as session:
         a = get_assessment(session, page.who, assessment_id)
-        instrument = svc.instrument_of(_catalog(page), a)
+        instrument = svc.instrument_of(page.catalog, a)
         section = plan_section(page, session, a)
         plan = svc.find_plan(session, a.id)
         chosen = {p.area for p in section["plan"].priorities} if section["plan"] else set()
@@ -148,7 +142,7 @@ def create_plan(
     return _write(
         page,
         assessment_id,
-        lambda s: svc.create_plan(s, who, _catalog(page), assessment_id, priorities),
+        lambda s: svc.create_plan(s, who, page.catalog, assessment_id, priorities),
     )
 
 
@@ -167,7 +161,7 @@ def add_priority(
     return _write(
         page,
         assessment_id,
-        lambda s: svc.add_priority(s, who, _catalog(page), assessment_id, data, etag),
+        lambda s: svc.add_priority(s, who, page.catalog, assessment_id, data, etag),
     )
 
 
@@ -271,7 +265,7 @@ def plan_upload(
     try:
         with db(page) as session:
             plan_import.import_plan_workbook(
-                session, who, _catalog(page), assessment_id, data, limits
+                session, who, page.catalog, assessment_id, data, limits
             )
     except PreconditionFailed:
         return _show(page, assessment_id, 409, error=page.t("plan.stale_workbook"))
@@ -289,6 +283,6 @@ def plan_upload(
 def plan_export(assessment_id: uuid.UUID, page: MemberDep) -> Response:
     with db(page) as session:
         name, data = plan_workbook.plan_workbook(
-            session, page.who, _catalog(page), assessment_id, page.lang, latest_assessment_date()
+            session, page.who, page.catalog, assessment_id, page.lang, latest_assessment_date()
         )
     return download(page, name, data)

@@ -16,11 +16,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from app.catalog import Catalog
 from app.db.models import Assessment, Organization
 from app.domain.comparison import Delta, OrgComparison
 from app.domain.errors import Invalid
-from app.domain.instrument import Instrument, Method
+from app.domain.instrument import Instrument
 from app.domain.rounding import half_even
 from app.domain.score_model import Score
 from app.services import analysis
@@ -28,6 +27,7 @@ from app.services.organizations import get_organization
 from app.services.plan_outcomes import PlanOutcome, outcome_between, plan_of_round
 from app.services.rounds import InstrumentRounds, default_pair, organization_rounds
 from app.web.charts.compare import Pair, Words, paired_bars
+from app.web.charts.series import axis_of
 from app.web.charts.svg import Figure
 from app.web.i18n import number
 from app.web.kit import Page, PageRoute, db, member, render
@@ -92,11 +92,6 @@ def score(value: float | None, digits: int = 2, *, signed: bool = False) -> str:
     return number(None if value is None else half_even(value), digits, signed=signed)
 
 
-def _catalog(page: Page) -> Catalog:
-    catalog: Catalog = page.request.app.state.catalog
-    return catalog
-
-
 def _weak(score: Score, titles: dict[str, dict[str, str]], page: Page) -> list[Weak]:
     return [
         Weak(page.text(titles.get(w.key, w.key)), page.text(titles.get(w.dimension, "")), w.score)
@@ -124,7 +119,7 @@ def build_org_report(
     who = page.who
     with db(page) as session:
         org, a, b, c, instrument = analysis.compare_organization(
-            session, who, _catalog(page), org_id, instrument_id, first, last, None
+            session, who, page.catalog, org_id, instrument_id, first, last, None
         )
         titles = analysis.titles_of(instrument)
         notes = [
@@ -134,10 +129,10 @@ def build_org_report(
             if x.note and x.note.strip()
         ]
         plan = plan_of_round(session, a)
-        plan_outcome = outcome_between(session, _catalog(page), a, plan, b) if plan else None
-    risk = instrument.scoring.method is Method.risk
-    scales = list(instrument.scales.values())
-    lo, hi = (0.0, 100.0) if risk else (min(s.min for s in scales), max(s.max for s in scales))
+        plan_outcome = outcome_between(session, page.catalog, a, plan, b) if plan else None
+    shown = [v for d in c.dimensions for v in (d.dimension.baseline, d.dimension.endline)]
+    axis = axis_of(instrument, shown)
+    lo, hi = axis.lo, axis.hi
     rows = [Row(page.text(analysis.OVERALL_TITLE), "overall", c.overall)]
     for d in c.dimensions:
         rows.append(

@@ -15,7 +15,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
-from app.catalog import Catalog
 from app.config import Settings
 from app.excel import Limits
 from app.services import imports, staged_imports
@@ -31,11 +30,6 @@ Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
 def _settings(page: Page) -> Settings:
     settings: Settings = page.request.app.state.settings
     return settings
-
-
-def _catalog(page: Page) -> Catalog:
-    catalog: Catalog = page.request.app.state.catalog
-    return catalog
 
 
 def _root(page: Page) -> Path:
@@ -89,7 +83,7 @@ def upload(page: MemberDep, typed: Annotated[FormData, Depends(_form_data)]) -> 
             staged_id = staged_imports.preview(
                 session,
                 who,
-                _catalog(page),
+                page.catalog,
                 _root(page),
                 uploads,
                 create_organizations=create_organizations,
@@ -127,7 +121,7 @@ def confirm(
     check_csrf(page.request, csrf)
     with db(page) as session:
         staged_imports.confirm(
-            session, who, _catalog(page), _root(page), staged_id, pick, limits=_limits(page)
+            session, who, page.catalog, _root(page), staged_id, pick, limits=_limits(page)
         )
     if step:
         response = Response(status_code=204)
