@@ -21,6 +21,7 @@ from app.web.pages import (
     instruments,
     organizations,
     plans,
+    ratings,
     reports,
     uploads,
 )
@@ -36,6 +37,7 @@ PAGES = (
     organizations,
     assessments,
     plans,
+    ratings,
     admin,
     instruments,
 )
