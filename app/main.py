@@ -24,6 +24,7 @@ from app.api.routes import (
     keys,
     organizations,
     plans,
+    ratings,
     webhooks,
 )
 from app.api.routing import problem
@@ -129,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assessments,
         benchmarks,
         plans,
+        ratings,
         imports,
         audit,
         keys,

@@ -26,6 +26,7 @@ from app.web.pages import (
     instruments,
     organizations,
     plans,
+    ratings,
     reports,
     uploads,
 )
@@ -41,6 +42,7 @@ PAGES = (
     organizations,
     assessments,
     plans,
+    ratings,
     admin,
     instruments,
 )

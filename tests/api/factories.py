@@ -40,6 +40,8 @@ TABLES = (
     "webhook_subscription",
     "webhook_event",
     "webhook_delivery",
+    "rater",
+    "rating",
 )
 
 
