@@ -33,13 +33,8 @@ from app.domain.ratings import (
 )
 from app.domain.rounding import half_even
 from app.domain.scoring import NA, AnswerValue
-from app.services.assessments import (
-    answers_of,
-    assessment_etag,
-    get_assessment,
-    resolve_instrument,
-    update_assessment,
-)
+from app.services.assessment_reads import answers_of, assessment_etag, get_assessment
+from app.services.assessments import resolve_instrument, update_assessment
 from app.services.common import audit, now
 from app.services.keys import Principal
 from app.services.rating_models import (
