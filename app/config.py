@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     )
     auth_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
 
+    report_paper: Literal["a4", "letter"] = Field(
+        default="a4",
+        description="Paper of PDF reports when the link does not say (a4, or letter for the "
+        "United States, Mexico and most of Latin America)",
+    )
     webhook_delivery: bool = Field(
         default=True,
         description="Run the webhook delivery thread in each worker (off: events wait in the "

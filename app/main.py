@@ -25,6 +25,7 @@ from app.api.routes import (
     keys,
     organizations,
     plans,
+    ratings,
     webhooks,
 )
 from app.api.routing import problem
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assessments,
         benchmarks,
         plans,
+        ratings,
         imports,
         jobs,
         audit,

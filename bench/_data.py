@@ -39,7 +39,7 @@ from app.db.session import make_engine, make_sessionmaker, write_transaction
 from app.domain.answers import RawAnswer, parse_answers
 from app.domain.rounding import rounded_numbers
 from app.domain.scoring import NA, score
-from app.services import assessments, organizations
+from app.services import assessment_scoring, assessments, organizations
 from app.services.demo import WORKSPACE, load_demo
 from app.services.instruments import sync_catalog, version_row
 from app.services.keys import Principal, authenticate, create_key
@@ -145,7 +145,7 @@ class BulkBuilder:
             )
             if v is not None:
                 answers[k] = NA if v is NA else float(v)  # type: ignore[arg-type]
-        result = score(f.compiled, answers)  # what assessments.compute() does with stored answers
+        result = score(f.compiled, answers)  # as assessment_scoring.compute() scores stored answers
         assert result.overall.score is not None
         self.scores.append(
             {
@@ -376,7 +376,7 @@ def _prepare(session: Session, catalog: Catalog, *, big: int, verify: bool) -> D
         conn.execute(insert(AssessmentScore.__table__), b.scores)
         conn.execute(insert(AuditEvent.__table__), b.audit)
     if verify:
-        report = assessments.rescore_all(session, catalog, write=False)
+        report = assessment_scoring.rescore_all(session, catalog, write=False)
         assert not report.changed, f"stored scores differ from a rescore: {report.changed[:3]}"
 
     counts = {

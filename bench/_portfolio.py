@@ -9,9 +9,10 @@ in every round (an item that does not apply to them stays so); 5% of assessments
 N/A and 10% leave 1-3 items unanswered. An assessment whose overall score cannot be computed
 stays a draft without a score, as the service would leave it.
 
-Scores are made by the code the service runs at submit (``app.services.assessments.store_score``
-is ``score`` -> ``score_payload`` / ``score_summary`` / ``render_score``); a sample is checked
-against ``app.services.assessments.compute`` on the stored rows afterwards. Audit events are not
+Scores are made by the code the service runs at submit
+(``app.services.assessment_scoring.store_score`` is ``score`` -> ``score_payload`` /
+``score_summary`` / ``render_score``); a sample is checked against
+``app.services.assessment_scoring.compute`` on the stored rows afterwards. Audit events are not
 written (nothing measured here reads them).
 """
 
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, AssessmentScore, Status
 from app.domain.scoring import NA, AnswerValue, score
-from app.services.assessments import compute
+from app.services.assessment_scoring import compute
 from app.services.instruments import sync_catalog, version_row
 from app.services.keys import authenticate, create_key
 from app.services.scores import ENGINE_VERSION, render_score, score_payload, score_summary

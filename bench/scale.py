@@ -54,8 +54,8 @@ from app.config import REPO_ROOT
 from app.db import migrate
 from app.db.models import Assessment, AssessmentScore, Cohort, Organization, Workspace
 from app.db.session import make_engine, make_sessionmaker
-from app.services import analysis
-from app.services.assessments import AssessmentFilter, answered_counts, list_assessments
+from app.services import analysis, cohort_comparison
+from app.services.assessment_reads import AssessmentFilter, answered_counts, list_assessments
 from app.services.keys import Principal, authenticate, create_key
 from app.services.scores import as_json
 
@@ -205,10 +205,10 @@ class Bench:
     # in-process: what the route does, with a session of its own (as json_read gives it)
     def cohort(self, cohort_id: uuid.UUID) -> str:
         with self.sm() as s:
-            r = analysis.compare_cohort_rounds(
+            r = cohort_comparison.compare_cohort_rounds(
                 s, self.principal, self.catalog, cohort_id, "oca", "baseline", "endline", None
             )
-            return as_json(analysis.cohort_json(r))
+            return as_json(cohort_comparison.cohort_json(r))
 
     def series(self, org: uuid.UUID) -> str:
         with self.sm() as s:

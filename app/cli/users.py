@@ -8,22 +8,21 @@ from typing import Annotated
 
 import typer
 
-from app.cli import (
-    _group,
-    _settings,
-    app,
+from app.cli.common import (
     command,
     err,
     fail,
     friendly_errors,
+    link_url,
+    new_group,
+    read_settings,
     session_scope,
 )
 from app.db.models import Role
 from app.services import people
 from app.services.keys import cli_principal
 
-users_app = _group("People who sign in to the web pages: create, invite, reset a password.")
-app.add_typer(users_app, name="users")
+users_app = new_group("People who sign in to the web pages: create, invite, reset a password.")
 
 BaseUrlOption = Annotated[
     str,
@@ -32,10 +31,6 @@ BaseUrlOption = Annotated[
         help="Where people reach the service; links are printed under it",
     ),
 ]
-
-
-def _link(base: str, token: str) -> str:
-    return f"{base.rstrip('/')}/links/{token}"
 
 
 @command(users_app, "create")
@@ -53,8 +48,8 @@ def users_create(
         password = getpass.getpass("password: ")
         if getpass.getpass("password again: ") != password:
             raise fail("the two passwords differ; nothing was changed")
-    settings = _settings()
-    with friendly_errors(), session_scope(settings, create=True) as session:
+    settings = read_settings()
+    with friendly_errors(), session_scope(settings, create=True, migrate_first=True) as session:
         person = people.create_person(
             session,
             email=email,
@@ -76,15 +71,15 @@ def users_invite(
     base_url: BaseUrlOption = "http://127.0.0.1:8000",
 ) -> None:
     """Add a person to a workspace and print a one-time link (7 days) to choose a password."""
-    settings = _settings()
-    with friendly_errors(), session_scope(settings, create=False) as session:
+    settings = read_settings()
+    with friendly_errors(), session_scope(settings, create=False, migrate_first=True) as session:
         by = cli_principal(session, workspace, create=False)
         link = people.invite(session, by, email=email, name=name, role=role.value)
     if link.token is None:
         err.print(f"{link.email} already has a password; they can sign in to '{workspace}' now")
         return
     err.print(f"invitation for {link.email} — hand over this link (one use, 7 days):")
-    print(_link(base_url, link.token))
+    print(link_url(base_url, link.token))
 
 
 @command(users_app, "reset-password")
@@ -93,9 +88,9 @@ def users_reset(
     base_url: BaseUrlOption = "http://127.0.0.1:8000",
 ) -> None:
     """Print a one-time link (24 hours) with which the person chooses a new password."""
-    settings = _settings()
-    with friendly_errors(), session_scope(settings, create=False) as session:
+    settings = read_settings()
+    with friendly_errors(), session_scope(settings, create=False, migrate_first=True) as session:
         link = people.reset_link(session, email)
     err.print(f"password reset for {link.email} — hand over this link (one use, 24 hours):")
     assert link.token is not None
-    print(_link(base_url, link.token))
+    print(link_url(base_url, link.token))

@@ -12,21 +12,18 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy import Engine
 
-from app.cli import (
-    _catalog,
-    _settings,
-    app,
-    command,
+from app.cli.common import (
     err,
     fail,
     friendly_errors,
+    instrument_catalog,
     out,
+    read_settings,
     session_scope,
 )
 from app.db.session import make_sessionmaker
 
 
-@command(app)
 def worker(
     concurrency: Annotated[
         int | None,
@@ -39,7 +36,7 @@ def worker(
     from app.services.jobs_runner import JobRunner
 
     try:
-        settings = _settings()
+        settings = read_settings()
     except ValidationError as exc:
         lines = [f"OCA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()]
         raise fail("cannot start:\n  " + "\n  ".join(lines)) from None
@@ -54,7 +51,7 @@ def worker(
         stop.set()
 
     with friendly_errors():
-        catalog = _catalog(settings)
+        catalog = instrument_catalog(settings)
         with session_scope(settings, create=False, migrate_first=False, catalog=catalog) as session:
             engine = session.get_bind()
             assert isinstance(engine, Engine)

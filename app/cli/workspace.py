@@ -1,35 +1,28 @@
-"""`oca workspace export|import`: move or keep one workspace as one archive file; and
-`oca db backup`: a consistent copy of a whole SQLite database while the service runs."""
+"""`oca workspace export|import`: move or keep one workspace as one archive file."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import make_url
 
-from app.cli import (
-    _catalog,
-    _group,
-    _settings,
-    app,
+from app.cli.common import (
     command,
-    database_url,
-    db_app,
     err,
     fail,
     friendly_errors,
+    instrument_catalog,
+    new_group,
     out,
+    read_settings,
     session_scope,
 )
 from app.services.archive import ArchiveError, export_workspace, import_workspace
 
-workspace_app = _group("Workspaces: export one to an archive, import it into another database.")
-app.add_typer(workspace_app, name="workspace")
+workspace_app = new_group("Workspaces: export one to an archive, import it into another database.")
 
 
 @contextmanager
@@ -48,7 +41,7 @@ def workspace_export(
     ],
 ) -> None:
     """Write one archive (zip) of a workspace: its data, revisions, answers, audit, people."""
-    settings = _settings()
+    settings = read_settings()
     with (
         archive_errors(),
         friendly_errors(),
@@ -77,10 +70,10 @@ def workspace_import(
     """Restore an archive into this database, all or nothing (ids kept, scores recomputed)."""
     if not archive.is_file():
         raise fail(f"no such file: {archive}")
-    settings = _settings()
+    settings = read_settings()
     with archive_errors(), friendly_errors():
-        catalog = _catalog(settings)
-        with session_scope(settings, create=True) as session:
+        catalog = instrument_catalog(settings)
+        with session_scope(settings, create=True, migrate_first=True) as session:
             report = import_workspace(
                 session, catalog, archive, name=as_name, keep_keys_active=keep_keys_active
             )
@@ -100,36 +93,3 @@ def workspace_import(
             "already had an account here (kept their password): "
             + ", ".join(report.people_already_here)
         )
-
-
-@command(db_app, "backup")
-def db_backup(
-    to: Annotated[
-        Path, typer.Option("--to", metavar="FILE", help="The copy to write (must not exist)")
-    ],
-) -> None:
-    """SQLite: write a consistent copy of the database while it serves (VACUUM INTO)."""
-    settings = _settings()
-    url = make_url(database_url(settings, create=False))
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        raise fail("this database is not a SQLite file: back up PostgreSQL with pg_dump")
-    if to.exists():
-        raise fail(f"{to} exists already; choose another file or remove it first")
-    # VACUUM INTO reads one snapshot (a read transaction in WAL mode: writers go on) and writes a
-    # compact, self-contained file; copying the .db file instead could miss the -wal file.
-    source = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True, isolation_level=None)
-    try:
-        source.execute("PRAGMA busy_timeout=10000")
-        source.execute("VACUUM INTO ?", (str(to),))
-        check = sqlite3.connect(f"file:{to}?mode=ro", uri=True)
-        try:
-            verdict = check.execute("PRAGMA integrity_check").fetchone()[0]
-        finally:
-            check.close()
-    except sqlite3.Error as exc:
-        raise fail(f"backup failed: {exc}") from None
-    finally:
-        source.close()
-    if verdict != "ok":
-        raise fail(f"the copy {to} fails its integrity check: {verdict}")
-    out.print(f"wrote {to} ({to.stat().st_size:,} bytes; integrity check ok)")

@@ -515,3 +515,47 @@ class Job(Base):
         CheckConstraint("status in ('queued', 'running', 'succeeded', 'failed')", name="status"),
         Index("ix_job_status_created_at", "status", "created_at"),
     )
+
+
+# --- raters of a facilitated assessment (issue 12) -----------------------------------------------
+
+
+class Rater(Base):
+    """One participant of a facilitated assessment, known by a code ("R07"); the name is
+    optional and shown only to editors and admins. The assessment's own answers are the
+    consensus; a rater's ratings stay stored beside them."""
+
+    __tablename__ = "rater"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    assessment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    ratings: Mapped[list[Rating]] = relationship(
+        back_populates="rater", cascade="all, delete-orphan", order_by="Rating.position"
+    )
+    __table_args__ = (UniqueConstraint("assessment_id", "code"),)
+
+
+class Rating(Base):
+    """One rater's answer to one item: a scale value, N/A, or (with only a note) no value."""
+
+    __tablename__ = "rating"
+
+    rater_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("rater.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Float)
+    is_na: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    rater: Mapped[Rater] = relationship(back_populates="ratings")
+
+    __table_args__ = (CheckConstraint("NOT (is_na AND value IS NOT NULL)", name="na_has_no_value"),)

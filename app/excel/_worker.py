@@ -223,8 +223,9 @@ def _extract(wb: Any, reader: _Reader, params: dict[str, Any]) -> dict[str, Any]
         if column == params["table_column"] and row > params["table_header_row"]:
             wanted.add(value)
     sheets = {meta_sheet: meta}
+    every = bool(params.get("all_sheets"))  # a ratings workbook: one sheet per rater, any name
     for name in names:
-        if name in wanted and name != meta_sheet:
+        if (every or name in wanted) and name != meta_sheet:
             sheets[name] = reader.sheet(wb[name])
     return {"sheetnames": names, "sheets": sheets}
 

@@ -21,12 +21,13 @@ from app.excel._export_write import (
     workbook_bytes,
     wrap,
 )
+from app.excel.exports.words import TEXT
 from app.excel.layout import check_language
 from app.excel.styles import BOLD, SMALL_MUTED, TITLE_FONT
 
 _L: Final[dict[str, dict[str, str]]] = {
     "sheet": {"en": "CBLD-9", "es": "CBLD-9"},
-    "cohort": {"en": "Cohort", "es": "Cohorte"},
+    "cohort": TEXT["cohort"],
     "fiscal_year": {"en": "US fiscal year", "es": "Año fiscal de EE. UU."},
     "period": {"en": "Period", "es": "Periodo"},
     "denominator": {
@@ -49,8 +50,8 @@ _L: Final[dict[str, dict[str, str]]] = {
     "later": {"en": "Measured in the year: value", "es": "Medición en el año: valor"},
     "change": {"en": "Change", "es": "Cambio"},
     "improved": {"en": "Improved", "es": "Mejoró"},
-    "yes": {"en": "Yes", "es": "Sí"},
-    "no": {"en": "No", "es": "No"},
+    "yes": TEXT["yes"],
+    "no": TEXT["no"],
     "waiting": {
         "en": "Named a metric but did not measure it again in the year (in neither count)",
         "es": "Registraron una métrica pero no la volvieron a medir en el año (no cuentan)",

@@ -1,37 +1,25 @@
-"""Time series and comparisons (DESIGN §6), read from stored scores and answers."""
+"""One organization over time (DESIGN §6): its series of scored assessments of an instrument and
+the comparison of two of them, read from stored scores and answers; and what every comparison
+says in words (the titles of what it compares, the improvement rule), which the cohort comparison
+(``cohort_comparison``) shares."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Organization, Status
-from app.domain.comparison import (
-    Change,
-    CohortComparison,
-    Delta,
-    LeftOut,
-    OrgComparison,
-    OrgPair,
-    RoundStats,
-    compare_assessments,
-    compare_cohort,
-    rescore_on,
-    score_on_common_items,
-)
+from app.db.models import Assessment, AssessmentScore, Organization, Status
+from app.domain.comparison import Delta, LeftOut, OrgComparison, compare_assessments
 from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.instrument import Instrument, Method
-from app.domain.scoring import NA, AnswerValue, Score
-from app.services.assessments import answers_of, get_assessment
+from app.domain.scoring import NA
+from app.services.assessment_reads import answers_of, get_assessment
 from app.services.keys import Principal
-from app.services.organizations import get_cohort, get_organization
-from app.services.scores import score_summary
+from app.services.organizations import get_organization
 
 SCORED = (Status.submitted.value, Status.final.value)
 
@@ -216,7 +204,8 @@ def improvement_rule(
     return rule
 
 
-def _left_out_json(x: LeftOut, titles: dict[str, dict[str, str]]) -> dict[str, Any]:
+def left_out_json(x: LeftOut, titles: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """What a comparison left out, and why, as the API sends it."""
     return {"key": x.key, "title": titles.get(x.key), "code": x.code, "en": x.en, "es": x.es}
 
 
@@ -265,7 +254,7 @@ def comparison_json(
         "comparable_items": c.comparable_items,
         "excluded_items": list(c.excluded_items),
         "compared_items": c.compared_items,
-        "left_out": [_left_out_json(x, titles) for x in c.left_out],
+        "left_out": [left_out_json(x, titles) for x in c.left_out],
         "improvement_rule": improvement_rule(instrument, c.threshold, c.lens_threshold),
         "improvement_threshold": c.instrument_threshold,  # deprecated
         "threshold": c.threshold,  # deprecated
@@ -286,347 +275,8 @@ def comparison_json(
                 "endline": "na" if i.endline is NA else i.endline,
                 "delta": i.delta,
                 "direction": i.direction,
-                "left_out": None if i.left_out is None else _left_out_json(i.left_out, titles),
+                "left_out": None if i.left_out is None else left_out_json(i.left_out, titles),
             }
             for i in c.items
-        ],
-    }
-
-
-@dataclass(frozen=True)
-class Side:
-    """One organization's scored assessment in one round of a cohort comparison."""
-
-    assessment_id: uuid.UUID
-    instrument_version: str
-
-
-@dataclass(frozen=True)
-class CohortResult:
-    cohort_id: uuid.UUID
-    cohort_name: str
-    instrument: InstrumentFile
-    baseline: str
-    endline: str
-    names: dict[str, str]
-    external_ids: dict[str, str | None]
-    comparison: CohortComparison
-    pairs: list[OrgPair]
-    versions_mixed: bool
-    # organizations with a round on an older version, scored again on the latest
-    rescored: list[str] = field(default_factory=list)
-    # ... with a round on a version the latest does not supersede: left out
-    not_comparable: list[str] = field(default_factory=list)
-    # each organization's assessment per round label
-    sides: dict[str, dict[str, Side]] = field(default_factory=dict)
-
-
-_Row = tuple[str, uuid.UUID, dict[str, Any]]  # version, assessment id, stored summary
-
-
-def compare_cohort_rounds(
-    session: Session,
-    principal: Principal,
-    catalog: Catalog,
-    cohort_id: uuid.UUID,
-    instrument_id: str,
-    baseline: str,
-    endline: str,
-    threshold: float | None,
-) -> CohortResult:
-    """Every member's baseline and endline on the latest version, compared (``compare_cohort``).
-
-    An organization with both rounds is compared on the items it answered in both (as the
-    organization comparison is); its stored scores are used as they are when nothing is left out
-    and both rounds are on the latest version, otherwise both rounds are scored again."""
-    cohort = get_cohort(session, principal, cohort_id)
-    members = list(
-        session.execute(
-            select(Organization.id, Organization.name, Organization.external_id)
-            .join(CohortMember, CohortMember.organization_id == Organization.id)
-            .where(CohortMember.cohort_id == cohort.id)
-            .order_by(Organization.name, Organization.id)
-        ).all()
-    )
-    latest = catalog.latest(instrument_id)
-    if latest is None:
-        raise Invalid(f"unknown instrument '{instrument_id}'")
-    rows = session.execute(
-        select(
-            Assessment.organization_id,
-            Assessment.round,
-            Assessment.instrument_version,
-            Assessment.id,
-            AssessmentScore.summary,
-        )
-        .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
-        .join(CohortMember, CohortMember.organization_id == Assessment.organization_id)
-        .where(
-            CohortMember.cohort_id == cohort.id,
-            Assessment.workspace_id == principal.workspace_id,
-            Assessment.instrument_id == instrument_id,
-            Assessment.round.in_((baseline, endline)),
-            Assessment.is_current.is_(True),
-            Assessment.status.in_(SCORED),
-        )
-    ).all()
-    by_org: dict[uuid.UUID, dict[str, _Row]] = {}
-    versions: set[str] = set()
-    for org_id, round_label, version, assessment_id, summary in rows:
-        by_org.setdefault(org_id, {})[round_label] = (version, assessment_id, summary)
-        versions.add(version)
-    instrument = latest.instrument
-    keys = ["overall", *(d.key for d in instrument.dimensions)]
-    # an organization whose rounds are on the latest version and answered the same items keeps
-    # its stored scores; the others are scored again from their answers
-    same = _same_items(session, by_org, baseline, endline) if baseline != endline else set()
-    numbers: dict[uuid.UUID, dict[str, dict[str, float | None]]] = {}
-    for oid, sides in by_org.items():
-        if all(v == instrument.version for v, _, _ in sides.values()) and (
-            len(sides) < 2 or oid in same
-        ):
-            numbers[oid] = {r: _flat(summary) for r, (_, _, summary) in sides.items()}
-    again = {oid: sides for oid, sides in by_org.items() if oid not in numbers}
-    answers = _answers(session, [r[1] for sides in again.values() for r in sides.values()])
-    left_out: dict[uuid.UUID, tuple[LeftOut, ...]] = {}
-    rescored: list[uuid.UUID] = []
-    not_comparable: list[uuid.UUID] = []
-    for oid, sides in again.items():
-        labels = [r for r in (baseline, endline) if r in sides][: len(sides)]
-        on_latest = all(v == instrument.version for v, _, _ in sides.values())
-        files = [catalog.get(instrument_id, sides[r][0]) for r in labels]
-        given = [
-            (f.instrument, answers[sides[r][1]]) for f, r in zip(files, labels, strict=True) if f
-        ]
-        scores: list[Score] | None = None
-        if len(given) == 2:
-            common = score_on_common_items(instrument, latest.compiled, given[0], given[1])
-            if common is not None:
-                scores = [common.baseline, common.endline]
-                left_out[oid] = common.left_out
-        elif len(given) == len(labels):
-            scores = rescore_on(instrument, latest.compiled, given)
-        if scores is None:
-            not_comparable.append(oid)
-            continue
-        if not on_latest:
-            rescored.append(oid)
-        numbers[oid] = {r: _flat(score_summary(sc)) for r, sc in zip(labels, scores, strict=True)}
-    pairs = [
-        OrgPair(
-            str(oid),
-            name,
-            numbers.get(oid, {}).get(baseline, {}),
-            numbers.get(oid, {}).get(endline, {}),
-            left_out.get(oid, ()),
-        )
-        for oid, name, _ in members
-    ]
-    scales = list(instrument.scales.values())
-    comparison = compare_cohort(
-        pairs,
-        keys,
-        scale_low=min(s.min for s in scales),
-        scale_high=max(s.max for s in scales),
-        risk=instrument.scoring.method is Method.risk,
-        improvement_threshold=instrument.scoring.improvement_threshold,
-        threshold=threshold,
-    )
-    return CohortResult(
-        cohort.id,
-        cohort.name,
-        latest,
-        baseline,
-        endline,
-        {str(oid): name for oid, name, _ in members},
-        {str(oid): ext for oid, _, ext in members},
-        comparison,
-        pairs,
-        len(versions) > 1 or bool(versions - {instrument.version}),
-        sorted(str(o) for o in rescored),
-        sorted(str(o) for o in not_comparable),
-        {
-            str(oid): {r: Side(a_id, v) for r, (v, a_id, _) in sides.items()}
-            for oid, sides in by_org.items()
-            if oid in numbers
-        },
-    )
-
-
-def _answers(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, AnswerValue]]:
-    """The answers of many assessments, read in one query (values only)."""
-    out: dict[uuid.UUID, dict[str, AnswerValue]] = {i: {} for i in ids}
-    if not ids:
-        return out
-    for a_id, key, value, is_na in session.execute(
-        select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
-            Answer.assessment_id.in_(ids)
-        )
-    ):
-        if is_na:
-            out[a_id][key] = NA
-        elif value is not None:
-            out[a_id][key] = float(value)
-    return out
-
-
-def _same_items(
-    session: Session,
-    by_org: dict[uuid.UUID, dict[str, _Row]],
-    baseline: str,
-    endline: str,
-) -> set[uuid.UUID]:
-    """The organizations whose baseline and endline answered the same items, counted in the
-    database (two aggregates, not every answer): answered in both == answered in each."""
-    pairs = {
-        oid: (sides[baseline][1], sides[endline][1])
-        for oid, sides in by_org.items()
-        if baseline in sides and endline in sides
-    }
-    if not pairs:
-        return set()
-    ids = [a for pair in pairs.values() for a in pair]
-    answered = and_(Answer.is_na.is_(False), Answer.value.is_not(None))
-    each = dict(
-        session.execute(
-            select(Answer.assessment_id, func.count())
-            .where(Answer.assessment_id.in_(ids), answered)
-            .group_by(Answer.assessment_id)
-        ).all()
-    )
-    x, y = aliased(Answer), aliased(Answer)
-    ax, ay = aliased(Assessment), aliased(Assessment)
-    both = dict(
-        session.execute(
-            select(ax.organization_id, func.count())
-            .select_from(x)
-            .join(ax, ax.id == x.assessment_id)
-            .join(ay, ay.organization_id == ax.organization_id)
-            .join(y, and_(y.assessment_id == ay.id, y.item_key == x.item_key))
-            .where(
-                x.assessment_id.in_([b for b, _ in pairs.values()]),
-                ay.id.in_([e for _, e in pairs.values()]),
-                x.is_na.is_(False),
-                x.value.is_not(None),
-                y.is_na.is_(False),
-                y.value.is_not(None),
-            )
-            .group_by(ax.organization_id)
-        ).all()
-    )
-    return {
-        oid for oid, (b, e) in pairs.items() if each.get(b, 0) == each.get(e, 0) == both.get(oid, 0)
-    }
-
-
-def _flat(summary: dict[str, Any] | None) -> dict[str, float | None]:
-    """A stored score summary as the cohort comparison reads it: overall and each dimension."""
-    if not summary:
-        return {}
-    return {"overall": summary["overall"], **summary["dimensions"]}
-
-
-def cohort_json(r: CohortResult) -> dict[str, Any]:
-    """The cohort comparison as the API sends it (before rounding at the edge)."""
-    c = r.comparison
-    instrument = r.instrument.instrument
-    titles = titles_of(instrument)
-    by_id = {p.organization_id: p for p in r.pairs}
-
-    def stats(s: RoundStats) -> dict[str, Any]:
-        return {
-            "n": s.n,
-            "mean": s.mean,
-            "median": s.median,
-            "min": s.minimum,
-            "max": s.maximum,
-            "distribution": [
-                {"bin": label, "count": n, "organizations": list(ids)}
-                for label, n, ids in s.distribution
-            ],
-            "organizations": list(s.organizations),
-        }
-
-    def outcomes(ch: Change) -> dict[str, Any]:
-        return {
-            "threshold": ch.threshold,
-            "share_improved": ch.share_improved,
-            "share_declined": ch.share_declined,
-            "share_unchanged": ch.share_unchanged,
-            "improved": list(ch.improved),
-            "declined": list(ch.declined),
-            "unchanged": list(ch.unchanged),
-        }
-
-    def legacy(ch: Change, mean_delta: float | None) -> dict[str, Any]:
-        return {
-            "share_improved": ch.share_improved,
-            "mean_delta": mean_delta,
-            "improved": list(ch.improved),
-            "declined": list(ch.declined),
-            "unchanged": list(ch.unchanged),
-        }
-
-    def side(oid: str, label: str, scores: Mapping[str, float | None]) -> dict[str, Any] | None:
-        found = r.sides.get(oid, {}).get(label)
-        if found is None or not scores:
-            return None
-        return {
-            "assessment_id": str(found.assessment_id),
-            "instrument_version": found.instrument_version,
-            "scores": dict(scores),
-        }
-
-    def organization(oid: str, name: str) -> dict[str, Any]:
-        p = by_id.get(oid)
-        return {
-            "id": oid,
-            "name": name,
-            "external_id": r.external_ids.get(oid),
-            "baseline": side(oid, r.baseline, p.baseline) if p else None,
-            "endline": side(oid, r.endline, p.endline) if p else None,
-            "left_out": [_left_out_json(x, titles) for x in p.left_out] if p else [],
-        }
-
-    return {
-        "cohort_id": str(r.cohort_id),
-        "cohort_name": r.cohort_name,
-        "instrument_id": instrument.id,
-        "baseline_round": r.baseline,
-        "endline_round": r.endline,
-        "compared_on_version": instrument.version,
-        "versions_mixed": r.versions_mixed,
-        "rescored_on_latest": r.rescored,
-        "not_comparable": r.not_comparable,
-        "organizations": [organization(k, v) for k, v in r.names.items()],
-        "organizations_with_both": list(c.organizations_with_both),
-        "only_baseline": list(c.only_baseline),
-        "only_endline": list(c.only_endline),
-        "improvement_rule": improvement_rule(instrument, c.threshold),
-        "improvement_threshold": c.instrument_threshold,  # deprecated
-        "keys": [
-            {
-                "key": k.key,
-                "title": titles.get(k.key),
-                "baseline": stats(k.baseline),
-                "endline": stats(k.endline),
-                "paired": list(k.paired),
-                "paired_baseline": stats(k.paired_baseline),
-                "paired_endline": stats(k.paired_endline),
-                "mean_delta": k.mean_delta,
-                "outcomes": outcomes(k.change),
-                "directions": {
-                    "share_up": k.signs.share_up,
-                    "share_down": k.signs.share_down,
-                    "share_same": k.signs.share_same,
-                    "up": list(k.signs.up),
-                    "down": list(k.signs.down),
-                    "same": list(k.signs.same),
-                },
-                # deprecated (see KeyStatsRead)
-                "change": legacy(k.at_instrument_threshold, k.mean_delta),
-                "change_by_threshold": legacy(k.change, k.mean_delta),
-            }
-            for k in c.keys
         ],
     }

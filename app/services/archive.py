@@ -62,7 +62,7 @@ from app.services.archive_format import (
     read_archive,
     write_archive,
 )
-from app.services.assessments import compute, store_score
+from app.services.assessment_scoring import compute, store_score
 from app.services.common import now
 from app.services.instruments import sync_catalog
 from app.services.scores import ENGINE_VERSION, render_score

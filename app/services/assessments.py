@@ -1,45 +1,54 @@
-"""Assessments: draft -> submitted -> final, revisions, and the one path from answers to scores."""
+"""Assessments' lifecycle, the use cases that write: create a draft, change it, submit it (scored
+and stored), finalize, reopen, revise a final one, and import a file's answers into its round.
+
+The steps these are made of are in ``assessment_steps``, reads in ``assessment_reads``, and the
+path from answers to a stored score in ``assessment_scoring``."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Status
+from app.db.models import Assessment, Status
 from app.db.session import write_transaction
-from app.domain.answers import (
-    AnswerProblem,
-    AnswersInvalid,
-    ParsedAnswers,
-    RawAnswer,
-    parse_answers,
-)
+from app.domain.answers import ParsedAnswers, RawAnswer, parse_answers
 from app.domain.errors import Conflict, Invalid, NotFound
-from app.domain.scoring import NA, AnswerValue, Score, score
+from app.domain.scoring import Score
+from app.services.assessment_reads import (
+    answers_of,
+    assessment_etag,
+    get_assessment,
+    performance_of,
+)
+from app.services.assessment_scoring import compute
+from app.services.assessment_steps import (
+    answer_rows,
+    check_round,
+    current_for_round,
+    item_order,
+    merge_answers,
+    new_assessment,
+    performance_columns,
+    record_submission,
+    reopen_submitted,
+)
 from app.services.common import (
     IdempotencyRequest,
     audit,
     check_assessed_on,
     check_if_match,
-    etag,
-    get_scoped,
     idempotent_replay,
     now,
-    page_after,
     remember,
 )
-from app.services.instruments import version_row
 from app.services.keys import Principal
-from app.services.metrics import timed_scoring
 from app.services.organizations import get_organization
-from app.services.scores import ENGINE_VERSION, render_score, score_payload, score_summary
 from app.services.webhooks import emit_assessment
 
 
@@ -77,73 +86,6 @@ def resolve_instrument(catalog: Catalog, instrument_id: str, version: str | None
     return f
 
 
-def get_assessment(session: Session, principal: Principal, assessment_id: uuid.UUID) -> Assessment:
-    return get_scoped(session, principal, Assessment, assessment_id, "assessment")
-
-
-def assessment_etag(a: Assessment) -> str:
-    return etag(a.id, a.row_version)
-
-
-def answers_of(a: Assessment) -> dict[str, AnswerValue]:
-    return answer_values((x.item_key, x.value, x.is_na) for x in a.answers)
-
-
-def answer_values(rows: Iterable[tuple[str, float | None, bool]]) -> dict[str, AnswerValue]:
-    """Stored answer rows (item, value, is_na) as the engine reads them: N/A, a value, or absent."""
-    out: dict[str, AnswerValue] = {}
-    for key, value, is_na in rows:
-        if is_na:
-            out[key] = NA
-        elif value is not None:
-            out[key] = value
-    return out
-
-
-def _answer_rows(f: InstrumentFile, parsed: ParsedAnswers) -> list[Answer]:
-    order = {k: i for i, k in enumerate(_item_order(f))}
-    keys = sorted(set(parsed.values) | set(parsed.notes), key=order.__getitem__)
-    rows = []
-    for key in keys:
-        value = parsed.values.get(key)
-        rows.append(
-            Answer(
-                item_key=key,
-                position=order[key],
-                value=None if value is None or value is NA else float(value),  # type: ignore[arg-type]
-                is_na=value is NA,
-                note=parsed.notes.get(key),
-            )
-        )
-    return rows
-
-
-def _item_order(f: InstrumentFile) -> list[str]:
-    return [i.key for d in f.instrument.dimensions for a in d.areas for i in a.items]
-
-
-def check_round(round_label: str) -> str:
-    label = round_label.strip()
-    if not label or len(label) > 64:
-        raise Invalid("round must be 1 to 64 characters", errors=[{"pointer": "/round"}])
-    return label
-
-
-def current_for_round(
-    session: Session, org_id: uuid.UUID, instrument_id: str, round_label: str
-) -> Assessment | None:
-    return session.scalar(
-        select(Assessment)
-        .where(
-            Assessment.organization_id == org_id,
-            Assessment.instrument_id == instrument_id,
-            Assessment.round == round_label,
-        )
-        .order_by(Assessment.revision.desc())
-        .limit(1)
-    )
-
-
 def create_assessment(
     session: Session,
     principal: Principal,
@@ -175,7 +117,21 @@ def create_assessment(
                 "revision of it if it is final",
                 existing_id=str(existing.id),
             )
-        a = new_assessment(session, principal, f, data, org.id, round_label, parsed, revision=1)
+        a = new_assessment(
+            session,
+            principal,
+            f,
+            org.id,
+            round_label,
+            parsed,
+            assessed_on=data.assessed_on,
+            assessor=data.assessor,
+            retrospective=data.retrospective,
+            performance=data.performance,
+            source=data.source,
+            source_sha256=data.source_sha256,
+            revision=1,
+        )
         remember(session, principal, idempotency, "assessment", a.id)
         audit(
             session,
@@ -191,96 +147,6 @@ def create_assessment(
             },
         )
     return a, True
-
-
-def performance_columns(performance: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The assessment's performance columns for a measurement (or none: all null)."""
-    p = performance or {}
-    return {
-        "performance_metric": p.get("metric"),
-        "performance_value": p.get("value"),
-        "performance_higher_is_better": p.get("higher_is_better") if p else None,
-    }
-
-
-def performance_of(a: Assessment) -> dict[str, Any] | None:
-    """The performance metric measured at an assessment, or None."""
-    if a.performance_metric is None or a.performance_value is None:
-        return None
-    return {
-        "metric": a.performance_metric,
-        "value": a.performance_value,
-        "higher_is_better": a.performance_higher_is_better is not False,
-    }
-
-
-def new_assessment(
-    session: Session,
-    principal: Principal,
-    f: InstrumentFile,
-    data: AssessmentData,
-    org_id: uuid.UUID,
-    round_label: str,
-    parsed: ParsedAnswers,
-    *,
-    revision: int,
-    replaces: uuid.UUID | None = None,
-) -> Assessment:
-    ts = now()
-    a = Assessment(
-        workspace_id=principal.workspace_id,
-        organization_id=org_id,
-        instrument_version_id=version_row(session, f.instrument.id, f.instrument.version).id,
-        instrument_id=f.instrument.id,
-        instrument_version=f.instrument.version,
-        round=round_label,
-        assessed_on=data.assessed_on,
-        assessor=data.assessor,
-        retrospective=data.retrospective,
-        **performance_columns(data.performance),
-        status=Status.draft.value,
-        revision=revision,
-        replaces_id=replaces,
-        is_current=replaces is None,
-        source=data.source,
-        source_sha256=data.source_sha256,
-        created_at=ts,
-        updated_at=ts,
-    )
-    a.answers = _answer_rows(f, parsed)
-    session.add(a)
-    session.flush()
-    if replaces is not None:
-        emit_assessment(session, a, "assessment.revised", replaces=replaces)
-    return a
-
-
-def merge_answers(
-    f: InstrumentFile, current: Assessment, changes: Iterable[RawAnswer]
-) -> ParsedAnswers:
-    """Apply changed answers (a blank value with no note removes an answer) and revalidate."""
-    merged: dict[str, RawAnswer] = {
-        x.item_key: RawAnswer(x.item_key, "na" if x.is_na else x.value, x.note)
-        for x in current.answers
-    }
-    seen: set[str] = set()
-    problems: list[AnswerProblem] = []
-    for index, change in enumerate(changes):
-        if change.item in seen:
-            problems.append(
-                AnswerProblem(
-                    change.item,
-                    "duplicate_item",
-                    f"item '{change.item}' is answered more than once",
-                    f"el ítem '{change.item}' tiene más de una respuesta",
-                    index=index,
-                )
-            )
-        seen.add(change.item)
-        merged[change.item] = change
-    if problems:
-        raise AnswersInvalid(problems)
-    return parse_answers(f.instrument, merged.values())
 
 
 def update_assessment(
@@ -311,7 +177,7 @@ def update_assessment(
         diff: dict[str, Any] = {}
         if answers is not None:
             parsed = merge_answers(f, a, answers)
-            a.answers = _answer_rows(f, parsed)
+            a.answers = answer_rows(f, parsed)
             diff["answers"] = sorted({x.item for x in answers})
             # no longer what the uploaded file said: the same file uploaded again must apply
             a.source_sha256 = None
@@ -344,49 +210,6 @@ def update_assessment(
     return a
 
 
-def replace_answers(f: InstrumentFile, a: Assessment, parsed: ParsedAnswers) -> None:
-    """Replace every answer of a draft with validated ones."""
-    a.answers = _answer_rows(f, parsed)
-
-
-def compute(f: InstrumentFile, a: Assessment) -> Score:
-    """The single path from stored answers to a score."""
-    return score_answers(f, answers_of(a))
-
-
-def score_answers(f: InstrumentFile, answers: Mapping[str, AnswerValue]) -> Score:
-    """``compute`` for answers already read (``answer_values``), e.g. many at once."""
-    with timed_scoring():
-        return score(f.compiled, answers)
-
-
-def store_score(session: Session, f: InstrumentFile, a: Assessment, result: Score) -> None:
-    row = session.get(AssessmentScore, a.id)
-    payload = score_payload(result, f.instrument)
-    summary = score_summary(result)
-    ts = now()
-    rendered = render_score(a.id, ts, payload)
-    if row is None:
-        session.add(
-            AssessmentScore(
-                assessment_id=a.id,
-                computed_at=ts,
-                overall=result.overall.score,
-                summary=summary,
-                payload=payload,
-                rendered=rendered,
-                engine_version=ENGINE_VERSION,
-            )
-        )
-    else:
-        row.computed_at = ts
-        row.overall = result.overall.score
-        row.summary = summary
-        row.payload = payload
-        row.rendered = rendered
-        row.engine_version = ENGINE_VERSION
-
-
 def submit(
     session: Session,
     principal: Principal,
@@ -400,24 +223,11 @@ def submit(
         check_if_match(if_match, assessment_etag(a), required=False)
         f = catalog.get(a.instrument_id, a.instrument_version)
         assert f is not None  # the catalog is checked against the database at start
-        submit_in_transaction(session, principal, f, a)
+        _submit_draft(session, principal, f, a)
     return a
 
 
-def _hand_round_over(
-    session: Session, replaced_id: uuid.UUID, revision: Assessment, *, to_revision: bool
-) -> None:
-    """Which of a revision and the assessment it replaces is the round's current one."""
-    session.execute(
-        update(Assessment)
-        .where(Assessment.id == replaced_id)
-        .values(is_current=not to_revision)
-        .execution_options(synchronize_session=False)
-    )
-    revision.is_current = to_revision
-
-
-def submit_in_transaction(
+def _submit_draft(
     session: Session, principal: Principal, f: InstrumentFile, a: Assessment
 ) -> Score:
     """Score a draft and store the score, inside the caller's write transaction."""
@@ -426,7 +236,7 @@ def submit_in_transaction(
     result = compute(f, a)
     if result.overall.score is None:
         answered = answers_of(a)
-        missing = [k for k in _item_order(f) if k not in answered]
+        missing = [k for k in item_order(f) if k not in answered]
         reason = result.overall.reason
         raise Invalid(
             "the assessment is not complete enough to score: "
@@ -443,23 +253,7 @@ def submit_in_transaction(
                 for k in missing
             ],
         )
-    store_score(session, f, a, result)
-    ts = now()
-    a.status = Status.submitted.value
-    a.submitted_at = ts
-    a.updated_at = ts
-    if a.replaces_id is not None:
-        _hand_round_over(session, a.replaces_id, a, to_revision=True)
-    session.flush()
-    audit(
-        session,
-        principal,
-        "assessment.submit",
-        "assessment",
-        a.id,
-        {"overall": result.overall.score, "coverage": result.overall.coverage},
-    )
-    emit_assessment(session, a, "assessment.submitted", overall=result.overall.score)
+    record_submission(session, principal, f, a, result)
     return result
 
 
@@ -492,28 +286,8 @@ def reopen(
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
         check_if_match(if_match, assessment_etag(a), required=False)
-        reopen_in_transaction(session, principal, a)
+        reopen_submitted(session, principal, a)
     return a
-
-
-def reopen_in_transaction(session: Session, principal: Principal, a: Assessment) -> None:
-    if a.status != Status.submitted:
-        raise Conflict(
-            "only a submitted assessment can be reopened"
-            + (" — final ones take a revision" if a.status == Status.final else ""),
-            status_now=a.status,
-        )
-    row = session.get(AssessmentScore, a.id)
-    if row is not None:
-        session.delete(row)
-    if a.replaces_id is not None:
-        # the revision it replaced is the round's scored assessment again until this one is
-        _hand_round_over(session, a.replaces_id, a, to_revision=False)
-    a.status = Status.draft.value
-    a.submitted_at = None
-    a.updated_at = now()
-    session.flush()
-    audit(session, principal, "assessment.reopen", "assessment", a.id, None)
 
 
 def create_revision(
@@ -542,26 +316,19 @@ def create_revision(
         f = catalog.get(old.instrument_id, old.instrument_version)
         assert f is not None
         parsed = merge_answers(f, old, answers or ())
-        data = AssessmentData(
-            organization_id=old.organization_id,
-            instrument_id=old.instrument_id,
-            instrument_version=old.instrument_version,
-            round=old.round,
+        new = new_assessment(
+            session,
+            principal,
+            f,
+            old.organization_id,
+            old.round,
+            parsed,
             assessed_on=changes.get("assessed_on") or old.assessed_on,
             assessor=changes.get("assessor", old.assessor),
             retrospective=changes.get("retrospective", old.retrospective),
             performance=changes.get("performance", performance_of(old)),
             source=changes.get("source", "api"),
             source_sha256=changes.get("source_sha256"),
-        )
-        new = new_assessment(
-            session,
-            principal,
-            f,
-            data,
-            old.organization_id,
-            old.round,
-            parsed,
             revision=old.revision + 1,
             replaces=old.id,
         )
@@ -576,128 +343,113 @@ def create_revision(
     return new
 
 
-def replaced_by(session: Session, assessment_id: uuid.UUID) -> uuid.UUID | None:
-    return session.scalar(select(Assessment.id).where(Assessment.replaces_id == assessment_id))
-
-
-_SCORE_OF = (
-    select(
-        Assessment.workspace_id,
-        Assessment.status,
-        AssessmentScore.rendered,
-        AssessmentScore.computed_at,
-    )
-    .outerjoin(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
-    .where(Assessment.id == bindparam("assessment_id"))
-)
-_PAYLOAD_OF = select(AssessmentScore.payload).where(
-    AssessmentScore.assessment_id == bindparam("assessment_id")
-)
-
-
-def get_scores(session: Session, principal: Principal, assessment_id: uuid.UUID) -> str:
-    """The stored score object as JSON text (the hot read: one query, no re-serialization)."""
-    row = session.execute(_SCORE_OF, {"assessment_id": assessment_id}).first()
-    if row is None or row.workspace_id != principal.workspace_id:
-        raise NotFound(f"assessment {assessment_id} does not exist")
-    if row.computed_at is None:
-        raise Conflict(
-            f"assessment is {row.status} and has no stored score yet; submit it to score it",
-            status_now=row.status,
-        )
-    if row.rendered is not None:
-        return str(row.rendered)
-    # Stored before the rendered column existed: rendered from the payload on each read.
-    payload = session.execute(_PAYLOAD_OF, {"assessment_id": assessment_id}).scalar()
-    if payload is None:  # reopened between the two statements
-        raise Conflict(
-            "the assessment was reopened and has no stored score now", status_now="draft"
-        )
-    return render_score(assessment_id, row.computed_at, payload)
+# --- answers from a file (a workbook, a field submission) --------------------------------------
 
 
 @dataclass(frozen=True)
-class AssessmentFilter:
-    organization_id: uuid.UUID | None = None
-    instrument_id: str | None = None
-    round: str | None = None
-    cohort_id: uuid.UUID | None = None
-    status: str | None = None
-    assessed_from: date | None = None
-    assessed_to: date | None = None
-    current_only: bool = False
+class ImportedAnswers:
+    """A file's answers for one round of an organization, already read and checked."""
 
-
-def list_assessments(
-    session: Session,
-    principal: Principal,
-    filters: AssessmentFilter,
-    *,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[Assessment], bool]:
-    q = select(Assessment).where(Assessment.workspace_id == principal.workspace_id)
-    if filters.organization_id:
-        q = q.where(Assessment.organization_id == filters.organization_id)
-    if filters.instrument_id:
-        q = q.where(Assessment.instrument_id == filters.instrument_id)
-    if filters.round:
-        q = q.where(Assessment.round == filters.round)
-    if filters.status:
-        q = q.where(Assessment.status == filters.status)
-    if filters.assessed_from:
-        q = q.where(Assessment.assessed_on >= filters.assessed_from)
-    if filters.assessed_to:
-        q = q.where(Assessment.assessed_on <= filters.assessed_to)
-    if filters.current_only:
-        q = q.where(Assessment.is_current.is_(True))
-    if filters.cohort_id:
-        q = q.join(CohortMember, CohortMember.organization_id == Assessment.organization_id).where(
-            CohortMember.cohort_id == filters.cohort_id
-        )
-    q = page_after(q, Assessment.created_at, Assessment.id, cursor, limit)
-    rows = list(session.scalars(q))  # answers are not loaded: a list shows counts (answered_counts)
-    return rows[:limit], len(rows) > limit
-
-
-def answered_counts(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """How many items each assessment answered (a value or N/A), counted in the database: a page
-    of 100 assessments is one small aggregate, not 4,500 answer rows turned into objects."""
-    if not ids:
-        return {}
-    answered = or_(Answer.is_na.is_(True), Answer.value.is_not(None))
-    counts = session.execute(
-        select(Answer.assessment_id, func.count())
-        .where(Answer.assessment_id.in_(ids), answered)
-        .group_by(Answer.assessment_id)
-    )
-    return {i: 0 for i in ids} | {a_id: n for a_id, n in counts}
+    organization_id: uuid.UUID
+    round: str
+    answers: ParsedAnswers
+    assessed_on: date | None  # None: the round keeps its date (today for a new round)
+    assessor: str | None
+    source: str
+    source_sha256: str
 
 
 @dataclass(frozen=True)
-class RescoreReport:
-    checked: int
-    changed: list[tuple[str, float | None, float | None]]
+class ImportedRound:
+    """What importing answers did to the round: its assessment, how it changed, and its score
+    (computed once, from the answers now stored; submitted when the overall is computable)."""
+
+    assessment: Assessment
+    change: Literal["created", "updated", "revised"]
+    score: Score
+
+    @property
+    def submitted(self) -> bool:
+        return self.score.overall.score is not None
 
 
-def rescore_all(session: Session, catalog: Catalog, *, write: bool) -> RescoreReport:
-    """Recompute every stored score from its answers; report (and optionally store) differences."""
-    changed: list[tuple[str, float | None, float | None]] = []
-    checked = 0
-    with write_transaction(session):
-        rows = session.execute(
-            select(Assessment, AssessmentScore).join(
-                AssessmentScore, AssessmentScore.assessment_id == Assessment.id
-            )
-        ).all()
-        for a, stored in rows:
-            f = catalog.get(a.instrument_id, a.instrument_version)
-            if f is None:
-                continue
-            checked += 1
-            result = compute(f, a)
-            if score_payload(result, f.instrument) != stored.payload:
-                changed.append((str(a.id), stored.overall, result.overall.score))
-                if write:
-                    store_score(session, f, a, result)
-    return RescoreReport(checked, changed)
+class RoundOnAnotherVersion(Conflict):
+    """The round already has an assessment on another version of the instrument."""
+
+    def __init__(self, round_label: str, instrument_id: str, existing: str, offered: str) -> None:
+        super().__init__(
+            f"round '{round_label}' already has an assessment on {instrument_id} {existing}, "
+            f"not {offered}"
+        )
+        self.round = round_label
+        self.instrument_id = instrument_id
+        self.existing_version = existing
+        self.offered_version = offered
+
+
+_IMPORT_ACTIONS = {
+    "created": "assessment.import.create",
+    "updated": "assessment.import.update",
+    "revised": "assessment.import.revise",
+}
+
+
+def import_answers(
+    session: Session, principal: Principal, f: InstrumentFile, data: ImportedAnswers
+) -> ImportedRound:
+    """Give a round a file's answers, inside the caller's write transaction: a new assessment
+    when the round has none, a revision when its latest is final, otherwise its draft (or its
+    submission, reopened) updated. Then scored once, and submitted when the score is computable.
+    Raises ``RoundOnAnotherVersion`` when the round is on another version of the instrument."""
+    round_label = check_round(data.round)
+    existing = current_for_round(session, data.organization_id, f.instrument.id, round_label)
+    assessed_on = data.assessed_on or (existing.assessed_on if existing else date.today())
+    if existing is not None and existing.instrument_version != f.instrument.version:
+        raise RoundOnAnotherVersion(
+            round_label, f.instrument.id, existing.instrument_version, f.instrument.version
+        )
+    change: Literal["created", "updated", "revised"]
+    if existing is None or existing.status == Status.final:
+        a = new_assessment(
+            session,
+            principal,
+            f,
+            data.organization_id,
+            round_label,
+            data.answers,
+            assessed_on=assessed_on,
+            assessor=data.assessor,
+            source=data.source,
+            source_sha256=data.source_sha256,
+            revision=1 if existing is None else existing.revision + 1,
+            replaces=None if existing is None else existing.id,
+        )
+        change = "created" if existing is None else "revised"
+    else:
+        if existing.status == Status.submitted:
+            reopen_submitted(session, principal, existing)
+        a = existing
+        a.answers = answer_rows(f, data.answers)
+        a.assessed_on = assessed_on
+        a.assessor = data.assessor
+        a.source = data.source
+        a.source_sha256 = data.source_sha256
+        a.updated_at = now()
+        session.flush()
+        change = "updated"
+    audit(
+        session,
+        principal,
+        _IMPORT_ACTIONS[change],
+        "assessment",
+        a.id,
+        {
+            "file_sha256": data.source_sha256,
+            "answers": len(data.answers.values),
+            "round": round_label,
+        },
+    )
+    result = compute(f, a)
+    if result.overall.score is not None:
+        record_submission(session, principal, f, a, result)
+    return ImportedRound(a, change, result)

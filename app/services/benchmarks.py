@@ -30,12 +30,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
-from app.db.models import Answer, Assessment, AssessmentScore, Status
+from app.db.models import Assessment, AssessmentScore, Status
 from app.domain.comparison import rescore_on
 from app.domain.instrument import Instrument, Method
 from app.domain.rounding import half_even
-from app.domain.scoring import AnswerValue
-from app.services.assessments import answer_values, get_assessment
+from app.services.assessment_reads import answers_of_many, get_assessment
 from app.services.keys import Principal
 from app.services.scores import score_summary
 
@@ -167,24 +166,13 @@ def _peer_rows(session: Session, a: Assessment) -> dict[uuid.UUID, _Row]:
     return {org: (a_id, version, summary) for org, a_id, version, summary in rows}
 
 
-def _answers(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, AnswerValue]]:
-    rows: dict[uuid.UUID, list[tuple[str, float | None, bool]]] = {i: [] for i in ids}
-    for a_id, key, value, is_na in session.execute(
-        select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
-            Answer.assessment_id.in_(ids)
-        )
-    ):
-        rows[a_id].append((key, value, is_na))
-    return {i: answer_values(r) for i, r in rows.items()}
-
-
 def _rescored(
     session: Session, catalog: Catalog, instrument: Instrument, sides: Sequence[_Row]
 ) -> list[Mapping[str, Any]]:
     """Every side scored again on ``instrument`` on the items all of them can carry."""
     f = catalog.get(instrument.id, instrument.version)
     assert f is not None  # the caller found it
-    answers = _answers(session, [r[0] for r in sides])
+    answers = answers_of_many(session, [r[0] for r in sides])
     given = []
     for a_id, version, _ in sides:
         side = catalog.get(instrument.id, version)

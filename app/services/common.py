@@ -43,6 +43,11 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime) -> datetime:
+    """A stored moment with its time zone (SQLite gives naive UTC back, PostgreSQL aware)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def latest_assessment_date() -> date:
     """The latest day an assessment can have taken place: today where the day starts first
     (UTC+14), so no user anywhere is refused a date that is today for them."""
@@ -104,6 +109,9 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "plan.priority.update",
     "plan.action.add",
     "plan.action.update",
+    "rating.put",
+    "rating.delete",
+    "rating.consensus",
     "webhook.create",
     "webhook.update",
     "webhook.delete",

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, Cohort, Organization
 from app.domain.answers import RawAnswer
-from app.services import assessments, organizations
+from app.services import assessments, organizations, plans
 from app.services.keys import CreatedKey, Principal, authenticate, create_key
+from app.services.plan_models import ActionData, PriorityData
 
 WORKSPACE = "demo"
 
@@ -116,6 +117,8 @@ def load_demo(session: Session, catalog: Catalog) -> DemoResult:
             org = _ensure_org(session, principal, org_index, rnd)
             organizations.add_member(session, principal, cohort.id, org.id)
             created += _ensure_assessments(session, principal, catalog, org, org_index)
+            if group == 1 and org_index % 3 != 2:
+                _ensure_plan(session, principal, catalog, org, org_index)
             org_index += 1
         # The sustainability self-assessment rates the learning community itself, not one CSO
         # (csa-sustainability 2020.2 says so): the community is recorded as the subject.
@@ -220,3 +223,47 @@ def _ensure_assessments(
             if round_label == "baseline":
                 assessments.finalize(session, principal, a.id)
     return created
+
+
+# What the first learning community agreed after its baseline, for its two weakest areas.
+_ACTIONS = (
+    ("Taller con el equipo y el consejo sobre {area}", "Dirección ejecutiva"),
+    ("Redactar y aprobar la política o el procedimiento de {area}", "Coordinación administrativa"),
+    ("Acompañamiento técnico de la organización intermedia en {area}", "Organización intermedia"),
+)
+
+
+def _ensure_plan(
+    session: Session, principal: Principal, catalog: Catalog, org: Organization, index: int
+) -> None:
+    """An action plan on the OCA baseline: its two weakest areas, three actions each, most done
+    by the endline, one still open (so reports and the cohort page have plans to show)."""
+    baseline = session.scalar(
+        select(Assessment).where(
+            Assessment.organization_id == org.id,
+            Assessment.instrument_id == "oca",
+            Assessment.round == "baseline",
+            Assessment.is_current.is_(True),
+        )
+    )
+    if baseline is None or plans.find_plan(session, baseline.id) is not None:
+        session.rollback()
+        return
+    instrument = plans.instrument_of(catalog, baseline)
+    weakest = plans.proposed_areas(instrument, plans.stored_score(session, baseline.id), set())[:2]
+    session.rollback()
+    priorities = []
+    for n, area in enumerate(weakest):
+        title = (area.title or {}).get("es", area.area).lower()
+        actions = tuple(
+            ActionData(
+                what=what.format(area=title),
+                who=who,
+                due_on=date(2019, 9 + 3 * i, 30) if i < 1 else date(2020, 3 * i, 30),
+                resources="Asistencia técnica" if i == 2 else None,
+                status="in_progress" if (index + n + i) % 5 == 0 else "done",
+            )
+            for i, (what, who) in enumerate(_ACTIONS)
+        )
+        priorities.append(PriorityData(area=area.area, actions=actions))
+    plans.create_plan(session, principal, catalog, baseline.id, priorities)

@@ -24,8 +24,9 @@ from app.excel import (
     export_raw_csv,
     export_series,
 )
-from app.services.analysis import cohort_json, compare_cohort_rounds, series
-from app.services.assessments import answers_of, get_assessment
+from app.services.analysis import series
+from app.services.assessment_reads import answers_of, get_assessment
+from app.services.cohort_comparison import cohort_json, compare_cohort_rounds
 from app.services.filenames import safe_filename
 from app.services.keys import Principal
 from app.services.organizations import get_cohort, get_organization

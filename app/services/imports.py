@@ -1,18 +1,14 @@
 """Importing filled workbooks: every workbook all-or-nothing, validated before anything is written.
 
-The path is the same as the API's: answers are parsed by the domain, the assessment is created (or
-its draft updated, or a final one revised), and it is scored by ``submit`` when complete enough.
+The path is the same as the API's: answers are parsed by the domain, then one use case,
+``assessments.import_answers``, creates the round's assessment (or updates its draft, or revises a
+final one), scores it once and submits it when it is complete enough.
 """
 
 from __future__ import annotations
 
-import io
-import zipfile
-import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
-from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -22,11 +18,10 @@ from app.catalog import Catalog, InstrumentFile
 from app.db.errors import Busy
 from app.db.models import Assessment, Organization, Status
 from app.db.session import serialize_on, write_transaction
-from app.domain.answers import AnswersInvalid, ParsedAnswers
+from app.domain.answers import AnswersInvalid
 from app.domain.errors import DomainError
 from app.domain.instrument import Instrument
 from app.excel import (
-    CoverField,
     FilledWorkbook,
     Limits,
     ProblemCode,
@@ -34,27 +29,19 @@ from app.excel import (
     annotate,
     read_filled_workbook,
 )
-from app.excel.layout import COVER_SHEET, cover_cell
-from app.excel.problems import Problem, problem
+from app.excel.problems import Problem
 from app.excel.reader import Cover
 from app.excel.sandbox import SandboxBusy
-from app.services import assessments as svc
-from app.services.common import audit, latest_assessment_date, now
+from app.services.assessments import ImportedAnswers, RoundOnAnotherVersion, import_answers
 from app.services.filenames import safe_filename
 from app.services.keys import Principal
 from app.services.metrics import IMPORTS
 from app.services.organizations import OrgData, create_organization_in_transaction
+from app.services.uploads import Upload, UploadRejected
 from app.services.webhooks import emit
+from app.services.workbook_covers import cover_problems, name_key
 
 Status_ = Literal["created", "updated", "revised", "unchanged", "rejected"]
-MAX_FILES = 200
-
-
-@dataclass(frozen=True)
-class Upload:
-    name: str
-    data: bytes
-    problem: Problem | None = None  # a zip member that could not be unpacked: rejected alone
 
 
 @dataclass
@@ -81,14 +68,6 @@ class _DryRun(Exception):
     """Raised at the end of a dry run so the transaction rolls back everything it did."""
 
 
-class UploadRejected(Exception):
-    """The upload as a whole cannot be read (e.g. a zip of workbooks that is itself unsafe)."""
-
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(problem.en)
-        self.problem = problem
-
-
 def _problem_dict(p: Problem) -> dict[str, Any]:
     return {
         "sheet": p.sheet,
@@ -112,98 +91,6 @@ def _error(
     return Problem(code, en, es, sheet, cell, item)
 
 
-# --- uploads: files and zips ---------------------------------------------------------------------
-
-
-def expand_uploads(uploads: Sequence[Upload], limits: Limits) -> list[Upload]:
-    """Unpack a .zip of workbooks (checked like a workbook: count, sizes, ratio, paths)."""
-    out: list[Upload] = []
-    for upload in uploads:
-        if upload.name.lower().endswith(".zip") and upload.data[:4] == b"PK\x03\x04":
-            out.extend(_unzip(upload, limits))
-        else:
-            out.append(upload)
-    if len(out) > MAX_FILES:
-        raise UploadRejected(
-            Problem(
-                ProblemCode.too_many_parts,
-                f"at most {MAX_FILES} workbooks per upload; this one has {len(out)}",
-                f"se admiten como máximo {MAX_FILES} libros por carga; esta tiene {len(out)}",
-            )
-        )
-    return out
-
-
-def _unzip(upload: Upload, limits: Limits) -> list[Upload]:
-    def reject(en: str, es: str, code: ProblemCode = ProblemCode.zip_bomb) -> UploadRejected:
-        return UploadRejected(Problem(code, f"{upload.name}: {en}", f"{upload.name}: {es}"))
-
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(upload.data))
-    except zipfile.BadZipFile:
-        raise reject(
-            "the zip file is damaged", "el archivo zip está dañado", ProblemCode.corrupt_workbook
-        ) from None
-    with archive:
-        members = [m for m in archive.infolist() if not m.is_dir()]
-        if len(members) > MAX_FILES:
-            raise reject(
-                f"more than {MAX_FILES} files",
-                f"más de {MAX_FILES} archivos",
-                ProblemCode.too_many_parts,
-            )
-        total = 0
-        out: list[Upload] = []
-        for m in members:
-            path = PurePosixPath(m.filename)
-            if path.is_absolute() or ".." in path.parts:
-                raise reject(
-                    f"unsafe path {m.filename!r}",
-                    f"ruta insegura {m.filename!r}",
-                    ProblemCode.unsafe_path,
-                )
-            if path.name.startswith((".", "~$")) or "__MACOSX" in path.parts:
-                continue
-            if m.flag_bits & 0x1:
-                raise reject(
-                    f"{m.filename} is encrypted",
-                    f"{m.filename} está cifrado",
-                    ProblemCode.encrypted,
-                )
-            if m.file_size > limits.max_bytes:
-                raise reject(
-                    f"{m.filename} is larger than {limits.max_bytes} bytes",
-                    f"{m.filename} pesa más de {limits.max_bytes} bytes",
-                    ProblemCode.too_big,
-                )
-            total += m.file_size
-            if total > limits.max_inflated_bytes:
-                raise reject("it inflates beyond the limit", "se expande más allá del límite")
-            out.append(_member(archive, m, f"{upload.name}/{m.filename}"))
-        return out
-
-
-def _member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -> Upload:
-    """One member's bytes; a damaged member becomes a rejected upload of its own, so the other
-    members of the zip are still imported."""
-    try:
-        return Upload(name, archive.read(member))
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError) as exc:
-        why = "unsupported compression" if isinstance(exc, NotImplementedError) else "damaged"
-        why_es = "compresión no admitida" if isinstance(exc, NotImplementedError) else "dañado"
-        return Upload(
-            name,
-            b"",
-            Problem(
-                ProblemCode.corrupt_workbook,
-                f"{member.filename} inside the zip cannot be unpacked ({why}); "
-                "add it to the zip again or upload it on its own",
-                f"{member.filename} dentro del zip no se puede descomprimir ({why_es}); "
-                "vuelva a añadirlo al zip o súbalo por separado",
-            ),
-        )
-
-
 # --- one workbook --------------------------------------------------------------------------------
 
 
@@ -215,92 +102,6 @@ def _resolver(catalog: Catalog) -> Any:
     return resolve
 
 
-def _find_org(
-    session: Session, principal: Principal, cover: Cover, lang: str
-) -> tuple[Organization | None, Problem | None]:
-    sheet = COVER_SHEET[lang]
-    if cover.organization_external_id:
-        org = session.scalar(
-            select(Organization).where(
-                Organization.workspace_id == principal.workspace_id,
-                Organization.external_id == cover.organization_external_id,
-            )
-        )
-        if org is not None:
-            return org, None
-    if cover.organization_name:
-        # casefold in Python: SQL lower() leaves accented capitals alone on SQLite ("ÑANDÚ")
-        wanted = _name_key(cover.organization_name)
-        rows = session.execute(
-            select(Organization.id, Organization.name).where(
-                Organization.workspace_id == principal.workspace_id
-            )
-        ).all()
-        ids = [row_id for row_id, name in rows if _name_key(name) == wanted]
-        matches = [org for org in (session.get(Organization, i) for i in ids) if org]
-        if len(matches) == 1 and (
-            not cover.organization_external_id or matches[0].external_id is None
-        ):
-            return matches[0], None
-        if len(matches) > 1:
-            return None, _error(
-                ProblemCode.ambiguous_organization,
-                f"{len(matches)} organizations are named '{cover.organization_name}'; write the "
-                "organization's external id on the cover",
-                f"{len(matches)} organizaciones se llaman '{cover.organization_name}'; escriba el "
-                "identificador externo de la organización en la portada",
-                sheet=sheet,
-                cell=cover_cell(CoverField.organization_external_id),
-            )
-    return None, None
-
-
-def _name_key(name: str) -> str:
-    return " ".join(name.casefold().split())
-
-
-def _unknown_org(cover: Cover, lang: str) -> Problem:
-    name = cover.organization_name or cover.organization_external_id or "?"
-    return _error(
-        ProblemCode.unknown_organization,
-        f"no organization '{name}' in this workspace; create it first or allow the import to "
-        "create organizations",
-        f"no existe la organización '{name}' en este espacio de trabajo; créela primero o permita "
-        "que la carga cree organizaciones",
-        sheet=COVER_SHEET[lang],
-        cell=cover_cell(CoverField.organization_name),
-    )
-
-
-def _future_date(cover: Cover, lang: str) -> Problem | None:
-    if cover.assessed_on is None or cover.assessed_on <= latest_assessment_date():
-        return None
-    return problem(
-        ProblemCode.future_date,
-        sheet=COVER_SHEET[lang],
-        cell=cover_cell(CoverField.assessed_on),
-        found=cover.assessed_on.isoformat(),
-        latest=latest_assessment_date().isoformat(),
-    )
-
-
-def _cover_problems(
-    session: Session,
-    principal: Principal,
-    cover: Cover,
-    lang: str,
-    *,
-    create_organizations: bool,
-) -> tuple[Organization | None, list[Problem]]:
-    """The cover checked against the workspace: the organization and the date."""
-    org, found = _find_org(session, principal, cover, lang)
-    problems = [found] if found is not None else []
-    if org is None and found is None and not create_organizations:
-        problems.append(_unknown_org(cover, lang))
-    late = _future_date(cover, lang)
-    return org, problems + ([late] if late else [])
-
-
 def _apply(
     session: Session,
     principal: Principal,
@@ -309,74 +110,39 @@ def _apply(
     org: Organization,
     result: WorkbookResult,
 ) -> Assessment:
-    """Create, update or revise the round's assessment with the workbook's answers."""
-    parsed: ParsedAnswers = wb.answers
-    round_label = svc.check_round(wb.cover.round or "")
-    existing = svc.current_for_round(session, org.id, f.instrument.id, round_label)
-    assessed_on: date = wb.cover.assessed_on or (existing.assessed_on if existing else date.today())
-    if existing is not None and existing.instrument_version != f.instrument.version:
-        raise _Rejected(
-            _error(
-                ProblemCode.version_mismatch,
-                f"round '{round_label}' already has an assessment on {f.instrument.id} "
-                f"{existing.instrument_version}; this workbook is a {f.instrument.version} "
-                "template — download the template of that version",
-                f"la ronda '{round_label}' ya tiene una evaluación en {f.instrument.id} "
-                f"{existing.instrument_version}; este libro es una plantilla {f.instrument.version}"
-                " — descargue la plantilla de esa versión",
-            )
-        )
-    data = svc.AssessmentData(
+    """The round's assessment takes the workbook's answers (created, updated or revised) and is
+    scored once; a round on another version of the instrument rejects the workbook."""
+    answers = ImportedAnswers(
         organization_id=org.id,
-        instrument_id=f.instrument.id,
-        instrument_version=f.instrument.version,
-        round=round_label,
-        assessed_on=assessed_on,
+        round=wb.cover.round or "",
+        answers=wb.answers,
+        assessed_on=wb.cover.assessed_on,
         assessor=wb.cover.assessor,
-        answers=wb.raw_answers(),
         source=wb.source,
         source_sha256=wb.sha256,
     )
-    if existing is None:
-        a = svc.new_assessment(session, principal, f, data, org.id, round_label, parsed, revision=1)
-        result.status = "created"
-        action = "assessment.import.create"
-    elif existing.status == Status.final:
-        a = svc.new_assessment(
-            session,
-            principal,
-            f,
-            data,
-            org.id,
-            round_label,
-            parsed,
-            revision=existing.revision + 1,
-            replaces=existing.id,
-        )
-        result.status = "revised"
-        action = "assessment.import.revise"
-    else:
-        if existing.status == Status.submitted:
-            svc.reopen_in_transaction(session, principal, existing)
-        a = existing
-        svc.replace_answers(f, a, parsed)
-        a.assessed_on = assessed_on
-        a.assessor = wb.cover.assessor
-        a.source = wb.source
-        a.source_sha256 = wb.sha256
-        a.updated_at = now()
-        session.flush()
-        result.status = "updated"
-        action = "assessment.import.update"
-    audit(
-        session,
-        principal,
-        action,
-        "assessment",
-        a.id,
-        {"file_sha256": wb.sha256, "answers": len(parsed.values), "round": round_label},
-    )
-    return a
+    try:
+        done = import_answers(session, principal, f, answers)
+    except RoundOnAnotherVersion as exc:
+        raise _Rejected(
+            _error(
+                ProblemCode.version_mismatch,
+                f"round '{exc.round}' already has an assessment on {exc.instrument_id} "
+                f"{exc.existing_version}; this workbook is a {exc.offered_version} "
+                "template — download the template of that version",
+                f"la ronda '{exc.round}' ya tiene una evaluación en {exc.instrument_id} "
+                f"{exc.existing_version}; este libro es una plantilla {exc.offered_version}"
+                " — descargue la plantilla de esa versión",
+            )
+        ) from None
+    result.status = done.change
+    if done.submitted:
+        result.scored = True
+        result.overall = done.score.overall.score
+    elif done.score.overall.reason is not None:
+        r = done.score.overall.reason
+        result.reason = {"code": r.code, "en": r.en, "es": r.es}
+    return done.assessment
 
 
 class _Rejected(Exception):
@@ -420,7 +186,7 @@ def import_workbook(
             result.round = exc.cover.round
         if isinstance(exc.cover, Cover) and exc.language is not None:
             # the workspace checks too, so one upload lists every problem (read only)
-            _, more = _cover_problems(
+            _, more = cover_problems(
                 session,
                 principal,
                 exc.cover,
@@ -515,7 +281,7 @@ def _import_in_transaction(
         session,
         "organization",
         principal.workspace_id,
-        _name_key(cover.organization_name or cover.organization_external_id or ""),
+        name_key(cover.organization_name or cover.organization_external_id or ""),
     )
     same = session.scalar(
         select(Assessment).where(
@@ -529,7 +295,7 @@ def _import_in_transaction(
         result.organization_id = str(same.organization_id)
         result.scored = same.status != Status.draft
         return
-    org, problems = _cover_problems(
+    org, problems = cover_problems(
         session, principal, wb.cover, wb.meta.language, create_organizations=create_organizations
     )
     if problems:
@@ -543,14 +309,6 @@ def _import_in_transaction(
     result.organization_id = str(org.id)
     a = _apply(session, principal, f, wb, org, result)
     result.assessment_id = str(a.id)
-    score = svc.compute(f, a)
-    if score.overall.score is not None:
-        svc.submit_in_transaction(session, principal, f, a)
-        result.scored = True
-        result.overall = score.overall.score
-    elif score.overall.reason is not None:
-        r = score.overall.reason
-        result.reason = {"code": r.code, "en": r.en, "es": r.es}
     emit(
         session,
         principal.workspace_id,
@@ -633,7 +391,6 @@ __all__ = [
     "UploadRejected",
     "WorkbookResult",
     "annotated_copy",
-    "expand_uploads",
     "import_filled",
     "import_workbook",
     "import_workbooks",

@@ -13,7 +13,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -31,7 +31,7 @@ from app.db.models import (
 from app.db.session import serialize_on, write_transaction
 from app.domain.errors import Forbidden, Invalid, NotFound
 from app.services import throttle
-from app.services.common import audit, now
+from app.services.common import audit, aware, now
 from app.services.keys import Principal, ensure_workspace
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
@@ -43,7 +43,10 @@ PASSWORD_MAX = 200
 LINK_LIFETIME = {"invite": timedelta(days=7), "reset": timedelta(hours=24)}
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s.]{2,63}$")
+# no spaces and no control characters (NUL can't be stored in PostgreSQL text)
+_EMAIL = re.compile(
+    r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}\.[^@\s.\x00-\x1f\x7f]{2,63}$"
+)
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,29 @@ def create_person(
     return person
 
 
+def _speaks_for(session: Session, by: Principal, person: Person) -> bool:
+    """May ``by`` hand out a link that sets this person's password? The command line always may;
+    a signed-in admin only when they are an admin of every workspace the person belongs to, so
+    no admin can take over an account that opens another workspace."""
+    if by.key_id is None and by.person_id is None:
+        return True
+    if not by.is_admin:
+        return False
+    theirs = set(
+        session.scalars(select(Membership.workspace_id).where(Membership.person_id == person.id))
+    )
+    governed = {by.workspace_id}  # an admin key speaks for its own workspace alone
+    if by.person_id is not None:
+        governed = set(
+            session.scalars(
+                select(Membership.workspace_id).where(
+                    Membership.person_id == by.person_id, Membership.role == Role.admin.value
+                )
+            )
+        )
+    return theirs <= governed
+
+
 def invite(session: Session, by: Principal, *, email: str, name: str, role: str) -> Link:
     """Add a person to the caller's workspace; a new person gets a one-time link to set a
     password (no e-mail is sent: the admin hands the link over)."""
@@ -187,7 +213,10 @@ def invite(session: Session, by: Principal, *, email: str, name: str, role: str)
             session.add(person)
             session.flush()
         _join(session, person, by.workspace_id, role_value)
-        token = None if person.password_hash else _new_link(session, person, "invite")
+        # a link sets the password: only for someone with none, and only by whoever speaks for
+        # every workspace they are in (else they sign in with what they have)
+        settable = not person.password_hash and _speaks_for(session, by, person)
+        token = _new_link(session, person, "invite") if settable else None
         audit(session, by, "person.invite", "person", person.id, {"role": role_value.value})
         link = Link(person.id, person.email, "invite", token)
     return link
@@ -204,6 +233,15 @@ def reset_link(session: Session, email: str, by: Principal | None = None) -> Lin
                 raise Forbidden("only an admin can reset a password")
             if session.get(Membership, (person.id, by.workspace_id)) is None:
                 person = None  # another workspace's person is exactly as absent
+            elif not _speaks_for(session, by, person):
+                raise Forbidden(
+                    "this person also belongs to a workspace you do not administer: an admin of "
+                    "every one of their workspaces, or the command line "
+                    "(oca users reset-password), can reset their password",
+                    detail_es="Esta persona también pertenece a un espacio de trabajo que usted no "
+                    "administra: puede restablecer su contraseña quien administre todos sus "
+                    "espacios, o la línea de órdenes (oca users reset-password).",
+                )
         if person is None:
             raise NotFound(f"no person with the e-mail {address}")
         token = _new_link(session, person, "reset")
@@ -216,7 +254,7 @@ def reset_link(session: Session, email: str, by: Principal | None = None) -> Lin
 def link_person(session: Session, token: str) -> Person | None:
     """The person a valid, unused, unexpired link is for (None otherwise)."""
     row = session.scalar(select(OneTimeLink).where(OneTimeLink.token_hash == digest(token)))
-    if row is None or row.used_at is not None or _aware(row.expires_at) <= now():
+    if row is None or row.used_at is not None or aware(row.expires_at) <= now():
         return None
     return session.get(Person, row.person_id)
 
@@ -228,11 +266,19 @@ def use_link(session: Session, token: str, password: str) -> Person:
         row = session.scalar(
             select(OneTimeLink).where(OneTimeLink.token_hash == digest(token)).with_for_update()
         )
-        if row is None or row.used_at is not None or _aware(row.expires_at) <= now():
+        if row is None or row.used_at is not None or aware(row.expires_at) <= now():
             raise NotFound("this link is unknown, used or expired; ask an admin for a new one")
         person = session.get(Person, row.person_id)
         assert person is not None  # cascades with the person
         row.used_at = now()
+        # any other unused link of the person (an old invitation, an earlier reset) dies with it
+        session.execute(
+            delete(OneTimeLink).where(
+                OneTimeLink.person_id == person.id,
+                OneTimeLink.used_at.is_(None),
+                OneTimeLink.token_hash != row.token_hash,
+            )
+        )
         person.password_hash = _hasher.hash(password)
         _revoke_sessions(session, person.id)
         for ws_id in session.scalars(
@@ -316,10 +362,6 @@ def workspaces_of(session: Session, person_id: uuid.UUID) -> list[WorkspaceChoic
 
 
 # --- sign-in and sessions ------------------------------------------------------------------------
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def sign_in(
@@ -432,8 +474,8 @@ def session_principal(session: Session, token: str, policy: SessionPolicy) -> Vi
         return None
     sid, person_id, ws_id, last_seen, expires, revoked, email, role, ws_name = row
     moment = now()
-    last_seen = _aware(last_seen)
-    if revoked is not None or role is None or _aware(expires) <= moment:
+    last_seen = aware(last_seen)
+    if revoked is not None or role is None or aware(expires) <= moment:
         return None
     if moment - last_seen > policy.idle:
         return None

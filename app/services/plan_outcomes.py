@@ -26,9 +26,10 @@ from app.db.models import (
     PlanAction,
     PlanPriority,
 )
+from app.domain.comparison import make_delta
 from app.domain.instrument import Method
 from app.services.analysis import improvement_rule
-from app.services.assessments import performance_of
+from app.services.assessment_reads import performance_of
 from app.services.common import get_scoped
 from app.services.keys import Principal
 from app.services.plan_models import ActionRead, PerformanceRead
@@ -90,32 +91,51 @@ def next_assessment(session: Session, a: Assessment) -> Assessment | None:
     )
 
 
-def _outcome(delta: float | None, threshold: float, risk: bool) -> str:
-    if delta is None:
-        return "not_assessed"
-    better = -delta if risk else delta
-    if better >= threshold - 1e-9:
-        return "improved"
-    if better <= -threshold + 1e-9:
-        return "declined"
-    return "unchanged"
-
-
 def plan_outcome(
     session: Session, principal: Principal, catalog: Catalog, assessment_id: uuid.UUID
 ) -> PlanOutcome:
+    """The plan made from this assessment, closed against the organization's next round."""
     a, plan = get_plan(session, principal, assessment_id)
+    return outcome_between(session, catalog, a, plan, next_assessment(session, a))
+
+
+def plan_of_round(session: Session, a: Assessment) -> ActionPlan | None:
+    """The plan made from this round of the organization: from its current revision, else from
+    the latest revision that was replaced (the actions agreed then still stand)."""
+    return session.scalar(
+        select(ActionPlan)
+        .join(Assessment, ActionPlan.assessment_id == Assessment.id)
+        .where(
+            Assessment.organization_id == a.organization_id,
+            Assessment.instrument_id == a.instrument_id,
+            Assessment.round == a.round,
+        )
+        .order_by(Assessment.is_current.desc(), Assessment.created_at.desc())
+        .limit(1)
+    )
+
+
+def outcome_between(
+    session: Session,
+    catalog: Catalog,
+    a: Assessment,
+    plan: ActionPlan,
+    later: Assessment | None,
+) -> PlanOutcome:
+    """``plan`` (made from ``a``) closed against ``later``: per priority area, the change and
+    whether it improved by the instrument's rule, and how many of its actions were done."""
     instrument = instrument_of(catalog, a)
     threshold = instrument.scoring.improvement_threshold
     risk = instrument.scoring.method is Method.risk
-    later = next_assessment(session, a)
     before = area_scores(stored_score(session, a.id))
     after = area_scores(stored_score(session, later.id)) if later else {}
     titles = {x.key: x.title.model_dump() for d in instrument.dimensions for x in d.areas}
     areas = []
     for p in plan.priorities:
         b, e = before.get(p.area_key), after.get(p.area_key)
-        delta = None if b is None or e is None else e - b
+        # the change as the comparisons show it: the difference of the shown scores, judged by
+        # the instrument's threshold in its better direction
+        change = make_delta(p.area_key, b, e, lower_is_better=risk, threshold=threshold)
         done = sum(1 for x in p.actions if x.status == "done")
         dropped = sum(1 for x in p.actions if x.status == "dropped")
         areas.append(
@@ -124,8 +144,8 @@ def plan_outcome(
                 title=titles.get(p.area_key),
                 baseline=b,
                 endline=e,
-                delta=delta,
-                outcome="no_next_round" if later is None else _outcome(delta, threshold, risk),
+                delta=change.delta,
+                outcome="no_next_round" if later is None else (change.outcome or "not_assessed"),
                 actions_total=len(p.actions),
                 actions_done=done,
                 actions_dropped=dropped,
@@ -153,6 +173,83 @@ def plan_outcome(
         metric_delta=metric_delta,
         metric_improved=metric_improved,
         improvement_rule=improvement_rule(instrument, threshold),
+        areas=areas,
+    )
+
+
+# --- a cohort's plans, closed between two rounds -----------------------------------------------
+
+
+class AreaTally(BaseModel):
+    """One priority area across a cohort's plans: how many organizations chose it, how it
+    turned out between the two rounds, and how many of its actions were done."""
+
+    area: str
+    title: dict[str, str] | None
+    organizations: int
+    improved: int
+    declined: int
+    unchanged: int
+    not_assessed: int
+    actions_total: int
+    actions_done: int
+
+
+class CohortPlanOutcomes(BaseModel):
+    organizations: int  # paired organizations with a plan made from the first round
+    priorities: int
+    improved: int
+    declined: int
+    unchanged: int
+    not_assessed: int
+    actions_total: int
+    actions_done: int
+    areas: list[AreaTally]
+
+
+def cohort_plan_outcomes(
+    session: Session, catalog: Catalog, pairs: list[tuple[uuid.UUID, uuid.UUID]]
+) -> CohortPlanOutcomes:
+    """Each (first, last) pair of a cohort comparison: the plan made from the first round, if
+    any, closed against the last; tallied per priority area (the most chosen first)."""
+    tallies: dict[str, AreaTally] = {}
+    with_plan = 0
+    for first_id, last_id in pairs:
+        first, last = session.get(Assessment, first_id), session.get(Assessment, last_id)
+        plan = plan_of_round(session, first) if first is not None else None
+        if first is None or plan is None:
+            continue
+        with_plan += 1
+        for x in outcome_between(session, catalog, first, plan, last).areas:
+            t = tallies.setdefault(
+                x.area,
+                AreaTally(
+                    area=x.area,
+                    title=x.title,
+                    organizations=0,
+                    improved=0,
+                    declined=0,
+                    unchanged=0,
+                    not_assessed=0,
+                    actions_total=0,
+                    actions_done=0,
+                ),
+            )
+            t.organizations += 1
+            outcome = x.outcome if x.outcome != "no_next_round" else "not_assessed"
+            setattr(t, outcome, getattr(t, outcome) + 1)
+            t.actions_total += x.actions_total
+            t.actions_done += x.actions_done
+    areas = sorted(tallies.values(), key=lambda t: (-t.organizations, t.area))
+    return CohortPlanOutcomes(
+        organizations=with_plan,
+        priorities=sum(t.organizations for t in areas),
+        improved=sum(t.improved for t in areas),
+        declined=sum(t.declined for t in areas),
+        unchanged=sum(t.unchanged for t in areas),
+        not_assessed=sum(t.not_assessed for t in areas),
+        actions_total=sum(t.actions_total for t in areas),
+        actions_done=sum(t.actions_done for t in areas),
         areas=areas,
     )
 

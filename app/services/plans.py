@@ -21,7 +21,9 @@ from app.db.models import ActionPlan, Assessment, AssessmentScore, PlanAction, P
 from app.db.session import write_transaction
 from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.instrument import Instrument
-from app.services.assessments import get_assessment, performance_of, resolve_instrument
+from app.domain.rounding import half_even
+from app.services.assessment_reads import get_assessment, performance_of
+from app.services.assessments import resolve_instrument
 from app.services.common import audit, check_if_match, etag, now
 from app.services.keys import Principal
 from app.services.plan_models import (
@@ -57,9 +59,10 @@ def stored_score(session: Session, assessment_id: uuid.UUID) -> dict[str, Any] |
 
 
 def area_scores(payload: dict[str, Any] | None) -> dict[str, float | None]:
-    """Each area's score in a stored score object (None: not assessed)."""
+    """Each area's score in a stored score object, as people read it (half-even to 2 places,
+    like every score the API shows; None: not assessed)."""
     return {
-        area["key"]: area["score"]
+        area["key"]: None if area["score"] is None else half_even(area["score"])
         for d in (payload or {}).get("dimensions", [])
         for area in d.get("areas", [])
     }

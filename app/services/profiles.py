@@ -22,7 +22,7 @@ from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, AssessmentScore, Cohort, CohortMember, Organization
 from app.domain.errors import Conflict, NotFound
 from app.domain.scoring import AnswerValue
-from app.services.assessments import answers_of, get_assessment, get_scores, replaced_by
+from app.services.assessment_reads import answers_of, get_assessment, get_scores, replaced_by
 from app.services.keys import Principal
 from app.services.organizations import get_organization, list_organizations
 

@@ -40,6 +40,7 @@ from app.excel import Limits
 from app.excel.problems import Problem
 from app.services import imports
 from app.services.keys import Principal
+from app.services.uploads import expand_uploads
 
 STAGED = "staged-imports"  # the folder under data_dir
 TTL_SECONDS = 2 * 60 * 60
@@ -135,7 +136,7 @@ def preview(
 
     Raises ``imports.UploadRejected`` when the upload as a whole cannot be read.
     """
-    expanded = imports.expand_uploads(uploads, limits)
+    expanded = expand_uploads(uploads, limits)
     results = imports.import_workbooks(
         session,
         principal,

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session, load_only
 from app.catalog import Catalog
 from app.db.models import Answer, Assessment, AssessmentScore
 from app.db.session import serialize_on, write_transaction
-from app.services.assessments import answer_values, score_answers, store_score
+from app.services.assessment_reads import answer_values
+from app.services.assessment_scoring import score_answers, store_score
 from app.services.scores import ENGINE_VERSION
 
 BATCH = 200

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ from app.config import Settings
 from app.db.models import SignInAttempt
 from app.db.session import write_transaction
 from app.domain.errors import Throttled
-from app.services.common import now
+from app.services.common import aware, now
 
 
 @dataclass(frozen=True)
@@ -44,12 +44,8 @@ def limits_of(settings: Settings) -> Limits:
 API_KEY = ""  # the e-mail column of a failed API key: no account is named
 
 
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _refusal(oldest: datetime, limits: Limits) -> Throttled:
-    wait = _aware(oldest) + limits.window - now()
+    wait = aware(oldest) + limits.window - now()
     seconds = max(1, int(wait.total_seconds()) + 1)
     return Throttled(
         f"too many failed attempts; try again in {(seconds + 59) // 60} minute(s)",

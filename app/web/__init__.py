@@ -6,11 +6,16 @@ tenant rules); they only render differently. Every asset is served by the app (`
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
+from app.web import i18n
+from app.web.kit import error_page, page_lang
 from app.web.pages import (
     account,
     admin,
@@ -21,6 +26,7 @@ from app.web.pages import (
     instruments,
     organizations,
     plans,
+    ratings,
     reports,
     uploads,
 )
@@ -36,6 +42,7 @@ PAGES = (
     organizations,
     assessments,
     plans,
+    ratings,
     admin,
     instruments,
 )
@@ -45,3 +52,20 @@ def mount(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in PAGES:
         app.include_router(module.router)
+    problem = app.exception_handlers[HTTPException]
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        """A browser that follows a broken link gets the 404 page; API clients (``/v1``, or
+        anyone not asking for HTML) keep their problem+json."""
+        wants_page = "text/html" in request.headers.get("accept", "")
+        if (
+            isinstance(exc, HTTPException)
+            and exc.status_code == 404
+            and wants_page
+            and not request.url.path.startswith("/v1/")
+        ):
+            return error_page(request, 404, i18n.translate(page_lang(request), "error.404"))
+        answer = problem(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    app.add_exception_handler(HTTPException, not_found)

@@ -7,23 +7,29 @@ functions, so FastAPI runs them (and their database work) in its thread pool.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from app.catalog import Catalog
+from app.config import Settings
 from app.db.errors import Busy
 from app.domain.errors import DomainError, Forbidden, NotFound, Throttled
+from app.services.filenames import content_disposition
 from app.services.keys import Principal
+from app.services.rates import RateLimiter
 from app.web import i18n
 from app.web.security import (
     CSRF_FIELD,
@@ -56,6 +62,9 @@ def environment() -> jinja2.Environment:
     )
     env.globals.update(num=i18n.number, CSRF_FIELD=CSRF_FIELD)
     return env
+
+
+log = logging.getLogger("oca.web")
 
 
 @dataclass
@@ -97,6 +106,12 @@ class Page:
             raise Forbidden(self.t("error.viewer"))
         return self.who
 
+    @property
+    def catalog(self) -> Catalog:
+        """The instrument library the app loaded (the same one the API serves)."""
+        catalog: Catalog = self.request.app.state.catalog
+        return catalog
+
     def require_admin(self) -> Principal:
         if not self.is_admin:
             raise Forbidden(self.t("error.admin"))
@@ -106,14 +121,24 @@ class Page:
         return csrf_token(self.request)
 
     def lang_url(self, lang: str) -> str:
-        path = self.request.url.path
-        return f"/language/{lang}?next={quote(path)}"
+        """The switch to ``lang`` that comes back to this very page, with its choices (a report's
+        rounds, a search) but without a ``lang=`` that would switch it back."""
+        target = self.request.url.path
+        kept = [(k, v) for k, v in self.request.query_params.multi_items() if k != "lang"]
+        if kept:
+            target += "?" + urlencode(kept)
+        return f"/language/{lang}?next={quote(target)}"
 
 
 def db(page: Page) -> Session:
     """A database session for this page's work (use it in a ``with`` block)."""
     session: Session = page.request.app.state.sessionmaker()
     return session
+
+
+def page_lang(request: Request) -> i18n.Lang:
+    """The language a page for this request is shown in."""
+    return _lang(request)[0]
 
 
 def _lang(request: Request) -> tuple[i18n.Lang, bool]:
@@ -125,11 +150,18 @@ def _lang(request: Request) -> tuple[i18n.Lang, bool]:
 
 
 def visitor(request: Request) -> Page:
-    """Dependency: anyone (sign-in, links); knows the person when there is one."""
+    """Dependency: anyone (sign-in, links); knows the person when there is one. Pages count
+    against the same limits as the API: the address's, and a signed-in person's as a key's
+    (a report PDF costs more than most API calls)."""
+    settings: Settings = request.app.state.settings
+    limiter: RateLimiter = request.app.state.rate_limiter
+    address = request.client.host if request.client else "unknown"
+    limiter.hit(f"addr:{address}", settings.rate_limit_per_address)
     lang, chosen = _lang(request)
     visit = find_visit(request)
     if visit is None:
         return Page(request, lang, None, set_lang=chosen)
+    limiter.hit(f"person:{visit.principal.person_id}", settings.rate_limit_per_key)
     request.state.page_principal = visit.principal
     return Page(request, lang, visit.principal, visit.workspace, set_lang=chosen)
 
@@ -161,6 +193,19 @@ def finish(request: Request, response: Response, page: Page | None = None) -> No
             response.headers[k] = v
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(page: Page, filename: str, data: bytes, media_type: str = XLSX) -> Response:
+    """A file as an attachment, named as every download is (``content_disposition``); a
+    ``?lang=`` that chose the file's language does not change the pages' language."""
+    headers = {"Content-Disposition": content_disposition(filename)}
+    response = Response(data, media_type=media_type, headers=headers)
+    page.set_lang = False
+    finish(page.request, response, page)
+    return response
+
+
 def redirect(page: Page | Request, to: str) -> RedirectResponse:
     """303 See Other: after a form, the browser GETs the next page."""
     request = page.request if isinstance(page, Page) else page
@@ -180,12 +225,38 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def refusal(lang: i18n.Lang, exc: DomainError) -> str:
+    """A service's refusal in the page's language: its Spanish text when it gave one (on the
+    error or on its first listed part); otherwise, on a Spanish page, a Spanish sentence that
+    carries the English detail (services write their reasons in English first)."""
+    if lang != "es":
+        return exc.detail
+    errors = exc.extra.get("errors") or []
+    spanish = exc.extra.get("detail_es") or next(
+        (e["detail_es"] for e in errors if isinstance(e, dict) and e.get("detail_es")), None
+    )
+    if spanish:
+        return str(spanish)
+    return i18n.translate("es", "error.in_english", detail=exc.detail)
+
+
 def error_page(request: Request, status: int, message: str, **headers: str) -> HTMLResponse:
     lang, _ = _lang(request)
     principal = getattr(request.state, "page_principal", None)
     page = Page(request, lang, principal, extra_headers=headers)
     title = page.t(f"error.{status}.title") if f"error.{status}.title" in i18n.messages() else ""
     return render(page, "error.html", status, title=title, code=status, message=message)
+
+
+async def _nul_in_form(request: Request) -> bool:
+    """A text field of a plain form that holds NUL, which no database text can store: the API
+    refuses it in every schema, pages refuse it here once for every form. (Multipart forms carry
+    files and are read by their own routes, with their limits.)"""
+    kind = request.headers.get("content-type", "")
+    if request.method != "POST" or not kind.startswith("application/x-www-form-urlencoded"):
+        return False
+    form = await request.form()  # Starlette keeps it: the route reads the same form
+    return any(isinstance(v, str) and "\x00" in v for _, v in form.multi_items())
 
 
 class PageRoute(APIRoute):
@@ -196,6 +267,8 @@ class PageRoute(APIRoute):
 
         async def page_handler(request: Request) -> Response:
             try:
+                if await _nul_in_form(request):
+                    raise RequestValidationError([{"msg": "NUL in a form field"}])
                 return await handler(request)
             except SignInRequired:
                 target = request.url.path
@@ -209,7 +282,7 @@ class PageRoute(APIRoute):
                 lang, _ = _lang(request)
                 return error_page(request, 404, i18n.translate(lang, "error.404"))
             except Forbidden as exc:
-                return error_page(request, 403, exc.detail)
+                return error_page(request, 403, refusal(_lang(request)[0], exc))
             except Throttled as exc:
                 return error_page(request, 429, exc.detail, **{"Retry-After": str(exc.retry_after)})
             except Busy as exc:
@@ -217,9 +290,16 @@ class PageRoute(APIRoute):
                     request, 503, exc.detail, **{"Retry-After": str(exc.retry_after_seconds)}
                 )
             except DomainError as exc:
-                return error_page(request, 422, exc.detail)
+                return error_page(request, 422, refusal(_lang(request)[0], exc))
             except RequestValidationError:
                 lang, _ = _lang(request)
                 return error_page(request, 400, i18n.translate(lang, "error.400"))
+            except HTTPException:
+                raise
+            except Exception:
+                # a person gets a page, never JSON; the error is logged with its request id
+                log.exception("unhandled error on page %s %s", request.method, request.url.path)
+                lang, _ = _lang(request)
+                return error_page(request, 500, i18n.translate(lang, "error.500"))
 
         return page_handler

@@ -11,18 +11,48 @@ refuses every other address, so a report can't be made to fetch anything.
 from __future__ import annotations
 
 import mimetypes
+from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote, urlparse
 
+from fastapi import Query
 from starlette.responses import Response
 
-from app.services.filenames import content_disposition, safe_filename
+from app.services.filenames import safe_filename
 from app.web import i18n
-from app.web.kit import Page, environment, finish
+from app.web.kit import Page, download, environment
 
 STATIC = (Path(__file__).parent / "static").resolve()
 BASE_URL = STATIC.as_uri() + "/"
+
+
+class Paper(StrEnum):
+    """The two paper sizes a report is printed on: A4 (most of the world) and Letter (carta: the
+    United States, Mexico and much of Latin America)."""
+
+    A4 = "a4"
+    LETTER = "letter"
+
+
+@dataclass(frozen=True)
+class Sheet:
+    css: str  # the CSS ``size`` of the page
+    height: str  # the cover fills the first page exactly
+
+
+SHEETS = {Paper.A4: Sheet("A4", "297mm"), Paper.LETTER: Sheet("letter", "279.4mm")}
+
+Paper_Q = Annotated[
+    Paper | None,
+    Query(alias="paper", description="a4 or letter; the service's setting when absent"),
+]
+
+
+def chosen_paper(page: Page, paper: Paper | None) -> Paper:
+    """The paper asked for, else the service's default (``OCA_REPORT_PAPER``)."""
+    return paper or Paper(page.request.app.state.settings.report_paper)
 
 
 class Refused(ValueError):
@@ -57,11 +87,17 @@ def _page_css(lang: i18n.Lang) -> str:
     )
 
 
-def render_pdf(page: Page, template: str, **values: Any) -> bytes:
-    """The template rendered as a PDF document (A4, report.css, no network)."""
+def render_pdf(page: Page, template: str, paper: Paper | None, **values: Any) -> bytes:
+    """The template rendered as a PDF document (report.css, no network) on the paper asked for,
+    else on the service's default (``OCA_REPORT_PAPER``)."""
     from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # loads Pango: only here
 
-    html = environment().get_template(template).render(page=page, t=page.t, pdf=True, **values)
+    sheet = SHEETS[chosen_paper(page, paper)]
+    html = (
+        environment()
+        .get_template(template)
+        .render(page=page, t=page.t, pdf=True, paper=sheet, **values)
+    )
     document = HTML(string=html, base_url=BASE_URL, url_fetcher=static_only)
     extra = CSS(string=_page_css(page.lang), url_fetcher=static_only)
     pdf: bytes = document.write_pdf(stylesheets=[extra])
@@ -74,11 +110,4 @@ def filename(*parts: str) -> str:
 
 
 def pdf_response(page: Page, content: bytes, name: str) -> Response:
-    response = Response(
-        content,
-        media_type="application/pdf",
-        headers={"Content-Disposition": content_disposition(name)},
-    )
-    page.set_lang = False  # a PDF in the other language does not change the pages' language
-    finish(page.request, response, page)
-    return response
+    return download(page, name, content, "application/pdf")

@@ -41,6 +41,8 @@ TABLES = (
     "job",
     "webhook_event",
     "webhook_delivery",
+    "rater",
+    "rating",
 )
 
 

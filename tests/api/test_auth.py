@@ -26,6 +26,7 @@ FILL = {
     "fiscal_year": "2025",
     "priority_id": str(uuid.uuid4()),
     "action_id": str(uuid.uuid4()),
+    "code": "R01",
 }
 WRITES = [r for r in COLLECTED if r.is_write]
 
@@ -127,9 +128,19 @@ ADMIN_ONLY = frozenset(
 )
 
 
+# Reads for the facilitator's roles (editor, admin): individual ratings (docs/raters.md).
+FACILITATOR_ONLY = frozenset(
+    r.path for r in COLLECTED if r.path.startswith("/v1/assessments/{assessment_id}/ratings")
+)
+
+
 @pytest.mark.parametrize(
     "route",
-    [r for r in COLLECTED if not r.is_write and r.path not in ADMIN_ONLY],
+    [
+        r
+        for r in COLLECTED
+        if not r.is_write and r.path not in ADMIN_ONLY and r.path not in FACILITATOR_ONLY
+    ],
     ids=lambda r: r.id,
 )
 def test_viewer_can_read(client: TestClient, tenant, route: RouteInfo) -> None:
@@ -137,6 +148,22 @@ def test_viewer_can_read(client: TestClient, tenant, route: RouteInfo) -> None:
     # authenticated and allowed: whatever the answer, it is not an auth problem
     assert resp.status_code not in (401, 403), resp.text
     assert resp.status_code in (200, 404), resp.text
+
+
+@pytest.mark.parametrize(
+    "route",
+    [r for r in COLLECTED if r.path in FACILITATOR_ONLY and not r.is_write],
+    ids=lambda r: r.id,
+)
+def test_viewer_cannot_read_individual_ratings(
+    client: TestClient, engine: Engine, tenant, route: RouteInfo
+) -> None:
+    assert len(FACILITATOR_ONLY) >= 3
+    before = db_fingerprint(engine)
+    body = assert_problem(_request(client, route, tenant.headers("viewer")), 403, "forbidden")
+    assert "editors and admins" in body["detail"]
+    assert _request(client, route, tenant.headers("editor")).status_code == 404
+    assert db_fingerprint(engine) == before
 
 
 @pytest.mark.parametrize("role", ["editor", "viewer"])

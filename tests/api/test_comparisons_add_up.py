@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from app.cli import openapi_text
+from app.cli.openapi import openapi_text
 from tests.api.factories import (
     add_member,
     audit_events,

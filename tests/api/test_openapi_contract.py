@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from app.cli import openapi_text
+from app.cli.openapi import openapi_text
 from app.config import REPO_ROOT
 
 

@@ -321,3 +321,47 @@ def test_a_revised_assessment_keeps_its_plan_in_the_cohort(tenant: Any) -> None:
     ok(call(tenant, "POST", f"/v1/assessments/{a['id']}/revisions", json={}), 201)
     late = get(tenant, f"/v1/cohorts/{cohort['id']}/actions", params={"overdue": "true"})
     assert [x["assessment_id"] for x in late["actions"]] == [a["id"]]
+
+
+def test_plan_scores_and_changes_are_the_shown_scores(tenant: Any) -> None:
+    """A plan shows an area's score as /scores does (half-even, 2 places), and its change is the
+    difference of the shown scores judged by the comparison rule: raw means once made the plan
+    say 66.66666666666667 where /scores said 66.67 (NUPAS areas of several items)."""
+    org = create_org(tenant)
+    nupas = instrument("nupas")
+    areas = [a.key for d in nupas.dimensions for a in d.areas if len(a.items) > 1]
+    first = scored(tenant, org["id"], "nupas", "baseline", lambda k, n: "no" if n % 3 else "yes")
+    later = scored(
+        tenant,
+        org["id"],
+        "nupas",
+        "endline",
+        lambda k, n: "no" if n % 3 == 1 else "yes",
+        assessed_on="2025-06-01",
+    )
+
+    def shown(a: dict[str, Any]) -> dict[str, float | None]:
+        scores = get(tenant, f"/v1/assessments/{a['id']}/scores")
+        return {x["key"]: x["score"] for d in scores["dimensions"] for x in d["areas"]}
+
+    before, after = shown(first), shown(later)
+    assert any(v is not None and round(v * 100) % 25 for v in before.values())  # 66.67 ...
+    plan = ok(make_plan(tenant, first["id"], {"priorities": [{"area": k} for k in areas]}), 201)
+    assert {p["area"]: p["score"] for p in plan["priorities"]} == {k: before[k] for k in areas}
+    outcome = get(tenant, f"/v1/assessments/{first['id']}/plan/outcome")
+    threshold = nupas.scoring.improvement_threshold
+    for x in outcome["areas"]:
+        b, e = before[x["area"]], after[x["area"]]
+        assert (x["baseline"], x["endline"]) == (b, e)
+        if b is None or e is None:
+            continue
+        assert x["delta"] == round(e - b, 2)
+        gain = -x["delta"]  # less risk is better
+        expected = (
+            "improved"
+            if gain >= threshold - 1e-9
+            else "declined"
+            if gain <= -threshold + 1e-9
+            else "unchanged"
+        )
+        assert x["outcome"] == expected, x

@@ -44,7 +44,11 @@ KNOWN_PARAMS = {
     "action_id",
     "webhook_id",
     "job_id",
+    "code",
 }
+# Path parameters that name nothing outside the object before them (a rater's code within its
+# assessment): held at one value while the ids around them vary.
+NOT_IDS = {"code": "R01"}
 LIST_ROUTES = [r for r in COLLECTED if r.method == "GET" and not r.path_params]
 
 # Bodies that would succeed on the owner's object, so only tenancy can stop them.
@@ -60,6 +64,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "what": "pwned"
     },
     ("PATCH", "/v1/assessments/{assessment_id}/plan/actions/{action_id}"): {"status": "dropped"},
+    ("PUT", "/v1/assessments/{assessment_id}/ratings/{code}"): {
+        "answers": [{"item": "gls.vision.1", "value": 1}]
+    },
+    ("POST", "/v1/assessments/{assessment_id}/ratings/consensus"): {"apply": True},
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"url": "https://93.184.215.14/pwned"},
     ("POST", "/v1/cohorts/{cohort_id}/export-jobs"): {"instrument_id": "oca"},
 }
@@ -120,6 +128,8 @@ def build_world(owner: Any, attacker: Any) -> World:
     cohort = create_cohort(owner, name="Victim cohort")
     add_member(owner, cohort["id"], org["id"])
     draft = create_assessment(owner, org["id"], "oca", "midline")
+    rater = {"answers": [{"item": "gls.vision.1", "value": 2}]}
+    ok(call(owner, "PUT", f"/v1/assessments/{draft['id']}/ratings/R01", json=rater))
     submitted = scored(owner, org["id"], "oca", "baseline")
     final = finalize(owner, scored(owner, org["id"], "oca", "endline", 4)["id"])
     own_org = create_org(attacker, name="Attacker Org")
@@ -168,7 +178,8 @@ def _variants(route: RouteInfo, w: World) -> list[dict[str, str]]:
         "job_id": [w.job["id"]],
     }
     own = {"org_id": w.own_org["id"], "cohort_id": w.own_cohort["id"], **w.own_plan}
-    params = route.path_params
+    fixed = {p: NOT_IDS[p] for p in route.path_params if p in NOT_IDS}
+    params = tuple(p for p in route.path_params if p not in NOT_IDS)
     out: list[dict[str, str]] = []
     if len(params) == 1:
         out = [{params[0]: v} for v in victim[params[0]]]
@@ -180,12 +191,12 @@ def _variants(route: RouteInfo, w: World) -> list[dict[str, str]]:
                 out.append({p: v, **others})
         first = {p: victim[p][0] for p in params}
         out.append(first)
-    return out
+    return [{**x, **fixed} for x in out]
 
 
 def _random(route: RouteInfo, w: World, values: dict[str, str]) -> dict[str, str]:
     """The same request with every victim id replaced by one that does not exist."""
-    own = {w.own_org["id"], w.own_cohort["id"], *w.own_plan.values()}
+    own = {w.own_org["id"], w.own_cohort["id"], *w.own_plan.values(), *NOT_IDS.values()}
     return {k: (v if v in own else str(uuid.uuid4())) for k, v in values.items()}
 
 

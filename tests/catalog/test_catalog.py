@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from app.catalog import CatalogError, load_catalog, load_file
 from app.cli import app as cli_app
-from app.cli import schema_text
+from app.cli.instruments import schema_text
 from tests.conftest import DATA, INSTRUMENTS
 
 MINI = DATA / "instruments" / "mini" / "1.0.yaml"

@@ -37,7 +37,7 @@ from app.excel.exports import (
     export_series,
 )
 from app.excel.layout import NA_LABEL, round_name
-from app.services.analysis import CohortResult, cohort_json
+from app.services.cohort_comparison import CohortResult, cohort_json
 from app.services.scores import score_payload, score_summary
 from tests.excel.helpers import open_workbook, sheet_xml
 

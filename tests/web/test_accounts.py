@@ -211,3 +211,23 @@ def test_the_audit_log_has_sign_in_failure_and_sign_out(
     actions = [r.action for r in rows]
     assert actions == ["person.sign_in_failed", "person.sign_in", "person.sign_out"]
     assert rows[0].changes == {"address": address[0]} == rows[1].changes
+
+
+def test_pages_count_against_the_address_and_person_limits(
+    signed_in: People, settings: Settings
+) -> None:
+    """A signed-in person asking for report after report is limited like an API key; an
+    address like the API's (the count is in the database, so every worker shares it)."""
+    email = signed_in.person("viewer")
+    per_person = settings.model_copy(update={"rate_limit_per_key": 6})
+    with TestClient(create_app(per_person), follow_redirects=False, client=_address()) as b:
+        sign_in(b, email)
+        answers = [b.get("/organizations").status_code for _ in range(8)]
+        assert answers[:5] == [200] * 5 and answers[-1] == 429, answers
+        refused = b.get("/organizations?lang=es")
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+        assert "text/html" in refused.headers["content-type"]
+    per_address = settings.model_copy(update={"rate_limit_per_address": 4})
+    with TestClient(create_app(per_address), follow_redirects=False, client=_address()) as b:
+        answers = [b.get("/sign-in").status_code for _ in range(6)]
+        assert answers[:3] == [200] * 3 and answers[-1] == 429, answers

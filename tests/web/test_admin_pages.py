@@ -4,12 +4,17 @@ Admins only; every change lands in the audit log; another workspace's person is 
 from __future__ import annotations
 
 import re
+import uuid
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db.models import AuditEvent, Person
+from app.db.models import AuditEvent, Person, Workspace
+from app.domain.errors import Forbidden, NotFound
+from app.services import people
+from app.services.keys import Principal, Role
 from tests.web.conftest import People, csrf_of, form_token, sign_in
 
 _LINK = re.compile(r'id="made-url"[^>]*>(http://testserver/links/[A-Za-z0-9_\-]+)</textarea>')
@@ -195,3 +200,66 @@ def test_keys_are_created_once_shown_and_revoked(
     assert "Revoked on" in admin.get("/admin/keys", headers={"Accept-Language": "en"}).text
     actions = _actions(session, signed_in)
     assert "key.create" in actions and "key.revoke" in actions
+
+
+def test_no_admin_can_take_over_an_account_that_opens_another_workspace(
+    signed_in: People, session: Session
+) -> None:
+    """An admin of workspace A adds someone who belongs to workspace B: the person is added, but
+    no link that sets their password is handed out (by invitation or by reset), so A can't sign
+    in as them and read B. Found in review: invite + reset did exactly that."""
+    other = f"other-{uuid.uuid4().hex[:6]}"
+    victim = signed_in.person("viewer", workspace=other)
+    pending = f"pending-{uuid.uuid4().hex[:6]}@example.org"
+    # someone invited to B who has not chosen a password yet
+    b_admin = session.scalars(
+        select(Person).where(Person.email == signed_in.person("admin", workspace=other))
+    ).one()
+    b_workspace = session.scalars(select(Workspace.id).where(Workspace.name == other)).one()
+    b_principal = Principal(b_workspace, None, b_admin.email, Role.admin, b_admin.id)
+    session.rollback()
+    assert people.invite(session, b_principal, email=pending, name="P", role="viewer").token
+
+    admin = signed_in("admin")
+    for email in (victim, pending):
+        token = form_token(admin, "/admin/people")
+        answer = admin.post(
+            "/admin/people",
+            data={"csrf_token": token, "email": email, "name": "X", "role": "viewer"},
+            headers={"Accept-Language": "en"},
+        )
+        assert answer.status_code == 200, answer.text[:500]
+        assert not _LINK.search(answer.text), email  # no password-setting link for A's admin
+        assert "already has an account" in answer.text
+        session.rollback()  # see what the app wrote
+        pid = next(
+            m.person_id
+            for m in people.members(session, signed_in.tenant.principal)
+            if m.email == email
+        )
+        reset = admin.post(
+            f"/admin/people/{pid}/reset",
+            data={"csrf_token": form_token(admin, "/admin/people")},
+            headers={"Accept-Language": "es"},
+        )
+        assert reset.status_code == 403
+        assert "otro espacio" in reset.text or "no administra" in reset.text
+        assert not _LINK.search(reset.text)
+    # B's admin, who speaks for every workspace of the pending person only if also admin of A,
+    # can't either; the command line can
+    with pytest.raises(Forbidden):
+        people.reset_link(session, pending, by=b_principal)
+    assert people.reset_link(session, pending).token
+
+
+def test_using_a_link_ends_every_other_unused_link(signed_in: People, session: Session) -> None:
+    email = f"twice-{uuid.uuid4().hex[:6]}@example.org"
+    invited = people.invite(
+        session, signed_in.tenant.principal, email=email, name="T", role="viewer"
+    )
+    reset = people.reset_link(session, email, by=signed_in.tenant.principal)
+    assert invited.token and reset.token
+    people.use_link(session, reset.token, "chosen-through-the-reset")
+    # the week-long invitation no longer sets a password
+    with pytest.raises(NotFound):
+        people.use_link(session, invited.token, "someone-who-kept-the-old-link")

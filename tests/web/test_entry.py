@@ -288,3 +288,36 @@ def test_the_new_form_says_when_the_round_is_taken_or_the_date_is_in_the_future(
     )
     assert blank.status_code == 422 and "de 1 a 64 caracteres" in blank.text
     assert len(api(signed_in.tenant, "GET", "/v1/assessments")["items"]) == 1
+
+
+def test_a_nul_in_any_form_field_is_refused_and_nothing_is_written(
+    signed_in: People, catalog: Catalog
+) -> None:
+    """NUL can't be stored in PostgreSQL text: the API refuses it in every schema, and the pages
+    refuse it once for every form (it reached the database from the page forms before)."""
+    browser = signed_in("editor")
+    org = organization(signed_in.tenant, "Org NUL")
+    f = catalog.latest("opi")
+    assert f is not None
+    form = browser.get(f"/organizations/{org}/assessments/new?lang=es")
+    base = {
+        "csrf_token": csrf_of(form.text),
+        "instrument": f"opi|{f.instrument.version}",
+        "assessed_on": "2025-01-01",
+    }
+    for field in ("round", "assessor"):
+        data = {**base, "round": "baseline", "assessor": "A. Consultora", field: "base\x00line"}
+        refused = browser.post(f"/organizations/{org}/assessments/new?lang=es", data=data)
+        assert refused.status_code == 400 and "Solicitud no válida" in refused.text
+    assert api(signed_in.tenant, "GET", "/v1/assessments")["items"] == []
+
+
+def test_a_refusal_without_a_spanish_text_is_still_said_in_spanish(signed_in: People) -> None:
+    """Services give their reasons in English (some with a Spanish text too); a Spanish page
+    never shows the English reason alone."""
+    browser = signed_in("editor")
+    stale = browser.get("/organizations?cursor=not-a-cursor&lang=es")
+    assert stale.status_code == 422
+    assert "No se pudo completar" in stale.text and "(en inglés)" in stale.text
+    english = browser.get("/organizations?cursor=not-a-cursor&lang=en")
+    assert english.status_code == 422 and "(en inglés)" not in english.text

@@ -18,7 +18,16 @@ import pytest
 
 from app.web import i18n
 from app.web.pdf import Refused, static_only
-from tests.api.factories import add_member, answers_for, create_cohort, create_org, get, scored
+from tests.api.factories import (
+    add_member,
+    answers_for,
+    call,
+    create_cohort,
+    create_org,
+    get,
+    ok,
+    scored,
+)
 from tests.web.conftest import People
 
 
@@ -36,17 +45,19 @@ def data(signed_in: People) -> dict[str, Any]:
     tenant = signed_in.tenant
     tag = uuid.uuid4().hex[:6]
     cohort = create_cohort(tenant, name=f"Donantes {tag}")
-    orgs = []
+    orgs, baselines = [], []
     for i in range(4):
         org = create_org(tenant, name=f"Fundación Ñandú {i} {tag}")
         add_member(tenant, cohort["id"], org["id"])
         orgs.append(org)
-        scored(tenant, org["id"], "oca", "baseline", _base(i), assessed_on="2024-01-10")
+        baselines.append(
+            scored(tenant, org["id"], "oca", "baseline", _base(i), assessed_on="2024-01-10")
+        )
         if i < 3:
             answers = answers_for("oca", _end(i))
             answers[0]["note"] = f"Nota de evidencia {i}"
             scored(tenant, org["id"], "oca", "endline", answers=answers, assessed_on="2025-01-10")
-    return {"cohort": cohort, "orgs": orgs, "tenant": tenant}
+    return {"cohort": cohort, "orgs": orgs, "baselines": baselines, "tenant": tenant}
 
 
 def _rows(page: str, level: str) -> list[list[str]]:
@@ -207,6 +218,118 @@ def test_anonymized_cohort_report_names_no_organization(
             assert org["id"] not in shown
     # the named form does name them (the test can fail)
     assert orgs[0]["name"] in browser.get(url.replace("anonymized=1&", "")).text
+
+
+def _plan(tenant: Any, assessment_id: str, areas: list[str], done: bool) -> None:
+    priorities = [
+        {"area": area, "actions": [{"what": f"Acción para {area}", "due_on": "2024-06-01"}]}
+        for area in areas
+    ]
+    made = call(
+        tenant, "POST", f"/v1/assessments/{assessment_id}/plan", json={"priorities": priorities}
+    )
+    tag, plan = made.headers["ETag"], ok(made, 201)
+    if done:
+        action = plan["priorities"][0]["actions"][0]
+        ok(
+            call(
+                tenant,
+                "PATCH",
+                f"/v1/assessments/{assessment_id}/plan/actions/{action['id']}",
+                json={"status": "done"},
+                headers={"If-Match": tag},
+            )
+        )
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_reports_close_the_first_rounds_plans_against_the_second(
+    signed_in: People, data: dict[str, Any], tmp_path: Path, lang: i18n.Lang
+) -> None:
+    tenant, orgs, base = data["tenant"], data["orgs"], data["baselines"]
+    _plan(tenant, base[0]["id"], ["fmi.audit", "gls.board"], done=True)
+    _plan(tenant, base[1]["id"], ["fmi.audit"], done=False)
+    browser = signed_in("viewer")
+    heading = i18n.translate(lang, "report.plan.heading")
+
+    # the organization report shows the API's outcome of the plan, area by area
+    outcome = get(tenant, f"/v1/assessments/{base[0]['id']}/plan/outcome")
+    page = browser.get(f"/organizations/{orgs[0]['id']}/report?lang={lang}").text
+    section = page[page.index('id="plan"') : page.index('id="items"')]
+    assert heading in html.unescape(section)
+    for area in outcome["areas"]:
+        cells = re.search(
+            rf"<tr><th scope=\"row\">{re.escape(html.escape(area['title'][lang]))}</th>(.*?)</tr>",
+            section,
+            re.S,
+        )
+        assert cells, area["area"]
+        text = html.unescape(re.sub(r"<[^>]+>", " ", cells.group(1)))
+        assert _n(area["delta"], signed=True) in text
+        assert i18n.translate(lang, f"plan.outcome.{area['outcome']}") in text
+    done = [
+        re.sub(r"<[^>]+>", "", row).split()[-3:]
+        for row in re.findall(r"<tr><th scope=\"row\">(.*?)</tr>", section, re.S)
+    ]
+    of = i18n.translate(lang, "report.plan.done_short").split()[1]
+    assert done == [["1", of, "1"], ["0", of, "1"]]  # the first area's action was done
+    # an organization without a plan has no such section
+    other = browser.get(f"/organizations/{orgs[2]['id']}/report?lang={lang}").text
+    assert 'id="plan"' not in other
+
+    # the cohort report tallies both plans: fmi.audit chosen by two organizations
+    cohort = browser.get(f"/cohorts/{data['cohort']['id']}/report?lang={lang}").text
+    plans = html.unescape(cohort[cohort.index('id="plans"') : cohort.index('id="left-out"')])
+    rows = {
+        cells[0]: cells[1:]
+        for cells in (
+            [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r)]
+            for r in re.findall(r"<tr>(.*?)</tr>", plans, re.S)[1:]
+        )
+    }
+    audit = next(a for a in outcome["areas"] if a["area"] == "fmi.audit")["title"][lang]
+    assert rows[audit][0] == "2"
+    assert rows[audit][-1] == i18n.translate(lang, "report.plan.done_short").format(done=1, total=2)
+    assert sum(int(v[0]) for v in rows.values()) == 3  # three priorities in all
+    pdf = _pdf_text(browser.get(f"/cohorts/{data['cohort']['id']}/report.pdf?lang={lang}").content)
+    toc = pdf[
+        : pdf.index(
+            i18n.translate(lang, "report.rules"), pdf.index(i18n.translate(lang, "report.toc"))
+        )
+        + 40
+    ]
+    assert i18n.translate(lang, "report.cohort.plans") in toc
+
+
+def _page_sizes(content: bytes, tmp_path: Path) -> list[str]:
+    path = tmp_path / "sized.pdf"
+    path.write_bytes(content)
+    info = subprocess.run(
+        ["pdfinfo", "-f", "1", "-l", "999", str(path)], capture_output=True, check=True, text=True
+    ).stdout
+    return re.findall(r"^Page\s+\d+ size:\s+(.+?) pts", info, re.M)
+
+
+@pytest.mark.parametrize(("paper", "size"), [("a4", "595.276 x 841.89"), ("letter", "612 x 792")])
+def test_reports_print_on_a4_or_letter(
+    signed_in: People, data: dict[str, Any], tmp_path: Path, paper: str, size: str
+) -> None:
+    browser = signed_in("viewer")
+    org, cohort = data["orgs"][0], data["cohort"]
+    page = browser.get(f"/organizations/{org['id']}/report?lang=es&paper={paper}").text
+    assert f'<option value="{paper}" selected>' in page
+    assert f"&amp;paper={paper}&amp;lang=es" in page
+    for url in (
+        f"/organizations/{org['id']}/report.pdf?paper={paper}",
+        f"/cohorts/{cohort['id']}/report.pdf?paper={paper}&lang=en",
+    ):
+        content = browser.get(url).content
+        sizes = _page_sizes(content, tmp_path)
+        assert len(sizes) > 1 and set(sizes) == {size}, (url, sizes)
+        # the cover fills exactly its own page: no page is left blank by an overflowing cover
+        pages = _pdf_text(content).split("\f")
+        assert all(text.strip() for text in pages[: len(sizes)]), url
+    assert browser.get(f"/organizations/{org['id']}/report.pdf?paper=legal").status_code == 400
 
 
 def test_cohort_pages(signed_in: People, data: dict[str, Any]) -> None:

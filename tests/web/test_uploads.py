@@ -247,3 +247,18 @@ def test_the_home_page_lists_uploads_left_to_do_and_recent_imports(
     assert f'href="/uploads/{fixed}"' not in home  # nothing left to do in that one
     # a viewer is offered no upload to finish
     assert "/uploads/" not in signed_in("viewer").get("/").text
+
+
+def test_the_annotated_copy_of_a_workbook_named_in_any_script_downloads(
+    signed_in: People, catalog: Catalog
+) -> None:
+    """A file name outside Latin-1 once made the annotated download a 500 (its header was built
+    by hand); every download now names its file the same way (RFC 6266 ``filename*``)."""
+    browser = signed_in("editor")
+    bad, _, _ = break_answer(workbook(catalog, "opi", "Фонд Київ", 3.0), 7)
+    key = staged(upload(browser, [("Київ звіт.xlsx", bad)]))
+    marked = browser.get(f"/uploads/{key}/annotated/0")
+    assert marked.status_code == 200 and marked.headers["content-type"] == XLSX
+    disposition = marked.headers["content-disposition"]
+    assert disposition.startswith("attachment;") and "filename*=UTF-8''" in disposition
+    assert "%D0%9A%D0%B8%D1%97%D0%B2" in disposition  # Київ, percent-encoded

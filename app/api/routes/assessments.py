@@ -42,6 +42,7 @@ from app.api.schemas.records import (
 from app.db.models import Assessment
 from app.domain.answers import RawAnswer
 from app.services import analysis, exports
+from app.services import assessment_reads as reads
 from app.services import assessments as svc
 from app.services.common import IdempotencyRequest, encode_cursor
 from app.services.scores import as_json
@@ -62,7 +63,7 @@ def _raw(answers: list[AnswerIn]) -> list[RawAnswer]:
 def read_assessment(
     a: Assessment, response: Response | None = None, replaced_by: uuid.UUID | None = None
 ) -> AssessmentRead:
-    tag = svc.assessment_etag(a)
+    tag = reads.assessment_etag(a)
     if response is not None:
         response.headers["ETag"] = tag
     return AssessmentRead(
@@ -74,7 +75,7 @@ def read_assessment(
         assessed_on=a.assessed_on,
         assessor=a.assessor,
         retrospective=a.retrospective,
-        performance=svc.performance_of(a),
+        performance=reads.performance_of(a),
         status=a.status,
         revision=a.revision,
         replaces_id=a.replaces_id,
@@ -148,7 +149,7 @@ def list_assessments(
     assessed_to: Day = None,
     current_only: bool = False,
 ) -> Page[AssessmentSummary]:
-    filters = svc.AssessmentFilter(
+    filters = reads.AssessmentFilter(
         organization_id,
         instrument_id,
         round,
@@ -158,10 +159,10 @@ def list_assessments(
         assessed_to,
         current_only,
     )
-    rows, more = svc.list_assessments(
+    rows, more = reads.list_assessments(
         session, principal, filters, limit=min(limit, settings.page_size_max), cursor=cursor
     )
-    answered = svc.answered_counts(session, [a.id for a in rows])
+    answered = reads.answered_counts(session, [a.id for a in rows])
     items = [
         AssessmentSummary(
             id=a.id,
@@ -186,8 +187,8 @@ def list_assessments(
 def get_assessment(
     assessment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> AssessmentRead:
-    a = svc.get_assessment(session, principal, assessment_id)
-    return read_assessment(a, response, svc.replaced_by(session, a.id))
+    a = reads.get_assessment(session, principal, assessment_id)
+    return read_assessment(a, response, reads.replaced_by(session, a.id))
 
 
 @router.patch(
@@ -295,7 +296,7 @@ async def get_scores(
 ) -> Response:
     # Stored at submit, rounded and serialized: sent as is (tests check it against ScoreRead).
     return await json_read(
-        request, lambda session: svc.get_scores(session, principal, assessment_id)
+        request, lambda session: reads.get_scores(session, principal, assessment_id)
     )
 
 

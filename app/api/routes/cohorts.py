@@ -25,8 +25,9 @@ from app.api.schemas.analysis import Cbld9Read, CohortComparisonRead
 from app.api.schemas.common import Page
 from app.api.schemas.records import CohortCreate, CohortDetail, CohortRead, CohortUpdate, Membership
 from app.db.models import Cohort
-from app.services import analysis, exports, indicators
+from app.services import exports, indicators
 from app.services import organizations as svc
+from app.services.cohort_comparison import cohort_json, compare_cohort_rounds
 from app.services.common import IdempotencyRequest, encode_cursor
 from app.services.scores import as_json
 
@@ -164,10 +165,10 @@ async def cohort_comparison(
     threshold: Threshold = None,
 ) -> Response:
     def compute(session: Session) -> str:
-        result = analysis.compare_cohort_rounds(
+        result = compare_cohort_rounds(
             session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
         )
-        return as_json(analysis.cohort_json(result))
+        return as_json(cohort_json(result))
 
     return await json_read(request, compute)
 

@@ -15,6 +15,7 @@ from app.domain.rounding import rounded_numbers
 from app.excel import Limits, Problem
 from app.services import imports as svc
 from app.services.job_kinds import enqueue_import
+from app.services.uploads import expand_uploads
 
 router = v1_router("imports")
 
@@ -90,7 +91,7 @@ async def import_workbooks(
     limits = _limits(settings.max_upload_bytes)
     uploads = await _read_uploads(files, settings.max_upload_bytes)
     try:
-        expanded = svc.expand_uploads(uploads, limits)
+        expanded = expand_uploads(uploads, limits)
     except svc.UploadRejected as exc:
         return problem_response(
             422,

@@ -97,10 +97,10 @@ def export_cohort(
 ) -> bytes:
     """A cohort's baseline vs endline comparison as .xlsx.
 
-    ``comparison`` is the JSON of ``services.analysis.cohort_json``; ``rows`` the organizations'
-    numbers (``CohortResult.pairs``). An Organizations sheet (baseline, endline, change,
-    direction and improved-by-the-threshold per key) and a Summary sheet (paired means of the
-    organizations scored in both rounds, counts, means and medians of all scored, share
+    ``comparison`` is the JSON of ``services.cohort_comparison.cohort_json``; ``rows`` the
+    organizations' numbers (``CohortResult.pairs``). An Organizations sheet (baseline, endline,
+    change, direction and improved-by-the-threshold per key) and a Summary sheet (paired means of
+    the organizations scored in both rounds, counts, means and medians of all scored, share
     improved, with the organizations behind them) with native charts.
     """
     view = CohortView.of(instrument, comparison, rows, check_language(lang))

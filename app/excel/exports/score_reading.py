@@ -22,26 +22,28 @@ from app.excel._export_write import (
     note,
     page_setup,
     put,
-    round2,
     table,
     text_of,
     widths,
     wrap,
 )
-from app.excel.exports.words import Labels
-from app.excel.layout import Language
+from app.excel.exports.common import area_titles_of, dimension_titles_of, score_of
+from app.excel.exports.risk import CONDITION_HEADERS, ConditionColumn
+from app.excel.exports.scores import SCORE_HEADERS, ScoreColumn
+from app.excel.exports.words import TEXT, Labels
+from app.excel.layout import ITEM_HEADERS, ItemColumn, Language
 from app.excel.styles import SECTION_FONT, TITLE_FONT
 
 SHEET: Final[Labels] = {"en": "Reading the scores", "es": "Lectura de puntajes"}
 _T: Final[dict[str, Labels]] = {
     "weakest": {"en": "Weakest areas", "es": "Áreas más débiles"},
-    "area": {"en": "Area", "es": "Área"},
-    "dimension": {"en": "Dimension", "es": "Dimensión"},
-    "score": {"en": "Score", "es": "Puntaje"},
+    "area": ITEM_HEADERS[ItemColumn.area],
+    "dimension": SCORE_HEADERS[ScoreColumn.dimension],
+    "score": SCORE_HEADERS[ScoreColumn.score],
     "risk_score": {"en": "Risk %", "es": "% de riesgo"},
     "lowest": {"en": "At the lowest level", "es": "En el nivel más bajo"},
-    "yes": {"en": "Yes", "es": "Sí"},
-    "no": {"en": "No", "es": "No"},
+    "yes": TEXT["yes"],
+    "no": TEXT["no"],
     "none_lowest": {
         "en": "No area is at the scale's lowest level.",
         "es": "Ningún área está en el nivel más bajo de la escala.",
@@ -70,8 +72,8 @@ _T: Final[dict[str, Labels]] = {
         "en": "Conditions: what the recipient must be told (2 CFR 200.208(c))",
         "es": "Condiciones: lo que debe comunicarse a la organización (2 CFR 200.208(c))",
     },
-    "condition": {"en": "Condition", "es": "Condición"},
-    "reason": {"en": "Reason", "es": "Motivo"},
+    "condition": CONDITION_HEADERS[ConditionColumn.condition],
+    "reason": CONDITION_HEADERS[ConditionColumn.reason],
     "action": {"en": "Action needed to remove it", "es": "Acción necesaria para retirarla"},
     "time": {"en": "Time allowed", "es": "Plazo"},
     "reconsider": {"en": "How to ask for reconsideration", "es": "Cómo solicitar reconsideración"},
@@ -86,10 +88,6 @@ def _text(value: Mapping[str, str] | None, lang: Language, fallback: str = "") -
     return text_of(value, lang) if value else fallback
 
 
-def _number(value: Any) -> float | None:
-    return round2(float(value)) if isinstance(value, int | float) else None
-
-
 def write_score_reading(
     wb: Workbook, instrument: Instrument, score: Mapping[str, Any], lang: Language
 ) -> None:
@@ -98,8 +96,7 @@ def write_score_reading(
     risk = score.get("risk")
     widths(ws, (34, 30, 30, 30, 30))
     put(ws, 1, 1, f"{SHEET[lang]} — {instrument.title.get(lang)}", font=TITLE_FONT)
-    titles = {d.key: d.title.get(lang) for d in instrument.dimensions}
-    titles.update({a.key: a.title.get(lang) for d in instrument.dimensions for a in d.areas})
+    titles = {**dimension_titles_of(instrument, lang), **area_titles_of(instrument, lang)}
     row = 3
     overall = score.get("overall") or {}
     for n in overall.get("notes") or []:
@@ -116,6 +113,26 @@ def write_score_reading(
     page_setup(ws, title_rows=(1, 1))
 
 
+def _score_format(risk: bool) -> str:
+    return PERCENT_FORMAT if risk else SCORE_FORMAT
+
+
+def _section(
+    ws: Any,
+    row: int,
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Value]],
+    formats: Sequence[str | None],
+    wrapped: Sequence[int],
+) -> int:
+    """A section's title at ``row``, its table under it; the table's last row."""
+    put(ws, row, 1, title, font=SECTION_FONT)
+    first, last = table(ws, row + 1, headers, rows, formats)
+    wrap(ws, wrapped, first, last)
+    return last
+
+
 def _weakest(
     ws: Any,
     row: int,
@@ -124,25 +141,19 @@ def _weakest(
     lang: Language,
     risk: bool,
 ) -> int:
-    put(ws, row, 1, _T["weakest"][lang], font=SECTION_FONT)
-    rows: list[list[Value]] = [
+    rows = [
         [
             titles.get(w["key"], w["key"]),
             titles.get(w["dimension"], w["dimension"]),
-            _number(w.get("score")),
+            score_of(w.get("score")),
             _T["yes" if w.get("lowest_level") else "no"][lang],
         ]
         for w in score.get("weakest") or []
     ]
-    headers = [
-        _T["area"][lang],
-        _T["dimension"][lang],
-        _T["risk_score" if risk else "score"][lang],
-        _T["lowest"][lang],
-    ]
-    fmt = PERCENT_FORMAT if risk else SCORE_FORMAT
-    first, last = table(ws, row + 1, headers, rows, [None, None, fmt, None])
-    wrap(ws, (1, 2), first, last)
+    score_header = _T["risk_score" if risk else "score"][lang]
+    headers = [_T["area"][lang], _T["dimension"][lang], score_header, _T["lowest"][lang]]
+    formats = [None, None, _score_format(risk), None]
+    last = _section(ws, row, _T["weakest"][lang], headers, rows, formats, (1, 2))
     lowest = [titles.get(k, k) for k in score.get("lowest_level") or []]
     text = (
         _T["some_lowest"][lang].format(areas=", ".join(lowest))
@@ -178,11 +189,10 @@ def _partial(
     ]
     if not nodes:
         return row
-    put(ws, row, 1, _T["partial"][lang], font=SECTION_FONT)
-    rows: list[list[Value]] = [
+    rows = [
         [
             titles.get(n["key"], n["key"]),
-            _number(n["partial"].get("score")),
+            score_of(n["partial"].get("score")),
             _text(n.get("reason"), lang),
         ]
         for n in nodes
@@ -192,10 +202,8 @@ def _partial(
         _T["partial_value"][lang],
         _T["why_empty"][lang],
     ]
-    fmt = PERCENT_FORMAT if risk else SCORE_FORMAT
-    first, last = table(ws, row + 1, headers, rows, [None, fmt, None])
-    wrap(ws, (1, 3), first, last)
-    return last + 1
+    formats = [None, _score_format(risk), None]
+    return _section(ws, row, _T["partial"][lang], headers, rows, formats, (1, 3)) + 1
 
 
 def _risk(ws: Any, row: int, risk: Mapping[str, Any], lang: Language) -> int:
@@ -211,9 +219,8 @@ def _notice(ws: Any, row: int, risk: Mapping[str, Any], lang: Language) -> int:
     conditions: Sequence[Mapping[str, Any]] = risk.get("conditions") or []
     if not conditions:
         return row
-    put(ws, row, 1, _T["notice"][lang], font=SECTION_FONT)
     missing = _T["missing_notice"][lang]
-    rows: list[list[Value]] = [
+    rows = [
         [
             _text(c.get("title"), lang, c.get("key", "")),
             _text(c.get("reason"), lang),
@@ -224,6 +231,5 @@ def _notice(ws: Any, row: int, risk: Mapping[str, Any], lang: Language) -> int:
         for c in conditions
     ]
     headers = [_T[k][lang] for k in ("condition", "reason", "action", "time", "reconsider")]
-    first, last = table(ws, row + 1, headers, rows)
-    wrap(ws, (1, 2, 3, 4, 5), first, last)
-    return last + 1
+    title = _T["notice"][lang]
+    return _section(ws, row, title, headers, rows, (), (1, 2, 3, 4, 5)) + 1

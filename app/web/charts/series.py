@@ -15,6 +15,7 @@ from html import escape
 
 from markupsafe import Markup
 
+from app.domain.instrument import Instrument, Method
 from app.web.charts.svg import GRID, INK, MUTED, PALETTE, Figure, Table, el, fmt, scale, text
 
 WIDTH, PLOT_HEIGHT = 600, 260
@@ -72,6 +73,20 @@ class Axis:
     lo: float
     hi: float
     ticks: Sequence[float]
+
+
+def axis_of(instrument: Instrument, values: Sequence[float | None]) -> Axis:
+    """The instrument's own scale: its scale values for a rubric (1 to 4), percent for risk."""
+    if instrument.scoring.method in (Method.mean, Method.weighted_mean):
+        scale = [v.value for s in instrument.scales.values() for v in s.values]
+        lo, hi = min(scale), max(scale)
+        step = 1.0 if hi - lo <= 10 else (hi - lo) / 4
+        ticks = [lo + step * i for i in range(round((hi - lo) / step) + 1)]
+        return Axis(lo, hi, ticks)
+    if instrument.scoring.method is Method.risk:
+        return Axis(0.0, 100.0, [0.0, 25.0, 50.0, 75.0, 100.0])
+    top = max([v for v in values if v is not None] or [1.0])
+    return Axis(0.0, top, [0.0, top / 2, top])
 
 
 def _style(index: int, line: Line) -> Legend:

@@ -128,7 +128,12 @@ def use_link(
             try:
                 people.use_link(session, token, password)
             except Invalid:
-                error = page.t("link.short", min=people.PASSWORD_MIN)
+                long = len(password) > people.PASSWORD_MAX
+                error = (
+                    page.t("link.long", max=people.PASSWORD_MAX)
+                    if long
+                    else page.t("link.short", min=people.PASSWORD_MIN)
+                )
         if error:
             return render(
                 page,

@@ -18,20 +18,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from app.catalog import Catalog
 from app.domain.errors import Invalid
 from app.domain.instrument import Instrument, Method
 from app.domain.scoring import NA, AnswerValue
 from app.services import exports, profiles
-from app.services.filenames import content_disposition
-from app.web.kit import Page, PageRoute, db, finish, member, render
+from app.web.kit import Page, PageRoute, db, download, member, render
 from app.web.pages.plans import plan_section
+from app.web.pages.ratings import ratings_section
+from app.web.pdf import Paper, Paper_Q, chosen_paper, pdf_response, render_pdf
 from app.web.pdf import filename as pdf_filename
-from app.web.pdf import pdf_response, render_pdf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -63,11 +60,6 @@ class DimensionNode:
     weight: float
     score: dict[str, Any] | None
     areas: list[AreaNode]
-
-
-def catalog_of(page: Page) -> Catalog:
-    catalog: Catalog = page.request.app.state.catalog
-    return catalog
 
 
 def _item(
@@ -130,7 +122,7 @@ def _names(page: Page, instrument: Instrument) -> Callable[[Sequence[str]], str]
 def _values(page: Page, assessment_id: uuid.UUID) -> dict[str, Any]:
     """What the assessment's page and its PDF show (one read, one score tree)."""
     with db(page) as session:
-        view = profiles.assessment_view(session, page.who, catalog_of(page), assessment_id)
+        view = profiles.assessment_view(session, page.who, page.catalog, assessment_id)
     a = view.assessment
     instrument = view.file.instrument
     tree = score_tree(page, instrument, view.answers, view.notes, view.score)
@@ -163,35 +155,32 @@ def assessment(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)])
     values = _values(page, assessment_id)
     with db(page) as session:
         values["plan_view"] = plan_section(page, session, values["a"])
-    return render(page, "assessment.html", **values)
+        values["ratings_view"] = ratings_section(page, session, values["a"])
+    default = chosen_paper(page, None)
+    other = Paper.LETTER if default is Paper.A4 else Paper.A4
+    return render(page, "assessment.html", other_paper=other.value, **values)
 
 
 @router.get("/assessments/{assessment_id}/report.pdf")
-def assessment_pdf(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
+def assessment_pdf(
+    assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)], paper: Paper_Q = None
+) -> Response:
     values = _values(page, assessment_id)
     if values["score"] is None:
         raise Invalid(page.t("asmt.not_scored"))
     a = values["a"]
-    content = render_pdf(page, "assessment_doc.html", made_on=date.today(), **values)
+    content = render_pdf(page, "assessment_doc.html", paper, made_on=date.today(), **values)
     name = pdf_filename(values["view"].org.name, a.instrument_id, a.round, page.lang)
     return pdf_response(page, content, name)
-
-
-def _download(page: Page, filename: str, data: bytes) -> Response:
-    """The file as an attachment, named as every download is (``content_disposition``)."""
-    disposition = content_disposition(filename)
-    response = Response(data, media_type=XLSX, headers={"Content-Disposition": disposition})
-    finish(page.request, response, page)
-    return response
 
 
 @router.get("/assessments/{assessment_id}/export.xlsx")
 def assessment_export(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
     with db(page) as session:
         name, data = exports.assessment_workbook(
-            session, page.who, catalog_of(page), assessment_id, page.lang
+            session, page.who, page.catalog, assessment_id, page.lang
         )
-    return _download(page, name, data)
+    return download(page, name, data)
 
 
 @router.get("/assessments/{assessment_id}/template.xlsx")
@@ -200,6 +189,6 @@ def assessment_template(
 ) -> Response:
     with db(page) as session:
         name, data = exports.assessment_as_template(
-            session, page.who, catalog_of(page), assessment_id, page.lang
+            session, page.who, page.catalog, assessment_id, page.lang
         )
-    return _download(page, name, data)
+    return download(page, name, data)

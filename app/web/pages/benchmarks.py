@@ -15,6 +15,7 @@ from app.services import benchmarks
 from app.services.benchmarks import Benchmark, Standing
 from app.web import i18n
 from app.web.charts.benchmark import Bar, Words, benchmark_chart
+from app.web.charts.series import axis_of
 from app.web.charts.svg import Figure
 from app.web.kit import Page
 
@@ -46,10 +47,6 @@ def peer_view(
     page: Page, session: Session, catalog: Catalog, org_name: str, assessment_id: uuid.UUID
 ) -> PeerView:
     """The benchmark of the organization's latest round, ready for ``benchmark.html``."""
-    # the organization page's own axis (the instrument's scale); imported here because that
-    # page imports this module
-    from app.web.pages.organizations import axis_of
-
     result = benchmarks.benchmark(session, page.who, catalog, assessment_id)
     instrument = result.instrument
     if result.state != "shown" or instrument is None or result.overall is None:

@@ -1,8 +1,8 @@
 """Cohorts: the list, one cohort's page, and its comparison report for a donor (page and PDF).
 
-The report's numbers come from ``services.analysis.compare_cohort_rounds`` — the service behind
-``GET /v1/cohorts/{id}/comparison`` — read from its typed ``CohortResult``; the rule's words from
-``analysis.improvement_rule``. The anonymized form replaces every organization by a code
+The report's numbers come from ``services.cohort_comparison.compare_cohort_rounds`` — the service
+behind ``GET /v1/cohorts/{id}/comparison`` — read from its typed ``CohortResult``; the rule's words
+from ``analysis.improvement_rule``. The anonymized form replaces every organization by a code
 (ORG-01…) before anything reaches the template, so no name can leak into a table or a note.
 """
 
@@ -17,21 +17,21 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from app.catalog import Catalog
 from app.domain.comparison import KeyStats
 from app.domain.errors import Invalid
-from app.domain.instrument import Method
 from app.domain.rounding import shown_change
 from app.services import analysis
+from app.services.cohort_comparison import CohortResult, compare_cohort_rounds
 from app.services.common import latest_assessment_date
 from app.services.organizations import get_cohort, list_cohorts, list_organizations, member_counts
-from app.services.plan_outcomes import cohort_actions
+from app.services.plan_outcomes import CohortPlanOutcomes, cohort_actions, cohort_plan_outcomes
 from app.services.rounds import cohort_rounds, default_pair
 from app.web.charts.compare import Pair, Words, distribution, paired_bars
+from app.web.charts.series import axis_of
 from app.web.charts.svg import Figure
 from app.web.kit import Page, PageRoute, db, member, render
 from app.web.pages.reports import From_Q, Instrument_Q, To_Q, score
-from app.web.pdf import filename, pdf_response, render_pdf
+from app.web.pdf import Paper_Q, chosen_paper, filename, pdf_response, render_pdf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -78,7 +78,7 @@ NEEDS_SHOWN = 10
 
 def _area_titles(page: Page) -> Callable[[str, str], str]:
     """An area's title in the page's language, from the newest version of its instrument."""
-    catalog: Catalog = page.request.app.state.catalog
+    catalog = page.catalog
 
     def title(instrument_id: str, key: str) -> str:
         f = catalog.latest(instrument_id)
@@ -111,7 +111,7 @@ class KeyLine:
 
 @dataclass(frozen=True)
 class CohortReport:
-    result: analysis.CohortResult
+    result: CohortResult
     instrument_title: str
     anonymized: bool
     members: int
@@ -124,9 +124,11 @@ class CohortReport:
     coverage: str
     figures: list[Figure]
     made_on: date
+    # the plans made from the first round, closed against the second
+    plans: CohortPlanOutcomes | None = None
 
 
-def _shown(r: analysis.CohortResult, anonymized: bool) -> dict[str, str]:
+def _shown(r: CohortResult, anonymized: bool) -> dict[str, str]:
     """Each member's name, or in the anonymized form a code in an order unrelated to names."""
     if not anonymized:
         return dict(r.names)
@@ -134,7 +136,7 @@ def _shown(r: analysis.CohortResult, anonymized: bool) -> dict[str, str]:
     return {oid: f"ORG-{i:0{width}d}" for i, oid in enumerate(sorted(r.names), start=1)}
 
 
-def _left_out(page: Page, r: analysis.CohortResult, shown: dict[str, str]) -> list[tuple[str, str]]:
+def _left_out(page: Page, r: CohortResult, shown: dict[str, str]) -> list[tuple[str, str]]:
     c = r.comparison
     overall = c.keys[0]
     out: list[tuple[str, str]] = []
@@ -157,14 +159,19 @@ def _left_out(page: Page, r: analysis.CohortResult, shown: dict[str, str]) -> li
 def build_cohort_report(
     page: Page, cohort_id: uuid.UUID, instrument_id: str, first: str, last: str, anonymized: bool
 ) -> CohortReport:
-    catalog: Catalog = page.request.app.state.catalog
+    catalog = page.catalog
     with db(page) as session:
-        r = analysis.compare_cohort_rounds(
+        r = compare_cohort_rounds(
             session, page.who, catalog, cohort_id, instrument_id, first, last, None
         )
+        paired = [
+            (s[r.baseline].assessment_id, s[r.endline].assessment_id)
+            for s in r.sides.values()
+            if r.baseline in s and r.endline in s
+        ]
+        plans = cohort_plan_outcomes(session, catalog, paired)
     instrument = r.instrument.instrument
     titles = analysis.titles_of(instrument)
-    risk = instrument.scoring.method is Method.risk
     shown = _shown(r, anonymized)
     c = r.comparison
     overall = c.keys[0]
@@ -194,10 +201,13 @@ def build_cohort_report(
     if r.rescored:
         names = ", ".join(sorted(shown[o] for o in r.rescored))
         notes.append(page.t("report.note.rescored", orgs=names, version=instrument.version))
-    scales = list(instrument.scales.values())
-    lo, hi = (0.0, 100.0) if risk else (min(s.min for s in scales), max(s.max for s in scales))
     keys = [KeyLine(page.text(titles.get(k.key, k.key)), k) for k in c.keys]
     dims = keys[1:]
+    means = [k.stats.paired_baseline.mean for k in dims] + [
+        k.stats.paired_endline.mean for k in dims
+    ]
+    axis = axis_of(instrument, means)
+    lo, hi = axis.lo, axis.hi
     bars = paired_bars(
         [Pair(k.title, k.stats.paired_baseline.mean, k.stats.paired_endline.mean) for k in dims],
         lo,
@@ -237,6 +247,7 @@ def build_cohort_report(
         coverage=page.t("report.rule.coverage", pct=f"{instrument.scoring.min_coverage * 100:g}"),
         figures=[dist, bars],
         made_on=date.today(),
+        plans=plans if plans.organizations else None,
     )
 
 
@@ -263,6 +274,7 @@ def cohort_report(
     first: From_Q = None,
     last: To_Q = None,
     anonymized: Anonymized_Q = False,
+    paper: Paper_Q = None,
 ) -> Response:
     name, _, rounds, pair = _choose(page, cohort_id, instrument, first, last)
     report = build_cohort_report(page, cohort_id, *pair, anonymized) if pair else None
@@ -274,6 +286,7 @@ def cohort_report(
         cohort_id=cohort_id,
         report=report,
         choices=rounds,
+        paper=chosen_paper(page, paper),
         chosen=pair,
         anonymized=anonymized,
         score=score,
@@ -288,6 +301,7 @@ def cohort_report_pdf(
     first: From_Q = None,
     last: To_Q = None,
     anonymized: Anonymized_Q = False,
+    paper: Paper_Q = None,
 ) -> Response:
     name, _, _, pair = _choose(page, cohort_id, instrument, first, last)
     if pair is None:
@@ -296,6 +310,7 @@ def cohort_report_pdf(
     content = render_pdf(
         page,
         "report_cohort_doc.html",
+        paper,
         title=page.t("report.cohort.title", name=name),
         subject=name,
         report=report,

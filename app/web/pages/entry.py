@@ -18,16 +18,17 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from app.catalog import Catalog, InstrumentFile
+from app.catalog import InstrumentFile
 from app.db.models import Assessment, AssessmentScore, Organization, Status
 from app.domain.answers import AnswersInvalid, RawAnswer
 from app.domain.errors import Conflict, Invalid, PreconditionFailed
 from app.domain.instrument import Dimension, Instrument, Item
 from app.domain.scoring import NA
+from app.services import assessment_reads as reads
 from app.services import assessments as svc
 from app.services.common import latest_assessment_date
 from app.services.organizations import get_organization
-from app.web.kit import Page, PageRoute, db, member, redirect, render
+from app.web.kit import Page, PageRoute, db, member, redirect, refusal, render
 from app.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -44,33 +45,14 @@ async def _form(request: Request) -> AsyncIterator[FormData]:
 FormDep = Annotated[FormData, Depends(_form)]
 
 
-def _catalog(page: Page) -> Catalog:
-    catalog: Catalog = page.request.app.state.catalog
-    return catalog
-
-
-def _detail(page: Page, exc: Exception) -> str:
-    """A service's refusal in the page's language (the Spanish text when the service gave one)."""
-    if isinstance(exc, Invalid | Conflict | PreconditionFailed):
-        errors = exc.extra.get("errors") or []
-        if page.lang == "es":
-            es = exc.extra.get("detail_es") or next(
-                (e["detail_es"] for e in errors if e.get("detail_es")), None
-            )
-            if es:
-                return str(es)
-        return exc.detail
-    return str(exc)
-
-
 # --- a new draft ---------------------------------------------------------------------------------
 
 
 def _new_form(page: Page, org: Any, status: int = 200, **values: Any) -> Response:
     choices = [
-        (f"{f.instrument.id}|{f.instrument.version}", f.instrument, f is _catalog(page).latest(i))
-        for i in _catalog(page).ids()
-        for f in _catalog(page).versions(i)
+        (f"{f.instrument.id}|{f.instrument.version}", f.instrument, f is page.catalog.latest(i))
+        for i in page.catalog.ids()
+        for f in page.catalog.versions(i)
     ]
     values.setdefault("chosen", "")
     values.setdefault("round", "baseline")
@@ -120,9 +102,9 @@ def create(
     with db(page) as session:
         org = get_organization(session, who, org_id)
         try:
-            a, _ = svc.create_assessment(session, who, _catalog(page), data)
+            a, _ = svc.create_assessment(session, who, page.catalog, data)
         except (Invalid, Conflict) as exc:
-            error = _detail(page, exc)
+            error = refusal(page.lang, exc)
             if any(e.get("pointer") == "/round" for e in exc.extra.get("errors") or []):
                 error = page.t("entry.round_bad")
             existing = exc.extra.get("existing_id")
@@ -236,7 +218,7 @@ def _entry(
         items,
         keys[index - 1] if index > 0 else None,
         keys[index + 1] if index + 1 < len(keys) else None,
-        svc.assessment_etag(a),
+        reads.assessment_etag(a),
     )
 
 
@@ -264,13 +246,13 @@ def _status_page(page: Page, session: Session, a: Assessment, **values: Any) -> 
         a=a,
         organization=get_organization(session, page.who, a.organization_id),
         score=stored.overall if stored else None,
-        etag=svc.assessment_etag(a),
+        etag=reads.assessment_etag(a),
         **values,
     )
 
 
 def _file(page: Page, a: Assessment) -> InstrumentFile:
-    f = _catalog(page).get(a.instrument_id, a.instrument_version)
+    f = page.catalog.get(a.instrument_id, a.instrument_version)
     assert f is not None  # the catalog is checked against the database at start
     return f
 
@@ -279,7 +261,7 @@ def _file(page: Page, a: Assessment) -> InstrumentFile:
 def edit(page: MemberDep, assessment_id: uuid.UUID, dimension: str | None = None) -> Response:
     who = page.require_write()
     with db(page) as session:
-        a = svc.get_assessment(session, who, assessment_id)
+        a = reads.get_assessment(session, who, assessment_id)
         if a.status != Status.draft:
             return _status_page(page, session, a)
         return _show(page, _entry(page, session, _file(page, a), a, dimension))
@@ -311,7 +293,7 @@ def save(page: MemberDep, assessment_id: uuid.UUID, typed: FormDep) -> Response:
     action = str(typed.get("action", "save"))
     key = str(typed.get("dimension", ""))
     with db(page) as session:
-        a = svc.get_assessment(session, who, assessment_id)
+        a = reads.get_assessment(session, who, assessment_id)
         if a.status != Status.draft:
             return redirect(page, f"/assessments/{a.id}/edit")
         f = _file(page, a)
@@ -319,7 +301,7 @@ def save(page: MemberDep, assessment_id: uuid.UUID, typed: FormDep) -> Response:
         if_match = str(typed.get("etag", "")) or None
         try:
             a = svc.update_assessment(
-                session, who, _catalog(page), a.id, {}, _answers(entry, typed), if_match
+                session, who, page.catalog, a.id, {}, _answers(entry, typed), if_match
             )
         except AnswersInvalid as exc:
             for p in exc.problems:
@@ -346,7 +328,7 @@ def _stale(
 ) -> Response:
     """Someone saved in between: keep what this person typed, show what is stored now beside each
     item that differs, and hand out the current row version (saving again is then a choice)."""
-    a = svc.get_assessment(session, who, assessment_id)
+    a = reads.get_assessment(session, who, assessment_id)
     if a.status != Status.draft:
         return redirect(page, f"/assessments/{a.id}/edit")
     entry = _entry(page, session, f, a, key, typed)
@@ -364,9 +346,9 @@ def _submit(
     page: Page, session: Session, who: Any, f: InstrumentFile, a: Assessment, key: str
 ) -> Response:
     try:
-        svc.submit(session, who, _catalog(page), a.id, svc.assessment_etag(a))
+        svc.submit(session, who, page.catalog, a.id, reads.assessment_etag(a))
     except Invalid as exc:
-        a = svc.get_assessment(session, who, a.id)
+        a = reads.get_assessment(session, who, a.id)
         entry = _entry(page, session, f, a, key)
         where = {i.key: d.key for d in f.instrument.dimensions for ar in d.areas for i in ar.items}
         for e in exc.extra.get("errors") or []:
@@ -402,7 +384,7 @@ def change_status(
                 return redirect(page, f"/assessments/{assessment_id}/edit")
         except (PreconditionFailed, Conflict) as exc:
             session.rollback()
-            a = svc.get_assessment(session, who, assessment_id)
+            a = reads.get_assessment(session, who, assessment_id)
             message = (
                 page.t("entry.stale_status")
                 if isinstance(exc, PreconditionFailed)

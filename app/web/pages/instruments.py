@@ -13,19 +13,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
-from app.catalog import Catalog
 from app.domain.instrument import Instrument, Item, Method, RiskRules, Scale, Scoring
-from app.services.filenames import content_disposition
 from app.services.instruments import get_file, template_workbook
 from app.services.xlsform import xlsform_workbook
-from app.web.kit import Page, PageRoute, finish, member, render
+from app.web.kit import Page, PageRoute, download, member, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 MemberDep = Annotated[Page, Depends(member)]
 IdPath = Annotated[str, Path(max_length=40)]
 VersionPath = Annotated[str, Path(max_length=32)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -33,11 +30,6 @@ class Level:
     value: str
     label: str
     statement: str  # the item's own level statement, else the scale's description
-
-
-def _catalog(page: Page) -> Catalog:
-    catalog: Catalog = page.request.app.state.catalog
-    return catalog
 
 
 def _value(value: float) -> str:
@@ -115,7 +107,7 @@ def _risk(page: Page, r: RiskRules) -> list[str]:
 
 @router.get("/instruments")
 def catalog_page(page: MemberDep) -> Response:
-    catalog = _catalog(page)
+    catalog = page.catalog
     rows = []
     for instrument_id in catalog.ids():
         versions = catalog.versions(instrument_id)
@@ -127,7 +119,7 @@ def catalog_page(page: MemberDep) -> Response:
 
 @router.get("/instruments/{instrument_id}/{version}")
 def version_page(page: MemberDep, instrument_id: IdPath, version: VersionPath) -> Response:
-    f = get_file(_catalog(page), instrument_id, version)
+    f = get_file(page.catalog, instrument_id, version)
     ins = f.instrument
     items = {
         item.key: levels(page, item, ins.scales[item.scale])
@@ -135,7 +127,7 @@ def version_page(page: MemberDep, instrument_id: IdPath, version: VersionPath) -
         for area in dim.areas
         for item in area.items
     }
-    others = [v.instrument.version for v in _catalog(page).versions(instrument_id)]
+    others = [v.instrument.version for v in page.catalog.versions(instrument_id)]
     return render(
         page,
         "instrument.html",
@@ -155,20 +147,12 @@ def template(
     version: VersionPath,
     lang: Annotated[Literal["en", "es"] | None, Query()] = None,
 ) -> Response:
-    name, data = template_workbook(_catalog(page), instrument_id, version, lang or page.lang)
-    response = Response(
-        data, media_type=XLSX, headers={"Content-Disposition": content_disposition(name)}
-    )
-    finish(page.request, response)
-    return response
+    name, data = template_workbook(page.catalog, instrument_id, version, lang or page.lang)
+    return download(page, name, data)
 
 
 @router.get("/instruments/{instrument_id}/{version}/xlsform.xlsx")
 def xlsform(page: MemberDep, instrument_id: IdPath, version: VersionPath) -> Response:
     """The XLSForm for field collection (same service as the API's xlsform route)."""
-    name, data = xlsform_workbook(_catalog(page), instrument_id, version)
-    response = Response(
-        data, media_type=XLSX, headers={"Content-Disposition": content_disposition(name)}
-    )
-    finish(page.request, response)
-    return response
+    name, data = xlsform_workbook(page.catalog, instrument_id, version)
+    return download(page, name, data)

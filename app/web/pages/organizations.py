@@ -9,7 +9,6 @@ latest round's numbers are its stored score object, rounded as the API rounds th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import Annotated, Any
@@ -24,7 +23,7 @@ from app.services import analysis, profiles
 from app.services.common import encode_cursor
 from app.services.profiles import RoundLine
 from app.web import i18n
-from app.web.charts.series import Axis, Line, SeriesChart, series_chart
+from app.web.charts.series import Line, SeriesChart, axis_of, series_chart
 from app.web.kit import Page, PageRoute, db, member, render
 from app.web.pages.benchmarks import PeerView, peer_view
 
@@ -32,11 +31,6 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 PAGE_SIZE = 25
 LENSES = ("management", "financing", "processes", "culture")
-
-
-def catalog_of(page: Page) -> Catalog:
-    catalog: Catalog = page.request.app.state.catalog
-    return catalog
 
 
 @router.get("/organizations")
@@ -61,20 +55,6 @@ def organizations(
         next_cursor=next_cursor,
         first_page=cursor is None,
     )
-
-
-def axis_of(instrument: Instrument, values: Sequence[float | None]) -> Axis:
-    """The instrument's own scale: its scale values for a rubric (1 to 4), percent for risk."""
-    if instrument.scoring.method in (Method.mean, Method.weighted_mean):
-        scale = [v.value for s in instrument.scales.values() for v in s.values]
-        lo, hi = min(scale), max(scale)
-        step = 1.0 if hi - lo <= 10 else (hi - lo) / 4
-        ticks = [lo + step * i for i in range(round((hi - lo) / step) + 1)]
-        return Axis(lo, hi, ticks)
-    if instrument.scoring.method is Method.risk:
-        return Axis(0.0, 100.0, [0.0, 25.0, 50.0, 75.0, 100.0])
-    top = max([v for v in values if v is not None] or [1.0])
-    return Axis(0.0, top, [0.0, top / 2, top])
 
 
 @dataclass(frozen=True)
@@ -155,7 +135,7 @@ def organization(
     page: Annotated[Page, Depends(member)],
     instrument: Annotated[str | None, Query(max_length=40)] = None,
 ) -> Response:
-    catalog = catalog_of(page)
+    catalog = page.catalog
     with db(page) as session:
         found = profiles.profile(session, page.who, org_id)
         choices = found.instruments

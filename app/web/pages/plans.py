@@ -16,17 +16,15 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
-from app.catalog import Catalog
 from app.db.models import Assessment, Organization
 from app.domain.errors import Conflict, Invalid, PreconditionFailed
 from app.excel.safety import Limits
 from app.services import plan_import, plan_outcomes, plan_workbook
 from app.services import plan_models as models
 from app.services import plans as svc
-from app.services.assessments import get_assessment
+from app.services.assessment_reads import get_assessment
 from app.services.common import latest_assessment_date
-from app.services.filenames import content_disposition
-from app.web.kit import Page, PageRoute, db, finish, member, redirect, render
+from app.web.kit import Page, PageRoute, db, download, member, redirect, refusal, render
 from app.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -36,18 +34,12 @@ Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
 Tag = Annotated[str, Form(max_length=200)]
 Short = Annotated[str, Form(max_length=200)]
 Long = Annotated[str, Form(max_length=4000)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _catalog(page: Page) -> Catalog:
-    catalog: Catalog = page.request.app.state.catalog
-    return catalog
 
 
 def plan_section(page: Page, session: Session, a: Assessment) -> dict[str, Any]:
     """What the assessment page shows of the plan: the plan and its outcome, or the weak areas
     the score proposes when there is no plan yet."""
-    catalog = _catalog(page)
+    catalog = page.catalog
     today = latest_assessment_date()
     plan = svc.find_plan(session, a.id)
     if plan is None:
@@ -77,7 +69,7 @@ def _show(page: Page, assessment_id: uuid.UUID, status: int = 200, **extra: Any)
     page.require_write()
     with db(page) as session:
         a = get_assessment(session, page.who, assessment_id)
-        instrument = svc.instrument_of(_catalog(page), a)
+        instrument = svc.instrument_of(page.catalog, a)
         section = plan_section(page, session, a)
         plan = svc.find_plan(session, a.id)
         chosen = {p.area for p in section["plan"].priorities} if section["plan"] else set()
@@ -128,7 +120,7 @@ def _write(page: Page, assessment_id: uuid.UUID, work: Any) -> Response:
     except PreconditionFailed:
         return _show(page, assessment_id, 409, error=page.t("plan.stale"))
     except (Conflict, Invalid) as exc:
-        return _show(page, assessment_id, 422, error=exc.detail)
+        return _show(page, assessment_id, 422, error=refusal(page.lang, exc))
     return _back(page, assessment_id)
 
 
@@ -150,7 +142,7 @@ def create_plan(
     return _write(
         page,
         assessment_id,
-        lambda s: svc.create_plan(s, who, _catalog(page), assessment_id, priorities),
+        lambda s: svc.create_plan(s, who, page.catalog, assessment_id, priorities),
     )
 
 
@@ -169,7 +161,7 @@ def add_priority(
     return _write(
         page,
         assessment_id,
-        lambda s: svc.add_priority(s, who, _catalog(page), assessment_id, data, etag),
+        lambda s: svc.add_priority(s, who, page.catalog, assessment_id, data, etag),
     )
 
 
@@ -273,15 +265,17 @@ def plan_upload(
     try:
         with db(page) as session:
             plan_import.import_plan_workbook(
-                session, who, _catalog(page), assessment_id, data, limits
+                session, who, page.catalog, assessment_id, data, limits
             )
     except PreconditionFailed:
         return _show(page, assessment_id, 409, error=page.t("plan.stale_workbook"))
     except Invalid as exc:
+        said = "detail_es" if page.lang == "es" else "detail"
         cells = "; ".join(
-            f"{e.get('pointer', '')}: {e.get('detail', '')}" for e in exc.extra.get("errors", [])
+            f"{e.get('pointer', '')}: {e.get(said) or e.get('detail', '')}"
+            for e in exc.extra.get("errors", [])
         )
-        return _show(page, assessment_id, 422, error=f"{exc.detail} {cells}".strip())
+        return _show(page, assessment_id, 422, error=f"{refusal(page.lang, exc)} {cells}".strip())
     return _back(page, assessment_id)
 
 
@@ -289,9 +283,6 @@ def plan_upload(
 def plan_export(assessment_id: uuid.UUID, page: MemberDep) -> Response:
     with db(page) as session:
         name, data = plan_workbook.plan_workbook(
-            session, page.who, _catalog(page), assessment_id, page.lang, latest_assessment_date()
+            session, page.who, page.catalog, assessment_id, page.lang, latest_assessment_date()
         )
-    headers = {"Content-Disposition": content_disposition(name)}
-    response = Response(data, media_type=XLSX, headers=headers)
-    finish(page.request, response, page)
-    return response
+    return download(page, name, data)

@@ -16,21 +16,22 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from app.catalog import Catalog
 from app.db.models import Assessment, Organization
 from app.domain.comparison import Delta, OrgComparison
 from app.domain.errors import Invalid
-from app.domain.instrument import Instrument, Method
+from app.domain.instrument import Instrument
 from app.domain.rounding import half_even
 from app.domain.score_model import Score
 from app.services import analysis
 from app.services.organizations import get_organization
+from app.services.plan_outcomes import PlanOutcome, outcome_between, plan_of_round
 from app.services.rounds import InstrumentRounds, default_pair, organization_rounds
 from app.web.charts.compare import Pair, Words, paired_bars
+from app.web.charts.series import axis_of
 from app.web.charts.svg import Figure
 from app.web.i18n import number
 from app.web.kit import Page, PageRoute, db, member, render
-from app.web.pdf import filename, pdf_response, render_pdf
+from app.web.pdf import Paper_Q, chosen_paper, filename, pdf_response, render_pdf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -81,17 +82,14 @@ class OrgReport:
     figure: Figure
     digits: int
     made_on: date
+    # the action plan made from the first round, closed against the second
+    plan: PlanOutcome | None = None
 
 
 def score(value: float | None, digits: int = 2, *, signed: bool = False) -> str:
     """A score as the API shows it: half-even to 2 places at the edge (``domain.rounding``),
     then written for people; so the page, the PDF and the JSON show the same digits."""
     return number(None if value is None else half_even(value), digits, signed=signed)
-
-
-def _catalog(page: Page) -> Catalog:
-    catalog: Catalog = page.request.app.state.catalog
-    return catalog
 
 
 def _weak(score: Score, titles: dict[str, dict[str, str]], page: Page) -> list[Weak]:
@@ -121,7 +119,7 @@ def build_org_report(
     who = page.who
     with db(page) as session:
         org, a, b, c, instrument = analysis.compare_organization(
-            session, who, _catalog(page), org_id, instrument_id, first, last, None
+            session, who, page.catalog, org_id, instrument_id, first, last, None
         )
         titles = analysis.titles_of(instrument)
         notes = [
@@ -130,9 +128,11 @@ def build_org_report(
             for x in side.answers
             if x.note and x.note.strip()
         ]
-    risk = instrument.scoring.method is Method.risk
-    scales = list(instrument.scales.values())
-    lo, hi = (0.0, 100.0) if risk else (min(s.min for s in scales), max(s.max for s in scales))
+        plan = plan_of_round(session, a)
+        plan_outcome = outcome_between(session, page.catalog, a, plan, b) if plan else None
+    shown = [v for d in c.dimensions for v in (d.dimension.baseline, d.dimension.endline)]
+    axis = axis_of(instrument, shown)
+    lo, hi = axis.lo, axis.hi
     rows = [Row(page.text(analysis.OVERALL_TITLE), "overall", c.overall)]
     for d in c.dimensions:
         rows.append(
@@ -190,6 +190,7 @@ def build_org_report(
         figure=figure,
         digits=2,
         made_on=date.today(),
+        plan=plan_outcome,
     )
 
 
@@ -216,6 +217,7 @@ def org_report(
     instrument: Instrument_Q = None,
     first: From_Q = None,
     last: To_Q = None,
+    paper: Paper_Q = None,
 ) -> Response:
     found, pair = _choose(page, org_id, instrument, first, last)
     report = build_org_report(page, org_id, *pair) if pair else None
@@ -232,6 +234,7 @@ def org_report(
         org_id=org_id,
         report=report,
         choices=found,
+        paper=chosen_paper(page, paper),
         chosen=pair,
         score=score,
     )
@@ -244,6 +247,7 @@ def org_report_pdf(
     instrument: Instrument_Q = None,
     first: From_Q = None,
     last: To_Q = None,
+    paper: Paper_Q = None,
 ) -> Response:
     _, pair = _choose(page, org_id, instrument, first, last)
     if pair is None:
@@ -252,6 +256,7 @@ def org_report_pdf(
     content = render_pdf(
         page,
         "report_org_doc.html",
+        paper,
         title=page.t("report.org.title", name=report.organization.name),
         report=report,
         made_on=report.made_on,

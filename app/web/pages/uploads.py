@@ -15,28 +15,21 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
-from app.catalog import Catalog
 from app.config import Settings
 from app.excel import Limits
 from app.services import imports, staged_imports
-from app.web.kit import Page, PageRoute, db, finish, member, redirect, render
+from app.web.kit import Page, PageRoute, db, download, finish, member, redirect, render
 from app.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 MemberDep = Annotated[Page, Depends(member)]
 Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _settings(page: Page) -> Settings:
     settings: Settings = page.request.app.state.settings
     return settings
-
-
-def _catalog(page: Page) -> Catalog:
-    catalog: Catalog = page.request.app.state.catalog
-    return catalog
 
 
 def _root(page: Page) -> Path:
@@ -90,7 +83,7 @@ def upload(page: MemberDep, typed: Annotated[FormData, Depends(_form_data)]) -> 
             staged_id = staged_imports.preview(
                 session,
                 who,
-                _catalog(page),
+                page.catalog,
                 _root(page),
                 uploads,
                 create_organizations=create_organizations,
@@ -128,7 +121,7 @@ def confirm(
     check_csrf(page.request, csrf)
     with db(page) as session:
         staged_imports.confirm(
-            session, who, _catalog(page), _root(page), staged_id, pick, limits=_limits(page)
+            session, who, page.catalog, _root(page), staged_id, pick, limits=_limits(page)
         )
     if step:
         response = Response(status_code=204)
@@ -157,10 +150,4 @@ def annotated(page: MemberDep, staged_id: str, n: int) -> Response:
             message=page.t("upload.annotate_failed"),
         )
     name, data = marked
-    response = Response(
-        data,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
-    finish(page.request, response, page)
-    return response
+    return download(page, name, data)

@@ -1,0 +1,169 @@
+"""Reading assessments: one by id, a filtered page, answer counts, the stored score, and what the
+rows say (answers as the engine reads them, the performance measured, the ETag, the revision that
+replaced one). Nothing here writes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.db.models import Answer, Assessment, AssessmentScore, CohortMember
+from app.domain.errors import Conflict, NotFound
+from app.domain.scoring import NA, AnswerValue
+from app.services.common import etag, get_scoped, page_after
+from app.services.keys import Principal
+from app.services.scores import render_score
+
+
+def get_assessment(session: Session, principal: Principal, assessment_id: uuid.UUID) -> Assessment:
+    return get_scoped(session, principal, Assessment, assessment_id, "assessment")
+
+
+def assessment_etag(a: Assessment) -> str:
+    return etag(a.id, a.row_version)
+
+
+def answers_of(a: Assessment) -> dict[str, AnswerValue]:
+    return answer_values((x.item_key, x.value, x.is_na) for x in a.answers)
+
+
+def answer_values(rows: Iterable[tuple[str, float | None, bool]]) -> dict[str, AnswerValue]:
+    """Stored answer rows (item, value, is_na) as the engine reads them: N/A, a value, or absent."""
+    out: dict[str, AnswerValue] = {}
+    for key, value, is_na in rows:
+        if is_na:
+            out[key] = NA
+        elif value is not None:
+            out[key] = value
+    return out
+
+
+def answers_of_many(
+    session: Session, ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, AnswerValue]]:
+    """The answers of many assessments, read in one query (values only; N/A as ``NA``)."""
+    rows: dict[uuid.UUID, list[tuple[str, float | None, bool]]] = {i: [] for i in ids}
+    if not ids:
+        return {}
+    for a_id, key, value, is_na in session.execute(
+        select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
+            Answer.assessment_id.in_(ids)
+        )
+    ):
+        rows[a_id].append((key, value, is_na))
+    return {i: answer_values(r) for i, r in rows.items()}
+
+
+def performance_of(a: Assessment) -> dict[str, Any] | None:
+    """The performance metric measured at an assessment, or None."""
+    if a.performance_metric is None or a.performance_value is None:
+        return None
+    return {
+        "metric": a.performance_metric,
+        "value": a.performance_value,
+        "higher_is_better": a.performance_higher_is_better is not False,
+    }
+
+
+def replaced_by(session: Session, assessment_id: uuid.UUID) -> uuid.UUID | None:
+    return session.scalar(select(Assessment.id).where(Assessment.replaces_id == assessment_id))
+
+
+_SCORE_OF = (
+    select(
+        Assessment.workspace_id,
+        Assessment.status,
+        AssessmentScore.rendered,
+        AssessmentScore.computed_at,
+    )
+    .outerjoin(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+    .where(Assessment.id == bindparam("assessment_id"))
+)
+_PAYLOAD_OF = select(AssessmentScore.payload).where(
+    AssessmentScore.assessment_id == bindparam("assessment_id")
+)
+
+
+def get_scores(session: Session, principal: Principal, assessment_id: uuid.UUID) -> str:
+    """The stored score object as JSON text (the hot read: one query, no re-serialization)."""
+    row = session.execute(_SCORE_OF, {"assessment_id": assessment_id}).first()
+    if row is None or row.workspace_id != principal.workspace_id:
+        raise NotFound(f"assessment {assessment_id} does not exist")
+    if row.computed_at is None:
+        raise Conflict(
+            f"assessment is {row.status} and has no stored score yet; submit it to score it",
+            status_now=row.status,
+        )
+    if row.rendered is not None:
+        return str(row.rendered)
+    # Stored before the rendered column existed: rendered from the payload on each read.
+    payload = session.execute(_PAYLOAD_OF, {"assessment_id": assessment_id}).scalar()
+    if payload is None:  # reopened between the two statements
+        raise Conflict(
+            "the assessment was reopened and has no stored score now", status_now="draft"
+        )
+    return render_score(assessment_id, row.computed_at, payload)
+
+
+@dataclass(frozen=True)
+class AssessmentFilter:
+    organization_id: uuid.UUID | None = None
+    instrument_id: str | None = None
+    round: str | None = None
+    cohort_id: uuid.UUID | None = None
+    status: str | None = None
+    assessed_from: date | None = None
+    assessed_to: date | None = None
+    current_only: bool = False
+
+
+def list_assessments(
+    session: Session,
+    principal: Principal,
+    filters: AssessmentFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Assessment], bool]:
+    q = select(Assessment).where(Assessment.workspace_id == principal.workspace_id)
+    if filters.organization_id:
+        q = q.where(Assessment.organization_id == filters.organization_id)
+    if filters.instrument_id:
+        q = q.where(Assessment.instrument_id == filters.instrument_id)
+    if filters.round:
+        q = q.where(Assessment.round == filters.round)
+    if filters.status:
+        q = q.where(Assessment.status == filters.status)
+    if filters.assessed_from:
+        q = q.where(Assessment.assessed_on >= filters.assessed_from)
+    if filters.assessed_to:
+        q = q.where(Assessment.assessed_on <= filters.assessed_to)
+    if filters.current_only:
+        q = q.where(Assessment.is_current.is_(True))
+    if filters.cohort_id:
+        q = q.join(CohortMember, CohortMember.organization_id == Assessment.organization_id).where(
+            CohortMember.cohort_id == filters.cohort_id
+        )
+    q = page_after(q, Assessment.created_at, Assessment.id, cursor, limit)
+    rows = list(session.scalars(q))  # answers are not loaded: a list shows counts (answered_counts)
+    return rows[:limit], len(rows) > limit
+
+
+def answered_counts(session: Session, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """How many items each assessment answered (a value or N/A), counted in the database: a page
+    of 100 assessments is one small aggregate, not 4,500 answer rows turned into objects."""
+    if not ids:
+        return {}
+    answered = or_(Answer.is_na.is_(True), Answer.value.is_not(None))
+    counts = session.execute(
+        select(Answer.assessment_id, func.count())
+        .where(Answer.assessment_id.in_(ids), answered)
+        .group_by(Answer.assessment_id)
+    )
+    return {i: 0 for i in ids} | {a_id: n for a_id, n in counts}

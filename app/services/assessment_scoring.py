@@ -1,0 +1,86 @@
+"""Scoring assessments: the one path from stored answers to a score, storing it beside the
+assessment, and scoring every stored score again (``oca rescore``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.catalog import Catalog, InstrumentFile
+from app.db.models import Assessment, AssessmentScore
+from app.db.session import write_transaction
+from app.domain.scoring import AnswerValue, Score, score
+from app.services.assessment_reads import answers_of
+from app.services.common import now
+from app.services.metrics import timed_scoring
+from app.services.scores import ENGINE_VERSION, render_score, score_payload, score_summary
+
+
+def compute(f: InstrumentFile, a: Assessment) -> Score:
+    """The single path from stored answers to a score."""
+    return score_answers(f, answers_of(a))
+
+
+def score_answers(f: InstrumentFile, answers: Mapping[str, AnswerValue]) -> Score:
+    """``compute`` for answers already read (``answer_values``), e.g. many at once."""
+    with timed_scoring():
+        return score(f.compiled, answers)
+
+
+def store_score(session: Session, f: InstrumentFile, a: Assessment, result: Score) -> None:
+    row = session.get(AssessmentScore, a.id)
+    payload = score_payload(result, f.instrument)
+    summary = score_summary(result)
+    ts = now()
+    rendered = render_score(a.id, ts, payload)
+    if row is None:
+        session.add(
+            AssessmentScore(
+                assessment_id=a.id,
+                computed_at=ts,
+                overall=result.overall.score,
+                summary=summary,
+                payload=payload,
+                rendered=rendered,
+                engine_version=ENGINE_VERSION,
+            )
+        )
+    else:
+        row.computed_at = ts
+        row.overall = result.overall.score
+        row.summary = summary
+        row.payload = payload
+        row.rendered = rendered
+        row.engine_version = ENGINE_VERSION
+
+
+@dataclass(frozen=True)
+class RescoreReport:
+    checked: int
+    changed: list[tuple[str, float | None, float | None]]
+
+
+def rescore_all(session: Session, catalog: Catalog, *, write: bool) -> RescoreReport:
+    """Recompute every stored score from its answers; report (and optionally store) differences."""
+    changed: list[tuple[str, float | None, float | None]] = []
+    checked = 0
+    with write_transaction(session):
+        rows = session.execute(
+            select(Assessment, AssessmentScore).join(
+                AssessmentScore, AssessmentScore.assessment_id == Assessment.id
+            )
+        ).all()
+        for a, stored in rows:
+            f = catalog.get(a.instrument_id, a.instrument_version)
+            if f is None:
+                continue
+            checked += 1
+            result = compute(f, a)
+            if score_payload(result, f.instrument) != stored.payload:
+                changed.append((str(a.id), stored.overall, result.overall.score))
+                if write:
+                    store_score(session, f, a, result)
+    return RescoreReport(checked, changed)
