@@ -7,12 +7,13 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings
@@ -33,6 +34,19 @@ from tests.api.webhooks_receiver import (  # noqa: F401 - fixtures
     wh_settings_fixture,
 )
 from tests.conftest import ContractClient, Tenant
+
+
+@pytest.fixture(autouse=True)
+def _others_park(session: Session) -> None:
+    """Deliveries left due by earlier tests (other workspaces' subscriptions, e.g. the route
+    walks of test_tenancy) wait until long after these tests: ``run_once`` delivers every due
+    delivery of every workspace, as a worker does, and these tests count what it sent."""
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.delivered_at.is_(None))
+        .values(next_attempt_at=datetime(9000, 1, 1, tzinfo=UTC))
+    )
+    session.commit()
 
 
 def deliveries(tenant: Tenant, hook: dict[str, Any]) -> list[dict[str, Any]]:
