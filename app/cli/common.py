@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, CatalogError, load_catalog
 from app.cli import help as plain_help
-from app.config import Settings
+from app.config import Settings, SettingsUnreadable
+from app.config import read_settings as read_environment
 from app.db import migrate
 from app.db.errors import Busy
 from app.db.session import make_engine, make_sessionmaker
@@ -84,7 +85,10 @@ def friendly_errors() -> Iterator[None]:
 
 
 def read_settings() -> Settings:
-    return Settings()  # read the environment now: one command, one reading
+    try:
+        return read_environment()  # read the environment now: one command, one reading
+    except SettingsUnreadable as exc:
+        raise fail("the settings cannot work:\n  " + "\n  ".join(exc.problems)) from None
 
 
 def instrument_catalog(settings: Settings) -> Catalog:
