@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, CatalogError, load_catalog
@@ -82,6 +83,9 @@ def friendly_errors() -> Iterator[None]:
         raise fail(exc.detail) from None
     except OSError as exc:
         raise fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}") from None
+    except OperationalError as exc:  # the server is down, the database missing, a login refused
+        reason = " ".join(str(exc.orig or exc).split())  # the driver's words, without SQLAlchemy's
+        raise fail(f"cannot use the database: {reason}") from None
 
 
 def read_settings() -> Settings:
