@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -209,6 +209,31 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'oca.db').resolve()}"
 
 
+class SettingsUnreadable(ValueError):
+    """An ``OCA_`` variable holds a value of the wrong kind; ``problems`` has one line for each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+_SECRET_FIELDS = frozenset({"database_url", "metrics_token"})  # their values are never repeated
+
+
+def read_settings() -> Settings:
+    """The settings from the environment, or SettingsUnreadable naming each bad variable (no
+    traceback for an operator's typo such as OCA_READ_THREADS=four)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            value = "" if field in _SECRET_FIELDS else f" (got {str(error['input'])[:60]!r})"
+            problems.append(f"OCA_{field.upper()}: {error['msg']}{value}")
+        raise SettingsUnreadable(problems) from None
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    return read_settings()

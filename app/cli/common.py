@@ -16,11 +16,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, CatalogError, load_catalog
 from app.cli import help as plain_help
-from app.config import Settings
+from app.config import Settings, SettingsUnreadable
+from app.config import read_settings as read_environment
 from app.db import migrate
 from app.db.errors import Busy
 from app.db.session import make_engine, make_sessionmaker
@@ -81,10 +83,16 @@ def friendly_errors() -> Iterator[None]:
         raise fail(exc.detail) from None
     except OSError as exc:
         raise fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}") from None
+    except OperationalError as exc:  # the server is down, the database missing, a login refused
+        reason = " ".join(str(exc.orig or exc).split())  # the driver's words, without SQLAlchemy's
+        raise fail(f"cannot use the database: {reason}") from None
 
 
 def read_settings() -> Settings:
-    return Settings()  # read the environment now: one command, one reading
+    try:
+        return read_environment()  # read the environment now: one command, one reading
+    except SettingsUnreadable as exc:
+        raise fail("the settings cannot work:\n  " + "\n  ".join(exc.problems)) from None
 
 
 def instrument_catalog(settings: Settings) -> Catalog:

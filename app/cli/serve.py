@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.engine import make_url
 
+from app.api.observe import configure_logging
 from app.cli.common import (
     command,
     database_url,
@@ -62,6 +63,9 @@ def serve(
         from app.services.metrics import share_metrics_between_workers
 
         share_metrics_between_workers(settings.data_dir / "metrics")
+    # The parent process of several workers logs too (started, stopping, a worker died): through
+    # the same handler as the workers, so OCA_LOG_FORMAT=json holds for its lines as well.
+    configure_logging(settings.log_format, settings.log_level)
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -69,6 +73,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        log_config=None,
     )
 
 

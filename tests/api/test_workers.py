@@ -180,3 +180,11 @@ def test_metrics_sum_every_worker_and_sigterm_stops_cleanly(
     assert proc.returncode == 0, output[-3000:]
     assert "Traceback" not in output
     assert '"request_id"' in output  # the JSON log lines name their request
+    # OCA_LOG_FORMAT=json: every log line is one JSON object, the parent process's too (found by
+    # following docs/operations.md: its "Uvicorn running on" and shutdown lines were plain text);
+    # only the command's own two lines before serving are not log lines.
+    lines = output.splitlines()
+    assert lines[0].startswith("database: ") and lines[1].startswith("OCA Engine on http")
+    messages = [json.loads(line)["message"] for line in lines[2:]]
+    assert any(m.startswith("Uvicorn running on") for m in messages)
+    assert any(m.startswith("Stopping parent process") for m in messages)

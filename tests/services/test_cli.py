@@ -189,3 +189,49 @@ def test_db_upgrade_refuses_settings_that_cannot_work(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli_app, ["db", "upgrade"], env=env)
     assert result.exit_code == 1
     assert "'mysql' databases are not supported" in result.output
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"OCA_READ_THREADS": "four"}, ["OCA_READ_THREADS: Input should be a valid integer"]),
+        ({"OCA_LOG_FORMAT": "xml"}, ["OCA_LOG_FORMAT: Input should be 'text' or 'json'"]),
+        (
+            {"OCA_RATE_LIMIT_PER_KEY": "-1", "OCA_REPORT_PAPER": "a3"},
+            ["OCA_RATE_LIMIT_PER_KEY: Input should be greater", "OCA_REPORT_PAPER: Input should"],
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_kind_stops_every_command_with_one_line_each(
+    tmp_path: Path, variables: dict[str, str], expected: list[str]
+) -> None:
+    """Found by following docs/operations.md: OCA_READ_THREADS=four gave a pydantic traceback."""
+    env = {"OCA_DATA_DIR": str(tmp_path / "data"), **variables}
+    for args in (["serve", "--port", "1"], ["db", "upgrade"], ["keys", "list"]):
+        result = CliRunner().invoke(cli_app, args, env=env)
+        assert isinstance(result.exception, SystemExit), result.exception  # not a traceback
+        assert result.exit_code == 1
+        lines = result.output.splitlines()
+        assert lines[0] == "error: the settings cannot work:"
+        assert len(lines) == 1 + len(expected)
+        for line, start in zip(lines[1:], expected, strict=True):
+            assert line.strip().startswith(start)
+    assert not (tmp_path / "data").exists()  # nothing was created
+
+
+def test_a_database_that_cannot_be_reached_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Found by following docs/operations.md: `oca workspace import` into a PostgreSQL database
+    not created yet printed SQLAlchemy's traceback; so did every command with the server down."""
+    (tmp_path / "folder.db").mkdir()  # a folder where the SQLite file should be
+    cases = {
+        "postgresql+psycopg://postgres@127.0.0.1:1/nothing": "Connection refused",
+        f"sqlite:///{tmp_path / 'folder.db'}": "unable to open database file",
+    }
+    for url, reason in cases.items():
+        for args in (["keys", "list"], ["db", "upgrade"], ["workspace", "import", __file__]):
+            result = CliRunner().invoke(cli_app, args, env={"OCA_DATABASE_URL": url})
+            assert isinstance(result.exception, SystemExit), (args, result.exception)
+            assert result.exit_code == 1
+            error = [line for line in result.output.splitlines() if line.startswith("error:")]
+            assert len(error) == 1 and error[0].startswith("error: cannot use the database: ")
+            assert reason in error[0], result.output
