@@ -31,7 +31,7 @@ from app.services.analysis import SCORED, improvement_rule, left_out_json, title
 from app.services.assessment_reads import answers_of_many
 from app.services.keys import Principal
 from app.services.organizations import get_cohort
-from app.services.scores import score_summary
+from app.services.scores import ANSWERED, score_summary
 
 
 @dataclass(frozen=True)
@@ -200,15 +200,28 @@ def _same_items(
     baseline: str,
     endline: str,
 ) -> set[uuid.UUID]:
-    """The organizations whose baseline and endline answered the same items, counted in the
-    database (two aggregates, not every answer): answered in both == answered in each."""
-    pairs = {
-        oid: (sides[baseline][1], sides[endline][1])
-        for oid, sides in by_org.items()
-        if baseline in sides and endline in sides
-    }
-    if not pairs:
-        return set()
+    """The organizations whose baseline and endline answered the same items: the digests of the
+    items answered, stored with each score (``answered_digest``), are equal. Scores stored
+    without one (before it was recorded) are counted in the database instead."""
+    same: set[uuid.UUID] = set()
+    pairs: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID]] = {}
+    for oid, sides in by_org.items():
+        if baseline in sides and endline in sides:
+            (_, b_id, b), (_, e_id, e) = sides[baseline], sides[endline]
+            digests = (b or {}).get(ANSWERED), (e or {}).get(ANSWERED)
+            if None not in digests:
+                if digests[0] == digests[1]:
+                    same.add(oid)
+            else:
+                pairs[oid] = (b_id, e_id)
+    return same | _counted_same(session, pairs) if pairs else same
+
+
+def _counted_same(
+    session: Session, pairs: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID]]
+) -> set[uuid.UUID]:
+    """``_same_items`` of pairs without stored digests, counted in the database (two aggregates,
+    not every answer): answered in both == answered in each."""
     ids = [a for pair in pairs.values() for a in pair]
     answered = and_(Answer.is_na.is_(False), Answer.value.is_not(None))
     each = dict(
