@@ -4,7 +4,9 @@ answered in both); scores stored before the digest was recorded compare exactly 
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -98,3 +100,32 @@ def test_scores_stored_without_the_digest_compare_exactly_the_same(
     assert _comparison(tenant, cohort_id) == with_digests
     assert _strip_digests(session, ids[1::2]) == 3  # and the endlines: none has one now
     assert _comparison(tenant, cohort_id) == with_digests
+
+
+def _migration() -> Any:
+    path = next(Path("migrations/versions").glob("*_record_the_answered_items_of_stored_scores.py"))
+    spec = importlib.util.spec_from_file_location("answered_items_migration", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_migration_writes_the_digest_store_score_writes(tenant: Any, session: Session) -> None:
+    _, _, ids = _cohort(tenant)
+    as_stored = {
+        row.assessment_id: row.summary
+        for row in session.scalars(
+            select(AssessmentScore).where(
+                AssessmentScore.assessment_id.in_(uuid.UUID(i) for i in ids)
+            )
+        )
+    }
+    assert len({s[ANSWERED] for s in as_stored.values()}) == 4  # all 45; Swapped x2; one N/A
+    _strip_digests(session, ids)
+    assert _migration().backfill(session.connection()) >= len(ids)
+    session.commit()
+    session.expire_all()
+    for a_id, summary in as_stored.items():
+        row = session.get(AssessmentScore, a_id)
+        assert row is not None and row.summary == summary
