@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, AssessmentScore, Status
 from app.domain.scoring import NA, AnswerValue, score
+from app.services.assessment_reads import answers_of
 from app.services.assessment_scoring import compute
 from app.services.instruments import sync_catalog, version_row
 from app.services.keys import authenticate, create_key
@@ -270,8 +271,8 @@ def _organization(
             payload = score_payload(result, f.instrument)
             tables.add(
                 "assessment_score", aid, made, result.overall.score,
-                orjson.dumps(score_summary(result)).decode(), orjson.dumps(payload).decode(),
-                render_score(aid, made, payload), ENGINE_VERSION,
+                orjson.dumps(score_summary(result, answers)).decode(),
+                orjson.dumps(payload).decode(), render_score(aid, made, payload), ENGINE_VERSION,
             )  # fmt: skip
     return oid
 
@@ -298,6 +299,7 @@ def check_sample(session: Session, catalog: Catalog, ws: uuid.UUID, rnd: random.
         result = compute(f, a)
         fresh = orjson.loads(orjson.dumps(score_payload(result, f.instrument)))
         assert fresh == stored.payload, f"stored score of {a.id} differs from compute()"
-        assert orjson.loads(orjson.dumps(score_summary(result))) == stored.summary
+        summary = score_summary(result, answers_of(a))
+        assert orjson.loads(orjson.dumps(summary)) == stored.summary
     session.rollback()
     return len(rows)

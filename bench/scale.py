@@ -205,10 +205,9 @@ class Bench:
     # in-process: what the route does, with a session of its own (as json_read gives it)
     def cohort(self, cohort_id: uuid.UUID) -> str:
         with self.sm() as s:
-            r = cohort_comparison.compare_cohort_rounds(
+            return cohort_comparison.comparison_text(
                 s, self.principal, self.catalog, cohort_id, "oca", "baseline", "endline", None
             )
-            return as_json(cohort_comparison.cohort_json(r))
 
     def series(self, org: uuid.UUID) -> str:
         with self.sm() as s:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import Uuid, any_, bindparam, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from app.db.models import Answer, Assessment, AssessmentScore, CohortMember
@@ -51,6 +52,24 @@ def answers_of_many(
     rows: dict[uuid.UUID, list[tuple[str, float | None, bool]]] = {i: [] for i in ids}
     if not ids:
         return {}
+    if session.get_bind().dialect.name == "postgresql":
+        # a row per assessment with its answers as arrays, and the ids as one array parameter:
+        # thousands of assessments (a national cohort) were ~50 answer rows each to convert
+        # and as many parameters to bind. (SQLite has no arrays: a row per answer there.)
+        # The three aggregates of a group see its rows in one order (each row advances every
+        # aggregate of the query before the next row is read); ordering them costs a sort.
+        for a_id, keys, values, nas in session.execute(
+            select(
+                Answer.assessment_id,
+                func.array_agg(Answer.item_key),
+                func.array_agg(Answer.value),
+                func.array_agg(Answer.is_na),
+            )
+            .where(Answer.assessment_id == any_(bindparam("ids", list(ids), ARRAY(Uuid))))
+            .group_by(Answer.assessment_id)
+        ):
+            rows[a_id] = list(zip(keys, values, nas, strict=True))
+        return {i: answer_values(r) for i, r in rows.items()}
     for a_id, key, value, is_na in session.execute(
         select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
             Answer.assessment_id.in_(ids)

@@ -30,10 +30,18 @@ def score_answers(f: InstrumentFile, answers: Mapping[str, AnswerValue]) -> Scor
         return score(f.compiled, answers)
 
 
-def store_score(session: Session, f: InstrumentFile, a: Assessment, result: Score) -> None:
+def store_score(
+    session: Session,
+    f: InstrumentFile,
+    a: Assessment,
+    result: Score,
+    answers: Mapping[str, AnswerValue] | None = None,
+) -> None:
+    """Store ``result``, the score of ``answers`` (the assessment's own when not given), with the
+    digest of the items answered in its summary."""
     row = session.get(AssessmentScore, a.id)
     payload = score_payload(result, f.instrument)
-    summary = score_summary(result)
+    summary = score_summary(result, answers_of(a) if answers is None else answers)
     ts = now()
     rendered = render_score(a.id, ts, payload)
     if row is None:

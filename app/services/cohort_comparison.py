@@ -29,9 +29,10 @@ from app.domain.instrument import Method
 from app.domain.scoring import Score
 from app.services.analysis import SCORED, improvement_rule, left_out_json, titles_of
 from app.services.assessment_reads import answers_of_many
+from app.services.collector import collector_paused
 from app.services.keys import Principal
 from app.services.organizations import get_cohort
-from app.services.scores import score_summary
+from app.services.scores import ANSWERED, as_json, score_summary
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,41 @@ def compare_cohort_rounds(
     An organization with both rounds is compared on the items it answered in both (as the
     organization comparison is); its stored scores are used as they are when nothing is left out
     and both rounds are on the latest version, otherwise both rounds are scored again."""
+    with collector_paused():
+        return _compare(
+            session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
+        )
+
+
+def comparison_text(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    cohort_id: uuid.UUID,
+    instrument_id: str,
+    baseline: str,
+    endline: str,
+    threshold: float | None,
+) -> str:
+    """``compare_cohort_rounds`` as the API sends it: ``cohort_json``, rounded and serialized,
+    all without the garbage collector walking the answer while it is built (``collector``)."""
+    with collector_paused():
+        result = compare_cohort_rounds(
+            session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
+        )
+        return as_json(cohort_json(result))
+
+
+def _compare(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    cohort_id: uuid.UUID,
+    instrument_id: str,
+    baseline: str,
+    endline: str,
+    threshold: float | None,
+) -> CohortResult:
     cohort = get_cohort(session, principal, cohort_id)
     members = list(
         session.execute(
@@ -200,15 +236,28 @@ def _same_items(
     baseline: str,
     endline: str,
 ) -> set[uuid.UUID]:
-    """The organizations whose baseline and endline answered the same items, counted in the
-    database (two aggregates, not every answer): answered in both == answered in each."""
-    pairs = {
-        oid: (sides[baseline][1], sides[endline][1])
-        for oid, sides in by_org.items()
-        if baseline in sides and endline in sides
-    }
-    if not pairs:
-        return set()
+    """The organizations whose baseline and endline answered the same items: the digests of the
+    items answered, stored with each score (``answered_digest``), are equal. Scores stored
+    without one (before it was recorded) are counted in the database instead."""
+    same: set[uuid.UUID] = set()
+    pairs: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID]] = {}
+    for oid, sides in by_org.items():
+        if baseline in sides and endline in sides:
+            (_, b_id, b), (_, e_id, e) = sides[baseline], sides[endline]
+            digests = (b or {}).get(ANSWERED), (e or {}).get(ANSWERED)
+            if None not in digests:
+                if digests[0] == digests[1]:
+                    same.add(oid)
+            else:
+                pairs[oid] = (b_id, e_id)
+    return same | _counted_same(session, pairs) if pairs else same
+
+
+def _counted_same(
+    session: Session, pairs: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID]]
+) -> set[uuid.UUID]:
+    """``_same_items`` of pairs without stored digests, counted in the database (two aggregates,
+    not every answer): answered in both == answered in each."""
     ids = [a for pair in pairs.values() for a in pair]
     answered = and_(Answer.is_na.is_(False), Answer.value.is_not(None))
     each = dict(
@@ -252,6 +301,11 @@ def _flat(summary: dict[str, Any] | None) -> dict[str, float | None]:
 
 def cohort_json(r: CohortResult) -> dict[str, Any]:
     """The cohort comparison as the API sends it (before rounding at the edge)."""
+    with collector_paused():
+        return _cohort_json(r)
+
+
+def _cohort_json(r: CohortResult) -> dict[str, Any]:
     c = r.comparison
     instrument = r.instrument.instrument
     titles = titles_of(instrument)

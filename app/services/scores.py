@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +12,8 @@ import orjson
 from app.domain.instrument import Instrument
 from app.domain.rounding import rounded_numbers
 from app.domain.scoring import (
+    NA,
+    AnswerValue,
     AreaScore,
     DimensionScore,
     LensScore,
@@ -203,15 +207,30 @@ def score_payload(score: Score, instrument: Instrument) -> dict[str, Any]:
     }
 
 
-def score_summary(score: Score) -> dict[str, Any]:
-    """The few numbers that series and cohort comparisons read (kept small for speed)."""
-    return {
+def score_summary(score: Score, answers: Mapping[str, AnswerValue] | None = None) -> dict[str, Any]:
+    """The few numbers that series and cohort comparisons read (kept small for speed), and, given
+    the answers scored, the digest of the items answered (``answered_digest``)."""
+    summary = {
         "overall": score.overall.score,
         "dimensions": {d.key: d.score for d in score.dimensions},
         "lens": {lens.lens.value: lens.score for lens in score.lens},
         "risk": score.risk.overall.value if score.risk and score.risk.overall else None,
         "engine_version": ENGINE_VERSION,
     }
+    if answers is not None:
+        summary[ANSWERED] = answered_digest(answers)
+    return summary
+
+
+ANSWERED = "answered"  # the summary's key of the answered items' digest
+
+
+def answered_digest(answers: Mapping[str, AnswerValue]) -> str:
+    """The set of items answered with a value (not N/A, not left empty), as a short digest: two
+    assessments on one version answered the same items when their digests are equal (the cohort
+    comparison then uses their stored scores instead of scoring them again on common items)."""
+    keys = sorted(k for k, v in answers.items() if v is not NA)
+    return hashlib.blake2b("\n".join(keys).encode(), digest_size=16).hexdigest()
 
 
 def render_score(assessment_id: object, computed_at: datetime, payload: dict[str, Any]) -> str:

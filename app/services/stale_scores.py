@@ -76,8 +76,9 @@ def refresh_stale_scores(session: Session, catalog: Catalog) -> int:
                 f = catalog.get(a.instrument_id, a.instrument_version)
                 if f is None:
                     continue
-                result = score_answers(f, answer_values(answers.get(a.id, ())))  # = compute()
-                store_score(session, f, a, result)
+                values = answer_values(answers.get(a.id, ()))
+                result = score_answers(f, values)  # = compute()
+                store_score(session, f, a, result, values)
                 done += 1
         session.expunge_all()  # a batch's rows are not needed by the next one
     return done

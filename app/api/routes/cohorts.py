@@ -27,7 +27,7 @@ from app.api.schemas.records import CohortCreate, CohortDetail, CohortRead, Coho
 from app.db.models import Cohort
 from app.services import exports, indicators
 from app.services import organizations as svc
-from app.services.cohort_comparison import cohort_json, compare_cohort_rounds
+from app.services.cohort_comparison import comparison_text
 from app.services.common import IdempotencyRequest, encode_cursor
 from app.services.scores import as_json
 
@@ -165,10 +165,9 @@ async def cohort_comparison(
     threshold: Threshold = None,
 ) -> Response:
     def compute(session: Session) -> str:
-        result = compare_cohort_rounds(
+        return comparison_text(
             session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
         )
-        return as_json(cohort_json(result))
 
     return await json_read(request, compute)
 

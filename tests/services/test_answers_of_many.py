@@ -1,0 +1,75 @@
+"""The answers of many assessments read at once are each assessment's own answers (values, N/A,
+blanks left out), on both databases: PostgreSQL reads them as a row of arrays per assessment
+with the ids as one parameter, so its statement does not grow with the number of assessments."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from app.catalog import Catalog
+from app.db.models import Assessment
+from app.domain.answers import RawAnswer
+from app.services import assessments, organizations
+from app.services.assessment_reads import answers_of, answers_of_many
+from app.services.instruments import sync_catalog
+from app.services.keys import authenticate, create_key
+from tests.services.test_stale_scores import statements
+
+
+def _drafts(session: Session, catalog: Catalog, n: int) -> list[uuid.UUID]:
+    sync_catalog(session, catalog)
+    key = create_key(session, workspace=f"many-{uuid.uuid4().hex[:8]}", role="editor")
+    principal = authenticate(session, key.secret)
+    assert principal is not None
+    f = catalog.latest("oca")
+    assert f is not None
+    keys = [i.key for d in f.instrument.dimensions for a in d.areas for i in a.items]
+    rnd = random.Random(7)
+    ids = []
+    for i in range(n):
+        org, _ = organizations.create_organization(
+            session, principal, organizations.OrgData(name=f"Many {i}")
+        )
+        answers = [RawAnswer(k, rnd.choice([1, 2, 3, 4, 4, 3, "na", None])) for k in keys]
+        a, _ = assessments.create_assessment(
+            session,
+            principal,
+            catalog,
+            assessments.AssessmentData(
+                organization_id=org.id,
+                instrument_id="oca",
+                instrument_version=f.instrument.version,
+                round="baseline",
+                assessed_on=date(2024, 3, 1),
+                assessor=None,
+                answers=answers,
+            ),
+        )
+        ids.append(a.id)
+    return ids
+
+
+def test_many_at_once_are_each_ones_own(session: Session, engine: Engine, catalog: Catalog) -> None:
+    ids = _drafts(session, catalog, 6)
+    session.expire_all()
+    own = {}
+    for i in ids:
+        a = session.get(Assessment, i)
+        assert a is not None
+        own[i] = answers_of(a)
+    nobody = uuid.uuid4()  # an id without answers maps to no answers
+    with statements(engine) as few:
+        few_read = answers_of_many(session, ids[:2])
+    with statements(engine) as seen:
+        read = answers_of_many(session, [*ids, nobody])
+    assert read == {**own, nobody: {}}
+    assert few_read == {i: own[i] for i in ids[:2]}
+    assert any(isinstance(v, float) for v in own[ids[0]].values())
+    assert len({len(x) for x in own.values()}) > 1  # blanks differ between them
+    if engine.dialect.name == "postgresql":
+        assert seen == few  # the same statement for 2 and for 7 assessments
