@@ -29,6 +29,7 @@ from app.web.pages import (
     ratings,
     reports,
     uploads,
+    webhooks,
 )
 
 STATIC = Path(__file__).parent / "static"
@@ -44,6 +45,7 @@ PAGES = (
     plans,
     ratings,
     admin,
+    webhooks,
     instruments,
 )
 

@@ -190,3 +190,22 @@ def test_instrument_pages_in_both_languages(page: Page, team: Team) -> None:
     page.goto("/instruments/nupas/2020.1?lang=en")
     expect(page.get_by_role("heading", name="How the score is calculated")).to_be_visible()
     assert_accessible(page)
+
+
+def test_admin_adds_and_pauses_a_webhook(page: Page, team: Team) -> None:
+    for lang, heading, create, pause in (
+        ("es", "Webhooks", "Crear la suscripción", "Pausar"),
+        ("en", "Webhooks", "Create the subscription", "Pause"),
+    ):
+        sign_in(page, team.emails["admin"], lang=lang)
+        page.goto(f"/admin/webhooks?lang={lang}")
+        expect(page.locator("h1")).to_have_text(heading)
+        url = f"https://1.1.1.1/{lang}-events"
+        page.locator("#hook-url").fill(url)
+        page.get_by_role("button", name=create).click()
+        assert page.locator("#created-secret").input_value().startswith("whsec_")
+        assert_accessible(page)
+        page.get_by_role("button", name=f"{pause} — {url}").click()
+        expect(page.get_by_role("status")).to_be_visible()
+        assert_accessible(page)
+        page.context.clear_cookies()

@@ -30,7 +30,7 @@ ROLES = [r.value for r in Role]
 DONE = ("role", "removed", "revoked")
 
 
-def _admin(page: Page, csrf: str | None = None) -> None:
+def admin_only(page: Page, csrf: str | None = None) -> None:
     """Admins only (others see a 403 page); a form's token is checked before anything else."""
     if csrf is not None:
         check_csrf(page.request, csrf)
@@ -68,13 +68,13 @@ def _member(page: Page, person_id: uuid.UUID) -> people.Member:
 
 @router.get("/admin")
 def admin_home(page: MemberDep) -> Response:
-    _admin(page)
+    admin_only(page)
     return redirect(page, "/admin/people")
 
 
 @router.get("/admin/people")
 def people_list(page: MemberDep) -> Response:
-    _admin(page)
+    admin_only(page)
     return _people_page(page)
 
 
@@ -86,7 +86,7 @@ def invite(
     email: Annotated[str, Form(max_length=300)] = "",
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
-    _admin(page, csrf)
+    admin_only(page, csrf)
     try:
         with db(page) as session:
             link = people.invite(session, page.who, email=email, name=name, role=role.value)
@@ -107,7 +107,7 @@ def invite(
 
 @router.post("/admin/people/{person_id}/reset")
 def reset(page: MemberDep, csrf: Csrf, person_id: uuid.UUID) -> Response:
-    _admin(page, csrf)
+    admin_only(page, csrf)
     target = _member(page, person_id)
     with db(page) as session:
         link = people.reset_link(session, target.email, by=page.who)
@@ -118,7 +118,7 @@ def reset(page: MemberDep, csrf: Csrf, person_id: uuid.UUID) -> Response:
 
 @router.post("/admin/people/{person_id}/role")
 def change_role(page: MemberDep, csrf: Csrf, person_id: uuid.UUID, role: RoleForm) -> Response:
-    _admin(page, csrf)
+    admin_only(page, csrf)
     with db(page) as session:
         people.change_role(session, page.who, person_id, role.value)
     return redirect(page, "/admin/people?done=role")
@@ -126,14 +126,14 @@ def change_role(page: MemberDep, csrf: Csrf, person_id: uuid.UUID, role: RoleFor
 
 @router.get("/admin/people/{person_id}/remove")
 def remove_confirm(page: MemberDep, person_id: uuid.UUID) -> Response:
-    _admin(page)
+    admin_only(page)
     target = _member(page, person_id)
     return render(page, "admin_remove.html", title=page.t("admin.remove.title"), target=target)
 
 
 @router.post("/admin/people/{person_id}/remove")
 def remove(page: MemberDep, csrf: Csrf, person_id: uuid.UUID) -> Response:
-    _admin(page, csrf)
+    admin_only(page, csrf)
     with db(page) as session:
         people.remove_member(session, page.who, person_id)
     return redirect(page, "/admin/people?done=removed")
@@ -157,7 +157,7 @@ def _keys_page(page: Page, status: int = 200, **values: Any) -> Response:
 
 @router.get("/admin/keys")
 def keys_list(page: MemberDep) -> Response:
-    _admin(page)
+    admin_only(page)
     return _keys_page(page)
 
 
@@ -168,7 +168,7 @@ def create_key(
     role: RoleForm,
     name: Annotated[str, Form(max_length=80)] = "",
 ) -> Response:
-    _admin(page, csrf)
+    admin_only(page, csrf)
     with db(page) as session:
         created, _ = create_workspace_key(session, page.who, role.value, name.strip() or None)
     return _keys_page(page, created=created)
@@ -176,7 +176,7 @@ def create_key(
 
 @router.post("/admin/keys/{key_id}/revoke")
 def revoke_key(page: MemberDep, csrf: Csrf, key_id: uuid.UUID) -> Response:
-    _admin(page, csrf)
+    admin_only(page, csrf)
     with db(page) as session:
         revoke_workspace_key(session, page.who, key_id)
     return redirect(page, "/admin/keys?done=revoked")
