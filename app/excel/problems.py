@@ -54,6 +54,20 @@ class ProblemCode(StrEnum):
     ambiguous_organization = "ambiguous_organization"
     version_mismatch = "version_mismatch"
     not_accepted = "not_accepted"
+    # an authoring workbook (an instrument written in the XLSForm layout)
+    column_missing = "column_missing"
+    unknown_column = "unknown_column"
+    missing_value = "missing_value"
+    missing_translation = "missing_translation"
+    not_a_number = "not_a_number"
+    invalid_value = "invalid_value"
+    invalid_key = "invalid_key"
+    duplicate_key = "duplicate_key"
+    unknown_scale = "unknown_scale"
+    level_missing = "level_missing"
+    group_not_closed = "group_not_closed"
+    misplaced_row = "misplaced_row"
+    invalid_instrument = "invalid_instrument"
 
 
 @dataclass(frozen=True)
@@ -272,6 +286,61 @@ _MESSAGES: Final[dict[ProblemCode, tuple[str, str]]] = {
     ProblemCode.ambiguous_organization: ("{detail}", "{detail_es}"),
     ProblemCode.version_mismatch: ("{detail}", "{detail_es}"),
     ProblemCode.not_accepted: ("{detail}", "{detail_es}"),
+    ProblemCode.column_missing: (
+        "Column '{column}' is missing from the first row of sheet '{sheet}'.",
+        "Falta la columna '{column}' en la primera fila de la hoja '{sheet}'.",
+    ),
+    ProblemCode.unknown_column: (
+        "Column '{found}' is not part of the authoring layout; rename or delete it.",
+        "La columna '{found}' no forma parte del formato de edición; cámbiele el nombre o "
+        "elimínela.",
+    ),
+    ProblemCode.missing_value: (
+        "Column '{column}' needs a value here.",
+        "La columna '{column}' necesita un valor aquí.",
+    ),
+    ProblemCode.missing_translation: (
+        "Column '{column}' is empty but its other language is filled; every text needs "
+        "English and Spanish.",
+        "La columna '{column}' está vacía pero su otro idioma está lleno; cada texto necesita "
+        "inglés y español.",
+    ),
+    ProblemCode.not_a_number: (
+        "{found} is not a number.",
+        "{found} no es un número.",
+    ),
+    ProblemCode.invalid_value: (
+        "{found} is not allowed in column '{column}'; write one of: {allowed}.",
+        "{found} no se permite en la columna '{column}'; escriba uno de: {allowed}.",
+    ),
+    ProblemCode.invalid_key: (
+        "{found} is not a valid key: use at most 64 lowercase letters, digits, '_', '.' or '-', "
+        "starting with a letter or a digit.",
+        "{found} no es una clave válida: use como máximo 64 letras minúsculas, dígitos, '_', '.' "
+        "o '-', empezando por una letra o un dígito.",
+    ),
+    ProblemCode.duplicate_key: (
+        "'{found}' is already used in row {first}; keys must be unique.",
+        "'{found}' ya se usa en la fila {first}; las claves deben ser únicas.",
+    ),
+    ProblemCode.unknown_scale: (
+        "'{found}' is not a list_name of sheet 'choices'.",
+        "'{found}' no es un list_name de la hoja 'choices'.",
+    ),
+    ProblemCode.level_missing: (
+        "Item '{item}' has level statements but none for level {level} of its scale.",
+        "El ítem '{item}' tiene descripciones de nivel pero ninguna para el nivel {level} de su "
+        "escala.",
+    ),
+    ProblemCode.group_not_closed: (
+        "Group '{found}' begins here and is never closed by an end_group row.",
+        "El grupo '{found}' empieza aquí y ninguna fila end_group lo cierra.",
+    ),
+    ProblemCode.misplaced_row: ("{detail}", "{detail_es}"),
+    ProblemCode.invalid_instrument: (
+        "The instrument is not valid: {detail}.",
+        "El instrumento no es válido: {detail}.",
+    ),
 }
 
 
