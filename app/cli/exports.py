@@ -188,3 +188,25 @@ def export_xlsform(
         target = output or Path(name)
         target.write_bytes(data)
     out.print(f"wrote {target}")
+
+
+@command(export_app, "authoring")
+def export_authoring(
+    instrument: InstrumentArgument,
+    version: VersionOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--to", "-o", "--output", metavar="FILE",
+                     help="File to write (default: ID-VERSION-authoring.xlsx in this folder)"),
+    ] = None,
+) -> None:  # fmt: skip
+    """Write the authoring workbook of an instrument version, to edit it in Excel."""
+    from app.services.authoring import authoring_workbook
+
+    with friendly_errors():
+        catalog = instrument_catalog(read_settings())
+        f = _instrument_file(catalog, instrument, version)
+        name, data = authoring_workbook(catalog, f.instrument.id, f.instrument.version)
+        target = output or Path(name)
+        target.write_bytes(data)
+    out.print(f"wrote {target}")

@@ -1,4 +1,4 @@
-"""`oca instruments`: the instrument files: list, validate, JSON schema."""
+"""`oca instruments`: list, validate, JSON schema, check an authoring workbook."""
 
 from __future__ import annotations
 
@@ -70,6 +70,44 @@ def instruments_validate(
                 problems += [f"{exc.path}: {p}" for p in exc.problems]
         if problems:
             raise fail("\n  ".join(["invalid instrument file(s):", *problems]))
+
+
+@command(instruments_app, "check-authoring")
+def instruments_check_authoring(
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="An authoring workbook (.xlsx)")],
+    as_json: JsonOption = False,
+) -> None:
+    """Check an edited authoring workbook; print what it holds, or every problem with its place."""
+    from app.excel.problems import WorkbookRejected
+    from app.services.authoring import check_authoring
+
+    with friendly_errors():
+        data = path.read_bytes()
+    try:
+        summary = check_authoring(data)
+    except WorkbookRejected as exc:
+        lines = [
+            f"{p.sheet or '-'}!{p.cell or '-'}: {p.en}" if p.sheet else p.en for p in exc.problems
+        ]
+        raise fail("\n  ".join([f"{path}: {len(lines)} problem(s):", *lines])) from None
+    row = {
+        "id": summary.id,
+        "version": summary.version,
+        "title": summary.title_en,
+        "method": summary.method,
+        "dimensions": summary.dimensions,
+        "areas": summary.areas,
+        "items": summary.items,
+    }
+    if as_json:
+        out.print_json(json.dumps(row))
+        return
+    out.print(
+        f"[green]ok[/] {path}: {summary.id} {summary.version}, {summary.dimensions} dimension(s), "
+        f"{summary.areas} area(s), {summary.items} item(s)",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def instrument_schema() -> dict[str, Any]:

@@ -1,12 +1,24 @@
 from __future__ import annotations
 
-from fastapi import Path
-from fastapi.responses import Response
+from typing import Annotated
 
-from app.api.deps import CatalogDep
-from app.api.routing import NOT_FOUND, Lang, v1_router, xlsx_ok, xlsx_response
+from fastapi import File, Path, UploadFile
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import CatalogDep, SettingsDep
+from app.api.problems import problem_response
+from app.api.routing import NOT_FOUND, Lang, problem, v1_router, xlsx_ok, xlsx_response
 from app.api.schemas.common import Page
-from app.api.schemas.instruments import InstrumentSummary, InstrumentVersionRead, VersionSummary
+from app.api.schemas.instruments import (
+    AuthoringCheckRead,
+    InstrumentSummary,
+    InstrumentVersionRead,
+    VersionSummary,
+)
+from app.domain.instrument import Text
+from app.excel.problems import WorkbookRejected
+from app.services.authoring import authoring_limits, authoring_workbook, check_authoring
 from app.services.instruments import get_file, template_workbook
 from app.services.xlsform import xlsform_workbook
 
@@ -91,3 +103,81 @@ def get_xlsform(
 ) -> Response:
     name, data = xlsform_workbook(catalog, instrument_id, version)
     return xlsx_response(name, data)
+
+
+@router.get(
+    "/instruments/{instrument_id}/versions/{version}/authoring.xlsx",
+    summary="One instrument version as an authoring workbook, to edit in Excel",
+    description=(
+        "The whole instrument in the XLSForm layout (survey, choices and settings sheets; "
+        "English and Spanish columns; a select_one list per scale; a group per dimension and "
+        "area) plus columns and sheets of our own for rubric level statements, lens, weight, "
+        "N/A, key questions, risk points, evidence and scoring rules (docs/authoring.md). "
+        "Reading it back gives exactly the same instrument."
+    ),
+    response_class=Response,
+    responses={**NOT_FOUND, **xlsx_ok("The authoring workbook")},
+)
+def get_authoring(
+    catalog: CatalogDep,
+    instrument_id: str = IdPath,
+    version: str = VersionPath,
+) -> Response:
+    name, data = authoring_workbook(catalog, instrument_id, version)
+    return xlsx_response(name, data)
+
+
+@router.post(
+    "/instruments/authoring/check",
+    summary="Check an edited authoring workbook (a dry run: nothing is stored)",
+    response_model=AuthoringCheckRead,
+    description=(
+        "Reads the workbook as the authoring download writes it and answers what it holds. "
+        "A workbook that is not a valid instrument is answered 422 with every problem, each "
+        "with its sheet and cell and a message in English and Spanish. Publishing it as a "
+        "workspace draft is not available yet."
+    ),
+    responses={
+        413: problem("The request is larger than the configured limit"),
+        422: problem("The workbook is not a valid instrument; `errors` lists every problem"),
+    },
+)
+async def check_authoring_workbook(
+    catalog: CatalogDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="An authoring workbook (.xlsx)")],
+) -> AuthoringCheckRead | Response:
+    data = await file.read()  # the app-wide body limit bounds this; the reader checks it again
+    try:
+        summary = await run_in_threadpool(
+            check_authoring, data, authoring_limits(settings.max_upload_bytes)
+        )
+    except WorkbookRejected as exc:
+        return problem_response(
+            422,
+            "workbook-rejected",
+            "Authoring workbook rejected",
+            f"{len(exc.problems)} problem(s); nothing was stored",
+            errors=[
+                {
+                    "code": p.code.value,
+                    "sheet": p.sheet,
+                    "cell": p.cell,
+                    "item": p.item,
+                    "detail": p.en,
+                    "detail_es": p.es,
+                }
+                for p in exc.problems
+            ],
+        )
+    return AuthoringCheckRead(
+        id=summary.id,
+        version=summary.version,
+        title=Text(en=summary.title_en, es=summary.title_es),
+        method=summary.instrument.scoring.method,
+        dimensions=summary.dimensions,
+        areas=summary.areas,
+        items=summary.items,
+        scales=summary.scales,
+        known_version=catalog.get(summary.id, summary.version) is not None,
+    )

@@ -25,3 +25,17 @@ class InstrumentVersionRead(BaseModel):
 
     content_hash: str
     definition: Instrument
+
+
+class AuthoringCheckRead(BaseModel):
+    """An authoring workbook that reads into a valid instrument version (nothing was stored)."""
+
+    id: str
+    version: str
+    title: Text
+    method: Method
+    dimensions: int
+    areas: int
+    items: int
+    scales: int
+    known_version: bool  # the catalog already publishes this id and version

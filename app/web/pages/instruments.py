@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
 from app.domain.instrument import Instrument, Item, Method, RiskRules, Scale, Scoring
+from app.services.authoring import authoring_workbook
 from app.services.instruments import get_file, template_workbook
 from app.services.xlsform import xlsform_workbook
 from app.web.kit import Page, PageRoute, download, member, render
@@ -155,4 +156,11 @@ def template(
 def xlsform(page: MemberDep, instrument_id: IdPath, version: VersionPath) -> Response:
     """The XLSForm for field collection (same service as the API's xlsform route)."""
     name, data = xlsform_workbook(page.catalog, instrument_id, version)
+    return download(page, name, data)
+
+
+@router.get("/instruments/{instrument_id}/{version}/authoring.xlsx")
+def authoring(page: MemberDep, instrument_id: IdPath, version: VersionPath) -> Response:
+    """The authoring workbook (same service as the API's authoring route)."""
+    name, data = authoring_workbook(page.catalog, instrument_id, version)
     return download(page, name, data)
