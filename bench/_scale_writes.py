@@ -84,6 +84,18 @@ def rescore(
     return {"stale": stale, "done": done, "seconds": seconds, "bare_read_s": bare_read}
 
 
+def machine_busy(since: tuple[float, int, int] | None = None) -> tuple[float, int, int]:
+    """(share of all CPUs busy since ``since``, busy and total jiffies now) from /proc/stat: the
+    machine is shared, and a wall time means little without how busy it was."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle, total = fields[3] + fields[4], sum(fields)
+    if since is None:
+        return 0.0, total - idle, total
+    _, busy0, total0 = since
+    return (total - idle - busy0) / max(1, total - total0), total - idle, total
+
+
 def import_as_job(
     url: str, sm: sessionmaker[Session], catalog: Catalog, principal: Principal, n: int
 ) -> dict[str, Any]:
@@ -108,6 +120,7 @@ def import_as_job(
     settings = Settings(database_url=url, data_dir=folder, jobs_poll_seconds=0.05)
     runner = JobRunner(sm, settings, catalog)
     load_before = os.getloadavg()
+    busy = machine_busy()
     cpu = time.process_time()
     try:
         with sm() as session:
@@ -135,6 +148,7 @@ def import_as_job(
         runner.stop()
         shutil.rmtree(folder, ignore_errors=True)
     cpu = time.process_time() - cpu
+    busy = machine_busy(busy)
     load_after = os.getloadavg()
     assert status == "succeeded", f"the import job {status}: {row.error}"
     statuses: dict[str, int] = {}
@@ -145,7 +159,8 @@ def import_as_job(
         f"{'ok' if seconds < 30 else 'MISSED'} {statuses}; enqueue (storing them) "
         f"{enqueued:.1f} s of it; this process's CPU {cpu:.1f} s; progress polled "
         f"{len(progress)} times; load average {load_before[0]:.1f} before, "
-        f"{load_after[0]:.1f} after; generating them took {made:.1f} s (not counted)"
+        f"{load_after[0]:.1f} after; the machine's CPUs {busy[0]:.0%} busy meanwhile; "
+        f"generating them took {made:.1f} s (not counted)"
     )
     return {
         "workbooks": n,
@@ -154,6 +169,7 @@ def import_as_job(
         "cpu_s": cpu,
         "statuses": statuses,
         "load": [load_before, load_after],
+        "machine_busy": busy[0],
         "progress": progress,
     }
 
