@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, AssessmentScore, Status
+from app.domain.names import name_key
 from app.domain.scoring import NA, AnswerValue, score
 from app.services.assessment_reads import answers_of
 from app.services.assessment_scoring import compute
@@ -133,7 +134,7 @@ class _Tables:
 
 COLUMNS = {
     "organization": "id, workspace_id, name, country, region, thematic_areas, tags, external_id, "
-    "created_at, updated_at, row_version",
+    "created_at, updated_at, row_version, name_key",
     "cohort_member": "cohort_id, organization_id, added_at",
     "assessment": "id, workspace_id, organization_id, instrument_version_id, instrument_id, "
     "instrument_version, round, assessed_on, assessor, retrospective, status, revision, "
@@ -241,7 +242,7 @@ def _organization(
     empty = "[]"
     tables.add(
         "organization", oid, ws, f"Organization {i:05d}", "MX", None, empty, empty,
-        f"nat-{i:05d}", ts, ts, 1,
+        f"nat-{i:05d}", ts, ts, 1, name_key(f"Organization {i:05d}"),
     )  # fmt: skip
     tables.add("cohort_member", cohort, oid, ts)
     tables.add("cohort_member", cohort_all, oid, ts)

@@ -60,8 +60,11 @@ class Row:
 # --- workbooks -----------------------------------------------------------------------------------
 
 
-def make_workbooks(f: InstrumentFile, n: int, seed: int) -> list[tuple[str, bytes]]:
-    """N filled templates: every item answered with a scale value, one organization each."""
+def make_workbooks(
+    f: InstrumentFile, n: int, seed: int, prefix: str = "bx"
+) -> list[tuple[str, bytes]]:
+    """N filled templates: every item answered with a scale value, one organization each (its
+    external id and name start with ``prefix``: another prefix names other organizations)."""
     rnd = random.Random(seed)
     out: list[tuple[str, bytes]] = []
     keys = [i.key for d in f.instrument.dimensions for a in d.areas for i in a.items]
@@ -75,8 +78,8 @@ def make_workbooks(f: InstrumentFile, n: int, seed: int) -> list[tuple[str, byte
             position = capacity * (len(values) - 1) + rnd.gauss(0, 0.6)
             answers[key] = values[min(len(values) - 1, max(0, round(position)))]
         prefill = Prefill(
-            organization_name=f"Bench Excel org {i:04d}",
-            organization_external_id=f"bx-{i:04d}",
+            organization_name=f"Bench Excel org {prefix} {i:04d}",
+            organization_external_id=f"{prefix}-{i:04d}",
             round="baseline",
             assessed_on=date(2024, 1, 1) + timedelta(days=i % 300),
             assessor="bench",

@@ -23,9 +23,10 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.db.base import Base
+from app.domain.names import name_key
 
 # BIGINT on PostgreSQL, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -96,12 +97,21 @@ class Organization(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     row_version: Mapped[int] = mapped_column(Integer, default=1)
+    # the name as a workbook's cover is matched by it (app.domain.names.name_key), set with the
+    # name: the import finds its organization by this index, not by reading every name
+    name_key: Mapped[str | None] = mapped_column(String(600))
 
     __table_args__ = (
         UniqueConstraint("workspace_id", "external_id"),
         Index("ix_organization_workspace_name", "workspace_id", "name"),
+        Index("ix_organization_workspace_name_key", "workspace_id", "name_key"),
     )
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012
+
+    @validates("name")
+    def _keyed(self, _: str, name: str) -> str:
+        self.name_key = name_key(name)
+        return name
 
 
 class Cohort(Base):

@@ -51,6 +51,7 @@ from app.db.models import (
     Workspace,
 )
 from app.db.session import write_transaction
+from app.domain.names import name_key
 from app.services.archive_format import (
     FORMAT,
     FORMAT_VERSION,
@@ -490,7 +491,9 @@ def import_workspace(
                 [{**x, "person_id": person_ids[x["person_id"]]} for x in rows["membership"]],
             )
             _insert(session, SPEC["api_key"], keys)
-            for table in ("organization", "cohort", "cohort_member"):
+            orgs = [{**r, "name_key": name_key(r["name"])} for r in rows["organization"]]
+            _insert(session, SPEC["organization"], orgs)
+            for table in ("cohort", "cohort_member"):
                 _insert(session, SPEC[table], rows[table])
             _insert(
                 session,

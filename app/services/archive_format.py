@@ -82,13 +82,14 @@ def _table(model: Any) -> Table:
 # In insertion order (parents first). Left out: the instrument version's row id, which is local
 # to each database (the archive names instrument, version and hash instead); the audit event's
 # number, which the target's own sequence gives (order is kept); and everything of a stored score
-# but when and by which engine it was computed: the score is recomputed from the answers.
+# but when and by which engine it was computed: the score is recomputed from the answers; and
+# an organization's name key, set again from its name.
 SPECS: tuple[TableSpec, ...] = (
     TableSpec("workspace", _table(m.Workspace)),
     TableSpec("person", _table(m.Person)),
     TableSpec("membership", _table(m.Membership)),
     TableSpec("api_key", _table(m.ApiKey)),
-    TableSpec("organization", _table(m.Organization)),
+    TableSpec("organization", _table(m.Organization), ("name_key",)),
     TableSpec("cohort", _table(m.Cohort)),
     TableSpec("cohort_member", _table(m.CohortMember)),
     TableSpec("assessment", _table(m.Assessment), ("instrument_version_id",)),

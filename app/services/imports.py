@@ -7,7 +7,9 @@ final one), scores it once and submits it when it is complete enough.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Generator, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,6 +23,7 @@ from app.db.session import serialize_on, write_transaction
 from app.domain.answers import AnswersInvalid
 from app.domain.errors import DomainError
 from app.domain.instrument import Instrument
+from app.domain.names import name_key
 from app.excel import (
     FilledWorkbook,
     Limits,
@@ -39,7 +42,7 @@ from app.services.metrics import IMPORTS
 from app.services.organizations import OrgData, create_organization_in_transaction
 from app.services.uploads import Upload, UploadRejected
 from app.services.webhooks import emit
-from app.services.workbook_covers import cover_problems, name_key
+from app.services.workbook_covers import cover_problems
 
 Status_ = Literal["created", "updated", "revised", "unchanged", "rejected"]
 
@@ -162,13 +165,42 @@ def import_workbook(
     limits: Limits,
 ) -> WorkbookResult:
     """Import one workbook in one transaction; nothing is written unless all of it is good."""
+    return _import_read(
+        session, principal, catalog, upload, _read(upload, catalog, limits),
+        dry_run=dry_run, create_organizations=create_organizations,
+    )  # fmt: skip
+
+
+# what reading a workbook gave: the workbook, or the rejection or busy pool it raised, or None for
+# an upload already rejected while it was unpacked
+_Read = FilledWorkbook | WorkbookRejected | SandboxBusy | None
+
+
+def _read(upload: Upload, catalog: Catalog, limits: Limits) -> _Read:
+    """Read and check a workbook's bytes (no database: safe in another thread)."""
+    if upload.problem is not None:
+        return None
+    try:
+        return read_filled_workbook(upload.data, _resolver(catalog), limits)
+    except (WorkbookRejected, SandboxBusy) as exc:
+        return exc
+
+
+def _import_read(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    upload: Upload,
+    read: _Read,
+    *,
+    dry_run: bool,
+    create_organizations: bool,
+) -> WorkbookResult:
     result = WorkbookResult(file=upload.name, status="rejected", dry_run=dry_run)
     if upload.problem is not None:
         result.problems = [upload.problem]
         return result
-    try:
-        wb = read_filled_workbook(upload.data, _resolver(catalog), limits)
-    except SandboxBusy:  # this workbook only; the others of the upload keep their results
+    if isinstance(read, SandboxBusy):  # this workbook only; the others keep their results
         result.problems = [
             _error(
                 ProblemCode.not_accepted,
@@ -178,7 +210,8 @@ def import_workbook(
             )
         ]
         return result
-    except WorkbookRejected as exc:
+    if isinstance(read, WorkbookRejected):
+        exc = read
         result.problems = list(exc.problems)
         result.language = exc.language
         if isinstance(exc.cover, Cover):
@@ -197,8 +230,9 @@ def import_workbook(
                 session.rollback()
             result.problems += more
         return result
+    assert read is not None  # an upload without a problem was read
     return import_filled(
-        session, principal, catalog, wb, result, dry_run=dry_run,
+        session, principal, catalog, read, result, dry_run=dry_run,
         create_organizations=create_organizations,
     )  # fmt: skip
 
@@ -325,6 +359,44 @@ def _import_in_transaction(
     )
 
 
+def import_each(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    uploads: Iterable[Upload],
+    *,
+    dry_run: bool = False,
+    create_organizations: bool = False,
+    limits: Limits,
+) -> Generator[WorkbookResult, None, None]:
+    """Import workbooks one by one, in order, each all-or-nothing, and give each one's result
+    when it is written. While one is written, the next ones are read in the parser pool (as many
+    at once as it has workers): reading needs no database, so the results are those of reading
+    and writing each in turn. ``uploads`` is consumed in the caller's thread."""
+    width = max(1, limits.pool_size) if limits.isolate else 1
+    reader = ThreadPoolExecutor(max_workers=width, thread_name_prefix="oca-read-ahead")
+    ahead: deque[tuple[Upload, Future[_Read]]] = deque()
+    pending = iter(uploads)
+    try:
+        while True:
+            while len(ahead) <= width:  # the pool's width reading, one more waiting its turn
+                upload = next(pending, None)
+                if upload is None:
+                    break
+                ahead.append((upload, reader.submit(_read, upload, catalog, limits)))
+            if not ahead:
+                return
+            upload, read = ahead.popleft()
+            result = _import_read(
+                session, principal, catalog, upload, read.result(),
+                dry_run=dry_run, create_organizations=create_organizations,
+            )  # fmt: skip
+            IMPORTS.labels(result.status, "true" if dry_run else "false").inc()
+            yield result
+    finally:  # also when the caller stops early: reads not started are dropped
+        reader.shutdown(wait=True, cancel_futures=True)
+
+
 def import_workbooks(
     session: Session,
     principal: Principal,
@@ -336,20 +408,12 @@ def import_workbooks(
     limits: Limits,
 ) -> list[WorkbookResult]:
     """Import workbooks one by one; each is all-or-nothing; one result per workbook."""
-    results = []
-    for upload in uploads:
-        result = import_workbook(
-            session,
-            principal,
-            catalog,
-            upload,
-            dry_run=dry_run,
-            create_organizations=create_organizations,
-            limits=limits,
+    return list(
+        import_each(
+            session, principal, catalog, uploads,
+            dry_run=dry_run, create_organizations=create_organizations, limits=limits,
         )
-        IMPORTS.labels(result.status, "true" if dry_run else "false").inc()
-        results.append(result)
-    return results
+    )  # fmt: skip
 
 
 def annotated_copy(
@@ -391,6 +455,7 @@ __all__ = [
     "UploadRejected",
     "WorkbookResult",
     "annotated_copy",
+    "import_each",
     "import_filled",
     "import_workbook",
     "import_workbooks",

@@ -2,8 +2,9 @@
 each one (``ctx.step``), so a run that takes over a job continues after the last recorded step.
 
 - ``import``: the bulk workbook import of ``POST /v1/imports`` (``Prefer: respond-async``). Each
-  workbook is one step, imported by ``app.services.imports.import_workbooks`` exactly as the
-  synchronous call does (all-or-nothing per workbook), and its result is kept with the progress.
+  workbook is one step, imported by ``app.services.imports.import_each`` exactly as the
+  synchronous call does (all-or-nothing per workbook, the next ones read in the parser pool while
+  one is written), and its result is kept with the progress.
   A workbook imported by a run that died before recording it is imported again by the next run
   and answers ``unchanged`` (the import knows the file by its SHA-256): nothing is written twice.
 - ``export.raw``: a cohort's raw data (one row per assessment, one column per item), as
@@ -13,6 +14,7 @@ each one (``ctx.step``), so a run that takes over a job continues after the last
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -77,26 +79,30 @@ def run_import(ctx: jobs.JobContext) -> jobs.Outcome:
     files: list[dict[str, Any]] = ctx.params["files"]
     results: list[dict[str, Any]] = [ctx.kept(n) for n in range(ctx.done)]  # earlier runs
     limits = Limits(max_bytes=ctx.settings.max_upload_bytes)
+    uploads = (
+        imports.Upload(
+            files[n]["name"],
+            ctx.input(f"{n}.xlsx", files[n]["sha256"]),
+            Problem.from_dict(files[n]["problem"]) if files[n]["problem"] else None,
+        )
+        for n in range(len(results), len(files))
+    )
     with ctx.sessions() as session:
-        for n in range(len(results), len(files)):
-            f = files[n]
-            upload = imports.Upload(
-                f["name"],
-                ctx.input(f"{n}.xlsx", f["sha256"]),
-                Problem.from_dict(f["problem"]) if f["problem"] else None,
-            )
-            (result,) = imports.import_workbooks(
-                session,
-                ctx.principal,
-                ctx.catalog,
-                [upload],
-                dry_run=dry_run,
-                create_organizations=bool(ctx.params["create_organizations"]),
-                limits=limits,
-            )
-            results.append(imports.result_json(result))
-            ctx.keep(n, results[-1])
-            ctx.step(n + 1, len(files))
+        each = imports.import_each(
+            session,
+            ctx.principal,
+            ctx.catalog,
+            uploads,
+            dry_run=dry_run,
+            create_organizations=bool(ctx.params["create_organizations"]),
+            limits=limits,
+        )
+        with contextlib.closing(each):  # a run that stops leaves no workbook being read
+            for result in each:
+                n = len(results)
+                results.append(imports.result_json(result))
+                ctx.keep(n, results[-1])
+                ctx.step(n + 1, len(files))
     return jobs.Outcome({"dry_run": dry_run, "results": results})
 
 

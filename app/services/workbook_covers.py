@@ -3,10 +3,11 @@ external id and then by its name (compared with case and spacing folded), and it
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.db.models import Organization
+from app.domain.names import name_key
 from app.excel import CoverField, ProblemCode
 from app.excel.layout import COVER_SHEET, cover_cell
 from app.excel.problems import Problem, problem
@@ -31,9 +32,12 @@ def _find_organization(
     if cover.organization_name:
         # casefold in Python: SQL lower() leaves accented capitals alone on SQLite ("ÑANDÚ")
         wanted = name_key(cover.organization_name)
+        # the stored key narrows it by index; a row written without one (by SQL outside the
+        # ORM) is still compared, and the names are compared here either way
         rows = session.execute(
             select(Organization.id, Organization.name).where(
-                Organization.workspace_id == principal.workspace_id
+                Organization.workspace_id == principal.workspace_id,
+                or_(Organization.name_key == wanted, Organization.name_key.is_(None)),
             )
         ).all()
         ids = [row_id for row_id, name in rows if name_key(name) == wanted]
@@ -53,11 +57,6 @@ def _find_organization(
                 cell=cover_cell(CoverField.organization_external_id),
             )
     return None, None
-
-
-def name_key(name: str) -> str:
-    """An organization's name as the cover is matched by it: case and spacing folded."""
-    return " ".join(name.casefold().split())
 
 
 def _unknown_organization(cover: Cover, lang: str) -> Problem:
