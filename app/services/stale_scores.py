@@ -9,9 +9,10 @@ transaction, so a large database is never held by one long write.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Engine, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
@@ -43,16 +44,29 @@ def refresh_stale_scores(session: Session, catalog: Catalog) -> int:
     """Recompute and store every stale score; returns how many were recomputed.
 
     A score whose instrument version is no longer in the catalog cannot be recomputed here and is
-    left as it is; its ``engine_version`` still says which rules made it. Each batch reads its
-    rows as plain tuples and writes them back in one executemany of one UPDATE (no ORM objects),
-    with the columns ``store_score`` writes at submit, made by the same ``score_columns``.
+    left as it is; its ``engine_version`` still says which rules made it. Each batch is read as
+    plain rows and written back in one executemany of one UPDATE (no ORM objects), with the
+    columns ``store_score`` writes at submit, made by the same ``score_columns``. A batch is
+    written, in a transaction of its own on a connection of its own, while the next one is
+    scored: the database's work and Python's overlap.
     """
     stale = stale_score_ids(session)
     done = 0
-    for start in range(0, len(stale), BATCH):
-        with write_transaction(session), collector_paused():
-            serialize_on(session, "stale-scores")  # workers starting together take turns
-            done += _refresh_batch(session, catalog, stale[start : start + BATCH])
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    writing: Future[None] | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="stale-scores") as writer, collector_paused():
+        try:
+            for start in range(0, len(stale), BATCH):
+                with session.begin():
+                    params = _recomputed(session, catalog, stale[start : start + BATCH])
+                if writing is not None:
+                    writing.result()
+                writing = writer.submit(_write, engine, params) if params else None
+                done += len(params)
+        finally:
+            if writing is not None:
+                writing.result()
     return done
 
 
@@ -67,7 +81,13 @@ _UPDATE = (
 )
 
 
-def _refresh_batch(session: Session, catalog: Catalog, batch: list[uuid.UUID]) -> int:
+def _write(engine: Engine, params: list[dict[str, Any]]) -> None:
+    with Session(engine) as session, write_transaction(session):
+        serialize_on(session, "stale-scores")  # workers starting together take turns
+        session.execute(_UPDATE, params)
+
+
+def _recomputed(session: Session, catalog: Catalog, batch: list[uuid.UUID]) -> list[dict[str, Any]]:
     # the batch's rows in two queries: its assessments with the version of their score, and
     # their answers (on PostgreSQL a row of arrays per assessment)
     rows = session.execute(
@@ -90,6 +110,4 @@ def _refresh_batch(session: Session, catalog: Catalog, batch: list[uuid.UUID]) -
         values = answers[a_id]
         result = score_answers(f, values)  # = compute()
         params.append({"id_": a_id, **score_columns(f, a_id, result, values)})
-    if params:
-        session.execute(_UPDATE, params)
-    return len(params)
+    return params
