@@ -59,10 +59,14 @@ def rescore(
             "UPDATE assessment_score SET engine_version = %s", (ENGINE_VERSION - 1,)
         ).rowcount
         conn.commit()
+    server = _backends_cpu(url)
     with sm() as session, profiled(profile, "rescore"):
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         done = refresh_stale_scores(session, catalog)
-        seconds = time.perf_counter() - t
+        seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+        load = os.getloadavg()
+        after = _backends_cpu(url)
+        server_cpu = sum(v - server.get(pid, 0.0) for pid, v in after.items())
     with psycopg.connect(pf.psycopg_dsn(url)) as conn:
         left = conn.execute(
             "SELECT count(*) FROM assessment_score WHERE engine_version IS DISTINCT FROM %s",
@@ -79,9 +83,38 @@ def rescore(
     print(
         f"  rescoring   {done:,} of {stale:,} stale scores in {seconds:.1f} s "
         f"({done / seconds:,.0f}/s; goal < 60 s) {'ok' if seconds < 60 else 'MISSED'}; "
+        f"this process's CPU {cpu:.1f} s, its database connections' {server_cpu:.1f} s; "
+        f"load average at the end {load[0]:.1f} / {load[1]:.1f}; "
         f"bare: reading all {n_answers:,} answers takes {bare_read:.1f} s"
     )
-    return {"stale": stale, "done": done, "seconds": seconds, "bare_read_s": bare_read}
+    return {
+        "stale": stale,
+        "done": done,
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "server_cpu_s": server_cpu,
+        "load": load,
+        "bare_read_s": bare_read,
+    }
+
+
+def _backends_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each server process serving this database (Linux, server on this
+    machine; the connection asking is left out)."""
+    with psycopg.connect(pf.psycopg_dsn(url)) as conn:
+        pids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+    out = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
 
 
 def machine_busy(since: tuple[float, int, int] | None = None) -> tuple[float, int, int]:

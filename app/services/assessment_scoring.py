@@ -3,8 +3,10 @@ assessment, and scoring every stored score again (``oca rescore``)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +32,26 @@ def score_answers(f: InstrumentFile, answers: Mapping[str, AnswerValue]) -> Scor
         return score(f.compiled, answers)
 
 
+def score_columns(
+    f: InstrumentFile,
+    assessment_id: uuid.UUID,
+    result: Score,
+    answers: Mapping[str, AnswerValue],
+) -> dict[str, Any]:
+    """The stored score's columns for ``result``, the score of ``answers``: what ``store_score``
+    writes at submit and ``refresh_stale_scores`` writes in bulk, made by this one function."""
+    payload = score_payload(result, f.instrument)
+    ts = now()
+    return {
+        "computed_at": ts,
+        "overall": result.overall.score,
+        "summary": score_summary(result, answers),
+        "payload": payload,
+        "rendered": render_score(assessment_id, ts, payload),
+        "engine_version": ENGINE_VERSION,
+    }
+
+
 def store_score(
     session: Session,
     f: InstrumentFile,
@@ -40,29 +62,12 @@ def store_score(
     """Store ``result``, the score of ``answers`` (the assessment's own when not given), with the
     digest of the items answered in its summary."""
     row = session.get(AssessmentScore, a.id)
-    payload = score_payload(result, f.instrument)
-    summary = score_summary(result, answers_of(a) if answers is None else answers)
-    ts = now()
-    rendered = render_score(a.id, ts, payload)
+    columns = score_columns(f, a.id, result, answers_of(a) if answers is None else answers)
     if row is None:
-        session.add(
-            AssessmentScore(
-                assessment_id=a.id,
-                computed_at=ts,
-                overall=result.overall.score,
-                summary=summary,
-                payload=payload,
-                rendered=rendered,
-                engine_version=ENGINE_VERSION,
-            )
-        )
+        session.add(AssessmentScore(assessment_id=a.id, **columns))
     else:
-        row.computed_at = ts
-        row.overall = result.overall.score
-        row.summary = summary
-        row.payload = payload
-        row.rendered = rendered
-        row.engine_version = ENGINE_VERSION
+        for name, value in columns.items():
+            setattr(row, name, value)
 
 
 @dataclass(frozen=True)

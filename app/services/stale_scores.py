@@ -9,15 +9,18 @@ transaction, so a large database is never held by one long write.
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, cast
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy import Engine, Table, bindparam, or_, select, update
+from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
-from app.db.models import Answer, Assessment, AssessmentScore
+from app.db.models import Assessment, AssessmentScore
 from app.db.session import serialize_on, write_transaction
-from app.services.assessment_reads import answer_values
-from app.services.assessment_scoring import score_answers, store_score
+from app.services.assessment_reads import answers_of_many
+from app.services.assessment_scoring import score_answers, score_columns
+from app.services.collector import collector_paused
 from app.services.scores import ENGINE_VERSION
 
 BATCH = 200
@@ -41,44 +44,70 @@ def refresh_stale_scores(session: Session, catalog: Catalog) -> int:
     """Recompute and store every stale score; returns how many were recomputed.
 
     A score whose instrument version is no longer in the catalog cannot be recomputed here and is
-    left as it is; its ``engine_version`` still says which rules made it. The session's identity
-    map is emptied after each batch: give it a session of its own.
+    left as it is; its ``engine_version`` still says which rules made it. Each batch is read as
+    plain rows and written back in one executemany of one UPDATE (no ORM objects), with the
+    columns ``store_score`` writes at submit, made by the same ``score_columns``. A batch is
+    written, in a transaction of its own on a connection of its own, while the next one is
+    scored: the database's work and Python's overlap.
     """
     stale = stale_score_ids(session)
     done = 0
-    for start in range(0, len(stale), BATCH):
-        batch = stale[start : start + BATCH]
-        with write_transaction(session):
-            serialize_on(session, "stale-scores")  # workers starting together take turns
-            # the batch's rows in three queries (scores, assessments, answers as plain rows), not
-            # three per assessment: store_score() then finds each score in the identity map.
-            # Scores load only their version: the stored JSON is replaced, never read.
-            scores = {
-                row.assessment_id: row
-                for row in session.scalars(
-                    select(AssessmentScore)
-                    .options(load_only(AssessmentScore.engine_version))
-                    .where(AssessmentScore.assessment_id.in_(batch))
-                )
-            }
-            assessments = list(session.scalars(select(Assessment).where(Assessment.id.in_(batch))))
-            answers: dict[uuid.UUID, list[tuple[str, float | None, bool]]] = {}
-            for a_id, key, value, is_na in session.execute(
-                select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
-                    Answer.assessment_id.in_(batch)
-                )
-            ):
-                answers.setdefault(a_id, []).append((key, value, is_na))
-            for a in assessments:
-                row = scores.get(a.id)
-                if row is None or row.engine_version == ENGINE_VERSION:
-                    continue  # gone, or done meanwhile by another process
-                f = catalog.get(a.instrument_id, a.instrument_version)
-                if f is None:
-                    continue
-                values = answer_values(answers.get(a.id, ()))
-                result = score_answers(f, values)  # = compute()
-                store_score(session, f, a, result, values)
-                done += 1
-        session.expunge_all()  # a batch's rows are not needed by the next one
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    writing: Future[None] | None = None
+    with ThreadPoolExecutor(1, thread_name_prefix="stale-scores") as writer, collector_paused():
+        try:
+            for start in range(0, len(stale), BATCH):
+                with session.begin():
+                    params = _recomputed(session, catalog, stale[start : start + BATCH])
+                if writing is not None:
+                    writing.result()
+                writing = writer.submit(_write, engine, params) if params else None
+                done += len(params)
+        finally:
+            if writing is not None:
+                writing.result()
     return done
+
+
+# One statement for every row of a batch (psycopg sends an executemany as one pipeline). The
+# engine version is checked again: another process may have done the row meanwhile.
+_table = cast(Table, AssessmentScore.__table__)
+_score = _table.c
+_UPDATE = (
+    update(_table)
+    .where(_score.assessment_id == bindparam("id_"))
+    .where(or_(_score.engine_version.is_(None), _score.engine_version != ENGINE_VERSION))
+)
+
+
+def _write(engine: Engine, params: list[dict[str, Any]]) -> None:
+    with Session(engine) as session, write_transaction(session):
+        serialize_on(session, "stale-scores")  # workers starting together take turns
+        session.execute(_UPDATE, params)
+
+
+def _recomputed(session: Session, catalog: Catalog, batch: list[uuid.UUID]) -> list[dict[str, Any]]:
+    # the batch's rows in two queries: its assessments with the version of their score, and
+    # their answers (on PostgreSQL a row of arrays per assessment)
+    rows = session.execute(
+        select(
+            Assessment.id,
+            Assessment.instrument_id,
+            Assessment.instrument_version,
+            AssessmentScore.engine_version,
+        )
+        .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+        .where(Assessment.id.in_(batch))
+    ).all()
+    todo = [r for r in rows if r.engine_version != ENGINE_VERSION]  # else done meanwhile
+    answers = answers_of_many(session, [r.id for r in todo])
+    params: list[dict[str, Any]] = []
+    for a_id, instrument_id, version, _ in todo:
+        f = catalog.get(instrument_id, version)
+        if f is None:
+            continue
+        values = answers[a_id]
+        result = score_answers(f, values)  # = compute()
+        params.append({"id_": a_id, **score_columns(f, a_id, result, values)})
+    return params

@@ -4,13 +4,14 @@ not a few per assessment (50,000 assessments took ~3 minutes that way; bench/sca
 from __future__ import annotations
 
 import random
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, Text, cast, event, select, update
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
@@ -101,3 +102,48 @@ def test_stale_scores_are_recomputed_in_a_few_queries_per_batch(
     }
     assert {k: v.payload for k, v in after.items()} == before
     assert {v.engine_version for v in after.values()} == {ENGINE_VERSION}
+
+
+def _stored(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[Any, ...]]:
+    """Each stored score's columns as stored (JSON as its text), the rendered answer with its own
+    computed_at taken out (the one column that must differ)."""
+    rows = session.execute(
+        select(
+            AssessmentScore.assessment_id,
+            AssessmentScore.computed_at,
+            AssessmentScore.overall,
+            cast(AssessmentScore.summary, Text),
+            cast(AssessmentScore.payload, Text),
+            AssessmentScore.rendered,
+            AssessmentScore.engine_version,
+        ).where(AssessmentScore.assessment_id.in_(ids))
+    ).all()
+    session.rollback()
+    out = {}
+    for a_id, computed_at, overall, summary, payload, rendered, version in rows:
+        shown = re.findall(r'"computed_at":"([^"]*)"', rendered)
+        # SQLite gives the time back without its zone
+        assert len(shown) == 1 and shown[0].startswith(computed_at.isoformat())
+        out[a_id] = (overall, summary, payload, rendered.replace(shown[0], ""), version)
+    return out
+
+
+def test_rescoring_stores_exactly_what_submitting_stored(
+    session: Session, catalog: Catalog
+) -> None:
+    """Byte for byte, the bulk UPDATE of a refresh writes what store_score wrote at submit."""
+    ids = _scored(session, catalog, 5)
+    submitted = _stored(session, ids)
+    session.execute(
+        update(AssessmentScore)
+        .where(AssessmentScore.assessment_id.in_(ids))
+        .values(
+            engine_version=ENGINE_VERSION - 1, payload={}, summary={}, rendered=None, overall=None
+        )
+    )
+    session.commit()
+
+    assert refresh_stale_scores(session, catalog) >= 5
+
+    assert _stored(session, ids) == submitted
+    assert {v[-1] for v in submitted.values()} == {ENGINE_VERSION}
