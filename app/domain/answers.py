@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -48,6 +48,29 @@ class RawAnswer:
 class ParsedAnswers:
     values: dict[str, AnswerValue]
     notes: dict[str, str]
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """One answered item as a row stores it (an assessment's answer or a rater's rating)."""
+
+    item_key: str
+    position: int
+    value: float | None
+    is_na: bool
+    note: str | None
+
+
+def stored_answers(item_order: Sequence[str], parsed: ParsedAnswers) -> list[StoredAnswer]:
+    """The parsed answers (values and notes) as rows, in the instrument's item order."""
+    order = {k: i for i, k in enumerate(item_order)}
+    keys = sorted(set(parsed.values) | set(parsed.notes), key=order.__getitem__)
+    rows = []
+    for key in keys:
+        value = parsed.values.get(key)
+        number = None if value is None or value is NA else float(value)  # type: ignore[arg-type]
+        rows.append(StoredAnswer(key, order[key], number, value is NA, parsed.notes.get(key)))
+    return rows
 
 
 class AnswersInvalid(Exception):

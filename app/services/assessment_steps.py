@@ -24,9 +24,10 @@ from app.domain.answers import (
     ParsedAnswers,
     RawAnswer,
     parse_answers,
+    stored_answers,
 )
 from app.domain.errors import Conflict, Invalid
-from app.domain.scoring import NA, Score
+from app.domain.scoring import Score
 from app.services.assessment_scoring import store_score
 from app.services.common import audit, now
 from app.services.instruments import version_row
@@ -39,21 +40,7 @@ def item_order(f: InstrumentFile) -> list[str]:
 
 
 def answer_rows(f: InstrumentFile, parsed: ParsedAnswers) -> list[Answer]:
-    order = {k: i for i, k in enumerate(item_order(f))}
-    keys = sorted(set(parsed.values) | set(parsed.notes), key=order.__getitem__)
-    rows = []
-    for key in keys:
-        value = parsed.values.get(key)
-        rows.append(
-            Answer(
-                item_key=key,
-                position=order[key],
-                value=None if value is None or value is NA else float(value),  # type: ignore[arg-type]
-                is_na=value is NA,
-                note=parsed.notes.get(key),
-            )
-        )
-    return rows
+    return [Answer(**vars(x)) for x in stored_answers(item_order(f), parsed)]
 
 
 def merge_answers(

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, Rater, Rating, Status
 from app.db.session import write_transaction
-from app.domain.answers import ParsedAnswers, RawAnswer, parse_answers
+from app.domain.answers import ParsedAnswers, RawAnswer, parse_answers, stored_answers
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from app.domain.instrument import Instrument
 from app.domain.ratings import (
@@ -263,21 +263,7 @@ def summary(
 
 
 def _rating_rows(instrument: Instrument, parsed: ParsedAnswers) -> list[Rating]:
-    order = {k: i for i, k in enumerate(_item_order(instrument))}
-    keys = sorted(set(parsed.values) | set(parsed.notes), key=order.__getitem__)
-    rows = []
-    for key in keys:
-        value = parsed.values.get(key)
-        rows.append(
-            Rating(
-                item_key=key,
-                position=order[key],
-                value=None if value is None or value is NA else float(value),  # type: ignore[arg-type]
-                is_na=value is NA,
-                note=parsed.notes.get(key),
-            )
-        )
-    return rows
+    return [Rating(**vars(x)) for x in stored_answers(_item_order(instrument), parsed)]
 
 
 def store_rater(
