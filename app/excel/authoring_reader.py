@@ -7,7 +7,6 @@ by the domain model (its problems are placed on the row of the key they name).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
@@ -34,8 +33,8 @@ from app.excel.authoring_layout import (
 from app.excel.authoring_sheet import SheetReader, put
 from app.excel.filled import Cell, Grid
 from app.excel.problems import Problem, ProblemCode, WorkbookRejected, problem, sort_problems
+from app.excel.reader import every_sheet
 from app.excel.safety import DEFAULT_LIMITS, Limits, check_upload
-from app.excel.sandbox import SandboxFailure, TaskError, run_task
 from app.excel.xlsform import choice_name
 
 _QUOTED: Final = re.compile(r"'([^']+)'")
@@ -477,28 +476,7 @@ def _locate(loc: tuple[Any, ...], places: _Places, scale_rows: dict[str, int]) -
 
 
 def _extract(data: bytes, limits: Limits) -> dict[str, Grid]:
-    params = {
-        "max_rows": limits.max_rows,
-        "max_columns": limits.max_columns,
-        "max_sheets": limits.max_sheets,
-        "max_text": limits.max_inflated_bytes,
-        "meta_sheet": Sheet.settings.value,
-        "cover_row": 0,  # no cover: every sheet is read (all_sheets)
-        "value_column": 0,
-        "table_column": 0,
-        "table_header_row": 0,
-        "all_sheets": True,
-    }
-    try:
-        payload = run_task("extract", data, json.dumps(params), limits)
-    except SandboxFailure:
-        detail, detail_es = "the reader stopped", "el lector se detuvo"
-        raise WorkbookRejected(
-            [problem(ProblemCode.too_complex, detail=detail, detail_es=detail_es)]
-        ) from None
-    except TaskError as error:
-        raise RuntimeError(f"workbook extraction failed: {error}") from None
-    result = json.loads(payload)
+    result = every_sheet(data, limits, Sheet.settings.value)
     if "problems" in result:
         found = result["problems"]
         if any(p["code"] in ("not_a_template", "empty_workbook") for p in found):

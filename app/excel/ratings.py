@@ -11,7 +11,6 @@ assessment, the instrument version and its content hash.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,9 +37,9 @@ from app.excel.layout import (
     check_language,
 )
 from app.excel.problems import Problem, ProblemCode, WorkbookRejected, problem, sort_problems
+from app.excel.reader import every_sheet
 from app.excel.reader_sheets import check_answers, read_items
 from app.excel.safety import DEFAULT_LIMITS, Limits, check_upload
-from app.excel.sandbox import SandboxFailure, TaskError, run_task
 from app.excel.styles import BODY_FONT, TITLE_FONT, WRAP_TOP
 from app.excel.template import (
     Prefill,
@@ -223,28 +222,7 @@ def build_ratings_workbook(
 
 
 def _extract(data: bytes, limits: Limits) -> dict[str, Grid]:
-    params = {
-        "max_rows": limits.max_rows,
-        "max_columns": limits.max_columns,
-        "max_sheets": limits.max_sheets,
-        "max_text": limits.max_inflated_bytes,
-        "meta_sheet": META_SHEET,
-        "cover_row": 0,  # no cover: every sheet is read (all_sheets)
-        "value_column": 0,
-        "table_column": 0,
-        "table_header_row": 0,
-        "all_sheets": True,
-    }
-    try:
-        payload = run_task("extract", data, json.dumps(params), limits)
-    except SandboxFailure:
-        detail, detail_es = "the reader stopped", "el lector se detuvo"
-        raise WorkbookRejected(
-            [problem(ProblemCode.too_complex, detail=detail, detail_es=detail_es)]
-        ) from None
-    except TaskError as error:
-        raise RuntimeError(f"workbook extraction failed: {error}") from None
-    result = json.loads(payload)
+    result = every_sheet(data, limits, META_SHEET)
     if "problems" in result:
         raise WorkbookRejected(
             [

@@ -111,25 +111,13 @@ def read_filled_workbook(
 
 def _extract_sheets(data: bytes, limits: Limits) -> dict[str, Grid]:
     params = {
-        "max_rows": limits.max_rows,
-        "max_columns": limits.max_columns,
-        "max_sheets": limits.max_sheets,
-        "max_text": limits.max_inflated_bytes,
         "meta_sheet": META_SHEET,
         "cover_row": META_ROWS[MetaKey.cover_sheet],
         "value_column": 2,
         "table_column": META_TABLE_FIRST_COLUMN,
         "table_header_row": META_TABLE_HEADER_ROW,
     }
-    try:
-        payload = run_task("extract", data, json.dumps(params), limits)
-    except SandboxFailure as failure:
-        en, es = _FAILURES.get(failure.reason, ("the reader stopped", "el lector se detuvo"))
-        failed = problem(ProblemCode.too_complex, detail=en, detail_es=es)
-        raise WorkbookRejected([failed]) from None
-    except TaskError as error:
-        raise RuntimeError(f"workbook extraction failed: {error}") from None
-    result = json.loads(payload)
+    result = extract(data, limits, params)
     if "problems" in result:
         raise WorkbookRejected(
             [
@@ -141,6 +129,41 @@ def _extract_sheets(data: bytes, limits: Limits) -> dict[str, Grid]:
         name: {(int(r), int(c)): Cell(_from_json(v), str(k)) for r, c, v, k in cells}
         for name, cells in result["sheets"].items()
     }
+
+
+def extract(data: bytes, limits: Limits, params: dict[str, Any]) -> dict[str, Any]:
+    """The sandboxed extraction of a workbook's cells (``_worker``'s ``extract`` task) within
+    ``limits``; a reader stopped by a limit is one ``too_complex`` problem, named by the limit."""
+    bounds = {
+        "max_rows": limits.max_rows,
+        "max_columns": limits.max_columns,
+        "max_sheets": limits.max_sheets,
+        "max_text": limits.max_inflated_bytes,
+    }
+    try:
+        payload = run_task("extract", data, json.dumps({**bounds, **params}), limits)
+    except SandboxFailure as failure:
+        en, es = _FAILURES.get(failure.reason, ("the reader stopped", "el lector se detuvo"))
+        failed = problem(ProblemCode.too_complex, detail=en, detail_es=es)
+        raise WorkbookRejected([failed]) from None
+    except TaskError as error:
+        raise RuntimeError(f"workbook extraction failed: {error}") from None
+    result: dict[str, Any] = json.loads(payload)
+    return result
+
+
+def every_sheet(data: bytes, limits: Limits, meta_sheet: str) -> dict[str, Any]:
+    """``extract`` of every sheet of a workbook that has no cover (rater and authoring
+    workbooks), ``meta_sheet`` being the one the extractor must find."""
+    params = {
+        "meta_sheet": meta_sheet,
+        "cover_row": 0,
+        "value_column": 0,
+        "table_column": 0,
+        "table_header_row": 0,
+        "all_sheets": True,
+    }
+    return extract(data, limits, params)
 
 
 _FAILURES: Final = {
