@@ -94,6 +94,17 @@ class Problem:
             "es": self.es,
         }
 
+    def as_error(self) -> dict[str, str | None]:
+        """The problem as an API answer lists it (problem+json ``errors``, import results)."""
+        return {
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "item": self.item,
+            "code": self.code.value,
+            "detail": self.en,
+            "detail_es": self.es,
+        }
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Problem:
         return cls(

@@ -71,17 +71,6 @@ class _DryRun(Exception):
     """Raised at the end of a dry run so the transaction rolls back everything it did."""
 
 
-def _problem_dict(p: Problem) -> dict[str, Any]:
-    return {
-        "sheet": p.sheet,
-        "cell": p.cell,
-        "item": p.item,
-        "code": p.code.value,
-        "detail": p.en,
-        "detail_es": p.es,
-    }
-
-
 def _error(
     code: ProblemCode,
     en: str,
@@ -446,7 +435,7 @@ def result_json(r: WorkbookResult) -> dict[str, Any]:
         "scored": r.scored,
         "overall": r.overall,
         "reason": r.reason,
-        "errors": [_problem_dict(p) for p in r.problems],
+        "errors": [p.as_error() for p in r.problems],
     }
 
 

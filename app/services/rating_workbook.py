@@ -5,14 +5,13 @@ named by sheet and cell."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
 from app.db.session import write_transaction
 from app.domain.errors import Invalid
-from app.excel.problems import Problem, WorkbookRejected
+from app.excel.problems import WorkbookRejected
 from app.excel.ratings import RaterSheet, build_ratings_workbook, read_ratings_workbook
 from app.excel.safety import Limits
 from app.services.assessment_reads import get_assessment
@@ -73,19 +72,8 @@ def ratings_workbook(
     ]
     sheets += [RaterSheet(c) for c in _next_codes({r.code for r in raters}, blank)]
     data = build_ratings_workbook(f.instrument, f.content_hash, lang, a.id, sheets)
-    name = safe_filename(f"ratings-{a.instrument_id}-{a.round}-{str(a.id)[:8]}") + ".xlsx"
+    name = safe_filename("ratings", a.instrument_id, a.round, str(a.id)[:8], ext="xlsx")
     return name, data
-
-
-def _problem(p: Problem) -> dict[str, Any]:
-    return {
-        "sheet": p.sheet,
-        "cell": p.cell,
-        "item": p.item,
-        "code": p.code.value,
-        "detail": p.en,
-        "detail_es": p.es,
-    }
 
 
 def import_ratings_workbook(
@@ -112,7 +100,7 @@ def import_ratings_workbook(
     except WorkbookRejected as rejected:
         raise Invalid(
             f"{len(rejected.problems)} problem(s) in the ratings workbook; nothing was written",
-            errors=[_problem(p) for p in rejected.problems],
+            errors=[p.as_error() for p in rejected.problems],
         ) from None
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)

@@ -158,17 +158,7 @@ async def check_authoring_workbook(
             "workbook-rejected",
             "Authoring workbook rejected",
             f"{len(exc.problems)} problem(s); nothing was stored",
-            errors=[
-                {
-                    "code": p.code.value,
-                    "sheet": p.sheet,
-                    "cell": p.cell,
-                    "item": p.item,
-                    "detail": p.en,
-                    "detail_es": p.es,
-                }
-                for p in exc.problems
-            ],
+            errors=[p.as_error() for p in exc.problems],
         )
     return AuthoringCheckRead(
         id=summary.id,
