@@ -27,6 +27,7 @@ from app.api.routes import (
     plans,
     ratings,
     webhooks,
+    workspace,
 )
 from app.api.routing import problem
 from app.catalog import load_catalog
@@ -147,6 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit,
         keys,
         webhooks,
+        workspace,
     ):
         app.include_router(module.router)
     if settings.docs_enabled:

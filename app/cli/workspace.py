@@ -1,4 +1,5 @@
-"""`oca workspace export|import`: move or keep one workspace as one archive file."""
+"""`oca workspace export|import|sharing`: move or keep one workspace as one archive file, and
+opt it in to (or out of) sharing anonymized scores with peers."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ from app.cli.common import (
 )
 from app.services.archive import ArchiveError, export_workspace, import_workspace
 
-workspace_app = new_group("Workspaces: export one to an archive, import it into another database.")
+workspace_app = new_group(
+    "Workspaces: export one to an archive, import it into another database, share its scores."
+)
 
 
 @contextmanager
@@ -93,3 +96,28 @@ def workspace_import(
             "already had an account here (kept their password): "
             + ", ".join(report.people_already_here)
         )
+
+
+@command(workspace_app, "sharing")
+def workspace_sharing(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The workspace")],
+    state: Annotated[
+        str | None,
+        typer.Argument(metavar="[on|off]", help="Share anonymized scores or stop; omitted: show"),
+    ] = None,
+) -> None:
+    """Show or change whether the workspace shares anonymized scores with sharing peers."""
+    from app.services import benchmarks
+    from app.services.keys import cli_principal
+
+    if state not in (None, "on", "off"):
+        raise fail(f"say 'on' or 'off' (or nothing to show the setting), not '{state}'")
+    settings = read_settings()
+    with friendly_errors(), session_scope(settings, create=False, migrate_first=True) as session:
+        principal = cli_principal(session, name, create=False)
+        if state is None:
+            shares = benchmarks.sharing(session, principal)
+        else:
+            shares = benchmarks.set_sharing(session, principal, state == "on").shares_scores
+    word = "shares" if shares else "does not share"
+    out.print(f"workspace '{name}' {word} its anonymized scores with peers")

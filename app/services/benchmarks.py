@@ -1,7 +1,10 @@
-"""Peer benchmarks: where one organization stands among its workspace's peers (issue 12).
+"""Peer benchmarks: where one organization stands among its peers (issue 12).
 
 Peers are the *other* organizations of the workspace with a current submitted or final
-assessment of the same instrument in the same round. A peer on another version of the
+assessment of the same instrument in the same round. A workspace that shares its anonymized
+scores (an admin's opt-in, ``set_sharing``) may also ask for ``shared`` peers: those of every
+workspace that shares too. Sharing is reciprocal: a workspace that does not share sees no other
+workspace's numbers, and nothing tells it which workspaces share. A peer on another version of the
 instrument counts when one version supersedes the other: then everyone (the organization and
 all its peers) is scored again on the assessment's version through ``carry_onto`` (the crosswalk
 the round comparisons use), on the items every side can carry, so the numbers compare.
@@ -26,22 +29,25 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
-from app.db.models import Assessment, AssessmentScore, Status
+from app.db.models import Assessment, AssessmentScore, Status, Workspace
+from app.db.session import write_transaction
 from app.domain.comparison import rescore_on
 from app.domain.instrument import Instrument, Method
 from app.domain.rounding import half_even
 from app.services.assessment_reads import answers_of_many, get_assessment
-from app.services.keys import Principal
+from app.services.common import audit
+from app.services.keys import Principal, workspace_of
 from app.services.scores import score_summary
 
 MIN_PEERS = 5
 SCORED = (Status.submitted.value, Status.final.value)
 
-State = Literal["shown", "too_few_peers", "not_scored", "not_comparable"]
+State = Literal["shown", "too_few_peers", "not_scored", "not_comparable", "not_sharing"]
+Scope = Literal["workspace", "shared"]
 
 REASONS: dict[str, tuple[str, str]] = {
     "too_few_peers": (
@@ -60,6 +66,12 @@ REASONS: dict[str, tuple[str, str]] = {
         "this assessment's instrument version is not loaded, so peers cannot be compared",
         "la versión del instrumento de esta evaluación no está cargada; no se pueden comparar "
         "pares",
+    ),
+    "not_sharing": (
+        "this workspace does not share its anonymized scores, so it sees no other workspace's: "
+        "an admin can opt in to sharing",
+        "este espacio de trabajo no comparte sus puntajes anonimizados, así que no ve los de "
+        "otros: un administrador puede optar por compartirlos",
     ),
     "number_few_peers": (
         f"fewer than {MIN_PEERS} peers have this number",
@@ -94,6 +106,7 @@ class Benchmark:
     instrument_id: str
     instrument_version: str
     round: str
+    scope: Scope
     state: State
     rescored: bool  # peers on another version: everyone scored again on the common items
     overall: Standing | None
@@ -142,9 +155,16 @@ def _related(catalog: Catalog, instrument: Instrument, version: str) -> bool:
     )
 
 
-def _peer_rows(session: Session, a: Assessment) -> dict[uuid.UUID, _Row]:
+def _peer_rows(session: Session, a: Assessment, scope: Scope) -> dict[uuid.UUID, _Row]:
     """Every other organization's latest current scored assessment of this instrument and round,
-    read in one query."""
+    in the workspace or in every sharing workspace, read in one query."""
+    workspaces = (
+        Assessment.workspace_id == a.workspace_id
+        if scope == "workspace"
+        else Assessment.workspace_id.in_(
+            select(Workspace.id).where(or_(Workspace.id == a.workspace_id, Workspace.shares_scores))
+        )
+    )
     rows = session.execute(
         select(
             Assessment.organization_id,
@@ -154,7 +174,7 @@ def _peer_rows(session: Session, a: Assessment) -> dict[uuid.UUID, _Row]:
         )
         .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
         .where(
-            Assessment.workspace_id == a.workspace_id,
+            workspaces,
             Assessment.instrument_id == a.instrument_id,
             Assessment.round == a.round,
             Assessment.organization_id != a.organization_id,
@@ -184,9 +204,13 @@ def _rescored(
 
 
 def benchmark(
-    session: Session, principal: Principal, catalog: Catalog, assessment_id: uuid.UUID
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    assessment_id: uuid.UUID,
+    scope: Scope = "workspace",
 ) -> Benchmark:
-    """Where this assessment's organization stands among its workspace peers (module doc)."""
+    """Where this assessment's organization stands among its peers (module doc)."""
     a = get_assessment(session, principal, assessment_id)
     file = catalog.get(a.instrument_id, a.instrument_version)
     own = session.scalar(
@@ -201,6 +225,7 @@ def benchmark(
             a.instrument_id,
             a.instrument_version,
             a.round,
+            scope,
             state,
             False,
             None,
@@ -213,7 +238,11 @@ def benchmark(
     instrument = file.instrument
     if own is None or a.status not in SCORED:
         return empty("not_scored", instrument)
-    peers = [r for r in _peer_rows(session, a).values() if _related(catalog, instrument, r[1])]
+    if scope == "shared" and not sharing(session, principal):
+        return empty("not_sharing", instrument)
+    peers = [
+        r for r in _peer_rows(session, a, scope).values() if _related(catalog, instrument, r[1])
+    ]
     if len(peers) < MIN_PEERS:
         return empty("too_few_peers", instrument)
     rescored = any(version != a.instrument_version for _, version, _ in peers)
@@ -235,12 +264,29 @@ def benchmark(
         a.instrument_id,
         a.instrument_version,
         a.round,
+        scope,
         "shown",
         rescored,
         overall,
         tuple(numbers("dimensions", d.key) for d in instrument.dimensions),
         tuple(numbers("lens", key) for key in own.get("lens", {})),
     )
+
+
+def sharing(session: Session, principal: Principal) -> bool:
+    """Whether the principal's workspace shares its anonymized scores."""
+    return workspace_of(session, principal).shares_scores
+
+
+def set_sharing(session: Session, principal: Principal, shares: bool) -> Workspace:
+    """Opt the workspace in to (or out of) sharing anonymized scores; the caller checks the
+    admin role. Recorded in the audit log when it changes."""
+    with write_transaction(session):
+        ws = workspace_of(session, principal)
+        if ws.shares_scores != shares:
+            ws.shares_scores = shares
+            audit(session, principal, "workspace.sharing", "workspace", ws.id, {"shares": shares})
+    return ws
 
 
 def higher_is_better(instrument: Instrument | None) -> bool:
@@ -276,6 +322,7 @@ def benchmark_json(b: Benchmark) -> dict[str, Any]:
         "organization_id": str(b.organization_id),
         "instrument": {"id": b.instrument_id, "version": b.instrument_version},
         "round": b.round,
+        "peers": b.scope,
         "state": b.state,
         "reason": None if reason is None else {"code": b.state, "en": reason[0], "es": reason[1]},
         "min_peers": MIN_PEERS,

@@ -115,6 +115,7 @@ AUDIT_ACTIONS: tuple[str, ...] = (
     "webhook.create",
     "webhook.update",
     "webhook.delete",
+    "workspace.sharing",
 )
 
 

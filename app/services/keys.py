@@ -68,6 +68,13 @@ def _split(token: str) -> tuple[str, str] | None:
     return prefix, secret
 
 
+def workspace_of(session: Session, principal: Principal) -> Workspace:
+    """The principal's own workspace (it exists: keys and people belong to one)."""
+    ws = session.get(Workspace, principal.workspace_id)
+    assert ws is not None
+    return ws
+
+
 def ensure_workspace(session: Session, name: str) -> Workspace:
     """Get or create a workspace by name (inside the caller's transaction)."""
     ws = session.scalar(select(Workspace).where(Workspace.name == name))

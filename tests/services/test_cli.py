@@ -235,3 +235,20 @@ def test_a_database_that_cannot_be_reached_is_one_line_not_a_traceback(tmp_path:
             error = [line for line in result.output.splitlines() if line.startswith("error:")]
             assert len(error) == 1 and error[0].startswith("error: cannot use the database: ")
             assert reason in error[0], result.output
+
+
+def test_workspace_sharing_is_shown_and_changed(env: dict[str, str], tmp_path: Path) -> None:
+    code, _ = run(env, "keys", "create", "--workspace", "w3", "--role", "admin")
+    assert code == 0
+    code, output = run(env, "workspace", "sharing", "w3")
+    assert code == 0 and "does not share" in output
+    code, output = run(env, "workspace", "sharing", "w3", "on")
+    assert code == 0 and "'w3' shares" in output
+    code, output = run(env, "workspace", "sharing", "w3", "maybe")
+    assert code != 0 and "say 'on' or 'off'" in output
+    code, output = run(env, "workspace", "sharing", "nope", "on")
+    assert code == 1 and "no workspace named 'nope'" in output
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'oca.db'}")
+    with engine.connect() as c:
+        assert c.scalar(select(Workspace.shares_scores).where(Workspace.name == "w3")) is True
+    engine.dispose()

@@ -9,9 +9,9 @@ import uuid
 from typing import Any
 
 from app.web.i18n import number
-from tests.api.factories import create_org, get, scored
+from tests.api.factories import call, create_org, get, ok, scored
 from tests.conftest import Tenant
-from tests.web.conftest import People
+from tests.web.conftest import People, csrf_of
 from tests.web.test_pages_assessment import part, text_of
 
 
@@ -75,3 +75,41 @@ def test_five_peers_give_the_apis_percentiles_without_naming_one(signed_in: Peop
         assert other["id"] not in html and assessment["id"] not in html
     es = text_of(_section(browser.get(f"/organizations/{org['id']}?lang=es").text))
     assert "Comparación con pares" in es and "Percentil" in es
+
+
+def test_admins_opt_in_on_a_page_and_the_organization_page_offers_shared_peers(
+    signed_in: People, other_tenant: Tenant
+) -> None:
+    tenant = signed_in.tenant
+    round = f"round {uuid.uuid4().hex[:8]}"
+    theirs = []
+    for i in range(5):
+        org = create_org(other_tenant, name=f"Faraway{uuid.uuid4().hex[:6]} {i}")
+        theirs.append((org, scored(other_tenant, org["id"], "oca", round, values(i))))
+    ok(call(other_tenant, "PATCH", "/v1/workspace", "admin", json={"shares_scores": True}))
+    org = create_org(tenant, name="Subject Org")
+    scored(tenant, org["id"], "oca", round, 3)
+    url = f"/organizations/{org['id']}?lang=en"
+
+    viewer = signed_in("viewer")
+    assert "All sharing workspaces" not in _section(viewer.get(url).text)  # not sharing yet
+    assert viewer.get("/admin/sharing").status_code == 403
+
+    admin = signed_in("admin")
+    page = admin.get("/admin/sharing?lang=es")
+    assert page.status_code == 200 and "no comparte sus puntajes" in text_of(page.text)
+    forged = admin.post("/admin/sharing", data={"csrf_token": "0" * 64, "shares": "true"})
+    assert forged.status_code == 403
+    done = admin.post("/admin/sharing", data={"csrf_token": csrf_of(page.text), "shares": "true"})
+    assert done.status_code == 303
+    assert "Ahora se comparten" in admin.get(done.headers["location"]).text  # Spanish chosen
+    assert get(tenant, "/v1/workspace")["shares_scores"] is True
+
+    section = _section(viewer.get(url).text)
+    assert "All sharing workspaces" in section and "peers=shared" in section
+    shared = _section(viewer.get(url + "&peers=shared").text)
+    assert "5 other organizations" in text_of(shared) and "<svg" in shared
+    for other, assessment in theirs:
+        assert other["name"] not in shared and other["id"] not in shared
+        assert assessment["id"] not in shared
+    assert viewer.get(url + "&peers=all").status_code == 400  # a page refuses a bad query

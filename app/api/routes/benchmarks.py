@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import Request, Response
+from fastapi import Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.api.deps import CatalogDep, PrincipalDep
@@ -17,7 +18,7 @@ router = v1_router("assessments")
 
 @router.get(
     "/assessments/{assessment_id}/benchmark",
-    summary="Where the organization stands among its workspace peers (same instrument and round)",
+    summary="Where the organization stands among its peers (same instrument and round)",
     response_class=JsonText,
     responses={
         200: {"model": BenchmarkRead, "description": "Percentiles, peer median and quartiles"},
@@ -26,10 +27,20 @@ router = v1_router("assessments")
     },
 )
 async def assessment_benchmark(
-    assessment_id: uuid.UUID, request: Request, principal: PrincipalDep, catalog: CatalogDep
+    assessment_id: uuid.UUID,
+    request: Request,
+    principal: PrincipalDep,
+    catalog: CatalogDep,
+    peers: Annotated[
+        svc.Scope,
+        Query(
+            description="`workspace`: the workspace's organizations; `shared`: those of every "
+            "workspace that shares its anonymized scores (this one must share too)"
+        ),
+    ] = "workspace",
 ) -> Response:
     def compute(session: Session) -> str:
-        result = svc.benchmark(session, principal, catalog, assessment_id)
+        result = svc.benchmark(session, principal, catalog, assessment_id, peers)
         return as_json(svc.benchmark_json(result))
 
     return await json_read(request, compute)

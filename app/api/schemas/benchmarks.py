@@ -40,15 +40,20 @@ class InstrumentRef(BaseModel):
 
 
 class BenchmarkRead(BaseModel):
-    """Where the assessment's organization stands among the other organizations of its
-    workspace assessed with the same instrument (or a version it supersedes, or that supersedes
-    it) in the same round."""
+    """Where the assessment's organization stands among the other organizations assessed with
+    the same instrument (or a version it supersedes, or that supersedes it) in the same round:
+    those of its workspace, or (`peers=shared`) those of every workspace that shares its
+    anonymized scores, its own included."""
 
     assessment_id: str
     organization_id: str
     instrument: InstrumentRef
     round: str
-    state: Literal["shown", "too_few_peers", "not_scored", "not_comparable"]
+    peers: Literal["workspace", "shared"] = Field(
+        description="Whose organizations are the peers: the workspace's, or every sharing "
+        "workspace's"
+    )
+    state: Literal["shown", "too_few_peers", "not_scored", "not_comparable", "not_sharing"]
     reason: Reason | None = Field(description="Why nothing is shown (state other than `shown`)")
     min_peers: int = Field(description="Peers needed before any number is shown")
     rule: str

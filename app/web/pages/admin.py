@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from app.db.models import Role
 from app.domain.errors import Invalid, NotFound
-from app.services import people
+from app.services import benchmarks, people
 from app.services.keys import create_workspace_key, revoke_workspace_key, workspace_keys
 from app.web.kit import Page, PageRoute, db, member, redirect, render
 from app.web.security import CSRF_FIELD, check_csrf
@@ -180,3 +180,27 @@ def revoke_key(page: MemberDep, csrf: Csrf, key_id: uuid.UUID) -> Response:
     with db(page) as session:
         revoke_workspace_key(session, page.who, key_id)
     return redirect(page, "/admin/keys?done=revoked")
+
+
+@router.get("/admin/sharing")
+def sharing_page(page: MemberDep) -> Response:
+    admin_only(page)
+    with db(page) as session:
+        shares = benchmarks.sharing(session, page.who)
+    done = page.request.query_params.get("done") == "1"
+    return render(
+        page,
+        "admin_sharing.html",
+        title=page.t("admin.sharing.title"),
+        shares=shares,
+        done=done,
+        min_peers=benchmarks.MIN_PEERS,
+    )
+
+
+@router.post("/admin/sharing")
+def change_sharing(page: MemberDep, csrf: Csrf, shares: Annotated[bool, Form()]) -> Response:
+    admin_only(page, csrf)
+    with db(page) as session:
+        benchmarks.set_sharing(session, page.who, shares)
+    return redirect(page, "/admin/sharing?done=1")

@@ -33,6 +33,7 @@ class PeerView:
     lines: list[Line]  # the overall and the lenses
     higher_is_better: bool
     n: int | None
+    shares: bool  # the workspace shares its scores: it may look at the shared peers
     min_peers: int = benchmarks.MIN_PEERS
 
 
@@ -44,13 +45,19 @@ def _rounded(s: Standing) -> Standing:
 
 
 def peer_view(
-    page: Page, session: Session, catalog: Catalog, org_name: str, assessment_id: uuid.UUID
+    page: Page,
+    session: Session,
+    catalog: Catalog,
+    org_name: str,
+    assessment_id: uuid.UUID,
+    scope: benchmarks.Scope,
 ) -> PeerView:
     """The benchmark of the organization's latest round, ready for ``benchmark.html``."""
-    result = benchmarks.benchmark(session, page.who, catalog, assessment_id)
+    result = benchmarks.benchmark(session, page.who, catalog, assessment_id, scope)
+    shares = benchmarks.sharing(session, page.who)
     instrument = result.instrument
     if result.state != "shown" or instrument is None or result.overall is None:
-        return PeerView(result, None, [], benchmarks.higher_is_better(instrument), None)
+        return PeerView(result, None, [], benchmarks.higher_is_better(instrument), None, shares)
     titles = {d.key: page.text(d.title) for d in instrument.dimensions}
     dims = [_rounded(s) for s in result.dimensions]
     axis = axis_of(instrument, [v for s in dims for v in (s.value, s.q1, s.q3)])
@@ -89,5 +96,5 @@ def peer_view(
     lines = [Line(page.t("peers.overall"), _rounded(result.overall))]
     lines += [Line(page.t("org.lens." + s.key), _rounded(s)) for s in result.lens]
     return PeerView(
-        result, figure, lines, benchmarks.higher_is_better(instrument), result.overall.n
+        result, figure, lines, benchmarks.higher_is_better(instrument), result.overall.n, shares
     )

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from app.catalog import Catalog
 from app.domain.instrument import Instrument, Method
 from app.domain.rounding import half_even, rounded_numbers
-from app.services import analysis, profiles
+from app.services import analysis, benchmarks, profiles
 from app.services.common import encode_cursor
 from app.services.profiles import RoundLine
 from app.web import i18n
@@ -134,6 +134,7 @@ def organization(
     org_id: uuid.UUID,
     page: Annotated[Page, Depends(member)],
     instrument: Annotated[str | None, Query(max_length=40)] = None,
+    peers_of: Annotated[benchmarks.Scope, Query(alias="peers")] = "workspace",
 ) -> Response:
     catalog = page.catalog
     with db(page) as session:
@@ -148,7 +149,7 @@ def organization(
             if series["points"]:
                 last_id = uuid.UUID(series["points"][-1]["assessment_id"])
                 latest = profiles.stored_score(session, page.who, last_id)
-                peers = peer_view(page, session, catalog, found.org.name, last_id)
+                peers = peer_view(page, session, catalog, found.org.name, last_id, peers_of)
     file = catalog.latest(chosen) if chosen else None
     chart = None
     if file is not None and series is not None and series["points"]:
