@@ -22,9 +22,11 @@ from tests.api.factories import (
     add_member,
     answers_for,
     call,
+    create_assessment,
     create_cohort,
     create_org,
     get,
+    instrument,
     ok,
     scored,
 )
@@ -390,3 +392,48 @@ def test_pdf_fetches_only_static_files() -> None:
     ):
         with pytest.raises(Refused):
             static_only(url)
+
+
+def test_organization_report_shows_peer_standing_and_the_raters_disagreement(
+    signed_in: People,
+) -> None:
+    """The report adds where the second round stands among the workspace's peers (the API's
+    benchmark) and, for the facilitator's roles only, the items the raters disagreed on."""
+    tenant = signed_in.tenant
+    round_b = f"endline {uuid.uuid4().hex[:6]}"
+    for i in range(5):
+        peer = create_org(tenant, name=f"Peer {uuid.uuid4().hex[:6]}")
+        scored(tenant, peer["id"], "oca", round_b, _end(i))
+    org = create_org(tenant, name=f"Ñandú rated {uuid.uuid4().hex[:6]}")
+    scored(tenant, org["id"], "oca", "baseline", _base(0))
+    keys = list(answers_for("oca", 3))
+    b = create_assessment(tenant, org["id"], "oca", round_b, 3, assessed_on="2025-01-10")
+    item = keys[0]["item"]
+    for code, value in (("R01", 1), ("R02", 2), ("R03", 4), ("R04", 2)):
+        body = {"answers": [{"item": item, "value": value}]}
+        ok(call(tenant, "PUT", f"/v1/assessments/{b['id']}/ratings/{code}", json=body))
+    ok(call(tenant, "POST", f"/v1/assessments/{b['id']}/submit"))
+    bench = get(tenant, f"/v1/assessments/{b['id']}/benchmark")
+    assert bench["state"] == "shown"
+    item_title = next(
+        i.text.en for d in instrument("oca").dimensions for a in d.areas for i in a.items
+        if i.key == item
+    )  # fmt: skip
+    url = f"/organizations/{org['id']}/report?instrument=oca&from=baseline&to={round_b}&lang=en"
+
+    editor = signed_in("editor").get(url)
+    assert editor.status_code == 200, editor.text[:300]
+    peers = re.search(r'id="peers".*?</section>', editor.text, re.S)
+    assert peers, "a peer section"
+    overall = re.search(r"Overall score</th>(.*?)</tr>", peers.group(0), re.S)
+    assert overall and f"<strong>{i18n.number(bench['overall']['percentile'], 0)}</strong>" in (
+        overall.group(1)
+    )
+    raters = re.search(r'id="raters-1".*?</section>', editor.text, re.S)
+    assert raters and f"Where the raters disagreed at &#39;{round_b}&#39;" in raters.group(0)
+    assert "4 raters rated on their own; 1 items" in raters.group(0)
+    assert html.escape(item_title, quote=True) in raters.group(0)
+
+    viewer = signed_in("viewer").get(url)
+    assert viewer.status_code == 200 and 'id="peers"' in viewer.text
+    assert 'id="raters-' not in viewer.text and "R01" not in viewer.text

@@ -14,6 +14,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from app.db.models import Assessment, Organization
@@ -22,9 +23,11 @@ from app.domain.errors import Invalid
 from app.domain.instrument import Instrument
 from app.domain.rounding import half_even
 from app.domain.score_model import Score
-from app.services import analysis
+from app.services import analysis, benchmarks, ratings
+from app.services.benchmarks import Benchmark, Standing
 from app.services.organizations import get_organization
 from app.services.plan_outcomes import PlanOutcome, outcome_between, plan_of_round
+from app.services.rating_models import ItemDistribution
 from app.services.rounds import InstrumentRounds, default_pair, organization_rounds
 from app.web.charts.compare import Pair, Words, paired_bars
 from app.web.charts.series import axis_of
@@ -62,6 +65,23 @@ class Note:
 
 
 @dataclass(frozen=True)
+class Disagreement:
+    """One round's raters, for the facilitator's roles only: how many, and the items the group
+    disagreed on with their distribution (never a rater's own value)."""
+
+    round: str
+    raters: int
+    flagged: list[tuple[str, ItemDistribution]]  # (item title, distribution)
+    withheld: int  # items rated by fewer than three: no numbers
+
+
+@dataclass(frozen=True)
+class PeerLine:
+    title: str
+    standing: Standing
+
+
+@dataclass(frozen=True)
 class OrgReport:
     organization: Organization
     instrument: Instrument  # the version compared on
@@ -84,6 +104,12 @@ class OrgReport:
     made_on: date
     # the action plan made from the first round, closed against the second
     plan: PlanOutcome | None = None
+    # where the second round stands among the workspace's peers (services.benchmarks)
+    peers: Benchmark | None = None
+    peer_lines: tuple[PeerLine, ...] = ()
+    # the raters' disagreements, per round with raters (editors and admins only)
+    disagreements: tuple[Disagreement, ...] = ()
+    min_peers: int = benchmarks.MIN_PEERS
 
 
 def score(value: float | None, digits: int = 2, *, signed: bool = False) -> str:
@@ -130,6 +156,16 @@ def build_org_report(
         ]
         plan = plan_of_round(session, a)
         plan_outcome = outcome_between(session, page.catalog, a, plan, b) if plan else None
+        peers = benchmarks.benchmark(session, who, page.catalog, b.id)
+        disagreements = (
+            tuple(
+                _disagreement(page, session, side, titles)
+                for side in (a, b)
+                if ratings.raters_of(session, side.id)
+            )
+            if who.can_write
+            else ()
+        )
     shown = [v for d in c.dimensions for v in (d.dimension.baseline, d.dimension.endline)]
     axis = axis_of(instrument, shown)
     lo, hi = axis.lo, axis.hi
@@ -191,7 +227,32 @@ def build_org_report(
         digits=2,
         made_on=date.today(),
         plan=plan_outcome,
+        peers=peers,
+        peer_lines=_peer_lines(page, peers, titles),
+        disagreements=disagreements,
     )
+
+
+def _disagreement(
+    page: Page, session: Session, a: Assessment, titles: dict[str, dict[str, str]]
+) -> Disagreement:
+    found = ratings.summary(session, page.who, page.catalog, a.id)
+    return Disagreement(
+        a.round,
+        len(found.raters),
+        [(page.text(titles.get(x.item, x.item)), x) for x in found.items if x.disagreement],
+        found.withheld,
+    )
+
+
+def _peer_lines(
+    page: Page, b: Benchmark, titles: dict[str, dict[str, str]]
+) -> tuple[PeerLine, ...]:
+    if b.state != "shown" or b.overall is None:
+        return ()
+    lines = [PeerLine(page.t("peers.overall"), b.overall)]
+    lines += [PeerLine(page.text(titles.get(s.key, s.key)), s) for s in b.dimensions]
+    return tuple(lines)
 
 
 def _choose(
