@@ -4,14 +4,14 @@ Usage: .venv/bin/python bench/raw_export.py [--assessments 10000]
 Loads N OCA assessments (N/2 organizations x 2 rounds, every item answered) into a fresh SQLite
 file with bulk inserts (not timed), then, each in a child process so peak memory is the
 export's own: the service's xlsx export and its CSV export. Prints seconds and peak RSS.
-Goal (issue 4): under 15 s and under 300 MB.
+Goal (issue 9): under 3 s and under 100 MB (issue 4 asked for 15 s and 300 MB).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -144,6 +144,15 @@ def load(url: str, n: int) -> tuple[str, str]:
     return str(ws), str(cohort)
 
 
+def _peak_mib() -> float:
+    """This process's peak resident memory (VmHWM). Not ``ru_maxrss``: Linux carries that over
+    from the parent through fork and exec, so a child would report the loader's peak."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def export(url: str, cohort: str, kind: str) -> None:
     """Child process: one export, then its time and peak RSS."""
     from app.catalog import load_catalog
@@ -155,7 +164,8 @@ def export(url: str, cohort: str, kind: str) -> None:
     engine = make_engine(url)
     with make_sessionmaker(engine)() as session:
         principal = cli_principal(session, "bench", create=False)
-        start = time.perf_counter()
+        before = _peak_mib()
+        start, cpu = time.perf_counter(), time.process_time()
         if kind == "xlsx":
             _, data = exports.cohort_raw(
                 session, principal, catalog, uuid.UUID(cohort), "oca", "en"
@@ -166,9 +176,12 @@ def export(url: str, cohort: str, kind: str) -> None:
                 session, principal, catalog, uuid.UUID(cohort), "oca"
             )
             size = sum(len(c.encode()) for c in chunks)
-        seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{kind:5} {seconds:8.2f} s {peak:8.0f} MiB peak RSS {size / 1e6:8.1f} MB file")
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak = _peak_mib()
+    print(
+        f"{kind:5} {seconds:8.2f} s {cpu:8.2f} s {peak:8.0f} MiB {before:8.0f} MiB"
+        f" {size / 1e6:8.1f} MB"
+    )
 
 
 def main() -> None:
@@ -185,7 +198,8 @@ def main() -> None:
         start = time.perf_counter()
         _, cohort = load(url, args.assessments)
         print(f"loaded {args.assessments} assessments in {time.perf_counter() - start:.1f} s")
-        print("kind   seconds        peak RSS (child)        size   (goal: < 15 s, < 300 MB)")
+        print(f"load average {os.getloadavg()[0]:.1f}; goal (issue 9): < 3 s and < 100 MB")
+        print("kind  wall       CPU       peak RSS  RSS before export  file")
         for kind in ("xlsx", "csv"):
             subprocess.run([sys.executable, __file__, "--child", url, cohort, kind], check=True)
 

@@ -4,13 +4,14 @@ replaced one). Nothing here writes."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Uuid, any_, bindparam, func, or_, select
+from sqlalchemy import Uuid, any_, bindparam, case, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -70,12 +71,23 @@ def answers_of_many(
         ):
             rows[a_id] = list(zip(keys, values, nas, strict=True))
         return {i: answer_values(r) for i, r in rows.items()}
-    for a_id, key, value, is_na in session.execute(
-        select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
-            Answer.assessment_id.in_(ids)
+    # SQLite: a row per assessment too, its answers as one JSON array ([[key, value, is_na]…]):
+    # a row per answer cost ~15 µs each to convert (a UUID per row), 12× the JSON's parse. The
+    # value travels as text with 17 significant digits ('%!.17g'), which gives back the very
+    # float stored (SQLite's own JSON numbers keep 15).
+    exact = case((Answer.value.is_(None), None), else_=func.printf("%!.17g", Answer.value))
+    for a_id, packed in session.execute(
+        select(
+            Answer.assessment_id,
+            func.json_group_array(func.json_array(Answer.item_key, exact, Answer.is_na)),
         )
+        .where(Answer.assessment_id.in_(ids))
+        .group_by(Answer.assessment_id)
     ):
-        rows[a_id].append((key, value, is_na))
+        rows[a_id] = [
+            (key, None if value is None else float(value), bool(is_na))
+            for key, value, is_na in json.loads(packed)
+        ]
     return {i: answer_values(r) for i, r in rows.items()}
 
 

@@ -9,9 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Organization
+from app.db.models import Assessment, AssessmentScore, CohortMember, Organization
 from app.domain.errors import Invalid, NotFound
-from app.domain.scoring import NA, AnswerValue
 from app.excel import (
     AssessmentInfo,
     CohortRow,
@@ -25,7 +24,7 @@ from app.excel import (
     export_series,
 )
 from app.services.analysis import series
-from app.services.assessment_reads import answers_of, get_assessment
+from app.services.assessment_reads import answers_of, answers_of_many, get_assessment
 from app.services.cohort_comparison import cohort_json, compare_cohort_rounds
 from app.services.filenames import safe_filename
 from app.services.keys import Principal
@@ -177,16 +176,7 @@ def raw_rows(
     rows = session.execute(query).all()
     for start in range(0, len(rows), RAW_BATCH):
         batch = rows[start : start + RAW_BATCH]
-        answers: dict[uuid.UUID, dict[str, AnswerValue]] = {r[0]: {} for r in batch}
-        for assessment_id, key, value, is_na in session.execute(
-            select(Answer.assessment_id, Answer.item_key, Answer.value, Answer.is_na).where(
-                Answer.assessment_id.in_(list(answers))
-            )
-        ):
-            if is_na:
-                answers[assessment_id][key] = NA
-            elif value is not None:
-                answers[assessment_id][key] = value
+        answers = answers_of_many(session, [r[0] for r in batch])
         for aid, org_id, name, ext, round_label, on, status, version, overall in batch:
             yield RawRow(
                 assessment_id=str(aid),

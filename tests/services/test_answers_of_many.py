@@ -8,11 +8,11 @@ import random
 import uuid
 from datetime import date
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
-from app.db.models import Assessment
+from app.db.models import Answer, Assessment
 from app.domain.answers import RawAnswer
 from app.services import assessments, organizations
 from app.services.assessment_reads import answers_of, answers_of_many
@@ -73,3 +73,25 @@ def test_many_at_once_are_each_ones_own(session: Session, engine: Engine, catalo
     assert len({len(x) for x in own.values()}) > 1  # blanks differ between them
     if engine.dialect.name == "postgresql":
         assert seen == few  # the same statement for 2 and for 7 assessments
+
+
+def test_values_come_back_as_the_very_floats_stored(
+    session: Session, engine: Engine, catalog: Catalog
+) -> None:
+    """SQLite packs the answers as JSON text, whose numbers keep 15 digits: the values travel as
+    17-digit text instead, so no value comes back even one bit off."""
+    (one,) = _drafts(session, catalog, 1)
+    awkward = [0.1 + 0.2, 1 / 3, 200 / 3, 123456789.12345679, 2.2250738585072014e-308, 3.0]
+    rows = session.scalars(select(Answer).where(Answer.assessment_id == one)).all()
+    written = {}
+    for row, value in zip(rows, awkward, strict=False):
+        row.value, row.is_na = value, False
+        written[row.item_key] = value
+    session.commit()
+    session.expire_all()
+    a = session.get(Assessment, one)
+    assert a is not None
+    read = answers_of_many(session, [one])[one]
+    assert read == answers_of(a)
+    assert {k: read[k] for k in written} == written
+    assert all(read[k].hex() == v.hex() for k, v in written.items())  # type: ignore[union-attr]

@@ -22,8 +22,8 @@ from app.excel._export_write import (
     round2,
     stream_row,
     widths,
-    workbook_bytes,
 )
+from app.excel.bulk_rows import date_style, rows_xml, save_with_rows
 from app.excel.exports.assessment import ANSWER_HEADERS, COVER_HEADERS, AnswerColumn, CoverRow
 from app.excel.exports.common import answer_number, headers_of
 from app.excel.exports.inputs import RawRow
@@ -121,25 +121,23 @@ def export_raw(instrument: Instrument, rows: Iterable[RawRow], lang: str = "en")
     items_ws.freeze_panes = "A2"
     page_setup(items_ws, title_rows=(1, 1))
     data.append(stream_row(data, headers, bold=True))
-    for r in rows:
-        answers = r.answers
-        data.append(
-            stream_row(
-                data,
-                [
-                    r.assessment_id,
-                    r.organization_id,
-                    r.organization_name,
-                    r.external_id,
-                    r.round,
-                    r.assessed_on,
-                    r.status,
-                    r.instrument_version,
-                    round2(r.overall),
-                    *(_raw_answer(answers.get(k)) for k in keys),
-                ],
-            )
-        )
+    # the rows, the bulk of the file, are written as text (bulk_rows) after the items sheet
+    values = (
+        [
+            r.assessment_id,
+            r.organization_id,
+            r.organization_name,
+            r.external_id,
+            r.round,
+            r.assessed_on,
+            r.status,
+            r.instrument_version,
+            round2(r.overall),
+            *(_raw_answer(r.answers.get(k)) for k in keys),
+        ]
+        for r in rows
+    )
+    body = rows_xml(values, first_row=2, columns=len(headers), date_style=date_style(data))
     items_ws.append(
         stream_row(items_ws, headers_of(ITEMS_HEADERS, ItemsColumn, language), bold=True)
     )
@@ -157,7 +155,7 @@ def export_raw(instrument: Instrument, rows: Iterable[RawRow], lang: str = "en")
                 if height is not None:
                     items_ws.row_dimensions[row].height = height
                 items_ws.append(stream_row(items_ws, [item.key, *texts], wrap=(0, 1, 2, 3)))
-    return workbook_bytes(wb)
+    return save_with_rows(wb, data, body)
 
 
 _CSV_ROWS_PER_CHUNK: Final = 200
