@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.catalog import Catalog
@@ -51,6 +51,17 @@ RESULT_FILE = "result"  # a job's download, in its folder
 # Runners of this process wait on this between polls; ``enqueue`` sets it, so a job enqueued by a
 # request of the same process starts at once instead of at the next poll.
 WAKE = threading.Event()
+# PostgreSQL: the channel on which a queued job is announced to the runners of every process
+CHANNEL = "oca_jobs"
+
+
+def announce(session: Session) -> None:
+    """Tell the runners of every process that a job is queued: PostgreSQL's NOTIFY, delivered
+    when the transaction commits, so never before the row can be claimed. (This process's
+    runner is woken with ``WAKE`` after the commit; on SQLite other processes find the job at
+    their next poll.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {CHANNEL}"))
 
 
 class JobStopped(Exception):
@@ -142,6 +153,7 @@ def enqueue(
                 created_at=now(),
             )
             session.add(job)
+            announce(session)
     except BaseException:
         shutil.rmtree(where, ignore_errors=True)
         raise
@@ -260,7 +272,10 @@ def _update_mine(
             .values(**values)
             .execution_options(synchronize_session=False)
         )
-        return cast(CursorResult[Any], result).rowcount == 1
+        done = cast(CursorResult[Any], result).rowcount == 1
+        if done and values.get("status") == "queued":
+            announce(session)
+        return done
 
 
 def claim_next(
@@ -328,7 +343,9 @@ def finish(
     else:
         assert failure is not None
         values |= {"status": "failed", "error": failure.en, "error_es": failure.es}
-    return _update_mine(sessions, job_id, token, values)
+    done = _update_mine(sessions, job_id, token, values)
+    WAKE.set()
+    return done
 
 
 def requeue(
@@ -339,9 +356,7 @@ def requeue(
     values: dict[str, Any] = {"status": "queued", "claim": None, "claimed_until": None}
     if not count_attempt:
         values["attempts"] = Job.attempts - 1
-    done = _update_mine(sessions, job_id, token, values)
-    WAKE.set()
-    return done
+    return _update_mine(sessions, job_id, token, values)
 
 
 def recover(sessions: sessionmaker[Session], at: datetime | None = None) -> tuple[int, int]:
@@ -376,6 +391,8 @@ def recover(sessions: sessionmaker[Session], at: datetime | None = None) -> tupl
                 else:
                     job.status = "queued"
                     requeued += 1
+            if requeued:
+                announce(session)
     if requeued:
         JOBS_RECOVERED.labels("requeued").inc(requeued)
         WAKE.set()

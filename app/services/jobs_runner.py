@@ -15,6 +15,8 @@ import time
 import uuid
 from collections.abc import Callable
 
+import psycopg
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.catalog import Catalog
@@ -110,12 +112,19 @@ class JobRunner:
             for n in range(settings.jobs_concurrency)
         ]
         self.keeper = threading.Thread(target=self._keep, name="oca-jobs-keeper", daemon=True)
+        self.listener = (
+            threading.Thread(target=self._listen, name="oca-jobs-listener", daemon=True)
+            if make_url(settings.effective_database_url).get_backend_name() == "postgresql"
+            else None
+        )
         self.started = False
 
     def start(self) -> None:
         # jobs left running by a worker that died are taken back as soon as their lease lapsed
         jobs.recover(self.sessions)
         self.keeper.start()
+        if self.listener is not None:
+            self.listener.start()
         for t in self.workers:
             t.start()
         self.started = True
@@ -150,8 +159,9 @@ class JobRunner:
         for job_id, token in left.items():
             if jobs.requeue(self.sessions, job_id, token, count_attempt=False):
                 log.warning("job %s did not reach a step in time: returned to the queue", job_id)
-        if self.keeper.is_alive():
-            self.keeper.join(timeout=5)
+        for thread in (self.keeper, self.listener):
+            if thread is not None and thread.is_alive():
+                thread.join(timeout=5)
 
     # --- threads ---------------------------------------------------------------------------------
 
@@ -189,6 +199,24 @@ class JobRunner:
             if ran is None and not self.stopping.is_set():
                 jobs.WAKE.wait(self.settings.jobs_poll_seconds)
                 jobs.WAKE.clear()
+
+    def _listen(self) -> None:
+        """PostgreSQL: wake the runner threads when any process queues a job (LISTEN on the
+        channel ``jobs.announce`` notifies). The poll stays as the floor: while the listening
+        connection is down (the database restarting), jobs wait at most one poll."""
+        url = make_url(self.settings.effective_database_url).set(drivername="postgresql")
+        conninfo = url.render_as_string(hide_password=False)
+        while not self.stopping.is_set():
+            try:
+                with psycopg.connect(conninfo, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {jobs.CHANNEL}")
+                    jobs.WAKE.set()  # whatever was queued while nobody listened
+                    while not self.stopping.is_set():
+                        for _ in conn.notifies(timeout=1.0):
+                            jobs.WAKE.set()
+            except psycopg.Error as exc:
+                log.warning("job listener lost its connection (%s); polling until it is back", exc)
+                self.stopping.wait(5.0)
 
     def _keep(self) -> None:
         pruned_at = 0.0

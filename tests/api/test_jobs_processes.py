@@ -85,14 +85,14 @@ def _until(engine: Engine, job_id: uuid.UUID, done: Any, seconds: float = 120) -
 
 @contextmanager
 def worker(
-    tmp_path: Path, database_url: str, data_dir: Path, name: str
+    tmp_path: Path, database_url: str, data_dir: Path, name: str, poll: float = 0.1
 ) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "OCA_DATABASE_URL": database_url,
         "OCA_DATA_DIR": str(data_dir),
         "OCA_JOBS_LEASE_SECONDS": "2",
-        "OCA_JOBS_POLL_SECONDS": "0.1",
+        "OCA_JOBS_POLL_SECONDS": str(poll),
     }
     log = (tmp_path / f"{name}.log").open("wb")
     proc = subprocess.Popen(
@@ -170,6 +170,48 @@ def test_a_killed_worker_loses_nothing(
         s == "created" or (s == "unchanged" and n == killed_at) for n, s in enumerate(statuses[:-1])
     ), statuses
     assert _workspace_assessments(engine, principal.workspace_id) == 24  # none twice
+
+
+def test_a_queued_job_wakes_the_worker_of_another_process(
+    tmp_path: Path,
+    database_url: str,
+    settings: Settings,
+    engine: Engine,
+    session: Session,
+    catalog: Catalog,
+) -> None:
+    """PostgreSQL: an `oca worker` idle on a 60 s poll starts a job queued by this process
+    within seconds, woken by LISTEN/NOTIFY. SQLite has no notifications: a worker there finds
+    the job at its next poll (1 s here)."""
+    from app.services import job_kinds, jobs
+    from app.services.imports import Upload
+    from app.services.keys import authenticate
+
+    postgres = engine.dialect.name == "postgresql"
+    poll = 60.0 if postgres else 1.0
+    key = create_key(session, workspace=f"ws-{uuid.uuid4().hex[:8]}", role="editor")
+    principal = authenticate(session, key.secret)
+    assert principal is not None
+    with worker(tmp_path, database_url, settings.data_dir, "listen", poll=poll) as proc:
+        deadline = time.monotonic() + 60
+        while "running jobs" not in (tmp_path / "listen.log").read_text():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.1)
+        time.sleep(2.0)  # past its first look at the queue: idle, waiting on the poll
+        job = job_kinds.enqueue_import(
+            session,
+            principal,
+            settings,
+            [Upload(name, data) for name, data in batch(catalog, 1, "listen")],
+            dry_run=False,
+            create_organizations=True,
+        )
+        jobs.WAKE.clear()
+        queued_at = time.monotonic()
+        done = _until(engine, job.id, lambda j: j.status in ("succeeded", "failed"), poll + 60)
+        waited = time.monotonic() - queued_at
+    assert done.status == "succeeded", done.error
+    assert waited < (10.0 if postgres else poll + 10.0), waited
 
 
 def test_sigterm_finishes_the_request_and_returns_the_job(
