@@ -122,6 +122,30 @@ def _workspace_assessments(engine: Engine, workspace_id: uuid.UUID) -> int:
         )
 
 
+def _queue_import(
+    session: Session, settings: Settings, catalog: Catalog, n: int, tag: str
+) -> tuple[Any, Job]:
+    """An import job of ``n`` workbooks (and one rejected) queued by a new editor of a new
+    workspace, with this process's own runner left asleep."""
+    from app.services import job_kinds, jobs
+    from app.services.imports import Upload
+    from app.services.keys import authenticate
+
+    key = create_key(session, workspace=f"ws-{uuid.uuid4().hex[:8]}", role="editor")
+    principal = authenticate(session, key.secret)
+    assert principal is not None
+    job = job_kinds.enqueue_import(
+        session,
+        principal,
+        settings,
+        [Upload(name, data) for name, data in batch(catalog, n, tag)],
+        dry_run=False,
+        create_organizations=True,
+    )
+    jobs.WAKE.clear()
+    return principal, job
+
+
 def test_a_killed_worker_loses_nothing(
     tmp_path: Path,
     database_url: str,
@@ -130,23 +154,7 @@ def test_a_killed_worker_loses_nothing(
     session: Session,
     catalog: Catalog,
 ) -> None:
-    from app.services import job_kinds, jobs
-    from app.services.imports import Upload
-    from app.services.keys import authenticate
-
-    key = create_key(session, workspace=f"ws-{uuid.uuid4().hex[:8]}", role="editor")
-    principal = authenticate(session, key.secret)
-    assert principal is not None
-    files = batch(catalog, 24, "killed")
-    job = job_kinds.enqueue_import(
-        session,
-        principal,
-        settings,
-        [Upload(name, data) for name, data in files],
-        dry_run=False,
-        create_organizations=True,
-    )
-    jobs.WAKE.clear()
+    principal, job = _queue_import(session, settings, catalog, 24, "killed")
 
     with worker(tmp_path, database_url, settings.data_dir, "first") as first:
         running = _until(engine, job.id, lambda j: j.status == "running" and j.progress_done >= 3)
@@ -183,30 +191,15 @@ def test_a_queued_job_wakes_the_worker_of_another_process(
     """PostgreSQL: an `oca worker` idle on a 60 s poll starts a job queued by this process
     within seconds, woken by LISTEN/NOTIFY. SQLite has no notifications: a worker there finds
     the job at its next poll (1 s here)."""
-    from app.services import job_kinds, jobs
-    from app.services.imports import Upload
-    from app.services.keys import authenticate
-
     postgres = engine.dialect.name == "postgresql"
     poll = 60.0 if postgres else 1.0
-    key = create_key(session, workspace=f"ws-{uuid.uuid4().hex[:8]}", role="editor")
-    principal = authenticate(session, key.secret)
-    assert principal is not None
     with worker(tmp_path, database_url, settings.data_dir, "listen", poll=poll) as proc:
         deadline = time.monotonic() + 60
         while "running jobs" not in (tmp_path / "listen.log").read_text():
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.1)
         time.sleep(2.0)  # past its first look at the queue: idle, waiting on the poll
-        job = job_kinds.enqueue_import(
-            session,
-            principal,
-            settings,
-            [Upload(name, data) for name, data in batch(catalog, 1, "listen")],
-            dry_run=False,
-            create_organizations=True,
-        )
-        jobs.WAKE.clear()
+        _, job = _queue_import(session, settings, catalog, 1, "listen")
         queued_at = time.monotonic()
         done = _until(engine, job.id, lambda j: j.status in ("succeeded", "failed"), poll + 60)
         waited = time.monotonic() - queued_at
