@@ -25,7 +25,9 @@ from app.api.routes import (
     keys,
     organizations,
     plans,
+    rater,
     ratings,
+    verification,
     webhooks,
 )
 from app.api.routing import problem
@@ -142,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         benchmarks,
         plans,
         ratings,
+        rater,
+        verification,
         imports,
         jobs,
         audit,

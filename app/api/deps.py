@@ -104,5 +104,20 @@ async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -
     return principal
 
 
+async def rater_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """A rater's own link as a bearer (``rater_links``): counted against its address's rate
+    limit like a key; the service checks it (403 when it does not hold)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("send the rater's link token as 'Authorization: Bearer <token>'")
+    settings: Settings = request.app.state.settings
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.hit(f"addr:{_address(request)}", settings.rate_limit_per_address)
+    return credentials.credentials
+
+
 PrincipalDep = Annotated[Principal, Depends(require_key)]
+RaterTokenDep = Annotated[str, Depends(rater_token)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
