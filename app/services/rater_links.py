@@ -133,25 +133,39 @@ class Holder:
     expires_at: datetime
 
 
-def holder(session: Session, catalog: Catalog, token: str, *, lock: bool = False) -> Holder:
-    """The rater a link opens; ``Forbidden`` when it is unknown, revoked, replaced, expired, or
-    its assessment is no longer a draft (one refusal for all, so nothing is learnt from it)."""
+def _held(session: Session, token: str, *, lock: bool = False) -> tuple[Rater, Assessment] | None:
     if not token.startswith(TOKEN_PREFIX) or len(token) > 100:
-        raise _refused()
+        return None
     query = select(Rater).where(Rater.link_hash == digest(token))
     rater = session.scalar(query.with_for_update() if lock else query)
     if rater is None or rater.link_expires_at is None or rater.link_revoked_at is not None:
-        raise _refused()
+        return None
     a = session.get(Assessment, rater.assessment_id)
     if aware(rater.link_expires_at) <= now() or a is None or a.status != Status.draft:
+        return None
+    return rater, a
+
+
+def link_holds(session: Session, token: str) -> bool:
+    """Is this a rater's link that works now (known, not revoked or replaced, not expired, its
+    assessment a draft)?"""
+    return _held(session, token) is not None
+
+
+def holder(session: Session, catalog: Catalog, token: str, *, lock: bool = False) -> Holder:
+    """The rater a link opens; ``Forbidden`` when it is unknown, revoked, replaced, expired, or
+    its assessment is no longer a draft (one refusal for all, so nothing is learnt from it)."""
+    found = _held(session, token, lock=lock)
+    if found is None:
         raise _refused()
+    rater, a = found
     org = session.get(Organization, a.organization_id)
     return Holder(
         rater,
         a,
         resolve_instrument(catalog, a.instrument_id, a.instrument_version),
         org.name if org is not None else "",
-        aware(rater.link_expires_at),
+        aware(rater.link_expires_at or now()),
     )
 
 

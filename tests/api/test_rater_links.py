@@ -6,6 +6,7 @@ counts."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,7 +50,11 @@ def test_a_rater_sees_and_sets_only_their_own_ratings(tenant: Any, session: Sess
     assert link["code"] == "R01" and link["path"] == f"/rate/{link['token']}"
     assert link["token"].startswith("ocr_")
     # only the hash is stored
-    stored = session.scalar(select(Rater.link_hash).where(Rater.code == "R01"))
+    stored = session.scalar(
+        select(Rater.link_hash).where(
+            Rater.assessment_id == uuid.UUID(a["id"]), Rater.code == "R01"
+        )
+    )
     assert stored == digest(link["token"]) and link["token"] not in str(stored)
 
     resp = as_rater(tenant, link["token"])
@@ -118,11 +123,12 @@ def test_revoked_replaced_expired_or_closed_links_are_refused(
     a = create_assessment(tenant, org["id"], answers=answers_for("oca", 3))
     first = issue(tenant, a, "R01")
     second = issue(tenant, a, "R01")  # replaces the first
-    assert_problem(as_rater(tenant, first["token"]), 403, "forbidden")
+    assert_problem(as_rater(tenant, first["token"]), 401, "unauthorized")
     ok(as_rater(tenant, second["token"]))
     ok(call(tenant, "DELETE", url(a, "/R01/link")), 204)
-    refused = assert_problem(as_rater(tenant, second["token"], "PUT", json=own({A: 2})), 403)
-    assert "ask your facilitator" in refused["detail"]
+    refused = as_rater(tenant, second["token"], "PUT", json=own({A: 2}))
+    assert "does not work" in assert_problem(refused, 401)["detail"]
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
     summary = ok(call(tenant, "GET", url(a)))
     assert summary["raters"] == [
         {
@@ -144,21 +150,21 @@ def test_revoked_replaced_expired_or_closed_links_are_refused(
         .values(link_expires_at=past)
     )
     session.commit()
-    assert_problem(as_rater(tenant, expiring["token"]), 403)
+    assert_problem(as_rater(tenant, expiring["token"]), 401)
     by = {r["code"]: r["link"] for r in ok(call(tenant, "GET", url(a)))["raters"]}
     assert by == {"R01": "revoked", "R02": "expired"}
 
     closing = issue(tenant, a, "R03")
     ok(as_rater(tenant, closing["token"], "PUT", json=own({A: 2})))
     submit(tenant, a["id"])
-    assert_problem(as_rater(tenant, closing["token"]), 403)
-    assert_problem(as_rater(tenant, closing["token"], "PUT", json=own({A: 3})), 403)
+    assert_problem(as_rater(tenant, closing["token"]), 401)
+    assert_problem(as_rater(tenant, closing["token"], "PUT", json=own({A: 3})), 401)
     assert_problem(call(tenant, "POST", url(a, "/R04/link")), 409)  # only on a draft
 
     # no token, an unknown one, an API key: refused; a link is no API key either
     assert_problem(tenant.client.get("/v1/rater/ratings"), 401)
-    assert_problem(as_rater(tenant, "ocr_" + "x" * 43), 403)
-    assert_problem(as_rater(tenant, tenant.keys["admin"]), 403)
+    assert_problem(as_rater(tenant, "ocr_" + "x" * 43), 401)
+    assert_problem(as_rater(tenant, tenant.keys["admin"]), 401)
     headers = {"Authorization": f"Bearer {closing['token']}"}
     assert_problem(tenant.client.get(f"/v1/assessments/{a['id']}", headers=headers), 401)
 

@@ -18,8 +18,10 @@ router = APIRouter(
     tags=["rater"],
     responses={
         **COMMON_ERRORS,
-        401: problem("No token: send the link's token as 'Authorization: Bearer <token>'"),
-        403: problem("The link is unknown, revoked, expired, or its assessment is not a draft"),
+        401: problem(
+            "No link token, or a link that does not work: unknown, revoked or replaced, "
+            "expired, or its assessment is no longer a draft"
+        ),
     },
 )
 

@@ -22,6 +22,7 @@ class VerificationWrite(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answers: list[AnswerIn] = Field(
+        default_factory=list,
         max_length=2000,
         description="Per item the verified value (a scale value or na) and in `note` the "
         "evidence reviewed; a null value clears the item's verification",
