@@ -82,8 +82,7 @@ def issue_link(
         moment = now()
         rater = find_rater(session, a.id, normalized)
         if rater is None:
-            rater = Rater(assessment_id=a.id, code=normalized, created_at=moment)
-            rater.updated_at = moment
+            rater = Rater(assessment_id=a.id, code=normalized, created_at=moment, updated_at=moment)
             session.add(rater)
         rater.link_hash = digest(token)
         rater.link_expires_at = moment + timedelta(days=days)
