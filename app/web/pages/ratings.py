@@ -1,6 +1,8 @@
 """Individual ratings on the pages: a section of the assessment page for editors and admins (the
-distribution per item with the disagreement flags), and the ratings workbook to download and
-upload. The same services as ``/v1/assessments/{id}/ratings``; viewers see no section at all."""
+distribution per item with the disagreement flags, each rater's own link and whether they
+finished), and the ratings workbook to download and upload. The same services as
+``/v1/assessments/{id}/ratings``; viewers see no section at all. Also the verification table
+(self-score, verified score, gap), which every role sees."""
 
 from __future__ import annotations
 
