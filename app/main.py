@@ -25,7 +25,9 @@ from app.api.routes import (
     keys,
     organizations,
     plans,
+    rater,
     ratings,
+    verification,
     webhooks,
     workspace,
 )
@@ -143,6 +145,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         benchmarks,
         plans,
         ratings,
+        rater,
+        verification,
         imports,
         jobs,
         audit,

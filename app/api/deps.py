@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from app.catalog import Catalog
 from app.config import Settings
 from app.services.keys import Principal, authenticate
+from app.services.rater_links import link_holds
 from app.services.rates import RateLimiter
 from app.services.throttle import Blocklist, failed_api_key, limits_of
 
@@ -70,15 +71,21 @@ def _authenticate(request: Request, token: str) -> Principal | None:
         if principal is not None:
             limiter.hit(f"key:{principal.key_id}", settings.rate_limit_per_key)
             return principal
-        blocklist: Blocklist = request.app.state.blocklist
-        refused = blocklist.refusal(address)
-        if refused is None:
-            refused = failed_api_key(session, address, limits_of(settings))
-            if refused is not None:
-                blocklist.block(address, refused)
-        if refused is not None:
-            raise refused
+        _count_failure(request, session, address)
         return None
+
+
+def _count_failure(request: Request, session: Session, address: str) -> None:
+    """A wrong key or link from ``address``: counted; 429 once it has failed too often."""
+    settings: Settings = request.app.state.settings
+    blocklist: Blocklist = request.app.state.blocklist
+    refused = blocklist.refusal(address)
+    if refused is None:
+        refused = failed_api_key(session, address, limits_of(settings))
+        if refused is not None:
+            blocklist.block(address, refused)
+    if refused is not None:
+        raise refused
 
 
 async def require_key(
@@ -104,5 +111,34 @@ async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -
     return principal
 
 
+def _rater_link(request: Request, token: str) -> bool:
+    settings: Settings = request.app.state.settings
+    limiter: RateLimiter = request.app.state.rate_limiter
+    address = _address(request)
+    limiter.hit(f"addr:{address}", settings.rate_limit_per_address)
+    with request.app.state.sessionmaker() as session:
+        if link_holds(session, token):
+            return True
+        _count_failure(request, session, address)
+        return False
+
+
+async def rater_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """A rater's own link as the bearer (``app.services.rater_links``), checked and counted like
+    a key: 401 when it does not work (unknown, revoked, expired, or the assessment is closed)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("send the rater's link token as 'Authorization: Bearer <token>'")
+    if not await run_in_threadpool(_rater_link, request, credentials.credentials):
+        raise _unauthorized(
+            "this rating link does not work (any more): revoked or replaced, expired, or the "
+            "assessment is no longer open for ratings"
+        )
+    return credentials.credentials
+
+
 PrincipalDep = Annotated[Principal, Depends(require_key)]
+RaterTokenDep = Annotated[str, Depends(rater_token)]
 AdminDep = Annotated[Principal, Depends(require_admin)]

@@ -548,6 +548,11 @@ class Rater(Base):
     name: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the rater's own link (docs/raters.md): only the SHA-256 of its secret is kept
+    link_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    link_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    link_revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     ratings: Mapped[list[Rating]] = relationship(
         back_populates="rater", cascade="all, delete-orphan", order_by="Rating.position"
@@ -572,3 +577,23 @@ class Rating(Base):
     rater: Mapped[Rater] = relationship(back_populates="ratings")
 
     __table_args__ = (CheckConstraint("NOT (is_na AND value IS NOT NULL)", name="na_has_no_value"),)
+
+
+class VerifiedAnswer(Base):
+    """An item's value after its evidence was reviewed (OPI verification), beside the
+    assessment's own answer (the self-score): a scale value or N/A, who verified it and when."""
+
+    __tablename__ = "verified_answer"
+
+    assessment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True
+    )
+    item_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Float)
+    is_na: Mapped[bool] = mapped_column(Boolean, default=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    verified_by: Mapped[str] = mapped_column(String(120))
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("is_na <> (value IS NOT NULL)", name="value_or_na"),)

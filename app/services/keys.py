@@ -29,6 +29,7 @@ class Principal:
     key_name: str  # for a person: the e-mail
     role: Role
     person_id: uuid.UUID | None = None  # set when a person signed in to the web pages
+    rater: str | None = None  # a rater's code, acting through their own link (rater_links)
 
     @property
     def can_write(self) -> bool:
@@ -42,6 +43,8 @@ class Principal:
     def actor(self) -> str:
         if self.person_id is not None:
             return f"person:{self.key_name}"
+        if self.rater is not None:
+            return f"rater:{self.rater}"
         return f"key:{self.key_name}" if self.key_id else f"cli:{self.key_name}"
 
 

@@ -37,12 +37,19 @@ class RaterRead(BaseModel):
     updated_at: Timestamp
 
 
+LinkStatus = Literal["none", "active", "expired", "revoked"]
+
+
 class RaterSummary(BaseModel):
-    """A rater as the distribution lists them: the code and counts, never the name."""
+    """A rater as the distribution lists them: the code and counts, never the name; the state
+    of their own link and whether they said they had finished."""
 
     code: str
     answered: int
     na: int
+    link: LinkStatus = Field(default="none", description="The rater's own link")
+    link_expires_at: Timestamp | None = None
+    finished: bool = Field(default=False, description="The rater finished through their link")
 
 
 class ItemDistribution(BaseModel):
@@ -113,3 +120,73 @@ class ConsensusRead(BaseModel):
 class RatingsImportRead(BaseModel):
     raters: list[RaterSummary] = Field(description="The raters the workbook set, in its order")
     skipped_sheets: list[str] = Field(description="Rater sheets left blank: nothing was stored")
+
+
+# --- a rater's own link --------------------------------------------------------------------------
+
+
+class RaterLinkIssued(BaseModel):
+    """A rater's own link, shown once: only its hash is kept."""
+
+    code: str
+    token: str = Field(description="The secret: send it as 'Authorization: Bearer <token>'")
+    path: str = Field(description="The rater's page on this server", examples=["/rate/ocr_..."])
+    expires_at: Timestamp
+
+
+class OwnRatingsRead(BaseModel):
+    """What a rater sees through their own link: their ratings and nothing of anyone else's."""
+
+    code: str
+    organization: str
+    instrument_id: str
+    instrument_version: str
+    answered: int
+    na: int
+    finished: bool
+    expires_at: Timestamp
+    ratings: list[RatingRead]
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+class VerifiedRead(BaseModel):
+    item: str
+    self: Value = Field(description="The assessment's answer (the self-score)")
+    verified: Value = Field(description="The value after the evidence was reviewed")
+    note: str | None = Field(description="The evidence reviewed")
+    verified_by: str
+    verified_at: Timestamp
+
+
+class ScorePair(BaseModel):
+    key: str | None = None
+    self: float | None
+    verified: float | None
+    gap: float | None = Field(description="self - verified; null when either is null")
+
+
+class DimensionPair(ScorePair):
+    areas: list[ScorePair]
+
+
+class VerificationScores(BaseModel):
+    """The self-score and the verified score side by side: the same engine scores the answers
+    and the answers with each verified item's value in place of its own."""
+
+    items_verified: int
+    items_changed: int = Field(description="Verified items whose value differs from the answer")
+    items_total: int = Field(description="Items of the instrument")
+    coverage: float = Field(description="items_verified / items_total")
+    overall: ScorePair
+    dimensions: list[DimensionPair]
+    en: str
+    es: str
+
+
+class VerificationRead(BaseModel):
+    assessment_id: uuid.UUID
+    status: str
+    items: list[VerifiedRead]
+    scores: VerificationScores | None = Field(description="null when no item is verified")

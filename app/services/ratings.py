@@ -35,13 +35,14 @@ from app.domain.rounding import half_even
 from app.domain.scoring import NA, AnswerValue
 from app.services.assessment_reads import answers_of, assessment_etag, get_assessment
 from app.services.assessments import resolve_instrument, update_assessment
-from app.services.common import audit, now
+from app.services.common import audit, aware, now
 from app.services.keys import Principal
 from app.services.rating_models import (
     ConsensusItem,
     ConsensusRead,
     DisagreementRule,
     ItemDistribution,
+    LinkStatus,
     RaterRead,
     RaterSummary,
     RatingRead,
@@ -127,7 +128,7 @@ def raters_of(session: Session, assessment_id: uuid.UUID) -> list[Rater]:
     )
 
 
-def _find(session: Session, assessment_id: uuid.UUID, code: str) -> Rater | None:
+def find_rater(session: Session, assessment_id: uuid.UUID, code: str) -> Rater | None:
     return session.scalar(
         select(Rater).where(Rater.assessment_id == assessment_id, Rater.code == code)
     )
@@ -151,11 +152,23 @@ def rater_values(rater: Rater) -> dict[str, AnswerValue]:
     return out
 
 
+def link_status(rater: Rater) -> LinkStatus:
+    """The state of a rater's own link: none issued, active, expired or revoked."""
+    if rater.link_revoked_at is not None:
+        return "revoked"
+    if rater.link_hash is None or rater.link_expires_at is None:
+        return "none"
+    return "active" if aware(rater.link_expires_at) > now() else "expired"
+
+
 def summary_of(rater: Rater) -> RaterSummary:
     return RaterSummary(
         code=rater.code,
         answered=sum(1 for r in rater.ratings if r.value is not None),
         na=sum(1 for r in rater.ratings if r.is_na),
+        link=link_status(rater),
+        link_expires_at=rater.link_expires_at,
+        finished=rater.finished_at is not None,
     )
 
 
@@ -181,7 +194,7 @@ def get_rater(
     """One rater's own ratings, by code."""
     require_facilitator(principal)
     a = get_assessment(session, principal, assessment_id)
-    rater = _find(session, a.id, check_code(code))
+    rater = find_rater(session, a.id, check_code(code))
     if rater is None:
         raise NotFound(f"assessment {assessment_id} has no rater {code.upper()}")
     return rater_read(rater)
@@ -278,7 +291,7 @@ def store_rater(
     """Inside a write transaction: create or replace one rater's ratings, with an audit entry
     (the rater's code and counts; never the name)."""
     code = check_code(given.code)
-    rater = _find(session, a.id, code)
+    rater = find_rater(session, a.id, code)
     ts = now()
     created = rater is None
     if rater is None:
@@ -336,7 +349,7 @@ def delete_rater(
     normalized = check_code(code)
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
-        rater = _find(session, a.id, normalized)
+        rater = find_rater(session, a.id, normalized)
         if rater is None:
             raise NotFound(f"assessment {assessment_id} has no rater {normalized}")
         check_draft(a)

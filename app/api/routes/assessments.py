@@ -41,7 +41,7 @@ from app.api.schemas.records import (
 )
 from app.db.models import Assessment
 from app.domain.answers import RawAnswer
-from app.services import analysis, exports
+from app.services import analysis, exports, verification
 from app.services import assessment_reads as reads
 from app.services import assessments as svc
 from app.services.common import IdempotencyRequest, encode_cursor
@@ -292,11 +292,15 @@ def create_revision(
     },
 )
 async def get_scores(
-    assessment_id: uuid.UUID, request: Request, principal: PrincipalDep
+    assessment_id: uuid.UUID, request: Request, principal: PrincipalDep, catalog: CatalogDep
 ) -> Response:
-    # Stored at submit, rounded and serialized: sent as is (tests check it against ScoreRead).
+    # Stored at submit, rounded and serialized: sent as is (tests check it against ScoreRead),
+    # with the verification block beside it when some item is verified.
     return await json_read(
-        request, lambda session: reads.get_scores(session, principal, assessment_id)
+        request,
+        lambda session: verification.scores_with_verification(
+            session, principal, catalog, assessment_id
+        ),
     )
 
 

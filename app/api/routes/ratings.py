@@ -24,9 +24,15 @@ from app.api.routing import (
 from app.api.schemas.records import AnswerIn, ItemKey, Short
 from app.domain.answers import RawAnswer
 from app.excel.safety import Limits
-from app.services import rating_workbook
+from app.services import rater_links, rating_workbook
 from app.services import ratings as svc
-from app.services.rating_models import ConsensusRead, RaterRead, RatingsImportRead, RatingsSummary
+from app.services.rating_models import (
+    ConsensusRead,
+    RaterLinkIssued,
+    RaterRead,
+    RatingsImportRead,
+    RatingsSummary,
+)
 
 router = v1_router("ratings")
 
@@ -147,6 +153,48 @@ def delete_rater(
     assessment_id: uuid.UUID, code: Code, session: SessionDep, principal: PrincipalDep
 ) -> None:
     svc.delete_rater(session, principal, assessment_id, code)
+
+
+class LinkRequest(_In):
+    days: int = Field(
+        default=rater_links.DEFAULT_DAYS,
+        ge=1,
+        le=rater_links.MAX_DAYS,
+        description="How long the link works",
+    )
+
+
+@router.post(
+    "/assessments/{assessment_id}/ratings/{code}/link",
+    status_code=status.HTTP_201_CREATED,
+    summary="Issue a rater's own link (shown once); only on a draft",
+    description=ONLY_FACILITATOR
+    + " The rater is added when new; an earlier link of theirs stops working. Through the link "
+    "the rater reads and sets their own ratings only (/rate/{token}, /v1/rater/ratings).",
+    responses={**NOT_FOUND, **CONFLICT},
+)
+def issue_link(
+    assessment_id: uuid.UUID,
+    code: Code,
+    session: SessionDep,
+    principal: PrincipalDep,
+    body: LinkRequest | None = None,
+) -> RaterLinkIssued:
+    days = body.days if body is not None else rater_links.DEFAULT_DAYS
+    return rater_links.issue_link(session, principal, assessment_id, code, days)
+
+
+@router.delete(
+    "/assessments/{assessment_id}/ratings/{code}/link",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Revoke a rater's own link (their ratings stay)",
+    description=ONLY_FACILITATOR,
+    responses=NOT_FOUND,
+)
+def revoke_link(
+    assessment_id: uuid.UUID, code: Code, session: SessionDep, principal: PrincipalDep
+) -> None:
+    rater_links.revoke_link(session, principal, assessment_id, code)
 
 
 @router.get(

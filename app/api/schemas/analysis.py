@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.domain.instrument import Text
+from app.services.rating_models import VerificationScores
 
 
 class ReasonRead(BaseModel):
@@ -195,6 +196,11 @@ class ScoreRead(BaseModel):
     lowest_level: list[str] = Field([], description="areas at the scale's lowest level")
     any_at_lowest_level: bool = False
     risk: RiskResultRead | None
+    verification: VerificationScores | None = Field(
+        None,
+        description="Present only when some item is verified (OPI): the self-score beside the "
+        "verified score per dimension, area and overall, and the gap (self - verified)",
+    )
 
 
 # --- series --------------------------------------------------------------------------------------

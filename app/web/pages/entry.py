@@ -8,7 +8,7 @@ editor saved in between, nothing is overwritten; the page says so and keeps what
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
@@ -160,7 +160,7 @@ class Entry:
     missing: dict[str, list[str]] = field(default_factory=dict)  # dimension key -> item keys
 
 
-def _value(v: object) -> str:
+def value_text(v: object) -> str:
     if v is None:
         return ""
     if v is NA:
@@ -169,7 +169,7 @@ def _value(v: object) -> str:
     return str(int(number)) if number.is_integer() else str(number)
 
 
-def _choices(page: Page, instrument: Instrument, item: Item) -> list[Choice]:
+def choices_of(page: Page, instrument: Instrument, item: Item) -> list[Choice]:
     out = []
     for v in instrument.scales[item.scale].values:
         statement = None
@@ -177,12 +177,12 @@ def _choices(page: Page, instrument: Instrument, item: Item) -> list[Choice]:
             statement = page.text(item.levels[int(v.value)])
         elif v.description is not None:
             statement = page.text(v.description)
-        out.append(Choice(_value(v.value), page.text(v.label), statement))
+        out.append(Choice(value_text(v.value), page.text(v.label), statement))
     return out
 
 
 def _stored(a: Assessment) -> tuple[dict[str, str], dict[str, str]]:
-    values = {x.item_key: ("na" if x.is_na else _value(x.value)) for x in a.answers}
+    values = {x.item_key: ("na" if x.is_na else value_text(x.value)) for x in a.answers}
     notes = {x.item_key: x.note or "" for x in a.answers}
     return values, notes
 
@@ -208,7 +208,7 @@ def _entry(
                 value = str(typed.get(f"a.{item.key}", ""))
                 note = str(typed.get(f"n.{item.key}", ""))
             items[item.key] = ItemView(
-                item, _choices(page, instrument, item), instrument.allows_na(item), value, note
+                item, choices_of(page, instrument, item), instrument.allows_na(item), value, note
             )
     return Entry(
         a,
@@ -267,9 +267,10 @@ def edit(page: MemberDep, assessment_id: uuid.UUID, dimension: str | None = None
         return _show(page, _entry(page, session, _file(page, a), a, dimension))
 
 
-def _answers(entry: Entry, typed: FormData) -> list[RawAnswer]:
+def typed_answers(keys: Iterable[str], typed: FormData) -> list[RawAnswer]:
+    """The items' values (``a.<key>``) and notes (``n.<key>``) as a form sent them."""
     out = []
-    for key in entry.items:
+    for key in keys:
         value = str(typed.get(f"a.{key}", "")).strip()
         note = str(typed.get(f"n.{key}", "")).strip()
         given: object = None
@@ -301,7 +302,7 @@ def save(page: MemberDep, assessment_id: uuid.UUID, typed: FormDep) -> Response:
         if_match = str(typed.get("etag", "")) or None
         try:
             a = svc.update_assessment(
-                session, who, page.catalog, a.id, {}, _answers(entry, typed), if_match
+                session, who, page.catalog, a.id, {}, typed_answers(entry.items, typed), if_match
             )
         except AnswersInvalid as exc:
             for p in exc.problems:

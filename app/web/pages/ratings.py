@@ -1,6 +1,8 @@
 """Individual ratings on the pages: a section of the assessment page for editors and admins (the
-distribution per item with the disagreement flags), and the ratings workbook to download and
-upload. The same services as ``/v1/assessments/{id}/ratings``; viewers see no section at all."""
+distribution per item with the disagreement flags, each rater's own link and whether they
+finished), and the ratings workbook to download and upload. The same services as
+``/v1/assessments/{id}/ratings``; viewers see no section at all. Also the verification table
+(self-score, verified score, gap), which every role sees."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
@@ -18,11 +20,11 @@ from app.catalog import Catalog
 from app.db.models import Assessment
 from app.domain.errors import Conflict, Invalid
 from app.excel.safety import Limits
-from app.services import rating_workbook
+from app.services import rater_links, rating_workbook, verification
 from app.services import ratings as svc
 from app.services.assessments import resolve_instrument
 from app.services.filenames import content_disposition
-from app.services.rating_models import ItemDistribution, RatingsSummary
+from app.services.rating_models import ItemDistribution, RatingsSummary, ScorePair
 from app.web.kit import Page, PageRoute, db, finish, member, redirect, render
 from app.web.security import CSRF_FIELD, check_csrf
 
@@ -64,6 +66,22 @@ def ratings_section(page: Page, session: Session, a: Assessment) -> dict[str, An
     return {"summary": summary, "rows": rows, "can_change": a.status == "draft"}
 
 
+def verification_section(page: Page, session: Session, a: Assessment) -> dict[str, Any] | None:
+    """The self-score beside the verified score, per dimension (areas indented), with the gap:
+    shown to everyone who sees the assessment, once some item is verified."""
+    read = verification.verification(session, page.who, _catalog(page), a.id)
+    if read.scores is None:
+        return None
+    instrument = resolve_instrument(_catalog(page), a.instrument_id, a.instrument_version)
+    titles = {d.key: d.title for d in instrument.instrument.dimensions}
+    titles |= {x.key: x.title for d in instrument.instrument.dimensions for x in d.areas}
+    rows: list[tuple[str, bool, ScorePair]] = [(page.t("ver.overall"), True, read.scores.overall)]
+    for d in read.scores.dimensions:
+        rows.append((page.text(titles[d.key or ""]), True, d))
+        rows += [(page.text(titles[x.key or ""]), False, x) for x in d.areas]
+    return {"scores": read.scores, "rows": rows}
+
+
 async def _form_data(request: Request) -> AsyncIterator[FormData]:
     async with request.form() as form:  # closes the uploaded file's temporary copy
         yield form
@@ -98,6 +116,44 @@ def ratings_upload(
             errors=errors,
         )
     return redirect(page, f"/assessments/{assessment_id}#ratings")
+
+
+@router.post("/assessments/{assessment_id}/ratings/link")
+def issue_link(
+    assessment_id: uuid.UUID,
+    page: MemberDep,
+    csrf: Annotated[str, Form(alias=CSRF_FIELD)],
+    code: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """A rater's own link, shown this once (a new one replaces the rater's earlier link)."""
+    who = page.require_write()
+    check_csrf(page.request, csrf)
+    with db(page) as session:
+        issued = rater_links.issue_link(session, who, assessment_id, code.strip())
+    url = str(page.request.base_url).rstrip("/") + issued.path
+    page.extra_headers["Referrer-Policy"] = "no-referrer"
+    return render(
+        page,
+        "rater_link_issued.html",
+        title=page.t("rat.issued_title", code=issued.code),
+        assessment_id=assessment_id,
+        issued=issued,
+        url=url,
+    )
+
+
+@router.post("/assessments/{assessment_id}/ratings/{code}/revoke")
+def revoke_link(
+    assessment_id: uuid.UUID,
+    code: str,
+    page: MemberDep,
+    csrf: Annotated[str, Form(alias=CSRF_FIELD)],
+) -> Response:
+    who = page.require_write()
+    check_csrf(page.request, csrf)
+    with db(page) as session:
+        rater_links.revoke_link(session, who, assessment_id, code)
+    return redirect(page, f"/assessments/{assessment_id}#rater-links")
 
 
 @router.get("/assessments/{assessment_id}/ratings.xlsx")
