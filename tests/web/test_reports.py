@@ -437,3 +437,41 @@ def test_organization_report_shows_peer_standing_and_the_raters_disagreement(
     viewer = signed_in("viewer").get(url)
     assert viewer.status_code == 200 and 'id="peers"' in viewer.text
     assert 'id="raters-' not in viewer.text and "R01" not in viewer.text
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_organization_report_shows_the_verification_gap(signed_in: People, lang: str) -> None:
+    """A round with verified items gets a section of the self-assessed score, the verified one
+    and the gap, overall and per dimension, as ``GET …/verification`` gives them."""
+    tenant = signed_in.tenant
+    org = create_org(tenant, name=f"Verificada {uuid.uuid4().hex[:6]}")
+    scored(tenant, org["id"], "oca", "baseline", _base(1))
+    b = scored(tenant, org["id"], "oca", "endline", 4, assessed_on="2025-01-10")
+    keys = [a["item"] for a in answers_for("oca", 4)[:3]]
+    body = {"answers": [{"item": k, "value": 2, "note": "acta revisada"} for k in keys]}
+    ok(call(tenant, "PATCH", f"/v1/assessments/{b['id']}/verification", json=body))
+    api = get(tenant, f"/v1/assessments/{b['id']}/verification")["scores"]
+    assert api["overall"]["gap"] > 0
+
+    page = signed_in("viewer").get(f"/organizations/{org['id']}/report?instrument=oca&lang={lang}")
+    assert page.status_code == 200
+    section = re.search(r'id="verified-1".*?</section>', page.text, re.S)
+    assert section, "a verification section"
+    rows = [
+        [html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in cells]
+        for cells in (
+            re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+            for row in re.findall(r"<tr>(.*?)</tr>", section.group(0), re.S)
+        )
+    ]
+    overall = rows[1]  # the first row after the header
+    pair = api["overall"]
+    assert overall[1:] == [_n(pair["self"]), _n(pair["verified"]), _n(pair["gap"], True)]
+    dims = {r[0]: r[1:] for r in rows[2:]}
+    for d in api["dimensions"]:
+        assert [
+            _n(d["self"]),
+            _n(d["verified"]),
+            _n(d["gap"], True) if d["gap"] is not None else "—",
+        ] in dims.values()
+    assert "3" in section.group(0) and ("acta" not in section.group(0))  # counts, never the notes

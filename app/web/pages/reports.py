@@ -23,11 +23,11 @@ from app.domain.errors import Invalid
 from app.domain.instrument import Instrument
 from app.domain.rounding import half_even
 from app.domain.score_model import Score
-from app.services import analysis, benchmarks, ratings
+from app.services import analysis, benchmarks, ratings, verification
 from app.services.benchmarks import Benchmark, Standing
 from app.services.organizations import get_organization
 from app.services.plan_outcomes import PlanOutcome, outcome_between, plan_of_round
-from app.services.rating_models import ItemDistribution
+from app.services.rating_models import ItemDistribution, ScorePair, VerificationScores
 from app.services.rounds import InstrumentRounds, default_pair, organization_rounds
 from app.web.charts.compare import Pair, Words, paired_bars
 from app.web.charts.series import axis_of
@@ -76,6 +76,16 @@ class Disagreement:
 
 
 @dataclass(frozen=True)
+class Verified:
+    """One round's verification (OPI style): the self-score, the verified score and the gap,
+    overall and per dimension, as ``services.verification`` computes them."""
+
+    round: str
+    scores: VerificationScores
+    lines: list[tuple[str, ScorePair]]  # (title, pair): overall, then each dimension
+
+
+@dataclass(frozen=True)
 class PeerLine:
     title: str
     standing: Standing
@@ -109,6 +119,8 @@ class OrgReport:
     peer_lines: tuple[PeerLine, ...] = ()
     # the raters' disagreements, per round with raters (editors and admins only)
     disagreements: tuple[Disagreement, ...] = ()
+    # each round's verification, where some item was verified
+    verified: tuple[Verified, ...] = ()
     min_peers: int = benchmarks.MIN_PEERS
 
 
@@ -165,6 +177,9 @@ def build_org_report(
             )
             if who.can_write
             else ()
+        )
+        verified = tuple(
+            v for side in (a, b) if (v := _verified(page, session, side, titles)) is not None
         )
     shown = [v for d in c.dimensions for v in (d.dimension.baseline, d.dimension.endline)]
     axis = axis_of(instrument, shown)
@@ -230,7 +245,19 @@ def build_org_report(
         peers=peers,
         peer_lines=_peer_lines(page, peers, titles),
         disagreements=disagreements,
+        verified=verified,
     )
+
+
+def _verified(
+    page: Page, session: Session, a: Assessment, titles: dict[str, dict[str, str]]
+) -> Verified | None:
+    scores = verification.verification(session, page.who, page.catalog, a.id).scores
+    if scores is None:
+        return None
+    lines = [(page.text(analysis.OVERALL_TITLE), scores.overall)]
+    lines += [(page.text(titles.get(d.key or "", d.key or "")), d) for d in scores.dimensions]
+    return Verified(a.round, scores, lines)
 
 
 def _disagreement(
