@@ -24,6 +24,7 @@ from app.api.routes import (
     jobs,
     keys,
     organizations,
+    own_instruments,
     plans,
     ratings,
     webhooks,
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContext)  # outermost: every answer carries the request id
     app.include_router(health.router)
     for module in (
+        own_instruments,
         instruments,
         organizations,
         cohorts,

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from app.catalog import Catalog
 from app.config import Settings
 from app.services.keys import Principal, authenticate
+from app.services.owned_instruments import workspace_catalog
 from app.services.rates import RateLimiter
 from app.services.throttle import Blocklist, failed_api_key, limits_of
 
@@ -34,18 +35,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-async def get_catalog(request: Request) -> Catalog:
-    catalog: Catalog = request.app.state.catalog
-    return catalog
-
-
 async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
@@ -106,3 +101,27 @@ async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -
 
 PrincipalDep = Annotated[Principal, Depends(require_key)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+def _library(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+def get_catalog(request: Request, principal: PrincipalDep, session: SessionDep) -> Catalog:
+    """The library plus the caller's workspace's published versions (one indexed query)."""
+    return workspace_catalog(session, _library(request), principal.workspace_id)
+
+
+def get_draft_catalog(request: Request, principal: PrincipalDep, session: SessionDep) -> Catalog:
+    """``get_catalog`` with the workspace's drafts too: for previews, never for assessments."""
+    return workspace_catalog(session, _library(request), principal.workspace_id, drafts=True)
+
+
+async def get_library(request: Request) -> Catalog:
+    return _library(request)
+
+
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+DraftCatalogDep = Annotated[Catalog, Depends(get_draft_catalog)]
+LibraryDep = Annotated[Catalog, Depends(get_library)]

@@ -1,0 +1,460 @@
+"""A workspace's own instrument versions: drafts, derivation, publication, and the catalog that
+each request of the workspace sees (the shipped library plus its published versions).
+
+They are rows of ``instrument_version`` with a workspace, holding the canonical YAML of
+``app.catalog.owned``. A draft can be replaced, previewed and deleted; publishing makes it
+immutable, exactly like a library file: its content hash is fixed and every assessment made with
+it is scored by that text. Another workspace's versions are absent (404). Their labels carry the
+word ``local``, which library versions never do, so the two can never collide; a label is unique
+service-wide, so one another workspace took is refused without saying whose it is.
+
+A derived version keeps the id of the version it comes from and supersedes it: its crosswalk
+(``supersedes.items``, old item key -> new key or null when dropped) is completed on every save,
+so series, comparisons and cohort reports compare the items the two share and name the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.catalog import Catalog, CatalogError, InstrumentFile, content_hash
+from app.catalog.owned import cached_file, canonical, check_owned, owned_file
+from app.db.models import InstrumentVersion
+from app.db.session import write_transaction
+from app.domain.answers import RawAnswer, parse_answers
+from app.domain.errors import Conflict, Invalid, NotFound
+from app.domain.instrument import Instrument, Supersedes
+from app.excel.authoring_reader import read_authoring
+from app.excel.safety import Limits
+from app.services.assessment_scoring import score_answers
+from app.services.common import audit, now
+from app.services.keys import Principal
+from app.services.scores import score_payload
+from app.services.webhooks import emit
+
+DRAFT, PUBLISHED = "draft", "published"
+
+
+# --- the catalog a workspace sees -----------------------------------------------------------------
+
+
+def owned_files(
+    session: Session, workspace_id: object, *, drafts: bool = False
+) -> list[InstrumentFile]:
+    """The workspace's versions as catalog entries: one indexed query for their hashes, and their
+    text only for those this process has not parsed yet (the cache is keyed by content hash)."""
+    statuses = (PUBLISHED, DRAFT) if drafts else (PUBLISHED,)
+    rows = session.execute(
+        select(InstrumentVersion.id, InstrumentVersion.content_hash).where(
+            InstrumentVersion.workspace_id == workspace_id,
+            InstrumentVersion.status.in_(statuses),
+        )
+    ).all()
+    if not rows:
+        return []
+    found = {row_id: cached_file(digest) for row_id, digest in rows}
+    missing = [row_id for row_id, f in found.items() if f is None]
+    if missing:
+        texts = session.execute(
+            select(
+                InstrumentVersion.id, InstrumentVersion.content, InstrumentVersion.content_hash
+            ).where(InstrumentVersion.id.in_(missing))
+        )
+        for row_id, text, digest in texts:
+            found[row_id] = owned_file((text or "").encode(), digest)
+    return [f for f in found.values() if f is not None]
+
+
+def workspace_catalog(
+    session: Session, library: Catalog, workspace_id: object, *, drafts: bool = False
+) -> Catalog:
+    """The library plus the workspace's published versions (and its drafts when asked); the
+    library itself, untouched, for a workspace without versions of its own."""
+    owned = owned_files(session, workspace_id, drafts=drafts)
+    return library.with_owned(owned) if owned else library
+
+
+# --- reading what is uploaded ---------------------------------------------------------------------
+
+
+def _problems(exc: CatalogError, what: str) -> Invalid:
+    return Invalid(
+        f"the {what} is not a valid instrument version: {len(exc.problems)} problem(s); "
+        "nothing was stored",
+        errors=[{"detail": p} for p in exc.problems],
+    )
+
+
+def read_text(raw: bytes) -> Instrument:
+    """An instrument version from its YAML or JSON text; Invalid lists every problem, each with
+    its place (a line and column, or the path of the key)."""
+    try:
+        return check_owned(raw)
+    except CatalogError as exc:
+        raise _problems(exc, "text") from None
+
+
+def read_workbook(data: bytes, limits: Limits) -> Instrument:
+    """An instrument version from an authoring workbook; WorkbookRejected lists every problem with
+    its sheet and cell, Invalid what only a workspace version must respect (its label)."""
+    instrument = read_authoring(data, limits)
+    try:
+        return check_owned(canonical(instrument))
+    except CatalogError as exc:
+        raise _problems(exc, "workbook") from None
+
+
+# --- the workspace's rows -------------------------------------------------------------------------
+
+
+def list_owned(session: Session, principal: Principal) -> list[InstrumentVersion]:
+    return list(
+        session.scalars(
+            select(InstrumentVersion)
+            .where(InstrumentVersion.workspace_id == principal.workspace_id)
+            .order_by(InstrumentVersion.instrument_id, InstrumentVersion.version)
+        )
+    )
+
+
+def owned_rows(session: Session, workspace_id: object) -> dict[tuple[str, str], InstrumentVersion]:
+    rows = session.scalars(
+        select(InstrumentVersion).where(InstrumentVersion.workspace_id == workspace_id)
+    )
+    return {(r.instrument_id, r.version): r for r in rows}
+
+
+def get_owned(
+    session: Session, principal: Principal, instrument_id: str, version: str
+) -> InstrumentVersion:
+    """One of the workspace's own versions; any other (the library's, another workspace's) is
+    absent here."""
+    row = session.scalar(
+        select(InstrumentVersion).where(
+            InstrumentVersion.workspace_id == principal.workspace_id,
+            InstrumentVersion.instrument_id == instrument_id,
+            InstrumentVersion.version == version,
+        )
+    )
+    if row is None:
+        raise NotFound(f"the workspace has no instrument {instrument_id} version {version}")
+    return row
+
+
+def _draft(
+    session: Session, principal: Principal, instrument_id: str, version: str
+) -> InstrumentVersion:
+    row = get_owned(session, principal, instrument_id, version)
+    if row.status != DRAFT:
+        raise Conflict(
+            f"{instrument_id} {version} is published and immutable; derive a new version to "
+            "change it"
+        )
+    return row
+
+
+def _label(row: InstrumentVersion) -> str:
+    return f"{row.instrument_id} {row.version}"
+
+
+def row_file(row: InstrumentVersion) -> InstrumentFile:
+    return owned_file((row.content or "").encode(), row.content_hash)
+
+
+# --- checks shared by every save ------------------------------------------------------------------
+
+
+def _base(catalog: Catalog, derived_from: str) -> InstrumentFile:
+    instrument_id, _, version = derived_from.partition(" ")
+    base = catalog.get(instrument_id, version)
+    if base is None:
+        raise NotFound(f"instrument {instrument_id} version {version} does not exist")
+    return base
+
+
+def _with_crosswalk(instrument: Instrument, base: Instrument) -> Instrument:
+    """``instrument`` superseding ``base``: every item of ``base`` maps to the key the author gave,
+    else to the same key when it is still there, else to null (dropped)."""
+    problems: list[str] = []
+    if instrument.id != base.id:
+        problems.append(
+            f"id: a version derived from {base.id} {base.version} keeps the id '{base.id}'"
+        )
+    given = instrument.supersedes
+    if given is not None and given.version != base.version:
+        problems.append(
+            f"supersedes.version: this version is derived from {base.version}, not {given.version}"
+        )
+    mapped = dict(given.items) if given else {}
+    unknown = sorted(set(mapped) - base.item_keys)
+    if unknown:
+        problems.append(f"supersedes.items: {unknown} are not items of {base.id} {base.version}")
+    if problems:
+        raise Invalid("the derived version does not fit its origin", errors=_details(problems))
+    items = {
+        old: mapped.get(old, old if old in instrument.item_keys else None)
+        for old in sorted(base.item_keys)
+    }
+    data = instrument.model_dump(mode="python", exclude_none=True)
+    data["supersedes"] = Supersedes(version=base.version, items=items).model_dump()
+    try:
+        return Instrument.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(
+            "the derived version does not fit its origin",
+            errors=_details(e["msg"].removeprefix("Value error, ") for e in exc.errors()),
+        ) from None
+
+
+def _details(problems: Iterable[str]) -> list[dict[str, str]]:
+    return [{"detail": p} for p in problems]
+
+
+def _check_supersedes(catalog: Catalog, instrument: Instrument) -> None:
+    sup = instrument.supersedes
+    if sup is None:
+        return
+    old = catalog.get(instrument.id, sup.version)
+    if old is None:
+        raise Invalid(
+            f"supersedes.version: {instrument.id} has no version '{sup.version}' here",
+            errors=_details([f"supersedes.version: unknown version '{sup.version}'"]),
+        )
+    unknown = sorted(set(sup.items) - old.instrument.item_keys)
+    if unknown:
+        raise Invalid(
+            "supersedes.items names unknown old keys",
+            errors=_details([f"supersedes.items: unknown old keys {unknown}"]),
+        )
+
+
+def _prepared(
+    catalog: Catalog, instrument: Instrument, derived_from: str | None
+) -> tuple[Instrument, bytes]:
+    if derived_from is not None:
+        instrument = _with_crosswalk(instrument, _base(catalog, derived_from).instrument)
+    _check_supersedes(catalog, instrument)
+    return instrument, canonical(instrument)
+
+
+def _label_free(session: Session, instrument: Instrument) -> None:
+    taken = session.scalar(
+        select(InstrumentVersion.id).where(
+            InstrumentVersion.instrument_id == instrument.id,
+            InstrumentVersion.version == instrument.version,
+        )
+    )
+    if taken is not None:
+        raise Conflict(
+            f"the label {instrument.id} {instrument.version} is already in use; choose another "
+            "version label"
+        )
+
+
+# --- use cases ------------------------------------------------------------------------------------
+
+
+def create_draft(
+    session: Session,
+    principal: Principal,
+    library: Catalog,
+    instrument: Instrument,
+    *,
+    derived_from: str | None = None,
+) -> InstrumentVersion:
+    """Store ``instrument`` as a draft of the workspace (``derived_from``: "<id> <version>" of a
+    version it adapts, whose crosswalk is then completed)."""
+    catalog = workspace_catalog(session, library, principal.workspace_id)
+    instrument, text = _prepared(catalog, instrument, derived_from)
+    with write_transaction(session):
+        _label_free(session, instrument)
+        ts = now()
+        row = InstrumentVersion(
+            instrument_id=instrument.id,
+            version=instrument.version,
+            content_hash=content_hash(text),
+            title=instrument.title.en[:200],
+            loaded_at=ts,
+            workspace_id=principal.workspace_id,
+            status=DRAFT,
+            content=text.decode(),
+            derived_from=derived_from,
+            created_by=principal.actor,
+        )
+        session.add(row)
+        session.flush()
+        audit(
+            session,
+            principal,
+            "instrument.create",
+            "instrument_version",
+            f"{instrument.id} {instrument.version}",
+            {"derived_from": derived_from},
+        )
+    return row
+
+
+def derive(
+    session: Session,
+    principal: Principal,
+    library: Catalog,
+    instrument_id: str,
+    version: str,
+    new_version: str,
+) -> InstrumentVersion:
+    """A draft copy of a library version (or of one of the workspace's own) as ``new_version``:
+    the same items, superseding the original item for item, ready to adapt."""
+    catalog = workspace_catalog(session, library, principal.workspace_id)
+    base = catalog.get(instrument_id, version)
+    if base is None:
+        raise NotFound(f"instrument {instrument_id} version {version} does not exist")
+    data = base.instrument.model_dump(mode="python", exclude_none=True)
+    data.update(version=new_version, variants=(), supersedes=None)
+    data.pop("derived_from", None)
+    instrument = read_text(canonical(_valid(data)))
+    return create_draft(
+        session, principal, library, instrument, derived_from=f"{instrument_id} {version}"
+    )
+
+
+def _valid(data: dict[str, Any]) -> Instrument:
+    try:
+        return Instrument.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid(
+            "the new version is not valid",
+            errors=[
+                {"detail": f"{'.'.join(map(str, e['loc']))}: {e['msg']}"} for e in exc.errors()
+            ],
+        ) from None
+
+
+def replace_draft(
+    session: Session,
+    principal: Principal,
+    library: Catalog,
+    instrument_id: str,
+    version: str,
+    instrument: Instrument,
+) -> InstrumentVersion:
+    """Replace a draft's text (its id and version stay); a published version answers 409."""
+    row = _draft(session, principal, instrument_id, version)
+    if (instrument.id, instrument.version) != (instrument_id, version):
+        raise Invalid(
+            f"the text is {instrument.id} {instrument.version}, not the draft "
+            f"{instrument_id} {version}",
+            errors=_details(["id/version: must be those of the draft being replaced"]),
+        )
+    catalog = workspace_catalog(session, library, principal.workspace_id)
+    instrument, text = _prepared(catalog, instrument, row.derived_from)
+    with write_transaction(session):
+        row = _draft(session, principal, instrument_id, version)
+        row.content = text.decode()
+        row.content_hash = content_hash(text)
+        row.title = instrument.title.en[:200]
+        audit(
+            session,
+            principal,
+            "instrument.update",
+            "instrument_version",
+            f"{row.instrument_id} {row.version}",
+        )
+    return row
+
+
+def delete_draft(session: Session, principal: Principal, instrument_id: str, version: str) -> None:
+    with write_transaction(session):
+        row = _draft(session, principal, instrument_id, version)
+        session.delete(row)
+        audit(
+            session,
+            principal,
+            "instrument.delete",
+            "instrument_version",
+            f"{instrument_id} {version}",
+        )
+
+
+def publish(
+    session: Session, principal: Principal, instrument_id: str, version: str
+) -> InstrumentVersion:
+    """Publish a draft: from now on its text never changes, assessments can use it, and the
+    workspace's webhook subscribers hear ``instrument.published``."""
+    with write_transaction(session):
+        row = _draft(session, principal, instrument_id, version)
+        row.status = PUBLISHED
+        row.published_at = now()
+        row.published_by = principal.actor
+        data = {
+            "instrument_id": instrument_id,
+            "version": version,
+            "content_hash": row.content_hash,
+            "derived_from": row.derived_from,
+        }
+        audit(
+            session,
+            principal,
+            "instrument.publish",
+            "instrument_version",
+            f"{instrument_id} {version}",
+        )
+        emit(session, principal.workspace_id, "instrument.published", data)
+    return row
+
+
+def score_trial(
+    session: Session,
+    principal: Principal,
+    library: Catalog,
+    instrument_id: str,
+    version: str,
+    answers: Iterable[RawAnswer],
+) -> tuple[str, dict[str, Any]]:
+    """The explained score that ``answers`` would get with a version the workspace sees (a draft
+    included), with the version's content hash; nothing is stored. AnswersInvalid lists every
+    answer that cannot be accepted."""
+    catalog = workspace_catalog(session, library, principal.workspace_id, drafts=True)
+    f = catalog.get(instrument_id, version)
+    if f is None:
+        raise NotFound(f"instrument {instrument_id} version {version} does not exist")
+    parsed = parse_answers(f.instrument, answers)
+    return f.content_hash, score_payload(score_answers(f, parsed.values), f.instrument)
+
+
+@dataclass(frozen=True)
+class OwnVersion:
+    """A workspace version as the API and the CLI describe it, crosswalk included."""
+
+    row: InstrumentVersion
+    file: InstrumentFile
+    supersedes: str | None
+    dropped_items: list[str]
+    new_items: list[str]
+
+
+def describe(row: InstrumentVersion) -> OwnVersion:
+    f = row_file(row)
+    sup = f.instrument.supersedes
+    if sup is None:
+        return OwnVersion(row, f, None, [], [])
+    carried = {new for new in sup.items.values() if new is not None}
+    return OwnVersion(
+        row,
+        f,
+        sup.version,
+        sorted(old for old, new in sup.items.items() if new is None),
+        sorted(f.instrument.item_keys - carried),
+    )
+
+
+def status_of(session: Session, principal: Principal, f: InstrumentFile) -> str:
+    """Whether a version the workspace sees is a draft or published (the library's always are)."""
+    if not f.owned:
+        return PUBLISHED
+    return get_owned(session, principal, f.instrument.id, f.instrument.version).status
