@@ -267,9 +267,11 @@ def create_draft(
     instrument: Instrument,
     *,
     derived_from: str | None = None,
+    publish_now: bool = False,
 ) -> InstrumentVersion:
     """Store ``instrument`` as a draft of the workspace (``derived_from``: "<id> <version>" of a
-    version it adapts, whose crosswalk is then completed)."""
+    version it adapts, whose crosswalk is then completed); ``publish_now`` publishes it in the
+    same transaction (the command line's one step)."""
     catalog = workspace_catalog(session, library, principal.workspace_id)
     instrument, text = _prepared(catalog, instrument, derived_from)
     with write_transaction(session):
@@ -297,6 +299,8 @@ def create_draft(
             f"{instrument.id} {instrument.version}",
             {"derived_from": derived_from},
         )
+        if publish_now:
+            _mark_published(session, principal, row)
     return row
 
 
@@ -388,24 +392,22 @@ def publish(
     workspace's webhook subscribers hear ``instrument.published``."""
     with write_transaction(session):
         row = _draft(session, principal, instrument_id, version)
-        row.status = PUBLISHED
-        row.published_at = now()
-        row.published_by = principal.actor
-        data = {
-            "instrument_id": instrument_id,
-            "version": version,
-            "content_hash": row.content_hash,
-            "derived_from": row.derived_from,
-        }
-        audit(
-            session,
-            principal,
-            "instrument.publish",
-            "instrument_version",
-            f"{instrument_id} {version}",
-        )
-        emit(session, principal.workspace_id, "instrument.published", data)
+        _mark_published(session, principal, row)
     return row
+
+
+def _mark_published(session: Session, principal: Principal, row: InstrumentVersion) -> None:
+    row.status = PUBLISHED
+    row.published_at = now()
+    row.published_by = principal.actor
+    data = {
+        "instrument_id": row.instrument_id,
+        "version": row.version,
+        "content_hash": row.content_hash,
+        "derived_from": row.derived_from,
+    }
+    audit(session, principal, "instrument.publish", "instrument_version", _label(row))
+    emit(session, principal.workspace_id, "instrument.published", data)
 
 
 def score_trial(

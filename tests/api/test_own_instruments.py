@@ -355,3 +355,41 @@ def _own_catalog(tenant: Tenant, catalog: Catalog) -> Catalog:
 
     with tenant.client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
         return workspace_catalog(session, catalog, tenant.principal.workspace_id)
+
+
+def test_the_command_line_derives_and_publishes(
+    tenant: Tenant, database_url: str, engine: Engine, tmp_path: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app as cli_app
+
+    env = {"OCA_DATABASE_URL": database_url}
+    label = _label()
+    target = tmp_path / "adapted.yaml"
+    run = CliRunner().invoke(
+        cli_app,
+        ["instruments", "derive", "oca", "2015.2", label, "-w", tenant.name, "--out", str(target)],
+        env=env,
+    )
+    assert run.exit_code == 0, run.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(target.read_text().replace("weight: 1", "weight: -1", 1))
+    before = db_counts(engine)
+    refused = CliRunner().invoke(
+        cli_app, ["instruments", "publish", str(bad), "-w", tenant.name], env=env
+    )
+    assert refused.exit_code != 0 and "weight" in refused.output, refused.output
+    assert db_counts(engine) == before
+    done = CliRunner().invoke(
+        cli_app, ["instruments", "publish", str(target), "-w", tenant.name], env=env
+    )
+    assert done.exit_code == 0, done.output
+    listed = CliRunner().invoke(
+        cli_app, ["instruments", "list", "-w", tenant.name, "--json"], env=env
+    )
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)
+    assert {"version": label, "owner": "workspace", "status": "published"}.items() <= next(
+        r for r in rows if r["version"] == label
+    ).items()
