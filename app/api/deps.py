@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -108,14 +109,25 @@ def _library(request: Request) -> Catalog:
     return catalog
 
 
-def get_catalog(request: Request, principal: PrincipalDep, session: SessionDep) -> Catalog:
-    """The library plus the caller's workspace's published versions (one indexed query)."""
-    return workspace_catalog(session, _library(request), principal.workspace_id)
+async def get_catalog(request: Request, principal: PrincipalDep, session: SessionDep) -> Catalog:
+    """The library plus the caller's workspace's published versions: the library as loaded, with
+    no query and no thread, for a workspace that has none (most); else one indexed query."""
+    if not principal.owns_instruments:
+        return _library(request)
+    return await run_in_threadpool(
+        workspace_catalog, session, _library(request), principal.workspace_id
+    )
 
 
-def get_draft_catalog(request: Request, principal: PrincipalDep, session: SessionDep) -> Catalog:
+async def get_draft_catalog(
+    request: Request, principal: PrincipalDep, session: SessionDep
+) -> Catalog:
     """``get_catalog`` with the workspace's drafts too: for previews, never for assessments."""
-    return workspace_catalog(session, _library(request), principal.workspace_id, drafts=True)
+    if not principal.owns_instruments:
+        return _library(request)
+    return await run_in_threadpool(
+        partial(workspace_catalog, drafts=True), session, _library(request), principal.workspace_id
+    )
 
 
 async def get_library(request: Request) -> Catalog:

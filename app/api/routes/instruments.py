@@ -20,7 +20,7 @@ from app.domain.instrument import Text
 from app.excel.problems import WorkbookRejected
 from app.services.authoring import authoring_limits, authoring_workbook, check_authoring
 from app.services.instruments import get_file, template_workbook
-from app.services.owned_instruments import DRAFT, status_of
+from app.services.owned_instruments import DRAFT, PUBLISHED, status_of
 from app.services.xlsform import xlsform_workbook
 
 router = v1_router("instruments")
@@ -64,7 +64,7 @@ async def list_instruments(catalog: CatalogDep) -> Page[InstrumentSummary]:
     summary="The full definition of one instrument version",
     responses=NOT_FOUND,
 )
-def get_instrument_version(
+async def get_instrument_version(
     catalog: DraftCatalogDep,
     session: SessionDep,
     principal: PrincipalDep,
@@ -72,11 +72,12 @@ def get_instrument_version(
     version: str = VersionPath,
 ) -> InstrumentVersionRead:
     f = get_file(catalog, instrument_id, version)
+    status = await run_in_threadpool(status_of, session, principal, f) if f.owned else PUBLISHED
     return InstrumentVersionRead(
         content_hash=f.content_hash,
         definition=f.instrument,
         owner="workspace" if f.owned else "library",
-        status="draft" if status_of(session, principal, f) == DRAFT else "published",
+        status="draft" if status == DRAFT else "published",
     )
 
 
