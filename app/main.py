@@ -36,6 +36,7 @@ from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
 from app.services.jobs_runner import JobRunner
 from app.services.metrics import count_pool_use
+from app.services.owned_instruments import every_published_catalog
 from app.services.rates import RateLimiter
 from app.services.stale_scores import refresh_stale_scores
 from app.services.throttle import Blocklist
@@ -82,7 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             with app.state.sessionmaker() as session:
                 sync_catalog(session, catalog)
-                refresh_stale_scores(session, catalog)  # scores of an older engine: recomputed
+                # scores of an older engine: recomputed (workspaces' own versions included)
+                refresh_stale_scores(session, every_published_catalog(session, catalog))
             refresh_statistics(engine)
             # webhooks are sent by a thread of each worker, never by the request that caused them
             sender = DeliveryThread(app.state.sessionmaker, settings)

@@ -43,6 +43,7 @@ def serve(
     """Migrate the database, check instrument files, then serve the API with uvicorn."""
     import uvicorn
 
+    from app.services.owned_instruments import every_published_catalog
     from app.services.stale_scores import refresh_stale_scores
 
     settings = read_settings()
@@ -55,7 +56,8 @@ def serve(
             settings, create=True, migrate_first=migrate_first, catalog=catalog
         ) as session:
             # once, before the workers start (each would otherwise find the same work)
-            recomputed = refresh_stale_scores(session, catalog)
+            every = every_published_catalog(session, catalog)  # workspaces' own too
+            recomputed = refresh_stale_scores(session, every)
     if recomputed:
         err.print(f"recomputed {recomputed} stored score(s) made by an older engine")
     out.print(f"OCA Engine on http://{host}:{port}  (docs: http://{host}:{port}/docs)")

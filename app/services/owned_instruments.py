@@ -80,6 +80,21 @@ def workspace_catalog(
     return library.with_owned(owned) if owned else library
 
 
+def every_published_catalog(session: Session, library: Catalog) -> Catalog:
+    """The library plus every workspace's published versions, for work over all assessments
+    (scores of an older engine recomputed at start, ``oca data rescore``): labels are unique
+    service-wide, so the versions of different workspaces never collide."""
+    rows = session.execute(
+        select(InstrumentVersion.content, InstrumentVersion.content_hash).where(
+            InstrumentVersion.workspace_id.is_not(None),
+            InstrumentVersion.status == PUBLISHED,
+        )
+    ).all()
+    session.rollback()  # end the read: the caller's writes follow
+    owned = [cached_file(h) or owned_file((t or "").encode(), h) for t, h in rows]
+    return library.with_owned(owned) if owned else library
+
+
 # --- reading what is uploaded ---------------------------------------------------------------------
 
 

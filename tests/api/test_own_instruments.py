@@ -6,15 +6,23 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import openpyxl
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from app.catalog import Catalog
 from app.catalog.loader import parse_instrument
 from app.catalog.owned import canonical
+from app.config import Settings
+from app.excel import Prefill, build_template
+from app.main import create_app
+from app.services.assessment_scoring import rescore_all
+from app.services.owned_instruments import every_published_catalog, workspace_catalog
 from tests.api.factories import (
     assert_problem,
     call,
@@ -24,13 +32,15 @@ from tests.api.factories import (
     ok,
     submit,
 )
+from tests.api.test_jobs import job_settings, wait
+from tests.api.test_jobs import post as jobs_post
 from tests.api.test_submissions import kobo_csv, post
 from tests.api.webhooks_receiver import (  # noqa: F401 - fixtures
     sessions_fixture,
     wh_client_fixture,
     wh_settings_fixture,
 )
-from tests.conftest import Tenant
+from tests.conftest import ContractClient, Tenant
 
 
 def _label() -> str:
@@ -351,8 +361,6 @@ def test_a_new_instrument_from_a_workbook_exports_as_xlsform_and_imports_kobo(
 
 
 def _own_catalog(tenant: Tenant, catalog: Catalog) -> Catalog:
-    from app.services.owned_instruments import workspace_catalog
-
     with tenant.client.app.state.sessionmaker() as session:  # type: ignore[attr-defined]
         return workspace_catalog(session, catalog, tenant.principal.workspace_id)
 
@@ -393,3 +401,36 @@ def test_the_command_line_derives_and_publishes(
     assert {"version": label, "owner": "workspace", "status": "published"}.items() <= next(
         r for r in rows if r["version"] == label
     ).items()
+
+
+@pytest.fixture()
+def runner_client(settings: Settings) -> Iterator[TestClient]:
+    """An app with a running job runner (tests/api/test_jobs.py)."""
+    with ContractClient(create_app(job_settings(settings)), raise_server_exceptions=False) as c:
+        yield c
+
+
+def test_an_import_job_and_a_rescore_see_the_workspace_version(
+    runner_client: TestClient, tenant: Tenant, catalog: Catalog, session: Any
+) -> None:
+    label = _label()
+    ok(
+        call(tenant, "POST", "/v1/instruments/opi/versions/2015.2/derive", json={"version": label}),
+        201,
+    )
+    ok(call(tenant, "POST", f"/v1/instruments/opi/versions/{label}/publish", "admin"))
+    f = _own_catalog(tenant, catalog).get("opi", label)
+    assert f is not None
+    answers = {k: 3.0 for k in f.instrument.item_keys}
+    pre = Prefill("Org job", None, "baseline", date(2024, 2, 2), None, answers, {})  # type: ignore[arg-type]
+    data = build_template(f.instrument, f.content_hash, "en", pre)
+    accepted = jobs_post(runner_client, tenant, [("own.xlsx", data)])
+    assert accepted.status_code == 202, accepted.text
+    done = wait(runner_client, tenant, accepted.headers["Location"])
+    assert done["status"] == "succeeded", done
+    assert [r["status"] for r in done["result"]["results"]] == ["created"], done
+
+    # scores of an older engine are recomputed at start with every workspace's versions
+    report = rescore_all(session, every_published_catalog(session, catalog), write=False)
+    assert report.checked >= 1 and report.changed == []
+    assert rescore_all(session, catalog, write=False).checked < report.checked
