@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,22 +38,53 @@ def canonical(instrument: Instrument) -> bytes:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100).encode()
 
 
-def check_owned(raw: bytes, where: str = "instrument") -> Instrument:
-    """Parse and validate a workspace version's YAML or JSON text; raise CatalogError listing
-    every problem with its place (the YAML line, or the path of the key: ``dimensions[0]...``)."""
-    data = _dropped_targets_to_null(read_data(raw, where))
-    instrument = validate_data(data, where)
-    problems: list[str] = []
-    if not is_local_version(instrument.version):
+@dataclass(frozen=True)
+class OwnedProblem:
+    """A rule only a workspace's version must follow, said in English and Spanish."""
+
+    en: str
+    es: str
+
+
+class OwnedRejected(Exception):
+    def __init__(self, problems: list[OwnedProblem]) -> None:
+        super().__init__("; ".join(p.en for p in problems))
+        self.problems = problems
+
+
+def owned_problems(instrument: Instrument) -> list[OwnedProblem]:
+    problems: list[OwnedProblem] = []
+    v = instrument.version
+    if not is_local_version(v):
         problems.append(
-            f"version: '{instrument.version}' must carry the word 'local' as one of its parts "
-            f"(e.g. '{instrument.version}-local'); library versions never do, so the two "
-            "never collide"
+            OwnedProblem(
+                f"version: '{v}' must carry the word 'local' as one of its parts (e.g. "
+                f"'{v}-local'); library versions never do, so the two never collide",
+                f"version: '{v}' debe llevar la palabra 'local' como una de sus partes (p. ej. "
+                f"'{v}-local'); las versiones de la biblioteca nunca la llevan, así que no "
+                "pueden coincidir",
+            )
         )
     if instrument.variants:
-        problems.append("variants: a workspace version cannot declare variants; derive one")
+        problems.append(
+            OwnedProblem(
+                "variants: a workspace version cannot declare variants; derive a version instead",
+                "variants: una versión del espacio de trabajo no declara variantes; derive una "
+                "versión en su lugar",
+            )
+        )
+    return problems
+
+
+def check_owned(raw: bytes, where: str = "instrument") -> Instrument:
+    """Parse and validate a workspace version's YAML or JSON text: CatalogError lists every
+    problem of the text with its place (the YAML line, or the path of the key:
+    ``dimensions[0](key=...).areas...``), OwnedRejected what only a workspace version follows."""
+    data = _dropped_targets_to_null(read_data(raw, where))
+    instrument = validate_data(data, where)
+    problems = owned_problems(instrument)
     if problems:
-        raise CatalogError(where, problems)
+        raise OwnedRejected(problems)
     return instrument
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, CatalogError, InstrumentFile, content_hash
-from app.catalog.owned import cached_file, canonical, check_owned, owned_file
+from app.catalog.owned import OwnedRejected, cached_file, canonical, check_owned, owned_file
 from app.db.models import InstrumentVersion
 from app.db.session import write_transaction
 from app.domain.answers import RawAnswer, parse_answers
@@ -98,12 +98,23 @@ def every_published_catalog(session: Session, library: Catalog) -> Catalog:
 # --- reading what is uploaded ---------------------------------------------------------------------
 
 
-def _problems(exc: CatalogError, what: str) -> Invalid:
-    return Invalid(
-        f"the {what} is not a valid instrument version: {len(exc.problems)} problem(s); "
-        "nothing was stored",
-        errors=[{"detail": p} for p in exc.problems],
+def _rejected(exc: CatalogError | OwnedRejected, what: tuple[str, str]) -> Invalid:
+    errors = (
+        [{"detail": p} for p in exc.problems]  # the model's own words (English, as `oca validate`)
+        if isinstance(exc, CatalogError)
+        else [{"detail": p.en, "detail_es": p.es} for p in exc.problems]
     )
+    n = len(errors)
+    return Invalid(
+        f"the {what[0]} is not a valid instrument version: {n} problem(s); nothing was stored",
+        detail_es=f"{what[1]} no es una versión de instrumento válida: {n} problema(s); no se "
+        "guardó nada",
+        errors=errors,
+    )
+
+
+TEXT = ("text", "el texto")
+WORKBOOK = ("workbook", "el libro")
 
 
 def read_text(raw: bytes) -> Instrument:
@@ -111,18 +122,18 @@ def read_text(raw: bytes) -> Instrument:
     its place (a line and column, or the path of the key)."""
     try:
         return check_owned(raw)
-    except CatalogError as exc:
-        raise _problems(exc, "text") from None
+    except (CatalogError, OwnedRejected) as exc:
+        raise _rejected(exc, TEXT) from None
 
 
 def read_workbook(data: bytes, limits: Limits) -> Instrument:
     """An instrument version from an authoring workbook; WorkbookRejected lists every problem with
-    its sheet and cell, Invalid what only a workspace version must respect (its label)."""
+    its sheet and cell, Invalid what only a workspace version must follow (its label)."""
     instrument = read_authoring(data, limits)
     try:
         return check_owned(canonical(instrument))
-    except CatalogError as exc:
-        raise _problems(exc, "workbook") from None
+    except (CatalogError, OwnedRejected) as exc:
+        raise _rejected(exc, WORKBOOK) from None
 
 
 # --- the workspace's rows -------------------------------------------------------------------------
@@ -158,7 +169,11 @@ def get_owned(
         )
     )
     if row is None:
-        raise NotFound(f"the workspace has no instrument {instrument_id} version {version}")
+        raise NotFound(
+            f"the workspace has no instrument {instrument_id} version {version}",
+            detail_es=f"el espacio de trabajo no tiene el instrumento {instrument_id} versión "
+            f"{version}",
+        )
     return row
 
 
@@ -169,7 +184,9 @@ def _draft(
     if row.status != DRAFT:
         raise Conflict(
             f"{instrument_id} {version} is published and immutable; derive a new version to "
-            "change it"
+            "change it",
+            detail_es=f"{instrument_id} {version} está publicada y no cambia más; derive una "
+            "versión nueva para modificarla",
         )
     return row
 
@@ -189,29 +206,55 @@ def _base(catalog: Catalog, derived_from: str) -> InstrumentFile:
     instrument_id, _, version = derived_from.partition(" ")
     base = catalog.get(instrument_id, version)
     if base is None:
-        raise NotFound(f"instrument {instrument_id} version {version} does not exist")
+        raise _unknown(instrument_id, version)
     return base
+
+
+def _unknown(instrument_id: str, version: str) -> NotFound:
+    return NotFound(
+        f"instrument {instrument_id} version {version} does not exist",
+        detail_es=f"el instrumento {instrument_id} versión {version} no existe",
+    )
+
+
+MISFIT = (
+    "the derived version does not fit its origin",
+    "la versión derivada no corresponde a su origen",
+)
 
 
 def _with_crosswalk(instrument: Instrument, base: Instrument) -> Instrument:
     """``instrument`` superseding ``base``: every item of ``base`` maps to the key the author gave,
     else to the same key when it is still there, else to null (dropped)."""
-    problems: list[str] = []
+    problems: list[tuple[str, str]] = []
+    origin = f"{base.id} {base.version}"
     if instrument.id != base.id:
         problems.append(
-            f"id: a version derived from {base.id} {base.version} keeps the id '{base.id}'"
+            (
+                f"id: a version derived from {origin} keeps the id '{base.id}'",
+                f"id: una versión derivada de {origin} conserva el id '{base.id}'",
+            )
         )
     given = instrument.supersedes
     if given is not None and given.version != base.version:
         problems.append(
-            f"supersedes.version: this version is derived from {base.version}, not {given.version}"
+            (
+                f"supersedes.version: this version is derived from {base.version}, "
+                f"not {given.version}",
+                f"supersedes.version: esta versión deriva de {base.version}, no de {given.version}",
+            )
         )
     mapped = dict(given.items) if given else {}
     unknown = sorted(set(mapped) - base.item_keys)
     if unknown:
-        problems.append(f"supersedes.items: {unknown} are not items of {base.id} {base.version}")
+        problems.append(
+            (
+                f"supersedes.items: {unknown} are not items of {origin}",
+                f"supersedes.items: {unknown} no son ítems de {origin}",
+            )
+        )
     if problems:
-        raise Invalid("the derived version does not fit its origin", errors=_details(problems))
+        raise Invalid(MISFIT[0], detail_es=MISFIT[1], errors=_details(problems))
     items = {
         old: mapped.get(old, old if old in instrument.item_keys else None)
         for old in sorted(base.item_keys)
@@ -222,13 +265,14 @@ def _with_crosswalk(instrument: Instrument, base: Instrument) -> Instrument:
         return Instrument.model_validate(data)
     except ValidationError as exc:
         raise Invalid(
-            "the derived version does not fit its origin",
-            errors=_details(e["msg"].removeprefix("Value error, ") for e in exc.errors()),
+            MISFIT[0],
+            detail_es=MISFIT[1],
+            errors=[{"detail": e["msg"].removeprefix("Value error, ")} for e in exc.errors()],
         ) from None
 
 
-def _details(problems: Iterable[str]) -> list[dict[str, str]]:
-    return [{"detail": p} for p in problems]
+def _details(problems: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"detail": en, "detail_es": es} for en, es in problems]
 
 
 def _check_supersedes(catalog: Catalog, instrument: Instrument) -> None:
@@ -237,16 +281,14 @@ def _check_supersedes(catalog: Catalog, instrument: Instrument) -> None:
         return
     old = catalog.get(instrument.id, sup.version)
     if old is None:
-        raise Invalid(
-            f"supersedes.version: {instrument.id} has no version '{sup.version}' here",
-            errors=_details([f"supersedes.version: unknown version '{sup.version}'"]),
-        )
+        en = f"supersedes.version: {instrument.id} has no version '{sup.version}' here"
+        es = f"supersedes.version: {instrument.id} no tiene aquí la versión '{sup.version}'"
+        raise Invalid(en, detail_es=es, errors=_details([(en, es)]))
     unknown = sorted(set(sup.items) - old.instrument.item_keys)
     if unknown:
-        raise Invalid(
-            "supersedes.items names unknown old keys",
-            errors=_details([f"supersedes.items: unknown old keys {unknown}"]),
-        )
+        en = f"supersedes.items: {unknown} are not items of {instrument.id} {sup.version}"
+        es = f"supersedes.items: {unknown} no son ítems de {instrument.id} {sup.version}"
+        raise Invalid(en, detail_es=es, errors=_details([(en, es)]))
 
 
 def _prepared(
@@ -268,7 +310,9 @@ def _label_free(session: Session, instrument: Instrument) -> None:
     if taken is not None:
         raise Conflict(
             f"the label {instrument.id} {instrument.version} is already in use; choose another "
-            "version label"
+            "version label",
+            detail_es=f"la etiqueta {instrument.id} {instrument.version} ya está en uso; elija "
+            "otra etiqueta de versión",
         )
 
 
@@ -332,7 +376,7 @@ def derive(
     catalog = workspace_catalog(session, library, principal.workspace_id)
     base = catalog.get(instrument_id, version)
     if base is None:
-        raise NotFound(f"instrument {instrument_id} version {version} does not exist")
+        raise _unknown(instrument_id, version)
     data = base.instrument.model_dump(mode="python", exclude_none=True)
     data.update(version=new_version, variants=(), supersedes=None)
     data.pop("derived_from", None)
@@ -348,6 +392,7 @@ def _valid(data: dict[str, Any]) -> Instrument:
     except ValidationError as exc:
         raise Invalid(
             "the new version is not valid",
+            detail_es="la versión nueva no es válida",
             errors=[
                 {"detail": f"{'.'.join(map(str, e['loc']))}: {e['msg']}"} for e in exc.errors()
             ],
@@ -365,11 +410,15 @@ def replace_draft(
     """Replace a draft's text (its id and version stay); a published version answers 409."""
     row = _draft(session, principal, instrument_id, version)
     if (instrument.id, instrument.version) != (instrument_id, version):
-        raise Invalid(
-            f"the text is {instrument.id} {instrument.version}, not the draft "
-            f"{instrument_id} {version}",
-            errors=_details(["id/version: must be those of the draft being replaced"]),
+        en = (
+            f"id/version: the text is {instrument.id} {instrument.version}, not the draft "
+            f"{instrument_id} {version}"
         )
+        es = (
+            f"id/version: el texto es {instrument.id} {instrument.version}, no el borrador "
+            f"{instrument_id} {version}"
+        )
+        raise Invalid(en, detail_es=es, errors=_details([(en, es)]))
     catalog = workspace_catalog(session, library, principal.workspace_id)
     instrument, text = _prepared(catalog, instrument, row.derived_from)
     with write_transaction(session):
@@ -439,7 +488,7 @@ def score_trial(
     catalog = workspace_catalog(session, library, principal.workspace_id, drafts=True)
     f = catalog.get(instrument_id, version)
     if f is None:
-        raise NotFound(f"instrument {instrument_id} version {version} does not exist")
+        raise _unknown(instrument_id, version)
     parsed = parse_answers(f.instrument, answers)
     return f.content_hash, score_payload(score_answers(f, parsed.values), f.instrument)
 

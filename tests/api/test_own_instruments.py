@@ -285,7 +285,8 @@ def test_library_labels_are_refused_and_every_problem_is_named(
         headers={"Content-Type": "application/yaml"},
     )
     body = assert_problem(r, 422)
-    assert any("'local'" in e["detail"] for e in body["errors"])
+    assert any("'local'" in e["detail"] and "'local'" in e["detail_es"] for e in body["errors"])
+    assert body["detail_es"].startswith("el texto no es una versión de instrumento válida")
     data = json.loads(json.dumps(parse_instrument(text_, "x").model_dump(mode="json")))
     data["version"] = "9-local"
     data["dimensions"][0]["areas"][0]["items"][0]["scale"] = "nope"
