@@ -38,7 +38,7 @@ from app.services.jobs_runner import JobRunner
 from app.services.metrics import count_pool_use
 from app.services.owned_instruments import every_published_catalog
 from app.services.rates import RateLimiter
-from app.services.stale_scores import refresh_stale_scores
+from app.services.stale_scores import refresh_stale_scores, stale_score_ids
 from app.services.throttle import Blocklist
 from app.services.webhooks_delivery import DeliveryThread
 from app.web import docs as web_docs
@@ -84,7 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             with app.state.sessionmaker() as session:
                 sync_catalog(session, catalog)
                 # scores of an older engine: recomputed (workspaces' own versions included)
-                refresh_stale_scores(session, every_published_catalog(session, catalog))
+                if stale_score_ids(session):
+                    refresh_stale_scores(session, every_published_catalog(session, catalog))
             refresh_statistics(engine)
             # webhooks are sent by a thread of each worker, never by the request that caused them
             sender = DeliveryThread(app.state.sessionmaker, settings)

@@ -129,7 +129,7 @@ def instruments_publish(
 
 @command(instruments_app, "derive")
 def instruments_derive(
-    instrument_id: Annotated[str, typer.Argument(metavar="ID")],
+    instrument_id: Annotated[str, typer.Argument(metavar="ID", help="The instrument, e.g. oca")],
     version: Annotated[str, typer.Argument(metavar="VERSION", help="The version to adapt")],
     new_version: Annotated[str, typer.Argument(metavar="NEW", help="e.g. 2015.2-local")],
     workspace: Annotated[str, typer.Option("--workspace", "-w", help="The owning workspace")],

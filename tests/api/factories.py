@@ -43,7 +43,6 @@ TABLES = (
     "webhook_delivery",
     "rater",
     "rating",
-    "instrument_version",
 )
 
 
