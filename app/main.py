@@ -24,6 +24,7 @@ from app.api.routes import (
     jobs,
     keys,
     organizations,
+    own_instruments,
     plans,
     rater,
     ratings,
@@ -38,8 +39,9 @@ from app.db.session import make_engine, make_sessionmaker, refresh_statistics
 from app.services.instruments import sync_catalog
 from app.services.jobs_runner import JobRunner
 from app.services.metrics import count_pool_use
+from app.services.owned_instruments import every_published_catalog
 from app.services.rates import RateLimiter
-from app.services.stale_scores import refresh_stale_scores
+from app.services.stale_scores import refresh_stale_scores, stale_score_ids
 from app.services.throttle import Blocklist
 from app.services.webhooks_delivery import DeliveryThread
 from app.web import docs as web_docs
@@ -84,7 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             with app.state.sessionmaker() as session:
                 sync_catalog(session, catalog)
-                refresh_stale_scores(session, catalog)  # scores of an older engine: recomputed
+                # scores of an older engine: recomputed (workspaces' own versions included)
+                if stale_score_ids(session):
+                    refresh_stale_scores(session, every_published_catalog(session, catalog))
             refresh_statistics(engine)
             # webhooks are sent by a thread of each worker, never by the request that caused them
             sender = DeliveryThread(app.state.sessionmaker, settings)
@@ -138,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContext)  # outermost: every answer carries the request id
     app.include_router(health.router)
     for module in (
+        own_instruments,
         instruments,
         organizations,
         cohorts,

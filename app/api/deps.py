@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -13,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from app.catalog import Catalog
 from app.config import Settings
 from app.services.keys import Principal, authenticate
+from app.services.owned_instruments import workspace_catalog
 from app.services.rater_links import link_holds
 from app.services.rates import RateLimiter
 from app.services.throttle import Blocklist, failed_api_key, limits_of
@@ -35,18 +37,12 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session.close()
 
 
-async def get_catalog(request: Request) -> Catalog:
-    catalog: Catalog = request.app.state.catalog
-    return catalog
-
-
 async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
-CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 
 
@@ -142,3 +138,38 @@ async def rater_token(
 PrincipalDep = Annotated[Principal, Depends(require_key)]
 RaterTokenDep = Annotated[str, Depends(rater_token)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+def _library(request: Request) -> Catalog:
+    catalog: Catalog = request.app.state.catalog
+    return catalog
+
+
+async def get_catalog(request: Request, principal: PrincipalDep, session: SessionDep) -> Catalog:
+    """The library plus the caller's workspace's published versions: the library as loaded, with
+    no query and no thread, for a workspace that has none (most); else one indexed query."""
+    if not principal.owns_instruments:
+        return _library(request)
+    return await run_in_threadpool(
+        workspace_catalog, session, _library(request), principal.workspace_id
+    )
+
+
+async def get_draft_catalog(
+    request: Request, principal: PrincipalDep, session: SessionDep
+) -> Catalog:
+    """``get_catalog`` with the workspace's drafts too: for previews, never for assessments."""
+    if not principal.owns_instruments:
+        return _library(request)
+    return await run_in_threadpool(
+        partial(workspace_catalog, drafts=True), session, _library(request), principal.workspace_id
+    )
+
+
+async def get_library(request: Request) -> Catalog:
+    return _library(request)
+
+
+CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+DraftCatalogDep = Annotated[Catalog, Depends(get_draft_catalog)]
+LibraryDep = Annotated[Catalog, Depends(get_library)]

@@ -5,8 +5,10 @@ from app.catalog.loader import (
     CatalogError,
     InstrumentFile,
     content_hash,
+    is_local_version,
     load_catalog,
     load_file,
+    parse_instrument,
     recorded_hash,
 )
 
@@ -15,7 +17,9 @@ __all__ = [
     "CatalogError",
     "InstrumentFile",
     "content_hash",
+    "is_local_version",
     "load_catalog",
     "load_file",
+    "parse_instrument",
     "recorded_hash",
 ]

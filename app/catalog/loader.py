@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ class InstrumentFile:
     compiled: CompiledInstrument = field(repr=False, compare=False)
     # the versions the catalog derives from this file (its ``variants``)
     derived: tuple[InstrumentFile, ...] = field(default=(), repr=False, compare=False)
+    # a workspace's own version (app.catalog.owned), not one of the shipped library's
+    owned: bool = False
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -55,6 +58,15 @@ _UniqueKeyLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
     _construct_mapping,
 )
+
+
+# A workspace's own versions carry the word ``local`` as one part of their label
+# (``2015.2-local``, ``local-2025.1``); the library may not, so the two can never collide.
+_LOCAL = re.compile(r"(?:^|[.\-])local(?:[.\-]|$)", re.IGNORECASE)
+
+
+def is_local_version(version: str) -> bool:
+    return _LOCAL.search(version) is not None
 
 
 def content_hash(raw: bytes, variant: str | None = None) -> str:
@@ -89,33 +101,49 @@ def _location(data: Any, loc: tuple[int | str, ...]) -> str:
     return "".join(parts).lstrip(".") or "(top level)"
 
 
+def read_data(raw: bytes, where: Path | str) -> dict[str, Any]:
+    """The mapping an instrument's YAML (or JSON) text holds; CatalogError names the line."""
+    try:
+        data = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise CatalogError(where, [f"{at}invalid YAML: {problem}"]) from None
+    if not isinstance(data, dict):
+        raise CatalogError(where, ["the file must hold a mapping (id, version, scales, ...)"])
+    if data.get("derived_from") is not None:
+        raise CatalogError(
+            where, ["derived_from: set by the catalog on derived variants, never in a file"]
+        )
+    return data
+
+
+def validate_data(data: dict[str, Any], where: Path | str) -> Instrument:
+    """The instrument ``data`` describes; CatalogError names every problem with its path."""
+    try:
+        return Instrument.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"{_location(data, tuple(err['loc']))}: {err['msg'].removeprefix('Value error, ')}"
+            for err in exc.errors()
+        ]
+        raise CatalogError(where, problems) from None
+
+
+def parse_instrument(raw: bytes, where: Path | str) -> Instrument:
+    """Parse and validate an instrument's YAML (or JSON) text; raise CatalogError naming every
+    problem with its place (a YAML line, or the path of the key inside the document)."""
+    return validate_data(read_data(raw, where), where)
+
+
 def load_file(path: Path) -> InstrumentFile:
     """Load and validate one instrument file; raise CatalogError naming file, place and problem."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise CatalogError(path, [f"cannot read file: {exc.strerror}"]) from None
-    try:
-        data = yaml.load(raw, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise CatalogError(path, [f"{where}invalid YAML: {problem}"]) from None
-    if not isinstance(data, dict):
-        raise CatalogError(path, ["the file must hold a mapping (id, version, scales, ...)"])
-    if "derived_from" in data:
-        raise CatalogError(
-            path, ["derived_from: set by the catalog on derived variants, never in a file"]
-        )
-    try:
-        instrument = Instrument.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            f"{_location(data, tuple(err['loc']))}: {err['msg'].removeprefix('Value error, ')}"
-            for err in exc.errors()
-        ]
-        raise CatalogError(path, problems) from None
+    instrument = parse_instrument(raw, path)
     expected = (path.parent.name, path.stem)
     if (instrument.id, instrument.version) != expected:
         raise CatalogError(
@@ -124,6 +152,10 @@ def load_file(path: Path) -> InstrumentFile:
                 f"id/version in the file ({instrument.id} {instrument.version}) must match "
                 f"its place instruments/{expected[0]}/{expected[1]}.yaml"
             ],
+        )
+    if is_local_version(instrument.version):
+        raise CatalogError(
+            path, [f"version '{instrument.version}': 'local' is reserved for workspace versions"]
         )
     return InstrumentFile(
         path,
@@ -173,9 +205,17 @@ class Catalog:
         )
 
     def latest(self, instrument_id: str) -> InstrumentFile | None:
-        """The newest published version; a derived variant is never the default."""
+        """The newest published version; a derived variant is never the default, nor is a
+        workspace's own version of a library instrument."""
         versions = [f for f in self.versions(instrument_id) if f.instrument.derived_from is None]
+        versions = [f for f in versions if not f.owned] or versions
         return versions[-1] if versions else None
+
+    def with_owned(self, owned: Iterable[InstrumentFile]) -> Catalog:
+        """This library plus a workspace's own versions (whose labels never collide with it)."""
+        files = dict(self.files)
+        files.update(((f.instrument.id, f.instrument.version), f) for f in owned)
+        return Catalog(self.root, files)
 
     def __iter__(self) -> Iterator[InstrumentFile]:
         return iter(

@@ -79,7 +79,10 @@ def friendly_errors() -> Iterator[None]:
         yield
     except CatalogError as exc:
         raise fail("invalid instrument file(s):\n  " + "\n  ".join(exc.problems)) from None
-    except (DomainError, Busy, InstrumentChanged) as exc:
+    except DomainError as exc:  # with every problem it lists, one per line
+        details = [str(e["detail"]) for e in exc.extra.get("errors") or () if e.get("detail")]
+        raise fail("\n  ".join([exc.detail, *details])) from None
+    except (Busy, InstrumentChanged) as exc:
         raise fail(exc.detail) from None
     except OSError as exc:
         raise fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}") from None

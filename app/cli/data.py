@@ -62,12 +62,14 @@ def rescore(
 ) -> None:
     """Recompute every stored score from its answers and report any difference."""
     from app.services.assessment_scoring import rescore_all
+    from app.services.owned_instruments import every_published_catalog
 
     settings = read_settings()
     with friendly_errors():
         catalog = instrument_catalog(settings)
         with session_scope(settings, create=False, migrate_first=write, catalog=catalog) as session:
-            report = rescore_all(session, catalog, write=write)
+            every = every_published_catalog(session, catalog)  # workspaces' own too
+            report = rescore_all(session, every, write=write)
     out.print(f"checked {report.checked} stored score(s); {len(report.changed)} differ")
     if report.changed:
         table = Table("assessment", "stored overall", "recomputed overall")

@@ -140,7 +140,10 @@ def run_import(
     from app.services.uploads import expand_uploads
 
     limits = Limits(max_bytes=settings.max_upload_bytes)
+    from app.services.owned_instruments import workspace_catalog
+
     principal = cli_principal(session, workspace, create=not dry_run)
+    catalog = workspace_catalog(session, catalog, principal.workspace_id)
     results: list[svc.WorkbookResult] = []
     with Progress(console=progress_console, transient=True) as progress:
         task = progress.add_task("importing", total=len(files))

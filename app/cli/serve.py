@@ -43,7 +43,8 @@ def serve(
     """Migrate the database, check instrument files, then serve the API with uvicorn."""
     import uvicorn
 
-    from app.services.stale_scores import refresh_stale_scores
+    from app.services.owned_instruments import every_published_catalog
+    from app.services.stale_scores import refresh_stale_scores, stale_score_ids
 
     settings = read_settings()
     problems = settings.problems()
@@ -55,7 +56,10 @@ def serve(
             settings, create=True, migrate_first=migrate_first, catalog=catalog
         ) as session:
             # once, before the workers start (each would otherwise find the same work)
-            recomputed = refresh_stale_scores(session, catalog)
+            recomputed = 0
+            if stale_score_ids(session):  # with workspaces' own versions too
+                every = every_published_catalog(session, catalog)
+                recomputed = refresh_stale_scores(session, every)
     if recomputed:
         err.print(f"recomputed {recomputed} stored score(s) made by an older engine")
     out.print(f"OCA Engine on http://{host}:{port}  (docs: http://{host}:{port}/docs)")

@@ -82,6 +82,15 @@ class InstrumentVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     title: Mapped[str] = mapped_column(String(200))
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A workspace's own version (app.services.owned_instruments); NULL for the shipped library,
+    # whose text is its file. Labels are unique service-wide: a workspace's carry "local".
+    workspace_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("workspace.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="published", server_default="published")
+    content: Mapped[str | None] = mapped_column(Text)  # the canonical YAML (app.catalog.owned)
+    derived_from: Mapped[str | None] = mapped_column(String(80))  # "<id> <version>"
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    published_by: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (UniqueConstraint("instrument_id", "version"),)
 

@@ -210,7 +210,7 @@ class OrgComparison:
     endline_version: str
     cross_version: bool
     comparable_items: int  # items the two versions share
-    excluded_items: tuple[str, ...]  # the newer version's items the other does not carry
+    excluded_items: tuple[str, ...]  # items of one version only (either side)
     left_out: tuple[LeftOut, ...]  # shared items answered in one round only
     compared_items: int  # shared items answered in both rounds (or in neither)
     threshold: float  # the improvement rule's threshold, in the instrument's units
@@ -293,7 +293,11 @@ def compare_assessments(
     )
     assert common is not None  # the versions were checked just above
     b, e = common.baseline, common.endline
-    excluded = tuple(sorted(new.item_keys - common.comparable))
+    # what is not comparable, named on both sides: the newer version's items the older does not
+    # carry, and the older version's items its crosswalk drops (or leaves unmapped)
+    carried = new.supersedes.items if cross and new.supersedes else {k: k for k in old.item_keys}
+    dropped = {k for k in old.item_keys if carried.get(k) not in common.comparable}
+    excluded = tuple(sorted((new.item_keys - common.comparable) | dropped))
     risk = new.scoring.method is Method.risk
     level = new.scoring.improvement_threshold
     thr = level if threshold is None else threshold

@@ -43,7 +43,7 @@ def readiness(engine: Engine, catalog: Catalog, runner: JobRunner | None = None)
                         InstrumentVersion.instrument_id,
                         InstrumentVersion.version,
                         InstrumentVersion.content_hash,
-                    )
+                    ).where(InstrumentVersion.workspace_id.is_(None))
                 )
             }
     except Exception as exc:

@@ -30,7 +30,9 @@ def sync_catalog(session: Session, catalog: Catalog) -> list[str]:
     with write_transaction(session):
         known = {
             (row.instrument_id, row.version): row
-            for row in session.scalars(select(InstrumentVersion))
+            for row in session.scalars(
+                select(InstrumentVersion).where(InstrumentVersion.workspace_id.is_(None))
+            )
         }
         changed: list[str] = []
         added: list[str] = []

@@ -28,6 +28,7 @@ from app.excel.sandbox import SandboxBusy
 from app.services import jobs
 from app.services.job_kinds import HANDLERS
 from app.services.metrics import JOB_SECONDS, JOBS_FINISHED
+from app.services.owned_instruments import workspace_catalog
 
 log = logging.getLogger("oca.jobs")
 PRUNE_EVERY_S = 3600.0
@@ -181,13 +182,18 @@ class JobRunner:
                 folder=jobs.folder(self.settings, job.workspace_id, job.id),
                 sessions=self.sessions,
                 settings=self.settings,
-                catalog=self.catalog,
+                catalog=self._catalog_of(job.workspace_id),
                 stopping=self.stopping,
             )
             return execute(ctx, self.handlers)
         finally:
             with self._lock:
                 self._held.pop(job.id, None)
+
+    def _catalog_of(self, workspace_id: uuid.UUID) -> Catalog:
+        """The catalog the job's workspace sees: the library plus its published versions."""
+        with self.sessions() as session:
+            return workspace_catalog(session, self.catalog, workspace_id)
 
     def _work(self) -> None:
         while not self.stopping.is_set():

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from app.db.models import ApiKey, Role, Workspace
+from app.db.models import ApiKey, InstrumentVersion, Role, Workspace
 from app.db.session import write_transaction
 from app.domain.errors import Invalid, NotFound
 
@@ -30,6 +30,9 @@ class Principal:
     role: Role
     person_id: uuid.UUID | None = None  # set when a person signed in to the web pages
     rater: str | None = None  # a rater's code, acting through their own link (rater_links)
+    # the workspace has instrument versions of its own (read with the key, in the same query):
+    # without any, a request's catalog is the library as loaded, with no further query
+    owns_instruments: bool = True
 
     @property
     def can_write(self) -> bool:
@@ -155,10 +158,10 @@ def authenticate(session: Session, token: str) -> Principal | None:
     row = session.execute(_KEY_BY_PREFIX, {"prefix": prefix}).first()
     if row is None:
         return None
-    key_id, workspace_id, name, role, secret_hash, last, revoked_at = row
+    key_id, workspace_id, name, role, secret_hash, last, revoked_at, owns = row
     if revoked_at is not None or not hmac.compare_digest(secret_hash, _digest(secret)):
         return None
-    principal = Principal(workspace_id, key_id, name, Role(role))
+    principal = Principal(workspace_id, key_id, name, Role(role), owns_instruments=bool(owns))
     now = datetime.now(UTC)
     if last is not None and last.tzinfo is None:
         last = last.replace(tzinfo=UTC)
@@ -178,6 +181,11 @@ _KEY_BY_PREFIX = select(
     ApiKey.secret_hash,
     ApiKey.last_used_at,
     ApiKey.revoked_at,
+    # an index probe (ix_instrument_version_workspace_id), not a second round trip
+    select(InstrumentVersion.id)
+    .where(InstrumentVersion.workspace_id == ApiKey.workspace_id)
+    .exists()
+    .label("owns_instruments"),
 ).where(ApiKey.prefix == bindparam("prefix"))
 
 

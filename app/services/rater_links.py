@@ -29,6 +29,7 @@ from app.services.assessment_reads import get_assessment
 from app.services.assessments import resolve_instrument
 from app.services.common import audit, aware, now
 from app.services.keys import Principal
+from app.services.owned_instruments import workspace_catalog
 from app.services.people import digest
 from app.services.rating_models import OwnRatingsRead, RaterLinkIssued
 from app.services.ratings import (
@@ -151,14 +152,17 @@ def link_holds(session: Session, token: str) -> bool:
     return _held(session, token) is not None
 
 
-def holder(session: Session, catalog: Catalog, token: str, *, lock: bool = False) -> Holder:
+def holder(session: Session, library: Catalog, token: str, *, lock: bool = False) -> Holder:
     """The rater a link opens; ``Forbidden`` when it is unknown, revoked, replaced, expired, or
-    its assessment is no longer a draft (one refusal for all, so nothing is learnt from it)."""
+    its assessment is no longer a draft (one refusal for all, so nothing is learnt from it).
+    ``library`` is the shipped catalog: the assessment's workspace's own versions are added
+    here, since a rater has no key to say which workspace they belong to."""
     found = _held(session, token, lock=lock)
     if found is None:
         raise _refused()
     rater, a = found
     org = session.get(Organization, a.organization_id)
+    catalog = workspace_catalog(session, library, a.workspace_id)
     return Holder(
         rater,
         a,

@@ -36,7 +36,7 @@ EVENTS: tuple[str, ...] = (
     "assessment.finalized",
     "assessment.revised",
     "import.completed",
-    "instrument.published",  # reserved: workspace instruments publish it once they exist
+    "instrument.published",
 )
 MAX_SUBSCRIPTIONS = 20  # per workspace: each event costs one delivery per subscription
 

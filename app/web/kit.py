@@ -29,6 +29,7 @@ from app.db.errors import Busy
 from app.domain.errors import DomainError, Forbidden, NotFound, Throttled
 from app.services.filenames import content_disposition
 from app.services.keys import Principal
+from app.services.owned_instruments import workspace_catalog
 from app.services.rates import RateLimiter
 from app.web import i18n
 from app.web.security import (
@@ -77,6 +78,7 @@ class Page:
     workspace_name: str | None = None
     set_lang: bool = False
     extra_headers: dict[str, str] = field(default_factory=dict)
+    _catalog: Catalog | None = field(default=None, repr=False)
 
     def t(self, key: str, **values: Any) -> str:
         return i18n.translate(self.lang, key, **values)
@@ -108,9 +110,15 @@ class Page:
 
     @property
     def catalog(self) -> Catalog:
-        """The instrument library the app loaded (the same one the API serves)."""
-        catalog: Catalog = self.request.app.state.catalog
-        return catalog
+        """The instruments the API serves this workspace: the library the app loaded plus the
+        workspace's own published versions (read once per page)."""
+        if self._catalog is None:
+            library: Catalog = self.request.app.state.catalog
+            if self.principal is None:
+                return library
+            with self.request.app.state.sessionmaker() as session:
+                self._catalog = workspace_catalog(session, library, self.principal.workspace_id)
+        return self._catalog
 
     def require_admin(self) -> Principal:
         if not self.is_admin:

@@ -149,6 +149,14 @@ def test_file_name_must_match_version(tmp_path: Path) -> None:
         load_file(path)
 
 
+def test_the_library_may_not_use_the_workspaces_word(tmp_path: Path) -> None:
+    """'local' marks a workspace's own versions (app.catalog.owned): never a library file's."""
+    text = MINI.read_text(encoding="utf-8").replace('version: "1.0"', "version: 1.0-local", 1)
+    path = _write(tmp_path, text, name="1.0-local")
+    with pytest.raises(CatalogError, match="'local' is reserved for workspace versions"):
+        load_file(path)
+
+
 def test_cli_validate_reports_without_traceback(tmp_path: Path) -> None:
     path = _write(tmp_path, MINI.read_text(encoding="utf-8").replace("lens: financing", "lens: x"))
     result = CliRunner().invoke(cli_app, ["instruments", "validate", str(path)])

@@ -6,7 +6,7 @@ from fastapi import File, Path, UploadFile
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import CatalogDep, SettingsDep
+from app.api.deps import CatalogDep, DraftCatalogDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.problems import problem_response
 from app.api.routing import NOT_FOUND, Lang, problem, v1_router, xlsx_ok, xlsx_response
 from app.api.schemas.common import Page
@@ -20,6 +20,7 @@ from app.domain.instrument import Text
 from app.excel.problems import WorkbookRejected
 from app.services.authoring import authoring_limits, authoring_workbook, check_authoring
 from app.services.instruments import get_file, template_workbook
+from app.services.owned_instruments import DRAFT, PUBLISHED, status_of
 from app.services.xlsform import xlsform_workbook
 
 router = v1_router("instruments")
@@ -28,12 +29,15 @@ IdPath = Path(max_length=40, examples=["oca"])
 VersionPath = Path(max_length=32, examples=["2015.1"])
 
 
-@router.get("/instruments", summary="List instruments and their versions")
+@router.get(
+    "/instruments",
+    summary="List instruments and their versions: the library's and the workspace's published ones",
+)
 async def list_instruments(catalog: CatalogDep) -> Page[InstrumentSummary]:
     out: list[InstrumentSummary] = []
     for instrument_id in catalog.ids():
         versions = catalog.versions(instrument_id)
-        latest = versions[-1].instrument
+        latest = (catalog.latest(instrument_id) or versions[-1]).instrument
         out.append(
             InstrumentSummary(
                 id=instrument_id,
@@ -46,6 +50,7 @@ async def list_instruments(catalog: CatalogDep) -> Page[InstrumentSummary]:
                         title=f.instrument.title,
                         method=f.instrument.scoring.method,
                         items=len(f.instrument.item_keys),
+                        owner="workspace" if f.owned else "library",
                     )
                     for f in versions
                 ],
@@ -60,12 +65,20 @@ async def list_instruments(catalog: CatalogDep) -> Page[InstrumentSummary]:
     responses=NOT_FOUND,
 )
 async def get_instrument_version(
-    catalog: CatalogDep,
+    catalog: DraftCatalogDep,
+    session: SessionDep,
+    principal: PrincipalDep,
     instrument_id: str = IdPath,
     version: str = VersionPath,
 ) -> InstrumentVersionRead:
     f = get_file(catalog, instrument_id, version)
-    return InstrumentVersionRead(content_hash=f.content_hash, definition=f.instrument)
+    status = await run_in_threadpool(status_of, session, principal, f) if f.owned else PUBLISHED
+    return InstrumentVersionRead(
+        content_hash=f.content_hash,
+        definition=f.instrument,
+        owner="workspace" if f.owned else "library",
+        status="draft" if status == DRAFT else "published",
+    )
 
 
 @router.get(
@@ -75,7 +88,7 @@ async def get_instrument_version(
     responses={**NOT_FOUND, **xlsx_ok("The template")},
 )
 def get_template(
-    catalog: CatalogDep,
+    catalog: DraftCatalogDep,
     instrument_id: str = IdPath,
     version: str = VersionPath,
     lang: Lang = "en",
@@ -97,7 +110,7 @@ def get_template(
     responses={**NOT_FOUND, **xlsx_ok("The XLSForm")},
 )
 def get_xlsform(
-    catalog: CatalogDep,
+    catalog: DraftCatalogDep,
     instrument_id: str = IdPath,
     version: str = VersionPath,
 ) -> Response:
@@ -119,7 +132,7 @@ def get_xlsform(
     responses={**NOT_FOUND, **xlsx_ok("The authoring workbook")},
 )
 def get_authoring(
-    catalog: CatalogDep,
+    catalog: DraftCatalogDep,
     instrument_id: str = IdPath,
     version: str = VersionPath,
 ) -> Response:
@@ -134,8 +147,8 @@ def get_authoring(
     description=(
         "Reads the workbook as the authoring download writes it and answers what it holds. "
         "A workbook that is not a valid instrument is answered 422 with every problem, each "
-        "with its sheet and cell and a message in English and Spanish. Publishing it as a "
-        "workspace draft is not available yet."
+        "with its sheet and cell and a message in English and Spanish. To store it as a "
+        "workspace draft, send it to `POST /v1/instruments/own/authoring`."
     ),
     responses={
         413: problem("The request is larger than the configured limit"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import CatalogDep, RaterTokenDep, SessionDep
+from app.api.deps import LibraryDep, RaterTokenDep, SessionDep
 from app.api.routing import COMMON_ERRORS, problem
 from app.api.schemas.records import AnswerIn
 from app.domain.answers import RawAnswer
@@ -38,7 +38,7 @@ class OwnRatingsWrite(BaseModel):
 
 
 @router.get("/rater/ratings", summary="The link holder's own ratings")
-def own_ratings(token: RaterTokenDep, session: SessionDep, catalog: CatalogDep) -> OwnRatingsRead:
+def own_ratings(token: RaterTokenDep, session: SessionDep, catalog: LibraryDep) -> OwnRatingsRead:
     return rater_links.own_ratings(session, catalog, token)
 
 
@@ -47,7 +47,7 @@ def own_ratings(token: RaterTokenDep, session: SessionDep, catalog: CatalogDep) 
     summary="Set the link holder's own ratings (replaces them); only on a draft",
 )
 def put_own_ratings(
-    body: OwnRatingsWrite, token: RaterTokenDep, session: SessionDep, catalog: CatalogDep
+    body: OwnRatingsWrite, token: RaterTokenDep, session: SessionDep, catalog: LibraryDep
 ) -> OwnRatingsRead:
     answers = [RawAnswer(a.item, a.value, a.note) for a in body.answers]
     return rater_links.save_own(session, catalog, token, answers, finished=body.finished)
