@@ -189,3 +189,33 @@ def test_links_are_for_the_facilitator_of_the_workspace_only(
     r01 = ok(call(tenant, "GET", url(a, "/R01")))
     assert {r["item"]: r["value"] for r in r01["ratings"]} == dict(RATINGS["R01"])
     assert len(ok(call(other_tenant, "GET", url(theirs)))["raters"]) == 1
+
+
+def test_a_raters_link_opens_an_assessment_on_the_workspaces_own_version(tenant: Any) -> None:
+    """A rater has no key: the link itself finds the assessment's workspace's own instrument
+    versions, through the API and on the page."""
+    from tests.api.test_own_instruments import (
+        _answers,
+        _assess,
+        _definition,
+        _derive,
+        _label,
+        _publish,
+    )
+
+    version = _label()
+    _derive(tenant, version)
+    _publish(tenant, version)
+    definition = _definition(tenant, version)
+    org = create_org(tenant)
+    a = ok(
+        _assess(tenant, org["id"], version, "baseline", _answers(definition, 3)[1:], "2024-03-01"),
+        201,
+    )
+    link = issue(tenant, a, "R09")
+    first = _answers(definition, 2)[0]
+    saved = ok(as_rater(tenant, link["token"], "PUT", json=own({first["item"]: 2}, finished=True)))
+    assert saved["instrument_version"] == version and saved["finished"] is True
+    assert [r["item"] for r in saved["ratings"] if r["value"] is not None] == [first["item"]]
+    page = tenant.client.get(f"/rate/{link['token']}?lang=en")
+    assert page.status_code == 200 and first["item"] in page.text
