@@ -14,7 +14,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import IO, Final
 
 from app.config import Settings
 from app.domain.errors import Invalid, TooLarge
@@ -82,7 +82,7 @@ def refused(code: str, en: str, es: str) -> Invalid:
     return Invalid(en, errors=[{"pointer": "/file", "code": code, "detail": en, "detail_es": es}])
 
 
-def stage(stream: BinaryIO, folder: Path, max_bytes: int) -> Staged:
+def stage(stream: IO[bytes], folder: Path, max_bytes: int) -> Staged:
     """Copy ``stream`` into a new file under ``folder``, counting and hashing as it goes; over
     ``max_bytes`` or empty, the copy is removed and the file refused."""
     incoming = folder / ".incoming"

@@ -73,14 +73,20 @@ _DOCUMENT = (
 
 
 def docx(extra: dict[str, bytes] | None = None, document: str = _DOCUMENT) -> bytes:
-    """A Word document Word opens; ``extra`` adds parts (a bomb, macros)."""
+    """A Word document Word opens, the same bytes each time; ``extra`` adds parts (a bomb,
+    macros)."""
+    parts: dict[str, str | bytes] = {
+        "[Content_Types].xml": _CONTENT_TYPES,
+        "_rels/.rels": _RELS,
+        "word/document.xml": document,
+        **(extra or {}),
+    }
     buffer = BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", _CONTENT_TYPES)
-        z.writestr("_rels/.rels", _RELS)
-        z.writestr("word/document.xml", document)
-        for name, data in (extra or {}).items():
-            z.writestr(name, data)
+    with zipfile.ZipFile(buffer, "w") as z:
+        for name, data in parts.items():
+            info = zipfile.ZipInfo(name, date_time=(2025, 3, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
     return buffer.getvalue()
 
 
