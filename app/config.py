@@ -203,7 +203,9 @@ class Settings(BaseSettings):
                         found.append(f"data folder {parent} cannot be created: {exc.strerror}")
                 if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
                     found.append(f"data folder {parent} is not writable by this user")
-        found += _writable_folder("OCA_EVIDENCE_DIR", self.evidence_folder)
+        if self.evidence_dir is not None or not any(p.startswith("data folder") for p in found):
+            # (the default, inside the data folder, is not named again when that one fails)
+            found += _writable_folder("OCA_EVIDENCE_DIR", self.evidence_folder)
         if self.evidence_max_bytes > self.max_request_bytes:
             found.append(
                 f"OCA_EVIDENCE_MAX_BYTES ({self.evidence_max_bytes}) is above "

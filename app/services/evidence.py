@@ -247,7 +247,8 @@ def open_file(
     assessment_id: uuid.UUID,
     evidence_id: uuid.UUID,
 ) -> Download:
-    """A file's bytes, named by its title's words and the extension of its real type."""
+    """A file's bytes, named as it was uploaded (else by its title) with the extension of the
+    type recognised from its bytes."""
     a = get_assessment(session, principal, assessment_id)
     e = _find(session, a, evidence_id)
     if e.kind != "file" or e.storage_key is None or e.media_type not in BY_MEDIA_TYPE:
