@@ -206,11 +206,6 @@ class Settings(BaseSettings):
         if self.evidence_dir is not None or not any(p.startswith("data folder") for p in found):
             # (the default, inside the data folder, is not named again when that one fails)
             found += _writable_folder("OCA_EVIDENCE_DIR", self.evidence_folder)
-        if self.evidence_max_bytes > self.max_request_bytes:
-            found.append(
-                f"OCA_EVIDENCE_MAX_BYTES ({self.evidence_max_bytes}) is above "
-                f"OCA_MAX_REQUEST_BYTES ({self.max_request_bytes}): no upload could reach it"
-            )
         for origin in self.cors_origin_list:
             if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
                 found.append(
