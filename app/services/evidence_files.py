@@ -66,8 +66,13 @@ class EvidenceFiles:
     @staticmethod
     def of(settings: Settings) -> EvidenceFiles:
         max_bytes = settings.evidence_max_bytes
-        # an Office document is read like a workbook, with room for the pictures in it
-        limits = Limits(max_bytes=max_bytes, max_inflated_bytes=max(50 * MiB, 4 * max_bytes))
+        # an Office document is checked like a workbook, with room for the pictures and the
+        # parts of a long deck (a slide is two parts, a picture one)
+        limits = Limits(
+            max_bytes=max_bytes,
+            max_inflated_bytes=max(50 * MiB, 4 * max_bytes),
+            max_members=2000,
+        )
         return EvidenceFiles(store_of(settings), settings.evidence_folder, max_bytes, limits)
 
 

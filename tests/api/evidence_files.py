@@ -90,6 +90,18 @@ def docx(extra: dict[str, bytes] | None = None, document: str = _DOCUMENT) -> by
     return buffer.getvalue()
 
 
+def xlsx() -> bytes:
+    """A workbook as Excel saves one (openpyxl)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["Budget line", "2025"])
+    wb.active.append(["Audit", 1200])
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 def zip_bomb_docx() -> bytes:
     """A Word document with a 4 MB part of zeros that deflates to a few kilobytes."""
     return docx({"word/media/image1.bin": b"\x00" * (4 * 1024 * 1024)})
@@ -104,7 +116,7 @@ def dtd_docx() -> bytes:
     return docx(document=evil)
 
 
-def many_parts_zip(count: int = 2000) -> bytes:
+def many_parts_zip(count: int = 2100) -> bytes:
     buffer = BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as z:
         z.writestr("[Content_Types].xml", _CONTENT_TYPES)

@@ -38,6 +38,7 @@ from tests.conftest import ContractClient, Tenant
 ITEM, OTHER_ITEM = item_keys("oca")[:2]
 LIMIT = 256 * 1024
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture(scope="module")
@@ -102,8 +103,9 @@ def key_of(engine: Engine, evidence_id: str) -> str:
         ("Estados financieros 2025.pdf", files.pdf(), "application/pdf"),
         ("photo of the board.png", files.png(), "image/png"),
         ("minutes.docx", files.docx(), DOCX),
+        ("budget.xlsx", files.xlsx(), XLSX),
     ],
-    ids=["pdf", "png", "docx"],
+    ids=["pdf", "png", "docx", "xlsx"],
 )
 def test_a_real_file_is_kept_and_served_back_as_an_attachment(
     me: Tenant, name: str, data: bytes, media_type: str
