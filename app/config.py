@@ -27,6 +27,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=5 * 1024 * 1024, gt=0, description="Per workbook")
     max_request_bytes: int = Field(default=40 * 1024 * 1024, gt=0)
     page_size_max: int = Field(default=200, gt=0)
+    evidence_dir: Path | None = Field(
+        default=None,
+        description="Folder of evidence files (each under a random name, never the uploaded "
+        "one); default: <data_dir>/evidence",
+    )
+    evidence_max_bytes: int = Field(
+        default=20 * 1024 * 1024, gt=0, description="Per evidence file (PDF, image, document)"
+    )
     read_threads: int = Field(
         default=4,
         ge=1,
@@ -195,6 +203,9 @@ class Settings(BaseSettings):
                         found.append(f"data folder {parent} cannot be created: {exc.strerror}")
                 if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
                     found.append(f"data folder {parent} is not writable by this user")
+        if self.evidence_dir is not None or not any(p.startswith("data folder") for p in found):
+            # (the default, inside the data folder, is not named again when that one fails)
+            found += _writable_folder("OCA_EVIDENCE_DIR", self.evidence_folder)
         for origin in self.cors_origin_list:
             if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
                 found.append(
@@ -203,10 +214,25 @@ class Settings(BaseSettings):
         return found
 
     @property
+    def evidence_folder(self) -> Path:
+        return self.evidence_dir or self.data_dir / "evidence"
+
+    @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'oca.db').resolve()}"
+
+
+def _writable_folder(variable: str, folder: Path) -> list[str]:
+    """The folder, made when missing; a line saying why it cannot be used, if it cannot."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return [f"{variable}: folder {folder} cannot be created: {exc.strerror}"]
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        return [f"{variable}: folder {folder} is not writable by this user"]
+    return []
 
 
 class SettingsUnreadable(ValueError):

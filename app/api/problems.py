@@ -25,6 +25,7 @@ from app.domain.errors import (
     PreconditionFailed,
     PreconditionRequired,
     Throttled,
+    TooLarge,
 )
 
 log = logging.getLogger("oca.api")
@@ -131,6 +132,7 @@ _STATUS: tuple[tuple[type[DomainError], int], ...] = (
     (Conflict, 409),
     (PreconditionFailed, 412),
     (PreconditionRequired, 428),
+    (TooLarge, 413),
     (Invalid, 422),
 )
 

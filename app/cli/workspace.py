@@ -22,6 +22,8 @@ from app.cli.common import (
     session_scope,
 )
 from app.services.archive import ArchiveError, export_workspace, import_workspace
+from app.services.evidence_files import EvidenceFiles
+from app.services.evidence_store import store_of
 
 workspace_app = new_group(
     "Workspaces: export one to an archive, import it into another database, share its scores."
@@ -43,14 +45,15 @@ def workspace_export(
         Path, typer.Option("--to", metavar="FILE", help="The archive to write (must not exist)")
     ],
 ) -> None:
-    """Write one archive (zip) of a workspace: its data, revisions, answers, audit, people."""
+    """Write one archive (zip) of a workspace: its data, revisions, answers, evidence files,
+    audit, people."""
     settings = read_settings()
     with (
         archive_errors(),
         friendly_errors(),
         session_scope(settings, create=False, migrate_first=False) as session,
     ):
-        report = export_workspace(session, name, to)
+        report = export_workspace(session, name, to, store_of(settings))
     rows = ", ".join(f"{n} {k}" for k, n in report.counts.items() if n)
     out.print(f"wrote {report.path} ({report.size:,} bytes): {rows}", soft_wrap=True)
 
@@ -78,7 +81,12 @@ def workspace_import(
         catalog = instrument_catalog(settings)
         with session_scope(settings, create=True, migrate_first=True) as session:
             report = import_workspace(
-                session, catalog, archive, name=as_name, keep_keys_active=keep_keys_active
+                session,
+                catalog,
+                archive,
+                files=EvidenceFiles.of(settings),
+                name=as_name,
+                keep_keys_active=keep_keys_active,
             )
     rows = ", ".join(f"{n} {k}" for k, n in report.counts.items() if n)
     out.print(f"imported workspace '{report.workspace}' ({report.workspace_id}): {rows}")

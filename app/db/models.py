@@ -606,3 +606,53 @@ class VerifiedAnswer(Base):
     verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (CheckConstraint("is_na <> (value IS NOT NULL)", name="value_or_na"),)
+
+
+# --- evidence on items (issue 12) ----------------------------------------------------------------
+
+
+class EvidenceStatus(StrEnum):
+    self_reported = "self_reported"
+    reviewed = "reviewed"
+    verified = "verified"
+
+
+class Evidence(Base):
+    """A file or a link that backs one item's answer of an assessment, and how far it has been
+    checked. A file's bytes live in the evidence store (app.services.evidence_store) under
+    ``storage_key``, a random name the service made; the row keeps what the store cannot vouch
+    for: the name it was sent under, its type as read from its bytes, its size and SHA-256."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    assessment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), index=True
+    )
+    item_key: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(String(2000))
+    storage_key: Mapped[str | None] = mapped_column(String(64))
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    media_type: Mapped[str | None] = mapped_column(String(120))
+    size: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default=EvidenceStatus.self_reported)
+    status_by: Mapped[str] = mapped_column(String(160))
+    status_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("status in ('self_reported', 'reviewed', 'verified')", name="status"),
+        CheckConstraint(
+            "(kind = 'file' AND storage_key IS NOT NULL AND sha256 IS NOT NULL AND url IS NULL)"
+            " OR (kind = 'link' AND url IS NOT NULL AND storage_key IS NULL)",
+            name="file_or_link",
+        ),
+        # the same file or link twice on one item is refused by the database itself
+        UniqueConstraint("assessment_id", "item_key", "sha256"),
+        UniqueConstraint("assessment_id", "item_key", "url"),
+    )

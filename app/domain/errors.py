@@ -40,6 +40,12 @@ class Invalid(DomainError):
     code, title = "validation-error", "Invalid input"
 
 
+class TooLarge(Invalid):
+    """A file over its size limit; refused while it arrived, before it was read whole."""
+
+    code, title = "content-too-large", "Content too large"
+
+
 class Forbidden(DomainError):
     """The caller is known but its role does not allow this."""
 

@@ -8,10 +8,12 @@ the parser that runs afterwards.
 
 from __future__ import annotations
 
+import struct
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Final
+from typing import BinaryIO, Final
 
 from app.excel.problems import Problem, ProblemCode, WorkbookRejected, problem
 
@@ -110,26 +112,21 @@ def check_upload(data: bytes, limits: Limits = DEFAULT_LIMITS) -> None:
         ) from None
 
 
-def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> None:
-    infos = archive.infolist()
+def _check_members(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
     if len(infos) > limits.max_members:
         raise _reject(
             problem(ProblemCode.too_many_parts, count=len(infos), limit=limits.max_members)
         )
-    names = {info.filename for info in infos}
     for info in infos:
         name = info.filename
         parts = name.replace("\\", "/").split("/")
         if name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"):
             raise _reject(problem(ProblemCode.unsafe_path, name=name[:200]))
-    if "mimetype" in names:
-        with archive.open("mimetype") as src:
-            mimetype = src.read(200)
-        if mimetype.startswith(b"application/vnd.oasis.opendocument"):
-            raise _reject(problem(ProblemCode.ods))
+
+
+def _check_sizes(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
     if any(info.flag_bits & 0x1 for info in infos):
         raise _reject(problem(ProblemCode.encrypted))
-
     total = sum(info.file_size for info in infos)
     if total > limits.max_inflated_bytes:
         raise _reject(
@@ -154,8 +151,32 @@ def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> None:
                 )
             )
 
+
+def _check_macros(names: set[str]) -> None:
     if any(name.lower().endswith("vbaproject.bin") for name in names):
         raise _reject(problem(ProblemCode.macros))
+
+
+def _check_xml(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo]) -> None:
+    for info in infos:
+        if info.filename.lower().endswith((".xml", ".rels", ".vml")) and info.file_size:
+            with archive.open(info) as src:
+                head = src.read(_XML_PREFIX_BYTES)
+            if any(marker in head for marker in _XML_DANGER):
+                raise _reject(problem(ProblemCode.unsafe_xml, where=f" ({info.filename[:200]})"))
+
+
+def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> None:
+    infos = archive.infolist()
+    _check_members(infos, limits)
+    names = {info.filename for info in infos}
+    if "mimetype" in names:
+        with archive.open("mimetype") as src:
+            mimetype = src.read(200)
+        if mimetype.startswith(b"application/vnd.oasis.opendocument"):
+            raise _reject(problem(ProblemCode.ods))
+    _check_sizes(infos, limits)
+    _check_macros(names)
     if any(name.lower().startswith("xl/externallinks/") for name in names):
         raise _reject(problem(ProblemCode.external_links))
     missing = [part for part in REQUIRED_PARTS if part not in names]
@@ -169,9 +190,65 @@ def _check_archive(archive: zipfile.ZipFile, limits: Limits) -> None:
             f"{hint_en}: required part {missing[0]} is missing",
             f"{hint_es}: falta la parte obligatoria {missing[0]}",
         )
-    for info in infos:
-        if info.filename.lower().endswith((".xml", ".rels", ".vml")) and info.file_size:
-            with archive.open(info) as src:
-                head = src.read(_XML_PREFIX_BYTES)
-            if any(marker in head for marker in _XML_DANGER):
-                raise _reject(problem(ProblemCode.unsafe_xml, where=f" ({info.filename[:200]})"))
+    _check_xml(archive, infos)
+
+
+# --- any Office Open XML package (a .docx or .pptx as well), read from a file ---------------------
+
+_END_OF_DIRECTORY: Final = b"PK\x05\x06"
+_END_RECORD: Final = struct.Struct("<4s4H2LH")
+_LONGEST_COMMENT: Final = 0xFFFF
+_DIRECTORY_BYTES_PER_MEMBER: Final = 46 + 512  # fixed header + a generous name and extras
+
+
+def _directory_bounded(src: BinaryIO, limits: Limits) -> None:
+    """Read the zip's end record before ``zipfile`` reads its directory: a few dozen bytes tell
+    how many members it lists and how large the directory is, so a directory of a million
+    members is refused before a million objects are made for it."""
+    src.seek(0, 2)
+    size = src.tell()
+    tail_length = min(size, _END_RECORD.size + _LONGEST_COMMENT)
+    src.seek(size - tail_length)
+    tail = src.read(tail_length)
+    at = tail.rfind(_END_OF_DIRECTORY)
+    if at < 0 or len(tail) - at < _END_RECORD.size:
+        raise _not_a_workbook(
+            ": it is damaged or incomplete (truncated)", ": está dañado o incompleto (truncado)"
+        )
+    _, _, _, _, members, directory_size, _, _ = _END_RECORD.unpack_from(tail, at)
+    if members > limits.max_members or members == 0xFFFF:  # 0xFFFF: a zip64 count elsewhere
+        raise _reject(problem(ProblemCode.too_many_parts, count=members, limit=limits.max_members))
+    if directory_size > limits.max_members * _DIRECTORY_BYTES_PER_MEMBER:
+        raise _reject(problem(ProblemCode.too_many_parts, count=members, limit=limits.max_members))
+    src.seek(0)
+
+
+def check_package(src: BinaryIO, parts: Sequence[str], limits: Limits = DEFAULT_LIMITS) -> str:
+    """Raise WorkbookRejected unless the zip ``src`` is a plain Office Open XML package holding
+    one of ``parts`` (``word/document.xml``, ``ppt/presentation.xml``...), and return the first
+    one it holds. The checks are a workbook's that hold for every such package: a bounded
+    directory, safe part names, no encryption, no zip bomb, no macros, no DTD in its XML. Only
+    the directory and the first bytes of each XML part are read."""
+    try:
+        _directory_bounded(src, limits)
+        with zipfile.ZipFile(src) as archive:
+            infos = archive.infolist()
+            _check_members(infos, limits)
+            _check_sizes(infos, limits)
+            names = {info.filename for info in infos}
+            _check_macros(names)
+            found = next((p for p in parts if p in names), None)
+            if "[Content_Types].xml" not in names or found is None:
+                raise _not_a_workbook(
+                    f": none of the parts {', '.join(parts)} is there",
+                    f": no está ninguna de las partes {', '.join(parts)}",
+                )
+            _check_xml(archive, infos)
+            return found
+    except WorkbookRejected:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError, struct.error):
+        raise _not_a_workbook(
+            ": it is damaged or incomplete (truncated)",
+            ": está dañado o incompleto (truncado)",
+        ) from None

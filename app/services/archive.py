@@ -2,9 +2,10 @@
 
 What travels (``archive_format.SPECS``): the workspace, its people (password hashes, never
 sessions or one-time links) and memberships, its API keys (hashes only), organizations, cohorts
-and members, every assessment with every revision and its answers (values, N/A, notes), when and
-by which engine each stored score was computed, and the audit log. Ids are kept, so links into
-the service (``/v1/assessments/{id}``) stay valid in the target.
+and members, every assessment with every revision and its answers (values, N/A, notes), its
+evidence (rows, and each file's bytes as an entry ``evidence/<id>``, given a new key in the
+target's store), when and by which engine each stored score was computed, and the audit log.
+Ids are kept, so links into the service (``/v1/assessments/{id}``) stay valid in the target.
 
 What does not travel, and why:
 - the stored score itself: it is derived data, recomputed on import by the same scoring path as
@@ -25,10 +26,12 @@ what a move wants. The key rows stay (revoked), so the audit log still names eac
 from __future__ import annotations
 
 import uuid
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -44,6 +47,8 @@ from app.db.models import (
     AuditEvent,
     Cohort,
     CohortMember,
+    Evidence,
+    EvidenceStatus,
     InstrumentVersion,
     Membership,
     Organization,
@@ -51,6 +56,7 @@ from app.db.models import (
     Workspace,
 )
 from app.db.session import write_transaction
+from app.domain.errors import Invalid
 from app.domain.names import name_key
 from app.services.archive_format import (
     FORMAT,
@@ -60,11 +66,15 @@ from app.services.archive_format import (
     Archive,
     ArchiveError,
     TableSpec,
+    open_file,
     read_archive,
     write_archive,
 )
 from app.services.assessment_scoring import compute, store_score
 from app.services.common import now
+from app.services.evidence import check_url
+from app.services.evidence_files import BY_MEDIA_TYPE, EvidenceFiles, recognise, stage
+from app.services.evidence_store import FileStore
 from app.services.instruments import sync_catalog
 from app.services.scores import ENGINE_VERSION, render_score
 
@@ -149,6 +159,15 @@ def _workspace_rows(session: Session, ws: uuid.UUID) -> Iterator[tuple[TableSpec
         ),
     )
     yield (
+        s["evidence"],
+        _rows(
+            session,
+            s["evidence"],
+            Evidence.assessment_id.in_(in_ws_assessments),
+            order=[Evidence.assessment_id, Evidence.created_at, Evidence.id],
+        ),
+    )
+    yield (
         s["assessment_score"],
         _rows(
             session,
@@ -180,10 +199,32 @@ def _instruments(session: Session, ws: uuid.UUID) -> list[dict[str, str]]:
     return [{"id": i, "version": v, "content_hash": h} for i, v, h in rows]
 
 
-def export_workspace(session: Session, name: str, target: Path) -> ExportReport:
+def _files(
+    session: Session, ws: uuid.UUID, store: FileStore
+) -> Iterator[tuple[uuid.UUID, BinaryIO]]:
+    """Every evidence file of the workspace, from the store, in the order of its rows."""
+    rows = session.execute(
+        select(Evidence.id, Evidence.storage_key)
+        .join(Assessment, Assessment.id == Evidence.assessment_id)
+        .where(Assessment.workspace_id == ws, Evidence.storage_key.is_not(None))
+        .order_by(Evidence.assessment_id, Evidence.created_at, Evidence.id)
+    )
+    for evidence_id, key in rows.all():
+        assert key is not None  # selected so
+        try:
+            yield evidence_id, store.open(key)
+        except FileNotFoundError:
+            raise ArchiveError(
+                f"the file of evidence {evidence_id} is missing from the evidence store "
+                "(OCA_EVIDENCE_DIR); nothing was written"
+            ) from None
+
+
+def export_workspace(session: Session, name: str, target: Path, store: FileStore) -> ExportReport:
     """Write one archive of workspace ``name``, read in one snapshot of the database (a
     repeatable-read, read-only transaction on PostgreSQL; SQLite's read transaction in WAL mode
-    is one already), so concurrent writes never give an archive half old, half new."""
+    is one already), so concurrent writes never give an archive half old, half new. Evidence
+    files come from ``store``, each as an entry of its own."""
     if target.exists():
         raise ArchiveError(f"{target} exists already; choose another file or remove it first")
     if session.in_transaction():
@@ -208,14 +249,16 @@ def export_workspace(session: Session, name: str, target: Path) -> ExportReport:
             "instruments": _instruments(session, ws.id),
             "not_included": {
                 "workbooks": "the database does not store uploaded workbooks, only their SHA-256 "
-                "(assessment.source_sha256)",
+                "(assessment.source_sha256); evidence files do travel, as evidence/<id>",
                 "scores": "recomputed from the answers on import; computed_at and engine_version "
                 "travel",
                 "secrets": "API keys and passwords travel as hashes only; web sessions and "
                 "one-time links do not travel",
             },
         }
-        counts = write_archive(target, manifest, _workspace_rows(session, ws.id))
+        counts = write_archive(
+            target, manifest, _workspace_rows(session, ws.id), lambda: _files(session, ws.id, store)
+        )
     return ExportReport(ws.name, target, counts, target.stat().st_size)
 
 
@@ -279,6 +322,8 @@ def check_archive(archive: Archive) -> None:
     _refer(rows["assessment"], "assessment", "replaces_id", ids["assessment"])
     _refer(rows["answer"], "answer", "assessment_id", ids["assessment"])
     _refer(rows["assessment_score"], "assessment_score", "assessment_id", ids["assessment"])
+    _refer(rows["evidence"], "evidence", "assessment_id", ids["assessment"])
+    _check_evidence(archive)
     emails = [r["email"] for r in rows["person"]]
     if len(set(emails)) != len(emails):
         raise ArchiveError("table person: the same e-mail appears twice")
@@ -296,6 +341,35 @@ def check_archive(archive: Archive) -> None:
         raise ArchiveError(
             "assessments use instrument versions the manifest does not list: "
             + ", ".join(f"{i} {v}" for i, v in unlisted)
+        )
+
+
+def _check_evidence(archive: Archive) -> None:
+    """Each evidence row is a whole file or a whole link, and each file row has its file."""
+    for e in archive.rows["evidence"]:
+        where = f"table evidence: {e['id']}"
+        file_columns = [e[c] for c in ("file_name", "media_type", "size", "sha256")]
+        if e["kind"] == "file":
+            if e["url"] is not None or None in file_columns:
+                raise ArchiveError(f"{where}: a file needs a name, type, size and sha256, no url")
+            if e["media_type"] not in BY_MEDIA_TYPE:
+                raise ArchiveError(f"{where}: files of type {e['media_type']!r} are not kept")
+        elif e["kind"] == "link":
+            if e["url"] is None or any(x is not None for x in file_columns):
+                raise ArchiveError(f"{where}: a link needs a url and nothing of a file")
+            try:
+                check_url(e["url"])
+            except Invalid as exc:
+                raise ArchiveError(f"{where}: {exc.detail}") from None
+        else:
+            raise ArchiveError(f"{where}: kind is 'file' or 'link'")
+        if e["status"] not in list(EvidenceStatus):
+            raise ArchiveError(f"{where}: status {e['status']!r} is not a verification status")
+    wanted = {e["id"] for e in archive.rows["evidence"] if e["kind"] == "file"}
+    if wanted != archive.files:
+        odd = sorted(map(str, wanted ^ archive.files))
+        raise ArchiveError(
+            f"evidence files and rows do not match ({len(odd)} without the other, e.g. {odd[0]})"
         )
 
 
@@ -355,6 +429,14 @@ def _check_items(catalog: Catalog, archive: Archive) -> None:
             )
         if answer["is_na"] and answer["value"] is not None:
             raise ArchiveError(f"answer to '{answer['item_key']}' is N/A and has a value")
+    for e in archive.rows["evidence"]:
+        ins, version = instrument_of[e["assessment_id"]]
+        f = catalog.get(ins, version)
+        assert f is not None  # checked by _versions
+        if e["item_key"] not in f.instrument.items:
+            raise ArchiveError(
+                f"evidence names item '{e['item_key']}', which {ins} {version} does not have"
+            )
 
 
 def _existing(session: Session, column: Any, values: Sequence[Any]) -> list[Any]:
@@ -378,6 +460,7 @@ def _check_free(session: Session, archive: Archive, name: str) -> None:
         ("organization", Organization.id, [r["id"] for r in rows["organization"]]),
         ("cohort", Cohort.id, [r["id"] for r in rows["cohort"]]),
         ("assessment", Assessment.id, [r["id"] for r in rows["assessment"]]),
+        ("evidence", Evidence.id, [r["id"] for r in rows["evidence"]]),
         ("API key", ApiKey.id, [r["id"] for r in rows["api_key"]]),
         ("API key prefix", ApiKey.prefix, [r["prefix"] for r in rows["api_key"]]),
     ):
@@ -419,6 +502,37 @@ def _insert(session: Session, spec: TableSpec, rows: list[dict[str, Any]]) -> No
         session.execute(insert(spec.table), rows)
 
 
+def _store_files(path: Path, archive: Archive, files: EvidenceFiles) -> dict[uuid.UUID, str]:
+    """Each evidence file of the archive into the store, under a new key, after the checks of
+    an upload (its size and SHA-256 as its row says, its type recognised again from its bytes).
+    On any refusal the files stored so far are deleted again."""
+    keys: dict[uuid.UUID, str] = {}
+    rows = [e for e in archive.rows["evidence"] if e["kind"] == "file"]
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for e in rows:
+                where = f"the file of evidence {e['id']}"
+                try:
+                    staged = stage(open_file(zf, e["id"]), files.staging, e["size"])
+                    try:
+                        if (staged.size, staged.sha256) != (e["size"], e["sha256"]):
+                            raise ArchiveError(f"{where} differs from its size or sha256")
+                        if recognise(staged.path, files.limits).media_type != e["media_type"]:
+                            raise ArchiveError(f"{where} is not the {e['media_type']} it claims")
+                        keys[e["id"]] = files.store.put(staged.path)
+                    finally:
+                        staged.path.unlink(missing_ok=True)
+                except Invalid as exc:
+                    raise ArchiveError(f"{where}: {exc.detail}") from None
+                except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                    raise ArchiveError(f"{where} cannot be read: {exc}") from None
+    except BaseException:
+        for key in keys.values():
+            files.store.delete(key)
+        raise
+    return keys
+
+
 def _rescore(session: Session, catalog: Catalog, archive: Archive) -> tuple[int, int]:
     """The stored scores, computed again from the imported answers by the submit path."""
     made = {r["assessment_id"]: r for r in archive.rows["assessment_score"]}
@@ -453,10 +567,12 @@ def import_workspace(
     catalog: Catalog,
     path: Path,
     *,
+    files: EvidenceFiles,
     name: str | None = None,
     keep_keys_active: bool = False,
 ) -> ImportReport:
-    """Restore an archive into this database in one transaction: all of it or nothing."""
+    """Restore an archive into this database in one transaction: all of it or nothing (evidence
+    files go into ``files.store`` first, and are deleted again when the import fails)."""
     archive = read_archive(path)
     check_archive(archive)
     ws_row = archive.rows["workspace"][0]
@@ -464,6 +580,24 @@ def import_workspace(
     if not 1 <= len(target_name) <= 120:
         raise ArchiveError("a workspace name has 1 to 120 characters")
     sync_catalog(session, catalog)  # this server's versions are recorded (a no-op once done)
+    keys = _store_files(path, archive, files)
+    try:
+        return _import_rows(session, catalog, archive, ws_row, target_name, keys, keep_keys_active)
+    except BaseException:
+        for key in keys.values():
+            files.store.delete(key)
+        raise
+
+
+def _import_rows(
+    session: Session,
+    catalog: Catalog,
+    archive: Archive,
+    ws_row: dict[str, Any],
+    target_name: str,
+    file_keys: dict[uuid.UUID, str],
+    keep_keys_active: bool,
+) -> ImportReport:
     with write_transaction(session):
         versions = _versions(session, catalog, archive)
         _check_items(catalog, archive)
@@ -509,6 +643,11 @@ def import_workspace(
                 ],
             )
             _insert(session, SPEC["answer"], rows["answer"])
+            _insert(
+                session,
+                SPEC["evidence"],
+                [{**e, "storage_key": file_keys.get(e["id"])} for e in rows["evidence"]],
+            )
             _insert(session, SPEC["audit_event"], rows["audit_event"])
             recomputed, kept = _rescore(session, catalog, archive)
             session.flush()

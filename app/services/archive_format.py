@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import uuid
 import zipfile
 import zlib
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any, BinaryIO
 
 import orjson
 from sqlalchemy import (
@@ -83,7 +84,8 @@ def _table(model: Any) -> Table:
 # to each database (the archive names instrument, version and hash instead); the audit event's
 # number, which the target's own sequence gives (order is kept); and everything of a stored score
 # but when and by which engine it was computed: the score is recomputed from the answers; and
-# an organization's name key, set again from its name.
+# an organization's name key, set again from its name; and an evidence file's key in the store
+# (the file itself travels as its own entry, ``evidence/<evidence id>``, and gets a new key).
 SPECS: tuple[TableSpec, ...] = (
     TableSpec("workspace", _table(m.Workspace)),
     TableSpec("person", _table(m.Person)),
@@ -94,6 +96,7 @@ SPECS: tuple[TableSpec, ...] = (
     TableSpec("cohort_member", _table(m.CohortMember)),
     TableSpec("assessment", _table(m.Assessment), ("instrument_version_id",)),
     TableSpec("answer", _table(m.Answer)),
+    TableSpec("evidence", _table(m.Evidence), ("storage_key",)),
     TableSpec(
         "assessment_score",
         _table(m.AssessmentScore),
@@ -103,6 +106,22 @@ SPECS: tuple[TableSpec, ...] = (
 )
 SPEC = {s.name: s for s in SPECS}
 ENTRIES = {s.entry: s for s in SPECS}
+FILES = "evidence/"
+
+
+def file_entry(evidence_id: uuid.UUID) -> str:
+    """The entry holding an evidence file's bytes."""
+    return f"{FILES}{evidence_id}"
+
+
+def _file_id(name: str) -> uuid.UUID | None:
+    if not name.startswith(FILES):
+        return None
+    try:
+        found = uuid.UUID(name[len(FILES) :])
+    except ValueError:
+        return None
+    return found if file_entry(found) == name else None
 
 
 # --- values ---------------------------------------------------------------------------------------
@@ -221,13 +240,18 @@ def _checker(column: Column[Any]) -> Decoder:
 
 
 def write_archive(
-    target: Path, manifest: dict[str, Any], tables: Iterable[tuple[TableSpec, Iterable[Any]]]
+    target: Path,
+    manifest: dict[str, Any],
+    tables: Iterable[tuple[TableSpec, Iterable[Any]]],
+    files: Callable[[], Iterable[tuple[uuid.UUID, BinaryIO]]] = lambda: (),
 ) -> dict[str, int]:
     """Write the archive next to ``target`` and move it into place once complete, so a failed
     export never leaves a half-written file under the name a backup script expects.
 
-    ``tables`` gives, per spec, rows with one attribute per column. Returns the row counts; the
-    manifest gets each entry's columns, count and SHA-256."""
+    ``tables`` gives, per spec, rows with one attribute per column; ``files``, called after
+    them, each evidence file's id and bytes (stored as they are: their rows hold size and
+    SHA-256). Returns the row counts; the manifest gets each entry's columns, count and
+    SHA-256."""
     partial = target.with_name(f".{target.name}.partial")
     counts: dict[str, int] = {}
     entries: dict[str, Any] = {}
@@ -253,6 +277,9 @@ def write_archive(
                     "count": count,
                     "sha256": digest.hexdigest(),
                 }
+            for evidence_id, stream in files():
+                with stream, zf.open(file_entry(evidence_id), "w", force_zip64=True) as out:
+                    shutil.copyfileobj(stream, out, 1 << 20)
             body = {**manifest, "tables": entries}
             zf.writestr(MANIFEST, json.dumps(body, indent=2, ensure_ascii=False) + "\n")
         partial.replace(target)
@@ -270,6 +297,7 @@ class Archive:
 
     manifest: dict[str, Any]
     rows: dict[str, list[dict[str, Any]]]
+    files: frozenset[uuid.UUID]  # evidence ids whose file is an entry (read by open_file)
 
 
 def _unsafe(name: str) -> bool:
@@ -282,7 +310,7 @@ def _entries(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
     unsafe = [n for n in names if _unsafe(n)]
     if unsafe:
         raise ArchiveError(f"unsafe entry name(s) in the archive: {', '.join(unsafe[:5])}")
-    unknown = sorted(set(names) - {MANIFEST, *ENTRIES})
+    unknown = sorted(n for n in set(names) - {MANIFEST, *ENTRIES} if _file_id(n) is None)
     if unknown:
         raise ArchiveError(f"unexpected entry name(s) in the archive: {', '.join(unknown[:5])}")
     if len(set(names)) != len(names):
@@ -370,4 +398,11 @@ def read_archive(path: Path) -> Archive:
         ) from None
     except (EOFError, zlib.error, zipfile.LargeZipFile, NotImplementedError) as exc:
         raise ArchiveError(f"{path.name} cannot be read: {exc}") from None
-    return Archive(manifest, rows)
+    files = frozenset(i for i in map(_file_id, infos) if i is not None)
+    return Archive(manifest, rows, files)
+
+
+def open_file(zf: zipfile.ZipFile, evidence_id: uuid.UUID) -> IO[bytes]:
+    """An evidence file's bytes, read from the archive as they are inflated (a zip's CRC is
+    checked at the end of the entry; the importer checks size and SHA-256 as it copies)."""
+    return zf.open(file_entry(evidence_id))

@@ -43,6 +43,7 @@ TABLES = (
     "webhook_delivery",
     "rater",
     "rating",
+    "evidence",
 )
 
 

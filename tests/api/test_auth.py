@@ -27,6 +27,8 @@ FILL = {
     "priority_id": str(uuid.uuid4()),
     "action_id": str(uuid.uuid4()),
     "code": "R01",
+    "evidence_id": str(uuid.uuid4()),
+    "item_key": "gls.vision.1",
 }
 WRITES = [r for r in COLLECTED if r.is_write]
 # a rater's own link opens these, never an API key (tests/api/test_rater_links.py)

@@ -185,6 +185,7 @@ def test_readyz_names_a_database_behind_its_migrations(settings: Settings, engin
         ({"database_url": "mysql://root@localhost/x"}, "'mysql' databases are not supported"),
         ({"instruments_dir": Path("/nonexistent/instruments")}, "is not a folder"),
         ({"cors_origins": "partner.example.org"}, "is not an origin"),
+        ({"evidence_dir": Path("/proc/oca-evidence")}, "OCA_EVIDENCE_DIR: folder"),
     ],
 )
 def test_settings_that_cannot_work_stop_the_start_with_one_line(

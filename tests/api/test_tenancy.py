@@ -44,11 +44,13 @@ KNOWN_PARAMS = {
     "action_id",
     "webhook_id",
     "job_id",
+    "evidence_id",
     "code",
+    "item_key",
 }
 # Path parameters that name nothing outside the object before them (a rater's code within its
 # assessment): held at one value while the ids around them vary.
-NOT_IDS = {"code": "R01"}
+NOT_IDS = {"code": "R01", "item_key": "gls.vision.1"}
 LIST_ROUTES = [r for r in COLLECTED if r.method == "GET" and not r.path_params]
 
 # Bodies that would succeed on the owner's object, so only tenancy can stop them.
@@ -68,6 +70,10 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "answers": [{"item": "gls.vision.1", "value": 1}]
     },
     ("POST", "/v1/assessments/{assessment_id}/ratings/consensus"): {"apply": True},
+    ("POST", "/v1/assessments/{assessment_id}/items/{item_key}/evidence"): {
+        "url": "https://example.org/pwned"
+    },
+    ("PATCH", "/v1/assessments/{assessment_id}/evidence/{evidence_id}"): {"status": "verified"},
     ("PATCH", "/v1/webhooks/{webhook_id}"): {"url": "https://93.184.215.14/pwned"},
     ("POST", "/v1/cohorts/{cohort_id}/export-jobs"): {"instrument_id": "oca"},
 }
@@ -79,6 +85,12 @@ def _plan(tenant: Any, assessment_id: str) -> dict[str, str]:
     plan = call(tenant, "POST", f"/v1/assessments/{assessment_id}/plan", json=body).json()
     priority = plan["priorities"][0]
     return {"priority_id": priority["id"], "action_id": priority["actions"][0]["id"]}
+
+
+def _evidence(tenant: Any, assessment_id: str) -> str:
+    """A link as evidence of one item of the assessment (issue 12): its id."""
+    url = f"/v1/assessments/{assessment_id}/items/gls.vision.1/evidence"
+    return str(ok(call(tenant, "POST", url, json={"url": "https://example.org/e"}), 201)["id"])
 
 
 @dataclass
@@ -95,9 +107,10 @@ class World:
     own_cohort: dict[str, Any]
     key_ids: list[str]  # the owner's API keys (the viewer's first)
     plan: dict[str, str]  # the owner's plan on ``submitted``: priority_id, action_id
-    own_plan: dict[str, str]  # the attacker's: assessment_id, priority_id, action_id
+    own_plan: dict[str, str]  # the attacker's: assessment_id, priority_id, action_id, evidence_id
     webhook: dict[str, Any]  # the owner's webhook subscription
     job: dict[str, Any]  # the owner's job (a raw export, queued: the shared client runs none)
+    evidence_id: str  # the owner's evidence on ``submitted``
 
     @property
     def assessments(self) -> list[dict[str, Any]]:
@@ -119,6 +132,7 @@ class World:
             "plan": get(o, f"/v1/assessments/{self.submitted['id']}/plan"),
             "webhooks": get(o, "/v1/webhooks", role="admin")["items"],
             "job": get(o, f"/v1/jobs/{self.job['id']}"),
+            "evidence": get(o, f"/v1/assessments/{self.submitted['id']}/evidence"),
         }
 
 
@@ -137,7 +151,11 @@ def build_world(owner: Any, attacker: Any) -> World:
     add_member(attacker, own_cohort["id"], own_org["id"])
     own_assessment = scored(attacker, own_org["id"], "oca", "baseline")
     plan = _plan(owner, submitted["id"])
-    own_plan = {"assessment_id": own_assessment["id"], **_plan(attacker, own_assessment["id"])}
+    own_plan = {
+        "assessment_id": own_assessment["id"],
+        **_plan(attacker, own_assessment["id"]),
+        "evidence_id": _evidence(attacker, own_assessment["id"]),
+    }
     keys = get(owner, "/v1/keys", role="admin")["items"]
     key_ids = [k["id"] for k in sorted(keys, key=lambda k: k["role"] != "viewer")]
     hook = {"url": "https://93.184.215.14/hook", "events": ["assessment.submitted"]}
@@ -160,6 +178,7 @@ def build_world(owner: Any, attacker: Any) -> World:
         own_plan,
         webhook,
         job,
+        _evidence(owner, submitted["id"]),
     )
 
 
@@ -176,6 +195,7 @@ def _variants(route: RouteInfo, w: World) -> list[dict[str, str]]:
         "action_id": [w.plan["action_id"]],
         "webhook_id": [w.webhook["id"]],
         "job_id": [w.job["id"]],
+        "evidence_id": [w.evidence_id],
     }
     own = {"org_id": w.own_org["id"], "cohort_id": w.own_cohort["id"], **w.own_plan}
     fixed = {p: NOT_IDS[p] for p in route.path_params if p in NOT_IDS}

@@ -32,7 +32,9 @@ from app.db.models import Membership, Person
 from app.db.session import make_engine, make_sessionmaker
 from app.main import create_app
 from app.services.archive import ArchiveError, export_workspace, import_workspace
+from app.services.evidence_files import EvidenceFiles
 from app.services.people import create_person
+from tests.api import evidence_files
 from tests.api.factories import (
     TABLES,
     add_member,
@@ -76,6 +78,7 @@ def build_workspace(tenant: Tenant, session: Session) -> dict[str, Any]:
     base = create_assessment(
         tenant, a["id"], "oca", answers=_oca(1, na=OCA[2], note="nota"), assessor="Ana"
     )
+    add_evidence(tenant, base["id"])
     base = finalize(tenant, submit(tenant, base["id"])["id"])
     fix = ok(
         call(
@@ -120,6 +123,19 @@ def build_workspace(tenant: Tenant, session: Session) -> dict[str, Any]:
     return {"cohort": cohort["id"], "orgs": [a["id"], b["id"], c["id"]]}
 
 
+def add_evidence(tenant: Tenant, assessment_id: str) -> None:
+    """A PDF, a Word document and a link on the assessment, one of them verified."""
+    items = f"/v1/assessments/{assessment_id}/items"
+    for item, name, data in ((OCA[0], "Informe «2025».pdf", evidence_files.pdf()),
+                             (OCA[1], "acta.docx", evidence_files.docx())):  # fmt: skip
+        url = f"{items}/{item}/evidence/files"
+        ok(call(tenant, "POST", url, files={"file": (name, data)}, data={"note": "ñ"}), 201)
+    body = {"url": "https://example.org/informe", "title": "Informe anual"}
+    made = ok(call(tenant, "POST", f"{items}/{OCA[0]}/evidence", json=body), 201)
+    path = f"/v1/assessments/{assessment_id}/evidence/{made['id']}"
+    ok(call(tenant, "PATCH", path, "admin", json={"status": "verified"}))
+
+
 # --- what the API answers -------------------------------------------------------------------------
 
 
@@ -151,6 +167,10 @@ def answers(client: TestClient, tenant: Tenant, world: dict[str, Any]) -> dict[s
     )
     for a in assessments:
         read(f"/v1/assessments/{a['id']}")
+        evidence = json.loads(read(f"/v1/assessments/{a['id']}/evidence"))["evidence"]
+        for e in evidence:
+            if e["kind"] == "file":
+                read(f"/v1/assessments/{a['id']}/evidence/{e['id']}/file")
         if a["status"] != "draft":
             read(f"/v1/assessments/{a['id']}/scores")
     read("/v1/cohorts")
@@ -165,6 +185,11 @@ def answers(client: TestClient, tenant: Tenant, world: dict[str, Any]) -> dict[s
 
 
 # --- databases ------------------------------------------------------------------------------------
+
+
+def evidence_in(store: Path) -> list[Path]:
+    """The files an evidence folder holds (its staging area is always left empty)."""
+    return sorted(store.glob("??/*")) + sorted(store.glob(".incoming/*"))
 
 
 def _settings(url: str, tmp: Path) -> Settings:
@@ -191,8 +216,11 @@ def fresh_pg() -> Iterator[str]:
     yield url
 
 
-def cli(url: str, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli_app, list(args), env={"OCA_DATABASE_URL": url})
+def cli(url: str, *args: str, evidence: Path | None = None) -> tuple[int, str]:
+    env = {"OCA_DATABASE_URL": url}
+    if evidence is not None:
+        env["OCA_EVIDENCE_DIR"] = str(evidence)
+    result = CliRunner().invoke(cli_app, list(args), env=env)
     assert "Traceback" not in result.output, result.output
     return result.exit_code, result.output
 
@@ -212,6 +240,7 @@ def test_round_trip_sqlite_postgresql_sqlite_answers_alike(
     tenant: Tenant,
     session: Session,
     client: TestClient,
+    settings: Settings,
     database_url: str,
     catalog: Catalog,
     fresh_pg: str,
@@ -220,37 +249,57 @@ def test_round_trip_sqlite_postgresql_sqlite_answers_alike(
     world = build_workspace(tenant, session)
     source = answers(client, tenant, world)
     first = tmp_path / "first.zip"
-    code, output = cli(database_url, "workspace", "export", tenant.name, "--to", str(first))
+    mine = settings.evidence_folder
+    code, output = cli(
+        database_url, "workspace", "export", tenant.name, "--to", str(first), evidence=mine
+    )
     assert code == 0, output
-    code, output = cli(database_url, "workspace", "export", tenant.name, "--to", str(first))
+    code, output = cli(
+        database_url, "workspace", "export", tenant.name, "--to", str(first), evidence=mine
+    )
     assert code == 1 and "exists already" in output
+
+    # each target database has an evidence folder of its own
+    data = {name: tmp_path / name for name in ("lite", "pg", "back")}
+    stores = {name: folder / "evidence" for name, folder in data.items()}
 
     # into a new SQLite file, by the command (which creates and migrates it)
     lite = f"sqlite:///{tmp_path / 'first.db'}"
-    code, output = cli(lite, "workspace", "import", str(first), "--keep-keys-active")
+    code, output = cli(
+        lite, "workspace", "import", str(first), "--keep-keys-active", evidence=stores["lite"]
+    )
     assert code == 0, output
     assert "6 score(s) recomputed" in output and "6 by the same engine version" in output
 
     # into a new PostgreSQL database, by the service; then out of it again
+    pg_settings = _settings(fresh_pg, data["pg"])
     pg_engine = make_engine(fresh_pg)
     with make_sessionmaker(pg_engine)() as pg:
-        report = import_workspace(pg, catalog, first, keep_keys_active=True)
+        files = EvidenceFiles.of(pg_settings)
+        report = import_workspace(pg, catalog, first, files=files, keep_keys_active=True)
         assert (report.keys_revoked, report.scores_recomputed) == (0, 6)
+        assert report.counts["evidence"] == 3
         second = tmp_path / "second.zip"
-        export_workspace(pg, tenant.name, second)
+        export_workspace(pg, tenant.name, second, files.store)
     pg_engine.dispose()
 
     # and back into SQLite
     back = f"sqlite:///{tmp_path / 'back.db'}"
-    code, output = cli(back, "workspace", "import", str(second), "--keep-keys-active")
+    code, output = cli(
+        back, "workspace", "import", str(second), "--keep-keys-active", evidence=stores["back"]
+    )
     assert code == 0, output
 
-    for url in (lite, fresh_pg, back):
-        with TestClient(create_app(_settings(url, tmp_path / "data"))) as target:
+    for name, url in (("lite", lite), ("pg", fresh_pg), ("back", back)):
+        assert len(evidence_in(stores[name])) == 2  # the PDF and the Word document
+        with TestClient(create_app(_settings(url, data[name]))) as target:
             got = answers(target, tenant, world)
         for key, value in source.items():
             assert got[key] == value, (url, key)
         assert got.keys() == source.keys()
+    files_read = [k for k in source if k.endswith("/file []")]
+    assert len(files_read) == 2
+    assert {source[k][0] for k in files_read} == {evidence_files.pdf(), evidence_files.docx()}
 
     # the same rows came back: people with their password hash, members, answers with notes
     def people(url: str) -> list[tuple[Any, ...]]:
@@ -277,22 +326,34 @@ def test_round_trip_sqlite_postgresql_sqlite_answers_alike(
 
 
 def test_keys_come_back_revoked_by_default(
-    tenant: Tenant, session: Session, client: TestClient, database_url: str, tmp_path: Path
+    tenant: Tenant, session: Session, settings: Settings, database_url: str, tmp_path: Path
 ) -> None:
     world = build_workspace(tenant, session)
     archive = tmp_path / "ws.zip"
-    assert cli(database_url, "workspace", "export", tenant.name, "--to", str(archive))[0] == 0
+    mine = settings.evidence_folder
+    assert (
+        cli(database_url, "workspace", "export", tenant.name, "--to", str(archive), evidence=mine)[
+            0
+        ]
+        == 0
+    )
     target = f"sqlite:///{tmp_path / 't.db'}"
-    code, output = cli(target, "workspace", "import", str(archive), "--as", "moved")
+    code, output = cli(
+        target, "workspace", "import", str(archive), "--as", "moved", evidence=tmp_path / "evidence"
+    )
     assert code == 0, output
     assert "3 API key(s) imported revoked" in output
     with TestClient(create_app(_settings(target, tmp_path / "data"))) as moved:
         resp = moved.get(f"/v1/organizations/{world['orgs'][0]}", headers=tenant.headers("viewer"))
         assert resp.status_code == 401
     # the same archive again: the name is taken, then the ids are
-    code, output = cli(target, "workspace", "import", str(archive), "--as", "moved")
+    code, output = cli(
+        target, "workspace", "import", str(archive), "--as", "moved", evidence=tmp_path / "evidence"
+    )
     assert code == 1 and "a workspace named 'moved' exists" in output
-    code, output = cli(target, "workspace", "import", str(archive), "--as", "again")
+    code, output = cli(
+        target, "workspace", "import", str(archive), "--as", "again", evidence=tmp_path / "evidence"
+    )
     assert code == 1 and "exist in this database already" in output
 
 
@@ -375,6 +436,50 @@ def _bad_tags(entries: dict[str, bytes], _: dict[str, Any]) -> None:
     _edit_rows(entries, "organization", lambda r: r.update(tags={"not": "a list"}))
 
 
+def _evidence(entries: dict[str, bytes], media_type: str | None) -> dict[str, Any]:
+    """The evidence row of this file type (None: the link), changed in place by the caller and
+    written back by ``_put_evidence``."""
+    rows = [json.loads(line) for line in entries["tables/evidence.jsonl"].splitlines()]
+    return next(r for r in rows if r["media_type"] == media_type)
+
+
+def _put_evidence(entries: dict[str, bytes], changed: dict[str, Any]) -> None:
+    rows = [json.loads(line) for line in entries["tables/evidence.jsonl"].splitlines()]
+    rows = [changed if r["id"] == changed["id"] else r for r in rows]
+    entries["tables/evidence.jsonl"] = b"".join(
+        json.dumps(r, ensure_ascii=False).encode() + b"\n" for r in rows
+    )
+
+
+_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def _file_changed(entries: dict[str, bytes], _: dict[str, Any]) -> None:
+    # the second file: the first is stored by then, and must be deleted again
+    name = f"evidence/{_evidence(entries, _DOCX)['id']}"
+    entries[name] = entries[name][:-1] + b"!"
+
+
+def _file_missing(entries: dict[str, bytes], _: dict[str, Any]) -> None:
+    del entries[f"evidence/{_evidence(entries, 'application/pdf')['id']}"]
+
+
+def _as_pdf(data: bytes) -> Callable[[dict[str, bytes], dict[str, Any]], None]:
+    """Other bytes under the PDF's row, with their own size and SHA-256."""
+
+    def change(entries: dict[str, bytes], _: dict[str, Any]) -> None:
+        row = _evidence(entries, "application/pdf")
+        entries[f"evidence/{row['id']}"] = data
+        digest = hashlib.sha256(data).hexdigest()
+        _put_evidence(entries, {**row, "size": len(data), "sha256": digest})
+
+    return change
+
+
+def _script_link(entries: dict[str, bytes], _: dict[str, Any]) -> None:
+    _put_evidence(entries, {**_evidence(entries, None), "url": "javascript:alert(1)"})
+
+
 _SOMEONE_ELSES = "00000000-0000-4000-8000-000000000001"
 
 BAD = [
@@ -387,14 +492,25 @@ BAD = [
     ("tags", _bad_tags, "table organization: tags must be a list of texts"),
     ("instrument hash", _hash, "instrument versions differ from this server's"),
     ("constraint", _bad_role, "the database refused a row of the archive; nothing was imported"),
+    ("evidence file changed", _file_changed, "differs from its size or sha256"),
+    ("evidence file missing", _file_missing, "evidence files and rows do not match"),
+    ("html as pdf", _as_pdf(evidence_files.HTML), "is not one of the allowed kinds"),
+    ("png as pdf", _as_pdf(evidence_files.png()), "is not the application/pdf it claims"),
+    ("script link", _script_link, "not a link evidence can be"),
 ]
 
 
 @pytest.fixture()
-def good_archive(tenant: Tenant, session: Session, database_url: str, tmp_path: Path) -> Path:
+def good_archive(
+    tenant: Tenant, session: Session, settings: Settings, database_url: str, tmp_path: Path
+) -> Path:
     build_workspace(tenant, session)
     path = tmp_path / "good.zip"
-    assert cli(database_url, "workspace", "export", tenant.name, "--to", str(path))[0] == 0
+    mine = settings.evidence_folder
+    assert (
+        cli(database_url, "workspace", "export", tenant.name, "--to", str(path), evidence=mine)[0]
+        == 0
+    )
     return path
 
 
@@ -420,13 +536,17 @@ def test_a_bad_archive_is_refused_and_writes_nothing(
     url, engine = target
     bad = _rewrite(good_archive, tmp_path / "bad.zip", change)
     before = counts(engine)
-    code, output = cli(url, "workspace", "import", str(bad))
+    code, output = cli(url, "workspace", "import", str(bad), evidence=tmp_path / "evidence")
     assert code == 1
     assert message in " ".join(output.split()), output
     assert counts(engine) == before
+    assert evidence_in(tmp_path / "evidence") == []  # no file stored for rows never written
     # the untouched archive still imports: the refusal was about the change alone
-    code, output = cli(url, "workspace", "import", str(good_archive))
+    code, output = cli(
+        url, "workspace", "import", str(good_archive), evidence=tmp_path / "evidence"
+    )
     assert code == 0, output
+    assert len(evidence_in(tmp_path / "evidence")) == 2
 
 
 def test_a_truncated_or_foreign_file_is_refused(
@@ -440,10 +560,10 @@ def test_a_truncated_or_foreign_file_is_refused(
     not_zip.write_text("hello")
     before = counts(engine)
     for path in (cut, not_zip):
-        code, output = cli(url, "workspace", "import", str(path))
+        code, output = cli(url, "workspace", "import", str(path), evidence=tmp_path / "evidence")
         assert code == 1 and "is not a readable zip archive" in output, output
     with make_sessionmaker(engine)() as s, pytest.raises(ArchiveError, match="truncated"):
-        import_workspace(s, catalog, cut)
+        import_workspace(s, catalog, cut, files=EvidenceFiles.of(_settings(url, tmp_path)))
     assert counts(engine) == before
 
 
@@ -451,7 +571,9 @@ def test_database_backup_of_a_running_sqlite(
     good_archive: Path, target: tuple[str, Engine], tmp_path: Path
 ) -> None:
     url, engine = target
-    assert cli(url, "workspace", "import", str(good_archive))[0] == 0
+    assert (
+        cli(url, "workspace", "import", str(good_archive), evidence=tmp_path / "evidence")[0] == 0
+    )
     copy = tmp_path / "copy.db"
     with engine.connect() as reader:  # a reader holds the database open, as a server would
         reader.execute(text("SELECT count(*) FROM assessment")).scalar_one()
@@ -467,7 +589,7 @@ def test_database_backup_of_a_running_sqlite(
 
 
 def test_a_person_with_an_account_here_keeps_it_and_joins(
-    good_archive: Path, target: tuple[str, Engine], database_url: str
+    good_archive: Path, target: tuple[str, Engine], database_url: str, tmp_path: Path
 ) -> None:
     url, engine = target
     with zipfile.ZipFile(good_archive) as zf:
@@ -481,7 +603,9 @@ def test_a_person_with_an_account_here_keeps_it_and_joins(
             workspace="elsewhere",
             role="viewer",
         )
-    code, output = cli(url, "workspace", "import", str(good_archive))
+    code, output = cli(
+        url, "workspace", "import", str(good_archive), evidence=tmp_path / "evidence"
+    )
     assert code == 0, output
     assert f"already had an account here (kept their password): {person['email']}" in " ".join(
         output.split()

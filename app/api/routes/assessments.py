@@ -45,6 +45,7 @@ from app.services import analysis, exports, verification
 from app.services import assessment_reads as reads
 from app.services import assessments as svc
 from app.services.common import IdempotencyRequest, encode_cursor
+from app.services.evidence import item_counts
 from app.services.scores import as_json
 
 router = v1_router("assessments")
@@ -188,7 +189,9 @@ def get_assessment(
     assessment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> AssessmentRead:
     a = reads.get_assessment(session, principal, assessment_id)
-    return read_assessment(a, response, reads.replaced_by(session, a.id))
+    read = read_assessment(a, response, reads.replaced_by(session, a.id))
+    read.evidence = item_counts(session, a)
+    return read
 
 
 @router.patch(

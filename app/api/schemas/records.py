@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from app.domain.rounding import rounded_numbers
+from app.services.evidence import ItemEvidence
 
 
 def _no_nul(value: str) -> str:
@@ -245,6 +246,11 @@ class AssessmentRead(BaseModel):
     source: str
     performance: Performance | None = None
     answers: list[AnswerRead]
+    evidence: list[ItemEvidence] | None = Field(
+        default=None,
+        description="Read: per item with evidence, how much and how far verified "
+        "(GET /v1/assessments/{id}/evidence lists it); null in the answers to writes",
+    )
     etag: str
     created_at: Timestamp
     updated_at: Timestamp

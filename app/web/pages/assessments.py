@@ -23,6 +23,7 @@ from app.domain.instrument import Instrument, Method
 from app.domain.scoring import NA, AnswerValue
 from app.services import exports, profiles
 from app.web.kit import Page, PageRoute, db, download, member, render
+from app.web.pages.evidence import evidence_section
 from app.web.pages.plans import plan_section
 from app.web.pages.ratings import ratings_section, verification_section
 from app.web.pdf import Paper, Paper_Q, chosen_paper, pdf_response, render_pdf
@@ -157,6 +158,7 @@ def assessment(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)])
         values["plan_view"] = plan_section(page, session, values["a"])
         values["ratings_view"] = ratings_section(page, session, values["a"])
         values["verification_view"] = verification_section(page, session, values["a"])
+        values["evidence_view"] = evidence_section(page, session, values["a"])
     default = chosen_paper(page, None)
     other = Paper.LETTER if default is Paper.A4 else Paper.A4
     return render(page, "assessment.html", other_paper=other.value, **values)
