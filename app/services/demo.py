@@ -6,6 +6,7 @@ Deterministic (seeded) and idempotent: running it again adds nothing but a new a
 from __future__ import annotations
 
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, Cohort, Organization
 from app.domain.answers import RawAnswer
-from app.services import assessments, organizations, plans
+from app.services import assessments, evidence, organizations, plans, ratings, verification
 from app.services.keys import CreatedKey, Principal, authenticate, create_key
 from app.services.plan_models import ActionData, PriorityData
 
@@ -219,10 +220,102 @@ def _ensure_assessments(
             created += 1
             if incomplete:
                 continue  # one draft left incomplete, as happens in real programs
+            facilitated = index in FACILITATED and (instrument_id, round_label) == (
+                "oca",
+                "endline",
+            )
+            own = random.Random(5000 + index)  # noqa: S311 - its own: the other answers stay put
+            if facilitated:
+                _rate(session, principal, catalog, f, a.id, answers, own)
             assessments.submit(session, principal, catalog, a.id)
+            if facilitated:
+                _verify(session, principal, catalog, f, a.id, answers)
             if round_label == "baseline":
                 assessments.finalize(session, principal, a.id)
     return created
+
+
+# The OCA endline of these organizations was a facilitated session: eight staff and board
+# members rated on their own, the group agreed the answers, and a reviewer then checked some
+# items against evidence (issue 12).
+FACILITATED = (0, 1)
+RATERS = 8
+
+
+def _step(f: InstrumentFile, key: str, value: object, by: int) -> object:
+    """A scale value ``by`` steps away from ``value``, kept on the scale."""
+    scale = f.instrument.scales[f.instrument.items[key].scale]
+    values = [v.value for v in scale.values]
+    if value not in values:
+        return value
+    return values[min(len(values) - 1, max(0, values.index(value) + by))]
+
+
+def _rate(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    f: InstrumentFile,
+    assessment_id: uuid.UUID,
+    agreed: list[RawAnswer],
+    rnd: random.Random,
+) -> None:
+    """Each rater's own ratings, around what the group agreed; a few items split the room."""
+    split = {x.item for x in agreed[::9]}
+    # most items: the raters agree within one step, some a step above or below (never both);
+    # every ninth item splits the room two steps apart
+    lean = {x.item: (1 if n % 2 else -1) for n, x in enumerate(agreed)}
+    for n in range(1, RATERS + 1):
+        given = [
+            RawAnswer(
+                x.item,
+                _step(
+                    f,
+                    x.item,
+                    x.value,
+                    rnd.choice((-1, 1)) if x.item in split else rnd.choice((0, 0, 0, lean[x.item])),
+                ),
+            )
+            for x in agreed
+        ]
+        ratings.put_rater(
+            session, principal, catalog, assessment_id, ratings.RaterInput(f"R{n:02d}", None, given)
+        )
+
+
+def _verify(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    f: InstrumentFile,
+    assessment_id: uuid.UUID,
+    agreed: list[RawAnswer],
+) -> None:
+    """A reviewer checks six items against evidence, two of them lower than self-assessed, and
+    records the documents seen as links."""
+    checked = [x for x in agreed if x.value != "na"][:6]
+    given = [
+        RawAnswer(
+            x.item,
+            _step(f, x.item, x.value, -1 if n % 3 == 0 else 0),
+            "Revisado contra el acta de consejo y los estados financieros 2019",
+        )
+        for n, x in enumerate(checked)
+    ]
+    verification.record(session, principal, catalog, assessment_id, given)
+    for n, x in enumerate(checked[:3]):
+        shown = evidence.add_link(
+            session,
+            principal,
+            catalog,
+            assessment_id,
+            evidence.NewEvidence(x.item, f"Documento de respaldo {n + 1}"),
+            f"https://example.org/evidencia/{assessment_id}/{n + 1}",
+        )
+        if n < 2:
+            evidence.update_evidence(
+                session, principal, assessment_id, shown.id, {"status": "verified"}
+            )
 
 
 # What the first learning community agreed after its baseline, for its two weakest areas.

@@ -19,7 +19,10 @@ from app.db.models import (
     AssessmentScore,
     Cohort,
     CohortMember,
+    Evidence,
     Organization,
+    Rater,
+    VerifiedAnswer,
     Workspace,
 )
 from app.db.session import make_engine
@@ -88,6 +91,14 @@ def test_demo_is_idempotent_and_shaped_like_the_seed(env: dict[str, str], tmp_pa
                 .where(Assessment.instrument_id == "oca", Assessment.round == "endline")
             ).all()
         )
+        # two endlines were facilitated: eight raters each, six items verified, three links
+        raters = c.execute(
+            select(Rater.assessment_id, func.count()).group_by(Rater.assessment_id)
+        ).all()
+        assert sorted(n for _, n in raters) == [8, 8]
+        verified = c.scalar(select(func.count()).select_from(VerifiedAnswer))
+        links = c.execute(select(Evidence.status, func.count()).group_by(Evidence.status)).all()
+        assert verified == 12 and dict(links) == {"verified": 4, "self_reported": 2}
     engine.dispose()
     up = sum(endline[o] > overall[o] for o in endline)
     down = sum(endline[o] < overall[o] for o in endline)
