@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
+from app.api.threads import run_on
 from app.catalog import Catalog
 from app.config import Settings
-from app.services.keys import Principal, authenticate
+from app.services.keys import Principal, find_key, needs_touch, touch_key
 from app.services.rates import RateLimiter
 from app.services.throttle import Blocklist, failed_api_key, limits_of
 
@@ -65,11 +65,16 @@ def _authenticate(request: Request, token: str) -> Principal | None:
     limiter: RateLimiter = request.app.state.rate_limiter
     address = _address(request)
     limiter.hit(f"addr:{address}", settings.rate_limit_per_address)
+    with request.app.state.reader() as session:
+        found = find_key(session, token)
+    if found is not None:
+        principal, last_used = found
+        if needs_touch(last_used):
+            with request.app.state.sessionmaker() as session:
+                touch_key(session, principal)
+        limiter.hit(f"key:{principal.key_id}", settings.rate_limit_per_key)
+        return principal
     with request.app.state.sessionmaker() as session:
-        principal = authenticate(session, token)
-        if principal is not None:
-            limiter.hit(f"key:{principal.key_id}", settings.rate_limit_per_key)
-            return principal
         blocklist: Blocklist = request.app.state.blocklist
         refused = blocklist.refusal(address)
         if refused is None:
@@ -89,7 +94,9 @@ async def require_key(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
     # Looked up on every request: a revoked key stops at once on every worker.
-    principal = await run_in_threadpool(_authenticate, request, credentials.credentials)
+    principal = await run_on(
+        request.app.state.pools.keys, _authenticate, request, credentials.credentials
+    )
     if principal is None:
         raise _unauthorized("the API key is unknown or revoked")
     if request.method not in READ_METHODS and not principal.can_write:

@@ -111,7 +111,7 @@ _PAYLOAD_OF = select(AssessmentScore.payload).where(
 
 def get_scores(session: Session, principal: Principal, assessment_id: uuid.UUID) -> str:
     """The stored score object as JSON text (the hot read: one query, no re-serialization)."""
-    row = session.execute(_SCORE_OF, {"assessment_id": assessment_id}).first()
+    row = session.connection().execute(_SCORE_OF, {"assessment_id": assessment_id}).first()
     if row is None or row.workspace_id != principal.workspace_id:
         raise NotFound(f"assessment {assessment_id} does not exist")
     if row.computed_at is None:
