@@ -75,7 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalog = catalog
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.reader = make_sessionmaker(read_engine(engine))  # requests that only read
+        app.state.read_engine = reading = read_engine(engine)  # for requests that only read
+        app.state.reader = make_sessionmaker(reading)
         app.state.pools = pools = Pools.start(settings.read_threads)
         app.state.blocklist = Blocklist()
         app.state.rate_limiter = RateLimiter(app.state.sessionmaker)

@@ -65,8 +65,8 @@ def _authenticate(request: Request, token: str) -> Principal | None:
     limiter: RateLimiter = request.app.state.rate_limiter
     address = _address(request)
     limiter.hit(f"addr:{address}", settings.rate_limit_per_address)
-    with request.app.state.reader() as session:
-        found = find_key(session, token)
+    with request.app.state.read_engine.connect() as conn:
+        found = find_key(conn, token)
     if found is not None:
         principal, last_used = found
         if needs_touch(last_used):

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import ApiKey, Role, Workspace
@@ -138,7 +138,7 @@ def create_key(
 
 def authenticate(session: Session, token: str) -> Principal | None:
     """The key's principal, or None for an unknown, malformed or revoked key; records its use."""
-    found = find_key(session, token)
+    found = find_key(session.connection(), token)
     if found is None:
         return None
     principal, last_used = found
@@ -148,15 +148,15 @@ def authenticate(session: Session, token: str) -> Principal | None:
     return principal
 
 
-def find_key(session: Session, token: str) -> tuple[Principal, datetime | None] | None:
+def find_key(conn: Connection, token: str) -> tuple[Principal, datetime | None] | None:
     """The key's principal and its last use, or None; reads only (one indexed query).
 
-    Every request runs this: plain columns through the session's connection, no ORM object."""
+    Every request runs this: plain columns on a connection, no session, no ORM object."""
     parts = _split(token)
     if parts is None:
         return None
     prefix, secret = parts
-    row = session.connection().execute(_KEY_BY_PREFIX, {"prefix": prefix}).first()
+    row = conn.execute(_KEY_BY_PREFIX, {"prefix": prefix}).first()
     if row is None:
         return None
     key_id, workspace_id, name, role, secret_hash, last, revoked_at = row

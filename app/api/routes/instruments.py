@@ -8,7 +8,15 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CatalogDep, SettingsDep
 from app.api.problems import problem_response
-from app.api.routing import NOT_FOUND, Lang, problem, v1_router, xlsx_ok, xlsx_response
+from app.api.routing import (
+    NOT_FOUND,
+    JsonText,
+    Lang,
+    problem,
+    v1_router,
+    xlsx_ok,
+    xlsx_response,
+)
 from app.api.schemas.common import Page
 from app.api.schemas.instruments import (
     AuthoringCheckRead,
@@ -28,8 +36,14 @@ IdPath = Path(max_length=40, examples=["oca"])
 VersionPath = Path(max_length=32, examples=["2015.1"])
 
 
-@router.get("/instruments", summary="List instruments and their versions")
-async def list_instruments(catalog: CatalogDep) -> Page[InstrumentSummary]:
+@router.get(
+    "/instruments",
+    summary="List instruments and their versions",
+    response_class=JsonText,
+    responses={200: {"model": Page[InstrumentSummary], "description": "Successful Response"}},
+)
+async def list_instruments(catalog: CatalogDep) -> Response:
+    # serialized once here; the model is documented (responses), not validated a second time
     out: list[InstrumentSummary] = []
     for instrument_id in catalog.ids():
         versions = catalog.versions(instrument_id)
@@ -51,7 +65,7 @@ async def list_instruments(catalog: CatalogDep) -> Page[InstrumentSummary]:
                 ],
             )
         )
-    return Page[InstrumentSummary](items=out)
+    return JsonText(Page[InstrumentSummary](items=out).model_dump_json())
 
 
 @router.get(
