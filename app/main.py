@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import openpyxl
-from anyio import CapacityLimiter
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
@@ -34,9 +33,10 @@ from app.api.routes import (
     workspace,
 )
 from app.api.routing import problem
+from app.api.threads import Pools
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
-from app.db.session import make_engine, make_sessionmaker, refresh_statistics
+from app.db.session import make_engine, make_sessionmaker, read_engine, refresh_statistics
 from app.services.instruments import sync_catalog
 from app.services.jobs_runner import JobRunner
 from app.services.metrics import count_pool_use
@@ -81,7 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.catalog = catalog
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
-        app.state.read_threads = CapacityLimiter(settings.read_threads)
+        app.state.read_engine = reading = read_engine(engine)  # for requests that only read
+        app.state.reader = make_sessionmaker(reading)
+        app.state.pools = pools = Pools.start(settings.read_threads)
         app.state.blocklist = Blocklist()
         app.state.rate_limiter = RateLimiter(app.state.sessionmaker)
         try:
@@ -110,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if settings.webhook_delivery:
                     sender.stop()
         finally:
+            pools.stop()
             engine.dispose()
 
     app = FastAPI(

@@ -43,7 +43,7 @@ from app.services import assessment_scoring, assessments, organizations
 from app.services.demo import WORKSPACE, load_demo
 from app.services.instruments import sync_catalog, version_row
 from app.services.keys import Principal, authenticate, create_key
-from app.services.scores import ENGINE_VERSION, score_payload, score_summary
+from app.services.scores import render_score
 
 INSTRUMENT = "oca"
 BASELINE_ON = date(2022, 3, 1)
@@ -147,16 +147,11 @@ class BulkBuilder:
                 answers[k] = NA if v is NA else float(v)  # type: ignore[arg-type]
         result = score(f.compiled, answers)  # as assessment_scoring.compute() scores stored answers
         assert result.overall.score is not None
-        self.scores.append(
-            {
-                "assessment_id": aid,
-                "computed_at": ts,
-                "overall": result.overall.score,
-                "summary": score_summary(result),
-                "engine_version": ENGINE_VERSION,
-                "payload": score_payload(result, f.instrument),
-            }
-        )
+        # The columns the services store (one builder: assessment_scoring.score_columns), at ts.
+        columns = assessment_scoring.score_columns(f, aid, result, answers)
+        columns["computed_at"] = ts
+        columns["rendered"] = render_score(aid, ts, columns["payload"])
+        self.scores.append({"assessment_id": aid, **columns})
         self.assessments.append(
             {
                 "id": aid,

@@ -9,11 +9,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
+from app.api.threads import run_on
 from app.catalog import Catalog
 from app.config import Settings
-from app.services.keys import Principal, authenticate
+from app.services.keys import Principal, find_key, needs_touch, touch_key
 from app.services.owned_instruments import workspace_catalog
 from app.services.rater_links import link_holds
 from app.services.rates import RateLimiter
@@ -62,11 +62,16 @@ def _authenticate(request: Request, token: str) -> Principal | None:
     limiter: RateLimiter = request.app.state.rate_limiter
     address = _address(request)
     limiter.hit(f"addr:{address}", settings.rate_limit_per_address)
+    with request.app.state.read_engine.connect() as conn:
+        found = find_key(conn, token)
+    if found is not None:
+        principal, last_used = found
+        if needs_touch(last_used):
+            with request.app.state.sessionmaker() as session:
+                touch_key(session, principal)
+        limiter.hit(f"key:{principal.key_id}", settings.rate_limit_per_key)
+        return principal
     with request.app.state.sessionmaker() as session:
-        principal = authenticate(session, token)
-        if principal is not None:
-            limiter.hit(f"key:{principal.key_id}", settings.rate_limit_per_key)
-            return principal
         _count_failure(request, session, address)
         return None
 
@@ -92,7 +97,9 @@ async def require_key(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
     # Looked up on every request: a revoked key stops at once on every worker.
-    principal = await run_in_threadpool(_authenticate, request, credentials.credentials)
+    principal = await run_on(
+        request.app.state.pools.keys, _authenticate, request, credentials.credentials
+    )
     if principal is None:
         raise _unauthorized("the API key is unknown or revoked")
     if request.method not in READ_METHODS and not principal.can_write:
@@ -127,7 +134,9 @@ async def rater_token(
     a key: 401 when it does not work (unknown, revoked, expired, or the assessment is closed)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send the rater's link token as 'Authorization: Bearer <token>'")
-    if not await run_in_threadpool(_rater_link, request, credentials.credentials):
+    if not await run_on(
+        request.app.state.pools.keys, _rater_link, request, credentials.credentials
+    ):
         raise _unauthorized(
             "this rating link does not work (any more): revoked or replaced, expired, or the "
             "assessment is no longer open for ratings"
@@ -150,8 +159,12 @@ async def get_catalog(request: Request, principal: PrincipalDep, session: Sessio
     no query and no thread, for a workspace that has none (most); else one indexed query."""
     if not principal.owns_instruments:
         return _library(request)
-    return await run_in_threadpool(
-        workspace_catalog, session, _library(request), principal.workspace_id
+    return await run_on(
+        request.app.state.pools.keys,
+        workspace_catalog,
+        session,
+        _library(request),
+        principal.workspace_id,
     )
 
 
@@ -161,8 +174,12 @@ async def get_draft_catalog(
     """``get_catalog`` with the workspace's drafts too: for previews, never for assessments."""
     if not principal.owns_instruments:
         return _library(request)
-    return await run_in_threadpool(
-        partial(workspace_catalog, drafts=True), session, _library(request), principal.workspace_id
+    return await run_on(
+        request.app.state.pools.keys,
+        partial(workspace_catalog, drafts=True),
+        session,
+        _library(request),
+        principal.workspace_id,
     )
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from anyio import to_thread
 from fastapi import Request, Response
 from sqlalchemy.orm import Session, sessionmaker
+
+from app.api.threads import run_on
 
 # Private: the answer depends on the key's workspace. no-cache: revalidate with If-None-Match.
 CACHE_CONTROL = "private, no-cache"
@@ -24,18 +25,22 @@ def etag_of(body: bytes) -> str:
     return f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
 
 
-def _compute(factory: sessionmaker[Session], compute: Callable[[Session], str]) -> bytes:
+def _compute(
+    factory: sessionmaker[Session], compute: Callable[[Session], str]
+) -> tuple[bytes, str]:
+    """The body and its ETag; hashed here, off the event loop (hashlib lets go of Python's lock
+    for large inputs, so the loop serves other requests meanwhile)."""
     with factory() as session:
-        return compute(session).encode()
+        body = compute(session).encode()
+    return body, etag_of(body)
 
 
 async def json_read(request: Request, compute: Callable[[Session], str]) -> Response:
     """Run ``compute`` with a session of its own on the read threads (CPU-bound work: a few
     threads, not one per request), and answer 200 with the body or 304 if the client has it."""
-    body = await to_thread.run_sync(
-        _compute, request.app.state.sessionmaker, compute, limiter=request.app.state.read_threads
+    body, etag = await run_on(
+        request.app.state.pools.reads, _compute, request.app.state.reader, compute
     )
-    etag = etag_of(body)
     headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
     if _matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from weakref import WeakKeyDictionary
 import orjson
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -36,7 +37,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("json_deserializer", orjson.loads)  # stored scores: several times faster
     kwargs.setdefault("hide_parameters", True)  # a logged database error never shows answers
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, **kwargs)
+        _ping_when_idle(engine)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
@@ -55,8 +58,53 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Straight to the driver: through exec_driver_sql this statement cost a read as much as
+        # its query (cursor, events, result object) for a statement that returns nothing.
+        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+            "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        )
 
+    return engine
+
+
+IDLE_PING_S = 10.0  # PostgreSQL: a connection unused this long is checked before it is lent
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before lending it only when it sat unused for a while.
+
+    A server restart or an idle timeout breaks connections that wait in the pool; checking every
+    one on every checkout (``pool_pre_ping``) cost each request a round trip. A connection in
+    steady use is known to work; one idle for ``IDLE_PING_S`` is pinged and, if dead, replaced
+    (the pool retries the checkout with a new one)."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < IDLE_PING_S:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception:
+            alive = False
+        if not alive:
+            raise DisconnectionError("the pooled connection is gone; replaced")
+
+
+_IDLE_SINCE = "oca_idle_since"
+
+
+def read_engine(engine: Engine) -> Engine:
+    """The engine for requests that only read: on PostgreSQL in autocommit, which spares each read
+    the BEGIN and ROLLBACK round trips (at READ COMMITTED every statement takes its own snapshot
+    either way); SQLite keeps its transaction, which costs no round trip and gives the statements
+    of one read one snapshot. Nothing written through it."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
     return engine
 
 

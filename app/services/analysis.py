@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
@@ -28,30 +28,24 @@ def series(
     session: Session, principal: Principal, org_id: uuid.UUID, instrument_id: str
 ) -> dict[str, Any]:
     """The organization's scored assessments of one instrument in date order."""
-    org = get_organization(session, principal, org_id)
-    rows = session.execute(
-        select(
-            Assessment.id,
-            Assessment.round,
-            Assessment.assessed_on,
-            Assessment.status,
-            Assessment.revision,
-            Assessment.retrospective,
-            Assessment.instrument_version,
-            AssessmentScore.payload,
+    rows = (
+        session.connection()
+        .execute(
+            _SERIES,
+            {
+                "org_id": org_id,
+                "workspace_id": principal.workspace_id,
+                "instrument_id": instrument_id,
+            },
         )
-        .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
-        .where(
-            Assessment.workspace_id == principal.workspace_id,
-            Assessment.organization_id == org.id,
-            Assessment.instrument_id == instrument_id,
-            Assessment.is_current.is_(True),
-            Assessment.status.in_(SCORED),
-        )
-        .order_by(Assessment.assessed_on, Assessment.created_at)
+        .all()
     )
+    if not rows:  # no such organization in this workspace: exactly as absent as another's
+        raise NotFound(f"organization {org_id} does not exist")
     points = []
     for a_id, round_label, assessed_on, status, revision, retro, version, p in rows:
+        if p is None:  # the organization's row when it has no scored assessment
+            continue
         points.append(
             {
                 "assessment_id": str(a_id),
@@ -75,7 +69,40 @@ def series(
                 "risk": (p.get("risk") or {}).get("overall"),
             }
         )
-    return {"organization_id": str(org.id), "instrument_id": instrument_id, "points": points}
+    return {"organization_id": str(org_id), "instrument_id": instrument_id, "points": points}
+
+
+# One indexed query, built once: the organization (the workspace check) with its scored current
+# assessments of the instrument, if any, and their stored scores.
+_SERIES = (
+    select(
+        Assessment.id,
+        Assessment.round,
+        Assessment.assessed_on,
+        Assessment.status,
+        Assessment.revision,
+        Assessment.retrospective,
+        Assessment.instrument_version,
+        AssessmentScore.payload,
+    )
+    .select_from(Organization)
+    .outerjoin(
+        Assessment,
+        and_(
+            Assessment.organization_id == Organization.id,
+            Assessment.workspace_id == Organization.workspace_id,
+            Assessment.instrument_id == bindparam("instrument_id"),
+            Assessment.is_current.is_(True),
+            Assessment.status.in_(SCORED),
+        ),
+    )
+    .outerjoin(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+    .where(
+        Organization.id == bindparam("org_id"),
+        Organization.workspace_id == bindparam("workspace_id"),
+    )
+    .order_by(Assessment.assessed_on, Assessment.created_at)
+)
 
 
 def _pick(

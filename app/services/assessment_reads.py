@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Uuid, any_, bindparam, case, func, or_, select
+from sqlalchemy import Uuid, any_, bindparam, case, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from app.db.models import Answer, Assessment, AssessmentScore, CohortMember
+from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, VerifiedAnswer
 from app.domain.errors import Conflict, NotFound
 from app.domain.scoring import NA, AnswerValue
 from app.services.common import etag, get_scoped, page_after
@@ -112,6 +112,10 @@ _SCORE_OF = (
         Assessment.status,
         AssessmentScore.rendered,
         AssessmentScore.computed_at,
+        exists()
+        .where(VerifiedAnswer.assessment_id == Assessment.id)
+        .correlate(Assessment)
+        .label("verified"),
     )
     .outerjoin(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
     .where(Assessment.id == bindparam("assessment_id"))
@@ -123,7 +127,13 @@ _PAYLOAD_OF = select(AssessmentScore.payload).where(
 
 def get_scores(session: Session, principal: Principal, assessment_id: uuid.UUID) -> str:
     """The stored score object as JSON text (the hot read: one query, no re-serialization)."""
-    row = session.execute(_SCORE_OF, {"assessment_id": assessment_id}).first()
+    return scores_of(session, principal, assessment_id)[0]
+
+
+def scores_of(session: Session, principal: Principal, assessment_id: uuid.UUID) -> tuple[str, bool]:
+    """``get_scores``, and whether some item of the assessment is verified, read in the same
+    query (``services.verification`` adds its block then)."""
+    row = session.connection().execute(_SCORE_OF, {"assessment_id": assessment_id}).first()
     if row is None or row.workspace_id != principal.workspace_id:
         raise NotFound(f"assessment {assessment_id} does not exist")
     if row.computed_at is None:
@@ -132,14 +142,14 @@ def get_scores(session: Session, principal: Principal, assessment_id: uuid.UUID)
             status_now=row.status,
         )
     if row.rendered is not None:
-        return str(row.rendered)
+        return str(row.rendered), bool(row.verified)
     # Stored before the rendered column existed: rendered from the payload on each read.
     payload = session.execute(_PAYLOAD_OF, {"assessment_id": assessment_id}).scalar()
     if payload is None:  # reopened between the two statements
         raise Conflict(
             "the assessment was reopened and has no stored score now", status_now="draft"
         )
-    return render_score(assessment_id, row.computed_at, payload)
+    return render_score(assessment_id, row.computed_at, payload), bool(row.verified)
 
 
 @dataclass(frozen=True)

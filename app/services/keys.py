@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import ApiKey, InstrumentVersion, Role, Workspace
@@ -150,27 +150,53 @@ def create_key(
 
 
 def authenticate(session: Session, token: str) -> Principal | None:
+    """The key's principal, or None for an unknown, malformed or revoked key; records its use."""
+    found = find_key(session.connection(), token)
+    if found is None:
+        return None
+    principal, last_used = found
+    if needs_touch(last_used):
+        session.rollback()  # end the read before the write
+        touch_key(session, principal)
+    return principal
+
+
+def find_key(conn: Connection, token: str) -> tuple[Principal, datetime | None] | None:
+    """The key's principal and its last use, or None; reads only (one indexed query).
+
+    Every request runs this: plain columns on a connection, no session, no ORM object."""
     parts = _split(token)
     if parts is None:
         return None
     prefix, secret = parts
-    # Every request runs this: plain columns, no ORM object to build.
-    row = session.execute(_KEY_BY_PREFIX, {"prefix": prefix}).first()
+    row = conn.execute(_KEY_BY_PREFIX, {"prefix": prefix}).first()
     if row is None:
         return None
     key_id, workspace_id, name, role, secret_hash, last, revoked_at, owns = row
     if revoked_at is not None or not hmac.compare_digest(secret_hash, _digest(secret)):
         return None
     principal = Principal(workspace_id, key_id, name, Role(role), owns_instruments=bool(owns))
-    now = datetime.now(UTC)
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
-    if last is None or now - last > LAST_USED_RESOLUTION:
-        # Recorded at one-minute resolution so that reads do not each become a write.
-        session.rollback()  # end the read before the write
-        with write_transaction(session):
-            session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
-    return principal
+    return principal, last
+
+
+def needs_touch(last_used: datetime | None) -> bool:
+    """Whether a key's last use is worth recording: at one-minute resolution, so that reads do not
+    each become a write."""
+    if last_used is None:
+        return True
+    if last_used.tzinfo is None:
+        last_used = last_used.replace(tzinfo=UTC)
+    return datetime.now(UTC) - last_used > LAST_USED_RESOLUTION
+
+
+def touch_key(session: Session, principal: Principal) -> None:
+    """Record the key's use now (its own write transaction)."""
+    with write_transaction(session):
+        session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == principal.key_id)
+            .values(last_used_at=datetime.now(UTC))
+        )
 
 
 _KEY_BY_PREFIX = select(

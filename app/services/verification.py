@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
@@ -25,7 +25,7 @@ from app.db.session import write_transaction
 from app.domain.answers import RawAnswer, parse_answers
 from app.domain.errors import Conflict, Forbidden
 from app.domain.scoring import NA, AnswerValue, Score
-from app.services.assessment_reads import answer_values, answers_of, get_assessment, get_scores
+from app.services.assessment_reads import answer_values, answers_of, get_assessment, scores_of
 from app.services.assessment_scoring import score_answers
 from app.services.assessments import resolve_instrument
 from app.services.common import audit, now
@@ -202,9 +202,8 @@ def scores_with_verification(
 ) -> str:
     """The stored score object, sent as stored; with a ``verification`` block beside it when
     some item is verified (the stored score itself never changes)."""
-    body = get_scores(session, principal, assessment_id)
-    has = session.scalar(select(exists().where(VerifiedAnswer.assessment_id == assessment_id)))
-    if not has:
+    body, verified = scores_of(session, principal, assessment_id)
+    if not verified:
         return body
     block = verification(session, principal, catalog, assessment_id).scores
     found: dict[str, Any] = orjson.loads(body)

@@ -24,6 +24,7 @@ from app.api.routing import (
     PRECONDITION,
     JsonText,
     Lang,
+    Responses,
     v1_router,
     xlsx_ok,
     xlsx_response,
@@ -45,7 +46,7 @@ from app.services import analysis, exports, verification
 from app.services import assessment_reads as reads
 from app.services import assessments as svc
 from app.services.common import IdempotencyRequest, encode_cursor
-from app.services.evidence import item_counts
+from app.services.evidence import ItemEvidence, item_counts
 from app.services.scores import as_json
 
 router = v1_router("assessments")
@@ -62,12 +63,17 @@ def _raw(answers: list[AnswerIn]) -> list[RawAnswer]:
 
 
 def read_assessment(
-    a: Assessment, response: Response | None = None, replaced_by: uuid.UUID | None = None
-) -> AssessmentRead:
+    a: Assessment,
+    replaced_by: uuid.UUID | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    evidence: list[ItemEvidence] | None = None,
+) -> Response:
+    """The assessment as JSON, serialized once here (the route's response model is documented
+    through ``_assessment_ok``, not validated a second time), with its ETag."""
     tag = reads.assessment_etag(a)
-    if response is not None:
-        response.headers["ETag"] = tag
-    return AssessmentRead(
+    model = AssessmentRead(
         id=a.id,
         organization_id=a.organization_id,
         instrument_id=a.instrument_id,
@@ -91,23 +97,31 @@ def read_assessment(
         updated_at=a.updated_at,
         submitted_at=a.submitted_at,
         finalized_at=a.finalized_at,
+        evidence=evidence,
     )
+    return JsonText(
+        model.model_dump_json(), status_code=status_code, headers={"ETag": tag, **(headers or {})}
+    )
+
+
+def _assessment_ok(status_code: int = 200) -> Responses:
+    return {status_code: {"model": AssessmentRead, "description": "Successful Response"}}
 
 
 @router.post(
     "/assessments",
     status_code=status.HTTP_201_CREATED,
     summary="Create a draft assessment with answers",
-    responses=CONFLICT,
+    response_class=JsonText,
+    responses={**_assessment_ok(201), **CONFLICT},
 )
 def create_assessment(
     body: AssessmentCreate,
     session: SessionDep,
     principal: PrincipalDep,
     catalog: CatalogDep,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> AssessmentRead:
+) -> Response:
     data = svc.AssessmentData(
         organization_id=body.organization_id,
         instrument_id=body.instrument_id,
@@ -126,10 +140,10 @@ def create_assessment(
         data,
         IdempotencyRequest.of(idempotency_key, body.model_dump(mode="json")),
     )
-    response.headers["Location"] = f"/v1/assessments/{a.id}"
+    headers = {"Location": f"/v1/assessments/{a.id}"}
     if not created:
-        response.headers["Idempotent-Replayed"] = "true"
-    return read_assessment(a, response)
+        headers["Idempotent-Replayed"] = "true"
+    return read_assessment(a, status_code=201, headers=headers)
 
 
 @router.get("/assessments", summary="List assessments")
@@ -184,20 +198,24 @@ def list_assessments(
     return Page[AssessmentSummary](items=items, next_cursor=nxt)
 
 
-@router.get("/assessments/{assessment_id}", summary="Read an assessment", responses=NOT_FOUND)
+@router.get(
+    "/assessments/{assessment_id}",
+    summary="Read an assessment",
+    response_class=JsonText,
+    responses={**_assessment_ok(), **NOT_FOUND},
+)
 def get_assessment(
-    assessment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, response: Response
-) -> AssessmentRead:
+    assessment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
+) -> Response:
     a = reads.get_assessment(session, principal, assessment_id)
-    read = read_assessment(a, response, reads.replaced_by(session, a.id))
-    read.evidence = item_counts(session, a)
-    return read
+    return read_assessment(a, reads.replaced_by(session, a.id), evidence=item_counts(session, a))
 
 
 @router.patch(
     "/assessments/{assessment_id}",
     summary="Change a draft (If-Match required)",
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    response_class=JsonText,
+    responses={**_assessment_ok(), **NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
 def update_assessment(
     assessment_id: uuid.UUID,
@@ -205,69 +223,69 @@ def update_assessment(
     session: SessionDep,
     principal: PrincipalDep,
     catalog: CatalogDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> AssessmentRead:
+) -> Response:
     changes = body.model_dump(exclude_unset=True, exclude={"answers"})
     answers = _raw(body.answers) if body.answers is not None else None
     a = svc.update_assessment(
         session, principal, catalog, assessment_id, changes, answers, if_match
     )
-    return read_assessment(a, response)
+    return read_assessment(a)
 
 
 @router.post(
     "/assessments/{assessment_id}/submit",
     summary="Check completeness, score and store the score",
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    response_class=JsonText,
+    responses={**_assessment_ok(), **NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
 def submit_assessment(
     assessment_id: uuid.UUID,
     session: SessionDep,
     principal: PrincipalDep,
     catalog: CatalogDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> AssessmentRead:
+) -> Response:
     a = svc.submit(session, principal, catalog, assessment_id, if_match)
-    return read_assessment(a, response)
+    return read_assessment(a)
 
 
 @router.post(
     "/assessments/{assessment_id}/finalize",
     summary="Lock a submitted assessment",
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    response_class=JsonText,
+    responses={**_assessment_ok(), **NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
 def finalize_assessment(
     assessment_id: uuid.UUID,
     session: SessionDep,
     principal: PrincipalDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> AssessmentRead:
-    return read_assessment(svc.finalize(session, principal, assessment_id, if_match), response)
+) -> Response:
+    return read_assessment(svc.finalize(session, principal, assessment_id, if_match))
 
 
 @router.post(
     "/assessments/{assessment_id}/reopen",
     summary="Return a submitted (not final) assessment to draft",
-    responses={**NOT_FOUND, **CONFLICT, **PRECONDITION},
+    response_class=JsonText,
+    responses={**_assessment_ok(), **NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
 def reopen_assessment(
     assessment_id: uuid.UUID,
     session: SessionDep,
     principal: PrincipalDep,
-    response: Response,
     if_match: IfMatch = None,
-) -> AssessmentRead:
-    return read_assessment(svc.reopen(session, principal, assessment_id, if_match), response)
+) -> Response:
+    return read_assessment(svc.reopen(session, principal, assessment_id, if_match))
 
 
 @router.post(
     "/assessments/{assessment_id}/revisions",
     status_code=status.HTTP_201_CREATED,
     summary="Correct a final assessment: a new draft revision that replaces it",
-    responses={**NOT_FOUND, **CONFLICT},
+    response_class=JsonText,
+    responses={**_assessment_ok(201), **NOT_FOUND, **CONFLICT},
 )
 def create_revision(
     assessment_id: uuid.UUID,
@@ -275,12 +293,10 @@ def create_revision(
     session: SessionDep,
     principal: PrincipalDep,
     catalog: CatalogDep,
-    response: Response,
-) -> AssessmentRead:
+) -> Response:
     changes = body.model_dump(exclude_unset=True, exclude={"answers"})
     a = svc.create_revision(session, principal, catalog, assessment_id, _raw(body.answers), changes)
-    response.headers["Location"] = f"/v1/assessments/{a.id}"
-    return read_assessment(a, response)
+    return read_assessment(a, status_code=201, headers={"Location": f"/v1/assessments/{a.id}"})
 
 
 @router.get(

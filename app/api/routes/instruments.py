@@ -8,7 +8,15 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import CatalogDep, DraftCatalogDep, PrincipalDep, SessionDep, SettingsDep
 from app.api.problems import problem_response
-from app.api.routing import NOT_FOUND, Lang, problem, v1_router, xlsx_ok, xlsx_response
+from app.api.routing import (
+    NOT_FOUND,
+    JsonText,
+    Lang,
+    problem,
+    v1_router,
+    xlsx_ok,
+    xlsx_response,
+)
 from app.api.schemas.common import Page
 from app.api.schemas.instruments import (
     AuthoringCheckRead,
@@ -32,8 +40,11 @@ VersionPath = Path(max_length=32, examples=["2015.1"])
 @router.get(
     "/instruments",
     summary="List instruments and their versions: the library's and the workspace's published ones",
+    response_class=JsonText,
+    responses={200: {"model": Page[InstrumentSummary], "description": "Successful Response"}},
 )
-async def list_instruments(catalog: CatalogDep) -> Page[InstrumentSummary]:
+async def list_instruments(catalog: CatalogDep) -> Response:
+    # serialized once here; the model is documented (responses), not validated a second time
     out: list[InstrumentSummary] = []
     for instrument_id in catalog.ids():
         versions = catalog.versions(instrument_id)
@@ -56,7 +67,7 @@ async def list_instruments(catalog: CatalogDep) -> Page[InstrumentSummary]:
                 ],
             )
         )
-    return Page[InstrumentSummary](items=out)
+    return JsonText(Page[InstrumentSummary](items=out).model_dump_json())
 
 
 @router.get(
