@@ -25,6 +25,7 @@ from app.web.pages import (
     home,
     instruments,
     organizations,
+    own_instruments,
     plans,
     rater,
     ratings,
@@ -48,6 +49,7 @@ PAGES = (
     rater,
     admin,
     webhooks,
+    own_instruments,
     instruments,
 )
 
