@@ -112,8 +112,10 @@ def test_adapt_replace_publish_and_assess(signed_in: People) -> None:
     assert "Items dropped: 1" in page and f"<code>{dropped[0]}</code>" in page
     assert _own(tenant, label)["dropped_items"] == dropped
 
-    trial = editor.get(f"{draft}/trial", params={"score": "1", "org.mission.1": "3"})
+    trial = editor.get(f"{draft}/trial", params={"score": "1", "every": "3", "gls.legal.1": "1"})
     assert trial.status_code == 200 and "Overall score" in trial.text
+    assert f"{len(_keys(tenant, label))} answered, 0 missing" in trial.text
+    assert '<option value="1" selected>' in trial.text  # the one chosen keeps its answer
 
     assert editor.get(f"{draft}/publish").status_code == 403
     token = csrf_of(page)

@@ -189,9 +189,11 @@ def trial(page: MemberDep, instrument_id: IdPath, version: VersionPath) -> Respo
     who = page.require_write()
     ins = get_file(with_drafts(page), instrument_id, version).instrument
     items = [item for dim in ins.dimensions for area in dim.areas for item in area.items]
-    chosen = {i.key: page.request.query_params.get(i.key, "") for i in items}
+    asked = page.request.query_params
+    every = asked.get("every", "")  # the answer of every item left blank
+    chosen = {i.key: asked.get(i.key) or every for i in items}
     score, errors = None, []
-    if "score" in page.request.query_params:
+    if "score" in asked:
         answers = [RawAnswer(k, v or None) for k, v in chosen.items()]
         try:
             with db(page) as session:
@@ -207,6 +209,8 @@ def trial(page: MemberDep, instrument_id: IdPath, version: VersionPath) -> Respo
         ins=ins,
         levels={i.key: levels(page, i, ins.scales[i.scale]) for i in items},
         chosen=chosen,
+        chosen_every=every,
+        every=sorted({lv.value for i in items for lv in levels(page, i, ins.scales[i.scale])}),
         score=score,
         errors=errors,
     )
