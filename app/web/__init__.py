@@ -26,6 +26,7 @@ from app.web.pages import (
     home,
     instruments,
     organizations,
+    own_instruments,
     plans,
     rater,
     ratings,
@@ -50,6 +51,7 @@ PAGES = (
     evidence,
     admin,
     webhooks,
+    own_instruments,
     instruments,
 )
 

@@ -1,23 +1,27 @@
 """Instruments: the catalog, one version read in full (levels, evidence, scoring rules in plain
 words), and its Excel template in either language.
 
-Instruments are public definitions, the same for every workspace; any signed-in person may read
-them. The template comes from the same service as the API's template route.
+The library's instruments are the same for every workspace; any signed-in person may read them.
+The workspace's own versions are listed too, drafts included (``own_instruments`` has their
+pages). The downloads come from the same services as the API's routes, and, as there, work on
+the workspace's drafts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from starlette.responses import Response
 
+from app.catalog import Catalog
 from app.domain.instrument import Instrument, Item, Method, RiskRules, Scale, Scoring
 from app.services.authoring import authoring_workbook
 from app.services.instruments import get_file, template_workbook
+from app.services.owned_instruments import list_owned, workspace_catalog
 from app.services.xlsform import xlsform_workbook
-from app.web.kit import Page, PageRoute, download, member, render
+from app.web.kit import Page, PageRoute, db, download, member, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -106,8 +110,17 @@ def _risk(page: Page, r: RiskRules) -> list[str]:
     return out
 
 
-@router.get("/instruments")
-def catalog_page(page: MemberDep) -> Response:
+def with_drafts(page: Page) -> Catalog:
+    """The catalog of ``page.catalog`` plus the workspace's drafts (as the API's draft catalog)."""
+    with db(page) as session:
+        return workspace_catalog(
+            session, page.request.app.state.catalog, page.who.workspace_id, drafts=True
+        )
+
+
+def catalog_view(page: Page, status: int = 200, **values: Any) -> Response:
+    """The catalog, then the workspace's own versions, drafts marked (``values``: a refused
+    upload's problems)."""
     catalog = page.catalog
     rows = []
     for instrument_id in catalog.ids():
@@ -115,7 +128,24 @@ def catalog_page(page: MemberDep) -> Response:
         published = [f for f in versions if f.instrument.derived_from is None] or versions
         latest = published[-1].instrument  # a variant's title says what it leaves out
         rows.append({"id": instrument_id, "latest": latest, "versions": versions})
-    return render(page, "instruments.html", title=page.t("instrument.catalog"), rows=rows)
+    with db(page) as session:
+        own = list_owned(session, page.who)
+    done = page.request.query_params.get("done") == "deleted"
+    return render(
+        page,
+        "instruments.html",
+        status,
+        title=page.t("instrument.catalog"),
+        rows=rows,
+        own=own,
+        deleted=done,
+        **values,
+    )
+
+
+@router.get("/instruments")
+def catalog_page(page: MemberDep) -> Response:
+    return catalog_view(page)
 
 
 @router.get("/instruments/{instrument_id}/{version}")
@@ -148,19 +178,19 @@ def template(
     version: VersionPath,
     lang: Annotated[Literal["en", "es"] | None, Query()] = None,
 ) -> Response:
-    name, data = template_workbook(page.catalog, instrument_id, version, lang or page.lang)
+    name, data = template_workbook(with_drafts(page), instrument_id, version, lang or page.lang)
     return download(page, name, data)
 
 
 @router.get("/instruments/{instrument_id}/{version}/xlsform.xlsx")
 def xlsform(page: MemberDep, instrument_id: IdPath, version: VersionPath) -> Response:
     """The XLSForm for field collection (same service as the API's xlsform route)."""
-    name, data = xlsform_workbook(page.catalog, instrument_id, version)
+    name, data = xlsform_workbook(with_drafts(page), instrument_id, version)
     return download(page, name, data)
 
 
 @router.get("/instruments/{instrument_id}/{version}/authoring.xlsx")
 def authoring(page: MemberDep, instrument_id: IdPath, version: VersionPath) -> Response:
     """The authoring workbook (same service as the API's authoring route)."""
-    name, data = authoring_workbook(page.catalog, instrument_id, version)
+    name, data = authoring_workbook(with_drafts(page), instrument_id, version)
     return download(page, name, data)
