@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -98,9 +98,34 @@ def every_published_catalog(session: Session, library: Catalog) -> Catalog:
 # --- reading what is uploaded ---------------------------------------------------------------------
 
 
+# The instrument model's most common words (pydantic's), in Spanish; any other problem keeps the
+# model's English words inside a Spanish sentence that says so.
+_MODEL_WORDS_ES: Final = {
+    "Field required": "falta este campo",
+    "Extra inputs are not permitted": "este campo no existe en el formato",
+    "Input should be a valid string": "debe ser un texto",
+    "Input should be a valid number": "debe ser un número",
+    "Input should be a valid integer": "debe ser un número entero",
+    "Input should be a valid boolean": "debe ser verdadero o falso",
+    "Input should be a valid list": "debe ser una lista",
+    "Input should be a valid dictionary": "debe ser un conjunto de campos",
+    "String should have at least 1 character": "no puede estar vacío",
+}
+
+
+def model_problem_es(problem: str) -> str:
+    """A problem the instrument model found ("path: words"), said in Spanish."""
+    where, sep, words = problem.rpartition(": ")
+    head = f"{where}: " if sep else ""
+    for english, spanish in _MODEL_WORDS_ES.items():
+        if words.startswith(english):
+            return head + spanish
+    return f"{head}{words} (el validador del instrumento lo dice en inglés)"
+
+
 def _rejected(exc: CatalogError | OwnedRejected, what: tuple[str, str]) -> Invalid:
     errors = (
-        [{"detail": p} for p in exc.problems]  # the model's own words (English, as `oca validate`)
+        [{"detail": p, "detail_es": model_problem_es(p)} for p in exc.problems]
         if isinstance(exc, CatalogError)
         else [{"detail": p.en, "detail_es": p.es} for p in exc.problems]
     )
@@ -267,7 +292,10 @@ def _with_crosswalk(instrument: Instrument, base: Instrument) -> Instrument:
         raise Invalid(
             MISFIT[0],
             detail_es=MISFIT[1],
-            errors=[{"detail": e["msg"].removeprefix("Value error, ")} for e in exc.errors()],
+            errors=[
+                {"detail": msg, "detail_es": model_problem_es(msg)}
+                for msg in (e["msg"].removeprefix("Value error, ") for e in exc.errors())
+            ],
         ) from None
 
 

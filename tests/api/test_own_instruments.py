@@ -337,6 +337,17 @@ def test_library_labels_are_refused_and_every_problem_is_named(
     body = assert_problem(r, 422)
     details = " | ".join(e["detail"] for e in body["errors"])
     assert "dimensions[1]" in details and "weight" in details, details
+    assert all(e["detail_es"] for e in body["errors"])  # every problem said in Spanish too
+    del data["dimensions"][0]["title"]  # the model's own words, translated
+    r = call(
+        tenant,
+        "POST",
+        "/v1/instruments/own",
+        content=json.dumps(data),
+        headers={"Content-Type": "application/json"},
+    )
+    spanish = [e["detail_es"] for e in assert_problem(r, 422)["errors"]]
+    assert any(d.endswith(".title: falta este campo") for d in spanish), spanish
     assert (db_counts(engine), _own_rows(engine)) == before
 
 
