@@ -117,7 +117,9 @@ def workspace_sharing(
     name: Annotated[str, typer.Argument(metavar="NAME", help="The workspace")],
     state: Annotated[
         str | None,
-        typer.Argument(metavar="[on|off]", help="Share anonymized scores or stop; omitted: show"),
+        typer.Argument(
+            metavar="STATE", help="on: share anonymized scores, off: stop; omitted: show"
+        ),
     ] = None,
 ) -> None:
     """Show or change whether the workspace shares anonymized scores with sharing peers."""
