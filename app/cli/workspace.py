@@ -69,7 +69,8 @@ def workspace_import(
         bool,
         typer.Option(
             "--keep-keys-active",
-            help="Keep the archive's API keys working here (default: imported revoked)",
+            help="Keep the archive's API keys and raters' links working here (default: "
+            "imported revoked)",
         ),
     ] = False,
 ) -> None:
@@ -98,6 +99,11 @@ def workspace_import(
         err.print(
             f"{report.keys_revoked} API key(s) imported revoked; create new ones with "
             f"`oca keys create --workspace {report.workspace}` (or import with --keep-keys-active)"
+        )
+    if report.links_revoked:
+        err.print(
+            f"{report.links_revoked} rater link(s) imported revoked; issue new ones to the raters "
+            "(or import with --keep-keys-active)"
         )
     if report.people_already_here:
         err.print(

@@ -1,11 +1,15 @@
 """Move or keep one workspace: export it to one archive, import the archive into another database.
 
-What travels (``archive_format.SPECS``): the workspace, its people (password hashes, never
-sessions or one-time links) and memberships, its API keys (hashes only), organizations, cohorts
-and members, every assessment with every revision and its answers (values, N/A, notes), its
-evidence (rows, and each file's bytes as an entry ``evidence/<id>``, given a new key in the
-target's store), when and by which engine each stored score was computed, and the audit log.
-Ids are kept, so links into the service (``/v1/assessments/{id}``) stay valid in the target.
+What travels (``archive_format.SPECS``): the workspace, its own instrument versions (drafts and
+published, their text and content hash), its people (password hashes, never sessions or one-time
+links) and memberships, its API keys (hashes only), organizations, cohorts and members, every
+assessment with every revision and its answers (values, N/A, notes), its evidence (rows, and
+each file's bytes as an entry ``evidence/<id>``, given a new key in the target's store), raters
+with their ratings (and the hash of their link), verified answers, when and by which engine each
+stored score was computed, and the audit log. Ids are kept, so links into the service
+(``/v1/assessments/{id}``) stay valid in the target. So are the labels of the workspace's own
+versions (assessments name their version by it): a label the target already has, whoever's it
+is, refuses the import, naming it.
 
 What does not travel, and why:
 - the stored score itself: it is derived data, recomputed on import by the same scoring path as
@@ -18,9 +22,10 @@ What does not travel, and why:
   and tied to a server.
 - audit event numbers: the target numbers events with its own sequence, in the original order.
 
-API keys come back revoked unless asked otherwise: an archive is a file that may be restored long
-after a key was revoked at the source, and the same key working on two servers at once is rarely
-what a move wants. The key rows stay (revoked), so the audit log still names each key.
+API keys and raters' links come back revoked unless asked otherwise (``keep_keys_active``): an
+archive is a file that may be restored long after a key was revoked at the source, and the same
+key working on two servers at once is rarely what a move wants. The key rows stay (revoked), so
+the audit log still names each key; a facilitator issues a rater a new link.
 """
 
 from __future__ import annotations
@@ -37,7 +42,8 @@ from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from app.catalog import Catalog
+from app.catalog import Catalog, CatalogError, InstrumentFile, content_hash
+from app.catalog.owned import owned_file, owned_problems
 from app.db import migrate
 from app.db.models import (
     Answer,
@@ -53,6 +59,9 @@ from app.db.models import (
     Membership,
     Organization,
     Person,
+    Rater,
+    Rating,
+    VerifiedAnswer,
     Workspace,
 )
 from app.db.session import write_transaction
@@ -76,6 +85,7 @@ from app.services.evidence import check_url
 from app.services.evidence_files import BY_MEDIA_TYPE, EvidenceFiles, recognise, stage
 from app.services.evidence_store import FileStore
 from app.services.instruments import sync_catalog
+from app.services.owned_instruments import DRAFT, PUBLISHED
 from app.services.scores import ENGINE_VERSION, render_score
 
 __all__ = ["ArchiveError", "ExportReport", "ImportReport", "export_workspace", "import_workspace"]
@@ -100,6 +110,7 @@ class ImportReport:
         default_factory=list
     )  # e-mails; they keep their password
     keys_revoked: int = 0
+    links_revoked: int = 0
     scores_recomputed: int = 0
     scores_time_kept: int = 0
 
@@ -119,6 +130,9 @@ def _workspace_rows(session: Session, ws: uuid.UUID) -> Iterator[tuple[TableSpec
     members = select(Membership.person_id).where(Membership.workspace_id == ws)
     s = SPEC
     yield s["workspace"], _rows(session, s["workspace"], Workspace.id == ws, order=[Workspace.id])
+    versions = s["instrument_version"]
+    by_label = [InstrumentVersion.instrument_id, InstrumentVersion.version]
+    yield versions, _rows(session, versions, InstrumentVersion.workspace_id == ws, order=by_label)
     yield s["person"], _rows(session, s["person"], Person.id.in_(members), order=[Person.email])
     yield (
         s["membership"],
@@ -167,6 +181,17 @@ def _workspace_rows(session: Session, ws: uuid.UUID) -> Iterator[tuple[TableSpec
             order=[Evidence.assessment_id, Evidence.created_at, Evidence.id],
         ),
     )
+    raters = select(Rater.id).where(Rater.assessment_id.in_(in_ws_assessments))
+    for name, where, order in (
+        ("rater", Rater.assessment_id.in_(in_ws_assessments), [Rater.assessment_id, Rater.code]),
+        ("rating", Rating.rater_id.in_(raters), [Rating.rater_id, Rating.position]),
+        (
+            "verified_answer",
+            VerifiedAnswer.assessment_id.in_(in_ws_assessments),
+            [VerifiedAnswer.assessment_id, VerifiedAnswer.position],
+        ),
+    ):
+        yield s[name], _rows(session, s[name], where, order=order)
     yield (
         s["assessment_score"],
         _rows(
@@ -252,8 +277,9 @@ def export_workspace(session: Session, name: str, target: Path, store: FileStore
                 "(assessment.source_sha256); evidence files do travel, as evidence/<id>",
                 "scores": "recomputed from the answers on import; computed_at and engine_version "
                 "travel",
-                "secrets": "API keys and passwords travel as hashes only; web sessions and "
-                "one-time links do not travel",
+                "secrets": "API keys, raters' links and passwords travel as hashes only (keys "
+                "and links arrive revoked unless imported with --keep-keys-active); web sessions "
+                "and one-time links do not travel",
             },
         }
         counts = write_archive(
@@ -313,7 +339,7 @@ def check_archive(archive: Archive) -> None:
             _refer(rows[spec.name], spec.name, "workspace_id", {ws})
     ids = {
         name: {r["id"] for r in rows[name]}
-        for name in ("person", "organization", "cohort", "assessment")
+        for name in ("person", "organization", "cohort", "assessment", "rater")
     }
     _refer(rows["membership"], "membership", "person_id", ids["person"])
     _refer(rows["cohort_member"], "cohort_member", "cohort_id", ids["cohort"])
@@ -323,6 +349,9 @@ def check_archive(archive: Archive) -> None:
     _refer(rows["answer"], "answer", "assessment_id", ids["assessment"])
     _refer(rows["assessment_score"], "assessment_score", "assessment_id", ids["assessment"])
     _refer(rows["evidence"], "evidence", "assessment_id", ids["assessment"])
+    _refer(rows["rater"], "rater", "assessment_id", ids["assessment"])
+    _refer(rows["rating"], "rating", "rater_id", ids["rater"])
+    _refer(rows["verified_answer"], "verified_answer", "assessment_id", ids["assessment"])
     _check_evidence(archive)
     emails = [r["email"] for r in rows["person"]]
     if len(set(emails)) != len(emails):
@@ -342,6 +371,33 @@ def check_archive(archive: Archive) -> None:
             "assessments use instrument versions the manifest does not list: "
             + ", ".join(f"{i} {v}" for i, v in unlisted)
         )
+
+
+def own_files(archive: Archive) -> dict[tuple[str, str], InstrumentFile]:
+    """The workspace's own versions of the archive, each parsed from its text, which must still
+    give its content hash (a published version is immutable: its text travels unchanged)."""
+    found: dict[tuple[str, str], InstrumentFile] = {}
+    for row in archive.rows["instrument_version"]:
+        label = (row["instrument_id"], row["version"])
+        where = f"table instrument_version: {' '.join(label)}"
+        if label in found:
+            raise ArchiveError(f"{where} appears twice")
+        if row["status"] not in (DRAFT, PUBLISHED):
+            raise ArchiveError(f"{where}: status {row['status']!r} is not draft or published")
+        text = (row["content"] or "").encode()
+        if content_hash(text) != row["content_hash"]:  # checked here: the parsed are cached by hash
+            raise ArchiveError(f"{where}: its text does not give its content hash")
+        try:
+            f = owned_file(text, row["content_hash"])
+        except CatalogError as exc:
+            raise ArchiveError(f"{where}: {'; '.join(exc.problems)}") from None
+        if (f.instrument.id, f.instrument.version) != label:
+            raise ArchiveError(f"{where}: its text is {f.instrument.id} {f.instrument.version}")
+        problems = owned_problems(f.instrument)
+        if problems:
+            raise ArchiveError(f"{where}: {problems[0].en}")
+        found[label] = f
+    return found
 
 
 def _check_evidence(archive: Archive) -> None:
@@ -391,15 +447,34 @@ def _parents_first(assessments: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # --- import: checks against the target ------------------------------------------------------------
 
 
-def _versions(session: Session, catalog: Catalog, archive: Archive) -> dict[tuple[str, str], int]:
-    """The target's row id of each instrument version the archive uses; refuses, listing every
-    difference, unless each exists here with the same content hash."""
+def _versions(
+    session: Session, catalog: Catalog, archive: Archive, own: dict[tuple[str, str], InstrumentFile]
+) -> dict[tuple[str, str], int]:
+    """The target's row id of each library version the archive uses; refuses, listing every
+    difference, unless each exists here with the same content hash (the workspace's own versions
+    come with the archive: their labels must be free here)."""
     problems: list[str] = []
     found: dict[tuple[str, str], int] = {}
     rows = {(r.instrument_id, r.version): r for r in session.scalars(select(InstrumentVersion))}
+    published = {
+        (r["instrument_id"], r["version"])
+        for r in archive.rows["instrument_version"]
+        if r["status"] == PUBLISHED
+    }
+    taken = sorted(" ".join(label) for label in own if label in rows)
+    if taken:
+        raise ArchiveError(
+            "the label(s) of the workspace's own instrument versions are in use in this database "
+            f"already (labels are unique service-wide): {', '.join(taken)}; nothing was imported"
+        )
     for (ins, version), digest in sorted(_instrument_keys(archive.manifest).items()):
         f, row = catalog.get(ins, version), rows.get((ins, version))
-        if f is None or row is None:
+        if (ins, version) in own:
+            if own[(ins, version)].content_hash != digest:
+                problems.append(f"{ins} {version}: the manifest's hash is not its text's")
+            elif (ins, version) not in published:
+                problems.append(f"{ins} {version}: a draft, which no assessment can use")
+        elif f is None or row is None:
             problems.append(f"{ins} {version}: not among this server's instruments")
         elif f.content_hash != digest or row.content_hash != digest:
             problems.append(
@@ -416,27 +491,30 @@ def _versions(session: Session, catalog: Catalog, archive: Archive) -> dict[tupl
 
 
 def _check_items(catalog: Catalog, archive: Archive) -> None:
+    """Every answer, evidence, rating and verified answer names an item of its version."""
+    rows = archive.rows
     instrument_of = {
-        a["id"]: (a["instrument_id"], a["instrument_version"]) for a in archive.rows["assessment"]
+        a["id"]: (a["instrument_id"], a["instrument_version"]) for a in rows["assessment"]
     }
-    for answer in archive.rows["answer"]:
-        ins, version = instrument_of[answer["assessment_id"]]
+    assessment_of = {r["id"]: r["assessment_id"] for r in rows["rater"]}
+    named = [
+        *(("an answer", r["assessment_id"], r["item_key"]) for r in rows["answer"]),
+        *(("evidence", r["assessment_id"], r["item_key"]) for r in rows["evidence"]),
+        *(("a rating", assessment_of[r["rater_id"]], r["item_key"]) for r in rows["rating"]),
+        *(
+            ("a verified answer", r["assessment_id"], r["item_key"])
+            for r in rows["verified_answer"]
+        ),
+    ]
+    for what, assessment_id, item in named:
+        ins, version = instrument_of[assessment_id]
         f = catalog.get(ins, version)
         assert f is not None  # checked by _versions
-        if answer["item_key"] not in f.instrument.items:
-            raise ArchiveError(
-                f"an answer names item '{answer['item_key']}', which {ins} {version} does not have"
-            )
+        if item not in f.instrument.items:
+            raise ArchiveError(f"{what} names item '{item}', which {ins} {version} does not have")
+    for answer in rows["answer"]:
         if answer["is_na"] and answer["value"] is not None:
             raise ArchiveError(f"answer to '{answer['item_key']}' is N/A and has a value")
-    for e in archive.rows["evidence"]:
-        ins, version = instrument_of[e["assessment_id"]]
-        f = catalog.get(ins, version)
-        assert f is not None  # checked by _versions
-        if e["item_key"] not in f.instrument.items:
-            raise ArchiveError(
-                f"evidence names item '{e['item_key']}', which {ins} {version} does not have"
-            )
 
 
 def _existing(session: Session, column: Any, values: Sequence[Any]) -> list[Any]:
@@ -461,6 +539,8 @@ def _check_free(session: Session, archive: Archive, name: str) -> None:
         ("cohort", Cohort.id, [r["id"] for r in rows["cohort"]]),
         ("assessment", Assessment.id, [r["id"] for r in rows["assessment"]]),
         ("evidence", Evidence.id, [r["id"] for r in rows["evidence"]]),
+        ("rater", Rater.id, [r["id"] for r in rows["rater"]]),
+        ("rater link", Rater.link_hash, [r["link_hash"] for r in rows["rater"] if r["link_hash"]]),
         ("API key", ApiKey.id, [r["id"] for r in rows["api_key"]]),
         ("API key prefix", ApiKey.prefix, [r["prefix"] for r in rows["api_key"]]),
     ):
@@ -575,6 +655,7 @@ def import_workspace(
     files go into ``files.store`` first, and are deleted again when the import fails)."""
     archive = read_archive(path)
     check_archive(archive)
+    own = own_files(archive)
     ws_row = archive.rows["workspace"][0]
     target_name = (name if name is not None else ws_row["name"]).strip()
     if not 1 <= len(target_name) <= 120:
@@ -582,7 +663,9 @@ def import_workspace(
     sync_catalog(session, catalog)  # this server's versions are recorded (a no-op once done)
     keys = _store_files(path, archive, files)
     try:
-        return _import_rows(session, catalog, archive, ws_row, target_name, keys, keep_keys_active)
+        return _import_rows(
+            session, catalog, own, archive, ws_row, target_name, keys, keep_keys_active
+        )
     except BaseException:
         for key in keys.values():
             files.store.delete(key)
@@ -591,7 +674,8 @@ def import_workspace(
 
 def _import_rows(
     session: Session,
-    catalog: Catalog,
+    library: Catalog,
+    own: dict[tuple[str, str], InstrumentFile],
     archive: Archive,
     ws_row: dict[str, Any],
     target_name: str,
@@ -599,21 +683,29 @@ def _import_rows(
     keep_keys_active: bool,
 ) -> ImportReport:
     with write_transaction(session):
-        versions = _versions(session, catalog, archive)
+        versions = _versions(session, library, archive, own)
+        catalog = library.with_owned(own.values())
         _check_items(catalog, archive)
         _check_free(session, archive, target_name)
         person_ids, already_here = _people(session, archive)
         rows = archive.rows
         moment = now()
         keys = [dict(k) for k in rows["api_key"]]
-        revoked = 0
+        raters = [dict(r) for r in rows["rater"]]
+        revoked = links = 0
         if not keep_keys_active:
             for key in keys:
                 if key["revoked_at"] is None:
                     key["revoked_at"] = moment
                     revoked += 1
+            for rater in raters:
+                if rater["link_hash"] is not None and rater["link_revoked_at"] is None:
+                    rater["link_revoked_at"] = moment
+                    links += 1
         try:
             _insert(session, SPEC["workspace"], [{**ws_row, "name": target_name}])
+            _insert(session, SPEC["instrument_version"], rows["instrument_version"])
+            versions |= _own_ids(session, ws_row["id"])
             _insert(
                 session,
                 SPEC["person"],
@@ -648,6 +740,9 @@ def _import_rows(
                 SPEC["evidence"],
                 [{**e, "storage_key": file_keys.get(e["id"])} for e in rows["evidence"]],
             )
+            _insert(session, SPEC["rater"], raters)
+            for table in ("rating", "verified_answer"):
+                _insert(session, SPEC[table], rows[table])
             _insert(session, SPEC["audit_event"], rows["audit_event"])
             recomputed, kept = _rescore(session, catalog, archive)
             session.flush()
@@ -656,4 +751,16 @@ def _import_rows(
                 f"the database refused a row of the archive; nothing was imported ({exc.orig})"
             ) from None
     counts = {spec.name: len(rows[spec.name]) for spec in SPECS}
-    return ImportReport(target_name, ws_row["id"], counts, already_here, revoked, recomputed, kept)
+    return ImportReport(
+        target_name, ws_row["id"], counts, already_here, revoked, links, recomputed, kept
+    )
+
+
+def _own_ids(session: Session, ws: uuid.UUID) -> dict[tuple[str, str], int]:
+    """The row ids the workspace's own versions got here."""
+    found = session.execute(
+        select(
+            InstrumentVersion.instrument_id, InstrumentVersion.version, InstrumentVersion.id
+        ).where(InstrumentVersion.workspace_id == ws)
+    )
+    return {(i, v): row_id for i, v, row_id in found}

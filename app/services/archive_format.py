@@ -40,7 +40,8 @@ from sqlalchemy import (
 from app.db import models as m
 
 FORMAT = "oca-workspace-archive"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READS = (1, 2)  # a version-1 archive reads every table it does not describe as empty
 MANIFEST = "manifest.json"
 MAX_ENTRY_BYTES = 1 << 30  # 1 GiB uncompressed per entry: far above any workspace, below a bomb
 
@@ -86,8 +87,11 @@ def _table(model: Any) -> Table:
 # but when and by which engine it was computed: the score is recomputed from the answers; and
 # an organization's name key, set again from its name; and an evidence file's key in the store
 # (the file itself travels as its own entry, ``evidence/<evidence id>``, and gets a new key).
+# Version 2 added the workspace's own instrument versions, raters, ratings and verified answers
+# (evidence came late in version 1, so a version-1 archive may lack it too).
 SPECS: tuple[TableSpec, ...] = (
     TableSpec("workspace", _table(m.Workspace)),
+    TableSpec("instrument_version", _table(m.InstrumentVersion), ("id",)),
     TableSpec("person", _table(m.Person)),
     TableSpec("membership", _table(m.Membership)),
     TableSpec("api_key", _table(m.ApiKey)),
@@ -97,6 +101,9 @@ SPECS: tuple[TableSpec, ...] = (
     TableSpec("assessment", _table(m.Assessment), ("instrument_version_id",)),
     TableSpec("answer", _table(m.Answer)),
     TableSpec("evidence", _table(m.Evidence), ("storage_key",)),
+    TableSpec("rater", _table(m.Rater)),
+    TableSpec("rating", _table(m.Rating)),
+    TableSpec("verified_answer", _table(m.VerifiedAnswer)),
     TableSpec(
         "assessment_score",
         _table(m.AssessmentScore),
@@ -315,9 +322,8 @@ def _entries(zf: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
         raise ArchiveError(f"unexpected entry name(s) in the archive: {', '.join(unknown[:5])}")
     if len(set(names)) != len(names):
         raise ArchiveError("the archive holds the same entry twice")
-    missing = sorted({MANIFEST, *ENTRIES} - set(names))
-    if missing:
-        raise ArchiveError(f"the archive lacks {', '.join(missing)}")
+    if MANIFEST not in names:
+        raise ArchiveError(f"the archive lacks {MANIFEST}")
     infos = {info.filename: info for info in zf.infolist()}
     for info in infos.values():
         if info.file_size > MAX_ENTRY_BYTES:
@@ -333,16 +339,19 @@ def _manifest(raw: bytes) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ArchiveError(f"not an OCA workspace archive ({MANIFEST} does not say '{FORMAT}')")
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READS:
         raise ArchiveError(
-            f"archive format version {version!r}; this version of OCA Engine reads version "
-            f"{FORMAT_VERSION} (export again with a matching version)"
+            f"archive format version {version!r}; this version of OCA Engine reads versions "
+            f"{' and '.join(map(str, READS))} (export again with a matching version)"
         )
     tables = manifest.get("tables")
-    if not isinstance(tables, dict) or set(tables) != set(SPEC):
+    whole = version == FORMAT_VERSION
+    if not isinstance(tables, dict) or not (
+        set(tables) == set(SPEC) if whole else set(tables) <= set(SPEC)
+    ):
         raise ArchiveError(f"{MANIFEST}: 'tables' must describe exactly {', '.join(SPEC)}")
-    for name, spec in SPEC.items():
-        described = tables[name]
+    for name in tables:
+        spec, described = SPEC[name], tables[name]
         wanted = [c.name for c in spec.columns]
         if not isinstance(described, dict) or described.get("columns") != wanted:
             got = described.get("columns") if isinstance(described, dict) else None
@@ -380,10 +389,17 @@ def read_archive(path: Path) -> Archive:
         with zipfile.ZipFile(path) as zf:
             infos = _entries(zf)
             manifest = _manifest(zf.read(infos[MANIFEST]))
-            rows: dict[str, list[dict[str, Any]]] = {}
-            for spec in SPECS:
+            tables = manifest["tables"]
+            missing = sorted(SPEC[n].entry for n in tables if SPEC[n].entry not in infos)
+            if missing:
+                raise ArchiveError(f"the archive lacks {', '.join(missing)}")
+            stray = sorted(set(infos) & set(ENTRIES) - {SPEC[n].entry for n in tables})
+            if stray:
+                raise ArchiveError(f"{MANIFEST} does not describe {', '.join(stray)}")
+            rows: dict[str, list[dict[str, Any]]] = {s.name: [] for s in SPECS}
+            for spec in (s for s in SPECS if s.name in tables):
                 raw = zf.read(infos[spec.entry])
-                described = manifest["tables"][spec.name]
+                described = tables[spec.name]
                 if hashlib.sha256(raw).hexdigest() != described["sha256"]:
                     raise ArchiveError(f"{spec.entry} does not match its checksum in {MANIFEST}")
                 rows[spec.name] = list(_lines(spec, raw))

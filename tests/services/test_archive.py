@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,10 +29,11 @@ from app.catalog import Catalog
 from app.cli import app as cli_app
 from app.config import Settings
 from app.db import migrate
-from app.db.models import Membership, Person
+from app.db.models import InstrumentVersion, Membership, Person, Rater, Workspace
 from app.db.session import make_engine, make_sessionmaker
 from app.main import create_app
 from app.services.archive import ArchiveError, export_workspace, import_workspace
+from app.services.common import now
 from app.services.evidence_files import EvidenceFiles
 from app.services.people import create_person
 from tests.api import evidence_files
@@ -105,13 +107,21 @@ def build_workspace(tenant: Tenant, session: Session) -> dict[str, Any]:
     nupas = [{"item": k, "value": 1 if i % 3 else 0} for i, k in enumerate(NUPAS)]
     nupas[1] = {"item": NUPAS[1], "value": "N/A", "note": "no aplica aquí"}
     submit(tenant, create_assessment(tenant, b["id"], "nupas", answers=nupas)["id"])
-    # C: a draft with a note-only answer (no score)
-    create_assessment(
+    # C: a draft with a note-only answer (no score), rated by three raters, one with a link
+    draft = create_assessment(
         tenant,
         c["id"],
         "oca",
         answers=[{"item": OCA[0], "value": 2}, {"item": OCA[1], "value": None, "note": "later"}],
     )
+    for code, values in (("R01", (1, 2, "na")), ("R02", (2, 2, 3)), ("R03", (4, 3, 3))):
+        body = {"answers": [{"item": k, "value": v} for k, v in zip(OCA, values, strict=False)]}
+        ok(call(tenant, "PUT", f"/v1/assessments/{draft['id']}/ratings/{code}", json=body))
+    ok(call(tenant, "POST", f"/v1/assessments/{draft['id']}/ratings/R01/link"), 201)
+    # B's endline, verified item by item
+    verified = [{"item": OCA[0], "value": 1, "note": "no minutes"}, {"item": OCA[3], "value": "na"}]
+    url = f"/v1/assessments/{made['id']}/verification"
+    ok(call(tenant, "PATCH", url, json={"answers": verified}))
     create_person(
         session,
         email=f"ana-{tenant.name}@example.org",
@@ -120,7 +130,28 @@ def build_workspace(tenant: Tenant, session: Session) -> dict[str, Any]:
         workspace=tenant.name,
         role="editor",
     )
-    return {"cohort": cohort["id"], "orgs": [a["id"], b["id"], c["id"]]}
+    return {"cohort": cohort["id"], "orgs": [a["id"], b["id"], c["id"]], "assessments": 7}
+
+
+def add_own_version(tenant: Tenant, world: dict[str, Any]) -> str:
+    """A version of the workspace's own, derived from the OCA and published, with a submitted
+    assessment on it; and a draft derived from that one. Returns the published label."""
+    label = f"2015.2-local.{uuid.uuid4().hex[:8]}"
+    derive = "/v1/instruments/oca/versions/{}/derive"
+    ok(call(tenant, "POST", derive.format("2015.2"), json={"version": label}), 201)
+    ok(call(tenant, "POST", f"/v1/instruments/oca/versions/{label}/publish", "admin"))
+    ok(call(tenant, "POST", derive.format(label), json={"version": f"{label}.1"}), 201)
+    body = {
+        "organization_id": world["orgs"][2],
+        "instrument_id": "oca",
+        "instrument_version": label,
+        "round": "own",
+        "assessed_on": "2025-06-01",
+        "answers": _oca(3),
+    }
+    submit(tenant, ok(call(tenant, "POST", "/v1/assessments", json=body), 201)["id"])
+    world.update(own=label, assessments=world["assessments"] + 1)
+    return label
 
 
 def add_evidence(tenant: Tenant, assessment_id: str) -> None:
@@ -152,9 +183,19 @@ def answers(client: TestClient, tenant: Tenant, world: dict[str, Any]) -> dict[s
         seen[f"{path} {sorted(params.items())}"] = (resp.content, resp.headers.get("etag"))
         return resp.content
 
+    def read_as_admin(path: str) -> None:
+        resp = client.get(path, headers=admin)
+        assert resp.status_code == 200, (path, resp.text)
+        seen[f"{path} admin"] = (resp.content, resp.headers.get("etag"))
+
     orgs = json.loads(read("/v1/organizations", limit=200))["items"]
     assessments = json.loads(read("/v1/assessments", limit=200))["items"]
-    assert len(orgs) == 3 and len(assessments) == 7
+    assert len(orgs) == 3 and len(assessments) == world["assessments"]
+    read("/v1/instruments")
+    if "own" in world:
+        read_as_admin("/v1/instruments/own")
+        for label in (world["own"], f"{world['own']}.1"):
+            read(f"/v1/instruments/oca/versions/{label}")
     for org in orgs:
         read(f"/v1/organizations/{org['id']}")
         for instrument in ("oca", "nupas"):
@@ -173,6 +214,12 @@ def answers(client: TestClient, tenant: Tenant, world: dict[str, Any]) -> dict[s
                 read(f"/v1/assessments/{a['id']}/evidence/{e['id']}/file")
         if a["status"] != "draft":
             read(f"/v1/assessments/{a['id']}/scores")
+            read(f"/v1/assessments/{a['id']}/verification")
+        else:
+            read_as_admin(f"/v1/assessments/{a['id']}/ratings")
+            for code in ("R01", "R02", "R03"):
+                resp = client.get(f"/v1/assessments/{a['id']}/ratings/{code}", headers=admin)
+                seen[f"{a['id']} {code}"] = (resp.status_code, resp.content)
     read("/v1/cohorts")
     read(f"/v1/cohorts/{world['cohort']}")
     read(f"/v1/cohorts/{world['cohort']}/comparison", instrument_id="oca")
@@ -227,10 +274,12 @@ def cli(url: str, *args: str, evidence: Path | None = None) -> tuple[int, str]:
 
 def counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {
+        found = {
             t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
-            for t in (*TABLES, "person", "membership")
+            for t in (*TABLES, "person", "membership", "verified_answer")
         }
+        own = "SELECT count(*) FROM instrument_version WHERE workspace_id IS NOT NULL"
+        return {**found, "instrument_version": conn.execute(text(own)).scalar_one()}
 
 
 # --- the round trip -------------------------------------------------------------------------------
@@ -247,6 +296,7 @@ def test_round_trip_sqlite_postgresql_sqlite_answers_alike(
     tmp_path: Path,
 ) -> None:
     world = build_workspace(tenant, session)
+    add_own_version(tenant, world)
     source = answers(client, tenant, world)
     first = tmp_path / "first.zip"
     mine = settings.evidence_folder
@@ -269,7 +319,7 @@ def test_round_trip_sqlite_postgresql_sqlite_answers_alike(
         lite, "workspace", "import", str(first), "--keep-keys-active", evidence=stores["lite"]
     )
     assert code == 0, output
-    assert "6 score(s) recomputed" in output and "6 by the same engine version" in output
+    assert "7 score(s) recomputed" in output and "7 by the same engine version" in output
 
     # into a new PostgreSQL database, by the service; then out of it again
     pg_settings = _settings(fresh_pg, data["pg"])
@@ -277,8 +327,10 @@ def test_round_trip_sqlite_postgresql_sqlite_answers_alike(
     with make_sessionmaker(pg_engine)() as pg:
         files = EvidenceFiles.of(pg_settings)
         report = import_workspace(pg, catalog, first, files=files, keep_keys_active=True)
-        assert (report.keys_revoked, report.scores_recomputed) == (0, 6)
+        assert (report.keys_revoked, report.links_revoked, report.scores_recomputed) == (0, 0, 7)
         assert report.counts["evidence"] == 3
+        assert (report.counts["instrument_version"], report.counts["rating"]) == (2, 9)
+        assert report.counts["verified_answer"] == 2
         second = tmp_path / "second.zip"
         export_workspace(pg, tenant.name, second, files.store)
     pg_engine.dispose()
@@ -343,6 +395,7 @@ def test_keys_come_back_revoked_by_default(
     )
     assert code == 0, output
     assert "3 API key(s) imported revoked" in output
+    assert "1 rater link(s) imported revoked" in output
     with TestClient(create_app(_settings(target, tmp_path / "data"))) as moved:
         resp = moved.get(f"/v1/organizations/{world['orgs'][0]}", headers=tenant.headers("viewer"))
         assert resp.status_code == 401
@@ -355,6 +408,13 @@ def test_keys_come_back_revoked_by_default(
         target, "workspace", "import", str(archive), "--as", "again", evidence=tmp_path / "evidence"
     )
     assert code == 1 and "exist in this database already" in output
+    engine = make_engine(target)
+    try:
+        with engine.connect() as conn:
+            links = conn.execute(select(Rater.link_hash, Rater.link_revoked_at)).all()
+    finally:
+        engine.dispose()
+    assert [revoked is not None for hash_, revoked in links if hash_] == [True]
 
 
 # --- bad archives ---------------------------------------------------------------------------------
@@ -397,7 +457,7 @@ def _edit_rows(
 
 
 def _version(_: dict[str, bytes], manifest: dict[str, Any]) -> None:
-    manifest["format_version"] = 2
+    manifest["format_version"] = 3
 
 
 def _count(_: dict[str, bytes], manifest: dict[str, Any]) -> None:
@@ -483,7 +543,7 @@ def _script_link(entries: dict[str, bytes], _: dict[str, Any]) -> None:
 _SOMEONE_ELSES = "00000000-0000-4000-8000-000000000001"
 
 BAD = [
-    ("version", _version, "archive format version 2"),
+    ("version", _version, "archive format version 3"),
     ("counts", _count, "tables/organization.jsonl holds 3 row(s); manifest.json says 4"),
     ("traversal", _traversal, "unsafe entry name(s) in the archive: ../../evil.sh"),
     ("stray entry", _stray, "unexpected entry name(s) in the archive: tables/extra.jsonl"),
@@ -619,3 +679,104 @@ def test_a_person_with_an_account_here_keeps_it_and_joins(
         ).all()
     assert [(r.id, r.role) for r in rows] == [(mine.id, "editor"), (mine.id, "viewer")]
     assert {r.password_hash for r in rows} == {mine.password_hash} != {person["password_hash"]}
+
+
+# --- older archives and the workspace's own versions ----------------------------------------------
+
+_NEW_IN_2 = ("instrument_version", "rater", "rating", "verified_answer")
+
+
+def _as_version_1(entries: dict[str, bytes], manifest: dict[str, Any]) -> None:
+    """An archive as version 1 wrote it before evidence: without the tables added since."""
+    manifest["format_version"] = 1
+    for table in (*_NEW_IN_2, "evidence"):
+        del entries[manifest["tables"].pop(table)["entry"]]
+    for name in [n for n in entries if n.startswith("evidence/")]:
+        del entries[name]
+
+
+def test_a_version_1_archive_still_imports(
+    good_archive: Path, target: tuple[str, Engine], tmp_path: Path
+) -> None:
+    url, engine = target
+    old = _rewrite(good_archive, tmp_path / "v1.zip", _as_version_1)
+    before = counts(engine)
+    code, output = cli(url, "workspace", "import", str(old), evidence=tmp_path / "evidence")
+    assert code == 0, output
+    after = counts(engine)
+    assert after["assessment"] - before["assessment"] == 7
+    assert after["answer"] > before["answer"]
+    assert [after[t] - before[t] for t in (*_NEW_IN_2, "evidence")] == [0] * 5
+    # a version-2 archive must describe every table
+    partial = _rewrite(
+        good_archive, tmp_path / "v2.zip", lambda e, m: e.pop(m["tables"].pop("rater")["entry"])
+    )
+    code, output = cli(url, "workspace", "import", str(partial), evidence=tmp_path / "evidence")
+    assert code == 1 and "'tables' must describe exactly" in output, output
+
+
+@pytest.fixture()
+def own_archive(
+    tenant: Tenant, session: Session, settings: Settings, database_url: str, tmp_path: Path
+) -> tuple[Path, str]:
+    label = add_own_version(tenant, build_workspace(tenant, session))
+    path = tmp_path / "own.zip"
+    mine = settings.evidence_folder
+    code, output = cli(
+        database_url, "workspace", "export", tenant.name, "--to", str(path), evidence=mine
+    )
+    assert code == 0, output
+    return path, label
+
+
+def _reworded(entries: dict[str, bytes], _: dict[str, Any]) -> None:
+    """A published version's text changed in the archive, its hash left as it was."""
+    _edit_rows(
+        entries,
+        "instrument_version",
+        lambda r: r.update(content=r["content"].replace("title:", "title: ", 1)),
+    )
+
+
+def test_own_versions_keep_their_text_and_their_labels_never_collide(
+    own_archive: tuple[Path, str], target: tuple[str, Engine], tmp_path: Path
+) -> None:
+    archive, label = own_archive
+    url, engine = target
+    evidence = tmp_path / "evidence"
+    changed = _rewrite(archive, tmp_path / "changed.zip", _reworded)
+    before = counts(engine)
+    code, output = cli(url, "workspace", "import", str(changed), evidence=evidence)
+    assert code == 1 and "its text does not give its content hash" in output, output
+    # another workspace here has taken one of the labels: refused, naming it, nothing written
+    with make_sessionmaker(engine)() as here:
+        create_person(
+            here,
+            email="someone@example.org",
+            name="Someone",
+            password="a long enough password",
+            workspace="elsewhere",
+            role="admin",
+        )
+        elsewhere = here.scalar(select(Workspace.id).where(Workspace.name == "elsewhere"))
+        here.add(
+            InstrumentVersion(
+                instrument_id="oca",
+                version=label,
+                content_hash="0" * 64,
+                title="theirs",
+                loaded_at=now(),
+                workspace_id=elsewhere,
+                status="draft",
+                content="theirs",
+            )
+        )
+        here.commit()
+    before = counts(engine)
+    code, output = cli(url, "workspace", "import", str(archive), "--as", "x", evidence=evidence)
+    assert code == 1, output
+    assert f"in use in this database already (labels are unique service-wide): oca {label};" in (
+        " ".join(output.split())
+    )
+    assert counts(engine) == before
+    assert evidence_in(evidence) == []

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.schemas.records import AnswerIn
+from app.api.schemas.records import AnswerIn, Timestamp
 from app.domain.instrument import Instrument, Method, Text
 
 
@@ -63,9 +62,9 @@ class OwnVersionRead(BaseModel):
     dropped_items: list[str] = Field(description="Items of that version it no longer has")
     new_items: list[str] = Field(description="Its items no item of that version maps to")
     created_by: str | None
-    created_at: datetime
+    created_at: Timestamp
     published_by: str | None
-    published_at: datetime | None
+    published_at: Timestamp | None
 
 
 class DeriveRequest(BaseModel):
