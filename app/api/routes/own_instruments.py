@@ -3,6 +3,7 @@ publication (``app.services.owned_instruments``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import File, Request, UploadFile, status
@@ -67,6 +68,12 @@ async def _workbook(file: UploadFile, max_bytes: int) -> Instrument:
     return await run_in_threadpool(svc.read_workbook, data, authoring_limits(max_bytes))
 
 
+async def _saved(save: Callable[..., Any], *args: Any) -> OwnVersionRead:
+    """A draft created or replaced by ``save`` (on a worker thread), as the API reads it."""
+    row = await run_in_threadpool(save, *args)
+    return _read(svc.describe(row))
+
+
 @router.get("/instruments/own", summary="The workspace's own instrument versions, drafts included")
 def list_own(session: SessionDep, principal: PrincipalDep) -> Page[OwnVersionRead]:
     return Page[OwnVersionRead](
@@ -87,8 +94,7 @@ async def create_from_text(
     request: Request, session: SessionDep, principal: PrincipalDep, library: LibraryDep
 ) -> OwnVersionRead:
     instrument = svc.read_text(await request.body())
-    row = await run_in_threadpool(svc.create_draft, session, principal, library, instrument)
-    return _read(svc.describe(row))
+    return await _saved(svc.create_draft, session, principal, library, instrument)
 
 
 @router.post(
@@ -107,8 +113,7 @@ async def create_from_workbook(
     file: Annotated[UploadFile, File(description="An authoring workbook (.xlsx)")],
 ) -> OwnVersionRead:
     instrument = await _workbook(file, settings.max_upload_bytes)
-    row = await run_in_threadpool(svc.create_draft, session, principal, library, instrument)
-    return _read(svc.describe(row))
+    return await _saved(svc.create_draft, session, principal, library, instrument)
 
 
 @router.post(
@@ -149,10 +154,9 @@ async def replace_from_text(
     version: str = VersionPath,
 ) -> OwnVersionRead:
     instrument = svc.read_text(await request.body())
-    row = await run_in_threadpool(
+    return await _saved(
         svc.replace_draft, session, principal, library, instrument_id, version, instrument
     )
-    return _read(svc.describe(row))
 
 
 @router.put(
@@ -170,10 +174,9 @@ async def replace_from_workbook(
     version: str = VersionPath,
 ) -> OwnVersionRead:
     instrument = await _workbook(file, settings.max_upload_bytes)
-    row = await run_in_threadpool(
+    return await _saved(
         svc.replace_draft, session, principal, library, instrument_id, version, instrument
     )
-    return _read(svc.describe(row))
 
 
 @router.delete(
