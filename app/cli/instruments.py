@@ -109,8 +109,9 @@ def instruments_publish(
             key = (instrument.id, instrument.version)
             draft = owned.owned_rows(session, principal.workspace_id).get(key)
             if draft is not None and draft.status == owned.DRAFT:
-                owned.replace_draft(session, principal, library, *key, instrument)
-                row = owned.publish(session, principal, *key)
+                row = owned.replace_draft(
+                    session, principal, library, *key, instrument, publish_now=True
+                )
             else:
                 row = owned.create_draft(
                     session,

@@ -434,8 +434,11 @@ def replace_draft(
     instrument_id: str,
     version: str,
     instrument: Instrument,
+    *,
+    publish_now: bool = False,
 ) -> InstrumentVersion:
-    """Replace a draft's text (its id and version stay); a published version answers 409."""
+    """Replace a draft's text (its id and version stay); a published version answers 409.
+    ``publish_now`` publishes it in the same transaction (the command line's one step)."""
     row = _draft(session, principal, instrument_id, version)
     if (instrument.id, instrument.version) != (instrument_id, version):
         en = (
@@ -461,6 +464,8 @@ def replace_draft(
             "instrument_version",
             f"{row.instrument_id} {row.version}",
         )
+        if publish_now:
+            _mark_published(session, principal, row)
     return row
 
 
