@@ -18,7 +18,7 @@ from app.cli.common import (
     read_settings,
     session_scope,
 )
-from app.db.models import Role
+from app.domain.enums import Role
 from app.services import people
 from app.services.keys import cli_principal
 

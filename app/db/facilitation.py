@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import (
     CheckConstraint,
@@ -21,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db.base import Base, ItemValue
+from app.domain.enums import EvidenceStatus
 
 # --- action plans (issue 12) ---------------------------------------------------------------------
 
@@ -153,12 +153,6 @@ class VerifiedAnswer(ItemValue, Base):
 
 
 # --- evidence on items (issue 12) ----------------------------------------------------------------
-
-
-class EvidenceStatus(StrEnum):
-    self_reported = "self_reported"
-    reviewed = "reviewed"
-    verified = "verified"
 
 
 class Evidence(Base):

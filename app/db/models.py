@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -27,22 +26,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from app.db.base import Base, ItemValue
+from app.domain.enums import EvidenceStatus, Role, Status
 from app.domain.names import name_key
 
 # BIGINT on PostgreSQL, INTEGER on SQLite (where only INTEGER PRIMARY KEY autoincrements).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
-
-
-class Role(StrEnum):
-    admin = "admin"
-    editor = "editor"
-    viewer = "viewer"
-
-
-class Status(StrEnum):
-    draft = "draft"
-    submitted = "submitted"
-    final = "final"
 
 
 class Workspace(Base):
@@ -468,7 +456,6 @@ class Job(Base):
 from app.db.facilitation import (  # noqa: E402
     ActionPlan,
     Evidence,
-    EvidenceStatus,
     PlanAction,
     PlanPriority,
     Rater,
@@ -484,5 +471,7 @@ __all__ = [
     "PlanPriority",
     "Rater",
     "Rating",
+    "Role",
+    "Status",
     "VerifiedAnswer",
 ]

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form
 from starlette.responses import Response
 
-from app.db.models import Role
+from app.domain.enums import Role
 from app.domain.errors import Invalid, NotFound
 from app.services import benchmarks, people
 from app.services.keys import create_workspace_key, revoke_workspace_key, workspace_keys

@@ -16,7 +16,8 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response, StreamingResponse
 
 from app.catalog import Catalog
-from app.db.models import Assessment, EvidenceStatus, Status
+from app.db.models import Assessment
+from app.domain.enums import EvidenceStatus, Status
 from app.services import evidence as svc
 from app.services.assessments import resolve_instrument
 from app.services.evidence_files import KINDS, EvidenceFiles
