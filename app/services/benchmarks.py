@@ -40,7 +40,7 @@ from app.domain.instrument import Instrument, Method
 from app.domain.rounding import half_even
 from app.services.assessment_reads import answers_of_many, get_assessment
 from app.services.common import audit
-from app.services.keys import Principal, workspace_of
+from app.services.keys import Principal, WorkspaceView, workspace_of
 from app.services.scores import score_summary
 
 MIN_PEERS = 5
@@ -278,7 +278,7 @@ def sharing(session: Session, principal: Principal) -> bool:
     return workspace_of(session, principal).shares_scores
 
 
-def set_sharing(session: Session, principal: Principal, shares: bool) -> Workspace:
+def set_sharing(session: Session, principal: Principal, shares: bool) -> WorkspaceView:
     """Opt the workspace in to (or out of) sharing anonymized scores; the caller checks the
     admin role. Recorded in the audit log when it changes."""
     with write_transaction(session):
@@ -286,7 +286,7 @@ def set_sharing(session: Session, principal: Principal, shares: bool) -> Workspa
         if ws.shares_scores != shares:
             ws.shares_scores = shares
             audit(session, principal, "workspace.sharing", "workspace", ws.id, {"shares": shares})
-    return ws
+    return WorkspaceView.of(ws)
 
 
 def higher_is_better(instrument: Instrument | None) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Assessment, Cohort, Organization
+from app.db.models import Assessment, Cohort
 from app.domain.answers import RawAnswer
 from app.services import assessments, evidence, organizations, plans, ratings, verification
 from app.services.keys import CreatedKey, Principal, authenticate, create_key
@@ -141,7 +141,7 @@ def load_demo(session: Session, catalog: Catalog) -> DemoResult:
 
 def _ensure_org(
     session: Session, principal: Principal, index: int, rnd: random.Random
-) -> Organization:
+) -> organizations.OrganizationView:
     external_id = f"csa-{index + 1:03d}"
     state = STATES[index % len(STATES)]
     themes = [THEMES[index % 3]] + ([THEMES[(index + 1) % 3]] if index % 4 == 0 else [])
@@ -165,7 +165,7 @@ def _ensure_assessments(
     session: Session,
     principal: Principal,
     catalog: Catalog,
-    org: Organization,
+    org: organizations.OrganizationView,
     index: int,
     plan: list[str] | None = None,
 ) -> int:
@@ -327,7 +327,11 @@ _ACTIONS = (
 
 
 def _ensure_plan(
-    session: Session, principal: Principal, catalog: Catalog, org: Organization, index: int
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    org: organizations.OrganizationView,
+    index: int,
 ) -> None:
     """An action plan on the OCA baseline: its two weakest areas, three actions each, most done
     by the endline, one still open (so reports and the cohort page have plans to show)."""

@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
 from app.config import Settings
-from app.db.models import Job
 from app.domain.errors import Invalid
 from app.excel import Limits, RawRow, export_raw, export_raw_csv
 from app.excel.problems import Problem
@@ -52,7 +51,7 @@ def enqueue_import(
     *,
     dry_run: bool,
     create_organizations: bool,
-) -> Job:
+) -> jobs.JobView:
     """Queue the import of workbooks already unpacked from the upload (a .zip's members, each
     with the problem found unpacking it, if any); their bytes are stored before it is queued."""
     files = [
@@ -63,7 +62,7 @@ def enqueue_import(
         }
         for u in uploads
     ]
-    return jobs.enqueue(
+    job = jobs.enqueue(
         session,
         principal,
         settings,
@@ -72,6 +71,7 @@ def enqueue_import(
         total=len(files),
         files=[(f"{n}.xlsx", u.data) for n, u in enumerate(uploads)],
     )
+    return jobs.JobView.of(job)
 
 
 def run_import(ctx: jobs.JobContext) -> jobs.Outcome:
@@ -118,7 +118,7 @@ def enqueue_raw_export(
     instrument_id: str,
     file_format: Literal["xlsx", "csv"],
     lang: str,
-) -> Job:
+) -> jobs.JobView:
     """Queue the raw export of a cohort of the caller's workspace (not found otherwise)."""
     get_cohort(session, principal, cohort_id)
     if catalog.latest(instrument_id) is None:
@@ -129,7 +129,7 @@ def enqueue_raw_export(
         "format": file_format,
         "lang": lang,
     }
-    return jobs.enqueue(session, principal, settings, "export.raw", params)
+    return jobs.JobView.of(jobs.enqueue(session, principal, settings, "export.raw", params))
 
 
 def run_raw_export(ctx: jobs.JobContext) -> jobs.Outcome:

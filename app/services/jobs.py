@@ -161,18 +161,76 @@ def enqueue(
     return job
 
 
+@dataclass(frozen=True, slots=True)
+class JobView:
+    """A job as a client polls it: where it stands and, once it succeeded, what it made."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    progress_done: int
+    progress_total: int | None
+    attempts: int
+    max_attempts: int
+    error: str | None
+    error_es: str | None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: dict[str, Any] | None
+    file_name: str | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobView:
+        return cls(
+            id=job.id,
+            kind=job.kind,
+            status=job.status,
+            progress_done=job.progress_done,
+            progress_total=job.progress_total,
+            attempts=job.attempts,
+            max_attempts=job.max_attempts,
+            error=job.error,
+            error_es=job.error_es,
+            created_by=job.created_by,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            result=job.result,
+            file_name=job.file_name,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JobFile:
+    """The file a succeeded job made, on disk."""
+
+    path: Path
+    name: str
+    media_type: str
+
+
 def get(session: Session, principal: Principal, job_id: uuid.UUID) -> Job:
     """A job of the caller's workspace; another workspace's is not found."""
     return get_scoped(session, principal, Job, job_id, "job")
 
 
-def download(session: Session, principal: Principal, settings: Settings, job_id: uuid.UUID) -> Job:
-    """A succeeded job that made a file, with the file still on disk; otherwise not found."""
+def read(session: Session, principal: Principal, job_id: uuid.UUID) -> JobView:
+    """A job of the caller's workspace as a client polls it; another workspace's is not found."""
+    return JobView.of(get(session, principal, job_id))
+
+
+def download(
+    session: Session, principal: Principal, settings: Settings, job_id: uuid.UUID
+) -> JobFile:
+    """A succeeded job's file, still on disk; otherwise not found."""
     job = get(session, principal, job_id)
     made = job.status == "succeeded" and job.file_name is not None
     if not made or not result_path(settings, job).is_file():
         raise NotFound(f"job {job_id} has no file to download (yet)")
-    return job
+    assert job.file_name is not None and job.file_type is not None
+    return JobFile(result_path(settings, job), job.file_name, job.file_type)
 
 
 def result_path(settings: Settings, job: Job) -> Path:

@@ -74,6 +74,24 @@ def _split(token: str) -> tuple[str, str] | None:
     return prefix, secret
 
 
+@dataclass(frozen=True, slots=True)
+class WorkspaceView:
+    """A workspace as the API shows it to its own keys."""
+
+    id: uuid.UUID
+    name: str
+    shares_scores: bool
+
+    @classmethod
+    def of(cls, ws: Workspace) -> WorkspaceView:
+        return cls(id=ws.id, name=ws.name, shares_scores=ws.shares_scores)
+
+
+def read_workspace(session: Session, principal: Principal) -> WorkspaceView:
+    """The principal's own workspace."""
+    return WorkspaceView.of(workspace_of(session, principal))
+
+
 def workspace_of(session: Session, principal: Principal) -> Workspace:
     """The principal's own workspace (it exists: keys and people belong to one)."""
     ws = session.get(Workspace, principal.workspace_id)

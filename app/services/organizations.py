@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, exists, func, select
@@ -39,8 +40,46 @@ class OrgData:
     external_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class OrganizationView:
+    """An organization as the API and the pages show it, with its ETag."""
+
+    id: uuid.UUID
+    name: str
+    country: str | None
+    region: str | None
+    thematic_areas: tuple[str, ...]
+    tags: tuple[str, ...]
+    external_id: str | None
+    created_at: datetime
+    updated_at: datetime
+    etag: str
+
+    @classmethod
+    def of(cls, org: Organization) -> OrganizationView:
+        return cls(
+            id=org.id,
+            name=org.name,
+            country=org.country,
+            region=org.region,
+            thematic_areas=tuple(org.thematic_areas),
+            tags=tuple(org.tags),
+            external_id=org.external_id,
+            created_at=org.created_at,
+            updated_at=org.updated_at,
+            etag=org_etag(org),
+        )
+
+
 def get_organization(session: Session, principal: Principal, org_id: uuid.UUID) -> Organization:
     return get_scoped(session, principal, Organization, org_id, "organization")
+
+
+def read_organization(
+    session: Session, principal: Principal, org_id: uuid.UUID
+) -> OrganizationView:
+    """One organization of the caller's workspace; NotFound otherwise."""
+    return OrganizationView.of(get_organization(session, principal, org_id))
 
 
 def org_etag(org: Organization) -> str:
@@ -59,15 +98,15 @@ def create_organization(
     principal: Principal,
     data: OrgData,
     idempotency: IdempotencyRequest | None = None,
-) -> tuple[Organization, bool]:
+) -> tuple[OrganizationView, bool]:
     """Create; returns (organization, created). A replayed Idempotency-Key returns the first."""
     with write_transaction(session):
         replay = idempotent_replay(session, principal, idempotency)
         if replay is not None:
-            return get_organization(session, principal, uuid.UUID(replay)), False
+            return read_organization(session, principal, uuid.UUID(replay)), False
         org = create_organization_in_transaction(session, principal, data)
         remember(session, principal, idempotency, "organization", org.id)
-    return org, True
+    return OrganizationView.of(org), True
 
 
 def create_organization_in_transaction(
@@ -105,13 +144,14 @@ def _by_external_id(
 
 def upsert_by_external_id(
     session: Session, principal: Principal, external_id: str, data: OrgData
-) -> tuple[Organization, bool]:
+) -> tuple[OrganizationView, bool]:
     """Create or replace the organization a partner system knows by ``external_id``."""
     try:
-        return _upsert(session, principal, external_id, data)
+        org, created = _upsert(session, principal, external_id, data)
     except Conflict:  # a concurrent upsert created it first: now it is an update
         session.rollback()
-        return _upsert(session, principal, external_id, data)
+        org, created = _upsert(session, principal, external_id, data)
+    return OrganizationView.of(org), created
 
 
 def _upsert(
@@ -154,7 +194,7 @@ def update_organization(
     org_id: uuid.UUID,
     changes: dict[str, Any],
     if_match: str | None,
-) -> Organization:
+) -> OrganizationView:
     with write_transaction(session):
         org = get_organization(session, principal, org_id)
         check_if_match(if_match, org_etag(org), required=False)
@@ -175,7 +215,7 @@ def update_organization(
             except IntegrityError:
                 raise _external_conflict(ext) from None
             audit(session, principal, "organization.update", "organization", org.id, diff)
-    return org
+    return OrganizationView.of(org)
 
 
 def delete_organization(session: Session, principal: Principal, org_id: uuid.UUID) -> None:
@@ -204,7 +244,7 @@ def list_organizations(
     country: str | None = None,
     q: str | None = None,
     external_id: str | None = None,
-) -> tuple[list[Organization], bool]:
+) -> tuple[list[OrganizationView], bool]:
     query = select(Organization).where(Organization.workspace_id == principal.workspace_id)
     if cohort_id is not None:
         query = query.join(CohortMember, CohortMember.organization_id == Organization.id).where(
@@ -219,7 +259,7 @@ def list_organizations(
     rows = list(
         session.scalars(page_after(query, Organization.created_at, Organization.id, cursor, limit))
     )
-    return rows[:limit], len(rows) > limit
+    return [OrganizationView.of(o) for o in rows[:limit]], len(rows) > limit
 
 
 # --- cohorts -------------------------------------------------------------------------------------

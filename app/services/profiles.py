@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Assessment, AssessmentScore, Cohort, CohortMember, Organization
+from app.db.models import Assessment, AssessmentScore, Cohort, CohortMember
 from app.domain.errors import Conflict, NotFound
 from app.domain.scoring import AnswerValue
 from app.services.assessment_reads import answers_of, get_assessment, get_scores, replaced_by
 from app.services.keys import Principal
-from app.services.organizations import get_organization, list_organizations
+from app.services.organizations import OrganizationView, list_organizations, read_organization
 
 
 @dataclass(frozen=True)
@@ -50,14 +50,14 @@ class RoundLine:
 
 @dataclass(frozen=True)
 class OrgLine:
-    org: Organization
+    org: OrganizationView
     cohorts: list[CohortRef]
     latest: list[RoundLine]  # the latest current round of each instrument
 
 
 @dataclass(frozen=True)
 class Profile:
-    org: Organization
+    org: OrganizationView
     cohorts: list[CohortRef]
     assessments: list[RoundLine]  # every revision, by instrument then date
 
@@ -75,7 +75,7 @@ class AssessmentView:
     submit), for the page that explains the score."""
 
     assessment: Assessment
-    org: Organization
+    org: OrganizationView
     file: InstrumentFile
     answers: dict[str, AnswerValue]
     notes: dict[str, str]
@@ -141,7 +141,7 @@ def directory(
 
 def profile(session: Session, principal: Principal, org_id: uuid.UUID) -> Profile:
     """An organization with its cohorts and every assessment (all revisions) it has."""
-    org = get_organization(session, principal, org_id)
+    org = read_organization(session, principal, org_id)
     rows = session.execute(
         _LINE.where(
             Assessment.workspace_id == principal.workspace_id, Assessment.organization_id == org.id
@@ -174,7 +174,7 @@ def assessment_view(
     f = catalog.get(a.instrument_id, a.instrument_version)
     if f is None:
         raise NotFound(f"instrument {a.instrument_id} {a.instrument_version} is not loaded")
-    org = get_organization(session, principal, a.organization_id)
+    org = read_organization(session, principal, a.organization_id)
     notes = {x.item_key: x.note for x in a.answers if x.note}
     return AssessmentView(
         a,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -148,9 +148,45 @@ def _check(change: SubscriptionChange, settings: Settings) -> None:
         raise Invalid("; ".join(e["detail"] for e in errors), errors=errors)
 
 
+@dataclass(frozen=True, slots=True)
+class WebhookView:
+    """A subscription as the API and the pages show it: never its secret."""
+
+    id: uuid.UUID
+    url: str
+    events: tuple[str, ...]
+    description: str | None
+    active: bool
+    paused_reason: str | None
+    failures_in_row: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, s: WebhookSubscription) -> WebhookView:
+        return cls(
+            id=s.id,
+            url=s.url,
+            events=tuple(s.events),
+            description=s.description,
+            active=s.active,
+            paused_reason=s.paused_reason,
+            failures_in_row=s.failures_in_row,
+            created_at=s.created_at,
+            updated_at=s.updated_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewWebhook(WebhookView):
+    """A subscription just made, with the secret shown this once."""
+
+    secret: str
+
+
 def create_subscription(
     session: Session, principal: Principal, settings: Settings, change: SubscriptionChange
-) -> WebhookSubscription:
+) -> NewWebhook:
     assert change.url is not None and change.events is not None
     _check(change, settings)
     with write_transaction(session):
@@ -180,23 +216,28 @@ def create_subscription(
         session.add(s)
         session.flush()
         audit(session, principal, "webhook.create", "webhook", s.id, {"url": s.url})
-    return s
+    return NewWebhook(**asdict(WebhookView.of(s)), secret=s.secret)
 
 
-def list_subscriptions(session: Session, principal: Principal) -> list[WebhookSubscription]:
-    return list(
-        session.scalars(
-            select(WebhookSubscription)
-            .where(WebhookSubscription.workspace_id == principal.workspace_id)
-            .order_by(WebhookSubscription.created_at, WebhookSubscription.id)
-        )
+def list_subscriptions(session: Session, principal: Principal) -> list[WebhookView]:
+    rows = session.scalars(
+        select(WebhookSubscription)
+        .where(WebhookSubscription.workspace_id == principal.workspace_id)
+        .order_by(WebhookSubscription.created_at, WebhookSubscription.id)
     )
+    return [WebhookView.of(s) for s in rows]
+
+
+def _subscription(
+    session: Session, principal: Principal, subscription_id: uuid.UUID
+) -> WebhookSubscription:
+    return get_scoped(session, principal, WebhookSubscription, subscription_id, "webhook")
 
 
 def get_subscription(
     session: Session, principal: Principal, subscription_id: uuid.UUID
-) -> WebhookSubscription:
-    return get_scoped(session, principal, WebhookSubscription, subscription_id, "webhook")
+) -> WebhookView:
+    return WebhookView.of(_subscription(session, principal, subscription_id))
 
 
 def update_subscription(
@@ -205,12 +246,12 @@ def update_subscription(
     settings: Settings,
     subscription_id: uuid.UUID,
     change: SubscriptionChange,
-) -> WebhookSubscription:
+) -> WebhookView:
     """Change URL, events, secret or state. Resuming clears the pause and the failure count;
     deliveries that waited while it was paused are sent again."""
     _check(change, settings)
     with write_transaction(session):
-        s = get_subscription(session, principal, subscription_id)
+        s = _subscription(session, principal, subscription_id)
         changed: dict[str, Any] = {}
         if change.url is not None:
             s.url = changed["url"] = change.url
@@ -228,13 +269,13 @@ def update_subscription(
         s.updated_at = now()
         session.flush()
         audit(session, principal, "webhook.update", "webhook", s.id, changed)
-    return s
+    return WebhookView.of(s)
 
 
 def delete_subscription(session: Session, principal: Principal, subscription_id: uuid.UUID) -> None:
     """Remove it with its pending deliveries and their history."""
     with write_transaction(session):
-        s = get_subscription(session, principal, subscription_id)
+        s = _subscription(session, principal, subscription_id)
         session.delete(s)
         session.flush()
         audit(session, principal, "webhook.delete", "webhook", subscription_id, {"url": s.url})
@@ -258,7 +299,7 @@ def list_deliveries(
     before: datetime | None = None,
 ) -> list[DeliveryInfo]:
     """The subscription's newest deliveries, each with every attempt made."""
-    get_subscription(session, principal, subscription_id)  # 404 for another workspace
+    _subscription(session, principal, subscription_id)  # 404 for another workspace
     query = (
         select(WebhookDelivery, WebhookEvent)
         .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)

@@ -3,14 +3,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Query
-from sqlalchemy import select
 
 from app.api.deps import AdminDep, SessionDep
 from app.api.params import Limit, check_choice
 from app.api.routing import v1_router
 from app.api.schemas.common import Page
 from app.api.schemas.records import AuditRead
-from app.db.models import AuditEvent
+from app.services.audit_log import list_audit as audit_page
 from app.services.common import AUDIT_ACTIONS
 
 router = v1_router("audit", admin=True)
@@ -30,15 +29,15 @@ def list_audit(
 ) -> Page[AuditRead]:
     if action is not None:
         check_choice("action", action, AUDIT_ACTIONS)
-    q = select(AuditEvent).where(AuditEvent.workspace_id == principal.workspace_id)
-    if cursor:
-        q = q.where(AuditEvent.id < int(cursor))
-    if action:
-        q = q.where(AuditEvent.action == action)
-    if object_id:
-        q = q.where(AuditEvent.object_id == object_id)
-    rows = list(session.scalars(q.order_by(AuditEvent.id.desc()).limit(limit + 1)))
-    nxt = str(rows[limit - 1].id) if len(rows) > limit else None
+    rows, nxt = audit_page(
+        session,
+        principal,
+        limit=limit,
+        before=int(cursor) if cursor else None,
+        action=action,
+        object_id=object_id,
+    )
     return Page[AuditRead](
-        items=[AuditRead.model_validate(r) for r in rows[:limit]], next_cursor=nxt
+        items=[AuditRead.model_validate(r) for r in rows],
+        next_cursor=None if nxt is None else str(nxt),
     )

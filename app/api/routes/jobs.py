@@ -19,7 +19,6 @@ from app.api.schemas.jobs import (
     RawExportCreate,
     RawExportRead,
 )
-from app.db.models import Job
 from app.domain.rounding import rounded_numbers
 from app.services import jobs as svc
 from app.services.job_kinds import enqueue_raw_export
@@ -29,7 +28,7 @@ router = v1_router("jobs")
 POLL_AFTER_SECONDS = 1  # Retry-After while a job is queued or running
 
 
-def job_read(job: Job) -> JobRead:
+def job_read(job: svc.JobView) -> JobRead:
     """The job as a client sees it; the result once it succeeded."""
     result: ImportRead | RawExportRead | None = None
     if job.status == "succeeded" and job.kind == "export.raw" and job.result is not None:
@@ -66,13 +65,13 @@ def job_read(job: Job) -> JobRead:
     )
 
 
-def poll_headers(job: Job) -> dict[str, str]:
+def poll_headers(job: svc.JobView) -> dict[str, str]:
     if job.status in ("queued", "running"):
         return {"Retry-After": str(POLL_AFTER_SECONDS)}
     return {}
 
 
-def accepted(job: Job, **headers: str) -> JSONResponse:
+def accepted(job: svc.JobView, **headers: str) -> JSONResponse:
     """202 Accepted: the job, and where to poll it."""
     return JSONResponse(
         job_read(job).model_dump(mode="json"),
@@ -125,7 +124,7 @@ def create_raw_export_job(
 def get_job(
     job_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> JobRead:
-    job = svc.get(session, principal, job_id)
+    job = svc.read(session, principal, job_id)
     response.headers.update(poll_headers(job))
     return job_read(job)
 
@@ -142,10 +141,5 @@ def get_job(
 def get_job_file(
     job_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, settings: SettingsDep
 ) -> Any:
-    job = svc.download(session, principal, settings, job_id)
-    assert job.file_name is not None and job.file_type is not None
-    return FileResponse(
-        svc.result_path(settings, job),
-        media_type=job.file_type,
-        headers=attachment(job.file_name),
-    )
+    made = svc.download(session, principal, settings, job_id)
+    return FileResponse(made.path, media_type=made.media_type, headers=attachment(made.name))

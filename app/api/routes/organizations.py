@@ -15,16 +15,15 @@ from app.api.schemas.records import (
     OrganizationUpdate,
     OrganizationUpsert,
 )
-from app.db.models import Organization
 from app.services import organizations as svc
 from app.services.common import IdempotencyRequest, encode_cursor
 
 router = v1_router("organizations")
 
 
-def _read(org: Organization, response: Response | None = None) -> OrganizationRead:
+def _read(org: svc.OrganizationView, response: Response | None = None) -> OrganizationRead:
     if response is not None:
-        response.headers["ETag"] = svc.org_etag(org)
+        response.headers["ETag"] = org.etag
     return OrganizationRead.model_validate(org)
 
 
@@ -81,7 +80,7 @@ def list_organizations(
 def get_organization(
     org_id: uuid.UUID, session: SessionDep, principal: PrincipalDep, response: Response
 ) -> OrganizationRead:
-    return _read(svc.get_organization(session, principal, org_id), response)
+    return _read(svc.read_organization(session, principal, org_id), response)
 
 
 @router.put(

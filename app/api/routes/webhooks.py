@@ -12,7 +12,6 @@ from app.api.deps import AdminDep, SessionDep, SettingsDep
 from app.api.routing import NOT_FOUND, v1_router
 from app.api.schemas.common import Page
 from app.api.schemas.records import Timestamp
-from app.db.models import WebhookSubscription
 from app.services import webhooks as svc
 
 router = v1_router("webhooks", admin=True)
@@ -89,11 +88,11 @@ class DeliveryRead(BaseModel):
     payload: dict[str, Any] = Field(description="The event's `data`, as delivered")
 
 
-def _read(s: WebhookSubscription) -> dict[str, Any]:
+def _read(s: svc.WebhookView) -> dict[str, Any]:
     return {
         "id": s.id,
         "url": s.url,
-        "events": s.events,
+        "events": list(s.events),
         "description": s.description,
         "active": s.active,
         "paused_reason": s.paused_reason,

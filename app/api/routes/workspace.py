@@ -8,9 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import AdminDep, PrincipalDep, SessionDep
 from app.api.routing import v1_router
-from app.db.models import Workspace
 from app.services import benchmarks
-from app.services.keys import workspace_of
+from app.services.keys import WorkspaceView, read_workspace
 
 router = v1_router("workspace")
 
@@ -33,13 +32,13 @@ class WorkspaceUpdate(BaseModel):
     shares_scores: bool = Field(description=SHARES)
 
 
-def _read(ws: Workspace) -> WorkspaceRead:
+def _read(ws: WorkspaceView) -> WorkspaceRead:
     return WorkspaceRead(id=ws.id, name=ws.name, shares_scores=ws.shares_scores)
 
 
 @router.get("/workspace", summary="The workspace of the key")
 def get_workspace(session: SessionDep, principal: PrincipalDep) -> WorkspaceRead:
-    return _read(workspace_of(session, principal))
+    return _read(read_workspace(session, principal))
 
 
 @router.patch("/workspace", summary="Opt in to (or out of) sharing anonymized scores (admin)")
