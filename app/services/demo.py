@@ -109,14 +109,16 @@ def load_demo(session: Session, catalog: Catalog) -> DemoResult:
     created = 0
     org_index = 0
     for group, (name, description, size) in enumerate(groups, start=1):
-        cohort = session.scalar(
-            select(Cohort).where(Cohort.workspace_id == principal.workspace_id, Cohort.name == name)
+        cohort_id = session.scalar(
+            select(Cohort.id).where(
+                Cohort.workspace_id == principal.workspace_id, Cohort.name == name
+            )
         )
-        if cohort is None:
-            cohort, _ = organizations.create_cohort(session, principal, name, description)
+        if cohort_id is None:
+            cohort_id = organizations.create_cohort(session, principal, name, description)[0].id
         for _ in range(size):
             org = _ensure_org(session, principal, org_index, rnd)
-            organizations.add_member(session, principal, cohort.id, org.id)
+            organizations.add_member(session, principal, cohort_id, org.id)
             created += _ensure_assessments(session, principal, catalog, org, org_index)
             if group == 1 and org_index % 3 != 2:
                 _ensure_plan(session, principal, catalog, org, org_index)

@@ -265,8 +265,45 @@ def list_organizations(
 # --- cohorts -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class CohortView:
+    """A cohort as a list shows it: with how many organizations it has."""
+
+    id: uuid.UUID
+    name: str
+    description: str | None
+    members: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CohortDetailView(CohortView):
+    """A cohort with its members' ids, in the order they were added."""
+
+    organization_ids: tuple[uuid.UUID, ...]
+
+
+def _detail(session: Session, cohort: Cohort) -> CohortDetailView:
+    ids = member_ids(session, cohort.id)
+    return CohortDetailView(
+        id=cohort.id,
+        name=cohort.name,
+        description=cohort.description,
+        members=len(ids),
+        created_at=cohort.created_at,
+        updated_at=cohort.updated_at,
+        organization_ids=tuple(ids),
+    )
+
+
 def get_cohort(session: Session, principal: Principal, cohort_id: uuid.UUID) -> Cohort:
     return get_scoped(session, principal, Cohort, cohort_id, "cohort")
+
+
+def read_cohort(session: Session, principal: Principal, cohort_id: uuid.UUID) -> CohortDetailView:
+    """A cohort of the caller's workspace with its members' ids; NotFound otherwise."""
+    return _detail(session, get_cohort(session, principal, cohort_id))
 
 
 def _name_taken(session: Session, principal: Principal, name: str) -> bool:
@@ -285,11 +322,11 @@ def create_cohort(
     name: str,
     description: str | None,
     idempotency: IdempotencyRequest | None = None,
-) -> tuple[Cohort, bool]:
+) -> tuple[CohortDetailView, bool]:
     with write_transaction(session):
         replay = idempotent_replay(session, principal, idempotency)
         if replay is not None:
-            return get_cohort(session, principal, uuid.UUID(replay)), False
+            return read_cohort(session, principal, uuid.UUID(replay)), False
         if _name_taken(session, principal, name):
             raise Conflict(f"a cohort named '{name}' already exists", field="name")
         ts = now()
@@ -304,12 +341,12 @@ def create_cohort(
         session.flush()
         remember(session, principal, idempotency, "cohort", cohort.id)
         audit(session, principal, "cohort.create", "cohort", cohort.id, {"name": name})
-    return cohort, True
+    return _detail(session, cohort), True
 
 
 def update_cohort(
     session: Session, principal: Principal, cohort_id: uuid.UUID, changes: dict[str, Any]
-) -> Cohort:
+) -> CohortDetailView:
     with write_transaction(session):
         cohort = get_cohort(session, principal, cohort_id)
         name = changes.get("name")
@@ -323,15 +360,29 @@ def update_cohort(
         if diff:
             cohort.updated_at = now()
             audit(session, principal, "cohort.update", "cohort", cohort.id, diff)
-    return cohort
+    return _detail(session, cohort)
 
 
 def list_cohorts(
     session: Session, principal: Principal, *, limit: int, cursor: str | None
-) -> tuple[list[Cohort], bool]:
+) -> tuple[list[CohortView], bool]:
+    """A page of the workspace's cohorts, each with its count of members."""
     query = select(Cohort).where(Cohort.workspace_id == principal.workspace_id)
     rows = list(session.scalars(page_after(query, Cohort.created_at, Cohort.id, cursor, limit)))
-    return rows[:limit], len(rows) > limit
+    page = rows[:limit]
+    counts = member_counts(session, [c.id for c in page])
+    views = [
+        CohortView(
+            id=c.id,
+            name=c.name,
+            description=c.description,
+            members=counts.get(c.id, 0),
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+        )
+        for c in page
+    ]
+    return views, len(rows) > limit
 
 
 def member_ids(session: Session, cohort_id: uuid.UUID) -> list[uuid.UUID]:

@@ -10,6 +10,7 @@ priorities and its actions, so two editors cannot overwrite each other's edits u
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -154,6 +155,23 @@ def plan_read(
         created_at=plan.created_at,
         updated_at=plan.updated_at,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReply:
+    """A plan as the API answers a read or a write: its read model and the ETag of that state."""
+
+    plan: PlanRead
+    etag: str
+
+
+def read_plan(
+    session: Session, principal: Principal, catalog: Catalog, assessment_id: uuid.UUID, today: date
+) -> PlanReply:
+    """The assessment's plan as it is now (overdue actions counted on ``today``); NotFound
+    without one."""
+    a, plan = get_plan(session, principal, assessment_id)
+    return PlanReply(plan_read(session, catalog, a, plan, today), plan_etag(plan))
 
 
 # --- writing -------------------------------------------------------------------------------------

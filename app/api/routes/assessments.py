@@ -40,13 +40,12 @@ from app.api.schemas.records import (
     AssessmentUpdate,
     RevisionCreate,
 )
-from app.db.models import Assessment
 from app.domain.answers import RawAnswer
 from app.services import analysis, exports, verification
 from app.services import assessment_reads as reads
+from app.services import assessment_records as records
 from app.services import assessments as svc
 from app.services.common import IdempotencyRequest, encode_cursor
-from app.services.evidence import ItemEvidence, item_counts
 from app.services.scores import as_json
 
 router = v1_router("assessments")
@@ -63,16 +62,13 @@ def _raw(answers: list[AnswerIn]) -> list[RawAnswer]:
 
 
 def read_assessment(
-    a: Assessment,
-    replaced_by: uuid.UUID | None = None,
+    a: records.AssessmentRecord,
     *,
     status_code: int = 200,
     headers: dict[str, str] | None = None,
-    evidence: list[ItemEvidence] | None = None,
 ) -> Response:
     """The assessment as JSON, serialized once here (the route's response model is documented
     through ``_assessment_ok``, not validated a second time), with its ETag."""
-    tag = reads.assessment_etag(a)
     model = AssessmentRead(
         id=a.id,
         organization_id=a.organization_id,
@@ -82,25 +78,24 @@ def read_assessment(
         assessed_on=a.assessed_on,
         assessor=a.assessor,
         retrospective=a.retrospective,
-        performance=reads.performance_of(a),
+        performance=a.performance,
         status=a.status,
         revision=a.revision,
         replaces_id=a.replaces_id,
-        replaced_by_id=replaced_by,
+        replaced_by_id=a.replaced_by_id,
         source=a.source,
-        answers=[
-            AnswerRead(item=x.item_key, value="na" if x.is_na else x.value, note=x.note)
-            for x in a.answers
-        ],
-        etag=tag,
+        answers=[AnswerRead(item=x.item, value=x.value, note=x.note) for x in a.answers],
+        etag=a.etag,
         created_at=a.created_at,
         updated_at=a.updated_at,
         submitted_at=a.submitted_at,
         finalized_at=a.finalized_at,
-        evidence=evidence,
+        evidence=a.evidence,
     )
     return JsonText(
-        model.model_dump_json(), status_code=status_code, headers={"ETag": tag, **(headers or {})}
+        model.model_dump_json(),
+        status_code=status_code,
+        headers={"ETag": a.etag, **(headers or {})},
     )
 
 
@@ -143,7 +138,7 @@ def create_assessment(
     headers = {"Location": f"/v1/assessments/{a.id}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"
-    return read_assessment(a, status_code=201, headers=headers)
+    return read_assessment(records.record_of(a), status_code=201, headers=headers)
 
 
 @router.get("/assessments", summary="List assessments")
@@ -174,26 +169,10 @@ def list_assessments(
         assessed_to,
         current_only,
     )
-    rows, more = reads.list_assessments(
+    rows, more = records.list_assessments(
         session, principal, filters, limit=min(limit, settings.page_size_max), cursor=cursor
     )
-    answered = reads.answered_counts(session, [a.id for a in rows])
-    items = [
-        AssessmentSummary(
-            id=a.id,
-            organization_id=a.organization_id,
-            instrument_id=a.instrument_id,
-            instrument_version=a.instrument_version,
-            round=a.round,
-            assessed_on=a.assessed_on,
-            status=a.status,
-            revision=a.revision,
-            is_current=a.is_current,
-            answered=answered[a.id],
-            created_at=a.created_at,
-        )
-        for a in rows
-    ]
+    items = [AssessmentSummary.model_validate(a, from_attributes=True) for a in rows]
     nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
     return Page[AssessmentSummary](items=items, next_cursor=nxt)
 
@@ -207,8 +186,7 @@ def list_assessments(
 def get_assessment(
     assessment_id: uuid.UUID, session: SessionDep, principal: PrincipalDep
 ) -> Response:
-    a = reads.get_assessment(session, principal, assessment_id)
-    return read_assessment(a, reads.replaced_by(session, a.id), evidence=item_counts(session, a))
+    return read_assessment(records.read_assessment(session, principal, assessment_id))
 
 
 @router.patch(
@@ -230,7 +208,7 @@ def update_assessment(
     a = svc.update_assessment(
         session, principal, catalog, assessment_id, changes, answers, if_match
     )
-    return read_assessment(a)
+    return read_assessment(records.record_of(a))
 
 
 @router.post(
@@ -247,7 +225,7 @@ def submit_assessment(
     if_match: IfMatch = None,
 ) -> Response:
     a = svc.submit(session, principal, catalog, assessment_id, if_match)
-    return read_assessment(a)
+    return read_assessment(records.record_of(a))
 
 
 @router.post(
@@ -262,7 +240,9 @@ def finalize_assessment(
     principal: PrincipalDep,
     if_match: IfMatch = None,
 ) -> Response:
-    return read_assessment(svc.finalize(session, principal, assessment_id, if_match))
+    return read_assessment(
+        records.record_of(svc.finalize(session, principal, assessment_id, if_match))
+    )
 
 
 @router.post(
@@ -277,7 +257,9 @@ def reopen_assessment(
     principal: PrincipalDep,
     if_match: IfMatch = None,
 ) -> Response:
-    return read_assessment(svc.reopen(session, principal, assessment_id, if_match))
+    return read_assessment(
+        records.record_of(svc.reopen(session, principal, assessment_id, if_match))
+    )
 
 
 @router.post(
@@ -296,7 +278,9 @@ def create_revision(
 ) -> Response:
     changes = body.model_dump(exclude_unset=True, exclude={"answers"})
     a = svc.create_revision(session, principal, catalog, assessment_id, _raw(body.answers), changes)
-    return read_assessment(a, status_code=201, headers={"Location": f"/v1/assessments/{a.id}"})
+    return read_assessment(
+        records.record_of(a), status_code=201, headers={"Location": f"/v1/assessments/{a.id}"}
+    )
 
 
 @router.get(

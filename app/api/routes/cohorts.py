@@ -24,7 +24,6 @@ from app.api.routing import (
 from app.api.schemas.analysis import Cbld9Read, CohortComparisonRead
 from app.api.schemas.common import Page
 from app.api.schemas.records import CohortCreate, CohortDetail, CohortRead, CohortUpdate, Membership
-from app.db.models import Cohort
 from app.services import exports, indicators
 from app.services import organizations as svc
 from app.services.cohort_comparison import comparison_text
@@ -46,17 +45,8 @@ FiscalYear = Annotated[
 ]
 
 
-def _detail(session: SessionDep, cohort: Cohort) -> CohortDetail:
-    ids = svc.member_ids(session, cohort.id)
-    return CohortDetail(
-        id=cohort.id,
-        name=cohort.name,
-        description=cohort.description,
-        members=len(ids),
-        created_at=cohort.created_at,
-        updated_at=cohort.updated_at,
-        organization_ids=ids,
-    )
+def _detail(cohort: svc.CohortDetailView) -> CohortDetail:
+    return CohortDetail.model_validate(cohort, from_attributes=True)
 
 
 @router.post(
@@ -79,7 +69,7 @@ def create_cohort(
     response.headers["Location"] = f"/v1/cohorts/{cohort.id}"
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
-    return _detail(session, cohort)
+    return _detail(cohort)
 
 
 @router.get("/cohorts", summary="List cohorts")
@@ -87,25 +77,14 @@ def list_cohorts(
     session: SessionDep, principal: PrincipalDep, limit: Limit = 50, cursor: Cursor = None
 ) -> Page[CohortRead]:
     rows, more = svc.list_cohorts(session, principal, limit=limit, cursor=cursor)
-    counts = svc.member_counts(session, [c.id for c in rows])
-    items = [
-        CohortRead(
-            id=c.id,
-            name=c.name,
-            description=c.description,
-            members=counts.get(c.id, 0),
-            created_at=c.created_at,
-            updated_at=c.updated_at,
-        )
-        for c in rows
-    ]
+    items = [CohortRead.model_validate(c, from_attributes=True) for c in rows]
     nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
     return Page[CohortRead](items=items, next_cursor=nxt)
 
 
 @router.get("/cohorts/{cohort_id}", summary="Read a cohort and its members", responses=NOT_FOUND)
 def get_cohort(cohort_id: uuid.UUID, session: SessionDep, principal: PrincipalDep) -> CohortDetail:
-    return _detail(session, svc.get_cohort(session, principal, cohort_id))
+    return _detail(svc.read_cohort(session, principal, cohort_id))
 
 
 @router.patch(
@@ -117,7 +96,7 @@ def update_cohort(
     cohort_id: uuid.UUID, body: CohortUpdate, session: SessionDep, principal: PrincipalDep
 ) -> CohortDetail:
     cohort = svc.update_cohort(session, principal, cohort_id, body.model_dump(exclude_unset=True))
-    return _detail(session, cohort)
+    return _detail(cohort)
 
 
 @router.put(

@@ -23,7 +23,6 @@ from app.api.routing import (
     xlsx_response,
 )
 from app.api.schemas.records import LongText, NoNul, NotNull
-from app.db.models import ActionPlan, Assessment
 from app.domain.errors import Invalid
 from app.excel.safety import Limits
 from app.services import plan_import, plan_outcomes, plan_workbook
@@ -93,13 +92,15 @@ def today() -> date:
 
 def _read(
     session: SessionDep,
+    principal: PrincipalDep,
     catalog: CatalogDep,
-    a: Assessment,
-    plan: ActionPlan,
+    assessment_id: uuid.UUID,
     response: Response,
 ) -> PlanRead:
-    response.headers["ETag"] = svc.plan_etag(plan)
-    return svc.plan_read(session, catalog, a, plan, today())
+    """The plan as it is after the request's change (the change's own transaction committed)."""
+    reply = svc.read_plan(session, principal, catalog, assessment_id, today())
+    response.headers["ETag"] = reply.etag
+    return reply.plan
 
 
 @router.post(
@@ -116,11 +117,9 @@ def create_plan(
     catalog: CatalogDep,
     response: Response,
 ) -> PlanRead:
-    a, plan = svc.create_plan(
-        session, principal, catalog, assessment_id, [p.data() for p in body.priorities]
-    )
-    response.headers["Location"] = f"/v1/assessments/{a.id}/plan"
-    return _read(session, catalog, a, plan, response)
+    svc.create_plan(session, principal, catalog, assessment_id, [p.data() for p in body.priorities])
+    response.headers["Location"] = f"/v1/assessments/{assessment_id}/plan"
+    return _read(session, principal, catalog, assessment_id, response)
 
 
 @router.get(
@@ -135,8 +134,7 @@ def read_plan(
     catalog: CatalogDep,
     response: Response,
 ) -> PlanRead:
-    a, plan = svc.get_plan(session, principal, assessment_id)
-    return _read(session, catalog, a, plan, response)
+    return _read(session, principal, catalog, assessment_id, response)
 
 
 WRITE = {**NOT_FOUND, **CONFLICT, **PRECONDITION}
@@ -157,8 +155,8 @@ def add_priority(
     response: Response,
     if_match: IfMatch = None,
 ) -> PlanRead:
-    a, plan = svc.add_priority(session, principal, catalog, assessment_id, body.data(), if_match)
-    return _read(session, catalog, a, plan, response)
+    svc.add_priority(session, principal, catalog, assessment_id, body.data(), if_match)
+    return _read(session, principal, catalog, assessment_id, response)
 
 
 @router.patch(
@@ -177,8 +175,8 @@ def update_priority(
     if_match: IfMatch = None,
 ) -> PlanRead:
     changes = body.model_dump(exclude_unset=True)
-    a, plan = svc.update_priority(session, principal, assessment_id, priority_id, changes, if_match)
-    return _read(session, catalog, a, plan, response)
+    svc.update_priority(session, principal, assessment_id, priority_id, changes, if_match)
+    return _read(session, principal, catalog, assessment_id, response)
 
 
 @router.post(
@@ -197,8 +195,8 @@ def add_action(
     response: Response,
     if_match: IfMatch = None,
 ) -> PlanRead:
-    a, plan = svc.add_action(session, principal, assessment_id, priority_id, body.data(), if_match)
-    return _read(session, catalog, a, plan, response)
+    svc.add_action(session, principal, assessment_id, priority_id, body.data(), if_match)
+    return _read(session, principal, catalog, assessment_id, response)
 
 
 @router.patch(
@@ -217,8 +215,8 @@ def update_action(
     if_match: IfMatch = None,
 ) -> PlanRead:
     changes = body.model_dump(exclude_unset=True)
-    a, plan = svc.update_action(session, principal, assessment_id, action_id, changes, if_match)
-    return _read(session, catalog, a, plan, response)
+    svc.update_action(session, principal, assessment_id, action_id, changes, if_match)
+    return _read(session, principal, catalog, assessment_id, response)
 
 
 @router.get(
@@ -296,9 +294,10 @@ def _import(
     updated, added = plan_import.import_plan_workbook(
         session, principal, catalog, assessment_id, data, limits
     )
-    a, plan = svc.get_plan(session, principal, assessment_id)
     return PlanImportRead(
-        updated=updated, added=added, plan=_read(session, catalog, a, plan, response)
+        updated=updated,
+        added=added,
+        plan=_read(session, principal, catalog, assessment_id, response),
     )
 
 

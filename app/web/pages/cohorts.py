@@ -23,7 +23,7 @@ from app.domain.rounding import shown_change
 from app.services import analysis
 from app.services.cohort_comparison import CohortResult, compare_cohort_rounds
 from app.services.common import latest_assessment_date
-from app.services.organizations import get_cohort, list_cohorts, list_organizations, member_counts
+from app.services.organizations import get_cohort, list_cohorts, list_organizations
 from app.services.plan_outcomes import CohortPlanOutcomes, cohort_actions, cohort_plan_outcomes
 from app.services.rounds import cohort_rounds, default_pair
 from app.web.charts.compare import Pair, Words, distribution, paired_bars
@@ -42,7 +42,7 @@ MEMBERS_SHOWN = 500
 def cohorts(page: Annotated[Page, Depends(member)]) -> Response:
     with db(page) as session:
         rows, more = list_cohorts(session, page.who, limit=500, cursor=None)
-        counts = member_counts(session, [c.id for c in rows])
+    counts = {c.id: c.members for c in rows}
     rows.sort(key=lambda c: c.name.lower())
     return render(
         page, "cohorts.html", title=page.t("cohort.list"), cohorts=rows, counts=counts, more=more
