@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
-from app.db.models import Assessment
+from app.db.models import Assessment, AssessmentScore
 from app.services import assessment_reads as reads
 from app.services.evidence import ItemEvidence, item_counts
 from app.services.keys import Principal
@@ -82,6 +82,20 @@ def record_of(
         submitted_at=a.submitted_at,
         finalized_at=a.finalized_at,
     )
+
+
+def get_record(
+    session: Session, principal: Principal, assessment_id: uuid.UUID
+) -> AssessmentRecord:
+    """An assessment of the caller's workspace with its answers (no evidence, no later
+    revision); NotFound otherwise."""
+    return record_of(reads.get_assessment(session, principal, assessment_id))
+
+
+def stored_overall(session: Session, assessment_id: uuid.UUID) -> float | None:
+    """The overall score stored at submit, or None while the assessment has none."""
+    stored = session.get(AssessmentScore, assessment_id)
+    return stored.overall if stored else None
 
 
 def read_assessment(

@@ -165,13 +165,26 @@ class PlanReply:
     etag: str
 
 
+def plan_reply(
+    session: Session, principal: Principal, catalog: Catalog, assessment_id: uuid.UUID, today: date
+) -> PlanReply | None:
+    """The assessment's plan as it is now (overdue actions counted on ``today``), or None
+    while it has none; NotFound for an assessment of another workspace."""
+    a = get_assessment(session, principal, assessment_id)
+    plan = find_plan(session, a.id)
+    if plan is None:
+        return None
+    return PlanReply(plan_read(session, catalog, a, plan, today), plan_etag(plan))
+
+
 def read_plan(
     session: Session, principal: Principal, catalog: Catalog, assessment_id: uuid.UUID, today: date
 ) -> PlanReply:
-    """The assessment's plan as it is now (overdue actions counted on ``today``); NotFound
-    without one."""
-    a, plan = get_plan(session, principal, assessment_id)
-    return PlanReply(plan_read(session, catalog, a, plan, today), plan_etag(plan))
+    """``plan_reply``; NotFound without a plan."""
+    reply = plan_reply(session, principal, catalog, assessment_id, today)
+    if reply is None:
+        raise NotFound(f"assessment {assessment_id} has no action plan yet; create it with POST")
+    return reply
 
 
 # --- writing -------------------------------------------------------------------------------------

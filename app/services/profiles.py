@@ -23,6 +23,7 @@ from app.db.models import Assessment, AssessmentScore, Cohort, CohortMember
 from app.domain.errors import Conflict, NotFound
 from app.domain.scoring import AnswerValue
 from app.services.assessment_reads import answers_of, get_assessment, get_scores, replaced_by
+from app.services.assessment_records import AssessmentRecord, record_of
 from app.services.keys import Principal
 from app.services.organizations import OrganizationView, list_organizations, read_organization
 
@@ -74,7 +75,7 @@ class AssessmentView:
     """An assessment, its organization, instrument, answers and stored score (None before
     submit), for the page that explains the score."""
 
-    assessment: Assessment
+    assessment: AssessmentRecord
     org: OrganizationView
     file: InstrumentFile
     answers: dict[str, AnswerValue]
@@ -177,7 +178,7 @@ def assessment_view(
     org = read_organization(session, principal, a.organization_id)
     notes = {x.item_key: x.note for x in a.answers if x.note}
     return AssessmentView(
-        a,
+        record_of(a),
         org,
         f,
         answers_of(a),

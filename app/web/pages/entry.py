@@ -19,15 +19,15 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from app.catalog import InstrumentFile
-from app.db.models import Assessment, AssessmentScore, Organization, Status
 from app.domain.answers import AnswersInvalid, RawAnswer
+from app.domain.enums import Status
 from app.domain.errors import Conflict, Invalid, PreconditionFailed
 from app.domain.instrument import Dimension, Instrument, Item
 from app.domain.scoring import NA
-from app.services import assessment_reads as reads
+from app.services import assessment_records as records
 from app.services import assessments as svc
 from app.services.common import latest_assessment_date
-from app.services.organizations import get_organization
+from app.services.organizations import OrganizationView, read_organization
 from app.web.kit import Page, PageRoute, db, member, redirect, refusal, render
 from app.web.security import CSRF_FIELD, check_csrf
 
@@ -74,7 +74,7 @@ def _new_form(page: Page, org: Any, status: int = 200, **values: Any) -> Respons
 def new_form(page: MemberDep, org_id: uuid.UUID) -> Response:
     who = page.require_write()
     with db(page) as session:
-        org = get_organization(session, who, org_id)
+        org = read_organization(session, who, org_id)
         return _new_form(page, org)
 
 
@@ -100,7 +100,7 @@ def create(
         assessor=assessor.strip() or None,
     )
     with db(page) as session:
-        org = get_organization(session, who, org_id)
+        org = read_organization(session, who, org_id)
         try:
             a, _ = svc.create_assessment(session, who, page.catalog, data)
         except (Invalid, Conflict) as exc:
@@ -149,8 +149,8 @@ class ItemView:
 class Entry:
     """What the edit page shows: one dimension's items with their answers and problems."""
 
-    a: Assessment
-    organization: Organization
+    a: records.AssessmentRecord
+    organization: OrganizationView
     instrument: Instrument
     dimension: Dimension
     items: dict[str, ItemView]
@@ -181,9 +181,9 @@ def choices_of(page: Page, instrument: Instrument, item: Item) -> list[Choice]:
     return out
 
 
-def _stored(a: Assessment) -> tuple[dict[str, str], dict[str, str]]:
-    values = {x.item_key: ("na" if x.is_na else value_text(x.value)) for x in a.answers}
-    notes = {x.item_key: x.note or "" for x in a.answers}
+def _stored(a: records.AssessmentRecord) -> tuple[dict[str, str], dict[str, str]]:
+    values = {x.item: ("na" if x.value == "na" else value_text(x.value)) for x in a.answers}
+    notes = {x.item: x.note or "" for x in a.answers}
     return values, notes
 
 
@@ -191,7 +191,7 @@ def _entry(
     page: Page,
     session: Session,
     f: InstrumentFile,
-    a: Assessment,
+    a: records.AssessmentRecord,
     key: str | None,
     typed: FormData | None = None,
 ) -> Entry:
@@ -212,13 +212,13 @@ def _entry(
             )
     return Entry(
         a,
-        get_organization(session, page.who, a.organization_id),
+        read_organization(session, page.who, a.organization_id),
         instrument,
         dimension,
         items,
         keys[index - 1] if index > 0 else None,
         keys[index + 1] if index + 1 < len(keys) else None,
-        reads.assessment_etag(a),
+        a.etag,
     )
 
 
@@ -235,23 +235,24 @@ def _show(page: Page, entry: Entry, status: int = 200, **values: Any) -> Respons
     )
 
 
-def _status_page(page: Page, session: Session, a: Assessment, **values: Any) -> Response:
+def _status_page(
+    page: Page, session: Session, a: records.AssessmentRecord, **values: Any
+) -> Response:
     values.setdefault("error", None)
-    stored = session.get(AssessmentScore, a.id)
     return render(
         page,
         "entry_status.html",
         int(values.pop("status", 200)),
         title=page.t("entry.status_title"),
         a=a,
-        organization=get_organization(session, page.who, a.organization_id),
-        score=stored.overall if stored else None,
-        etag=reads.assessment_etag(a),
+        organization=read_organization(session, page.who, a.organization_id),
+        score=records.stored_overall(session, a.id),
+        etag=a.etag,
         **values,
     )
 
 
-def _file(page: Page, a: Assessment) -> InstrumentFile:
+def _file(page: Page, a: records.AssessmentRecord) -> InstrumentFile:
     f = page.catalog.get(a.instrument_id, a.instrument_version)
     assert f is not None  # the catalog is checked against the database at start
     return f
@@ -261,7 +262,7 @@ def _file(page: Page, a: Assessment) -> InstrumentFile:
 def edit(page: MemberDep, assessment_id: uuid.UUID, dimension: str | None = None) -> Response:
     who = page.require_write()
     with db(page) as session:
-        a = reads.get_assessment(session, who, assessment_id)
+        a = records.get_record(session, who, assessment_id)
         if a.status != Status.draft:
             return _status_page(page, session, a)
         return _show(page, _entry(page, session, _file(page, a), a, dimension))
@@ -294,14 +295,14 @@ def save(page: MemberDep, assessment_id: uuid.UUID, typed: FormDep) -> Response:
     action = str(typed.get("action", "save"))
     key = str(typed.get("dimension", ""))
     with db(page) as session:
-        a = reads.get_assessment(session, who, assessment_id)
+        a = records.get_record(session, who, assessment_id)
         if a.status != Status.draft:
             return redirect(page, f"/assessments/{a.id}/edit")
         f = _file(page, a)
         entry = _entry(page, session, f, a, key, typed)
         if_match = str(typed.get("etag", "")) or None
         try:
-            a = svc.update_assessment(
+            saved = svc.update_assessment(
                 session, who, page.catalog, a.id, {}, typed_answers(entry.items, typed), if_match
             )
         except AnswersInvalid as exc:
@@ -313,7 +314,7 @@ def save(page: MemberDep, assessment_id: uuid.UUID, typed: FormDep) -> Response:
             session.rollback()
             return _stale(page, session, who, assessment_id, f, key, typed)
         if action == "submit":
-            return _submit(page, session, who, f, a, key)
+            return _submit(page, session, who, f, records.record_of(saved), key)
     target = {"next": entry.next, "prev": entry.previous}.get(action) or entry.dimension.key
     return redirect(page, f"/assessments/{assessment_id}/edit?dimension={target}&saved=1")
 
@@ -329,7 +330,7 @@ def _stale(
 ) -> Response:
     """Someone saved in between: keep what this person typed, show what is stored now beside each
     item that differs, and hand out the current row version (saving again is then a choice)."""
-    a = reads.get_assessment(session, who, assessment_id)
+    a = records.get_record(session, who, assessment_id)
     if a.status != Status.draft:
         return redirect(page, f"/assessments/{a.id}/edit")
     entry = _entry(page, session, f, a, key, typed)
@@ -344,12 +345,12 @@ def _stale(
 
 
 def _submit(
-    page: Page, session: Session, who: Any, f: InstrumentFile, a: Assessment, key: str
+    page: Page, session: Session, who: Any, f: InstrumentFile, a: records.AssessmentRecord, key: str
 ) -> Response:
     try:
-        svc.submit(session, who, page.catalog, a.id, reads.assessment_etag(a))
+        svc.submit(session, who, page.catalog, a.id, a.etag)
     except Invalid as exc:
-        a = reads.get_assessment(session, who, a.id)
+        a = records.get_record(session, who, a.id)
         entry = _entry(page, session, f, a, key)
         where = {i.key: d.key for d in f.instrument.dimensions for ar in d.areas for i in ar.items}
         for e in exc.extra.get("errors") or []:
@@ -385,7 +386,7 @@ def change_status(
                 return redirect(page, f"/assessments/{assessment_id}/edit")
         except (PreconditionFailed, Conflict) as exc:
             session.rollback()
-            a = reads.get_assessment(session, who, assessment_id)
+            a = records.get_record(session, who, assessment_id)
             message = (
                 page.t("entry.stale_status")
                 if isinstance(exc, PreconditionFailed)

@@ -16,9 +16,9 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response, StreamingResponse
 
 from app.catalog import Catalog
-from app.db.models import Assessment
 from app.domain.enums import EvidenceStatus, Status
 from app.services import evidence as svc
+from app.services.assessment_records import AssessmentRecord
 from app.services.assessments import resolve_instrument
 from app.services.evidence_files import KINDS, EvidenceFiles
 from app.services.evidence_store import chunks, store_of
@@ -44,7 +44,7 @@ def _catalog(page: Page) -> Catalog:
     return catalog
 
 
-def evidence_section(page: Page, session: Session, a: Assessment) -> dict[str, Any]:
+def evidence_section(page: Page, session: Session, a: AssessmentRecord) -> dict[str, Any]:
     """What the assessment page shows of the evidence, item by item in the instrument's order,
     and the items a new piece can be added to."""
     listed = svc.list_evidence(session, page.who, a.id)

@@ -16,14 +16,15 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
-from app.db.models import Assessment, Organization
 from app.domain.errors import Conflict, Invalid, PreconditionFailed
 from app.excel.safety import Limits
 from app.services import plan_import, plan_outcomes, plan_workbook
 from app.services import plan_models as models
 from app.services import plans as svc
-from app.services.assessment_reads import get_assessment
+from app.services.assessment_records import AssessmentRecord, get_record
+from app.services.assessments import resolve_instrument
 from app.services.common import latest_assessment_date
+from app.services.organizations import read_organization
 from app.web.kit import Page, PageRoute, db, download, member, redirect, refusal, render
 from app.web.security import CSRF_FIELD, check_csrf
 
@@ -36,46 +37,45 @@ Short = Annotated[str, Form(max_length=200)]
 Long = Annotated[str, Form(max_length=4000)]
 
 
-def plan_section(page: Page, session: Session, a: Assessment) -> dict[str, Any]:
+def plan_section(page: Page, session: Session, a: AssessmentRecord) -> dict[str, Any]:
     """What the assessment page shows of the plan: the plan and its outcome, or the weak areas
-    the score proposes when there is no plan yet."""
+    the score proposes when there is no plan yet; and the ETag a change of it is sent with."""
     catalog = page.catalog
-    today = latest_assessment_date()
-    plan = svc.find_plan(session, a.id)
-    if plan is None:
+    reply = svc.plan_reply(session, page.who, catalog, a.id, latest_assessment_date())
+    if reply is None:
         scored = a.status in ("submitted", "final")
         payload = svc.stored_score(session, a.id) if scored else None
-        proposed = svc.proposed_areas(svc.instrument_of(catalog, a), payload, set())
+        instrument = resolve_instrument(catalog, a.instrument_id, a.instrument_version).instrument
         return {
             "plan": None,
-            "proposed": proposed,
+            "proposed": svc.proposed_areas(instrument, payload, set()),
             "outcome": None,
             "by_area": {},
             "can_plan": scored,
+            "etag": "",
         }
-    view = svc.plan_read(session, catalog, a, plan, today)
     outcome = plan_outcomes.plan_outcome(session, page.who, catalog, a.id)
     by_area = {o.area: o for o in outcome.areas} if outcome.next else {}
     return {
-        "plan": view,
-        "proposed": view.proposed,
+        "plan": reply.plan,
+        "proposed": reply.plan.proposed,
         "outcome": outcome,
         "by_area": by_area,
         "can_plan": True,
+        "etag": reply.etag,
     }
 
 
 def _show(page: Page, assessment_id: uuid.UUID, status: int = 200, **extra: Any) -> Response:
     page.require_write()
     with db(page) as session:
-        a = get_assessment(session, page.who, assessment_id)
-        instrument = svc.instrument_of(page.catalog, a)
+        a = get_record(session, page.who, assessment_id)
+        instrument = resolve_instrument(page.catalog, a.instrument_id, a.instrument_version)
         section = plan_section(page, session, a)
-        plan = svc.find_plan(session, a.id)
         chosen = {p.area for p in section["plan"].priorities} if section["plan"] else set()
         areas = [
             (x.key, page.text(x.title), page.text(d.title))
-            for d in instrument.dimensions
+            for d in instrument.instrument.dimensions
             for x in d.areas
             if x.key not in chosen
         ]
@@ -85,8 +85,7 @@ def _show(page: Page, assessment_id: uuid.UUID, status: int = 200, **extra: Any)
             status,
             title=page.t("plan.edit_title"),
             a=a,
-            org=session.get(Organization, a.organization_id),
-            etag=svc.plan_etag(plan) if plan else "",
+            org=read_organization(session, page.who, a.organization_id),
             areas=areas,
             statuses=svc.ACTION_STATUSES,
             saved=page.request.query_params.get("saved") == "1",

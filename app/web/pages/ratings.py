@@ -17,11 +17,11 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from app.catalog import Catalog
-from app.db.models import Assessment
 from app.domain.errors import Conflict, Invalid
 from app.excel.safety import Limits
 from app.services import rater_links, rating_workbook, verification
 from app.services import ratings as svc
+from app.services.assessment_records import AssessmentRecord
 from app.services.assessments import resolve_instrument
 from app.services.filenames import content_disposition
 from app.services.rating_models import ItemDistribution, RatingsSummary, ScorePair
@@ -45,7 +45,7 @@ class RatingRow:
     d: ItemDistribution
 
 
-def ratings_section(page: Page, session: Session, a: Assessment) -> dict[str, Any] | None:
+def ratings_section(page: Page, session: Session, a: AssessmentRecord) -> dict[str, Any] | None:
     """What the assessment page shows of the individual ratings: nothing for a viewer."""
     if not page.can_write:
         return None
@@ -65,7 +65,9 @@ def ratings_section(page: Page, session: Session, a: Assessment) -> dict[str, An
     return {"summary": summary, "rows": rows, "can_change": a.status == "draft"}
 
 
-def verification_section(page: Page, session: Session, a: Assessment) -> dict[str, Any] | None:
+def verification_section(
+    page: Page, session: Session, a: AssessmentRecord
+) -> dict[str, Any] | None:
     """The self-score beside the verified score, per dimension (areas indented), with the gap:
     shown to everyone who sees the assessment, once some item is verified."""
     read = verification.verification(session, page.who, _catalog(page), a.id)

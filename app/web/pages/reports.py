@@ -17,15 +17,15 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from app.db.models import Assessment, Organization
 from app.domain.comparison import Delta, OrgComparison
 from app.domain.errors import Invalid
 from app.domain.instrument import Instrument
 from app.domain.rounding import half_even
 from app.domain.score_model import Score
 from app.services import analysis, benchmarks, ratings, verification
+from app.services.assessment_records import AssessmentRecord, record_of
 from app.services.benchmarks import Benchmark, Standing
-from app.services.organizations import get_organization
+from app.services.organizations import OrganizationView, read_organization
 from app.services.plan_outcomes import PlanOutcome, outcome_between, plan_of_round
 from app.services.rating_models import ItemDistribution, ScorePair, VerificationScores
 from app.services.rounds import InstrumentRounds, default_pair, organization_rounds
@@ -93,11 +93,11 @@ class PeerLine:
 
 @dataclass(frozen=True)
 class OrgReport:
-    organization: Organization
+    organization: OrganizationView
     instrument: Instrument  # the version compared on
     instrument_title: str
-    baseline: Assessment
-    endline: Assessment
+    baseline: AssessmentRecord
+    endline: AssessmentRecord
     comparison: OrgComparison
     rows: list[Row]
     lens: list[Row]
@@ -156,18 +156,22 @@ def build_org_report(
 ) -> OrgReport:
     who = page.who
     with db(page) as session:
-        org, a, b, c, instrument = analysis.compare_organization(
+        org, first_row, last_row, c, instrument = analysis.compare_organization(
             session, who, page.catalog, org_id, instrument_id, first, last, None
         )
+        organization = OrganizationView.of(org)
+        a, b = record_of(first_row), record_of(last_row)
         titles = analysis.titles_of(instrument)
         notes = [
-            Note(page.text(titles.get(x.item_key, x.item_key)), side.round, x.note)
+            Note(page.text(titles.get(x.item, x.item)), side.round, x.note)
             for side in (a, b)
             for x in side.answers
             if x.note and x.note.strip()
         ]
-        plan = plan_of_round(session, a)
-        plan_outcome = outcome_between(session, page.catalog, a, plan, b) if plan else None
+        plan = plan_of_round(session, first_row)
+        plan_outcome = (
+            outcome_between(session, page.catalog, first_row, plan, last_row) if plan else None
+        )
         peers = benchmarks.benchmark(session, who, page.catalog, b.id)
         disagreements = (
             tuple(
@@ -219,7 +223,7 @@ def build_org_report(
         words,
     )
     return OrgReport(
-        organization=org,
+        organization=organization,
         instrument=instrument,
         instrument_title=page.text(instrument.title),
         baseline=a,
@@ -250,7 +254,7 @@ def build_org_report(
 
 
 def _verified(
-    page: Page, session: Session, a: Assessment, titles: dict[str, dict[str, str]]
+    page: Page, session: Session, a: AssessmentRecord, titles: dict[str, dict[str, str]]
 ) -> Verified | None:
     scores = verification.verification(session, page.who, page.catalog, a.id).scores
     if scores is None:
@@ -261,7 +265,7 @@ def _verified(
 
 
 def _disagreement(
-    page: Page, session: Session, a: Assessment, titles: dict[str, dict[str, str]]
+    page: Page, session: Session, a: AssessmentRecord, titles: dict[str, dict[str, str]]
 ) -> Disagreement:
     found = ratings.summary(session, page.who, page.catalog, a.id)
     return Disagreement(
@@ -311,7 +315,7 @@ def org_report(
     report = build_org_report(page, org_id, *pair) if pair else None
     if report is None:
         with db(page) as session:
-            name = get_organization(session, page.who, org_id).name
+            name = read_organization(session, page.who, org_id).name
     else:
         name = report.organization.name
     return render(
