@@ -83,10 +83,6 @@ class FileStore(Protocol):
         """Remove the file; nothing happens when the key holds nothing already."""
         ...
 
-    def probe(self) -> str | None:
-        """Why the store cannot be used right now, or None when it can (for /readyz)."""
-        ...
-
 
 def check_key(key: str) -> str:
     """A key this module could have made, or ValueError: no path can be smuggled in."""
@@ -122,11 +118,6 @@ class FolderStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def probe(self) -> str | None:
-        if os.access(self.root, os.W_OK | os.X_OK):
-            return None
-        return f"the evidence folder {self.root} is not writable"
-
     def keys(self) -> Iterator[str]:
         """Every stored key (for checks and tests)."""
         for path in self.root.glob("??/*"):
@@ -143,7 +134,13 @@ def store_of(settings: Settings) -> FileStore:
     return FolderStore(settings.evidence_folder)
 
 
-def probed_store_of(settings: Settings) -> FileStore | None:
+class Probed(Protocol):
+    def probe(self) -> str | None:
+        """Why the store cannot be used right now, or None when it can (for /readyz)."""
+        ...
+
+
+def probed_store_of(settings: Settings) -> Probed | None:
     """The store /readyz checks: the S3 bucket (one quick attempt) when configured; the folder
     is checked at start (``Settings.problems``) and needs no network."""
     if settings.evidence_s3_bucket:

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select, text
 from app.catalog import Catalog, recorded_hash
 from app.db import migrate
 from app.db.models import InstrumentVersion
-from app.services.evidence_store import FileStore
+from app.services.evidence_store import Probed
 
 if TYPE_CHECKING:
     from app.services.jobs_runner import JobRunner
@@ -33,7 +33,7 @@ def readiness(
     engine: Engine,
     catalog: Catalog,
     runner: JobRunner | None = None,
-    store: FileStore | None = None,
+    store: Probed | None = None,
 ) -> list[Check]:
     """The database answers, its schema is at this code's newest migration, every instrument
     file still has the bytes recorded for its version, this process's job runner (if it has
