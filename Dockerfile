@@ -2,6 +2,7 @@
 # non-root user, with the SQLite file (when no OCA_DATABASE_URL is given) on the /data volume.
 #
 #   docker build -t oca-engine .                                   # base: python:3.11-slim
+#   docker build --build-arg EXTRAS=s3 -t oca-engine .             # with the S3 evidence store
 #   docker run --rm -v oca-data:/data oca-engine oca db upgrade    # migrations: a separate step
 #   docker run -d -p 8000:8000 -v oca-data:/data oca-engine        # serve on :8000
 #
@@ -13,6 +14,8 @@ ARG BASE=python:3.11-slim
 
 # --- build: a virtual environment holding the dependencies and the `oca` command ---------------
 FROM ${BASE} AS build
+# optional extras of the project, comma-separated (s3: evidence files in an S3-compatible bucket)
+ARG EXTRAS=""
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -26,7 +29,7 @@ RUN --mount=type=secret,id=pip_cert \
     if [ -s /run/secrets/pip_cert ]; then export PIP_CERT=/run/secrets/pip_cert; fi \
     && python3 -m venv /opt/oca \
     && /opt/oca/bin/python -m pip install --quiet --upgrade pip \
-    && /opt/oca/bin/python -m pip install --quiet -e /app \
+    && /opt/oca/bin/python -m pip install --quiet -e "/app${EXTRAS:+[$EXTRAS]}" \
     && /opt/oca/bin/python -m pip uninstall --quiet --yes setuptools pip \
     && /opt/oca/bin/oca --help > /dev/null
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +38,33 @@ class Settings(BaseSettings):
     evidence_max_bytes: int = Field(
         default=20 * 1024 * 1024, gt=0, description="Per evidence file (PDF, image, document)"
     )
+    # An S3-compatible store for evidence files instead of the folder (docs/evidence.md); the
+    # folder above still receives each upload while it is checked.
+    evidence_s3_bucket: str | None = Field(
+        default=None, description="Keep evidence files in this S3 bucket (unset: in the folder)"
+    )
+    evidence_s3_endpoint_url: str | None = Field(
+        default=None,
+        description="An S3-compatible server (MinIO, Ceph, ...), e.g. http://127.0.0.1:9000; "
+        "unset: AWS S3",
+    )
+    evidence_s3_region: str | None = Field(
+        default=None, description="Unset: the AWS chain's (AWS_REGION, ~/.aws/config)"
+    )
+    evidence_s3_prefix: str = Field(
+        default="evidence/", description="Object names are <prefix><32 hex digits>"
+    )
+    evidence_s3_path_style: bool = Field(
+        default=False,
+        description="Address the bucket in the path (http://host/bucket/key), as MinIO-like "
+        "servers want, instead of in the host name",
+    )
+    evidence_s3_access_key_id: str | None = Field(
+        default=None,
+        description="Unset: the standard AWS credential chain (environment, "
+        "~/.aws/credentials, the instance's role)",
+    )
+    evidence_s3_secret_access_key: SecretStr | None = None
     read_threads: int = Field(
         default=4,
         ge=1,
@@ -206,11 +236,51 @@ class Settings(BaseSettings):
         if self.evidence_dir is not None or not any(p.startswith("data folder") for p in found):
             # (the default, inside the data folder, is not named again when that one fails)
             found += _writable_folder("OCA_EVIDENCE_DIR", self.evidence_folder)
+        found += self._s3_problems()
         for origin in self.cors_origin_list:
             if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
                 found.append(
                     f"OCA_CORS_ORIGINS: '{origin}' is not an origin like https://app.example.org"
                 )
+        return found
+
+    def _s3_problems(self) -> list[str]:
+        """The S3 settings, checked without a network call (reachability is /readyz's)."""
+        if not self.evidence_s3_bucket:
+            given = [
+                f"OCA_{name.upper()}"
+                for name in ("evidence_s3_endpoint_url", "evidence_s3_access_key_id")
+                if getattr(self, name)
+            ]
+            if given:
+                return [f"{given[0]} is set but OCA_EVIDENCE_S3_BUCKET is not: name the bucket"]
+            return []
+        found = []
+        if not _BUCKET.fullmatch(self.evidence_s3_bucket) or ".." in self.evidence_s3_bucket:
+            found.append(
+                f"OCA_EVIDENCE_S3_BUCKET: '{self.evidence_s3_bucket[:70]}' is not a bucket name "
+                "(3 to 63 lowercase letters, digits, dots and hyphens)"
+            )
+        url = self.evidence_s3_endpoint_url
+        if url is not None and not _server_address(url):
+            found.append(
+                f"OCA_EVIDENCE_S3_ENDPOINT_URL: '{url[:70]}' is not a server address like "
+                "https://s3.example.org or http://127.0.0.1:9000"
+            )
+        if not _PREFIX.fullmatch(self.evidence_s3_prefix):
+            found.append(
+                "OCA_EVIDENCE_S3_PREFIX: at most 200 letters, digits and ! - _ . * ' ( ) /, "
+                "not starting with /"
+            )
+        if (self.evidence_s3_access_key_id is None) != (self.evidence_s3_secret_access_key is None):
+            found.append(
+                "OCA_EVIDENCE_S3_ACCESS_KEY_ID and OCA_EVIDENCE_S3_SECRET_ACCESS_KEY go together: "
+                "set both, or neither to use the AWS credential chain"
+            )
+        if importlib.util.find_spec("boto3") is None:
+            found.append(
+                "OCA_EVIDENCE_S3_BUCKET is set but boto3 is not installed: install oca-engine[s3]"
+            )
         return found
 
     @property
@@ -222,6 +292,19 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'oca.db').resolve()}"
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_PREFIX = re.compile(r"(?!/)[A-Za-z0-9!_.*'()/-]{0,200}")
+
+
+def _server_address(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.path.strip("/")
 
 
 def _writable_folder(variable: str, folder: Path) -> list[str]:
@@ -243,7 +326,9 @@ class SettingsUnreadable(ValueError):
         self.problems = problems
 
 
-_SECRET_FIELDS = frozenset({"database_url", "metrics_token"})  # their values are never repeated
+_SECRET_FIELDS = frozenset(
+    {"database_url", "metrics_token", "evidence_s3_secret_access_key"}
+)  # their values are never repeated
 
 
 def read_settings() -> Settings:

@@ -37,6 +37,7 @@ from app.api.threads import Pools
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker, read_engine, refresh_statistics
+from app.services.evidence_store import sweep_staging
 from app.services.instruments import sync_catalog
 from app.services.jobs_runner import JobRunner
 from app.services.metrics import count_pool_use
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         problems = settings.problems()
         if problems:
             raise SettingsInvalid("; ".join(problems))
+        sweep_staging(settings.evidence_folder)  # uploads a killed process left half received
         catalog = load_catalog(settings.instruments_dir)
         engine = make_engine(settings.effective_database_url)
         count_pool_use(engine)

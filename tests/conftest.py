@@ -11,7 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,6 +26,9 @@ from app.db.session import make_engine, make_sessionmaker
 from app.main import create_app
 from app.services.keys import Principal, authenticate, create_key
 from tests import contract
+
+if TYPE_CHECKING:
+    from tests.s3 import S3Server
 
 INSTRUMENTS = REPO_ROOT / "instruments"
 DATA = Path(__file__).parent / "data"
@@ -157,3 +160,13 @@ def tenant(session: Session, client: TestClient) -> Tenant:
 @pytest.fixture()
 def other_tenant(session: Session, client: TestClient) -> Tenant:
     return Tenant(session, client)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3-compatible HTTP server on 127.0.0.1 (moto's server mode), for the whole run."""
+    from tests.s3 import S3Server  # moto is loaded only by the runs that use it
+
+    server = S3Server.start()
+    yield server
+    server.stop()

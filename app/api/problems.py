@@ -27,6 +27,7 @@ from app.domain.errors import (
     Throttled,
     TooLarge,
 )
+from app.services.evidence_store import StoreUnavailable
 
 log = logging.getLogger("oca.api")
 
@@ -165,6 +166,19 @@ def add_exception_handlers(app: FastAPI) -> None:
             exc.detail,
             instance=request.url.path,
             headers={"Retry-After": str(exc.retry_after_seconds)},
+        )
+
+    @app.exception_handler(StoreUnavailable)
+    async def _store(request: Request, exc: StoreUnavailable) -> JSONResponse:
+        return problem_response(
+            503,
+            exc.code,
+            exc.title,
+            exc.detail,
+            instance=request.url.path,
+            headers={"Retry-After": str(exc.retry_after)} if exc.retry_after else None,
+            detail_es=exc.detail_es,
+            reason=exc.reason,
         )
 
     @app.exception_handler(AnswersInvalid)

@@ -27,6 +27,7 @@ from app.db import migrate
 from app.db.errors import Busy
 from app.db.session import make_engine, make_sessionmaker
 from app.domain.errors import DomainError
+from app.services.evidence_store import StoreUnavailable
 from app.services.instruments import InstrumentChanged
 
 
@@ -82,7 +83,7 @@ def friendly_errors() -> Iterator[None]:
     except DomainError as exc:  # with every problem it lists, one per line
         details = [str(e["detail"]) for e in exc.extra.get("errors") or () if e.get("detail")]
         raise fail("\n  ".join([exc.detail, *details])) from None
-    except (Busy, InstrumentChanged) as exc:
+    except (Busy, InstrumentChanged, StoreUnavailable) as exc:
         raise fail(exc.detail) from None
     except OSError as exc:
         raise fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}") from None

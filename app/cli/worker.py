@@ -22,6 +22,7 @@ from app.cli.common import (
     session_scope,
 )
 from app.db.session import make_sessionmaker
+from app.services.evidence_store import sweep_staging
 
 
 def worker(
@@ -45,6 +46,7 @@ def worker(
     problems = settings.problems()
     if problems:
         raise fail("cannot start:\n  " + "\n  ".join(problems))
+    sweep_staging(settings.evidence_folder)  # uploads a killed process left half received
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

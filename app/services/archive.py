@@ -90,7 +90,7 @@ from app.services.archive_format import (
 from app.services.assessment_scoring import compute, store_score
 from app.services.common import now
 from app.services.evidence_files import EvidenceFiles, recognise, stage
-from app.services.evidence_store import FileStore
+from app.services.evidence_store import FileStore, discard
 from app.services.instruments import sync_catalog
 from app.services.scores import ENGINE_VERSION, render_score
 
@@ -245,7 +245,7 @@ def _files(
         except FileNotFoundError:
             raise ArchiveError(
                 f"the file of evidence {evidence_id} is missing from the evidence store "
-                "(OCA_EVIDENCE_DIR); nothing was written"
+                "(OCA_EVIDENCE_DIR or OCA_EVIDENCE_S3_BUCKET); nothing was written"
             ) from None
 
 
@@ -325,8 +325,7 @@ def _store_files(path: Path, archive: Archive, files: EvidenceFiles) -> dict[uui
                 except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
                     raise ArchiveError(f"{where} cannot be read: {exc}") from None
     except BaseException:
-        for key in keys.values():
-            files.store.delete(key)
+        discard(files.store, keys.values())
         raise
     return keys
 
@@ -385,8 +384,7 @@ def import_workspace(
             session, catalog, own, archive, ws_row, target_name, keys, keep_keys_active
         )
     except BaseException:
-        for key in keys.values():
-            files.store.delete(key)
+        discard(files.store, keys.values())
         raise
 
 

@@ -4,7 +4,9 @@ verification status (self-reported, reviewed, verified) and who set it when. doc
 Evidence never changes a score. It may be added, reviewed and removed while the assessment is a
 draft or submitted, not once it is final. Anyone in the workspace reads it; editors and admins
 write it. Every write is in the audit log. A file is stored before its row is written and deleted
-again when the row cannot be, so the store never keeps a file no row names.
+again when the row cannot be, and leaves the store inside the transaction that deletes its row
+(before the commit), so the store never keeps a file no row names, and a store that cannot be
+used (``StoreUnavailable``, a 503) changes nothing in the database.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from app.services.assessment_reads import get_assessment
 from app.services.assessments import resolve_instrument
 from app.services.common import audit, now
 from app.services.evidence_files import BY_MEDIA_TYPE, EvidenceFiles, recognise, stage
-from app.services.evidence_store import FileStore
+from app.services.evidence_store import FileStore, discard
 from app.services.filenames import safe_filename
 from app.services.keys import Principal
 
@@ -363,7 +365,7 @@ def add_file(
             return _insert(session, principal, a, e)
     except BaseException:
         if key is not None:
-            files.store.delete(key)
+            discard(files.store, [key])
         raise
     finally:
         staged.path.unlink(missing_ok=True)
@@ -426,7 +428,9 @@ def delete_evidence(
     assessment_id: uuid.UUID,
     evidence_id: uuid.UUID,
 ) -> None:
-    """Remove evidence; a file's bytes leave the store once the row is gone."""
+    """Remove evidence. A file's bytes leave the store once the row's deletion is flushed and
+    before it is committed: a store that fails then rolls the deletion back (503, nothing
+    changed), so a deleted row never leaves its file behind."""
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
         e = _find(session, a, evidence_id)
@@ -441,5 +445,6 @@ def delete_evidence(
             a.id,
             {"evidence": str(e.id), "item": e.item_key, "kind": e.kind},
         )
-    if key is not None:
-        store.delete(key)
+        session.flush()
+        if key is not None:
+            store.delete(key)

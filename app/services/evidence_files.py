@@ -20,7 +20,7 @@ from app.config import Settings
 from app.domain.errors import Invalid, TooLarge
 from app.excel.problems import ProblemCode, WorkbookRejected
 from app.excel.safety import OLE_MAGIC, ZIP_MAGIC, Limits, check_package
-from app.services.evidence_store import CHUNK, FileStore, store_of
+from app.services.evidence_store import CHUNK, INCOMING, FileStore, store_of
 
 MiB: Final = 1024 * 1024
 
@@ -90,7 +90,7 @@ def refused(code: str, en: str, es: str) -> Invalid:
 def stage(stream: IO[bytes], folder: Path, max_bytes: int) -> Staged:
     """Copy ``stream`` into a new file under ``folder``, counting and hashing as it goes; over
     ``max_bytes`` or empty, the copy is removed and the file refused."""
-    incoming = folder / ".incoming"
+    incoming = folder / INCOMING
     incoming.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(dir=incoming, prefix="upload-")
     path, size, digest = Path(name), 0, hashlib.sha256()

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, select, text
 from app.catalog import Catalog, recorded_hash
 from app.db import migrate
 from app.db.models import InstrumentVersion
+from app.services.evidence_store import Probed
 
 if TYPE_CHECKING:
     from app.services.jobs_runner import JobRunner
@@ -28,10 +29,15 @@ def _head() -> str | None:
     return migrate.head_revision()
 
 
-def readiness(engine: Engine, catalog: Catalog, runner: JobRunner | None = None) -> list[Check]:
+def readiness(
+    engine: Engine,
+    catalog: Catalog,
+    runner: JobRunner | None = None,
+    store: Probed | None = None,
+) -> list[Check]:
     """The database answers, its schema is at this code's newest migration, every instrument
-    file still has the bytes recorded for its version, and this process's job runner (if it
-    has one) is alive."""
+    file still has the bytes recorded for its version, this process's job runner (if it has
+    one) is alive, and the evidence store (when given: an S3 bucket) answers."""
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -79,4 +85,7 @@ def readiness(engine: Engine, catalog: Catalog, runner: JobRunner | None = None)
     else:
         alive, detail = runner.alive()
         checks.append(Check("jobs", alive, detail))
+    if store is not None:
+        why = store.probe()
+        checks.append(Check("evidence_store", why is None, why or "reachable"))
     return checks

@@ -27,6 +27,7 @@ from app.catalog import Catalog
 from app.config import Settings
 from app.db.errors import Busy
 from app.domain.errors import DomainError, Forbidden, NotFound, Throttled
+from app.services.evidence_store import StoreUnavailable
 from app.services.filenames import content_disposition
 from app.services.keys import Principal
 from app.services.owned_instruments import workspace_catalog
@@ -296,6 +297,12 @@ class PageRoute(APIRoute):
             except Busy as exc:
                 return error_page(
                     request, 503, exc.detail, **{"Retry-After": str(exc.retry_after_seconds)}
+                )
+            except StoreUnavailable as exc:
+                lang, _ = _lang(request)
+                wait = {"Retry-After": str(exc.retry_after)} if exc.retry_after else {}
+                return error_page(
+                    request, 503, exc.detail_es if lang == "es" else exc.detail, **wait
                 )
             except DomainError as exc:
                 return error_page(request, 422, refusal(_lang(request)[0], exc))

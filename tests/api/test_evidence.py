@@ -1,11 +1,15 @@
 """Evidence on items (issue 12): real PDF, PNG and Word files kept and served back as attachments;
 hostile files (a program renamed .pdf, HTML, a zip bomb, macros, an oversized file) refused with
 nothing stored; links checked; verification status with who and when; roles, final assessments
-and other workspaces; the store never keeps a file no row names."""
+and other workspaces; the store never keeps a file no row names. The tests of files run against
+both stores: the folder, and an S3 bucket on a real S3-compatible server (tests/s3.py); what
+only the S3 store does is in test_evidence_s3.py."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.main import create_app
 from app.services.evidence_store import FolderStore
+from app.services.evidence_store import store_of as configured_store
 from tests.api import evidence_files as files
 from tests.api.factories import (
     assert_problem,
@@ -41,15 +46,18 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["folder", "s3"])
 def own_client(
-    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestClient]:
-    """The app with an evidence folder of its own (so its files can be counted) and a small
-    size limit."""
+    """The app with an evidence store of its own (so its files can be counted: a folder, or a
+    bucket of the S3 server) and a small size limit."""
     own = settings.model_copy(
         update={"evidence_dir": tmp_path_factory.mktemp("evidence"), "evidence_max_bytes": LIMIT}
     )
+    if request.param == "s3":
+        server = request.getfixturevalue("s3_server")
+        own = server.settings(own, server.new_bucket())
     with ContractClient(create_app(own), raise_server_exceptions=False) as c:
         yield c
 
@@ -59,9 +67,13 @@ def me(session: Session, own_client: TestClient) -> Tenant:
     return Tenant(session, own_client)
 
 
-def store_of(tenant: Tenant) -> FolderStore:
-    folder = tenant.client.app.state.settings.evidence_folder  # type: ignore[attr-defined]
-    return FolderStore(folder)
+def store_of(tenant: Tenant) -> Any:
+    """The app's own store (FolderStore or S3Store: both list their keys)."""
+    return configured_store(tenant.client.app.state.settings)  # type: ignore[attr-defined]
+
+
+def staging_of(tenant: Tenant) -> Path:
+    return Path(tenant.client.app.state.settings.evidence_folder) / ".incoming"  # type: ignore[attr-defined]
 
 
 def upload(
@@ -179,7 +191,7 @@ def test_a_hostile_file_is_refused_and_nothing_is_stored(
     assert body["errors"][0]["detail_es"]
     assert set(store.keys()) == before
     assert db_counts(engine) == counts
-    assert list((store.root / ".incoming").iterdir()) == []  # the staged copy is gone too
+    assert list(staging_of(me).iterdir()) == []  # the staged copy is gone too
 
 
 def test_an_oversized_file_is_refused_while_it_arrives(me: Tenant, engine: Engine) -> None:
@@ -349,3 +361,35 @@ def test_the_store_refuses_keys_that_are_not_its_own(tmp_path: Path) -> None:
     for key in ("../../etc/passwd", "AB" * 16, "0" * 31, "0" * 32 + "/x"):
         with pytest.raises(ValueError):
             store.open(key)
+
+
+def test_uploads_a_killed_process_left_are_cleaned_at_start(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """An upload received (``.incoming/upload-*``) or half moved (``??/.<key>.partial``) by a
+    process that died is removed when the next one starts, once older than an hour; a younger
+    one may be another worker's upload in flight and stays, and stored files are never touched."""
+    folder = tmp_path / "evidence"
+    store = FolderStore(folder)
+    source = tmp_path / "kept.pdf"
+    source.write_bytes(files.pdf())
+    kept = store.put(source)
+    left = {
+        "old upload": folder / ".incoming" / "upload-k1ll3d",
+        "old partial": folder / "ab" / f".{'ab' * 16}.partial",
+        "new upload": folder / ".incoming" / "upload-inflight",
+        "new partial": folder / "cd" / f".{'cd' * 16}.partial",
+    }
+    two_hours_ago = time.time() - 7200
+    for name, path in left.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"%PDF-half")
+        if name.startswith("old"):
+            os.utime(path, (two_hours_ago, two_hours_ago))
+    os.utime(store._path(kept), (two_hours_ago, two_hours_ago))
+    with TestClient(create_app(settings.model_copy(update={"evidence_dir": folder}))):
+        pass
+    assert {name for name, path in left.items() if path.exists()} == {"new upload", "new partial"}
+    assert list(store.keys()) == [kept]
+    with store.open(kept) as stream:
+        assert stream.read() == files.pdf()

@@ -50,6 +50,7 @@ from tests.api.factories import (
     submit,
 )
 from tests.conftest import INSTRUMENTS, Tenant, own_postgres_database
+from tests.s3 import S3Server
 
 OCA = item_keys("oca")
 NUPAS = item_keys("nupas")
@@ -263,8 +264,10 @@ def fresh_pg() -> Iterator[str]:
     yield url
 
 
-def cli(url: str, *args: str, evidence: Path | None = None) -> tuple[int, str]:
-    env = {"OCA_DATABASE_URL": url}
+def cli(
+    url: str, *args: str, evidence: Path | None = None, s3: dict[str, str] | None = None
+) -> tuple[int, str]:
+    env = {"OCA_DATABASE_URL": url, **(s3 or {})}
     if evidence is not None:
         env["OCA_EVIDENCE_DIR"] = str(evidence)
     result = CliRunner().invoke(cli_app, list(args), env=env)
@@ -780,3 +783,44 @@ def test_own_versions_keep_their_text_and_their_labels_never_collide(
     )
     assert counts(engine) == before
     assert evidence_in(evidence) == []
+
+
+# --- evidence in an S3 bucket ---------------------------------------------------------------------
+
+
+def test_a_workspace_moves_into_and_out_of_an_s3_store(
+    good_archive: Path, target: tuple[str, Engine], tmp_path: Path, s3_server: S3Server
+) -> None:
+    """Imported with its files into a bucket (tests/s3.py), exported from it again: the same
+    bytes for each file; a bucket that is missing stops both with one line, writing nothing."""
+    url, engine = target
+    staging = tmp_path / "staging"
+    missing = s3_server.env("oca-no-such-bucket")
+    before = counts(engine)
+    code, output = cli(url, "workspace", "import", str(good_archive), evidence=staging, s3=missing)
+    assert code == 1 and "the evidence store has no bucket" in output, output
+    assert counts(engine) == before
+    assert evidence_in(staging) == []
+
+    bucket = s3_server.new_bucket()
+    into = s3_server.env(bucket)
+    code, output = cli(url, "workspace", "import", str(good_archive), evidence=staging, s3=into)
+    assert code == 0, output
+    stored = s3_server.objects(bucket)
+    assert len(stored) == 2 and all(name.startswith("evidence/") for name in stored)
+    assert sorted(stored.values()) == sorted([evidence_files.pdf(), evidence_files.docx()])
+    assert evidence_in(staging) == []  # nothing left behind in the local folder
+
+    out = tmp_path / "from-s3.zip"
+    name = json.loads(zipfile.ZipFile(good_archive).read("manifest.json"))["workspace"]["name"]
+    code, output = cli(url, "workspace", "export", name, "--to", str(out), s3=missing)
+    assert code == 1 and "the evidence store has no bucket" in output, output
+    assert not out.exists()
+    code, output = cli(url, "workspace", "export", name, "--to", str(out), s3=into)
+    assert code == 0, output
+
+    def files_of(archive: Path) -> dict[str, bytes]:
+        with zipfile.ZipFile(archive) as zf:
+            return {n: zf.read(n) for n in zf.namelist() if n.startswith("evidence/")}
+
+    assert files_of(out) == files_of(good_archive) != {}

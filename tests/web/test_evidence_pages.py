@@ -4,8 +4,17 @@ language; viewers see the evidence and download it, with no forms; English and S
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.main import create_app
 from tests.api import evidence_files as files
 from tests.api.factories import call, create_assessment, create_org, item_keys, ok
+from tests.conftest import Tenant
+from tests.s3 import S3Server, closed_port
 from tests.web.conftest import People, csrf_of
 from tests.web.test_plans_pages import text_of
 
@@ -83,3 +92,30 @@ def test_viewer_sees_and_downloads_but_has_no_forms(signed_in: People) -> None:
         data={"csrf_token": csrf_of(page.text)},
     )
     assert refused.status_code == 403
+
+
+def test_an_evidence_store_out_of_reach_is_a_page_in_the_persons_language(
+    session: Session, settings: Settings, s3_server: S3Server, tmp_path: Path
+) -> None:
+    """An S3 store that cannot be reached: the form's answer is a 503 page that says so (in
+    Spanish here) with Retry-After, and nothing is added."""
+    down = s3_server.settings(
+        settings,
+        s3_server.new_bucket(),
+        evidence_dir=tmp_path / "staging",
+        evidence_s3_endpoint_url=closed_port(),
+    )
+    with TestClient(create_app(down), raise_server_exceptions=False) as app:
+        people = People(session, app, Tenant(session, app))
+        a = create_assessment(people.tenant, create_org(people.tenant)["id"])
+        editor = people("editor")
+        token = csrf_of(editor.get(f"/assessments/{a['id']}?lang=es").text)
+        sent = editor.post(
+            f"/assessments/{a['id']}/evidence/file?lang=es",
+            data={"csrf_token": token, "item": ITEM},
+            files={"file": ("estados.pdf", files.pdf(), "application/pdf")},
+        )
+        assert sent.status_code == 503 and sent.headers["retry-after"] == "30"
+        assert "no se puede acceder al almacén de evidencias" in text_of(sent.text)
+        listed = ok(call(people.tenant, "GET", f"/v1/assessments/{a['id']}/evidence"))
+        assert listed["evidence"] == []

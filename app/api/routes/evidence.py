@@ -28,6 +28,13 @@ WRITES = "Editors and admins; on a draft or submitted assessment (a final one an
 TOO_LARGE: Responses = {
     413: problem("The file is larger than the evidence limit (OCA_EVIDENCE_MAX_BYTES)")
 }
+STORE: Responses = {
+    503: problem(
+        "Busy, or the evidence store cannot be used right now (`reason`: unreachable, with "
+        "`Retry-After`; denied or no_bucket, which an operator must fix); nothing was stored "
+        "or changed"
+    )
+}
 
 
 class _In(BaseModel):
@@ -99,7 +106,7 @@ def add_link(
     + ", ".join(k.label for k in KINDS)
     + ", recognised by the file's bytes (its name and Content-Type do not count). A refused "
     "file is not stored; the same file twice on one item answers 409.",
-    responses={**NOT_FOUND, **CONFLICT, **TOO_LARGE},
+    responses={**NOT_FOUND, **CONFLICT, **TOO_LARGE, **STORE},
 )
 async def add_file(
     assessment_id: uuid.UUID,
@@ -147,6 +154,7 @@ def get_evidence(
     response_class=StreamingResponse,
     responses={
         **NOT_FOUND,
+        **STORE,
         200: {
             "content": {k.media_type: {} for k in KINDS},
             "description": "The file, with the type read from its bytes at upload",
@@ -193,7 +201,7 @@ def update_evidence(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove evidence (a file leaves the store with it)",
     description=WRITES,
-    responses={**NOT_FOUND, **CONFLICT},
+    responses={**NOT_FOUND, **CONFLICT, **STORE},
 )
 def delete_evidence(
     assessment_id: uuid.UUID,

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.problems import problem_response
 from app.api.routing import problem
+from app.services.evidence_store import probed_store_of
 from app.services.health import readiness
 from app.services.jobs import refresh_gauges
 from app.services.metrics import exposition
@@ -46,10 +47,15 @@ async def healthz() -> Health:
 )
 async def readyz(request: Request) -> Any:
     """Ready to serve: the database answers, its schema is at the newest migration of this code,
-    every instrument file still has the bytes recorded for its version, and this worker's job
-    runner is alive (`jobs`). A load balancer sends traffic only while this answers 200."""
+    every instrument file still has the bytes recorded for its version, this worker's job
+    runner is alive (`jobs`), and, with an S3 evidence store, its bucket answers
+    (`evidence_store`, a HeadBucket). A load balancer sends traffic only while this answers
+    200."""
     state = request.app.state
-    checks = await run_in_threadpool(readiness, state.engine, state.catalog, state.job_runner)
+    store = probed_store_of(state.settings)
+    checks = await run_in_threadpool(
+        readiness, state.engine, state.catalog, state.job_runner, store
+    )
     body = [ReadinessCheck(name=c.name, ok=c.ok, detail=c.detail) for c in checks]
     if all(c.ok for c in checks):
         return Readiness(status="ready", checks=body)
