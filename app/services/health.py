@@ -22,6 +22,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    required: bool = True  # False: reported, but a failure leaves the worker in rotation
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +38,7 @@ def readiness(
 ) -> list[Check]:
     """The database answers, its schema is at this code's newest migration, every instrument
     file still has the bytes recorded for its version, this process's job runner (if it has
-    one) is alive, and the evidence store (when given: an S3 bucket) answers."""
+    one) is alive, and the evidence store (when given: an S3 bucket) answers (advisory)."""
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
@@ -87,5 +88,7 @@ def readiness(
         checks.append(Check("jobs", alive, detail))
     if store is not None:
         why = store.probe()
-        checks.append(Check("evidence_store", why is None, why or "reachable"))
+        # advisory: evidence requests answer 503 on their own while the store is down; taking
+        # every worker out of rotation for it would stop scores, imports and pages as well
+        checks.append(Check("evidence_store", why is None, why or "reachable", required=False))
     return checks

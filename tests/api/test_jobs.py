@@ -297,7 +297,12 @@ def test_metrics_count_the_jobs_by_status(
 
 def test_readyz_reports_the_job_runner(settings: Settings, client: TestClient) -> None:
     off = client.get("/readyz").json()
-    assert {"name": "jobs", "ok": True, "detail": off["checks"][-1]["detail"]} in off["checks"]
+    assert {
+        "name": "jobs",
+        "ok": True,
+        "detail": off["checks"][-1]["detail"],
+        "required": True,
+    } in off["checks"]
     assert "OCA_JOBS_ENABLED=false" in off["checks"][-1]["detail"]
 
     app = create_app(job_settings(settings))

@@ -26,6 +26,7 @@ class ReadinessCheck(BaseModel):
     name: str
     ok: bool
     detail: str
+    required: bool = True
 
 
 class Readiness(BaseModel):
@@ -48,18 +49,21 @@ async def healthz() -> Health:
 async def readyz(request: Request) -> Any:
     """Ready to serve: the database answers, its schema is at the newest migration of this code,
     every instrument file still has the bytes recorded for its version, this worker's job
-    runner is alive (`jobs`), and, with an S3 evidence store, its bucket answers
-    (`evidence_store`, a HeadBucket). A load balancer sends traffic only while this answers
-    200."""
+    runner is alive (`jobs`). With an S3 evidence store, its bucket is asked too
+    (`evidence_store`, a HeadBucket); that check is advisory (`required: false`): when it fails
+    the answer stays 200 with status `degraded`, since only evidence requests need the store and
+    they answer 503 on their own. A load balancer sends traffic only while this answers 200."""
     state = request.app.state
     store = probed_store_of(state.settings)
     checks = await run_in_threadpool(
         readiness, state.engine, state.catalog, state.job_runner, store
     )
-    body = [ReadinessCheck(name=c.name, ok=c.ok, detail=c.detail) for c in checks]
-    if all(c.ok for c in checks):
-        return Readiness(status="ready", checks=body)
-    failing = ", ".join(c.name for c in checks if not c.ok)
+    body = [
+        ReadinessCheck(name=c.name, ok=c.ok, detail=c.detail, required=c.required) for c in checks
+    ]
+    if all(c.ok or not c.required for c in checks):
+        return Readiness(status="ready" if all(c.ok for c in checks) else "degraded", checks=body)
+    failing = ", ".join(c.name for c in checks if not c.ok and c.required)
     response: JSONResponse = problem_response(
         503,
         "not-ready",
