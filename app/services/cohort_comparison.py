@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -26,13 +27,14 @@ from app.domain.comparison import (
 )
 from app.domain.errors import Invalid
 from app.domain.instrument import Method
+from app.domain.rounding import rounded_flat, rounded_numbers
 from app.domain.scoring import Score
 from app.services.analysis import SCORED, improvement_rule, left_out_json, titles_of
 from app.services.assessment_reads import answers_of_many
 from app.services.collector import collector_paused
 from app.services.keys import Principal
 from app.services.organizations import get_cohort
-from app.services.scores import ANSWERED, as_json, score_summary
+from app.services.scores import ANSWERED
 
 
 @dataclass(frozen=True)
@@ -96,14 +98,20 @@ def comparison_text(
     baseline: str,
     endline: str,
     threshold: float | None,
-) -> str:
+) -> bytes:
     """``compare_cohort_rounds`` as the API sends it: ``cohort_json``, rounded and serialized,
     all without the garbage collector walking the answer while it is built (``collector``)."""
     with collector_paused():
         result = compare_cohort_rounds(
             session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
         )
-        return as_json(cohort_json(result))
+        # = as_json(cohort_json(result)), the same bytes: each organization's scores are rounded
+        # as they are made, so the rounding walk skips the 10,000s of dicts around them, and the
+        # bytes go out as they are (a national answer is tens of MB: no str made of them)
+        data = _cohort_json(result, rounded=True)
+        return orjson.dumps(
+            {k: v if k == "organizations" else rounded_numbers(v) for k, v in data.items()}
+        )
 
 
 def _compare(
@@ -188,10 +196,11 @@ def _compare(
             continue
         if not on_latest:
             rescored.append(oid)
-        numbers[oid] = {r: _flat(score_summary(sc)) for r, sc in zip(labels, scores, strict=True)}
+        numbers[oid] = {r: _flat_score(sc) for r, sc in zip(labels, scores, strict=True)}
+    text = {oid: str(oid) for oid, _, _ in members}  # each id made a string once
     pairs = [
         OrgPair(
-            str(oid),
+            text[oid],
             name,
             numbers.get(oid, {}).get(baseline, {}),
             numbers.get(oid, {}).get(endline, {}),
@@ -215,15 +224,15 @@ def _compare(
         latest,
         baseline,
         endline,
-        {str(oid): name for oid, name, _ in members},
-        {str(oid): ext for oid, _, ext in members},
+        {text[oid]: name for oid, name, _ in members},
+        {text[oid]: ext for oid, _, ext in members},
         comparison,
         pairs,
         len(versions) > 1 or bool(versions - {instrument.version}),
         sorted(str(o) for o in rescored),
         sorted(str(o) for o in not_comparable),
         {
-            str(oid): {r: Side(a_id, v) for r, (v, a_id, _) in sides.items()}
+            text[oid]: {r: Side(a_id, v) for r, (v, a_id, _) in sides.items()}
             for oid, sides in by_org.items()
             if oid in numbers
         },
@@ -299,13 +308,18 @@ def _flat(summary: dict[str, Any] | None) -> dict[str, float | None]:
     return {"overall": summary["overall"], **summary["dimensions"]}
 
 
+def _flat_score(score: Score) -> dict[str, float | None]:
+    """``_flat`` of the summary ``score_summary`` would make of ``score``, made directly."""
+    return {"overall": score.overall.score, **{d.key: d.score for d in score.dimensions}}
+
+
 def cohort_json(r: CohortResult) -> dict[str, Any]:
     """The cohort comparison as the API sends it (before rounding at the edge)."""
     with collector_paused():
         return _cohort_json(r)
 
 
-def _cohort_json(r: CohortResult) -> dict[str, Any]:
+def _cohort_json(r: CohortResult, *, rounded: bool = False) -> dict[str, Any]:
     c = r.comparison
     instrument = r.instrument.instrument
     titles = titles_of(instrument)
@@ -352,7 +366,7 @@ def _cohort_json(r: CohortResult) -> dict[str, Any]:
         return {
             "assessment_id": str(found.assessment_id),
             "instrument_version": found.instrument_version,
-            "scores": dict(scores),
+            "scores": rounded_flat(scores) if rounded else dict(scores),
         }
 
     def organization(oid: str, name: str) -> dict[str, Any]:
