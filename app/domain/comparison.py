@@ -131,6 +131,36 @@ class Common:
     endline_answers: dict[str, AnswerValue]
 
 
+@dataclass(frozen=True)
+class CommonAnswers:
+    """Two rounds' answers carried onto the ``new`` version, as they are scored on the items
+    answered in both (``baseline``/``endline``: every item answered on one side only is N/A)."""
+
+    baseline: dict[str, AnswerValue]
+    endline: dict[str, AnswerValue]
+    comparable: frozenset[str]  # items the versions share
+    left_out: tuple[LeftOut, ...]  # shared items answered in one round only
+    baseline_answers: dict[str, AnswerValue]  # carried onto the new version's keys
+    endline_answers: dict[str, AnswerValue]
+
+
+def common_answers(
+    new: Instrument,
+    baseline: tuple[Instrument, Mapping[str, AnswerValue]],
+    endline: tuple[Instrument, Mapping[str, AnswerValue]],
+) -> CommonAnswers | None:
+    """Both rounds carried onto ``new`` (``carry_onto``) and kept to the items answered in both
+    (``keep_common``): what ``score_on_common_items`` scores. ``None`` when a side's version is
+    neither ``new`` nor the one it supersedes."""
+    carried = carry_onto(new, [baseline, endline])
+    if carried is None:
+        return None
+    comparable, (base_ans, end_ans) = carried
+    order = [k for k in item_order(new) if k in comparable]
+    b, e, left = keep_common(base_ans, end_ans, order)
+    return CommonAnswers(b, e, frozenset(comparable), left, base_ans, end_ans)
+
+
 def score_on_common_items(
     new: Instrument,
     compiled: CompiledInstrument,
@@ -139,14 +169,16 @@ def score_on_common_items(
 ) -> Common | None:
     """Both rounds carried onto ``new`` (``carry_onto``) and scored there on the items answered
     in both; ``None`` when a side's version is neither ``new`` nor the one it supersedes."""
-    carried = carry_onto(new, [baseline, endline])
-    if carried is None:
+    c = common_answers(new, baseline, endline)
+    if c is None:
         return None
-    comparable, (base_ans, end_ans) = carried
-    order = [k for k in item_order(new) if k in comparable]
-    b, e, left = keep_common(base_ans, end_ans, order)
     return Common(
-        score(compiled, b), score(compiled, e), frozenset(comparable), left, base_ans, end_ans
+        score(compiled, c.baseline),
+        score(compiled, c.endline),
+        c.comparable,
+        c.left_out,
+        c.baseline_answers,
+        c.endline_answers,
     )
 
 

@@ -21,14 +21,14 @@ from app.domain.comparison import (
     LeftOut,
     OrgPair,
     RoundStats,
+    common_answers,
     compare_cohort,
     rescore_on,
-    score_on_common_items,
 )
 from app.domain.errors import Invalid
 from app.domain.instrument import Method
 from app.domain.rounding import rounded_flat, rounded_numbers
-from app.domain.scoring import Score
+from app.domain.scoring import AnswerValue, Score, score
 from app.services.analysis import SCORED, improvement_rule, left_out_json, titles_of
 from app.services.assessment_reads import answers_of_many
 from app.services.collector import collector_paused
@@ -183,20 +183,24 @@ def _compare(
         given = [
             (f.instrument, answers[sides[r][1]]) for f, r in zip(files, labels, strict=True) if f
         ]
-        scores: list[Score] | None = None
+        flats: list[dict[str, float | None]] | None = None
         if len(given) == 2:
-            common = score_on_common_items(instrument, latest.compiled, given[0], given[1])
+            common = common_answers(instrument, given[0], given[1])
             if common is not None:
-                scores = [common.baseline, common.endline]
+                flats = [
+                    _on_common(latest, sides[r], kept, answers)
+                    for r, kept in zip(labels, (common.baseline, common.endline), strict=True)
+                ]
                 left_out[oid] = common.left_out
         elif len(given) == len(labels):
             scores = rescore_on(instrument, latest.compiled, given)
-        if scores is None:
+            flats = None if scores is None else [_flat_score(sc) for sc in scores]
+        if flats is None:
             not_comparable.append(oid)
             continue
         if not on_latest:
             rescored.append(oid)
-        numbers[oid] = {r: _flat_score(sc) for r, sc in zip(labels, scores, strict=True)}
+        numbers[oid] = dict(zip(labels, flats, strict=True))
     text = {oid: str(oid) for oid, _, _ in members}  # each id made a string once
     pairs = [
         OrgPair(
@@ -308,9 +312,26 @@ def _flat(summary: dict[str, Any] | None) -> dict[str, float | None]:
     return {"overall": summary["overall"], **summary["dimensions"]}
 
 
-def _flat_score(score: Score) -> dict[str, float | None]:
-    """``_flat`` of the summary ``score_summary`` would make of ``score``, made directly."""
-    return {"overall": score.overall.score, **{d.key: d.score for d in score.dimensions}}
+def _on_common(
+    latest: InstrumentFile,
+    side: _Row,
+    kept: dict[str, AnswerValue],
+    answers: Mapping[uuid.UUID, Mapping[str, AnswerValue]],
+) -> dict[str, float | None]:
+    """One round's numbers on the items answered in both rounds (``kept``: its answers with the
+    items the other round did not answer made N/A). When that leaves its answers as they are
+    (the other round answered all its items, and what only the other round answered is N/A
+    here already) and it is on the version compared on, its stored score is the score of these
+    very answers: it is read, not made again (in a cohort, one side of most such pairs)."""
+    version, assessment_id, summary = side
+    if summary and version == latest.instrument.version and kept == answers[assessment_id]:
+        return _flat(summary)
+    return _flat_score(score(latest.compiled, kept))
+
+
+def _flat_score(result: Score) -> dict[str, float | None]:
+    """``_flat`` of the summary ``score_summary`` would make of ``result``, made directly."""
+    return {"overall": result.overall.score, **{d.key: d.score for d in result.dimensions}}
 
 
 def cohort_json(r: CohortResult) -> dict[str, Any]:
