@@ -562,33 +562,50 @@ def _share(part: Sequence[str], n: int) -> float | None:
 
 
 def _change(gains: Sequence[tuple[str, float]], threshold: float) -> Change:
-    by: dict[Outcome, list[str]] = {"improved": [], "declined": [], "unchanged": []}
+    # outcome_of for each gain, its comparisons written out (no call per organization)
+    improved: list[str] = []
+    declined: list[str] = []
+    unchanged: list[str] = []
+    at_least, at_most = threshold - _EPS, -threshold + _EPS
     for org, gain in gains:
-        by[outcome_of(gain, threshold)].append(org)
+        if gain >= at_least:
+            improved.append(org)
+        elif gain <= at_most:
+            declined.append(org)
+        else:
+            unchanged.append(org)
     n = len(gains)
     return Change(
         threshold,
-        tuple(by["improved"]),
-        tuple(by["declined"]),
-        tuple(by["unchanged"]),
-        _share(by["improved"], n),
-        _share(by["declined"], n),
-        _share(by["unchanged"], n),
+        tuple(improved),
+        tuple(declined),
+        tuple(unchanged),
+        _share(improved, n),
+        _share(declined, n),
+        _share(unchanged, n),
     )
 
 
 def _signs(gains: Sequence[tuple[str, float]]) -> Signs:
-    by: dict[Direction, list[str]] = {"up": [], "down": [], "same": [], "n/a": []}
+    # direction_of for each gain, written out likewise
+    up: list[str] = []
+    down: list[str] = []
+    same: list[str] = []
     for org, gain in gains:
-        by[direction_of(gain)].append(org)
+        if gain > _EPS:
+            up.append(org)
+        elif gain < -_EPS:
+            down.append(org)
+        else:
+            same.append(org)
     n = len(gains)
     return Signs(
-        tuple(by["up"]),
-        tuple(by["down"]),
-        tuple(by["same"]),
-        _share(by["up"], n),
-        _share(by["down"], n),
-        _share(by["same"], n),
+        tuple(up),
+        tuple(down),
+        tuple(same),
+        _share(up, n),
+        _share(down, n),
+        _share(same, n),
     )
 
 

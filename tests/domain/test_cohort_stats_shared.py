@@ -12,7 +12,17 @@ from collections.abc import Mapping
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.comparison import LeftOut, OrgPair, _bins, compare_cohort, keep_common
+from app.domain.comparison import (
+    LeftOut,
+    OrgPair,
+    _bins,
+    _change,
+    _signs,
+    compare_cohort,
+    direction_of,
+    keep_common,
+    outcome_of,
+)
 from app.domain.scoring import NA, AnswerValue
 
 KEYS = ["overall", "d1"]
@@ -123,3 +133,28 @@ def test_keep_common_is_the_plain_loop(
     base: dict[str, AnswerValue], end: dict[str, AnswerValue], keys: list[str]
 ) -> None:
     assert keep_common(base, end, keys) == _plain_keep_common(base, end, keys)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(-4, 4, allow_nan=False),
+            st.sampled_from([0.5, -0.5, 0.5 - 1e-10, -0.5 + 1e-10, 1e-10, -1e-10, 0.0, 0.25]),
+        ),
+        max_size=30,
+    ),
+    st.sampled_from([0.5, 0.25, 0.0, 1.0]),
+)
+def test_the_organizations_improved_and_up_are_those_of_the_one_organization_rules(
+    gains: list[float], threshold: float
+) -> None:
+    named = [(f"o{i}", g) for i, g in enumerate(gains)]
+    change, signs = _change(named, threshold), _signs(named)
+    for outcome, ids in (
+        ("improved", change.improved),
+        ("declined", change.declined),
+        ("unchanged", change.unchanged),
+    ):
+        assert ids == tuple(o for o, g in named if outcome_of(g, threshold) == outcome)
+    for direction, ids in (("up", signs.up), ("down", signs.down), ("same", signs.same)):
+        assert ids == tuple(o for o, g in named if direction_of(g) == direction)
