@@ -205,7 +205,7 @@ class Bench:
         )
 
     # in-process: what the route does, with a session of its own (as json_read gives it)
-    def cohort(self, cohort_id: uuid.UUID) -> str:
+    def cohort(self, cohort_id: uuid.UUID) -> bytes:
         with self.sm() as s:
             return cohort_comparison.comparison_text(
                 s, self.principal, self.catalog, cohort_id, "oca", "baseline", "endline", None

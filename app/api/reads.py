@@ -26,16 +26,17 @@ def etag_of(body: bytes) -> str:
 
 
 def _compute(
-    factory: sessionmaker[Session], compute: Callable[[Session], str]
+    factory: sessionmaker[Session], compute: Callable[[Session], str | bytes]
 ) -> tuple[bytes, str]:
     """The body and its ETag; hashed here, off the event loop (hashlib lets go of Python's lock
     for large inputs, so the loop serves other requests meanwhile)."""
     with factory() as session:
-        body = compute(session).encode()
+        out = compute(session)
+    body = out if isinstance(out, bytes) else out.encode()
     return body, etag_of(body)
 
 
-async def json_read(request: Request, compute: Callable[[Session], str]) -> Response:
+async def json_read(request: Request, compute: Callable[[Session], str | bytes]) -> Response:
     """Run ``compute`` with a session of its own on the read threads (CPU-bound work: a few
     threads, not one per request), and answer 200 with the body or 304 if the client has it."""
     body, etag = await run_on(

@@ -21,6 +21,7 @@ is N/A on both sides), and the result is flagged.
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -97,10 +98,13 @@ def keep_common(
     those items (in ``keys`` order) with the reason."""
     base, end = dict(baseline), dict(endline)
     left: list[LeftOut] = []
-    for key in keys:
+    # the items answered on one side only, found with two sets (a cohort does this thousands of
+    # times): the loop below visits only those, in ``keys`` order
+    one_side = {k for k, v in baseline.items() if v is not None and v is not NA} ^ {
+        k for k, v in endline.items() if v is not None and v is not NA
+    }
+    for key in [k for k in keys if k in one_side] if one_side else ():
         b, e = baseline.get(key), endline.get(key)
-        if _answered(b) == _answered(e):
-            continue
         if _answered(b):
             code = "na_at_endline" if e is NA else "missing_at_endline"
         else:
@@ -112,7 +116,7 @@ def keep_common(
 
 
 def item_order(instrument: Instrument) -> list[str]:
-    return [i.key for d in instrument.dimensions for a in d.areas for i in a.items]
+    return list(instrument.items)  # built once per instrument, in the file's order
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,36 @@ class Common:
     endline_answers: dict[str, AnswerValue]
 
 
+@dataclass(frozen=True)
+class CommonAnswers:
+    """Two rounds' answers carried onto the ``new`` version, as they are scored on the items
+    answered in both (``baseline``/``endline``: every item answered on one side only is N/A)."""
+
+    baseline: dict[str, AnswerValue]
+    endline: dict[str, AnswerValue]
+    comparable: frozenset[str]  # items the versions share
+    left_out: tuple[LeftOut, ...]  # shared items answered in one round only
+    baseline_answers: dict[str, AnswerValue]  # carried onto the new version's keys
+    endline_answers: dict[str, AnswerValue]
+
+
+def common_answers(
+    new: Instrument,
+    baseline: tuple[Instrument, Mapping[str, AnswerValue]],
+    endline: tuple[Instrument, Mapping[str, AnswerValue]],
+) -> CommonAnswers | None:
+    """Both rounds carried onto ``new`` (``carry_onto``) and kept to the items answered in both
+    (``keep_common``): what ``score_on_common_items`` scores. ``None`` when a side's version is
+    neither ``new`` nor the one it supersedes."""
+    carried = carry_onto(new, [baseline, endline])
+    if carried is None:
+        return None
+    comparable, (base_ans, end_ans) = carried
+    order = [k for k in item_order(new) if k in comparable]
+    b, e, left = keep_common(base_ans, end_ans, order)
+    return CommonAnswers(b, e, frozenset(comparable), left, base_ans, end_ans)
+
+
 def score_on_common_items(
     new: Instrument,
     compiled: CompiledInstrument,
@@ -135,14 +169,16 @@ def score_on_common_items(
 ) -> Common | None:
     """Both rounds carried onto ``new`` (``carry_onto``) and scored there on the items answered
     in both; ``None`` when a side's version is neither ``new`` nor the one it supersedes."""
-    carried = carry_onto(new, [baseline, endline])
-    if carried is None:
+    c = common_answers(new, baseline, endline)
+    if c is None:
         return None
-    comparable, (base_ans, end_ans) = carried
-    order = [k for k in item_order(new) if k in comparable]
-    b, e, left = keep_common(base_ans, end_ans, order)
     return Common(
-        score(compiled, b), score(compiled, e), frozenset(comparable), left, base_ans, end_ans
+        score(compiled, c.baseline),
+        score(compiled, c.endline),
+        c.comparable,
+        c.left_out,
+        c.baseline_answers,
+        c.endline_answers,
     )
 
 
@@ -361,6 +397,11 @@ def carry_onto(
     may be on the version ``new`` supersedes, or on one that supersedes ``new`` (a variant derived
     from it, such as the OCA without its NUPAS items). Returns those comparable keys and each
     side's answers, or ``None`` when a side's version is related to ``new`` in neither way."""
+    if all(i.id == new.id and i.version == new.version for i, _ in sides):
+        # every side already on ``new``: nothing to carry (the general path's result, without
+        # an identity map per side; a cohort comparison does this thousands of times)
+        keys = new.item_keys
+        return set(keys), [{k: v for k, v in a.items() if k in keys} for _, a in sides]
     maps: list[dict[str, str]] = []
     for instrument, _ in sides:
         if instrument.id != new.id or (
@@ -496,17 +537,22 @@ def _round_stats(
     if not values:
         return RoundStats(0, None, None, None, None, tuple((b[0], 0, ()) for b in bins), ())
     nums = [v for _, v in values]
-    dist = []
-    for label, a, b in bins:
-        ids = tuple(o for o, v in values if a <= v < b)
-        dist.append((label, len(ids), ids))
+    # one pass: the bins are ascending and do not overlap, so a value can only be in the last
+    # bin starting at or below it (a <= v), and is when it is below that bin's end (v < b)
+    starts = [a for _, a, _ in bins]
+    ends = [b for _, _, b in bins]
+    held: list[list[str]] = [[] for _ in bins]
+    for o, v in values:
+        i = bisect_right(starts, v) - 1
+        if i >= 0 and v < ends[i]:
+            held[i].append(o)
     return RoundStats(
         len(nums),
         statistics.fmean(nums),
         statistics.median(nums),
         min(nums),
         max(nums),
-        tuple(dist),
+        tuple((label, len(ids), tuple(ids)) for (label, _, _), ids in zip(bins, held, strict=True)),
         tuple(o for o, _ in values),
     )
 
@@ -516,33 +562,50 @@ def _share(part: Sequence[str], n: int) -> float | None:
 
 
 def _change(gains: Sequence[tuple[str, float]], threshold: float) -> Change:
-    by: dict[Outcome, list[str]] = {"improved": [], "declined": [], "unchanged": []}
+    # outcome_of for each gain, its comparisons written out (no call per organization)
+    improved: list[str] = []
+    declined: list[str] = []
+    unchanged: list[str] = []
+    at_least, at_most = threshold - _EPS, -threshold + _EPS
     for org, gain in gains:
-        by[outcome_of(gain, threshold)].append(org)
+        if gain >= at_least:
+            improved.append(org)
+        elif gain <= at_most:
+            declined.append(org)
+        else:
+            unchanged.append(org)
     n = len(gains)
     return Change(
         threshold,
-        tuple(by["improved"]),
-        tuple(by["declined"]),
-        tuple(by["unchanged"]),
-        _share(by["improved"], n),
-        _share(by["declined"], n),
-        _share(by["unchanged"], n),
+        tuple(improved),
+        tuple(declined),
+        tuple(unchanged),
+        _share(improved, n),
+        _share(declined, n),
+        _share(unchanged, n),
     )
 
 
 def _signs(gains: Sequence[tuple[str, float]]) -> Signs:
-    by: dict[Direction, list[str]] = {"up": [], "down": [], "same": [], "n/a": []}
+    # direction_of for each gain, written out likewise
+    up: list[str] = []
+    down: list[str] = []
+    same: list[str] = []
     for org, gain in gains:
-        by[direction_of(gain)].append(org)
+        if gain > _EPS:
+            up.append(org)
+        elif gain < -_EPS:
+            down.append(org)
+        else:
+            same.append(org)
     n = len(gains)
     return Signs(
-        tuple(by["up"]),
-        tuple(by["down"]),
-        tuple(by["same"]),
-        _share(by["up"], n),
-        _share(by["down"], n),
-        _share(by["same"], n),
+        tuple(up),
+        tuple(down),
+        tuple(same),
+        _share(up, n),
+        _share(down, n),
+        _share(same, n),
     )
 
 
@@ -577,19 +640,22 @@ def compare_cohort(
         paired_base = _round_stats([(o, b) for o, b, _ in paired], bins)
         paired_end = _round_stats([(o, e) for o, _, e in paired], bins)
         mean_b, mean_e = paired_base.mean, paired_end.mean
+        change = _change(gains, thr)
         out.append(
             KeyStats(
                 key,
-                _round_stats(base, bins),
-                _round_stats(end, bins),
+                # when every organization of a round is paired (the usual case), the round's
+                # stats are the paired ones: the same values in the same order
+                paired_base if len(base) == len(paired) else _round_stats(base, bins),
+                paired_end if len(end) == len(paired) else _round_stats(end, bins),
                 tuple(o for o, _, _ in paired),
                 paired_base,
                 paired_end,
                 shown_change(mean_b, mean_e) if mean_b is not None and mean_e is not None else None,
                 mean_e - mean_b if mean_b is not None and mean_e is not None else None,
-                _change(gains, thr),
+                change,
                 _signs(gains),
-                _change(gains, improvement_threshold),
+                change if thr == improvement_threshold else _change(gains, improvement_threshold),
             )
         )
     return CohortComparison(both, only_b, only_e, thr, improvement_threshold, tuple(out))

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -20,19 +21,20 @@ from app.domain.comparison import (
     LeftOut,
     OrgPair,
     RoundStats,
+    common_answers,
     compare_cohort,
     rescore_on,
-    score_on_common_items,
 )
 from app.domain.errors import Invalid
 from app.domain.instrument import Method
-from app.domain.scoring import Score
+from app.domain.rounding import rounded_flat, rounded_numbers
+from app.domain.scoring import AnswerValue, Score, score
 from app.services.analysis import SCORED, improvement_rule, left_out_json, titles_of
 from app.services.assessment_reads import answers_of_many
 from app.services.collector import collector_paused
 from app.services.keys import Principal
 from app.services.organizations import get_cohort
-from app.services.scores import ANSWERED, as_json, score_summary
+from app.services.scores import ANSWERED
 
 
 @dataclass(frozen=True)
@@ -96,14 +98,20 @@ def comparison_text(
     baseline: str,
     endline: str,
     threshold: float | None,
-) -> str:
+) -> bytes:
     """``compare_cohort_rounds`` as the API sends it: ``cohort_json``, rounded and serialized,
     all without the garbage collector walking the answer while it is built (``collector``)."""
     with collector_paused():
         result = compare_cohort_rounds(
             session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
         )
-        return as_json(cohort_json(result))
+        # = as_json(cohort_json(result)), the same bytes: each organization's scores are rounded
+        # as they are made, so the rounding walk skips the 10,000s of dicts around them, and the
+        # bytes go out as they are (a national answer is tens of MB: no str made of them)
+        data = _cohort_json(result, rounded=True)
+        return orjson.dumps(
+            {k: v if k == "organizations" else rounded_numbers(v) for k, v in data.items()}
+        )
 
 
 def _compare(
@@ -175,23 +183,28 @@ def _compare(
         given = [
             (f.instrument, answers[sides[r][1]]) for f, r in zip(files, labels, strict=True) if f
         ]
-        scores: list[Score] | None = None
+        flats: list[dict[str, float | None]] | None = None
         if len(given) == 2:
-            common = score_on_common_items(instrument, latest.compiled, given[0], given[1])
+            common = common_answers(instrument, given[0], given[1])
             if common is not None:
-                scores = [common.baseline, common.endline]
+                flats = [
+                    _on_common(latest, sides[r], kept, answers)
+                    for r, kept in zip(labels, (common.baseline, common.endline), strict=True)
+                ]
                 left_out[oid] = common.left_out
         elif len(given) == len(labels):
             scores = rescore_on(instrument, latest.compiled, given)
-        if scores is None:
+            flats = None if scores is None else [_flat_score(sc) for sc in scores]
+        if flats is None:
             not_comparable.append(oid)
             continue
         if not on_latest:
             rescored.append(oid)
-        numbers[oid] = {r: _flat(score_summary(sc)) for r, sc in zip(labels, scores, strict=True)}
+        numbers[oid] = dict(zip(labels, flats, strict=True))
+    text = {oid: str(oid) for oid, _, _ in members}  # each id made a string once
     pairs = [
         OrgPair(
-            str(oid),
+            text[oid],
             name,
             numbers.get(oid, {}).get(baseline, {}),
             numbers.get(oid, {}).get(endline, {}),
@@ -215,15 +228,15 @@ def _compare(
         latest,
         baseline,
         endline,
-        {str(oid): name for oid, name, _ in members},
-        {str(oid): ext for oid, _, ext in members},
+        {text[oid]: name for oid, name, _ in members},
+        {text[oid]: ext for oid, _, ext in members},
         comparison,
         pairs,
         len(versions) > 1 or bool(versions - {instrument.version}),
         sorted(str(o) for o in rescored),
         sorted(str(o) for o in not_comparable),
         {
-            str(oid): {r: Side(a_id, v) for r, (v, a_id, _) in sides.items()}
+            text[oid]: {r: Side(a_id, v) for r, (v, a_id, _) in sides.items()}
             for oid, sides in by_org.items()
             if oid in numbers
         },
@@ -299,13 +312,35 @@ def _flat(summary: dict[str, Any] | None) -> dict[str, float | None]:
     return {"overall": summary["overall"], **summary["dimensions"]}
 
 
+def _on_common(
+    latest: InstrumentFile,
+    side: _Row,
+    kept: dict[str, AnswerValue],
+    answers: Mapping[uuid.UUID, Mapping[str, AnswerValue]],
+) -> dict[str, float | None]:
+    """One round's numbers on the items answered in both rounds (``kept``: its answers with the
+    items the other round did not answer made N/A). When that leaves its answers as they are
+    (the other round answered all its items, and what only the other round answered is N/A
+    here already) and it is on the version compared on, its stored score is the score of these
+    very answers: it is read, not made again (in a cohort, one side of most such pairs)."""
+    version, assessment_id, summary = side
+    if summary and version == latest.instrument.version and kept == answers[assessment_id]:
+        return _flat(summary)
+    return _flat_score(score(latest.compiled, kept))
+
+
+def _flat_score(result: Score) -> dict[str, float | None]:
+    """``_flat`` of the summary ``score_summary`` would make of ``result``, made directly."""
+    return {"overall": result.overall.score, **{d.key: d.score for d in result.dimensions}}
+
+
 def cohort_json(r: CohortResult) -> dict[str, Any]:
     """The cohort comparison as the API sends it (before rounding at the edge)."""
     with collector_paused():
         return _cohort_json(r)
 
 
-def _cohort_json(r: CohortResult) -> dict[str, Any]:
+def _cohort_json(r: CohortResult, *, rounded: bool = False) -> dict[str, Any]:
     c = r.comparison
     instrument = r.instrument.instrument
     titles = titles_of(instrument)
@@ -352,7 +387,7 @@ def _cohort_json(r: CohortResult) -> dict[str, Any]:
         return {
             "assessment_id": str(found.assessment_id),
             "instrument_version": found.instrument_version,
-            "scores": dict(scores),
+            "scores": rounded_flat(scores) if rounded else dict(scores),
         }
 
     def organization(oid: str, name: str) -> dict[str, Any]:

@@ -143,7 +143,7 @@ async def cohort_comparison(
     endline: Round = "endline",
     threshold: Threshold = None,
 ) -> Response:
-    def compute(session: Session) -> str:
+    def compute(session: Session) -> bytes:
         return comparison_text(
             session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
         )
