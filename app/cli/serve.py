@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Annotated
@@ -43,8 +44,7 @@ def serve(
     """Migrate the database, check instrument files, then serve the API with uvicorn."""
     import uvicorn
 
-    from app.services.owned_instruments import every_published_catalog
-    from app.services.stale_scores import refresh_stale_scores, stale_score_ids
+    from app.services.stale_scores import refresh_in_processes, stale_score_ids
 
     settings = read_settings()
     problems = settings.problems()
@@ -55,11 +55,14 @@ def serve(
         with session_scope(
             settings, create=True, migrate_first=migrate_first, catalog=catalog
         ) as session:
-            # once, before the workers start (each would otherwise find the same work)
-            recomputed = 0
-            if stale_score_ids(session):  # with workspaces' own versions too
-                every = every_published_catalog(session, catalog)
-                recomputed = refresh_stale_scores(session, every)
+            stale = bool(stale_score_ids(session))
+        # once, before the workers start (each would otherwise find the same work), on every
+        # core: nothing is served yet (workspaces' own versions too)
+        recomputed = 0
+        if stale:
+            recomputed = refresh_in_processes(
+                settings.effective_database_url, settings.instruments_dir, os.cpu_count() or 1
+            )
     if recomputed:
         err.print(f"recomputed {recomputed} stored score(s) made by an older engine")
     out.print(f"OCA Engine on http://{host}:{port}  (docs: http://{host}:{port}/docs)")

@@ -1,26 +1,32 @@
 """Stored scores made by an older engine: found by the engine version recorded beside them and
 computed again from their answers, so no read ever serves a score the current rules would not give.
 
-``oca serve`` runs this once before its workers start; each worker's start checks again, which
-costs one indexed query when nothing is stale. The work is done in batches, each its own
-transaction, so a large database is never held by one long write.
+``oca serve`` runs this once before its workers start, shared among as many processes as the
+machine has cores (``refresh_in_processes``: nothing is served yet, so the cores are free); each
+worker's start checks again, which costs one indexed query when nothing is stale. The work is
+done in batches, each its own transaction, so a large database is never held by one long write.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from itertools import repeat
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Engine, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.catalog import Catalog
+from app.catalog import Catalog, load_catalog
 from app.db.models import Assessment, AssessmentScore
-from app.db.session import serialize_on, write_transaction
+from app.db.session import make_engine, serialize_on, write_transaction
 from app.services.assessment_reads import answers_of_many
 from app.services.assessment_scoring import score_answers, score_columns
 from app.services.collector import collector_paused
+from app.services.owned_instruments import every_published_catalog
 from app.services.scores import ENGINE_VERSION
 
 BATCH = 200
@@ -40,7 +46,9 @@ def stale_score_ids(session: Session) -> list[uuid.UUID]:
     return ids
 
 
-def refresh_stale_scores(session: Session, catalog: Catalog) -> int:
+def refresh_stale_scores(
+    session: Session, catalog: Catalog, ids: Sequence[uuid.UUID] | None = None
+) -> int:
     """Recompute and store every stale score; returns how many were recomputed.
 
     A score whose instrument version is no longer in the catalog cannot be recomputed here and is
@@ -48,9 +56,10 @@ def refresh_stale_scores(session: Session, catalog: Catalog) -> int:
     plain rows and written back in one executemany of one UPDATE (no ORM objects), with the
     columns ``store_score`` writes at submit, made by the same ``score_columns``. A batch is
     written, in a transaction of its own on a connection of its own, while the next one is
-    scored: the database's work and Python's overlap.
+    scored: the database's work and Python's overlap. ``ids``: only these (a share of the stale
+    ones, from ``refresh_in_processes``); by default every stale score.
     """
-    stale = stale_score_ids(session)
+    stale = list(ids) if ids is not None else stale_score_ids(session)
     done = 0
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
@@ -111,3 +120,43 @@ def _recomputed(session: Session, catalog: Catalog, batch: list[uuid.UUID]) -> l
         result = score_answers(f, values)  # = compute()
         params.append({"id_": a_id, **score_columns(f, a_id, result, values)})
     return params
+
+
+def refresh_in_processes(
+    database_url: str, instruments: Path, processes: int, *, min_share: int = 2 * BATCH
+) -> int:
+    """``refresh_stale_scores`` shared among ``processes`` processes, each given every
+    ``processes``-th stale id (a share of each instrument and age), each loading the library from
+    ``instruments`` and connecting on its own (spawned, not forked: nothing of this process's
+    connections or threads is inherited). Scoring is Python's work, one core per process; the
+    writes still take turns under the ``stale-scores`` lock. With one process, less than
+    ``min_share`` ids per process, or an in-memory SQLite database, this process does it all.
+    Returns how many scores were recomputed."""
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            stale = stale_score_ids(session)
+            alone = processes <= 1 or len(stale) < processes * min_share
+            if alone or ":memory:" in database_url or "mode=memory" in database_url:
+                if not stale:
+                    return 0
+                return refresh_stale_scores(session, _catalog(session, instruments), stale)
+    finally:
+        engine.dispose()
+    shares = [stale[k::processes] for k in range(processes)]
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=spawn) as pool:
+        return sum(pool.map(_refresh_share, repeat(database_url), repeat(instruments), shares))
+
+
+def _catalog(session: Session, instruments: Path) -> Catalog:
+    return every_published_catalog(session, load_catalog(instruments))
+
+
+def _refresh_share(database_url: str, instruments: Path, ids: list[uuid.UUID]) -> int:
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return refresh_stale_scores(session, _catalog(session, instruments), ids)
+    finally:
+        engine.dispose()

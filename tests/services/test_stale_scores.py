@@ -21,7 +21,8 @@ from app.services import assessments, organizations
 from app.services.instruments import sync_catalog
 from app.services.keys import authenticate, create_key
 from app.services.scores import ENGINE_VERSION
-from app.services.stale_scores import refresh_stale_scores
+from app.services.stale_scores import refresh_in_processes, refresh_stale_scores
+from tests.conftest import INSTRUMENTS
 
 
 @contextmanager
@@ -147,3 +148,33 @@ def test_rescoring_stores_exactly_what_submitting_stored(
 
     assert _stored(session, ids) == submitted
     assert {v[-1] for v in submitted.values()} == {ENGINE_VERSION}
+
+
+def test_rescoring_shared_among_processes_stores_what_submitting_stored(
+    session: Session, catalog: Catalog, database_url: str
+) -> None:
+    """``oca serve`` shares a refresh among the machine's cores: the scores are written by the
+    spawned processes (none by this one) and are, byte for byte, what submitting stored."""
+    ids = _scored(session, catalog, 6)
+    submitted = _stored(session, ids)
+    session.execute(
+        update(AssessmentScore)
+        .where(AssessmentScore.assessment_id.in_(ids))
+        .values(engine_version=ENGINE_VERSION - 1, payload={}, rendered=None, overall=None)
+    )
+    session.commit()
+
+    here: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        here.append(sql)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        done = refresh_in_processes(database_url, INSTRUMENTS, 2, min_share=1)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+    assert done >= 6
+    assert not [s for s in here if s.lstrip().upper().startswith("UPDATE")], here
+    assert _stored(session, ids) == submitted
