@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -21,7 +22,7 @@ from app.catalog import Catalog
 from app.services.imports import Upload
 from app.services.keys import Principal
 from app.services.scores import ENGINE_VERSION
-from app.services.stale_scores import refresh_stale_scores
+from app.services.stale_scores import refresh_in_processes, refresh_stale_scores
 
 
 @contextlib.contextmanager
@@ -43,9 +44,17 @@ def profiled(directory: Path | None, name: str) -> Iterator[None]:
 
 
 def rescore(
-    url: str, sm: sessionmaker[Session], catalog: Catalog, profile: Path | None
+    url: str,
+    sm: sessionmaker[Session],
+    catalog: Catalog,
+    profile: Path | None,
+    processes: int = 1,
+    instruments: Path | None = None,
 ) -> dict[str, Any]:
-    """Every stored score made stale (engine_version one lower), then ``refresh_stale_scores``."""
+    """Every stored score made stale (engine_version one lower), then ``refresh_stale_scores``
+    in this process, or with ``processes`` > 1 ``refresh_in_processes`` (what ``oca serve``
+    runs, one process per core); the CPU then includes the child processes' (not the database
+    connections' of the children: their server processes end before they can be read)."""
     with psycopg.connect(pf.psycopg_dsn(url)) as conn:
         sample = conn.execute(
             "SELECT assessment_id, payload FROM assessment_score ORDER BY random() LIMIT 300"
@@ -61,9 +70,13 @@ def rescore(
         conn.commit()
     server = _backends_cpu(url)
     with sm() as session, profiled(profile, "rescore"):
-        t, cpu = time.perf_counter(), time.process_time()
-        done = refresh_stale_scores(session, catalog)
-        seconds, cpu = time.perf_counter() - t, time.process_time() - cpu
+        t, cpu = time.perf_counter(), _cpu_with_children()
+        if processes > 1:
+            assert instruments is not None
+            done = refresh_in_processes(url, instruments, processes)
+        else:
+            done = refresh_stale_scores(session, catalog)
+        seconds, cpu = time.perf_counter() - t, _cpu_with_children() - cpu
         load = os.getloadavg()
         after = _backends_cpu(url)
         server_cpu = sum(v - server.get(pid, 0.0) for pid, v in after.items())
@@ -81,7 +94,8 @@ def rescore(
     assert left == (0,), f"{left} scores still stale"
     assert all(after[a] == p for a, p in sample), "a rescored payload differs from the loaded one"
     print(
-        f"  rescoring   {done:,} of {stale:,} stale scores in {seconds:.1f} s "
+        f"  rescoring   {done:,} of {stale:,} stale scores in {processes} process(es) in "
+        f"{seconds:.1f} s "
         f"({done / seconds:,.0f}/s; goal < 60 s) {'ok' if seconds < 60 else 'MISSED'}; "
         f"this process's CPU {cpu:.1f} s, its database connections' {server_cpu:.1f} s; "
         f"load average at the end {load[0]:.1f} / {load[1]:.1f}; "
@@ -89,6 +103,7 @@ def rescore(
     )
     return {
         "stale": stale,
+        "processes": processes,
         "done": done,
         "seconds": seconds,
         "cpu_s": cpu,
@@ -96,6 +111,15 @@ def rescore(
         "load": load,
         "bare_read_s": bare_read,
     }
+
+
+def _cpu_with_children() -> float:
+    """CPU seconds of this process and of its children that have ended (the spawned scorers)."""
+    me, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
 def _backends_cpu(url: str) -> dict[int, float]:

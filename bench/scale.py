@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import platform
 import random
 import statistics
@@ -300,6 +301,13 @@ def main() -> None:
     ap.add_argument("--no-http", action="store_true")
     ap.add_argument("--no-rescore", action="store_true")
     ap.add_argument(
+        "--rescore-processes",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes sharing the rescoring, as `oca serve` does (default: one per core; "
+        "1: refresh_stale_scores in this process)",
+    )
+    ap.add_argument(
         "--direct-import", action="store_true", help="also import_workbooks in this process"
     )
     ap.add_argument("--profile", type=Path)
@@ -352,7 +360,14 @@ def main() -> None:
                     + (f"   CPU p50 {statistics.median(cpus):.1f} ms" if cpus else "")
                 )
     if not args.no_rescore:
-        out["rescore"] = rescore(args.database_url, sm, catalog, args.profile)
+        out["rescore"] = rescore(
+            args.database_url,
+            sm,
+            catalog,
+            args.profile,
+            args.rescore_processes,
+            REPO_ROOT / "instruments",
+        )
     if args.workbooks:
         out["import_job"] = import_as_job(
             args.database_url, sm, catalog, bench.principal, args.workbooks
