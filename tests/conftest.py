@@ -28,6 +28,10 @@ from app.services.keys import Principal, authenticate, create_key
 from tests import contract
 
 INSTRUMENTS = REPO_ROOT / "instruments"
+
+# every workbook any test reads goes through both readers, and a difference fails that test
+# (app.excel.reader.READER_ENV; tests/excel/test_fast_reader.py has the targeted cases)
+os.environ.setdefault("OCA_EXCEL_READER", "compare")
 DATA = Path(__file__).parent / "data"
 
 
