@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from tests.s3 import S3Server
 
 INSTRUMENTS = REPO_ROOT / "instruments"
+
+# every workbook any test reads goes through both readers, and a difference fails that test
+# (app.excel.reader.READER_ENV; tests/excel/test_fast_reader.py has the targeted cases)
+os.environ.setdefault("OCA_EXCEL_READER", "compare")
 DATA = Path(__file__).parent / "data"
 
 

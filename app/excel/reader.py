@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
@@ -135,6 +136,7 @@ def extract(data: bytes, limits: Limits, params: dict[str, Any]) -> dict[str, An
     """The sandboxed extraction of a workbook's cells (``_worker``'s ``extract`` task) within
     ``limits``; a reader stopped by a limit is one ``too_complex`` problem, named by the limit."""
     bounds = {
+        "reader": os.environ.get(READER_ENV, "fast"),
         "max_rows": limits.max_rows,
         "max_columns": limits.max_columns,
         "max_sheets": limits.max_sheets,
@@ -165,6 +167,10 @@ def every_sheet(data: bytes, limits: Limits, meta_sheet: str) -> dict[str, Any]:
     }
     return extract(data, limits, params)
 
+
+READER_ENV: Final = "OCA_EXCEL_READER"
+"""``fast`` (default: ``_xlsx_fast``, openpyxl for what it leaves), ``openpyxl`` (the reference
+only) or ``compare`` (both, failing on any difference: the test suite runs with it)."""
 
 _FAILURES: Final = {
     "timeout": ("time limit", "límite de tiempo"),

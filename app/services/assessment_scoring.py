@@ -58,10 +58,13 @@ def store_score(
     a: Assessment,
     result: Score,
     answers: Mapping[str, AnswerValue] | None = None,
+    *,
+    new: bool = False,
 ) -> None:
     """Store ``result``, the score of ``answers`` (the assessment's own when not given), with the
-    digest of the items answered in its summary."""
-    row = session.get(AssessmentScore, a.id)
+    digest of the items answered in its summary. ``new``: ``a`` was inserted in this
+    transaction, so it has no stored score to look for."""
+    row = None if new else session.get(AssessmentScore, a.id)
     columns = score_columns(f, a.id, result, answers_of(a) if answers is None else answers)
     if row is None:
         session.add(AssessmentScore(assessment_id=a.id, **columns))

@@ -27,7 +27,7 @@ from app.domain.answers import (
     stored_answers,
 )
 from app.domain.errors import Conflict, Invalid
-from app.domain.scoring import Score
+from app.domain.scoring import AnswerValue, Score
 from app.services.assessment_scoring import store_score
 from app.services.common import audit, now
 from app.services.instruments import version_row
@@ -159,10 +159,16 @@ def new_assessment(
 
 
 def record_submission(
-    session: Session, principal: Principal, f: InstrumentFile, a: Assessment, result: Score
+    session: Session,
+    principal: Principal,
+    f: InstrumentFile,
+    a: Assessment,
+    result: Score,
+    inserted: Mapping[str, AnswerValue] | None = None,
 ) -> None:
-    """A draft becomes submitted with ``result``, its score (computable), stored."""
-    store_score(session, f, a, result)
+    """A draft becomes submitted with ``result``, its score (computable), stored. ``inserted``:
+    the answers of an assessment inserted in this transaction (it has no stored score yet)."""
+    store_score(session, f, a, result, inserted, new=inserted is not None)
     ts = now()
     a.status = Status.submitted.value
     a.submitted_at = ts

@@ -17,16 +17,17 @@ from sqlalchemy.orm import Session
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, Status
 from app.db.session import write_transaction
-from app.domain.answers import ParsedAnswers, RawAnswer, parse_answers
+from app.domain.answers import ParsedAnswers, RawAnswer, parse_answers, stored_answers
 from app.domain.errors import Conflict, Invalid, NotFound
-from app.domain.scoring import Score
+from app.domain.scoring import AnswerValue, Score
 from app.services.assessment_reads import (
+    answer_values,
     answers_of,
     assessment_etag,
     get_assessment,
     performance_of,
 )
-from app.services.assessment_scoring import compute
+from app.services.assessment_scoring import compute, score_answers
 from app.services.assessment_steps import (
     answer_rows,
     check_round,
@@ -425,7 +426,12 @@ def import_answers(
             replaces=None if existing is None else existing.id,
         )
         change = "created" if existing is None else "revised"
+        # what was just inserted, as ``answers_of`` would read it back: no read of the rows
+        inserted: dict[str, AnswerValue] | None = answer_values(
+            (x.item_key, x.value, x.is_na) for x in stored_answers(item_order(f), data.answers)
+        )
     else:
+        inserted = None
         if existing.status == Status.submitted:
             reopen_submitted(session, principal, existing)
         a = existing
@@ -449,7 +455,7 @@ def import_answers(
             "round": round_label,
         },
     )
-    result = compute(f, a)
+    result = compute(f, a) if inserted is None else score_answers(f, inserted)
     if result.overall.score is not None:
-        record_submission(session, principal, f, a, result)
+        record_submission(session, principal, f, a, result, inserted)
     return ImportedRound(a, change, result)

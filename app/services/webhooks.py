@@ -47,12 +47,9 @@ def emit(session: Session, workspace_id: uuid.UUID, event_type: str, data: dict[
     too: they wait, and are sent once it is resumed."""
     if event_type not in EVENTS:
         raise ValueError(f"webhook event {event_type!r} is not in EVENTS")
-    subscriptions = session.execute(
-        select(WebhookSubscription.id, WebhookSubscription.events).where(
-            WebhookSubscription.workspace_id == workspace_id
-        )
-    ).all()
-    wanted = [s_id for s_id, events in subscriptions if event_type in events]
+    wanted = [
+        s_id for s_id, events in _subscriptions(session, workspace_id) if event_type in events
+    ]
     if not wanted:
         return
     ts = now()
@@ -77,6 +74,33 @@ def emit(session: Session, workspace_id: uuid.UUID, event_type: str, data: dict[
                 created_at=ts,
             )
         )
+
+
+_SUBSCRIPTIONS = "oca.webhook_subscriptions"
+
+
+def _subscriptions(session: Session, workspace_id: uuid.UUID) -> list[tuple[uuid.UUID, Any]]:
+    """The workspace's subscriptions (id, events), read once per transaction: an import writes
+    two events per workbook. Bound to the transaction object, so a later transaction (and the
+    ones that change subscriptions: ``write_transaction`` always begins its own) reads again."""
+    transaction = (session.get_transaction(), session.get_nested_transaction())
+    cached: tuple[object, dict[uuid.UUID, list[tuple[uuid.UUID, Any]]]] | None
+    cached = session.info.get(_SUBSCRIPTIONS)
+    if cached is None or cached[0] != transaction:
+        cached = (transaction, {})
+        session.info[_SUBSCRIPTIONS] = cached
+    found = cached[1].get(workspace_id)
+    if found is None:
+        found = [
+            (s_id, events)
+            for s_id, events in session.execute(
+                select(WebhookSubscription.id, WebhookSubscription.events).where(
+                    WebhookSubscription.workspace_id == workspace_id
+                )
+            )
+        ]
+        cached[1][workspace_id] = found
+    return found
 
 
 def emit_assessment(session: Session, a: Assessment, event_type: str, **extra: object) -> None:
