@@ -33,7 +33,6 @@ from app.api.schemas.analysis import OrgComparisonRead, ScoreRead, SeriesRead
 from app.api.schemas.common import Page
 from app.api.schemas.records import (
     AnswerIn,
-    AnswerRead,
     AssessmentCreate,
     AssessmentRead,
     AssessmentSummary,
@@ -69,29 +68,7 @@ def read_assessment(
 ) -> Response:
     """The assessment as JSON, serialized once here (the route's response model is documented
     through ``_assessment_ok``, not validated a second time), with its ETag."""
-    model = AssessmentRead(
-        id=a.id,
-        organization_id=a.organization_id,
-        instrument_id=a.instrument_id,
-        instrument_version=a.instrument_version,
-        round=a.round,
-        assessed_on=a.assessed_on,
-        assessor=a.assessor,
-        retrospective=a.retrospective,
-        performance=a.performance,
-        status=a.status,
-        revision=a.revision,
-        replaces_id=a.replaces_id,
-        replaced_by_id=a.replaced_by_id,
-        source=a.source,
-        answers=[AnswerRead(item=x.item, value=x.value, note=x.note) for x in a.answers],
-        etag=a.etag,
-        created_at=a.created_at,
-        updated_at=a.updated_at,
-        submitted_at=a.submitted_at,
-        finalized_at=a.finalized_at,
-        evidence=a.evidence,
-    )
+    model = AssessmentRead.model_validate(a, from_attributes=True)
     return JsonText(
         model.model_dump_json(),
         status_code=status_code,
