@@ -24,9 +24,19 @@ about 0.1-0.3 s, several times the parse of a workbook, so a worker answers many
 
 Pool size, requests per worker and the wait are read from ``Limits`` when it has ``pool_size``,
 ``pool_max_requests`` and ``pool_wait_seconds`` fields, else the defaults below; ``WorkerPool``
-can also be built and passed to ``run_task`` directly. A multiprocessing forkserver was not used
-because it re-imports the caller's ``__main__`` in every child, and plain ``fork`` because the
-service's worker threads may hold locks at fork time.
+can also be built and passed to ``run_task`` directly.
+
+Why not a pool library (tried for issue 9 on Python 3.11 with ``concurrent.futures`` and pebble
+5.2.3): plain ``fork`` is out because the service's threads may hold locks at fork time, and a
+spawn or forkserver child gets the service's environment block (a secret stays readable in
+``/proc/PID/environ`` after ``os.environ.clear()`` in an initializer) and re-imports the caller's
+``__main__`` before any initializer runs: under ``oca`` that is ``app.cli``, 199 MiB of address
+space per worker inside RLIMIT_AS instead of 40 MiB. ``ProcessPoolExecutor`` has no public way to
+kill one timed-out task, and any worker's death is ``BrokenProcessPool`` for every pending request,
+without the exit code that tells 'cpu' from 'crashed'. pebble kills and replaces one timed-out
+worker, but a worker that dies outside a task (reading a request too big for its memory cap from
+the pipe all workers share, or killed while idle) breaks the whole pool for every later request,
+and it cannot retire one worker whose address space grew.
 """
 
 from __future__ import annotations
