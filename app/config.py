@@ -72,6 +72,19 @@ class Settings(BaseSettings):
         description="Threads that compute scores, series and comparisons; the work is CPU-bound, "
         "and more threads than cores mostly fight over Python's lock",
     )
+    parser_workers: int = Field(
+        default=2,
+        ge=1,
+        le=32,
+        description="Parser processes per service process: uploaded workbooks are read in them "
+        "(isolated, with memory, CPU and time limits), as many at once as there are processes",
+    )
+    parser_max_requests: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description="Workbooks a parser process reads before it is replaced (bounds leaks)",
+    )
     docs_enabled: bool = True
     log_format: Literal["text", "json"] = Field(
         default="text", description="Log lines as readable text or as one JSON object per line"

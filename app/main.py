@@ -37,6 +37,7 @@ from app.api.threads import Pools
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db.session import make_engine, make_sessionmaker, read_engine, refresh_statistics
+from app.excel.sandbox import PoolSettings, close_default_pool, open_default_pool
 from app.services.evidence_store import sweep_staging
 from app.services.instruments import sync_catalog
 from app.services.jobs_runner import JobRunner
@@ -76,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if problems:
             raise SettingsInvalid("; ".join(problems))
         sweep_staging(settings.evidence_folder)  # uploads a killed process left half received
+        # the parser processes uploads are read in: this process's, closed when it ends
+        open_default_pool(PoolSettings(settings.parser_workers, settings.parser_max_requests))
         catalog = load_catalog(settings.instruments_dir)
         engine = make_engine(settings.effective_database_url)
         count_pool_use(engine)
@@ -116,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             pools.stop()
             engine.dispose()
+            close_default_pool()
 
     app = FastAPI(
         title="OCA Engine",

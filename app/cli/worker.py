@@ -22,6 +22,7 @@ from app.cli.common import (
     session_scope,
 )
 from app.db.session import make_sessionmaker
+from app.excel.sandbox import PoolSettings, close_default_pool, open_default_pool
 from app.services.evidence_store import sweep_staging
 
 
@@ -58,6 +59,7 @@ def worker(
             engine = session.get_bind()
             assert isinstance(engine, Engine)
             runner = JobRunner(make_sessionmaker(engine), settings, catalog)
+            open_default_pool(PoolSettings(settings.parser_workers, settings.parser_max_requests))
             for signum in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(signum, on_signal)
             runner.start()
@@ -72,4 +74,5 @@ def worker(
                         raise fail(f"the job runner stopped: {detail}")
             finally:
                 runner.stop()
+                close_default_pool()
     err.print("stopped; unfinished jobs are back in the queue")

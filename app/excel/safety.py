@@ -52,10 +52,6 @@ class Limits:
     timeout_seconds: float = 20.0
     cpu_seconds: int = 10
     memory_bytes: int = 768 * MiB
-    # long-lived parser processes, reused so isolation costs ~1 ms per workbook, not ~170 ms
-    pool_size: int = 2
-    pool_max_requests: int = 200
-    pool_wait_seconds: float | None = None  # default: timeout_seconds
 
 
 DEFAULT_LIMITS: Final = Limits()

@@ -20,11 +20,13 @@ about 0.1-0.3 s, several times the parse of a workbook, so a worker answers many
   the same ``SandboxFailure`` reasons as a one-shot process had;
 * a worker is retired after ``max_requests`` requests, or when its address space passed half the
   memory cap, to bound leaks and fragmentation; and when a request needs another memory cap;
-* ``close()`` (at exit for the default pool) kills and reaps every worker.
+* ``close()`` kills and reaps every worker.
 
-Pool size, requests per worker and the wait are read from ``Limits`` when it has ``pool_size``,
-``pool_max_requests`` and ``pool_wait_seconds`` fields, else the defaults below; ``WorkerPool``
-can also be built and passed to ``run_task`` directly.
+The process's shared pool is owned by what runs the process: the service's lifespan and
+`oca worker` open it with ``open_default_pool`` (pool size and requests per worker from
+``OCA_PARSER_WORKERS`` and ``OCA_PARSER_MAX_REQUESTS``) and close it when they end; a one-off
+command gets the defaults below, closed at exit. ``WorkerPool`` can also be built and passed to
+``run_task`` directly.
 
 Why not a pool library (tried for issue 9 on Python 3.11 with ``concurrent.futures`` and pebble
 5.2.3): plain ``fork`` is out because the service's threads may hold locks at fork time, and a
@@ -108,14 +110,6 @@ class PoolSettings:
             raise ValueError("a worker pool needs size >= 1 and max_requests >= 1")
         if self.wait_seconds is not None and self.wait_seconds < 0:
             raise ValueError("wait_seconds must be >= 0")
-
-    @classmethod
-    def of(cls, limits: Limits) -> PoolSettings:
-        return cls(
-            size=limits.pool_size,
-            max_requests=limits.pool_max_requests,
-            wait_seconds=limits.pool_wait_seconds,
-        )
 
 
 # --- one worker process --------------------------------------------------------------------------
@@ -530,22 +524,36 @@ _default: WorkerPool | None = None
 _default_lock = threading.Lock()
 
 
-def default_pool(limits: Limits = DEFAULT_LIMITS) -> WorkerPool:
-    """The process's shared pool, configured from ``limits`` (see ``PoolSettings.of``)."""
-    global _default
-    settings = PoolSettings.of(limits)
+_configured = PoolSettings()
+
+
+def open_default_pool(settings: PoolSettings) -> WorkerPool:
+    """Make the process's shared pool with these settings (the service's lifespan and `oca worker`
+    do, from OCA_PARSER_WORKERS and OCA_PARSER_MAX_REQUESTS, and close it when they end). Workers
+    start on demand; a pool already open is reconfigured (its busy workers finish first)."""
+    global _default, _configured
     with _default_lock:
+        _configured = settings
         if _default is None or _default.closed:
             _default = WorkerPool(settings)
             return _default
         pool = _default
-    if pool.settings != settings:
-        pool.configure(settings)
+    pool.configure(settings)
     return pool
 
 
+def default_pool() -> WorkerPool:
+    """The process's shared pool; opened with the last settings given to ``open_default_pool``
+    (the defaults for a command that gave none) when it is not open."""
+    with _default_lock:
+        if _default is not None and not _default.closed:
+            return _default
+    return open_default_pool(_configured)
+
+
 def close_default_pool() -> None:
-    """Stop the shared pool's workers (also done at exit); the next request starts new ones."""
+    """Stop the shared pool's workers (the owner does at its end; also done at exit); a later
+    request opens it again with the same settings."""
     global _default
     with _default_lock:
         pool, _default = _default, None
@@ -578,7 +586,7 @@ def run_task(
         raise ValueError(f"unknown worker task {task!r}")
     if not limits.isolate:
         return _decode(_worker.run_guarded(task, data, arg))
-    return (pool or default_pool(limits)).run(task, data, arg, limits)
+    return (pool or default_pool()).run(task, data, arg, limits)
 
 
 __all__ = [
@@ -591,5 +599,6 @@ __all__ = [
     "WorkerPool",
     "close_default_pool",
     "default_pool",
+    "open_default_pool",
     "run_task",
 ]

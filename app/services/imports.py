@@ -34,7 +34,7 @@ from app.excel import (
 )
 from app.excel.problems import Problem
 from app.excel.reader import Cover
-from app.excel.sandbox import SandboxBusy
+from app.excel.sandbox import SandboxBusy, default_pool
 from app.services.assessments import ImportedAnswers, RoundOnAnotherVersion, import_answers
 from app.services.filenames import safe_filename
 from app.services.keys import Principal
@@ -362,7 +362,7 @@ def import_each(
     when it is written. While one is written, the next ones are read in the parser pool (as many
     at once as it has workers): reading needs no database, so the results are those of reading
     and writing each in turn. ``uploads`` is consumed in the caller's thread."""
-    width = max(1, limits.pool_size) if limits.isolate else 1
+    width = default_pool().settings.size if limits.isolate else 1
     reader = ThreadPoolExecutor(max_workers=width, thread_name_prefix="oca-read-ahead")
     ahead: deque[tuple[Upload, Future[_Read]]] = deque()
     pending = iter(uploads)

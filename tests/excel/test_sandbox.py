@@ -18,7 +18,10 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
+from app.config import Settings
 from app.excel import Limits, build_template
 from app.excel import sandbox as sandbox_module
 from app.excel.sandbox import (
@@ -29,8 +32,10 @@ from app.excel.sandbox import (
     WorkerPool,
     close_default_pool,
     default_pool,
+    open_default_pool,
     run_task,
 )
+from app.main import create_app
 from tests.excel.helpers import MINI, load
 
 MiB = 1024 * 1024
@@ -454,16 +459,26 @@ def test_default_pool_is_shared_and_closes() -> None:
     assert first.closed and all(gone(pid) for pid in pids)
     assert run_task("extract", template(), json.dumps(PARAMS), Limits())  # a new pool
     assert default_pool() is not first
-    assert sandbox_module.default_pool(Limits()).settings == PoolSettings()
+    assert default_pool().settings == PoolSettings()
 
 
-def test_pool_settings_come_from_limits_when_it_has_them() -> None:
-    class Configured:
-        pool_size = 3
-        pool_max_requests = 7
-        pool_wait_seconds = 1.5
-
-    assert PoolSettings.of(Limits()) == PoolSettings()
-    assert PoolSettings.of(Configured()) == PoolSettings(3, 7, 1.5)  # type: ignore[arg-type]
+def test_the_service_opens_its_parser_pool_from_settings_and_closes_it(
+    settings: Settings,
+) -> None:
+    own = settings.model_copy(update={"parser_workers": 3, "parser_max_requests": 7})
+    try:
+        with TestClient(create_app(own)):
+            pool = default_pool()
+            assert pool.settings == PoolSettings(size=3, max_requests=7)
+            extract(pool)
+            pids = pool.pids()
+            assert pids
+        # the lifespan's end stopped its workers: nothing outlives the app
+        assert pool.closed and all(gone(pid) for pid in pids)
+        assert not zombie_children()
+    finally:
+        open_default_pool(PoolSettings())  # as the other tests expect it
     with pytest.raises(ValueError):
         PoolSettings(size=0)
+    with pytest.raises(ValidationError):
+        Settings(parser_workers=0)
