@@ -15,16 +15,8 @@ from sqlalchemy.orm import Session, aliased
 
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Organization
-from app.domain.comparison import (
-    Change,
-    CohortComparison,
-    LeftOut,
-    OrgPair,
-    RoundStats,
-    common_answers,
-    compare_cohort,
-    rescore_on,
-)
+from app.domain.cohort import Change, CohortComparison, OrgPair, RoundStats, compare_cohort
+from app.domain.comparison import LeftOut, common_answers, rescore_on
 from app.domain.errors import Invalid
 from app.domain.instrument import Method
 from app.domain.rounding import rounded_flat, rounded_numbers

@@ -12,17 +12,8 @@ from collections.abc import Mapping
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.domain.comparison import (
-    LeftOut,
-    OrgPair,
-    _bins,
-    _change,
-    _signs,
-    compare_cohort,
-    direction_of,
-    keep_common,
-    outcome_of,
-)
+from app.domain.cohort import OrgPair, _bins, _change, _signs, compare_cohort
+from app.domain.comparison import LeftOut, direction_of, keep_common, outcome_of
 from app.domain.scoring import NA, AnswerValue
 
 KEYS = ["overall", "d1"]
@@ -149,7 +140,8 @@ def test_the_organizations_improved_and_up_are_those_of_the_one_organization_rul
     gains: list[float], threshold: float
 ) -> None:
     named = [(f"o{i}", g) for i, g in enumerate(gains)]
-    change, signs = _change(named, threshold), _signs(named)
+    ids = [o for o, _ in named]
+    change, signs = _change(ids, gains, threshold), _signs(ids, gains)
     for outcome, ids in (
         ("improved", change.improved),
         ("declined", change.declined),

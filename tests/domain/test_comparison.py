@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.catalog import load_file
-from app.domain.comparison import OrgPair, compare_assessments, compare_cohort, rescore_on
+from app.domain.cohort import OrgPair, compare_cohort
+from app.domain.comparison import compare_assessments, rescore_on
 from app.domain.instrument import Instrument
 from app.domain.scoring import NA, compile_instrument
 from tests.conftest import DATA

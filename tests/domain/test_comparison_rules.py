@@ -6,14 +6,8 @@ from __future__ import annotations
 import pytest
 
 from app.catalog import load_file
-from app.domain.comparison import (
-    OrgPair,
-    compare_assessments,
-    compare_cohort,
-    make_delta,
-    outcome_of,
-    score_on_common_items,
-)
+from app.domain.cohort import OrgPair, compare_cohort
+from app.domain.comparison import compare_assessments, make_delta, outcome_of, score_on_common_items
 from app.domain.rounding import half_even, shown_change
 from app.domain.scoring import NA, compile_instrument
 from tests.conftest import DATA

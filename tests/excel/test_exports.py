@@ -20,7 +20,7 @@ import pytest
 from openpyxl.chart import BarChart, LineChart, RadarChart
 
 from app.catalog import InstrumentFile, load_catalog
-from app.domain.comparison import OrgPair, compare_cohort
+from app.domain.cohort import OrgPair, compare_cohort
 from app.domain.instrument import Instrument
 from app.domain.rounding import half_even as round_half_even
 from app.domain.scoring import NA, AnswerValue, score

@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from starlette.responses import Response
 
-from app.domain.comparison import KeyStats
+from app.domain.cohort import KeyStats
 from app.domain.errors import Invalid
 from app.domain.rounding import shown_change
 from app.services import analysis
