@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import and_, func, select
@@ -29,9 +29,9 @@ from app.services.organizations import get_cohort
 from app.services.scores import ANSWERED
 
 
-@dataclass(frozen=True)
-class Side:
-    """One organization's scored assessment in one round of a cohort comparison."""
+class Side(NamedTuple):
+    """One organization's scored assessment in one round of a cohort comparison (a named
+    tuple: a national comparison makes 20,000, and a frozen dataclass costs ~2 µs each)."""
 
     assessment_id: uuid.UUID
     instrument_version: str
