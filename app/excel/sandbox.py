@@ -28,17 +28,7 @@ The process's shared pool is owned by what runs the process: the service's lifes
 command gets the defaults below, closed at exit. ``WorkerPool`` can also be built and passed to
 ``run_task`` directly.
 
-Why not a pool library (tried for issue 9 on Python 3.11 with ``concurrent.futures`` and pebble
-5.2.3): plain ``fork`` is out because the service's threads may hold locks at fork time, and a
-spawn or forkserver child gets the service's environment block (a secret stays readable in
-``/proc/PID/environ`` after ``os.environ.clear()`` in an initializer) and re-imports the caller's
-``__main__`` before any initializer runs: under ``oca`` that is ``app.cli``, 199 MiB of address
-space per worker inside RLIMIT_AS instead of 40 MiB. ``ProcessPoolExecutor`` has no public way to
-kill one timed-out task, and any worker's death is ``BrokenProcessPool`` for every pending request,
-without the exit code that tells 'cpu' from 'crashed'. pebble kills and replaces one timed-out
-worker, but a worker that dies outside a task (reading a request too big for its memory cap from
-the pipe all workers share, or killed while idle) breaks the whole pool for every later request,
-and it cannot retire one worker whose address space grew.
+Why the pool is the project's own and not a library's: docs/operations.md, "The parser pool".
 """
 
 from __future__ import annotations
