@@ -4,6 +4,8 @@ difference of the shown numbers, and only the items answered in both rounds."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.catalog import load_file
 from app.domain.cohort import OrgPair, compare_cohort
@@ -115,3 +117,38 @@ def test_rounding_leaves_numbers_past_a_floats_precision_as_they_are() -> None:
     assert half_even(2.675) == 2.68 and half_even(-0.0) == 0.0
     assert shown_change(1.0, 1e26) == 1e26 - 1.0
     assert rounded_numbers({"v": [1e26, 0.125]}) == {"v": [1e26, 0.12]}
+
+
+def _decimal_shown_change(baseline: float, endline: float) -> float:
+    """The shown change by its definition, in decimals: the reference for ``shown_change``."""
+    from decimal import Decimal
+
+    from app.domain.rounding import half_even
+
+    base, end = half_even(baseline), half_even(endline)
+    if not -1e15 < base < 1e15 or not -1e15 < end < 1e15:
+        return end - base
+    return float(Decimal(repr(end)) - Decimal(repr(base))) or 0.0
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.floats(min_value=-200, max_value=200),
+        st.integers(-20_000, 20_000).map(lambda k: k / 100),
+        st.integers(-(10**11), 10**11).map(lambda k: k / 100),
+        st.floats(min_value=-2e9, max_value=2e9),
+    ),
+    st.one_of(
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.floats(min_value=-200, max_value=200),
+        st.integers(-20_000, 20_000).map(lambda k: k / 200),
+        st.floats(min_value=-2e9, max_value=2e9),
+    ),
+)
+def test_the_shown_change_is_the_decimal_difference_of_the_shown_numbers(
+    baseline: float, endline: float
+) -> None:
+    got, want = shown_change(baseline, endline), _decimal_shown_change(baseline, endline)
+    assert got == want and str(got) == str(want)  # the very float, and never -0.0 for 0.0
