@@ -44,6 +44,7 @@ from app.services.jobs_runner import JobRunner
 from app.services.metrics import count_pool_use
 from app.services.owned_instruments import every_published_catalog
 from app.services.rates import RateLimiter
+from app.services.round_pairs import refresh_pairs
 from app.services.stale_scores import refresh_stale_scores, stale_score_ids
 from app.services.throttle import Blocklist
 from app.services.webhooks_delivery import DeliveryThread
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 # scores of an older engine: recomputed (workspaces' own versions included)
                 if stale_score_ids(session):
                     refresh_stale_scores(session, every_published_catalog(session, catalog))
+                    refresh_pairs(session, catalog)  # the rounds' pairs of those scores
             refresh_statistics(engine)
             # webhooks are sent by a thread of each worker, never by the request that caused them
             sender = DeliveryThread(app.state.sessionmaker, settings)

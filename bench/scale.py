@@ -60,6 +60,7 @@ from app.db.session import make_engine, make_sessionmaker
 from app.services import analysis, cohort_comparison
 from app.services.assessment_reads import AssessmentFilter, answered_counts, list_assessments
 from app.services.keys import Principal, authenticate, create_key
+from app.services.round_pairs import refresh_pairs
 from app.services.scores import as_json
 
 REPS = {"cohort-400": 15, "cohort-all": 5, "series": 100, "page": 60}
@@ -323,11 +324,21 @@ def main() -> None:
     engine = make_engine(args.database_url)
     sm = make_sessionmaker(engine)
     out: dict[str, Any] = {}
+    if args.reuse:
+        migrate.upgrade(args.database_url)  # a portfolio built by an older schema
     with sm() as session:
         if args.reuse:
             p = reuse(session)
         else:
             p = pf.build(args.database_url, session, catalog, args.organizations)
+        # what `oca serve` does before it serves: every round pair not stored yet (all of
+        # them after a bulk load, which does not go through submit) made and stored
+        t, cpu = time.perf_counter(), time.process_time()
+        paired = refresh_pairs(session, catalog)
+        print(
+            f"round pairs: {paired:,} made and stored in {time.perf_counter() - t:.1f} s "
+            f"(CPU {time.process_time() - cpu:.1f} s)"
+        )
     with psycopg.connect(pf.psycopg_dsn(args.database_url)) as conn:
         size = conn.execute(
             "SELECT pg_size_pretty(pg_database_size(current_database()))"

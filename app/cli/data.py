@@ -63,6 +63,7 @@ def rescore(
     """Recompute every stored score from its answers and report any difference."""
     from app.services.assessment_scoring import rescore_all
     from app.services.owned_instruments import every_published_catalog
+    from app.services.round_pairs import refresh_pairs
 
     settings = read_settings()
     with friendly_errors():
@@ -70,6 +71,8 @@ def rescore(
         with session_scope(settings, create=False, migrate_first=write, catalog=catalog) as session:
             every = every_published_catalog(session, catalog)  # workspaces' own too
             report = rescore_all(session, every, write=write)
+            if write and report.changed:
+                refresh_pairs(session, catalog)  # the pairs of the rounds scored again
     out.print(f"checked {report.checked} stored score(s); {len(report.changed)} differ")
     if report.changed:
         table = Table("assessment", "stored overall", "recomputed overall")

@@ -44,6 +44,7 @@ def serve(
     """Migrate the database, check instrument files, then serve the API with uvicorn."""
     import uvicorn
 
+    from app.services.round_pairs import refresh_pairs
     from app.services.stale_scores import refresh_in_processes, stale_score_ids
 
     settings = read_settings()
@@ -63,8 +64,14 @@ def serve(
             recomputed = refresh_in_processes(
                 settings.effective_database_url, settings.instruments_dir, os.cpu_count() or 1
             )
+        # the rounds' pairs a cohort comparison reads: those of the scores just made, and all
+        # of them when a new version of an instrument came with this release
+        with session_scope(settings, create=False, migrate_first=False) as session:
+            paired = refresh_pairs(session, catalog)
     if recomputed:
         err.print(f"recomputed {recomputed} stored score(s) made by an older engine")
+    if paired:
+        err.print(f"compared {paired} pair(s) of rounds on their common items")
     out.print(f"OCA Engine on http://{host}:{port}  (docs: http://{host}:{port}/docs)")
     if workers > 1:
         from app.services.metrics import share_metrics_between_workers

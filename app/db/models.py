@@ -217,6 +217,33 @@ class AssessmentScore(Base):
     engine_version: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
+class RoundPair(Base):
+    """Two current rounds of one organization compared on the items answered in both, on the
+    instrument's latest version (DESIGN §6): the numbers a cohort comparison shows for them,
+    made when either round is scored (``app.services.round_pairs``), so a cohort read uses
+    numbers rather than answers. Valid while the version compared on, the engine and both
+    stored scores are the ones it names; a read that finds it out of date compares the rounds
+    itself. ``first_id`` is the lower id; ``numbers`` reads it as the baseline."""
+
+    __tablename__ = "round_pair"
+
+    first_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True
+    )
+    second_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assessment.id", ondelete="CASCADE"), primary_key=True
+    )
+    compared_on: Mapped[str] = mapped_column(String(32))
+    engine_version: Mapped[int] = mapped_column(Integer)
+    first_scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    second_scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # {"first": flat scores | null, "second": ..., "left_out": [[item, code], ...]}; both null:
+    # the rounds cannot be compared on the version compared on
+    numbers: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    __table_args__ = (Index("ix_round_pair_second_id", "second_id"),)
+
+
 class AuditEvent(Base):
     __tablename__ = "audit_event"
 

@@ -92,6 +92,7 @@ from app.services.common import now
 from app.services.evidence_files import EvidenceFiles, recognise, stage
 from app.services.evidence_store import FileStore, discard
 from app.services.instruments import sync_catalog
+from app.services.round_pairs import refresh_pairs
 from app.services.scores import ENGINE_VERSION, render_score
 
 __all__ = ["ArchiveError", "ExportReport", "ImportReport", "export_workspace", "import_workspace"]
@@ -466,6 +467,8 @@ def _import_rows(
             raise ArchiveError(
                 f"the database refused a row of the archive; nothing was imported ({exc.orig})"
             ) from None
+    # the rounds' pairs (derived: not in the archive) made as the rounds' submits made them
+    refresh_pairs(session, library, ws_row["id"])
     counts = {spec.name: len(rows[spec.name]) for spec in SPECS}
     return ImportReport(
         target_name, ws_row["id"], counts, already_here, revoked, links, recomputed, kept

@@ -50,6 +50,7 @@ from app.services.common import (
 )
 from app.services.keys import Principal
 from app.services.organizations import get_organization
+from app.services.round_pairs import store_pairs
 from app.services.webhooks import emit_assessment
 
 
@@ -225,6 +226,7 @@ def submit(
         f = catalog.get(a.instrument_id, a.instrument_version)
         assert f is not None  # the catalog is checked against the database at start
         _submit_draft(session, principal, f, a)
+        store_pairs(session, catalog, a.id)
     return a
 
 

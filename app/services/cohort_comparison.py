@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 from sqlalchemy import and_, func, select
@@ -16,25 +16,18 @@ from sqlalchemy.orm import Session, aliased
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Organization
 from app.domain.cohort import Change, CohortComparison, OrgPair, RoundStats, compare_cohort
-from app.domain.comparison import LeftOut, common_answers, rescore_on
+from app.domain.comparison import LeftOut, rescore_on
 from app.domain.errors import Invalid
 from app.domain.instrument import Method
 from app.domain.rounding import rounded_flat, rounded_numbers
-from app.domain.scoring import AnswerValue, Score, score
 from app.services.analysis import SCORED, improvement_rule, left_out_json, titles_of
 from app.services.assessment_reads import answers_of_many
 from app.services.collector import collector_paused
 from app.services.keys import Principal
 from app.services.organizations import get_cohort
+from app.services.round_pairs import Flat, Numbers, flat, flat_score, pair_numbers, stored_pairs
+from app.services.round_pairs import Side as Scored
 from app.services.scores import ANSWERED
-
-
-class Side(NamedTuple):
-    """One organization's scored assessment in one round of a cohort comparison (a named
-    tuple: a national comparison makes 20,000, and a frozen dataclass costs ~2 µs each)."""
-
-    assessment_id: uuid.UUID
-    instrument_version: str
 
 
 @dataclass(frozen=True)
@@ -54,10 +47,7 @@ class CohortResult:
     # ... with a round on a version the latest does not supersede: left out
     not_comparable: list[str] = field(default_factory=list)
     # each organization's assessment per round label
-    sides: dict[str, dict[str, Side]] = field(default_factory=dict)
-
-
-_Row = tuple[str, uuid.UUID, dict[str, Any]]  # version, assessment id, stored summary
+    sides: dict[str, dict[str, Scored]] = field(default_factory=dict)
 
 
 def compare_cohort_rounds(
@@ -143,6 +133,7 @@ def _compare(
                 Assessment.instrument_version,
                 Assessment.id,
                 AssessmentScore.summary,
+                AssessmentScore.computed_at,
             )
             .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
             .join(CohortMember, CohortMember.organization_id == Assessment.organization_id)
@@ -157,62 +148,85 @@ def _compare(
         )
         .all()
     )
-    by_org: dict[uuid.UUID, dict[str, _Row]] = {}
+    # organizations are keyed by their id's integer below: a UUID's hash is a Python method,
+    # and a national cohort looks organizations up some 200,000 times
+    by_org: dict[int, dict[str, Scored]] = {}
     versions: set[str] = set()
-    for org_id, round_label, version, assessment_id, summary in rows:
-        by_org.setdefault(org_id, {})[round_label] = (version, assessment_id, summary)
+    for org_id, round_label, version, assessment_id, summary, scored_at in rows:
+        by_org.setdefault(org_id.int, {})[round_label] = Scored(
+            version, assessment_id, summary, scored_at
+        )
         versions.add(version)
     instrument = latest.instrument
     keys = ["overall", *(d.key for d in instrument.dimensions)]
     # an organization whose rounds are on the latest version and answered the same items keeps
     # its stored scores; the others are scored again from their answers
     same = _same_items(session, by_org, baseline, endline) if baseline != endline else set()
-    numbers: dict[uuid.UUID, dict[str, dict[str, float | None]]] = {}
+    numbers: dict[int, dict[str, Flat]] = {}
     for oid, sides in by_org.items():
-        if all(v == instrument.version for v, _, _ in sides.values()) and (
+        if all(s.instrument_version == instrument.version for s in sides.values()) and (
             len(sides) < 2 or oid in same
         ):
-            numbers[oid] = {r: _flat(summary) for r, (_, _, summary) in sides.items()}
+            numbers[oid] = {r: flat(s.summary) for r, s in sides.items()}
     again = {oid: sides for oid, sides in by_org.items() if oid not in numbers}
-    answers = answers_of_many(session, [r[1] for sides in again.values() for r in sides.values()])
-    left_out: dict[uuid.UUID, tuple[LeftOut, ...]] = {}
-    rescored: list[uuid.UUID] = []
-    not_comparable: list[uuid.UUID] = []
+    both = {
+        oid: (sides[baseline], sides[endline])
+        for oid, sides in again.items()
+        if baseline != endline and baseline in sides and endline in sides
+    }
+    # the numbers of both rounds made when they were scored (``round_pairs``), where stored
+    # and up to date; the other organizations' rounds are compared here, from their answers
+    stored = stored_pairs(session.connection(), instrument.version, both)
+    answers = answers_of_many(
+        session,
+        [
+            s.assessment_id
+            for oid, sides in again.items()
+            if oid not in stored
+            for s in sides.values()
+        ],
+    )
+    left_out: dict[int, tuple[LeftOut, ...]] = {}
+    rescored: list[int] = []
+    not_comparable: list[int] = []
     for oid, sides in again.items():
         labels = [r for r in (baseline, endline) if r in sides][: len(sides)]
-        on_latest = all(v == instrument.version for v, _, _ in sides.values())
-        files = [catalog.get(instrument_id, sides[r][0]) for r in labels]
-        given = [
-            (f.instrument, answers[sides[r][1]]) for f, r in zip(files, labels, strict=True) if f
-        ]
-        flats: list[dict[str, float | None]] | None = None
-        if len(given) == 2:
-            common = common_answers(instrument, given[0], given[1])
-            if common is not None:
-                flats = [
-                    _on_common(latest, sides[r], kept, answers)
-                    for r, kept in zip(labels, (common.baseline, common.endline), strict=True)
-                ]
-                left_out[oid] = common.left_out
-        elif len(given) == len(labels):
-            scores = rescore_on(instrument, latest.compiled, given)
-            flats = None if scores is None else [_flat_score(sc) for sc in scores]
+        made: Numbers | None = None
+        flats: list[Flat] | None = None
+        if oid in both:
+            made = (
+                stored[oid] if oid in stored else pair_numbers(catalog, latest, *both[oid], answers)
+            )
+            if made is not None:
+                flats = [made[0], made[1]]
+                left_out[oid] = made[2]
+        else:
+            files = [catalog.get(instrument_id, sides[r].instrument_version) for r in labels]
+            given = [
+                (f.instrument, answers[sides[r].assessment_id])
+                for f, r in zip(files, labels, strict=True)
+                if f
+            ]
+            if len(given) == len(labels):
+                scores = rescore_on(instrument, latest.compiled, given)
+                flats = None if scores is None else [flat_score(sc) for sc in scores]
         if flats is None:
             not_comparable.append(oid)
             continue
-        if not on_latest:
+        if not all(s.instrument_version == instrument.version for s in sides.values()):
             rescored.append(oid)
         numbers[oid] = dict(zip(labels, flats, strict=True))
-    text = {oid: str(oid) for oid, _, _ in members}  # each id made a string once
+    text = {oid.int: str(oid) for oid, _, _ in members}  # each id made a string once
+    none: dict[str, Flat] = {}
     pairs = [
         OrgPair(
-            text[oid],
+            text[key],
             name,
-            numbers.get(oid, {}).get(baseline, {}),
-            numbers.get(oid, {}).get(endline, {}),
-            left_out.get(oid, ()),
+            (found := numbers.get(key, none)).get(baseline, {}),
+            found.get(endline, {}),
+            left_out.get(key, ()),
         )
-        for oid, name, _ in members
+        for key, name in ((oid.int, name) for oid, name, _ in members)
     ]
     scales = list(instrument.scales.values())
     comparison = compare_cohort(
@@ -230,47 +244,41 @@ def _compare(
         latest,
         baseline,
         endline,
-        {text[oid]: name for oid, name, _ in members},
-        {text[oid]: ext for oid, _, ext in members},
+        {text[oid.int]: name for oid, name, _ in members},
+        {text[oid.int]: ext for oid, _, ext in members},
         comparison,
         pairs,
         len(versions) > 1 or bool(versions - {instrument.version}),
-        sorted(str(o) for o in rescored),
-        sorted(str(o) for o in not_comparable),
-        {
-            text[oid]: {r: Side(a_id, v) for r, (v, a_id, _) in sides.items()}
-            for oid, sides in by_org.items()
-            if oid in numbers
-        },
+        sorted(text[o] for o in rescored),
+        sorted(text[o] for o in not_comparable),
+        {text[oid]: sides for oid, sides in by_org.items() if oid in numbers},
     )
 
 
 def _same_items(
     session: Session,
-    by_org: dict[uuid.UUID, dict[str, _Row]],
+    by_org: dict[int, dict[str, Scored]],
     baseline: str,
     endline: str,
-) -> set[uuid.UUID]:
+) -> set[int]:
     """The organizations whose baseline and endline answered the same items: the digests of the
     items answered, stored with each score (``answered_digest``), are equal. Scores stored
     without one (before it was recorded) are counted in the database instead."""
-    same: set[uuid.UUID] = set()
-    pairs: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID]] = {}
+    same: set[int] = set()
+    pairs: dict[int, tuple[uuid.UUID, uuid.UUID]] = {}
     for oid, sides in by_org.items():
         if baseline in sides and endline in sides:
-            (_, b_id, b), (_, e_id, e) = sides[baseline], sides[endline]
-            digests = (b or {}).get(ANSWERED), (e or {}).get(ANSWERED)
+            b, e = sides[baseline], sides[endline]
+            digests = (b.summary or {}).get(ANSWERED), (e.summary or {}).get(ANSWERED)
             if None not in digests:
                 if digests[0] == digests[1]:
                     same.add(oid)
             else:
-                pairs[oid] = (b_id, e_id)
+                pairs[oid] = (b.assessment_id, e.assessment_id)
     return same | _counted_same(session, pairs) if pairs else same
 
 
-def _counted_same(
-    session: Session, pairs: dict[uuid.UUID, tuple[uuid.UUID, uuid.UUID]]
-) -> set[uuid.UUID]:
+def _counted_same(session: Session, pairs: dict[int, tuple[uuid.UUID, uuid.UUID]]) -> set[int]:
     """``_same_items`` of pairs without stored digests, counted in the database (two aggregates,
     not every answer): answered in both == answered in each."""
     ids = [a for pair in pairs.values() for a in pair]
@@ -284,8 +292,9 @@ def _counted_same(
     )
     x, y = aliased(Answer), aliased(Answer)
     ax, ay = aliased(Assessment), aliased(Assessment)
-    both = dict(
-        session.execute(
+    both = {
+        org.int: n
+        for org, n in session.execute(
             select(ax.organization_id, func.count())
             .select_from(x)
             .join(ax, ax.id == x.assessment_id)
@@ -300,40 +309,11 @@ def _counted_same(
                 y.value.is_not(None),
             )
             .group_by(ax.organization_id)
-        ).all()
-    )
+        )
+    }
     return {
         oid for oid, (b, e) in pairs.items() if each.get(b, 0) == each.get(e, 0) == both.get(oid, 0)
     }
-
-
-def _flat(summary: dict[str, Any] | None) -> dict[str, float | None]:
-    """A stored score summary as the cohort comparison reads it: overall and each dimension."""
-    if not summary:
-        return {}
-    return {"overall": summary["overall"], **summary["dimensions"]}
-
-
-def _on_common(
-    latest: InstrumentFile,
-    side: _Row,
-    kept: dict[str, AnswerValue],
-    answers: Mapping[uuid.UUID, Mapping[str, AnswerValue]],
-) -> dict[str, float | None]:
-    """One round's numbers on the items answered in both rounds (``kept``: its answers with the
-    items the other round did not answer made N/A). When that leaves its answers as they are
-    (the other round answered all its items, and what only the other round answered is N/A
-    here already) and it is on the version compared on, its stored score is the score of these
-    very answers: it is read, not made again (in a cohort, one side of most such pairs)."""
-    version, assessment_id, summary = side
-    if summary and version == latest.instrument.version and kept == answers[assessment_id]:
-        return _flat(summary)
-    return _flat_score(score(latest.compiled, kept))
-
-
-def _flat_score(result: Score) -> dict[str, float | None]:
-    """``_flat`` of the summary ``score_summary`` would make of ``result``, made directly."""
-    return {"overall": result.overall.score, **{d.key: d.score for d in result.dimensions}}
 
 
 def cohort_json(r: CohortResult) -> dict[str, Any]:

@@ -7,6 +7,7 @@ final one), scores it once and submits it when it is complete enough.
 
 from __future__ import annotations
 
+import uuid
 from collections import deque
 from collections.abc import Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -40,6 +41,7 @@ from app.services.filenames import safe_filename
 from app.services.keys import Principal
 from app.services.metrics import IMPORTS
 from app.services.organizations import OrgData, create_organization_in_transaction
+from app.services.round_pairs import store_pairs
 from app.services.uploads import Upload, UploadRejected
 from app.services.webhooks import emit
 from app.services.workbook_covers import cover_problems
@@ -254,6 +256,9 @@ def import_filled(
             )
             if dry_run:
                 raise _DryRun
+            if result.scored and not result.organization_created and result.assessment_id:
+                # its pairs with the organization's other rounds (a new one has none)
+                store_pairs(session, catalog, uuid.UUID(result.assessment_id))
     except _DryRun:
         # what a dry run made was rolled back: never hand out the id of a row that does not exist
         if result.status in ("created", "revised"):
