@@ -27,10 +27,10 @@ from datetime import datetime
 from itertools import combinations
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ARRAY, Connection, Uuid, any_, bindparam, delete, or_, select
+from sqlalchemy import ARRAY, Connection, Uuid, and_, any_, bindparam, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, AssessmentScore, RoundPair
@@ -249,58 +249,57 @@ _COLUMNS = ("compared_on", "engine_version", "first_scored_at", "second_scored_a
 
 def store_pairs(session: Session, catalog: Catalog, assessment_id: uuid.UUID) -> int:
     """The pairs of an assessment just scored with each other current scored round of its
-    organization and instrument, made and stored in the caller's transaction; the pairs stored
-    for it before are dropped. Returns how many were stored."""
+    organization and instrument, made and stored in the caller's transaction (over those
+    stored before). Returns how many were stored.
+
+    One query when there is nothing to pair (an organization's first round). A pair stored for
+    an earlier score of the assessment names that score's time, so no read uses it again."""
     connection = session.connection()
-    a = connection.execute(
+    one = aliased(Assessment)
+    rounds = connection.execute(
         select(
+            Assessment.id,
             Assessment.organization_id,
             Assessment.instrument_id,
-            Assessment.round,
             Assessment.instrument_version,
-            Assessment.is_current,
             AssessmentScore.summary,
             AssessmentScore.computed_at,
         )
         .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
-        .where(Assessment.id == assessment_id)
-    ).one_or_none()
-    if a is not None:
-        # the rounds of one organization scored at once take turns here: each rewrites the
-        # pairs it shares with the others, and row locks taken in two orders could deadlock
-        serialize_on(session, "round-pairs", a.organization_id)
-    connection.execute(
-        delete(RoundPair).where(
-            or_(RoundPair.first_id == assessment_id, RoundPair.second_id == assessment_id)
+        .join(
+            one,
+            and_(
+                one.organization_id == Assessment.organization_id,
+                one.instrument_id == Assessment.instrument_id,
+            ),
         )
-    )
-    latest = None if a is None or not a.is_current else catalog.latest(a.instrument_id)
-    if a is None or latest is None:
-        return 0
-    scored = Side(a.instrument_version, assessment_id, a.summary, a.computed_at)
-    others = [
-        Side(*row)
-        for row in connection.execute(
-            select(
-                Assessment.instrument_version,
-                Assessment.id,
-                AssessmentScore.summary,
-                AssessmentScore.computed_at,
-            )
-            .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
-            .where(
-                Assessment.organization_id == a.organization_id,
-                Assessment.instrument_id == a.instrument_id,
-                Assessment.is_current.is_(True),
-                Assessment.status.in_(SCORED),
-                Assessment.round != a.round,
-            )
+        .where(
+            one.id == assessment_id,
+            Assessment.is_current.is_(True),
+            Assessment.status.in_(SCORED),
+        )
+    ).all()
+    mine = next((r for r in rounds if r.id == assessment_id), None)
+    latest = None if mine is None else catalog.latest(mine.instrument_id)
+    if mine is None or latest is None:
+        return 0  # not a current scored round
+    scored = Side(mine.instrument_version, mine.id, mine.summary, mine.computed_at)
+    compared_on = latest.instrument.version
+    todo = [
+        other
+        for r in rounds
+        if r.id != assessment_id
+        and needs_pair(
+            compared_on,
+            scored,
+            other := Side(r.instrument_version, r.id, r.summary, r.computed_at),
         )
     ]
-    compared_on = latest.instrument.version
-    todo = [o for o in others if needs_pair(compared_on, scored, o)]
     if not todo:
         return 0
+    # the rounds of one organization scored at once take turns here: each rewrites the pairs it
+    # shares with the others, and row locks taken in two orders could deadlock
+    serialize_on(session, "round-pairs", mine.organization_id)
     answers = answers_of_many(session, [assessment_id, *(o.assessment_id for o in todo)])
     _upsert(session, [_row(catalog, latest, scored, o, answers) for o in todo])
     return len(todo)
