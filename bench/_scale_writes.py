@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.catalog import Catalog
 from app.services.imports import Upload
 from app.services.keys import Principal
-from app.services.round_pairs import refresh_pairs
+from app.services.round_pairs import refresh_pairs, refresh_pairs_in_processes
 from app.services.scores import ENGINE_VERSION
 from app.services.stale_scores import refresh_in_processes, refresh_stale_scores
 
@@ -103,10 +103,14 @@ def rescore(
         f"bare: reading all {n_answers:,} answers takes {bare_read:.1f} s"
     )
     # then, as `oca serve` does, the round pairs of the scores just made
-    with sm() as session:
-        t = time.perf_counter()
-        paired = refresh_pairs(session, catalog)
-        pair_seconds = time.perf_counter() - t
+    t = time.perf_counter()
+    if processes > 1:
+        assert instruments is not None
+        paired = refresh_pairs_in_processes(url, instruments, processes)
+    else:
+        with sm() as session:
+            paired = refresh_pairs(session, catalog)
+    pair_seconds = time.perf_counter() - t
     total = seconds + pair_seconds
     print(
         f"  then {paired:,} round pairs made again in {pair_seconds:.1f} s: "

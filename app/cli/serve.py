@@ -44,7 +44,7 @@ def serve(
     """Migrate the database, check instrument files, then serve the API with uvicorn."""
     import uvicorn
 
-    from app.services.round_pairs import refresh_pairs
+    from app.services.round_pairs import refresh_pairs_in_processes
     from app.services.stale_scores import refresh_in_processes, stale_score_ids
 
     settings = read_settings()
@@ -66,8 +66,9 @@ def serve(
             )
         # the rounds' pairs a cohort comparison reads: those of the scores just made, and all
         # of them when a new version of an instrument came with this release
-        with session_scope(settings, create=False, migrate_first=False) as session:
-            paired = refresh_pairs(session, catalog)
+        paired = refresh_pairs_in_processes(
+            settings.effective_database_url, settings.instruments_dir, os.cpu_count() or 1
+        )
     if recomputed:
         err.print(f"recomputed {recomputed} stored score(s) made by an older engine")
     if paired:

@@ -20,11 +20,14 @@ So a stored pair can make a read faster, never different.
 
 from __future__ import annotations
 
+import multiprocessing
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
-from itertools import combinations
+from itertools import combinations, repeat
+from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import ARRAY, Connection, Uuid, and_, any_, bindparam, delete, or_, select
@@ -32,9 +35,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
-from app.catalog import Catalog, InstrumentFile
+from app.catalog import Catalog, InstrumentFile, load_catalog
 from app.db.models import Assessment, AssessmentScore, RoundPair
-from app.db.session import serialize_on, write_transaction
+from app.db.session import make_engine, serialize_on, write_transaction
 from app.domain.comparison import LeftOut, common_answers
 from app.domain.scoring import AnswerValue, Score, score
 from app.services.analysis import SCORED
@@ -305,12 +308,21 @@ def store_pairs(session: Session, catalog: Catalog, assessment_id: uuid.UUID) ->
     return len(todo)
 
 
-def refresh_pairs(session: Session, library: Catalog, workspace_id: uuid.UUID | None = None) -> int:
+def refresh_pairs(
+    session: Session,
+    library: Catalog,
+    workspace_id: uuid.UUID | None = None,
+    *,
+    share: tuple[int, int] | None = None,
+) -> int:
     """Every pair of current scored rounds that is missing or out of date made and stored, for
     every workspace or one (each with its own catalog), in batches of their own transactions;
-    pairs of rounds no longer current or scored are dropped. Returns how many were stored."""
-    _drop_unused(session, workspace_id)
-    todo = list(_out_of_date(session, library, workspace_id))
+    pairs of rounds no longer current or scored are dropped. ``share`` (k, n): only the
+    organizations whose id is k modulo n (one of n processes; ``refresh_in_processes``), and
+    nothing dropped. Returns how many were stored."""
+    if share is None:
+        _drop_unused(session, workspace_id)
+    todo = list(_out_of_date(session, library, workspace_id, share))
     session.rollback()  # end the reads: the writes follow
     for start in range(0, len(todo), BATCH):
         batch = todo[start : start + BATCH]
@@ -359,7 +371,10 @@ def _drop_unused(session: Session, workspace_id: uuid.UUID | None) -> None:
 
 
 def _out_of_date(
-    session: Session, library: Catalog, workspace_id: uuid.UUID | None
+    session: Session,
+    library: Catalog,
+    workspace_id: uuid.UUID | None,
+    share: tuple[int, int] | None = None,
 ) -> Iterable[tuple[Catalog, InstrumentFile, Side, Side]]:
     """The pairs to make, each with its workspace's catalog and the version compared on; the
     sides carry only the digest of the items answered (their summaries are read per batch)."""
@@ -385,8 +400,8 @@ def _out_of_date(
         groups[ws, org, instrument_id].append(Side(version, a_id, summary, at))
     stored = _stored_bases(session, workspace_id)
     catalogs: dict[uuid.UUID, Catalog] = {}
-    for (ws, _, instrument_id), sides in groups.items():
-        if len(sides) < 2:
+    for (ws, org, instrument_id), sides in groups.items():
+        if len(sides) < 2 or (share is not None and org.int % share[1] != share[0]):
             continue
         catalog = catalogs.get(ws) or catalogs.setdefault(
             ws, workspace_catalog(session, library, ws)
@@ -422,3 +437,44 @@ def _stored_bases(
         (first, second): (on, engine, first_at, second_at)
         for first, second, on, engine, first_at, second_at in session.connection().execute(query)
     }
+
+
+def refresh_pairs_in_processes(
+    database_url: str, instruments: Path, processes: int, *, min_share: int = 2 * BATCH
+) -> int:
+    """``refresh_pairs`` for every workspace, shared among ``processes`` spawned processes by
+    organization (as ``refresh_in_processes`` shares the scores; scoring is Python's work, one
+    core each), when there is enough to share: this process first drops the unused pairs and
+    counts what is out of date, and does it alone below ``min_share`` pairs per process (the
+    usual start, with nothing or a few to make) or on an in-memory SQLite database."""
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            library = load_catalog(instruments)
+            _drop_unused(session, None)
+            todo = sum(1 for _ in _out_of_date(session, library, None))
+            session.rollback()
+            memory = ":memory:" in database_url or "mode=memory" in database_url
+            if processes <= 1 or todo < processes * min_share or memory:
+                return refresh_pairs(session, library, share=(0, 1)) if todo else 0
+    finally:
+        engine.dispose()
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=spawn) as pool:
+        return sum(
+            pool.map(
+                _refresh_share,
+                repeat(database_url),
+                repeat(instruments),
+                [(k, processes) for k in range(processes)],
+            )
+        )
+
+
+def _refresh_share(database_url: str, instruments: Path, share: tuple[int, int]) -> int:
+    engine = make_engine(database_url)
+    try:
+        with Session(engine) as session:
+            return refresh_pairs(session, load_catalog(instruments), share=share)
+    finally:
+        engine.dispose()

@@ -9,14 +9,14 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
 from app.db.models import RoundPair
 from app.excel import Prefill, build_template
-from app.services.round_pairs import refresh_pairs
+from app.services.round_pairs import refresh_pairs, refresh_pairs_in_processes
 from tests.api.factories import (
     add_member,
     answers_for,
@@ -28,6 +28,7 @@ from tests.api.factories import (
     ok,
     scored,
 )
+from tests.conftest import INSTRUMENTS
 
 
 def _cohort(tenant: Any) -> tuple[str, dict[str, str], dict[str, tuple[str, str]]]:
@@ -237,3 +238,27 @@ def _dimensions(comparison: dict[str, Any]) -> list[str]:
 
 def _org(comparison: dict[str, Any], name: str) -> dict[str, Any]:
     return next(o for o in comparison["organizations"] if o["name"] == name)
+
+
+def test_pairs_are_made_again_on_every_core_as_oca_serve_does(
+    tenant: Any, engine: Engine, session: Session, database_url: str
+) -> None:
+    """``refresh_pairs_in_processes`` (what ``oca serve`` runs at start) shares the pairs among
+    spawned processes: they, not this process, write them, and write what submitting wrote."""
+    _, _, rounds = _cohort(tenant)
+    ids = [i for pair in rounds.values() for i in pair]
+    submitted = _pairs_of(session, ids)
+    _forget(engine, ids)
+    here: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        here.append(sql)
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        made = refresh_pairs_in_processes(database_url, INSTRUMENTS, 2, min_share=1)
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert made >= 2
+    assert not [s for s in here if "INSERT INTO round_pair" in s], here
+    assert _pairs_of(session, ids) == submitted
