@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -36,6 +37,22 @@ INSTRUMENTS = REPO_ROOT / "instruments"
 # (app.excel.reader.READER_ENV; tests/excel/test_fast_reader.py has the targeted cases)
 os.environ.setdefault("OCA_EXCEL_READER", "compare")
 DATA = Path(__file__).parent / "data"
+
+
+@contextmanager
+def statements_sent(target: Any = Engine) -> Iterator[list[str]]:
+    """The SQL sent meanwhile through ``target``: one engine, or by default every engine of this
+    process (the ``Engine`` class), e.g. to show that spawned processes did some work."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        seen.append(sql)
+
+    event.listen(target, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(target, "before_cursor_execute", record)
 
 
 def _reset_postgres(url: str) -> None:

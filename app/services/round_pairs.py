@@ -56,6 +56,16 @@ _FLIP = {
 BATCH = 500  # pairs made and written per transaction by ``refresh_pairs``
 _IN = 10_000  # ids per IN list
 K = TypeVar("K")
+# a stored pair's rounds, and what it was made from: the version compared on, the engine and the
+# time of each round's stored score
+_KEY_AND_BASIS = (
+    RoundPair.first_id,
+    RoundPair.second_id,
+    RoundPair.compared_on,
+    RoundPair.engine_version,
+    RoundPair.first_scored_at,
+    RoundPair.second_scored_at,
+)
 
 
 class Side(NamedTuple):
@@ -163,15 +173,7 @@ def stored_pairs(
     for start in range(0, len(keys), _IN):
         chunk = keys[start : start + _IN]
         rows = connection.execute(
-            select(
-                RoundPair.first_id,
-                RoundPair.second_id,
-                RoundPair.compared_on,
-                RoundPair.engine_version,
-                RoundPair.first_scored_at,
-                RoundPair.second_scored_at,
-                RoundPair.numbers,
-            ).where(
+            select(*_KEY_AND_BASIS, RoundPair.numbers).where(
                 _among(RoundPair.first_id, [uuid.UUID(int=f) for f, _ in chunk], postgres),
                 _among(RoundPair.second_id, [uuid.UUID(int=s) for _, s in chunk], postgres),
             )
@@ -421,14 +423,7 @@ def _stored_bases(
     session: Session, workspace_id: uuid.UUID | None
 ) -> dict[tuple[uuid.UUID, uuid.UUID], tuple[str, int, datetime, datetime]]:
     """What each stored pair (of the workspace) was made from."""
-    query = select(
-        RoundPair.first_id,
-        RoundPair.second_id,
-        RoundPair.compared_on,
-        RoundPair.engine_version,
-        RoundPair.first_scored_at,
-        RoundPair.second_scored_at,
-    )
+    query = select(*_KEY_AND_BASIS)
     if workspace_id is not None:
         query = query.join(Assessment, Assessment.id == RoundPair.first_id).where(
             Assessment.workspace_id == workspace_id

@@ -9,7 +9,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ from tests.api.factories import (
     ok,
     scored,
 )
-from tests.conftest import INSTRUMENTS
+from tests.conftest import INSTRUMENTS, statements_sent
 
 
 def _cohort(tenant: Any) -> tuple[str, dict[str, str], dict[str, tuple[str, str]]]:
@@ -249,16 +249,8 @@ def test_pairs_are_made_again_on_every_core_as_oca_serve_does(
     ids = [i for pair in rounds.values() for i in pair]
     submitted = _pairs_of(session, ids)
     _forget(engine, ids)
-    here: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        here.append(sql)
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
+    with statements_sent() as here:
         made = refresh_pairs_in_processes(database_url, INSTRUMENTS, 2, min_share=1)
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
     assert made >= 2
     assert not [s for s in here if "INSERT INTO round_pair" in s], here
     assert _pairs_of(session, ids) == submitted

@@ -6,12 +6,10 @@ from __future__ import annotations
 import random
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, Text, cast, event, select, update
+from sqlalchemy import Engine, Text, cast, select, update
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
@@ -22,21 +20,7 @@ from app.services.instruments import sync_catalog
 from app.services.keys import authenticate, create_key
 from app.services.scores import ENGINE_VERSION
 from app.services.stale_scores import refresh_in_processes, refresh_stale_scores
-from tests.conftest import INSTRUMENTS
-
-
-@contextmanager
-def statements(engine: Engine) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        seen.append(sql)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from tests.conftest import INSTRUMENTS, statements_sent
 
 
 def _scored(session: Session, catalog: Catalog, n: int) -> list[uuid.UUID]:
@@ -87,7 +71,7 @@ def test_stale_scores_are_recomputed_in_a_few_queries_per_batch(
     session.commit()
     session.expunge_all()
 
-    with statements(engine) as seen:
+    with statements_sent(engine) as seen:
         done = refresh_stale_scores(session, catalog)
 
     assert done >= 12
@@ -164,16 +148,8 @@ def test_rescoring_shared_among_processes_stores_what_submitting_stored(
     )
     session.commit()
 
-    here: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        here.append(sql)
-
-    event.listen(Engine, "before_cursor_execute", record)
-    try:
+    with statements_sent() as here:
         done = refresh_in_processes(database_url, INSTRUMENTS, 2, min_share=1)
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
 
     assert done >= 6
     assert not [s for s in here if s.lstrip().upper().startswith("UPDATE")], here
