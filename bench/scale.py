@@ -209,9 +209,8 @@ class Bench:
     # in-process: what the route does, with a session of its own (as json_read gives it)
     def cohort(self, cohort_id: uuid.UUID) -> bytes:
         with self.sm() as s:
-            return cohort_comparison.comparison_text(
-                s, self.principal, self.catalog, cohort_id, "oca", "baseline", "endline", None
-            )
+            asked = cohort_comparison.RoundsAsked(cohort_id, "oca")
+            return cohort_comparison.comparison_text(s, self.principal, self.catalog, asked)
 
     def series(self, org: uuid.UUID) -> str:
         with self.sm() as s:

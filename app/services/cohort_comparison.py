@@ -50,15 +50,20 @@ class CohortResult:
     sides: dict[str, dict[str, Scored]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RoundsAsked:
+    """Which comparison of a cohort is asked for: two rounds of an instrument, and the
+    improvement rule's threshold when it is not the instrument's own."""
+
+    cohort_id: uuid.UUID
+    instrument_id: str
+    baseline: str = "baseline"
+    endline: str = "endline"
+    threshold: float | None = None
+
+
 def compare_cohort_rounds(
-    session: Session,
-    principal: Principal,
-    catalog: Catalog,
-    cohort_id: uuid.UUID,
-    instrument_id: str,
-    baseline: str,
-    endline: str,
-    threshold: float | None,
+    session: Session, principal: Principal, catalog: Catalog, asked: RoundsAsked
 ) -> CohortResult:
     """Every member's baseline and endline on the latest version, compared (``compare_cohort``).
 
@@ -66,27 +71,16 @@ def compare_cohort_rounds(
     organization comparison is); its stored scores are used as they are when nothing is left out
     and both rounds are on the latest version, otherwise both rounds are scored again."""
     with collector_paused():
-        return _compare(
-            session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
-        )
+        return _compare(session, principal, catalog, asked)
 
 
 def comparison_text(
-    session: Session,
-    principal: Principal,
-    catalog: Catalog,
-    cohort_id: uuid.UUID,
-    instrument_id: str,
-    baseline: str,
-    endline: str,
-    threshold: float | None,
+    session: Session, principal: Principal, catalog: Catalog, asked: RoundsAsked
 ) -> bytes:
     """``compare_cohort_rounds`` as the API sends it: ``cohort_json``, rounded and serialized,
     all without the garbage collector walking the answer while it is built (``collector``)."""
     with collector_paused():
-        result = compare_cohort_rounds(
-            session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
-        )
+        result = compare_cohort_rounds(session, principal, catalog, asked)
         # = as_json(cohort_json(result)), the same bytes: each organization's scores are rounded
         # as they are made, so the rounding walk skips the 10,000s of dicts around them, and the
         # bytes go out as they are (a national answer is tens of MB: no str made of them)
@@ -101,15 +95,10 @@ def comparison_text(
 
 
 def _compare(
-    session: Session,
-    principal: Principal,
-    catalog: Catalog,
-    cohort_id: uuid.UUID,
-    instrument_id: str,
-    baseline: str,
-    endline: str,
-    threshold: float | None,
+    session: Session, principal: Principal, catalog: Catalog, asked: RoundsAsked
 ) -> CohortResult:
+    cohort_id, instrument_id, threshold = asked.cohort_id, asked.instrument_id, asked.threshold
+    baseline, endline = asked.baseline, asked.endline
     cohort = get_cohort(session, principal, cohort_id)
     members = list(
         session.execute(

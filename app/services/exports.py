@@ -25,7 +25,7 @@ from app.excel import (
 )
 from app.services.analysis import series
 from app.services.assessment_reads import answers_of, answers_of_many, get_assessment
-from app.services.cohort_comparison import cohort_json, compare_cohort_rounds
+from app.services.cohort_comparison import RoundsAsked, cohort_json, compare_cohort_rounds
 from app.services.filenames import safe_filename
 from app.services.keys import Principal
 from app.services.organizations import get_cohort, get_organization
@@ -104,17 +104,11 @@ def cohort_workbook(
     session: Session,
     principal: Principal,
     catalog: Catalog,
-    cohort_id: uuid.UUID,
-    instrument_id: str,
-    baseline: str,
-    endline: str,
-    threshold: float | None,
+    asked: RoundsAsked,
     lang: str,
 ) -> tuple[str, bytes]:
     """A row per organization (baseline, endline, delta), a summary, native charts."""
-    result = compare_cohort_rounds(
-        session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
-    )
+    result = compare_cohort_rounds(session, principal, catalog, asked)
     rows = [
         CohortRow(
             p.organization_id,
@@ -127,7 +121,10 @@ def cohort_workbook(
         for p in result.pairs
     ]
     data = export_cohort(result.instrument.instrument, cohort_json(result), rows, lang)
-    return safe_filename(instrument_id, baseline, endline, result.cohort_name, ext="xlsx"), data
+    name = safe_filename(
+        asked.instrument_id, asked.baseline, asked.endline, result.cohort_name, ext="xlsx"
+    )
+    return name, data
 
 
 def _file(catalog: Catalog, instrument_id: str, version: str | None) -> InstrumentFile:

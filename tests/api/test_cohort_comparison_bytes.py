@@ -10,7 +10,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
-from app.services.cohort_comparison import cohort_json, compare_cohort_rounds, comparison_text
+from app.services.cohort_comparison import (
+    RoundsAsked,
+    cohort_json,
+    compare_cohort_rounds,
+    comparison_text,
+)
 from app.services.scores import as_json
 from tests.api.factories import add_member, create_cohort, create_org, item_keys, scored
 
@@ -34,7 +39,7 @@ def test_the_route_sends_the_rounded_json_of_the_comparison_as_bytes(
     tenant: Any, session: Session, catalog: Catalog
 ) -> None:
     cohort_id = uuid.UUID(_cohort(tenant))
-    args = (session, tenant.principal, catalog, cohort_id, "oca", "baseline", "endline", None)
+    args = (session, tenant.principal, catalog, RoundsAsked(cohort_id, "oca"))
     sent = comparison_text(*args)
     session.rollback()
     assert isinstance(sent, bytes)

@@ -26,7 +26,7 @@ from app.api.schemas.common import Page
 from app.api.schemas.records import CohortCreate, CohortDetail, CohortRead, CohortUpdate, Membership
 from app.services import exports, indicators
 from app.services import organizations as svc
-from app.services.cohort_comparison import comparison_text
+from app.services.cohort_comparison import RoundsAsked, comparison_text
 from app.services.common import IdempotencyRequest, encode_cursor
 from app.services.scores import as_json
 
@@ -144,9 +144,8 @@ async def cohort_comparison(
     threshold: Threshold = None,
 ) -> Response:
     def compute(session: Session) -> bytes:
-        return comparison_text(
-            session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold
-        )
+        asked = RoundsAsked(cohort_id, instrument_id, baseline, endline, threshold)
+        return comparison_text(session, principal, catalog, asked)
 
     return await json_read(request, compute)
 
@@ -202,9 +201,8 @@ def cohort_comparison_export(
     threshold: Threshold = None,
     lang: Lang = "en",
 ) -> Response:
-    name, data = exports.cohort_workbook(
-        session, principal, catalog, cohort_id, instrument_id, baseline, endline, threshold, lang
-    )
+    asked = RoundsAsked(cohort_id, instrument_id, baseline, endline, threshold)
+    name, data = exports.cohort_workbook(session, principal, catalog, asked, lang)
     return xlsx_response(name, data)
 
 

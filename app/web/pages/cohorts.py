@@ -21,7 +21,7 @@ from app.domain.cohort import KeyStats
 from app.domain.errors import Invalid
 from app.domain.rounding import shown_change
 from app.services import analysis
-from app.services.cohort_comparison import CohortResult, compare_cohort_rounds
+from app.services.cohort_comparison import CohortResult, RoundsAsked, compare_cohort_rounds
 from app.services.common import latest_assessment_date
 from app.services.organizations import get_cohort, list_cohorts, list_organizations
 from app.services.plan_outcomes import CohortPlanOutcomes, cohort_actions, cohort_plan_outcomes
@@ -161,9 +161,8 @@ def build_cohort_report(
 ) -> CohortReport:
     catalog = page.catalog
     with db(page) as session:
-        r = compare_cohort_rounds(
-            session, page.who, catalog, cohort_id, instrument_id, first, last, None
-        )
+        asked = RoundsAsked(cohort_id, instrument_id, first, last)
+        r = compare_cohort_rounds(session, page.who, catalog, asked)
         paired = [
             (s[r.baseline].assessment_id, s[r.endline].assessment_id)
             for s in r.sides.values()
