@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -95,8 +96,27 @@ def rescore_all(session: Session, catalog: Catalog, *, write: bool) -> RescoreRe
                 continue
             checked += 1
             result = compute(f, a)
-            if score_payload(result, f.instrument) != stored.payload:
+            if not _stored_as_made(a, result, f, stored):
                 changed.append((str(a.id), stored.overall, result.overall.score))
                 if write:
                     store_score(session, f, a, result)
     return RescoreReport(checked, changed)
+
+
+def _stored_as_made(
+    a: Assessment, result: Score, f: InstrumentFile, stored: AssessmentScore
+) -> bool:
+    """Whether the stored score is what storing ``result`` would store: the payload, the
+    summary a cohort comparison reads, and the answer reads send as it is (but its time)."""
+    payload = score_payload(result, f.instrument)
+    if payload != stored.payload or score_summary(result, answers_of(a)) != stored.summary:
+        return False
+    if stored.rendered is None:
+        return True  # made before answers were stored rendered: reads render the payload
+    served, made = (
+        orjson.loads(text)
+        for text in (stored.rendered, render_score(a.id, stored.computed_at, payload))
+    )
+    served.pop("computed_at", None)
+    made.pop("computed_at")
+    return bool(served == made)

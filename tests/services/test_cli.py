@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -263,3 +264,32 @@ def test_workspace_sharing_is_shown_and_changed(env: dict[str, str], tmp_path: P
     with engine.connect() as c:
         assert c.scalar(select(Workspace.shares_scores).where(Workspace.name == "w3")) is True
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "tampered",
+    [
+        {"rendered": '{"assessment_id":"x","computed_at":"2024-01-01T00:00:00","overall":{}}'},
+        {"summary": {"overall": 9.99, "dimensions": {}}},
+    ],
+    ids=["what-reads-send", "what-comparisons-read"],
+)
+def test_rescore_checks_what_the_api_sends_and_comparisons_read(
+    env: dict[str, str], tmp_path: Path, tampered: dict[str, Any]
+) -> None:
+    """Not only the payload: the answer a read sends as it is, and the summary a cohort
+    comparison reads, are checked against the answers (and written again with --write)."""
+    assert run(env, "demo")[0] == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'oca.db'}")
+    with engine.begin() as c:
+        victim = c.scalar(select(AssessmentScore.assessment_id).limit(1))
+        c.execute(
+            update(AssessmentScore)
+            .where(AssessmentScore.assessment_id == victim)
+            .values(**tampered)
+        )
+    engine.dispose()
+    code, output = run(env, "rescore")
+    assert code == 3 and "1 differ" in output, output
+    assert run(env, "rescore", "--write")[0] == 0
+    assert "0 differ" in run(env, "rescore")[1]
