@@ -27,6 +27,7 @@ from app.services.assessment_reads import (
     get_assessment,
     performance_of,
 )
+from app.services.assessment_records import AssessmentRecord, get_record, record_of
 from app.services.assessment_scoring import compute, score_answers
 from app.services.assessment_steps import (
     answer_rows,
@@ -48,6 +49,7 @@ from app.services.common import (
     now,
     remember,
 )
+from app.services.instruments import resolve_instrument
 from app.services.keys import Principal
 from app.services.organizations import get_organization
 from app.services.webhooks import emit_assessment
@@ -69,32 +71,15 @@ class AssessmentData:
     source_sha256: str | None = None
 
 
-def resolve_instrument(catalog: Catalog, instrument_id: str, version: str | None) -> InstrumentFile:
-    """The pinned version (or the latest); unknown ones are invalid input, not a missing URL."""
-    f = catalog.latest(instrument_id) if version is None else catalog.get(instrument_id, version)
-    if f is None:
-        known = catalog.versions(instrument_id)
-        if not known:
-            raise Invalid(
-                f"unknown instrument '{instrument_id}'",
-                errors=[{"pointer": "/instrument_id", "detail": "unknown instrument"}],
-            )
-        raise Invalid(
-            f"instrument '{instrument_id}' has no version '{version}'; known: "
-            + ", ".join(v.instrument.version for v in known),
-            errors=[{"pointer": "/instrument_version", "detail": "unknown version"}],
-        )
-    return f
-
-
 def create_assessment(
     session: Session,
     principal: Principal,
     catalog: Catalog,
     data: AssessmentData,
     idempotency: IdempotencyRequest | None = None,
-) -> tuple[Assessment, bool]:
-    """Create a draft with answers; every problem is reported at once and nothing is written."""
+) -> tuple[AssessmentRecord, bool]:
+    """Create a draft with answers; every problem is reported at once and nothing is written.
+    The draft's record, and whether it was created (False: an Idempotency-Key replay)."""
     f = resolve_instrument(catalog, data.instrument_id, data.instrument_version)
     parsed = parse_answers(f.instrument, data.answers)  # raises AnswersInvalid (422)
     round_label = check_round(data.round)
@@ -102,7 +87,7 @@ def create_assessment(
     with write_transaction(session):
         replay = idempotent_replay(session, principal, idempotency)
         if replay is not None:
-            return get_assessment(session, principal, uuid.UUID(replay)), False
+            return get_record(session, principal, uuid.UUID(replay)), False
         try:
             org = get_organization(session, principal, data.organization_id)
         except NotFound:
@@ -147,7 +132,7 @@ def create_assessment(
                 "answers": len(parsed.values),
             },
         )
-    return a, True
+    return record_of(a), True
 
 
 def update_assessment(
@@ -158,7 +143,7 @@ def update_assessment(
     changes: dict[str, Any],
     answers: Sequence[RawAnswer] | None,
     if_match: str | None,
-) -> Assessment:
+) -> AssessmentRecord:
     check_assessed_on(changes.get("assessed_on"))
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
@@ -208,7 +193,7 @@ def update_assessment(
             a.updated_at = now()
             session.flush()
             audit(session, principal, "assessment.update", "assessment", a.id, diff)
-    return a
+    return record_of(a)
 
 
 def submit(
@@ -217,7 +202,7 @@ def submit(
     catalog: Catalog,
     assessment_id: uuid.UUID,
     if_match: str | None = None,
-) -> Assessment:
+) -> AssessmentRecord:
     """Check completeness (the overall score must be computable), score, and store the score."""
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
@@ -225,7 +210,7 @@ def submit(
         f = catalog.get(a.instrument_id, a.instrument_version)
         assert f is not None  # the catalog is checked against the database at start
         _submit_draft(session, principal, f, a)
-    return a
+    return record_of(a)
 
 
 def _submit_draft(
@@ -260,7 +245,7 @@ def _submit_draft(
 
 def finalize(
     session: Session, principal: Principal, assessment_id: uuid.UUID, if_match: str | None = None
-) -> Assessment:
+) -> AssessmentRecord:
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
         check_if_match(if_match, assessment_etag(a), required=False)
@@ -277,18 +262,18 @@ def finalize(
         session.flush()
         audit(session, principal, "assessment.finalize", "assessment", a.id, None)
         emit_assessment(session, a, "assessment.finalized")
-    return a
+    return record_of(a)
 
 
 def reopen(
     session: Session, principal: Principal, assessment_id: uuid.UUID, if_match: str | None = None
-) -> Assessment:
+) -> AssessmentRecord:
     """Submitted -> draft (the stored score is dropped until the next submit)."""
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
         check_if_match(if_match, assessment_etag(a), required=False)
         reopen_submitted(session, principal, a)
-    return a
+    return record_of(a)
 
 
 def create_revision(
@@ -298,7 +283,7 @@ def create_revision(
     assessment_id: uuid.UUID,
     answers: Sequence[RawAnswer] | None,
     changes: dict[str, Any],
-) -> Assessment:
+) -> AssessmentRecord:
     """A correction of a final assessment: a new draft revision linked to the one it replaces."""
     check_assessed_on(changes.get("assessed_on"))
     with write_transaction(session):
@@ -341,7 +326,7 @@ def create_revision(
             new.id,
             {"replaces": old.id, "revision": new.revision},
         )
-    return new
+    return record_of(new)
 
 
 # --- answers from a file (a workbook, a field submission) --------------------------------------

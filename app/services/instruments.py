@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import InstrumentVersion
 from app.db.session import write_transaction
-from app.domain.errors import NotFound
+from app.domain.errors import Invalid, NotFound
 
 
 class InstrumentChanged(Exception):
@@ -74,6 +74,24 @@ def version_row(session: Session, instrument_id: str, version: str) -> Instrumen
     if row is None:
         raise NotFound(f"instrument {instrument_id} version {version} is not loaded")
     return row
+
+
+def resolve_instrument(catalog: Catalog, instrument_id: str, version: str | None) -> InstrumentFile:
+    """The pinned version (or the latest); unknown ones are invalid input, not a missing URL."""
+    f = catalog.latest(instrument_id) if version is None else catalog.get(instrument_id, version)
+    if f is None:
+        known = catalog.versions(instrument_id)
+        if not known:
+            raise Invalid(
+                f"unknown instrument '{instrument_id}'",
+                errors=[{"pointer": "/instrument_id", "detail": "unknown instrument"}],
+            )
+        raise Invalid(
+            f"instrument '{instrument_id}' has no version '{version}'; known: "
+            + ", ".join(v.instrument.version for v in known),
+            errors=[{"pointer": "/instrument_version", "detail": "unknown version"}],
+        )
+    return f
 
 
 def get_file(catalog: Catalog, instrument_id: str, version: str) -> InstrumentFile:

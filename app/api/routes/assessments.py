@@ -115,7 +115,7 @@ def create_assessment(
     headers = {"Location": f"/v1/assessments/{a.id}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"
-    return read_assessment(records.record_of(a), status_code=201, headers=headers)
+    return read_assessment(a, status_code=201, headers=headers)
 
 
 @router.get("/assessments", summary="List assessments")
@@ -185,7 +185,7 @@ def update_assessment(
     a = svc.update_assessment(
         session, principal, catalog, assessment_id, changes, answers, if_match
     )
-    return read_assessment(records.record_of(a))
+    return read_assessment(a)
 
 
 @router.post(
@@ -202,7 +202,7 @@ def submit_assessment(
     if_match: IfMatch = None,
 ) -> Response:
     a = svc.submit(session, principal, catalog, assessment_id, if_match)
-    return read_assessment(records.record_of(a))
+    return read_assessment(a)
 
 
 @router.post(
@@ -217,9 +217,7 @@ def finalize_assessment(
     principal: PrincipalDep,
     if_match: IfMatch = None,
 ) -> Response:
-    return read_assessment(
-        records.record_of(svc.finalize(session, principal, assessment_id, if_match))
-    )
+    return read_assessment(svc.finalize(session, principal, assessment_id, if_match))
 
 
 @router.post(
@@ -234,9 +232,7 @@ def reopen_assessment(
     principal: PrincipalDep,
     if_match: IfMatch = None,
 ) -> Response:
-    return read_assessment(
-        records.record_of(svc.reopen(session, principal, assessment_id, if_match))
-    )
+    return read_assessment(svc.reopen(session, principal, assessment_id, if_match))
 
 
 @router.post(
@@ -255,9 +251,7 @@ def create_revision(
 ) -> Response:
     changes = body.model_dump(exclude_unset=True, exclude={"answers"})
     a = svc.create_revision(session, principal, catalog, assessment_id, _raw(body.answers), changes)
-    return read_assessment(
-        records.record_of(a), status_code=201, headers={"Location": f"/v1/assessments/{a.id}"}
-    )
+    return read_assessment(a, status_code=201, headers={"Location": f"/v1/assessments/{a.id}"})
 
 
 @router.get(
