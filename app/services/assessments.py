@@ -15,21 +15,20 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Assessment, Status
+from app.db.models import Status
 from app.db.session import write_transaction
-from app.domain.answers import ParsedAnswers, RawAnswer, parse_answers, stored_answers
-from app.domain.errors import Conflict, Invalid, NotFound
+from app.domain.answers import ParsedAnswers, RawAnswer, parse_answers
+from app.domain.errors import Conflict, Invalid
 from app.domain.scoring import AnswerValue, Score
 from app.services.assessment_reads import (
-    answer_values,
-    answers_of,
     assessment_etag,
     get_assessment,
     performance_of,
 )
-from app.services.assessment_records import AssessmentRecord, get_record, record_of
-from app.services.assessment_scoring import compute, score_answers
+from app.services.assessment_records import AssessmentRecord, get_record, read_stored, record_of
+from app.services.assessment_scoring import score_answers
 from app.services.assessment_steps import (
+    answer_map,
     answer_rows,
     check_round,
     current_for_round,
@@ -39,6 +38,7 @@ from app.services.assessment_steps import (
     performance_columns,
     record_submission,
     reopen_submitted,
+    round_taken,
 )
 from app.services.common import (
     IdempotencyRequest,
@@ -51,7 +51,7 @@ from app.services.common import (
 )
 from app.services.instruments import resolve_instrument
 from app.services.keys import Principal
-from app.services.organizations import get_organization
+from app.services.organizations import organization_exists
 from app.services.webhooks import emit_assessment
 
 
@@ -88,26 +88,26 @@ def create_assessment(
         replay = idempotent_replay(session, principal, idempotency)
         if replay is not None:
             return get_record(session, principal, uuid.UUID(replay)), False
-        try:
-            org = get_organization(session, principal, data.organization_id)
-        except NotFound:
+        org_id = data.organization_id
+        if not organization_exists(session, principal, org_id):
             raise Invalid(
-                f"organization {data.organization_id} does not exist",
+                f"organization {org_id} does not exist",
                 errors=[{"pointer": "/organization_id", "detail": "unknown organization"}],
-            ) from None
-        existing = current_for_round(session, org.id, f.instrument.id, round_label)
+            )
+        existing = round_taken(session, org_id, f.instrument.id, round_label)
         if existing is not None:
+            existing_id, existing_status = existing
             raise Conflict(
                 f"organization already has a {f.instrument.id} assessment for round "
-                f"'{round_label}' ({existing.id}, {existing.status}); update it, or create a "
+                f"'{round_label}' ({existing_id}, {existing_status}); update it, or create a "
                 "revision of it if it is final",
-                existing_id=str(existing.id),
+                existing_id=str(existing_id),
             )
         a = new_assessment(
             session,
             principal,
             f,
-            org.id,
+            org_id,
             round_label,
             parsed,
             assessed_on=data.assessed_on,
@@ -126,13 +126,13 @@ def create_assessment(
             "assessment",
             a.id,
             {
-                "organization": org.id,
+                "organization": org_id,
                 "instrument": f"{f.instrument.id} {f.instrument.version}",
                 "round": round_label,
                 "answers": len(parsed.values),
             },
         )
-    return record_of(a), True
+    return a, True
 
 
 def update_assessment(
@@ -205,42 +205,38 @@ def submit(
 ) -> AssessmentRecord:
     """Check completeness (the overall score must be computable), score, and store the score."""
     with write_transaction(session):
-        a = get_assessment(session, principal, assessment_id)
-        check_if_match(if_match, assessment_etag(a), required=False)
+        stored = read_stored(session, principal, assessment_id)
+        a = stored.record
+        check_if_match(if_match, a.etag, required=False)
         f = catalog.get(a.instrument_id, a.instrument_version)
         assert f is not None  # the catalog is checked against the database at start
-        _submit_draft(session, principal, f, a)
-    return record_of(a)
+        if a.status != Status.draft:
+            raise Conflict(f"assessment is already {a.status}", status_now=a.status)
+        answers = answer_map(a)
+        result = score_answers(f, answers)
+        if result.overall.score is None:
+            raise _incomplete(f, result, answers)
+        return record_submission(session, principal, f, a, result, answers, scored=stored.scored)
 
 
-def _submit_draft(
-    session: Session, principal: Principal, f: InstrumentFile, a: Assessment
-) -> Score:
-    """Score a draft and store the score, inside the caller's write transaction."""
-    if a.status != Status.draft:
-        raise Conflict(f"assessment is already {a.status}", status_now=a.status)
-    result = compute(f, a)
-    if result.overall.score is None:
-        answered = answers_of(a)
-        missing = [k for k in item_order(f) if k not in answered]
-        reason = result.overall.reason
-        raise Invalid(
-            "the assessment is not complete enough to score: "
-            + (reason.en if reason else "no score"),
-            detail_es="la evaluación no está lo bastante completa para calcular un puntaje: "
-            + (reason.es if reason else "sin puntaje"),
-            errors=[
-                {
-                    "item": k,
-                    "code": "missing",
-                    "detail": "no answer (answer it or mark it N/A)",
-                    "detail_es": "sin respuesta (respóndalo o márquelo «No aplica»)",
-                }
-                for k in missing
-            ],
-        )
-    record_submission(session, principal, f, a, result)
-    return result
+def _incomplete(f: InstrumentFile, result: Score, answered: Mapping[str, AnswerValue]) -> Invalid:
+    """Why a draft cannot be submitted: no overall score, and the items with no answer."""
+    missing = [k for k in item_order(f) if k not in answered]
+    reason = result.overall.reason
+    return Invalid(
+        "the assessment is not complete enough to score: " + (reason.en if reason else "no score"),
+        detail_es="la evaluación no está lo bastante completa para calcular un puntaje: "
+        + (reason.es if reason else "sin puntaje"),
+        errors=[
+            {
+                "item": k,
+                "code": "missing",
+                "detail": "no answer (answer it or mark it N/A)",
+                "detail_es": "sin respuesta (respóndalo o márquelo «No aplica»)",
+            }
+            for k in missing
+        ],
+    )
 
 
 def finalize(
@@ -261,7 +257,7 @@ def finalize(
         a.updated_at = ts
         session.flush()
         audit(session, principal, "assessment.finalize", "assessment", a.id, None)
-        emit_assessment(session, a, "assessment.finalized")
+        emit_assessment(session, a.workspace_id, a, "assessment.finalized")
     return record_of(a)
 
 
@@ -326,7 +322,7 @@ def create_revision(
             new.id,
             {"replaces": old.id, "revision": new.revision},
         )
-    return record_of(new)
+    return new
 
 
 # --- answers from a file (a workbook, a field submission) --------------------------------------
@@ -350,7 +346,7 @@ class ImportedRound:
     """What importing answers did to the round: its assessment, how it changed, and its score
     (computed once, from the answers now stored; submitted when the overall is computable)."""
 
-    assessment: Assessment
+    assessment: AssessmentRecord
     change: Literal["created", "updated", "revised"]
     score: Score
 
@@ -411,22 +407,19 @@ def import_answers(
             replaces=None if existing is None else existing.id,
         )
         change = "created" if existing is None else "revised"
-        # what was just inserted, as ``answers_of`` would read it back: no read of the rows
-        inserted: dict[str, AnswerValue] | None = answer_values(
-            (x.item_key, x.value, x.is_na) for x in stored_answers(item_order(f), data.answers)
-        )
+        scored: bool | None = False
     else:
-        inserted = None
+        scored = None
         if existing.status == Status.submitted:
             reopen_submitted(session, principal, existing)
-        a = existing
-        a.answers = answer_rows(f, data.answers)
-        a.assessed_on = assessed_on
-        a.assessor = data.assessor
-        a.source = data.source
-        a.source_sha256 = data.source_sha256
-        a.updated_at = now()
+        existing.answers = answer_rows(f, data.answers)
+        existing.assessed_on = assessed_on
+        existing.assessor = data.assessor
+        existing.source = data.source
+        existing.source_sha256 = data.source_sha256
+        existing.updated_at = now()
         session.flush()
+        a = record_of(existing)
         change = "updated"
     audit(
         session,
@@ -440,7 +433,8 @@ def import_answers(
             "round": round_label,
         },
     )
-    result = compute(f, a) if inserted is None else score_answers(f, inserted)
+    answers = answer_map(a)
+    result = score_answers(f, answers)
     if result.overall.score is not None:
-        record_submission(session, principal, f, a, result, inserted)
+        a = record_submission(session, principal, f, a, result, answers, scored=scored)
     return ImportedRound(a, change, result)

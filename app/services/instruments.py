@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
@@ -74,6 +74,24 @@ def version_row(session: Session, instrument_id: str, version: str) -> Instrumen
     if row is None:
         raise NotFound(f"instrument {instrument_id} version {version} is not loaded")
     return row
+
+
+_VERSION_ID = select(InstrumentVersion.id).where(
+    InstrumentVersion.instrument_id == bindparam("instrument_id"),
+    InstrumentVersion.version == bindparam("version"),
+)
+
+
+def version_id(session: Session, instrument_id: str, version: str) -> int:
+    """``version_row``'s id, in one Core query (every new assessment needs it)."""
+    found = (
+        session.connection()
+        .execute(_VERSION_ID, {"instrument_id": instrument_id, "version": version})
+        .scalar()
+    )
+    if found is None:
+        raise NotFound(f"instrument {instrument_id} version {version} is not loaded")
+    return int(found)
 
 
 def resolve_instrument(catalog: Catalog, instrument_id: str, version: str | None) -> InstrumentFile:
