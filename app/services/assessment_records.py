@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Answer, Assessment, AssessmentScore
 from app.domain.errors import NotFound
 from app.services import assessment_reads as reads
-from app.services.common import etag
+from app.services.common import aware, etag
 from app.services.evidence import ItemEvidence, item_counts
 from app.services.keys import Principal
 
@@ -30,7 +30,8 @@ class AnswerRecord:
 @dataclass(frozen=True, slots=True)
 class AssessmentRecord:
     """One assessment with its answers, its ETag and, when read on its own, the revision that
-    replaced it and its evidence per item."""
+    replaced it and its evidence per item. Its moments carry their time zone (UTC), on SQLite
+    too, so the record serializes as ``AssessmentRead`` does."""
 
     id: uuid.UUID
     organization_id: uuid.UUID
@@ -83,11 +84,15 @@ def record_of(
         evidence=evidence,
         etag=reads.assessment_etag(a),
         row_version=a.row_version,
-        created_at=a.created_at,
-        updated_at=a.updated_at,
-        submitted_at=a.submitted_at,
-        finalized_at=a.finalized_at,
+        created_at=aware(a.created_at),
+        updated_at=aware(a.updated_at),
+        submitted_at=_aware(a.submitted_at),
+        finalized_at=_aware(a.finalized_at),
     )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else aware(moment)
 
 
 def record_from(
@@ -121,10 +126,10 @@ def record_from(
         evidence=None,
         etag=etag(c["id"], c["row_version"]),
         row_version=c["row_version"],
-        created_at=c["created_at"],
-        updated_at=c["updated_at"],
-        submitted_at=c["submitted_at"],
-        finalized_at=c["finalized_at"],
+        created_at=aware(c["created_at"]),
+        updated_at=aware(c["updated_at"]),
+        submitted_at=_aware(c["submitted_at"]),
+        finalized_at=_aware(c["finalized_at"]),
     )
 
 
