@@ -93,13 +93,18 @@ def answers_of_many(
 
 def performance_of(a: Assessment) -> dict[str, Any] | None:
     """The performance metric measured at an assessment, or None."""
-    if a.performance_metric is None or a.performance_value is None:
+    return performance_from(
+        a.performance_metric, a.performance_value, a.performance_higher_is_better
+    )
+
+
+def performance_from(
+    metric: str | None, value: float | None, higher_is_better: bool | None
+) -> dict[str, Any] | None:
+    """``performance_of`` from the three columns."""
+    if metric is None or value is None:
         return None
-    return {
-        "metric": a.performance_metric,
-        "value": a.performance_value,
-        "higher_is_better": a.performance_higher_is_better is not False,
-    }
+    return {"metric": metric, "value": value, "higher_is_better": higher_is_better is not False}
 
 
 def replaced_by(session: Session, assessment_id: uuid.UUID) -> uuid.UUID | None:

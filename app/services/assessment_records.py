@@ -4,14 +4,18 @@ one place, so that no caller above the services handles a row."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
+from sqlalchemy import Table, bindparam, exists, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Assessment, AssessmentScore
+from app.db.models import Answer, Assessment, AssessmentScore
+from app.domain.errors import NotFound
 from app.services import assessment_reads as reads
+from app.services.common import aware, etag
 from app.services.evidence import ItemEvidence, item_counts
 from app.services.keys import Principal
 
@@ -26,7 +30,8 @@ class AnswerRecord:
 @dataclass(frozen=True, slots=True)
 class AssessmentRecord:
     """One assessment with its answers, its ETag and, when read on its own, the revision that
-    replaced it and its evidence per item."""
+    replaced it and its evidence per item. Its moments carry their time zone (UTC), on SQLite
+    too, so the record serializes as ``AssessmentRead`` does."""
 
     id: uuid.UUID
     organization_id: uuid.UUID
@@ -45,6 +50,7 @@ class AssessmentRecord:
     answers: tuple[AnswerRecord, ...]
     evidence: list[ItemEvidence] | None
     etag: str
+    row_version: int  # what the ETag is made of; a write checks it has not changed
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None
@@ -77,10 +83,95 @@ def record_of(
         ),
         evidence=evidence,
         etag=reads.assessment_etag(a),
-        created_at=a.created_at,
-        updated_at=a.updated_at,
-        submitted_at=a.submitted_at,
-        finalized_at=a.finalized_at,
+        row_version=a.row_version,
+        created_at=aware(a.created_at),
+        updated_at=aware(a.updated_at),
+        submitted_at=_aware(a.submitted_at),
+        finalized_at=_aware(a.finalized_at),
+    )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return None if moment is None else aware(moment)
+
+
+def record_from(
+    columns: Mapping[str, Any], answers: Iterable[tuple[str, float | None, bool, str | None]]
+) -> AssessmentRecord:
+    """The record of an assessment from its columns (as inserted, or as read by ``read_stored``)
+    and its answer rows (item, value, is_na, note) in the instrument's order: for the write
+    path, which works without the ORM's unit of work."""
+    c = columns
+    return AssessmentRecord(
+        id=c["id"],
+        organization_id=c["organization_id"],
+        instrument_id=c["instrument_id"],
+        instrument_version=c["instrument_version"],
+        round=c["round"],
+        assessed_on=c["assessed_on"],
+        assessor=c["assessor"],
+        retrospective=c["retrospective"],
+        status=c["status"],
+        revision=c["revision"],
+        replaces_id=c["replaces_id"],
+        replaced_by_id=None,
+        source=c["source"],
+        performance=reads.performance_from(
+            c["performance_metric"], c["performance_value"], c["performance_higher_is_better"]
+        ),
+        answers=tuple(
+            AnswerRecord(item, "na" if is_na else value, note)
+            for item, value, is_na, note in answers
+        ),
+        evidence=None,
+        etag=etag(c["id"], c["row_version"]),
+        row_version=c["row_version"],
+        created_at=aware(c["created_at"]),
+        updated_at=aware(c["updated_at"]),
+        submitted_at=_aware(c["submitted_at"]),
+        finalized_at=_aware(c["finalized_at"]),
+    )
+
+
+_ASSESSMENT = cast(Table, Assessment.__table__)
+_STORED = select(
+    _ASSESSMENT,
+    exists()
+    .where(AssessmentScore.assessment_id == _ASSESSMENT.c.id)
+    .correlate(_ASSESSMENT)
+    .label("scored"),
+).where(_ASSESSMENT.c.id == bindparam("id"))
+_ANSWERS = (
+    select(Answer.item_key, Answer.value, Answer.is_na, Answer.note)
+    .where(Answer.assessment_id == bindparam("id"))
+    .order_by(Answer.position)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """An assessment as the write path reads it: its record, its workspace and whether a score
+    is stored for it."""
+
+    record: AssessmentRecord
+    workspace_id: uuid.UUID
+    is_current: bool
+    scored: bool
+
+
+def read_stored(session: Session, principal: Principal, assessment_id: uuid.UUID) -> Stored:
+    """An assessment of the caller's workspace with its answers, in two indexed queries and no
+    ORM object; NotFound otherwise."""
+    conn = session.connection()
+    row = conn.execute(_STORED, {"id": assessment_id}).first()
+    if row is None or row.workspace_id != principal.workspace_id:
+        raise NotFound(f"assessment {assessment_id} does not exist")
+    answers = conn.execute(_ANSWERS, {"id": assessment_id})
+    return Stored(
+        record_from(dict(row._mapping), answers),
+        row.workspace_id,
+        row.is_current,
+        row.scored,
     )
 
 
@@ -89,7 +180,7 @@ def get_record(
 ) -> AssessmentRecord:
     """An assessment of the caller's workspace with its answers (no evidence, no later
     revision); NotFound otherwise."""
-    return record_of(reads.get_assessment(session, principal, assessment_id))
+    return read_stored(session, principal, assessment_id).record
 
 
 def stored_overall(session: Session, assessment_id: uuid.UUID) -> float | None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
@@ -72,6 +72,36 @@ def store_score(
     else:
         for name, value in columns.items():
             setattr(row, name, value)
+
+
+def write_score(
+    session: Session,
+    f: InstrumentFile,
+    assessment_id: uuid.UUID,
+    result: Score,
+    answers: Mapping[str, AnswerValue],
+    *,
+    scored: bool | None,
+) -> None:
+    """``store_score`` in one Core statement, for the submit path: ``scored`` says whether a
+    score is stored already (None: looked up). A score row the session holds is expired."""
+    if scored is None:
+        scored = session.connection().execute(_SCORED, {"id": assessment_id}).first() is not None
+    columns = score_columns(f, assessment_id, result, answers)
+    if scored:
+        session.connection().execute(
+            update(_SCORE).where(_SCORE.c.assessment_id == assessment_id).values(columns)
+        )  # rare: a draft has no stored score unless stored before reopening dropped it
+        held = session.identity_map.get(Session.identity_key(AssessmentScore, assessment_id))
+        if held is not None:
+            session.expire(held)
+    else:
+        session.connection().execute(_INSERT_SCORE, {"assessment_id": assessment_id, **columns})
+
+
+_SCORE = cast(Table, AssessmentScore.__table__)
+_INSERT_SCORE = insert(_SCORE)
+_SCORED = select(_SCORE.c.assessment_id).where(_SCORE.c.assessment_id == bindparam("id"))
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.catalog import InstrumentFile
 from app.db.models import Answer, Assessment, AssessmentScore, Status
@@ -28,13 +30,17 @@ from app.domain.answers import (
 )
 from app.domain.errors import Conflict, Invalid
 from app.domain.scoring import AnswerValue, Score
-from app.services.assessment_scoring import store_score
-from app.services.common import audit, now
-from app.services.instruments import version_row
+from app.services.assessment_reads import answer_values
+from app.services.assessment_records import AssessmentRecord, record_from
+from app.services.assessment_scoring import write_score
+from app.services.common import audit, etag, now
+from app.services.instruments import version_id
 from app.services.keys import Principal
 from app.services.webhooks import emit_assessment
 
-_ANSWER = cast(Table, Answer.__table__)
+_ASSESSMENT = cast(Table, Assessment.__table__)
+_INSERT_ASSESSMENT = insert(_ASSESSMENT)
+_INSERT_ANSWER = insert(cast(Table, Answer.__table__))
 
 
 def item_order(f: InstrumentFile) -> list[str]:
@@ -43,6 +49,14 @@ def item_order(f: InstrumentFile) -> list[str]:
 
 def answer_rows(f: InstrumentFile, parsed: ParsedAnswers) -> list[Answer]:
     return [Answer(**vars(x)) for x in stored_answers(item_order(f), parsed)]
+
+
+def answer_map(a: AssessmentRecord) -> dict[str, AnswerValue]:
+    """A record's answers as the engine reads them (``answers_of`` for a record)."""
+    return answer_values(
+        (x.item, x.value if isinstance(x.value, float) else None, x.value == "na")
+        for x in a.answers
+    )
 
 
 def merge_answers(
@@ -83,16 +97,39 @@ def check_round(round_label: str) -> str:
 def current_for_round(
     session: Session, org_id: uuid.UUID, instrument_id: str, round_label: str
 ) -> Assessment | None:
-    return session.scalar(
-        select(Assessment)
-        .where(
-            Assessment.organization_id == org_id,
-            Assessment.instrument_id == instrument_id,
-            Assessment.round == round_label,
-        )
-        .order_by(Assessment.revision.desc())
-        .limit(1)
+    found: Assessment | None = session.scalar(
+        _LATEST_OF_ROUND, _round(org_id, instrument_id, round_label)
     )
+    return found
+
+
+def round_taken(
+    session: Session, org_id: uuid.UUID, instrument_id: str, round_label: str
+) -> tuple[uuid.UUID, str] | None:
+    """``current_for_round``'s id and status, in one Core query: no row loaded."""
+    params = _round(org_id, instrument_id, round_label)
+    found = session.connection().execute(_ROUND_TAKEN, params).first()
+    return None if found is None else (found.id, found.status)
+
+
+def _round(org_id: uuid.UUID, instrument_id: str, round_label: str) -> dict[str, Any]:
+    return {"org": org_id, "instrument": instrument_id, "round": round_label}
+
+
+_OF_ROUND = (
+    Assessment.organization_id == bindparam("org"),
+    Assessment.instrument_id == bindparam("instrument"),
+    Assessment.round == bindparam("round"),
+)
+_LATEST_OF_ROUND = (
+    select(Assessment).where(*_OF_ROUND).order_by(Assessment.revision.desc()).limit(1)
+)
+_ROUND_TAKEN = (
+    select(Assessment.id, Assessment.status)
+    .where(*_OF_ROUND)
+    .order_by(Assessment.revision.desc())
+    .limit(1)
+)
 
 
 def performance_columns(performance: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -121,40 +158,44 @@ def new_assessment(
     source_sha256: str | None,
     revision: int,
     replaces: uuid.UUID | None = None,
-) -> Assessment:
-    """A new draft with its answers; a revision when it ``replaces`` a final assessment."""
+) -> AssessmentRecord:
+    """A new draft with its answers; a revision when it ``replaces`` a final assessment.
+
+    Two inserts and no unit of work, and its record made of what was inserted (no read-back):
+    the assessment's flush and the lazy load of its 45 answers were a fifth of a create."""
     ts = now()
-    a = Assessment(
-        workspace_id=principal.workspace_id,
-        organization_id=org_id,
-        instrument_version_id=version_row(session, f.instrument.id, f.instrument.version).id,
-        instrument_id=f.instrument.id,
-        instrument_version=f.instrument.version,
-        round=round_label,
-        assessed_on=assessed_on,
-        assessor=assessor,
-        retrospective=retrospective,
+    columns: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "workspace_id": principal.workspace_id,
+        "organization_id": org_id,
+        "instrument_version_id": version_id(session, f.instrument.id, f.instrument.version),
+        "instrument_id": f.instrument.id,
+        "instrument_version": f.instrument.version,
+        "round": round_label,
+        "assessed_on": assessed_on,
+        "assessor": assessor,
+        "retrospective": retrospective,
         **performance_columns(performance),
-        status=Status.draft.value,
-        revision=revision,
-        replaces_id=replaces,
-        is_current=replaces is None,
-        source=source,
-        source_sha256=source_sha256,
-        created_at=ts,
-        updated_at=ts,
-    )
-    session.add(a)
-    session.flush()
-    # The answers in one statement, not one unit-of-work object each (the flush of 45 answer
-    # objects was a tenth of a create + submit); ``a.answers`` loads them when it is first read.
+        "status": Status.draft.value,
+        "revision": revision,
+        "replaces_id": replaces,
+        "is_current": replaces is None,
+        "source": source,
+        "source_sha256": source_sha256,
+        "created_at": ts,
+        "updated_at": ts,
+        "submitted_at": None,
+        "finalized_at": None,
+        "row_version": 1,
+    }
+    conn = session.connection()
+    conn.execute(_INSERT_ASSESSMENT, columns)
     rows = stored_answers(item_order(f), parsed)
     if rows:
-        session.connection().execute(
-            insert(_ANSWER), [{"assessment_id": a.id, **vars(x)} for x in rows]
-        )
+        conn.execute(_INSERT_ANSWER, [{"assessment_id": columns["id"], **vars(x)} for x in rows])
+    a = record_from(columns, ((x.item_key, x.value, x.is_na, x.note) for x in rows))
     if replaces is not None:
-        emit_assessment(session, a, "assessment.revised", replaces=replaces)
+        emit_assessment(session, principal.workspace_id, a, "assessment.revised", replaces=replaces)
     return a
 
 
@@ -162,20 +203,40 @@ def record_submission(
     session: Session,
     principal: Principal,
     f: InstrumentFile,
-    a: Assessment,
+    a: AssessmentRecord,
     result: Score,
-    inserted: Mapping[str, AnswerValue] | None = None,
-) -> None:
-    """A draft becomes submitted with ``result``, its score (computable), stored. ``inserted``:
-    the answers of an assessment inserted in this transaction (it has no stored score yet)."""
-    store_score(session, f, a, result, inserted, new=inserted is not None)
-    ts = now()
-    a.status = Status.submitted.value
-    a.submitted_at = ts
-    a.updated_at = ts
+    answers: Mapping[str, AnswerValue],
+    *,
+    scored: bool | None,
+) -> AssessmentRecord:
+    """A draft becomes submitted with ``result``, the score of ``answers`` (computable), stored.
+    ``scored``: whether a score is stored for it already (None: not known, looked up). Core
+    statements only: the ORM row of ``a``, if the session holds one, is expired. Returns the
+    submitted record."""
+    write_score(session, f, a.id, result, answers, scored=scored)
+    ts = now()  # after the score's computed_at: a score is never stamped after its submission
     if a.replaces_id is not None:
-        _hand_round_over(session, a.replaces_id, a, to_revision=True)
-    session.flush()
+        _hand_round_over(session, a.replaces_id, to_revision=True)
+    changed = session.connection().execute(
+        _SUBMIT_REVISION if a.replaces_id is not None else _SUBMIT,
+        {
+            "assessment_id": a.id,
+            "version": a.row_version,
+            "new_version": a.row_version + 1,
+            "ts": ts,
+        },
+    )
+    if changed.rowcount != 1:
+        raise StaleDataError("the assessment changed while it was being submitted")
+    _expire(session, a.id)
+    submitted = replace(
+        a,
+        status=Status.submitted.value,
+        submitted_at=ts,
+        updated_at=ts,
+        row_version=a.row_version + 1,
+        etag=etag(a.id, a.row_version + 1),
+    )
     audit(
         session,
         principal,
@@ -184,7 +245,39 @@ def record_submission(
         a.id,
         {"overall": result.overall.score, "coverage": result.overall.coverage},
     )
-    emit_assessment(session, a, "assessment.submitted", overall=result.overall.score)
+    emit_assessment(
+        session,
+        principal.workspace_id,
+        submitted,
+        "assessment.submitted",
+        overall=result.overall.score,
+    )
+    return submitted
+
+
+# the draft's row version checked and moved on, as the ORM does with its version counter
+_SUBMIT_VALUES = {
+    "status": Status.submitted.value,
+    "submitted_at": bindparam("ts"),
+    "updated_at": bindparam("ts"),
+    "row_version": bindparam("new_version"),
+}
+_SUBMIT = (
+    update(_ASSESSMENT)
+    .where(
+        _ASSESSMENT.c.id == bindparam("assessment_id"),
+        _ASSESSMENT.c.row_version == bindparam("version"),
+    )
+    .values(_SUBMIT_VALUES)
+)
+_SUBMIT_REVISION = _SUBMIT.values(is_current=True)
+
+
+def _expire(session: Session, assessment_id: uuid.UUID) -> None:
+    """A row written with Core statements is read again the next time the session needs it."""
+    held = session.identity_map.get(Session.identity_key(Assessment, assessment_id))
+    if held is not None:
+        session.expire(held)
 
 
 def reopen_submitted(session: Session, principal: Principal, a: Assessment) -> None:
@@ -199,7 +292,8 @@ def reopen_submitted(session: Session, principal: Principal, a: Assessment) -> N
         session.delete(row)
     if a.replaces_id is not None:
         # the revision it replaced is the round's scored assessment again until this one is
-        _hand_round_over(session, a.replaces_id, a, to_revision=False)
+        _hand_round_over(session, a.replaces_id, to_revision=False)
+        a.is_current = False
     a.status = Status.draft.value
     a.submitted_at = None
     a.updated_at = now()
@@ -207,14 +301,12 @@ def reopen_submitted(session: Session, principal: Principal, a: Assessment) -> N
     audit(session, principal, "assessment.reopen", "assessment", a.id, None)
 
 
-def _hand_round_over(
-    session: Session, replaced_id: uuid.UUID, revision: Assessment, *, to_revision: bool
-) -> None:
-    """Which of a revision and the assessment it replaces is the round's current one."""
+def _hand_round_over(session: Session, replaced_id: uuid.UUID, *, to_revision: bool) -> None:
+    """Make the assessment a revision replaced the round's current one again (``to_revision``
+    False) or not any more; the caller sets the revision's own flag."""
     session.execute(
         update(Assessment)
         .where(Assessment.id == replaced_id)
         .values(is_current=not to_revision)
         .execution_options(synchronize_session=False)
     )
-    revision.is_current = to_revision

@@ -15,20 +15,20 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Assessment, Status
+from app.db.models import Status
 from app.db.session import write_transaction
-from app.domain.answers import ParsedAnswers, RawAnswer, parse_answers, stored_answers
-from app.domain.errors import Conflict, Invalid, NotFound
+from app.domain.answers import ParsedAnswers, RawAnswer, parse_answers
+from app.domain.errors import Conflict, Invalid
 from app.domain.scoring import AnswerValue, Score
 from app.services.assessment_reads import (
-    answer_values,
-    answers_of,
     assessment_etag,
     get_assessment,
     performance_of,
 )
-from app.services.assessment_scoring import compute, score_answers
+from app.services.assessment_records import AssessmentRecord, get_record, read_stored, record_of
+from app.services.assessment_scoring import score_answers
 from app.services.assessment_steps import (
+    answer_map,
     answer_rows,
     check_round,
     current_for_round,
@@ -38,6 +38,7 @@ from app.services.assessment_steps import (
     performance_columns,
     record_submission,
     reopen_submitted,
+    round_taken,
 )
 from app.services.common import (
     IdempotencyRequest,
@@ -48,8 +49,9 @@ from app.services.common import (
     now,
     remember,
 )
+from app.services.instruments import resolve_instrument
 from app.services.keys import Principal
-from app.services.organizations import get_organization
+from app.services.organizations import organization_exists
 from app.services.round_pairs import store_pairs
 from app.services.webhooks import emit_assessment
 
@@ -70,32 +72,15 @@ class AssessmentData:
     source_sha256: str | None = None
 
 
-def resolve_instrument(catalog: Catalog, instrument_id: str, version: str | None) -> InstrumentFile:
-    """The pinned version (or the latest); unknown ones are invalid input, not a missing URL."""
-    f = catalog.latest(instrument_id) if version is None else catalog.get(instrument_id, version)
-    if f is None:
-        known = catalog.versions(instrument_id)
-        if not known:
-            raise Invalid(
-                f"unknown instrument '{instrument_id}'",
-                errors=[{"pointer": "/instrument_id", "detail": "unknown instrument"}],
-            )
-        raise Invalid(
-            f"instrument '{instrument_id}' has no version '{version}'; known: "
-            + ", ".join(v.instrument.version for v in known),
-            errors=[{"pointer": "/instrument_version", "detail": "unknown version"}],
-        )
-    return f
-
-
 def create_assessment(
     session: Session,
     principal: Principal,
     catalog: Catalog,
     data: AssessmentData,
     idempotency: IdempotencyRequest | None = None,
-) -> tuple[Assessment, bool]:
-    """Create a draft with answers; every problem is reported at once and nothing is written."""
+) -> tuple[AssessmentRecord, bool]:
+    """Create a draft with answers; every problem is reported at once and nothing is written.
+    The draft's record, and whether it was created (False: an Idempotency-Key replay)."""
     f = resolve_instrument(catalog, data.instrument_id, data.instrument_version)
     parsed = parse_answers(f.instrument, data.answers)  # raises AnswersInvalid (422)
     round_label = check_round(data.round)
@@ -103,27 +88,27 @@ def create_assessment(
     with write_transaction(session):
         replay = idempotent_replay(session, principal, idempotency)
         if replay is not None:
-            return get_assessment(session, principal, uuid.UUID(replay)), False
-        try:
-            org = get_organization(session, principal, data.organization_id)
-        except NotFound:
+            return get_record(session, principal, uuid.UUID(replay)), False
+        org_id = data.organization_id
+        if not organization_exists(session, principal, org_id):
             raise Invalid(
-                f"organization {data.organization_id} does not exist",
+                f"organization {org_id} does not exist",
                 errors=[{"pointer": "/organization_id", "detail": "unknown organization"}],
-            ) from None
-        existing = current_for_round(session, org.id, f.instrument.id, round_label)
+            )
+        existing = round_taken(session, org_id, f.instrument.id, round_label)
         if existing is not None:
+            existing_id, existing_status = existing
             raise Conflict(
                 f"organization already has a {f.instrument.id} assessment for round "
-                f"'{round_label}' ({existing.id}, {existing.status}); update it, or create a "
+                f"'{round_label}' ({existing_id}, {existing_status}); update it, or create a "
                 "revision of it if it is final",
-                existing_id=str(existing.id),
+                existing_id=str(existing_id),
             )
         a = new_assessment(
             session,
             principal,
             f,
-            org.id,
+            org_id,
             round_label,
             parsed,
             assessed_on=data.assessed_on,
@@ -142,7 +127,7 @@ def create_assessment(
             "assessment",
             a.id,
             {
-                "organization": org.id,
+                "organization": org_id,
                 "instrument": f"{f.instrument.id} {f.instrument.version}",
                 "round": round_label,
                 "answers": len(parsed.values),
@@ -159,7 +144,7 @@ def update_assessment(
     changes: dict[str, Any],
     answers: Sequence[RawAnswer] | None,
     if_match: str | None,
-) -> Assessment:
+) -> AssessmentRecord:
     check_assessed_on(changes.get("assessed_on"))
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
@@ -209,7 +194,7 @@ def update_assessment(
             a.updated_at = now()
             session.flush()
             audit(session, principal, "assessment.update", "assessment", a.id, diff)
-    return a
+    return record_of(a)
 
 
 def submit(
@@ -218,51 +203,48 @@ def submit(
     catalog: Catalog,
     assessment_id: uuid.UUID,
     if_match: str | None = None,
-) -> Assessment:
+) -> AssessmentRecord:
     """Check completeness (the overall score must be computable), score, and store the score."""
     with write_transaction(session):
-        a = get_assessment(session, principal, assessment_id)
-        check_if_match(if_match, assessment_etag(a), required=False)
+        stored = read_stored(session, principal, assessment_id)
+        a = stored.record
+        check_if_match(if_match, a.etag, required=False)
         f = catalog.get(a.instrument_id, a.instrument_version)
         assert f is not None  # the catalog is checked against the database at start
-        _submit_draft(session, principal, f, a)
-        store_pairs(session, catalog, a.id)
-    return a
+        if a.status != Status.draft:
+            raise Conflict(f"assessment is already {a.status}", status_now=a.status)
+        answers = answer_map(a)
+        result = score_answers(f, answers)
+        if result.overall.score is None:
+            raise _incomplete(f, result, answers)
+        done = record_submission(session, principal, f, a, result, answers, scored=stored.scored)
+        store_pairs(session, catalog, a.id)  # its pairs with the organization's other rounds
+        return done
 
 
-def _submit_draft(
-    session: Session, principal: Principal, f: InstrumentFile, a: Assessment
-) -> Score:
-    """Score a draft and store the score, inside the caller's write transaction."""
-    if a.status != Status.draft:
-        raise Conflict(f"assessment is already {a.status}", status_now=a.status)
-    result = compute(f, a)
-    if result.overall.score is None:
-        answered = answers_of(a)
-        missing = [k for k in item_order(f) if k not in answered]
-        reason = result.overall.reason
-        raise Invalid(
-            "the assessment is not complete enough to score: "
-            + (reason.en if reason else "no score"),
-            detail_es="la evaluación no está lo bastante completa para calcular un puntaje: "
-            + (reason.es if reason else "sin puntaje"),
-            errors=[
-                {
-                    "item": k,
-                    "code": "missing",
-                    "detail": "no answer (answer it or mark it N/A)",
-                    "detail_es": "sin respuesta (respóndalo o márquelo «No aplica»)",
-                }
-                for k in missing
-            ],
-        )
-    record_submission(session, principal, f, a, result)
-    return result
+def _incomplete(f: InstrumentFile, result: Score, answered: Mapping[str, AnswerValue]) -> Invalid:
+    """Why a draft cannot be submitted: no overall score, and the items with no answer."""
+    missing = [k for k in item_order(f) if k not in answered]
+    reason = result.overall.reason
+    return Invalid(
+        "the assessment is not complete enough to score: " + (reason.en if reason else "no score"),
+        detail_es="la evaluación no está lo bastante completa para calcular un puntaje: "
+        + (reason.es if reason else "sin puntaje"),
+        errors=[
+            {
+                "item": k,
+                "code": "missing",
+                "detail": "no answer (answer it or mark it N/A)",
+                "detail_es": "sin respuesta (respóndalo o márquelo «No aplica»)",
+            }
+            for k in missing
+        ],
+    )
 
 
 def finalize(
     session: Session, principal: Principal, assessment_id: uuid.UUID, if_match: str | None = None
-) -> Assessment:
+) -> AssessmentRecord:
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
         check_if_match(if_match, assessment_etag(a), required=False)
@@ -278,19 +260,19 @@ def finalize(
         a.updated_at = ts
         session.flush()
         audit(session, principal, "assessment.finalize", "assessment", a.id, None)
-        emit_assessment(session, a, "assessment.finalized")
-    return a
+        emit_assessment(session, a.workspace_id, a, "assessment.finalized")
+    return record_of(a)
 
 
 def reopen(
     session: Session, principal: Principal, assessment_id: uuid.UUID, if_match: str | None = None
-) -> Assessment:
+) -> AssessmentRecord:
     """Submitted -> draft (the stored score is dropped until the next submit)."""
     with write_transaction(session):
         a = get_assessment(session, principal, assessment_id)
         check_if_match(if_match, assessment_etag(a), required=False)
         reopen_submitted(session, principal, a)
-    return a
+    return record_of(a)
 
 
 def create_revision(
@@ -300,7 +282,7 @@ def create_revision(
     assessment_id: uuid.UUID,
     answers: Sequence[RawAnswer] | None,
     changes: dict[str, Any],
-) -> Assessment:
+) -> AssessmentRecord:
     """A correction of a final assessment: a new draft revision linked to the one it replaces."""
     check_assessed_on(changes.get("assessed_on"))
     with write_transaction(session):
@@ -367,7 +349,7 @@ class ImportedRound:
     """What importing answers did to the round: its assessment, how it changed, and its score
     (computed once, from the answers now stored; submitted when the overall is computable)."""
 
-    assessment: Assessment
+    assessment: AssessmentRecord
     change: Literal["created", "updated", "revised"]
     score: Score
 
@@ -428,22 +410,19 @@ def import_answers(
             replaces=None if existing is None else existing.id,
         )
         change = "created" if existing is None else "revised"
-        # what was just inserted, as ``answers_of`` would read it back: no read of the rows
-        inserted: dict[str, AnswerValue] | None = answer_values(
-            (x.item_key, x.value, x.is_na) for x in stored_answers(item_order(f), data.answers)
-        )
+        scored: bool | None = False
     else:
-        inserted = None
+        scored = None
         if existing.status == Status.submitted:
             reopen_submitted(session, principal, existing)
-        a = existing
-        a.answers = answer_rows(f, data.answers)
-        a.assessed_on = assessed_on
-        a.assessor = data.assessor
-        a.source = data.source
-        a.source_sha256 = data.source_sha256
-        a.updated_at = now()
+        existing.answers = answer_rows(f, data.answers)
+        existing.assessed_on = assessed_on
+        existing.assessor = data.assessor
+        existing.source = data.source
+        existing.source_sha256 = data.source_sha256
+        existing.updated_at = now()
         session.flush()
+        a = record_of(existing)
         change = "updated"
     audit(
         session,
@@ -457,7 +436,8 @@ def import_answers(
             "round": round_label,
         },
     )
-    result = compute(f, a) if inserted is None else score_answers(f, inserted)
+    answers = answer_map(a)
+    result = score_answers(f, answers)
     if result.overall.score is not None:
-        record_submission(session, principal, f, a, result, inserted)
+        a = record_submission(session, principal, f, a, result, answers, scored=scored)
     return ImportedRound(a, change, result)

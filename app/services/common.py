@@ -9,9 +9,9 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Select, delete, select, tuple_
+from sqlalchemy import Select, Table, delete, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -137,21 +137,26 @@ def audit(
     object_id: object,
     changes: dict[str, Any] | None = None,
 ) -> None:
-    """Record a write in the same transaction as the write itself."""
+    """Record a write in the same transaction as the write itself (inserted at once, in the
+    order of the calls: no unit-of-work object, it references no row a flush must write first)."""
     if action not in AUDIT_ACTIONS:  # a new action must be listed, so the log can be filtered by it
         raise ValueError(f"audit action {action!r} is not in AUDIT_ACTIONS")
-    session.add(
-        AuditEvent(
-            workspace_id=principal.workspace_id,
-            api_key_id=principal.key_id,
-            actor=principal.actor,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id) if object_id is not None else None,
-            occurred_at=now(),
-            changes=_jsonable(changes) if changes else None,
-        )
+    session.connection().execute(
+        _INSERT_AUDIT,
+        {
+            "workspace_id": principal.workspace_id,
+            "api_key_id": principal.key_id,
+            "actor": principal.actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id) if object_id is not None else None,
+            "occurred_at": now(),
+            "changes": _jsonable(changes) if changes else None,
+        },
     )
+
+
+_INSERT_AUDIT = insert(cast(Table, AuditEvent.__table__))
 
 
 def _jsonable(value: Any) -> Any:

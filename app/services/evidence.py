@@ -29,11 +29,11 @@ from app.db.models import Assessment, Evidence, EvidenceStatus, Status
 from app.db.session import write_transaction
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.assessment_reads import get_assessment
-from app.services.assessments import resolve_instrument
 from app.services.common import audit, now
 from app.services.evidence_files import BY_MEDIA_TYPE, EvidenceFiles, recognise, stage
 from app.services.evidence_store import FileStore, discard
 from app.services.filenames import safe_filename
+from app.services.instruments import resolve_instrument
 from app.services.keys import Principal
 
 MAX_URL: Final = 2000

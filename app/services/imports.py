@@ -36,6 +36,7 @@ from app.excel import (
 from app.excel.problems import Problem
 from app.excel.reader import Cover
 from app.excel.sandbox import SandboxBusy, default_pool
+from app.services.assessment_records import AssessmentRecord
 from app.services.assessments import ImportedAnswers, RoundOnAnotherVersion, import_answers
 from app.services.filenames import safe_filename
 from app.services.keys import Principal
@@ -103,7 +104,7 @@ def _apply(
     wb: FilledWorkbook,
     org: Organization,
     result: WorkbookResult,
-) -> Assessment:
+) -> AssessmentRecord:
     """The round's assessment takes the workbook's answers (created, updated or revised) and is
     scored once; a round on another version of the instrument rejects the workbook."""
     answers = ImportedAnswers(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import InstrumentVersion
 from app.db.session import write_transaction
-from app.domain.errors import NotFound
+from app.domain.errors import Invalid, NotFound
 
 
 class InstrumentChanged(Exception):
@@ -74,6 +74,42 @@ def version_row(session: Session, instrument_id: str, version: str) -> Instrumen
     if row is None:
         raise NotFound(f"instrument {instrument_id} version {version} is not loaded")
     return row
+
+
+_VERSION_ID = select(InstrumentVersion.id).where(
+    InstrumentVersion.instrument_id == bindparam("instrument_id"),
+    InstrumentVersion.version == bindparam("version"),
+)
+
+
+def version_id(session: Session, instrument_id: str, version: str) -> int:
+    """``version_row``'s id, in one Core query (every new assessment needs it)."""
+    found = (
+        session.connection()
+        .execute(_VERSION_ID, {"instrument_id": instrument_id, "version": version})
+        .scalar()
+    )
+    if found is None:
+        raise NotFound(f"instrument {instrument_id} version {version} is not loaded")
+    return int(found)
+
+
+def resolve_instrument(catalog: Catalog, instrument_id: str, version: str | None) -> InstrumentFile:
+    """The pinned version (or the latest); unknown ones are invalid input, not a missing URL."""
+    f = catalog.latest(instrument_id) if version is None else catalog.get(instrument_id, version)
+    if f is None:
+        known = catalog.versions(instrument_id)
+        if not known:
+            raise Invalid(
+                f"unknown instrument '{instrument_id}'",
+                errors=[{"pointer": "/instrument_id", "detail": "unknown instrument"}],
+            )
+        raise Invalid(
+            f"instrument '{instrument_id}' has no version '{version}'; known: "
+            + ", ".join(v.instrument.version for v in known),
+            errors=[{"pointer": "/instrument_version", "detail": "unknown version"}],
+        )
+    return f
 
 
 def get_file(catalog: Catalog, instrument_id: str, version: str) -> InstrumentFile:

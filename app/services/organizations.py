@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -73,6 +73,16 @@ class OrganizationView:
 
 def get_organization(session: Session, principal: Principal, org_id: uuid.UUID) -> Organization:
     return get_scoped(session, principal, Organization, org_id, "organization")
+
+
+_ORG_WORKSPACE = select(Organization.workspace_id).where(Organization.id == bindparam("id"))
+
+
+def organization_exists(session: Session, principal: Principal, org_id: uuid.UUID) -> bool:
+    """Whether the organization is one of the caller's workspace: one Core query, no row
+    loaded (what a new assessment needs to know of it)."""
+    found = session.connection().execute(_ORG_WORKSPACE, {"id": org_id}).scalar()
+    return found is not None and found == principal.workspace_id
 
 
 def read_organization(

@@ -24,8 +24,8 @@ from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.instrument import Instrument
 from app.domain.rounding import half_even
 from app.services.assessment_reads import get_assessment, performance_of
-from app.services.assessments import resolve_instrument
 from app.services.common import audit, check_if_match, etag, now
+from app.services.instruments import resolve_instrument
 from app.services.keys import Principal
 from app.services.plan_models import (
     ActionData,

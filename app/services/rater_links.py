@@ -26,8 +26,8 @@ from app.db.session import write_transaction
 from app.domain.answers import RawAnswer, parse_answers
 from app.domain.errors import Forbidden, Invalid, NotFound
 from app.services.assessment_reads import get_assessment
-from app.services.assessments import resolve_instrument
 from app.services.common import audit, aware, now
+from app.services.instruments import resolve_instrument
 from app.services.keys import Principal
 from app.services.owned_instruments import workspace_catalog
 from app.services.people import digest

@@ -15,8 +15,8 @@ from app.excel.problems import WorkbookRejected
 from app.excel.ratings import RaterSheet, build_ratings_workbook, read_ratings_workbook
 from app.excel.safety import Limits
 from app.services.assessment_reads import get_assessment
-from app.services.assessments import resolve_instrument
 from app.services.filenames import safe_filename
+from app.services.instruments import resolve_instrument
 from app.services.keys import Principal
 from app.services.rating_models import RatingsImportRead
 from app.services.ratings import (

@@ -34,8 +34,9 @@ from app.domain.ratings import (
 from app.domain.rounding import half_even
 from app.domain.scoring import NA, AnswerValue
 from app.services.assessment_reads import answers_of, assessment_etag, get_assessment
-from app.services.assessments import resolve_instrument, update_assessment
+from app.services.assessments import update_assessment
 from app.services.common import audit, aware, now
+from app.services.instruments import resolve_instrument
 from app.services.keys import Principal
 from app.services.rating_models import (
     ConsensusItem,
@@ -437,6 +438,6 @@ def consensus(
     return ConsensusRead(
         applied=True,
         applied_items=[c.item for c in changes],
-        etag=assessment_etag(updated),
+        etag=updated.etag,
         items=proposals,
     )

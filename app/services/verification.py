@@ -27,8 +27,8 @@ from app.domain.errors import Conflict, Forbidden
 from app.domain.scoring import NA, AnswerValue, Score
 from app.services.assessment_reads import answer_values, answers_of, get_assessment, scores_of
 from app.services.assessment_scoring import score_answers
-from app.services.assessments import resolve_instrument
 from app.services.common import audit, now
+from app.services.instruments import resolve_instrument
 from app.services.keys import Principal
 from app.services.rating_models import (
     DimensionPair,

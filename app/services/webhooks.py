@@ -12,14 +12,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db.models import (
-    Assessment,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEvent,
@@ -53,27 +52,38 @@ def emit(session: Session, workspace_id: uuid.UUID, event_type: str, data: dict[
     if not wanted:
         return
     ts = now()
-    event = WebhookEvent(
-        id=uuid.uuid4(),
-        workspace_id=workspace_id,
-        type=event_type,
-        occurred_at=ts,
-        data=_jsonable(data),
+    event_id = uuid.uuid4()
+    # inserted at once, no unit-of-work objects: nothing else in the transaction refers to them
+    conn = session.connection()
+    conn.execute(
+        _INSERT_EVENT,
+        {
+            "id": event_id,
+            "workspace_id": workspace_id,
+            "type": event_type,
+            "occurred_at": ts,
+            "data": _jsonable(data),
+        },
     )
-    session.add(event)
-    session.flush()  # the deliveries reference it
-    for s_id in wanted:
-        session.add(
-            WebhookDelivery(
-                id=uuid.uuid4(),
-                event_id=event.id,
-                subscription_id=s_id,
-                status="pending",
-                attempts=0,
-                next_attempt_at=ts,
-                created_at=ts,
-            )
-        )
+    conn.execute(
+        _INSERT_DELIVERY,
+        [
+            {
+                "id": uuid.uuid4(),
+                "event_id": event_id,
+                "subscription_id": s_id,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": ts,
+                "created_at": ts,
+            }
+            for s_id in wanted
+        ],
+    )
+
+
+_INSERT_EVENT = insert(cast(Table, WebhookEvent.__table__))
+_INSERT_DELIVERY = insert(cast(Table, WebhookDelivery.__table__))
 
 
 _SUBSCRIPTIONS = "oca.webhook_subscriptions"
@@ -93,21 +103,49 @@ def _subscriptions(session: Session, workspace_id: uuid.UUID) -> list[tuple[uuid
     if found is None:
         found = [
             (s_id, events)
-            for s_id, events in session.execute(
-                select(WebhookSubscription.id, WebhookSubscription.events).where(
-                    WebhookSubscription.workspace_id == workspace_id
-                )
+            for s_id, events in session.connection().execute(
+                _SUBSCRIBED, {"workspace_id": workspace_id}
             )
         ]
         cached[1][workspace_id] = found
     return found
 
 
-def emit_assessment(session: Session, a: Assessment, event_type: str, **extra: object) -> None:
+class AssessmentFacts(Protocol):
+    """What an assessment event says of it: an assessment row or its record."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def organization_id(self) -> uuid.UUID: ...
+    @property
+    def instrument_id(self) -> str: ...
+    @property
+    def instrument_version(self) -> str: ...
+    @property
+    def round(self) -> str: ...
+    @property
+    def revision(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+
+
+_SUBSCRIBED = select(WebhookSubscription.id, WebhookSubscription.events).where(
+    WebhookSubscription.workspace_id == bindparam("workspace_id")
+)
+
+
+def emit_assessment(
+    session: Session,
+    workspace_id: uuid.UUID,
+    a: AssessmentFacts,
+    event_type: str,
+    **extra: object,
+) -> None:
     """An assessment event: what a partner needs to fetch the assessment and its scores."""
     emit(
         session,
-        a.workspace_id,
+        workspace_id,
         event_type,
         {
             "assessment_id": a.id,

@@ -605,3 +605,43 @@ def test_an_idempotency_key_expires_after_a_day(tenant: Any, engine: Engine) -> 
     assert later["id"] not in (first["id"], org["id"]) and later["name"] == "Two"
     again = ok(call(tenant, "POST", "/v1/organizations", json={"name": "Two"}, headers=key), 201)
     assert again["id"] == later["id"]  # and it answers retries for the next day
+
+
+def test_a_record_serializes_as_assessment_read(tenant: Any, session: Any, catalog: Any) -> None:
+    # The write routes send the service's record as it stands: its bytes must be what the
+    # documented AssessmentRead gives, for a record made of what was just written and for one
+    # read back (on SQLite the database hands moments back without their zone).
+    from datetime import date
+
+    from app.api.routes.assessments import assessment_json
+    from app.api.schemas.records import AssessmentRead
+    from app.domain.answers import RawAnswer
+    from app.services import assessment_records as records
+    from app.services import assessments as svc
+    from app.services.assessments import AssessmentData
+
+    def as_read(a: records.AssessmentRecord) -> bytes:
+        return AssessmentRead.model_validate(a, from_attributes=True).model_dump_json().encode()
+
+    org = create_org(tenant)
+    answers = [
+        RawAnswer(k, [1, 2, 4, None][i % 4], f"n{i}" if i % 3 else None) for i, k in enumerate(OCA)
+    ]
+    data = AssessmentData(
+        organization_id=uuid.UUID(org["id"]),
+        instrument_id="oca",
+        instrument_version=None,
+        round="baseline",
+        assessed_on=date(2024, 5, 1),
+        assessor="Ana",
+        performance={"metric": "Local budget (%)", "value": 42.5, "higher_is_better": False},
+        answers=answers,
+    )
+    written, _ = svc.create_assessment(session, tenant.principal, catalog, data)
+    assert assessment_json(written) == as_read(written)
+    read = records.get_record(session, tenant.principal, written.id)
+    assert assessment_json(read) == as_read(read) == assessment_json(written)
+    alone = records.read_assessment(session, tenant.principal, written.id)  # evidence: []
+    assert assessment_json(alone) == as_read(alone)
+    sent = call(tenant, "GET", f"/v1/assessments/{written.id}")
+    assert sent.content == as_read(records.read_assessment(session, tenant.principal, written.id))

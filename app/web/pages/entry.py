@@ -314,7 +314,7 @@ def save(page: MemberDep, assessment_id: uuid.UUID, typed: FormDep) -> Response:
             session.rollback()
             return _stale(page, session, who, assessment_id, f, key, typed)
         if action == "submit":
-            return _submit(page, session, who, f, records.record_of(saved), key)
+            return _submit(page, session, who, f, saved, key)
     target = {"next": entry.next, "prev": entry.previous}.get(action) or entry.dimension.key
     return redirect(page, f"/assessments/{assessment_id}/edit?dimension={target}&saved=1")
 

@@ -19,10 +19,10 @@ from app.catalog import Catalog
 from app.domain.enums import EvidenceStatus, Status
 from app.services import evidence as svc
 from app.services.assessment_records import AssessmentRecord
-from app.services.assessments import resolve_instrument
 from app.services.evidence_files import KINDS, EvidenceFiles
 from app.services.evidence_store import chunks, store_of
 from app.services.filenames import content_disposition
+from app.services.instruments import resolve_instrument
 from app.web.kit import Page, PageRoute, db, finish, member, redirect
 from app.web.security import CSRF_FIELD, check_csrf
 

@@ -22,8 +22,8 @@ from app.services import plan_import, plan_outcomes, plan_workbook
 from app.services import plan_models as models
 from app.services import plans as svc
 from app.services.assessment_records import AssessmentRecord, get_record
-from app.services.assessments import resolve_instrument
 from app.services.common import latest_assessment_date
+from app.services.instruments import resolve_instrument
 from app.services.organizations import read_organization
 from app.web.kit import Page, PageRoute, db, download, member, redirect, refusal, render
 from app.web.security import CSRF_FIELD, check_csrf

@@ -22,8 +22,8 @@ from app.excel.safety import Limits
 from app.services import rater_links, rating_workbook, verification
 from app.services import ratings as svc
 from app.services.assessment_records import AssessmentRecord
-from app.services.assessments import resolve_instrument
 from app.services.filenames import content_disposition
+from app.services.instruments import resolve_instrument
 from app.services.rating_models import ItemDistribution, RatingsSummary, ScorePair
 from app.web.kit import Page, PageRoute, db, finish, member, redirect, render
 from app.web.security import CSRF_FIELD, check_csrf
