@@ -1,8 +1,9 @@
 """The code that touches untrusted workbook XML, runnable as a separate, resource-limited process.
 
-It imports only the standard library and openpyxl (no ``app`` modules), so ``sandbox`` can run it
-as a script with ``python -I -B _worker.py ...``, without the service's settings, environment or
-database connections. Tasks are also callable in-process (``TASKS``). Two ways to run it:
+It imports the standard library and openpyxl, and for its ``read`` task the pure reading code of
+``app`` (``reader_wire``; no settings, no database), so ``sandbox`` can run it as a script with
+``python -I -B _worker.py ...``, without the service's settings, environment or database
+connections. Tasks are also callable in-process (``TASKS``). Two ways to run it:
 
 * one task: ``_worker.py TASK MEMORY_BYTES CPU_SECONDS``. Input on stdin: an 8-byte big-endian
   length, that many bytes of JSON parameters, then the workbook. Output on stdout: one status byte
@@ -76,7 +77,8 @@ class _Stop(Exception):
         self.found = {"code": code, "sheet": sheet, "cell": cell, "params": params}
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A cell value as JSON: dates, times and durations tagged (``reader_checks.from_json``)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, datetime):
@@ -124,7 +126,7 @@ class _Reader:
                 value = cell.value
                 if value is None:
                     continue
-                value = _json_value(value)
+                value = json_value(value)
                 if isinstance(value, str):
                     self.text_budget -= len(value)
                     if self.text_budget < 0:
@@ -173,16 +175,42 @@ def extract(data: bytes, arg: str) -> bytes:
     With a metadata sheet, reads it, the cover and the sheets its item table names; without one,
     only looks whether any sheet has content (a foreign workbook or an empty one).
     """
-    params = json.loads(arg)
+    return json.dumps(_extracted(data, json.loads(arg))).encode()
+
+
+def _extracted(data: bytes, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("reader") == "openpyxl":
-        return json.dumps(_reference(data, params)).encode()
+        return _reference(data, params)
     fast = _fast(data, params)
     if params.get("reader") == "compare":
-        reference = json.dumps(_reference(data, params))
-        if fast is not None and json.dumps(fast) != reference:
+        reference = _reference(data, params)
+        if fast is not None and json.dumps(fast) != json.dumps(reference):
             raise RuntimeError("the fast reader and openpyxl read this workbook differently")
-        return reference.encode()
-    return json.dumps(_reference(data, params) if fast is None else fast).encode()
+        return reference
+    return _reference(data, params) if fast is None else fast
+
+
+def read(data: bytes, arg: str) -> bytes:
+    """``reader_wire.read``: a filled template's upload checks, cells and, when the parent said
+    which instrument version to expect, its checks (the only task that imports ``app``)."""
+    try:
+        wire = _wire()
+    except ImportError as exc:  # under a small memory cap, pydantic's library may not load
+        if any(m in str(exc).lower() for m in (*_NO_MEMORY, "failed to map segment")):
+            raise MemoryError(str(exc)) from exc
+        raise
+    return json.dumps(wire.read(data, json.loads(arg), _extracted)).encode()
+
+
+def _wire() -> Any:
+    """Loaded by the first ``read`` task, not at start: a worker that only extracts or annotates
+    never holds the domain and pydantic (~20 MiB)."""
+    if not __package__ and "app" not in sys.modules:  # run as a script (python -I)
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        sys.path.append(root)
+    from app.excel import reader_wire
+
+    return reader_wire
 
 
 def _fast(data: bytes, params: dict[str, Any]) -> dict[str, Any] | None:
@@ -386,7 +414,11 @@ def _problems_sheet(wb: Any, params: dict[str, Any], lang: str) -> None:
 
 # --- process entry point -------------------------------------------------------------------------
 
-TASKS: Final[dict[str, Callable[[bytes, str], bytes]]] = {"extract": extract, "annotate": annotate}
+TASKS: Final[dict[str, Callable[[bytes, str], bytes]]] = {
+    "extract": extract,
+    "read": read,
+    "annotate": annotate,
+}
 
 
 def run_guarded(task: str, data: bytes, arg: str) -> bytes:
@@ -418,6 +450,8 @@ def main() -> None:  # pragma: no cover - runs in the child process
     task, memory_bytes, cpu_seconds = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     import openpyxl  # noqa: F401 - import before the memory cap, so the cap is about the file
 
+    if task == "read":
+        _wire()
     _set_limits(memory_bytes, cpu_seconds)
     stdin = sys.stdin.buffer
     size = int.from_bytes(stdin.read(8), "big")
@@ -515,7 +549,7 @@ def serve(memory_bytes: int, cpu_hard: int) -> None:  # pragma: no cover - runs 
 
     for module in _PRELOAD:  # everything a task imports, before the memory cap
         importlib.import_module(module)
-    _fast_reader()
+    _fast_reader()  # not ``_wire()``: see there
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the parent, which stops us
     # the frames travel on private descriptors; fd 0 reads nothing and fd 1 writes to stderr, so

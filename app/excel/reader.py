@@ -1,42 +1,39 @@
 """Reading a filled template: untrusted bytes -> checked, typed answers, or every problem found.
 
-The cells are extracted in the sandbox; the hidden ``_meta`` sheet is checked here against the
-published instrument version; the cover and the items are read in ``reader_sheets``; what comes
-out is typed in ``filled``.
+Everything that touches the bytes runs in the sandbox (``reader_wire``'s ``read`` task): the upload
+checks, the extraction of the cells and, when the caller says which instrument version to expect
+(an import of many workbooks expects the version of the last one), the checks of
+``reader_checks`` too, so that only the checked answers or the problems come back. Otherwise the
+cells come back and the same checks run here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
-from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from app.domain.instrument import Instrument
-from app.excel.filled import Cell, Cover, FilledItem, FilledWorkbook, Grid, TemplateMeta, clip
+from app.excel import reader_wire
+from app.excel.filled import Cover, FilledItem, FilledWorkbook, TemplateMeta
 from app.excel.layout import (
-    FORMAT_VERSION,
     META_ROWS,
     META_SHEET,
     META_TABLE_FIRST_COLUMN,
     META_TABLE_HEADER_ROW,
-    Language,
     MetaKey,
-    WorkbookLayout,
-    workbook_layout,
 )
-from app.excel.problems import Problem, ProblemCode, WorkbookRejected, problem, sort_problems
-from app.excel.reader_sheets import check_answers, read_cover, read_items
-from app.excel.safety import DEFAULT_LIMITS, Limits, check_upload
+from app.excel.problems import ProblemCode, WorkbookRejected, problem
+from app.excel.reader_checks import Checked, Resolver, check_sheets, grids
+from app.excel.safety import DEFAULT_LIMITS, Limits
 from app.excel.sandbox import SandboxFailure, TaskError, run_task
-
-Resolver = Callable[[str, str], tuple[Instrument, str] | None]
-"""(instrument id, version) -> (instrument, content hash), or None when unknown."""
 
 __all__ = [
     "Cover",
+    "Expected",
     "FilledItem",
     "FilledWorkbook",
     "Resolver",
@@ -45,80 +42,61 @@ __all__ = [
 ]
 
 
-# when one of these was found, answers may exist that could not be read: do not call it empty
-_HIDE_EMPTINESS: Final = frozenset(
-    {
-        ProblemCode.not_on_scale,
-        ProblemCode.na_not_allowed,
-        ProblemCode.na_key_question,
-        ProblemCode.formula,
-        ProblemCode.sheet_missing,
-        ProblemCode.header_changed,
-        ProblemCode.item_missing,
-        ProblemCode.item_moved,
-        ProblemCode.item_duplicated,
-        ProblemCode.unknown_item,
-    }
-)
+@dataclass(frozen=True)
+class Expected:
+    """The instrument version a workbook is expected to be of (the resolver's answer for it):
+    the parser worker then checks the workbook itself. Only where the checks run depends on it."""
+
+    instrument: Instrument
+    content_hash: str
+    _definition: list[str] = field(default_factory=list, compare=False, repr=False)
+
+    def key(self) -> dict[str, str]:
+        i = self.instrument
+        return {"id": i.id, "version": i.version, "hash": self.content_hash}
+
+    def definition(self) -> str:
+        """The instrument as JSON, made once (a worker that does not know it asks for it)."""
+        if not self._definition:
+            self._definition.append(self.instrument.model_dump_json())
+        return self._definition[0]
 
 
 def read_filled_workbook(
-    data: bytes, resolve: Resolver, limits: Limits = DEFAULT_LIMITS
+    data: bytes,
+    resolve: Resolver,
+    limits: Limits = DEFAULT_LIMITS,
+    expect: Expected | None = None,
 ) -> FilledWorkbook:
     """Check and read one uploaded template; raise WorkbookRejected listing every problem.
 
     Nothing is evaluated: formulas are refused wherever they appear in a cell that is read.
+    ``expect``: the version the workbook probably is of; the answer is the same without it.
     """
-    check_upload(data, limits)
-    sheets = _extract_sheets(data, limits)
-    meta = _read_meta(sheets.get(META_SHEET, {}))
-    resolved = resolve(meta.instrument_id, meta.instrument_version)
-    if resolved is None:
-        raise WorkbookRejected(
-            [
-                problem(
-                    ProblemCode.unknown_instrument,
-                    sheet=META_SHEET,
-                    instrument=clip(meta.instrument_id),
-                    version=clip(meta.instrument_version),
-                )
-            ],
-            meta.language,
-        )
-    instrument, content_hash = resolved
-    layout = workbook_layout(instrument, meta.language)
-    _check_meta(meta, content_hash, sheets.get(META_SHEET, {}), layout, instrument)
-
-    problems: list[Problem] = []
-    cover = read_cover(sheets.get(layout.cover_sheet), layout, problems)
-    found = read_items(sheets, instrument, layout, problems)
-    items, answers = check_answers(instrument, found, problems)
-    if not answers.values and not any(p.code in _HIDE_EMPTINESS for p in problems):
-        problems.append(problem(ProblemCode.empty_workbook))
-    if problems:
-        raise WorkbookRejected(sort_problems(problems, layout.sheet_order), meta.language, cover)
-    return FilledWorkbook(
-        meta=meta,
-        instrument=instrument,
-        cover=cover,
-        items=tuple(items),
-        answers=answers,
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
-
-
-# --- extraction ----------------------------------------------------------------------------------
-
-
-def _extract_sheets(data: bytes, limits: Limits) -> dict[str, Grid]:
-    params = {
+    params: dict[str, Any] = {
         "meta_sheet": META_SHEET,
         "cover_row": META_ROWS[MetaKey.cover_sheet],
         "value_column": 2,
         "table_column": META_TABLE_FIRST_COLUMN,
         "table_header_row": META_TABLE_HEADER_ROW,
+        "limits": dataclasses.asdict(limits),
     }
-    result = extract(data, limits, params)
+    if expect is not None and limits.isolate:  # in this process, the cells cost nothing to pass
+        params["expect"] = expect.key()
+    result = _read(data, limits, params)
+    if "need" in result and expect is not None:
+        result = _read(data, limits, {**params, "instrument": expect.definition()})
+    resolved: tuple[Instrument, str] | None = None
+    if "expected" in result and expect is not None:  # checked in the worker against ``expect``
+        resolved = resolve(*result["expected"])
+        if resolved is None or resolved[1] != expect.content_hash:
+            # the resolver answers otherwise for that version now: the cells, checked here
+            result = _read(data, limits, {k: v for k, v in params.items() if k != "expect"})
+    if "rejected" in result:
+        raise reader_wire.rejected(result["rejected"])
+    sha256 = hashlib.sha256(data).hexdigest()
+    if "checked" in result and resolved is not None:
+        return _filled(reader_wire.checked(result["checked"], resolved[0]), sha256)
     if "problems" in result:
         raise WorkbookRejected(
             [
@@ -126,15 +104,34 @@ def _extract_sheets(data: bytes, limits: Limits) -> dict[str, Grid]:
                 for p in result["problems"]
             ]
         )
-    return {
-        name: {(int(r), int(c)): Cell(_from_json(v), str(k)) for r, c, v, k in cells}
-        for name, cells in result["sheets"].items()
-    }
+    return _filled(check_sheets(grids(result["sheets"]), resolve), sha256)
+
+
+def _filled(checked: Checked, sha256: str) -> FilledWorkbook:
+    return FilledWorkbook(
+        meta=checked.meta,
+        instrument=checked.instrument,
+        cover=checked.cover,
+        items=checked.items,
+        answers=checked.answers,
+        sha256=sha256,
+    )
+
+
+def _read(data: bytes, limits: Limits, params: dict[str, Any]) -> dict[str, Any]:
+    return _run("read", data, limits, params)
+
+
+# --- extraction ----------------------------------------------------------------------------------
 
 
 def extract(data: bytes, limits: Limits, params: dict[str, Any]) -> dict[str, Any]:
     """The sandboxed extraction of a workbook's cells (``_worker``'s ``extract`` task) within
     ``limits``; a reader stopped by a limit is one ``too_complex`` problem, named by the limit."""
+    return _run("extract", data, limits, params)
+
+
+def _run(task: str, data: bytes, limits: Limits, params: dict[str, Any]) -> dict[str, Any]:
     bounds = {
         "reader": os.environ.get(READER_ENV, "fast"),
         "max_rows": limits.max_rows,
@@ -143,7 +140,7 @@ def extract(data: bytes, limits: Limits, params: dict[str, Any]) -> dict[str, An
         "max_text": limits.max_inflated_bytes,
     }
     try:
-        payload = run_task("extract", data, json.dumps({**bounds, **params}), limits)
+        payload = run_task(task, data, json.dumps({**bounds, **params}), limits)
     except SandboxFailure as failure:
         en, es = _FAILURES.get(failure.reason, ("the reader stopped", "el lector se detuvo"))
         failed = problem(ProblemCode.too_complex, detail=en, detail_es=es)
@@ -177,128 +174,3 @@ _FAILURES: Final = {
     "memory": ("memory limit", "límite de memoria"),
     "cpu": ("processor time limit", "límite de tiempo de procesador"),
 }
-
-
-def _from_json(value: Any) -> object:
-    if isinstance(value, dict):
-        if "datetime" in value:
-            return datetime.fromisoformat(value["datetime"])
-        if "date" in value:
-            return date.fromisoformat(value["date"])
-        if "time" in value:
-            return time.fromisoformat(value["time"])
-        if "timedelta" in value:
-            return timedelta(seconds=float(value["timedelta"]))
-    return value
-
-
-# --- metadata ------------------------------------------------------------------------------------
-
-
-def _meta_value(grid: Grid, key: MetaKey) -> object:
-    row = META_ROWS[key]
-    label = grid.get((row, 1))
-    if label is None or label.value != key.value:
-        return None
-    cell = grid.get((row, 2))
-    return None if cell is None or cell.is_formula else cell.value
-
-
-def _read_meta(grid: Grid) -> TemplateMeta:
-    def text(key: MetaKey) -> str | None:
-        value = _meta_value(grid, key)
-        return value.strip() if isinstance(value, str) and value.strip() else None
-
-    instrument_id = text(MetaKey.instrument_id)
-    version = text(MetaKey.instrument_version)
-    content_hash = text(MetaKey.content_hash)
-    language = text(MetaKey.language)
-    raw_format = _meta_value(grid, MetaKey.format_version)
-    format_version: int | None = None
-    if isinstance(raw_format, int | float) and not isinstance(raw_format, bool):
-        format_version = int(raw_format) if float(raw_format).is_integer() else None
-    elif isinstance(raw_format, str) and raw_format.strip().isdigit():
-        format_version = int(raw_format.strip())
-    if format_version is not None and format_version != FORMAT_VERSION:
-        raise WorkbookRejected(
-            [
-                problem(
-                    ProblemCode.unsupported_format,
-                    sheet=META_SHEET,
-                    found=format_version,
-                    expected=FORMAT_VERSION,
-                )
-            ]
-        )
-    missing = [
-        key.value
-        for key, value in (
-            (MetaKey.format_version, format_version),
-            (MetaKey.instrument_id, instrument_id),
-            (MetaKey.instrument_version, version),
-            (MetaKey.content_hash, content_hash),
-        )
-        if value is None
-    ]
-    if language not in ("en", "es"):
-        missing.append(MetaKey.language.value)
-    if missing or instrument_id is None or version is None or content_hash is None:
-        raise WorkbookRejected(
-            [
-                problem(
-                    ProblemCode.metadata_tampered,
-                    sheet=META_SHEET,
-                    instrument=instrument_id or "?",
-                    version=version or "?",
-                    detail=f"missing or altered: {', '.join(missing)}",
-                    detail_es=f"faltan o se alteraron: {', '.join(missing)}",
-                )
-            ]
-        )
-    lang: Language = "es" if language == "es" else "en"
-    return TemplateMeta(instrument_id, version, content_hash, FORMAT_VERSION, lang)
-
-
-def _check_meta(
-    meta: TemplateMeta,
-    content_hash: str,
-    grid: Grid,
-    layout: WorkbookLayout,
-    instrument: Instrument,
-) -> None:
-    def tampered(detail: str, detail_es: str) -> WorkbookRejected:
-        return WorkbookRejected(
-            [
-                problem(
-                    ProblemCode.metadata_tampered,
-                    sheet=META_SHEET,
-                    instrument=instrument.id,
-                    version=instrument.version,
-                    detail=detail,
-                    detail_es=detail_es,
-                )
-            ],
-            meta.language,
-        )
-
-    if meta.content_hash != content_hash:
-        raise tampered(
-            "its content hash differs from the published definition",
-            "su hash de contenido difiere de la definición publicada",
-        )
-    if _meta_value(grid, MetaKey.cover_sheet) != layout.cover_sheet:
-        raise tampered("the cover sheet name differs", "el nombre de la hoja de portada difiere")
-    expected = [(s.name, r.row, r.key) for s in layout.sheets for r in s.items]
-    first = META_TABLE_FIRST_COLUMN
-
-    def value(row: int, column: int) -> object:
-        cell = grid.get((row, column))
-        return None if cell is None else cell.value
-
-    found: list[tuple[object, object, object]] = []
-    row = META_TABLE_HEADER_ROW + 1
-    while any((row, first + offset) in grid for offset in range(3)):
-        found.append((value(row, first), value(row, first + 1), value(row, first + 2)))
-        row += 1
-    if found != expected:
-        raise tampered("its item table was edited", "su tabla de ítems fue editada")

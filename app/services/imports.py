@@ -34,7 +34,7 @@ from app.excel import (
     read_filled_workbook,
 )
 from app.excel.problems import Problem
-from app.excel.reader import Cover
+from app.excel.reader import Cover, Expected
 from app.excel.sandbox import SandboxBusy, default_pool
 from app.services.assessment_records import AssessmentRecord
 from app.services.assessments import ImportedAnswers, RoundOnAnotherVersion, import_answers
@@ -168,12 +168,14 @@ def import_workbook(
 _Read = FilledWorkbook | WorkbookRejected | SandboxBusy | None
 
 
-def _read(upload: Upload, catalog: Catalog, limits: Limits) -> _Read:
+def _read(
+    upload: Upload, catalog: Catalog, limits: Limits, expect: Expected | None = None
+) -> _Read:
     """Read and check a workbook's bytes (no database: safe in another thread)."""
     if upload.problem is not None:
         return None
     try:
-        return read_filled_workbook(upload.data, _resolver(catalog), limits)
+        return read_filled_workbook(upload.data, _resolver(catalog), limits, expect)
     except (WorkbookRejected, SandboxBusy) as exc:
         return exc
 
@@ -372,24 +374,39 @@ def import_each(
     reader = ThreadPoolExecutor(max_workers=width, thread_name_prefix="oca-read-ahead")
     ahead: deque[tuple[Upload, Future[_Read]]] = deque()
     pending = iter(uploads)
+    # the next workbooks are probably of the last one's version: the parser worker checks them
+    # against it and sends back their answers, not their cells (the results are the same)
+    expect: Expected | None = None
     try:
         while True:
             while len(ahead) <= width:  # the pool's width reading, one more waiting its turn
                 upload = next(pending, None)
                 if upload is None:
                     break
-                ahead.append((upload, reader.submit(_read, upload, catalog, limits)))
+                ahead.append((upload, reader.submit(_read, upload, catalog, limits, expect)))
             if not ahead:
                 return
             upload, read = ahead.popleft()
+            done = read.result()
+            if isinstance(done, FilledWorkbook):
+                expect = _expected(catalog, done, expect)
             result = _import_read(
-                session, principal, catalog, upload, read.result(),
+                session, principal, catalog, upload, done,
                 dry_run=dry_run, create_organizations=create_organizations,
             )  # fmt: skip
             IMPORTS.labels(result.status, "true" if dry_run else "false").inc()
             yield result
     finally:  # also when the caller stops early: reads not started are dropped
         reader.shutdown(wait=True, cancel_futures=True)
+
+
+def _expected(catalog: Catalog, wb: FilledWorkbook, last: Expected | None) -> Expected | None:
+    f = catalog.get(wb.meta.instrument_id, wb.meta.instrument_version)
+    if f is None:
+        return last
+    if last is not None and last.content_hash == f.content_hash:
+        return last  # the same one: its definition is made once
+    return Expected(f.instrument, f.content_hash)
 
 
 def import_workbooks(

@@ -17,8 +17,16 @@ from openpyxl import load_workbook
 from app.catalog import InstrumentFile, load_file
 from app.domain.instrument import Instrument
 from app.domain.scoring import NA, AnswerValue
-from app.excel import CoverField, Limits, Resolver, WorkbookRejected, read_filled_workbook
+from app.excel import (
+    CoverField,
+    FilledWorkbook,
+    Limits,
+    Resolver,
+    WorkbookRejected,
+    read_filled_workbook,
+)
 from app.excel.layout import NA_LABEL, ItemColumn, cover_cell, workbook_layout
+from app.excel.reader import Expected
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -139,9 +147,48 @@ def varied_answers(instrument: Instrument, lang: str) -> tuple[dict[str, object]
 
 
 def rejected(data: bytes, resolve: Resolver, limits: Limits = LIMITS) -> WorkbookRejected:
+    """The rejection of ``data``; the parser worker, told which version to expect, finds the same
+    (checks_agree)."""
     with pytest.raises(WorkbookRejected) as caught:
-        read_filled_workbook(data, resolve, limits)
+        checks_agree(data, resolve, limits)
     return caught.value
+
+
+def checks_agree(data: bytes, resolve: Resolver, limits: Limits = LIMITS) -> FilledWorkbook:
+    """``read_filled_workbook`` of ``data``, checked here (nothing expected) and then checked in
+    the parser worker (expecting the version the first read resolved, or MINI's when it resolved
+    none): the same workbook, or the same rejection, both ways."""
+    seen: list[tuple[Instrument, str]] = []
+
+    def recording(instrument_id: str, version: str) -> tuple[Instrument, str] | None:
+        found = resolve(instrument_id, version)
+        if found is not None:
+            seen.append(found)
+        return found
+
+    here: FilledWorkbook | WorkbookRejected
+    try:
+        here = read_filled_workbook(data, recording, limits)
+    except WorkbookRejected as exc:
+        here = exc
+    mini = load(MINI)
+    instrument, content_hash = seen[0] if seen else (mini.instrument, mini.content_hash)
+    try:
+        there = read_filled_workbook(data, resolve, limits, Expected(instrument, content_hash))
+    except WorkbookRejected as exc:
+        there = exc
+    assert outcome(there) == outcome(here)
+    if isinstance(here, WorkbookRejected):
+        raise here
+    return here
+
+
+def outcome(read: FilledWorkbook | WorkbookRejected) -> object:
+    """Everything a read gave, cell values with their types (1 == 1.0 == True in Python)."""
+    if isinstance(read, WorkbookRejected):
+        return ("rejected", read.problems, read.language, read.cover)
+    items = [(i, type(i.raw), type(i.value)) for i in read.items]
+    return (read, items, [(k, type(v)) for k, v in read.answers.values.items()])
 
 
 def sheet_xml(data: bytes) -> dict[str, str]:

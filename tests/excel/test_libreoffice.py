@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from app.excel import build_template, read_filled_workbook
+from app.excel import build_template
 from tests.excel.helpers import (
     INSTRUMENT_IDS,
     INSTRUMENT_PATHS,
-    LIMITS,
+    checks_agree,
     fill,
     load,
     resolve_all,
@@ -82,7 +82,7 @@ def test_workbook_saved_again_by_libreoffice_imports(path: Path, tmp_path: Path)
     )
     assert resaved.read_bytes() != source.read_bytes()
 
-    result = read_filled_workbook(resaved.read_bytes(), resolve_all(), LIMITS)
+    result = checks_agree(resaved.read_bytes(), resolve_all())
 
     assert result.answers.values == expected
     assert result.answers.notes == notes

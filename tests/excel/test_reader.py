@@ -17,9 +17,12 @@ from app.excel import (
     ProblemCode,
     build_template,
     read_filled_workbook,
+    sandbox,
     workbook_layout,
 )
 from app.excel.layout import META_ROWS, META_SHEET, ItemColumn, MetaKey, cover_cell
+from app.excel.problems import WorkbookRejected
+from app.excel.reader import Expected
 from tests.excel.helpers import (
     COVER,
     INSTRUMENT_IDS,
@@ -28,10 +31,12 @@ from tests.excel.helpers import (
     LIMITS,
     MINI,
     RICH,
+    checks_agree,
     edit,
     fill,
     load,
     open_workbook,
+    outcome,
     rejected,
     resolve_all,
     resolver,
@@ -51,7 +56,7 @@ def test_fill_then_read_round_trip(path: Path, lang: str) -> None:
         build_template(instrument, f.content_hash, lang), instrument, lang, typed, notes=notes
     )
 
-    result = read_filled_workbook(data, resolve_all(), LIMITS)
+    result = checks_agree(data, resolve_all())
 
     assert result.answers.values == expected
     assert result.answers.notes == notes
@@ -99,7 +104,7 @@ def test_exported_assessment_reimports_unchanged(path: Path, lang: str) -> None:
     )
     data = build_template(instrument, f.content_hash, lang, prefill)
 
-    result = read_filled_workbook(data, resolve_all(), LIMITS)
+    result = checks_agree(data, resolve_all())
 
     assert result.answers.values == dict(prefill.answers)
     assert result.answers.notes == dict(prefill.notes)
@@ -123,6 +128,51 @@ def test_isolated_and_in_process_reading_agree() -> None:
     assert isolated == in_process
 
 
+def test_the_worker_checks_a_workbook_only_against_the_version_it_was_told() -> None:
+    """Told which version to expect, the parser worker checks the workbook itself (asking once
+    for a definition it was not sent); told another version, or one the resolver no longer
+    answers with that hash, the result is still the one checked here."""
+    rich, mini = load(RICH), load(MINI)
+    typed, _ = varied_answers(rich.instrument, "es")
+    data = fill(
+        build_template(rich.instrument, rich.content_hash, "es"), rich.instrument, "es", typed
+    )
+    bad = _rich({next(iter(rich.instrument.items)): "=1+1"})
+    here = read_filled_workbook(data, resolve_all(), LIMITS)
+    refused = rejected(bad, resolve_all())
+    previous = sandbox.default_pool().settings
+    pool = sandbox.open_default_pool(sandbox.PoolSettings(size=1))
+    try:
+        pool.close()  # a fresh worker, which knows no instrument yet
+        pool = sandbox.default_pool()
+
+        def requests() -> int:
+            return sum(w.requests for w in pool.workers())
+
+        expect = Expected(rich.instrument, rich.content_hash)
+        for times, want in ((2, "need, then checked"), (1, "checked"), (1, "rejected")):
+            before = requests()
+            source = bad if want == "rejected" else data
+            try:
+                read: object = outcome(read_filled_workbook(source, resolve_all(), LIMITS, expect))
+            except WorkbookRejected as exc:
+                read = outcome(exc)
+            assert read == outcome(refused if want == "rejected" else here), want
+            assert requests() - before == times, want
+        # another version: the cells come back at once; a hash the resolver does not answer
+        # (a definition changed since): asked for, checked against, refused, read again
+        for other, times in (
+            (Expected(mini.instrument, mini.content_hash), 1),
+            (Expected(rich.instrument, "0" * 64), 3),
+        ):
+            before = requests()
+            read = outcome(read_filled_workbook(data, resolve_all(), LIMITS, other))
+            assert read == outcome(here)
+            assert requests() - before == times
+    finally:
+        sandbox.open_default_pool(previous)
+
+
 def test_cover_accepts_text_dates_and_numeric_ids() -> None:
     f = load(MINI)
     cover = {
@@ -137,7 +187,7 @@ def test_cover_accepts_text_dates_and_numeric_ids() -> None:
         {"gov.vision.1": "Mature"},
         cover=cover,
     )
-    result = read_filled_workbook(data, resolve_all(), LIMITS)
+    result = checks_agree(data, resolve_all())
     assert result.cover.organization_external_id == "4521"
     assert result.cover.organization_name is None
     assert result.cover.assessed_on == date(2025, 1, 15)
