@@ -8,8 +8,10 @@ means a new ``FORMAT_VERSION``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Final, Literal
 
 from openpyxl.utils import get_column_letter
@@ -190,8 +192,8 @@ class SheetLayout:
     has_guidance: bool = False
     has_evidence: bool = False
 
-    @property
-    def columns(self) -> dict[ItemColumn, int]:
+    @cached_property  # read for every cell a workbook check looks at
+    def columns(self) -> Mapping[ItemColumn, int]:
         """Where each column of this sheet is (``guidance``/``evidence`` only when present)."""
         columns = {
             ItemColumn.key: 1,
