@@ -94,7 +94,10 @@ def check_sheets(sheets: dict[str, Grid], resolve: Resolver) -> Checked:
 def grids(sheets: dict[str, list[list[Any]]]) -> dict[str, Grid]:
     """The extracted cells (``_worker.extract``'s ``sheets``) as grids of typed cells."""
     return {
-        name: {(int(r), int(c)): Cell(from_json(v), str(k)) for r, c, v, k in cells}
+        name: {
+            (int(r), int(c)): Cell(from_json(v) if type(v) is dict else v, str(k))
+            for r, c, v, k in cells
+        }
         for name, cells in sheets.items()
     }
 
