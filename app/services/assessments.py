@@ -342,6 +342,7 @@ class ImportedAnswers:
     assessor: str | None
     source: str
     source_sha256: str
+    new_organization: bool = False  # created in this transaction: it has no round yet
 
 
 @dataclass(frozen=True)
@@ -387,7 +388,11 @@ def import_answers(
     submission, reopened) updated. Then scored once, and submitted when the score is computable.
     Raises ``RoundOnAnotherVersion`` when the round is on another version of the instrument."""
     round_label = check_round(data.round)
-    existing = current_for_round(session, data.organization_id, f.instrument.id, round_label)
+    existing = (
+        None
+        if data.new_organization
+        else current_for_round(session, data.organization_id, f.instrument.id, round_label)
+    )
     assessed_on = data.assessed_on or (existing.assessed_on if existing else date.today())
     if existing is not None and existing.instrument_version != f.instrument.version:
         raise RoundOnAnotherVersion(

@@ -115,6 +115,7 @@ def _apply(
         assessor=wb.cover.assessor,
         source=wb.source,
         source_sha256=wb.sha256,
+        new_organization=result.organization_created,
     )
     try:
         done = import_answers(session, principal, f, answers)
