@@ -8,7 +8,8 @@ import statistics
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from itertools import compress
+from typing import NamedTuple, cast
 
 from app.domain.comparison import _EPS, LeftOut
 from app.domain.rounding import shown_change
@@ -218,18 +219,14 @@ def compare_cohort(
     for key in keys:
         bs = [d.get(key) for d in baselines]
         es = [d.get(key) for d in endlines]
-        paired = [
-            (o, b, e)
-            for o, b, e in zip(oids, bs, es, strict=True)
-            if b is not None and e is not None
-        ]
-        ids = [o for o, _, _ in paired]
-        pb = [b for _, b, _ in paired]
-        pe = [e for _, _, e in paired]
+        # the paired organizations' columns picked by C code (compress)
+        both_here = [b is not None and e is not None for b, e in zip(bs, es, strict=True)]
+        ids = list(compress(oids, both_here))
+        pb = cast(list[float], list(compress(bs, both_here)))
+        pe = cast(list[float], list(compress(es, both_here)))
+        gains = list(map(shown_change, pb, pe))
         if risk:
-            gains = [-shown_change(b, e) for b, e in zip(pb, pe, strict=True)]
-        else:
-            gains = [shown_change(b, e) for b, e in zip(pb, pe, strict=True)]
+            gains = [-g for g in gains]
         paired_base = _round_stats(ids, pb, bins)
         paired_end = _round_stats(ids, pe, bins)
         mean_b, mean_e = paired_base.mean, paired_end.mean
