@@ -3,29 +3,12 @@ turn every answer row into an object (4,500 for OCA) only to count them (bench/s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event
-
 from tests.api.factories import create_assessment, create_org, get, item_keys
+from tests.conftest import statements_sent
 
 OCA = item_keys("oca")
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
-        seen.append(sql)
-
-    event.listen(Engine, "before_cursor_execute", record)  # every engine, the app's included
-    try:
-        yield seen
-    finally:
-        event.remove(Engine, "before_cursor_execute", record)
 
 
 def test_a_page_counts_answers_without_loading_them(tenant: Any) -> None:
@@ -39,7 +22,7 @@ def test_a_page_counts_answers_without_loading_them(tenant: Any) -> None:
             answers.append({"item": OCA[n], "value": None, "note": "a note only"})  # does not
         made[create_assessment(tenant, org["id"], "oca", rnd, answers=answers)["id"]] = n
 
-    with statements() as seen:
+    with statements_sent() as seen:  # every engine, the app's included
         page = get(tenant, "/v1/assessments", params={"organization_id": org["id"], "limit": 100})
 
     assert {x["id"]: x["answered"] for x in page["items"]} == made

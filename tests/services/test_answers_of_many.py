@@ -18,7 +18,7 @@ from app.services import assessments, organizations
 from app.services.assessment_reads import answers_of, answers_of_many
 from app.services.instruments import sync_catalog
 from app.services.keys import authenticate, create_key
-from tests.services.test_stale_scores import statements
+from tests.conftest import statements_sent
 
 
 def _drafts(session: Session, catalog: Catalog, n: int) -> list[uuid.UUID]:
@@ -63,9 +63,9 @@ def test_many_at_once_are_each_ones_own(session: Session, engine: Engine, catalo
         assert a is not None
         own[i] = answers_of(a)
     nobody = uuid.uuid4()  # an id without answers maps to no answers
-    with statements(engine) as few:
+    with statements_sent(engine) as few:
         few_read = answers_of_many(session, ids[:2])
-    with statements(engine) as seen:
+    with statements_sent(engine) as seen:
         read = answers_of_many(session, [*ids, nobody])
     assert read == {**own, nobody: {}}
     assert few_read == {i: own[i] for i in ids[:2]}
