@@ -19,7 +19,13 @@ from app.domain.scoring import AnswerValue, Score, score
 from app.services.assessment_reads import answers_of
 from app.services.common import now
 from app.services.metrics import timed_scoring
-from app.services.scores import ENGINE_VERSION, render_score, score_payload, score_summary
+from app.services.scores import (
+    ANSWERED,
+    ENGINE_VERSION,
+    render_score,
+    score_payload,
+    score_summary,
+)
 
 
 def compute(f: InstrumentFile, a: Assessment) -> Score:
@@ -139,7 +145,10 @@ def _stored_as_made(
     """Whether the stored score is what storing ``result`` would store: the payload, the
     summary a cohort comparison reads, and the answer reads send as it is (but its time)."""
     payload = score_payload(result, f.instrument)
-    if payload != stored.payload or score_summary(result, answers_of(a)) != stored.summary:
+    summary = score_summary(result, answers_of(a))
+    if ANSWERED not in (stored.summary or {}):
+        summary.pop(ANSWERED, None)  # stored before the digest was: not wrong, only older
+    if payload != stored.payload or summary != stored.summary:
         return False
     if stored.rendered is None:
         return True  # made before answers were stored rendered: reads render the payload

@@ -481,5 +481,7 @@ def test_an_import_job_and_a_rescore_see_the_workspace_version(
 
     # scores of an older engine are recomputed at start with every workspace's versions
     report = rescore_all(session, every_published_catalog(session, catalog), write=False)
-    assert report.checked >= 1 and report.changed == []
+    # (other tests of this database tamper with stored scores on purpose: only this one's count)
+    mine = done["result"]["results"][0]["assessment_id"]
+    assert report.checked >= 1 and mine not in [a for a, _, _ in report.changed]
     assert rescore_all(session, catalog, write=False).checked < report.checked
