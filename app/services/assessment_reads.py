@@ -46,6 +46,14 @@ def answer_values(rows: Iterable[tuple[str, float | None, bool]]) -> dict[str, A
     return out
 
 
+def among_ids(column: Any, ids: list[uuid.UUID], *, postgres: bool) -> Any:
+    """``column IN ids``; on PostgreSQL one array parameter instead of one per id (thousands of
+    ids in a national cohort)."""
+    if postgres:
+        return column == any_(bindparam(None, ids, ARRAY(Uuid)))
+    return column.in_(ids)
+
+
 def answers_of_many(
     session: Session, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, dict[str, AnswerValue]]:
@@ -66,7 +74,7 @@ def answers_of_many(
                 func.array_agg(Answer.value),
                 func.array_agg(Answer.is_na),
             )
-            .where(Answer.assessment_id == any_(bindparam("ids", list(ids), ARRAY(Uuid))))
+            .where(among_ids(Answer.assessment_id, list(ids), postgres=True))
             .group_by(Answer.assessment_id)
         ):
             rows[a_id] = list(zip(keys, values, nas, strict=True))

@@ -30,7 +30,7 @@ from itertools import combinations, repeat
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import ARRAY, Connection, Uuid, and_, any_, bindparam, delete, or_, select
+from sqlalchemy import Connection, and_, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -41,7 +41,7 @@ from app.db.session import make_engine, serialize_on, write_transaction
 from app.domain.comparison import LeftOut, common_answers
 from app.domain.scoring import AnswerValue, Score, score
 from app.services.analysis import SCORED
-from app.services.assessment_reads import answers_of_many
+from app.services.assessment_reads import among_ids, answers_of_many
 from app.services.owned_instruments import workspace_catalog
 from app.services.scores import ANSWERED, ENGINE_VERSION
 
@@ -174,8 +174,12 @@ def stored_pairs(
         chunk = keys[start : start + _IN]
         rows = connection.execute(
             select(*_KEY_AND_BASIS, RoundPair.numbers).where(
-                _among(RoundPair.first_id, [uuid.UUID(int=f) for f, _ in chunk], postgres),
-                _among(RoundPair.second_id, [uuid.UUID(int=s) for _, s in chunk], postgres),
+                among_ids(
+                    RoundPair.first_id, [uuid.UUID(int=f) for f, _ in chunk], postgres=postgres
+                ),
+                among_ids(
+                    RoundPair.second_id, [uuid.UUID(int=s) for _, s in chunk], postgres=postgres
+                ),
             )
         )
         for first_id, second_id, on, engine, first_at, second_at, numbers in rows:
@@ -190,13 +194,6 @@ def stored_pairs(
                 continue
             found[hit[0]] = _numbers(numbers, flipped=hit[3])
     return found
-
-
-def _among(column: Any, ids: list[uuid.UUID], postgres: bool) -> Any:
-    """``column IN ids``; on PostgreSQL one array parameter instead of one per id."""
-    if postgres:
-        return column == any_(bindparam(None, ids, ARRAY(Uuid)))
-    return column.in_(ids)
 
 
 def _numbers(stored: Mapping[str, Any], *, flipped: bool) -> Numbers | None:
@@ -352,7 +349,7 @@ def _summaries(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[s
         a_id: summary
         for a_id, summary in session.connection().execute(
             select(AssessmentScore.assessment_id, AssessmentScore.summary).where(
-                _among(AssessmentScore.assessment_id, ids, postgres)
+                among_ids(AssessmentScore.assessment_id, ids, postgres=postgres)
             )
         )
     }
