@@ -10,7 +10,7 @@ from app.domain.scoring import BAND_NAMES, ConditionCause, DimensionScore, Score
 
 
 def _text(text: Text | None) -> dict[str, str] | None:
-    return text.model_dump() if text is not None else None
+    return text.as_dict() if text is not None else None
 
 
 def _band(band: RiskBand, lang: int) -> str:
@@ -21,7 +21,7 @@ def _section(d: DimensionScore, title: Text) -> dict[str, Any]:
     risk = d.risk
     return {
         "key": d.key,
-        "title": title.model_dump(),
+        "title": title.as_dict(),
         "percent": risk.percent if risk else None,
         "band": risk.band.value if risk and risk.band else None,
         "basis": risk.basis if risk else None,
@@ -68,7 +68,7 @@ def _condition(
     parts = [_why(cause, titles) for cause in causes]
     return {
         "key": key,
-        "title": c.title.model_dump(),
+        "title": c.title.as_dict(),
         "sections": [
             {
                 "key": cause.section,

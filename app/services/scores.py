@@ -51,9 +51,11 @@ def _risk(risk: SectionRisk | None) -> dict[str, Any] | None:
 
 
 def _node(node: AreaScore | DimensionScore) -> dict[str, Any]:
+    # ``_value_``, not ``value``: the same str, without the enum property's call (a stored score
+    # has ~50 nodes)
     return {
         "key": node.key,
-        "lens": node.lens.value,
+        "lens": node.lens._value_,
         "weight": node.weight,
         "score": node.score,
         "normalized": node.normalized,
@@ -61,8 +63,8 @@ def _node(node: AreaScore | DimensionScore) -> dict[str, Any]:
         "answered": node.answered,
         "na": node.na,
         "missing": node.missing,
-        "reason": _reason(node.reason),
-        "risk": _risk(node.risk),
+        "reason": None if node.reason is None else _reason(node.reason),
+        "risk": None if node.risk is None else _risk(node.risk),
         "assessed": node.assessed,
         "partial": (
             None
@@ -86,7 +88,7 @@ def _lens(lens: LensScore) -> dict[str, Any]:
 
 def _label(instrument: Instrument, band: int | None) -> dict[str, str] | None:
     bands = instrument.scoring.bands
-    return bands[band].label.model_dump() if band is not None and band < len(bands) else None
+    return bands[band].label.as_dict() if band is not None and band < len(bands) else None
 
 
 def _cap(score: Score, instrument: Instrument) -> dict[str, Any] | None:
@@ -156,7 +158,7 @@ def _weakest(score: Score, instrument: Instrument) -> list[dict[str, Any]]:
         {
             "key": w.key,
             "dimension": w.dimension,
-            "title": titles[w.key].model_dump(),
+            "title": titles[w.key].as_dict(),
             "score": w.score,
             "normalized": w.normalized,
             "lowest_level": w.lowest_level,
@@ -173,10 +175,10 @@ def score_payload(score: Score, instrument: Instrument) -> dict[str, Any]:
     dimensions = []
     for d in score.dimensions:
         node = _node(d)
-        node["title"] = titles[d.key].model_dump()
+        node["title"] = titles[d.key].as_dict()
         node["areas_assessed"] = d.areas_assessed
         node["includes_partial"] = list(d.includes_partial)
-        node["areas"] = [{**_node(a), "title": area_titles[a.key].model_dump()} for a in d.areas]
+        node["areas"] = [{**_node(a), "title": area_titles[a.key].as_dict()} for a in d.areas]
         dimensions.append(node)
     return {
         "instrument": {"id": score.instrument_id, "version": score.version},
