@@ -127,3 +127,31 @@ def test_0015_keys_the_names_of_existing_organizations(scratch_url: str) -> None
         assert "name_key" not in {c["name"] for c in inspect(engine).get_columns("organization")}
     finally:
         engine.dispose()
+
+
+def test_0022_compresses_stored_scores_with_lz4_on_postgresql(scratch_url: str) -> None:
+    """Upgraded: payload and rendered are compressed with lz4 (PostgreSQL with lz4, as here and
+    in CI); downgraded: back to the server's default. SQLite has nothing to set."""
+    migrate.upgrade(scratch_url)
+    engine = make_engine(scratch_url)
+
+    def methods() -> dict[str, str]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT attname, attcompression FROM pg_attribute "
+                    "WHERE attrelid = 'assessment_score'::regclass "
+                    "AND attname IN ('payload', 'rendered', 'summary')"
+                )
+            )
+            return {name: str(method) for name, method in rows}
+
+    try:
+        if engine.dialect.name != "postgresql":
+            assert "assessment_score" in inspect(engine).get_table_names()
+            return
+        assert methods() == {"payload": "l", "rendered": "l", "summary": ""}
+        migrate.downgrade(scratch_url, "0021")
+        assert methods() == {"payload": "p", "rendered": "p", "summary": ""}
+    finally:
+        engine.dispose()
