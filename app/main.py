@@ -97,8 +97,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 sync_catalog(session, catalog)
                 # scores of an older engine: recomputed (workspaces' own versions included)
                 if stale_score_ids(session):
-                    refresh_stale_scores(session, every_published_catalog(session, catalog))
-                    refresh_pairs(session, catalog)  # the rounds' pairs of those scores
+                    every = every_published_catalog(session, catalog)
+                    refresh_stale_scores(session, every, library=catalog)
+                    refresh_pairs(session, catalog)  # pairs with rounds that were not stale
             refresh_statistics(engine)
             # webhooks are sent by a thread of each worker, never by the request that caused them
             sender = DeliveryThread(app.state.sessionmaker, settings)

@@ -208,13 +208,15 @@ def _numbers(stored: Mapping[str, Any], *, flipped: bool) -> Numbers | None:
 # --- storing -------------------------------------------------------------------------------------
 
 
-def _row(
+def pair_row(
     catalog: Catalog,
     latest: InstrumentFile,
     one: Side,
     other: Side,
     answers: Mapping[uuid.UUID, Mapping[str, AnswerValue]],
 ) -> dict[str, Any]:
+    """The stored pair of two rounds (in either order), made by ``pair_numbers``: the row
+    ``store_pair_rows`` writes."""
     first, second = (
         (one, other) if one.assessment_id.int < other.assessment_id.int else (other, one)
     )
@@ -234,9 +236,31 @@ def _row(
     }
 
 
-def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
-    """The rows written over whatever is stored for their pairs (two submits of one
-    organization's rounds at once both write the pair: the later one stays)."""
+def rows_among(
+    catalog: Catalog,
+    instrument_id: str,
+    sides: list[Side],
+    answers: Mapping[uuid.UUID, Mapping[str, AnswerValue]],
+) -> list[dict[str, Any]]:
+    """The pair rows of one organization's current scored rounds of an instrument, each two
+    that need one, on the catalog's latest version (a rescoring makes them from the scores and
+    answers it holds: ``refresh_stale_scores``)."""
+    latest = catalog.latest(instrument_id)
+    if latest is None or len(sides) < 2:
+        return []
+    on = latest.instrument.version
+    return [
+        pair_row(catalog, latest, one, other, answers)
+        for one, other in combinations(sides, 2)
+        if needs_pair(on, one, other)
+    ]
+
+
+def store_pair_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """The rows (``pair_row``) written over whatever is stored for their pairs (two submits of
+    one organization's rounds at once both write the pair: the later one stays), in the order
+    of their keys, so two transactions writing pairs lock them in the same order."""
+    rows = sorted(rows, key=lambda r: (r["first_id"].int, r["second_id"].int))
     dialect = session.get_bind().dialect.name
     statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(RoundPair)
     statement = statement.on_conflict_do_update(
@@ -303,7 +327,7 @@ def store_pairs(session: Session, catalog: Catalog, assessment_id: uuid.UUID) ->
     # shares with the others, and row locks taken in two orders could deadlock
     serialize_on(session, "round-pairs", mine.organization_id)
     answers = answers_of_many(session, [assessment_id, *(o.assessment_id for o in todo)])
-    _upsert(session, [_row(catalog, latest, scored, o, answers) for o in todo])
+    store_pair_rows(session, [pair_row(catalog, latest, scored, o, answers) for o in todo])
     return len(todo)
 
 
@@ -329,7 +353,7 @@ def refresh_pairs(
         answers = answers_of_many(session, ids)
         summaries = _summaries(session, ids)
         rows = [
-            _row(
+            pair_row(
                 catalog,
                 latest,
                 one._replace(summary=summaries.get(one.assessment_id)),
@@ -339,7 +363,7 @@ def refresh_pairs(
             for catalog, latest, one, other in batch
         ]
         with write_transaction(session):
-            _upsert(session, rows)
+            store_pair_rows(session, rows)
     return len(todo)
 
 

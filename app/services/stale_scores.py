@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from itertools import repeat
 from pathlib import Path
@@ -23,10 +23,12 @@ from sqlalchemy.orm import Session
 from app.catalog import Catalog, load_catalog
 from app.db.models import Assessment, AssessmentScore
 from app.db.session import make_engine, serialize_on, write_transaction
+from app.services.analysis import SCORED
 from app.services.assessment_reads import answers_of_many
 from app.services.assessment_scoring import score_answers, score_columns
 from app.services.collector import collector_paused
-from app.services.owned_instruments import every_published_catalog
+from app.services.owned_instruments import every_published_catalog, workspace_catalog
+from app.services.round_pairs import Side, rows_among, store_pair_rows
 from app.services.scores import ENGINE_VERSION
 
 BATCH = 200
@@ -47,7 +49,11 @@ def stale_score_ids(session: Session) -> list[uuid.UUID]:
 
 
 def refresh_stale_scores(
-    session: Session, catalog: Catalog, ids: Sequence[uuid.UUID] | None = None
+    session: Session,
+    catalog: Catalog,
+    groups: Sequence[Sequence[uuid.UUID]] | None = None,
+    *,
+    library: Catalog | None = None,
 ) -> int:
     """Recompute and store every stale score; returns how many were recomputed.
 
@@ -56,22 +62,28 @@ def refresh_stale_scores(
     plain rows and written back in one executemany of one UPDATE (no ORM objects), with the
     columns ``store_score`` writes at submit, made by the same ``score_columns``. A batch is
     written, in a transaction of its own on a connection of its own, while the next one is
-    scored: the database's work and Python's overlap. ``ids``: only these (a share of the stale
-    ones, from ``refresh_in_processes``); by default every stale score.
-    """
-    stale = list(ids) if ids is not None else stale_score_ids(session)
+    scored: the database's work and Python's overlap. ``groups``: only these stale scores, one
+    list per organization (a share of them, from ``refresh_in_processes``); by default every
+    stale score.
+
+    Given the shipped ``library`` (each workspace's catalog is made from it), the round pairs of
+    the rounds scored again (``round_pairs``) are made here too, from the answers and scores
+    this batch holds, and written with its scores: a batch never splits an organization. Pairs
+    with a round that was not stale are left to ``refresh_pairs``."""
+    groups = _stale_groups(session) if groups is None else groups
     done = 0
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else bind.engine
+    catalogs: dict[uuid.UUID, Catalog] = {}  # each workspace's, for its pairs
     writing: Future[None] | None = None
     with ThreadPoolExecutor(1, thread_name_prefix="stale-scores") as writer, collector_paused():
         try:
-            for start in range(0, len(stale), BATCH):
+            for batch in _batches(groups):
                 with session.begin():
-                    params = _recomputed(session, catalog, stale[start : start + BATCH])
+                    params, pairs = _recomputed(session, catalog, batch, library, catalogs)
                 if writing is not None:
                     writing.result()
-                writing = writer.submit(_write, engine, params) if params else None
+                writing = writer.submit(_write, engine, params, pairs) if params else None
                 done += len(params)
         finally:
             if writing is not None:
@@ -79,8 +91,36 @@ def refresh_stale_scores(
     return done
 
 
+def _stale_groups(session: Session) -> list[list[uuid.UUID]]:
+    """The stale scores (``stale_score_ids``), one list per organization."""
+    version = AssessmentScore.engine_version
+    groups: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for org_id, a_id in session.execute(
+        select(Assessment.organization_id, Assessment.id)
+        .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+        .where(or_(version.is_(None), version != ENGINE_VERSION))
+    ):
+        groups.setdefault(org_id, []).append(a_id)
+    session.rollback()  # end the read so a write transaction can follow
+    return list(groups.values())
+
+
+def _batches(groups: Sequence[Sequence[uuid.UUID]]) -> Iterator[list[uuid.UUID]]:
+    """Batches of about ``BATCH`` ids, each organization's all in one."""
+    batch: list[uuid.UUID] = []
+    for group in groups:
+        batch.extend(group)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 # One statement for every row of a batch (psycopg sends an executemany as one pipeline). The
-# engine version is checked again: another process may have done the row meanwhile.
+# engine version is checked again: another process may have done the row meanwhile (a pair
+# written with this batch then names a time its score does not have: no read uses it, and
+# ``refresh_pairs`` makes it again).
 _table = cast(Table, AssessmentScore.__table__)
 _score = _table.c
 _UPDATE = (
@@ -90,13 +130,21 @@ _UPDATE = (
 )
 
 
-def _write(engine: Engine, params: list[dict[str, Any]]) -> None:
+def _write(engine: Engine, params: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> None:
     with Session(engine) as session, write_transaction(session):
         serialize_on(session, "stale-scores")  # workers starting together take turns
         session.execute(_UPDATE, params)
+        if pairs:
+            store_pair_rows(session, pairs)
 
 
-def _recomputed(session: Session, catalog: Catalog, batch: list[uuid.UUID]) -> list[dict[str, Any]]:
+def _recomputed(
+    session: Session,
+    catalog: Catalog,
+    batch: list[uuid.UUID],
+    library: Catalog | None,
+    catalogs: dict[uuid.UUID, Catalog],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     # the batch's rows in two queries: its assessments with the version of their score, and
     # their answers (on PostgreSQL a row of arrays per assessment)
     rows = session.execute(
@@ -105,6 +153,10 @@ def _recomputed(session: Session, catalog: Catalog, batch: list[uuid.UUID]) -> l
             Assessment.instrument_id,
             Assessment.instrument_version,
             AssessmentScore.engine_version,
+            Assessment.workspace_id,
+            Assessment.organization_id,
+            Assessment.is_current,
+            Assessment.status,
         )
         .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
         .where(Assessment.id.in_(batch))
@@ -112,14 +164,29 @@ def _recomputed(session: Session, catalog: Catalog, batch: list[uuid.UUID]) -> l
     todo = [r for r in rows if r.engine_version != ENGINE_VERSION]  # else done meanwhile
     answers = answers_of_many(session, [r.id for r in todo])
     params: list[dict[str, Any]] = []
-    for a_id, instrument_id, version, _ in todo:
-        f = catalog.get(instrument_id, version)
+    # an organization's current scored rounds of one instrument, as their pairs are made
+    rounds: dict[tuple[uuid.UUID, uuid.UUID, str], list[Side]] = {}
+    for r in todo:
+        f = catalog.get(r.instrument_id, r.instrument_version)
         if f is None:
             continue
-        values = answers[a_id]
+        values = answers[r.id]
         result = score_answers(f, values)  # = compute()
-        params.append({"id_": a_id, **score_columns(f, a_id, result, values)})
-    return params
+        columns = score_columns(f, r.id, result, values)
+        params.append({"id_": r.id, **columns})
+        if r.is_current and r.status in SCORED:
+            rounds.setdefault((r.workspace_id, r.organization_id, r.instrument_id), []).append(
+                Side(r.instrument_version, r.id, columns["summary"], columns["computed_at"])
+            )
+    pairs: list[dict[str, Any]] = []
+    if library is not None:
+        for (ws, _, instrument_id), sides in rounds.items():
+            if len(sides) > 1:
+                own = catalogs.get(ws) or catalogs.setdefault(
+                    ws, workspace_catalog(session, library, ws)
+                )
+                pairs += rows_among(own, instrument_id, sides, answers)
+    return params, pairs
 
 
 def refresh_in_processes(
@@ -135,28 +202,29 @@ def refresh_in_processes(
     engine = make_engine(database_url)
     try:
         with Session(engine) as session:
-            stale = stale_score_ids(session)
-            alone = processes <= 1 or len(stale) < processes * min_share
+            groups = _stale_groups(session)
+            stale = sum(map(len, groups))
+            alone = processes <= 1 or stale < processes * min_share
             if alone or ":memory:" in database_url or "mode=memory" in database_url:
                 if not stale:
                     return 0
-                return refresh_stale_scores(session, _catalog(session, instruments), stale)
+                library = load_catalog(instruments)
+                every = every_published_catalog(session, library)
+                return refresh_stale_scores(session, every, groups, library=library)
     finally:
         engine.dispose()
-    shares = [stale[k::processes] for k in range(processes)]
+    shares = [groups[k::processes] for k in range(processes)]
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(processes, mp_context=spawn) as pool:
         return sum(pool.map(_refresh_share, repeat(database_url), repeat(instruments), shares))
 
 
-def _catalog(session: Session, instruments: Path) -> Catalog:
-    return every_published_catalog(session, load_catalog(instruments))
-
-
-def _refresh_share(database_url: str, instruments: Path, ids: list[uuid.UUID]) -> int:
+def _refresh_share(database_url: str, instruments: Path, groups: list[list[uuid.UUID]]) -> int:
     engine = make_engine(database_url)
     try:
         with Session(engine) as session:
-            return refresh_stale_scores(session, _catalog(session, instruments), ids)
+            library = load_catalog(instruments)
+            every = every_published_catalog(session, library)
+            return refresh_stale_scores(session, every, groups, library=library)
     finally:
         engine.dispose()

@@ -9,14 +9,18 @@ import uuid
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
-from app.db.models import RoundPair
+from app.db.models import AssessmentScore, RoundPair
 from app.excel import Prefill, build_template
+from app.services.owned_instruments import every_published_catalog
 from app.services.round_pairs import refresh_pairs, refresh_pairs_in_processes
+from app.services.scores import ENGINE_VERSION
+from app.services.stale_scores import refresh_in_processes, refresh_stale_scores
 from tests.api.factories import (
     add_member,
     answers_for,
@@ -254,3 +258,31 @@ def test_pairs_are_made_again_on_every_core_as_oca_serve_does(
     assert made >= 2
     assert not [s for s in here if "INSERT INTO round_pair" in s], here
     assert _pairs_of(session, ids) == submitted
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_rescoring_makes_the_pairs_of_the_rounds_it_scores_again(
+    tenant: Any, engine: Engine, session: Session, database_url: str, processes: int
+) -> None:
+    """Scores of an older engine computed again (at ``oca serve``'s start, here or in spawned
+    processes) come with their rounds' pairs, made from the same answers and scores: what
+    submitting stored, and up to date, so the refresh after it finds nothing to make."""
+    _, _, rounds = _cohort(tenant)
+    ids = [i for pair in rounds.values() for i in pair]
+    submitted = _pairs_of(session, ids)
+    _forget(engine, ids)
+    with Session(engine) as s, s.begin():
+        s.execute(
+            update(AssessmentScore)
+            .where(AssessmentScore.assessment_id.in_([uuid.UUID(i) for i in ids]))
+            .values(engine_version=ENGINE_VERSION - 1)
+        )
+    library = tenant.client.app.state.catalog
+    if processes == 1:
+        with Session(engine) as s:
+            assert refresh_stale_scores(s, every_published_catalog(s, library), library=library)
+    else:
+        assert refresh_in_processes(database_url, INSTRUMENTS, 2, min_share=1)
+    assert _pairs_of(session, ids) == submitted
+    with Session(engine) as s:
+        assert refresh_pairs(s, library, tenant.principal.workspace_id) == 0
