@@ -71,20 +71,29 @@ def rounded_numbers(value: Any) -> Any:
 def rounded_flat(value: Mapping[str, Any]) -> dict[str, Any]:
     """``rounded_numbers`` of a flat mapping of numbers (no nested dicts or lists): what the
     walk gives for it, without walking the containers around it (a cohort has thousands)."""
-    return {k: _rounded_float(v) if type(v) is float else v for k, v in value.items()}
+    shown = _SHOWN
+    out: dict[str, Any] = {}
+    for k, v in value.items():
+        if type(v) is float:
+            r = shown.get(v)
+            v = _shown(v) if r is None else r
+        out[k] = v
+    return out
 
 
-# The walk below is the one above, unrolled: a float costs one cached call (no frames of
+# The walk below is the one above, unrolled: a float costs one dict lookup (``_SHOWN``; no frames of
 # rounded_numbers and half_even on the way) and a value that is neither a float nor a container is
 # kept as it is. A stored score has ~160 floats in ~130 dicts; this walk was 28 % of rescoring.
 
 
 def _rounded_dict(value: dict[Any, Any]) -> dict[Any, Any]:
+    shown = _SHOWN
     out: dict[Any, Any] = {}
     for k, v in value.items():
         kind = type(v)
         if kind is float:
-            v = _rounded_float(v)
+            r = shown.get(v)
+            v = _shown(v) if r is None else r
         elif kind is dict:
             v = _rounded_dict(v)
         elif kind is list:
@@ -96,11 +105,13 @@ def _rounded_dict(value: dict[Any, Any]) -> dict[Any, Any]:
 def _rounded_list(value: list[Any]) -> list[Any]:
     if value and type(value[0]) is str:
         return value  # lists of ids and keys (the bulk of cohort answers) hold no numbers
+    shown = _SHOWN
     out: list[Any] = []
     for v in value:
         kind = type(v)
         if kind is float:
-            v = _rounded_float(v)
+            r = shown.get(v)
+            v = _shown(v) if r is None else r
         elif kind is dict:
             v = _rounded_dict(v)
         elif kind is list:
@@ -109,6 +120,17 @@ def _rounded_list(value: list[Any]) -> list[Any]:
     return out
 
 
-@lru_cache(maxsize=1 << 16)
-def _rounded_float(value: float) -> float:
-    return half_even(value)  # NaN never hits the cache (NaN != NaN): computed each time
+# Each float seen and its rounding, for the walks above: a dict lookup where a float is in it,
+# where ``lru_cache`` made and hashed a key tuple per call (a national cohort rounds 160,000
+# floats, a stored score ~170). Emptied when full; NaN is never kept (NaN != NaN).
+_SHOWN: dict[float, float] = {}
+_SHOWN_MAX = 1 << 16
+
+
+def _shown(value: float) -> float:
+    r = half_even(value)
+    if value == value:
+        if len(_SHOWN) >= _SHOWN_MAX:
+            _SHOWN.clear()
+        _SHOWN[value] = r
+    return r
