@@ -100,13 +100,17 @@ def _compare(
     cohort_id, instrument_id, threshold = asked.cohort_id, asked.instrument_id, asked.threshold
     baseline, endline = asked.baseline, asked.endline
     cohort = get_cohort(session, principal, cohort_id)
-    members = list(
-        session.execute(
+    # plain rows on the session's connection, not through the ORM's result (as below): 10,000
+    # members of a national cohort were 70 ms of the ORM's row loading
+    members = (
+        session.connection()
+        .execute(
             select(Organization.id, Organization.name, Organization.external_id)
             .join(CohortMember, CohortMember.organization_id == Organization.id)
             .where(CohortMember.cohort_id == cohort.id)
             .order_by(Organization.name, Organization.id)
-        ).all()
+        )
+        .all()
     )
     latest = catalog.latest(instrument_id)
     if latest is None:
