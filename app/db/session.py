@@ -33,7 +33,10 @@ def json_text(value: Any) -> str:
     (a stored score's payload took 0.43 ms to write with ``json.dumps``, 0.07 ms with this; every
     submit and a rescoring of 50,000 write one). Keys that are not strings (level numbers) are
     written as strings, as ``json.dumps`` did; NaN and infinities, which JSON has no word for,
-    become null (PostgreSQL refused ``json.dumps``' ``NaN``)."""
+    become null (PostgreSQL refused ``json.dumps``' ``NaN``). Unlike ``json.dumps`` it refuses
+    integers beyond 64 bits and named tuples, and accepts dates, times and UUIDs: no writer
+    sends any of these (scores, pairs and answers are plain numbers, texts, lists and dicts;
+    audit, webhook and job data are made JSON-ready before)."""
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 

@@ -260,6 +260,8 @@ def store_pair_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """The rows (``pair_row``) written over whatever is stored for their pairs (two submits of
     one organization's rounds at once both write the pair: the later one stays), in the order
     of their keys, so two transactions writing pairs lock them in the same order."""
+    if not rows:
+        return
     rows = sorted(rows, key=lambda r: (r["first_id"].int, r["second_id"].int))
     dialect = session.get_bind().dialect.name
     statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(RoundPair)
@@ -282,7 +284,7 @@ def store_pairs(session: Session, catalog: Catalog, assessment_id: uuid.UUID) ->
     an earlier score of the assessment names that score's time, so no read uses it again."""
     connection = session.connection()
     one = aliased(Assessment)
-    rounds = connection.execute(
+    query = (
         select(
             Assessment.id,
             Assessment.organization_id,
@@ -304,28 +306,38 @@ def store_pairs(session: Session, catalog: Catalog, assessment_id: uuid.UUID) ->
             Assessment.is_current.is_(True),
             Assessment.status.in_(SCORED),
         )
-    ).all()
-    mine = next((r for r in rounds if r.id == assessment_id), None)
-    latest = None if mine is None else catalog.latest(mine.instrument_id)
-    if mine is None or latest is None:
-        return 0  # not a current scored round
-    scored = Side(mine.instrument_version, mine.id, mine.summary, mine.computed_at)
-    compared_on = latest.instrument.version
-    todo = [
-        other
-        for r in rounds
-        if r.id != assessment_id
-        and needs_pair(
-            compared_on,
-            scored,
-            other := Side(r.instrument_version, r.id, r.summary, r.computed_at),
-        )
-    ]
+    )
+
+    def pairs_to_make() -> tuple[Any, InstrumentFile | None, Side | None, list[Side]]:
+        rounds = connection.execute(query).all()
+        mine = next((r for r in rounds if r.id == assessment_id), None)
+        latest = None if mine is None else catalog.latest(mine.instrument_id)
+        if mine is None or latest is None:
+            return mine, None, None, []  # not a current scored round
+        scored = Side(mine.instrument_version, mine.id, mine.summary, mine.computed_at)
+        compared_on = latest.instrument.version
+        todo = [
+            other
+            for r in rounds
+            if r.id != assessment_id
+            and needs_pair(
+                compared_on,
+                scored,
+                other := Side(r.instrument_version, r.id, r.summary, r.computed_at),
+            )
+        ]
+        return mine, latest, scored, todo
+
+    mine, latest, scored, todo = pairs_to_make()
     if not todo:
         return 0
     # the rounds of one organization scored at once take turns here: each rewrites the pairs it
-    # shares with the others, and row locks taken in two orders could deadlock
+    # shares with the others. The rounds are read again once it is this one's turn: read before,
+    # another round's score could have changed since (and the pair made from it be stale)
     serialize_on(session, "round-pairs", mine.organization_id)
+    mine, latest, scored, todo = pairs_to_make()
+    if not todo or latest is None or scored is None:
+        return 0
     answers = answers_of_many(session, [assessment_id, *(o.assessment_id for o in todo)])
     store_pair_rows(session, [pair_row(catalog, latest, scored, o, answers) for o in todo])
     return len(todo)

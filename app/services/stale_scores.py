@@ -13,6 +13,7 @@ import multiprocessing
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from datetime import UTC, datetime
 from itertools import repeat
 from pathlib import Path
 from typing import Any, cast
@@ -106,9 +107,15 @@ def _stale_groups(session: Session) -> list[list[uuid.UUID]]:
 
 
 def _batches(groups: Sequence[Sequence[uuid.UUID]]) -> Iterator[list[uuid.UUID]]:
-    """Batches of about ``BATCH`` ids, each organization's all in one."""
+    """Batches of about ``BATCH`` ids, each organization's all in one; an organization with
+    more than a batch (its revisions) in batches of its own (its pairs across two of them are
+    left to ``refresh_pairs``)."""
     batch: list[uuid.UUID] = []
     for group in groups:
+        if len(group) > BATCH:
+            for start in range(0, len(group), BATCH):
+                yield list(group[start : start + BATCH])
+            continue
         batch.extend(group)
         if len(batch) >= BATCH:
             yield batch
@@ -118,9 +125,8 @@ def _batches(groups: Sequence[Sequence[uuid.UUID]]) -> Iterator[list[uuid.UUID]]
 
 
 # One statement for every row of a batch (psycopg sends an executemany as one pipeline). The
-# engine version is checked again: another process may have done the row meanwhile (a pair
-# written with this batch then names a time its score does not have: no read uses it, and
-# ``refresh_pairs`` makes it again).
+# engine version is checked again: another process may have done the row meanwhile (and the
+# batch's pairs with that round are then not written: ``_of_written``).
 _table = cast(Table, AssessmentScore.__table__)
 _score = _table.c
 _UPDATE = (
@@ -135,7 +141,30 @@ def _write(engine: Engine, params: list[dict[str, Any]], pairs: list[dict[str, A
         serialize_on(session, "stale-scores")  # workers starting together take turns
         session.execute(_UPDATE, params)
         if pairs:
-            store_pair_rows(session, pairs)
+            store_pair_rows(session, _of_written(session, params, pairs))
+
+
+def _of_written(
+    session: Session, params: list[dict[str, Any]], pairs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The pairs both of whose scores were written by this batch: a score done meanwhile by
+    another process (a worker starting at the same time) kept its own time, and a pair naming
+    this batch's would only replace a good pair stored for it (by that worker, or a submit)."""
+    written = {p["id_"]: p["computed_at"] for p in params}
+    stored = dict(
+        session.execute(
+            select(AssessmentScore.assessment_id, AssessmentScore.computed_at).where(
+                AssessmentScore.assessment_id.in_(list(written))
+            )
+        ).all()
+    )
+    same = {a for a, at in written.items() if a in stored and _utc(stored[a]) == _utc(at)}
+    return [p for p in pairs if p["first_id"] in same and p["second_id"] in same]
+
+
+def _utc(at: datetime) -> datetime:
+    """A time as naive UTC: SQLite gives back without its zone the UTC time it was given."""
+    return at if at.tzinfo is None else at.astimezone(UTC).replace(tzinfo=None)
 
 
 def _recomputed(

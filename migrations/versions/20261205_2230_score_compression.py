@@ -24,22 +24,27 @@ depends_on: str | Sequence[str] | None = None
 _COLUMNS = ("payload", "rendered")
 
 
-def _set(method: str) -> None:
+def _offered() -> list[str] | None:
+    """The compression methods the PostgreSQL server offers (None: not PostgreSQL 14 or later)."""
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
-        return
-    offered = bind.execute(
+        return None
+    found = bind.execute(
         text("SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
     ).scalar()
-    if not offered or method not in offered:
-        return  # before PostgreSQL 14, or built without lz4
+    return list(found) if found else None
+
+
+def _set(method: str) -> None:
     columns = ", ".join(f"ALTER COLUMN {c} SET COMPRESSION {method}" for c in _COLUMNS)
     op.execute(f"ALTER TABLE assessment_score {columns}")
 
 
 def upgrade() -> None:
-    _set("lz4")
+    if "lz4" in (_offered() or []):
+        _set("lz4")
 
 
 def downgrade() -> None:
-    _set("pglz")
+    if _offered() is not None:
+        _set("DEFAULT")  # the server's default again, as before the upgrade

@@ -20,7 +20,12 @@ from app.excel import Prefill, build_template
 from app.services.owned_instruments import every_published_catalog
 from app.services.round_pairs import refresh_pairs, refresh_pairs_in_processes
 from app.services.scores import ENGINE_VERSION
-from app.services.stale_scores import refresh_in_processes, refresh_stale_scores
+from app.services.stale_scores import (
+    _recomputed,
+    _write,
+    refresh_in_processes,
+    refresh_stale_scores,
+)
 from tests.api.factories import (
     add_member,
     answers_for,
@@ -283,6 +288,35 @@ def test_a_rescoring_makes_the_pairs_of_the_rounds_it_scores_again(
             assert refresh_stale_scores(s, every_published_catalog(s, library), library=library)
     else:
         assert refresh_in_processes(database_url, INSTRUMENTS, 2, min_share=1)
+    assert _pairs_of(session, ids) == submitted
+    with Session(engine) as s:
+        assert refresh_pairs(s, library, tenant.principal.workspace_id) == 0
+
+
+def test_a_late_rescoring_batch_leaves_the_pairs_of_scores_it_did_not_write(
+    tenant: Any, engine: Engine, session: Session
+) -> None:
+    """Two workers starting at once both rescore: the one whose batch finds its scores done
+    meanwhile writes none of them, and none of its pairs either (they would name times the
+    stored scores do not have, over the good pairs the other worker stored)."""
+    _, _, rounds = _cohort(tenant)
+    ids = [i for pair in rounds.values() for i in pair]
+    submitted = _pairs_of(session, ids)
+    with Session(engine) as s, s.begin():
+        s.execute(
+            update(AssessmentScore)
+            .where(AssessmentScore.assessment_id.in_([uuid.UUID(i) for i in ids]))
+            .values(engine_version=ENGINE_VERSION - 1)
+        )
+    library = tenant.client.app.state.catalog
+    with Session(engine) as late:
+        every = every_published_catalog(late, library)
+        with late.begin():  # the late worker reads its batch ...
+            params, pairs = _recomputed(late, every, [uuid.UUID(i) for i in ids], library, {})
+    assert pairs
+    with Session(engine) as first:  # ... the other one does it all ...
+        assert refresh_stale_scores(first, every, library=library)
+    _write(engine, params, pairs)  # ... and the late one writes its batch
     assert _pairs_of(session, ids) == submitted
     with Session(engine) as s:
         assert refresh_pairs(s, library, tenant.principal.workspace_id) == 0
