@@ -9,8 +9,9 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol, TypeVar, cast
+from typing import Annotated, Any, Protocol, TypeVar, cast
 
+from pydantic import AfterValidator
 from sqlalchemy import Select, Table, delete, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -46,6 +47,10 @@ def now() -> datetime:
 def aware(moment: datetime) -> datetime:
     """A stored moment with its time zone (SQLite gives naive UTC back, PostgreSQL aware)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+# A stored moment in a read model: with its time zone on the wire, from either database.
+Timestamp = Annotated[datetime, AfterValidator(aware)]
 
 
 def latest_assessment_date() -> date:

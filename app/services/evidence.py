@@ -15,11 +15,10 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, BinaryIO, Final, Literal
+from typing import BinaryIO, Final, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,7 +28,7 @@ from app.db.models import Assessment, Evidence, EvidenceStatus, Status
 from app.db.session import write_transaction
 from app.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.assessment_reads import get_assessment
-from app.services.common import audit, now
+from app.services.common import Timestamp, audit, now
 from app.services.evidence_files import BY_MEDIA_TYPE, EvidenceFiles, recognise, stage
 from app.services.evidence_store import FileStore, discard
 from app.services.filenames import safe_filename
@@ -40,13 +39,6 @@ MAX_URL: Final = 2000
 MAX_TITLE: Final = 200
 MAX_NOTE: Final = 4000
 StatusName = Literal["self_reported", "reviewed", "verified"]
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
 
 # --- shapes --------------------------------------------------------------------------------------

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from datetime import date
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import BaseModel
+
+from app.services.common import Timestamp
 
 ActionStatus = Literal["planned", "in_progress", "done", "dropped"]
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive UTC timestamps; say so on the wire, as every other read does."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
 
 # --- what the API, the pages and the workbook show ------------------------------------------------

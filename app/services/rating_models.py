@@ -4,18 +4,12 @@ the pages and the workbook show (pydantic, so OpenAPI documents them)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
+from app.services.common import Timestamp
 
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive UTC timestamps; say so on the wire, as every other read does."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-Timestamp = Annotated[datetime, AfterValidator(_utc)]
 Value = float | Literal["na"] | None
 
 

@@ -13,7 +13,6 @@ import multiprocessing
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from datetime import UTC, datetime
 from itertools import repeat
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +27,7 @@ from app.services.analysis import SCORED
 from app.services.assessment_reads import answers_of_many
 from app.services.assessment_scoring import score_answers, score_columns
 from app.services.collector import collector_paused
+from app.services.common import aware
 from app.services.owned_instruments import every_published_catalog, workspace_catalog
 from app.services.round_pairs import Side, rows_among, store_pair_rows
 from app.services.scores import ENGINE_VERSION
@@ -158,13 +158,8 @@ def _of_written(
             )
         ).all()
     )
-    same = {a for a, at in written.items() if a in stored and _utc(stored[a]) == _utc(at)}
+    same = {a for a, at in written.items() if a in stored and aware(stored[a]) == at}
     return [p for p in pairs if p["first_id"] in same and p["second_id"] in same]
-
-
-def _utc(at: datetime) -> datetime:
-    """A time as naive UTC: SQLite gives back without its zone the UTC time it was given."""
-    return at if at.tzinfo is None else at.astimezone(UTC).replace(tzinfo=None)
 
 
 def _recomputed(

@@ -265,6 +265,16 @@ def test_pairs_are_made_again_on_every_core_as_oca_serve_does(
     assert _pairs_of(session, ids) == submitted
 
 
+def _made_stale(engine: Engine, ids: list[str]) -> None:
+    """The assessments' stored scores marked as made by the previous engine."""
+    with Session(engine) as s, s.begin():
+        s.execute(
+            update(AssessmentScore)
+            .where(AssessmentScore.assessment_id.in_([uuid.UUID(i) for i in ids]))
+            .values(engine_version=ENGINE_VERSION - 1)
+        )
+
+
 @pytest.mark.parametrize("processes", [1, 2])
 def test_a_rescoring_makes_the_pairs_of_the_rounds_it_scores_again(
     tenant: Any, engine: Engine, session: Session, database_url: str, processes: int
@@ -276,12 +286,7 @@ def test_a_rescoring_makes_the_pairs_of_the_rounds_it_scores_again(
     ids = [i for pair in rounds.values() for i in pair]
     submitted = _pairs_of(session, ids)
     _forget(engine, ids)
-    with Session(engine) as s, s.begin():
-        s.execute(
-            update(AssessmentScore)
-            .where(AssessmentScore.assessment_id.in_([uuid.UUID(i) for i in ids]))
-            .values(engine_version=ENGINE_VERSION - 1)
-        )
+    _made_stale(engine, ids)
     library = tenant.client.app.state.catalog
     if processes == 1:
         with Session(engine) as s:
@@ -302,12 +307,7 @@ def test_a_late_rescoring_batch_leaves_the_pairs_of_scores_it_did_not_write(
     _, _, rounds = _cohort(tenant)
     ids = [i for pair in rounds.values() for i in pair]
     submitted = _pairs_of(session, ids)
-    with Session(engine) as s, s.begin():
-        s.execute(
-            update(AssessmentScore)
-            .where(AssessmentScore.assessment_id.in_([uuid.UUID(i) for i in ids]))
-            .values(engine_version=ENGINE_VERSION - 1)
-        )
+    _made_stale(engine, ids)
     library = tenant.client.app.state.catalog
     with Session(engine) as late:
         every = every_published_catalog(late, library)

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from app.api.deps import AdminDep, SessionDep
 from app.api.routing import NOT_FOUND, v1_router
 from app.api.schemas.common import Page
-from app.api.schemas.records import Timestamp
 from app.services import keys as svc
+from app.services.common import Timestamp
 
 router = v1_router("keys", admin=True)
 

@@ -11,8 +11,8 @@ from pydantic import AnyUrl, BaseModel, ConfigDict, Field, StringConstraints
 from app.api.deps import AdminDep, SessionDep, SettingsDep
 from app.api.routing import NOT_FOUND, v1_router
 from app.api.schemas.common import Page
-from app.api.schemas.records import Timestamp
 from app.services import webhooks as svc
+from app.services.common import Timestamp
 
 router = v1_router("webhooks", admin=True)
 

@@ -4,8 +4,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.schemas.records import AnswerIn, Timestamp
+from app.api.schemas.records import AnswerIn
 from app.domain.instrument import Instrument, Method, Text
+from app.services.common import Timestamp
 
 
 class VersionSummary(BaseModel):

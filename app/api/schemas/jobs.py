@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.schemas.imports import ImportRead
-from app.api.schemas.records import Timestamp
+from app.services.common import Timestamp
 
 
 class JobProgress(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -19,6 +19,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 
 from app.domain.rounding import rounded_numbers
+from app.services.common import Timestamp
 from app.services.evidence import ItemEvidence
 
 
@@ -40,14 +41,6 @@ Description = Annotated[str, StringConstraints(max_length=2000), NoNul]
 LongText = Annotated[str, StringConstraints(max_length=4000), NoNul]
 AnswerText = Annotated[str, StringConstraints(max_length=80), NoNul]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$", to_upper=True)]
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive UTC timestamps; say so explicitly on the wire."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-Timestamp = Annotated[datetime, AfterValidator(_utc)]
 
 
 class _In(BaseModel):
