@@ -319,7 +319,10 @@ class _SheetReader:
                 if kind == "n":
                     value = _cast_number(raw)
                     if style and int(style) in dates:
-                        value = from_excel(value, epoch, timedelta=int(style) in timedeltas)
+                        try:
+                            value = from_excel(value, epoch, timedelta=int(style) in timedeltas)
+                        except (OverflowError, ValueError):  # past 9999-12-31: openpyxl's #VALUE!
+                            raise Unusual("a date serial out of range") from None
                 elif kind == "s":
                     value = strings[int(raw)]
                 elif kind == "b":
