@@ -23,7 +23,7 @@ from __future__ import annotations
 import multiprocessing
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
 from itertools import combinations, repeat
@@ -248,12 +248,17 @@ def rows_among(
     latest = catalog.latest(instrument_id)
     if latest is None or len(sides) < 2:
         return []
-    on = latest.instrument.version
     return [
         pair_row(catalog, latest, one, other, answers)
-        for one, other in combinations(sides, 2)
-        if needs_pair(on, one, other)
+        for one, other in pairs_needed(latest.instrument.version, sides)
     ]
+
+
+def pairs_needed(compared_on: str, sides: Iterable[Side]) -> Iterator[tuple[Side, Side]]:
+    """Each two of one organization's rounds that need a stored pair on ``compared_on``
+    (``needs_pair``), the lower assessment id first, as the pair is stored."""
+    ordered = sorted(sides, key=lambda s: s.assessment_id.int)
+    return ((a, b) for a, b in combinations(ordered, 2) if needs_pair(compared_on, a, b))
 
 
 def store_pair_rows(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -331,11 +336,13 @@ def store_pairs(session: Session, catalog: Catalog, assessment_id: uuid.UUID) ->
     mine, latest, scored, todo = pairs_to_make()
     if not todo:
         return 0
-    # the rounds of one organization scored at once take turns here: each rewrites the pairs it
-    # shares with the others. The rounds are read again once it is this one's turn: read before,
-    # another round's score could have changed since (and the pair made from it be stale)
-    serialize_on(session, "round-pairs", mine.organization_id)
-    mine, latest, scored, todo = pairs_to_make()
+    # the rounds of one organization scored at once take turns here (PostgreSQL): each rewrites
+    # the pairs it shares with the others. The rounds are read again once it is this one's turn:
+    # read before, another round's score could have changed since (and the pair made from it be
+    # stale). SQLite's writers took turns before the first read (BEGIN IMMEDIATE): no second one
+    if session.get_bind().dialect.name == "postgresql":
+        serialize_on(session, "round-pairs", mine.organization_id)
+        mine, latest, scored, todo = pairs_to_make()
     if not todo or latest is None or scored is None:
         return 0
     answers = answers_of_many(session, [assessment_id, *(o.assessment_id for o in todo)])
@@ -445,10 +452,9 @@ def _out_of_date(
         if latest is None:
             continue
         on = latest.instrument.version
-        for one, other in combinations(sorted(sides, key=lambda s: s.assessment_id.int), 2):
-            if needs_pair(on, one, other) and stored.get(
-                (one.assessment_id, other.assessment_id)
-            ) != (on, ENGINE_VERSION, one.scored_at, other.scored_at):
+        for one, other in pairs_needed(on, sides):
+            basis = (on, ENGINE_VERSION, one.scored_at, other.scored_at)
+            if stored.get((one.assessment_id, other.assessment_id)) != basis:
                 yield catalog, latest, one, other
 
 

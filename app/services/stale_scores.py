@@ -17,7 +17,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, or_, select, update
+from sqlalchemy import CursorResult, Engine, Table, bindparam, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, load_catalog
@@ -139,9 +139,11 @@ _UPDATE = (
 def _write(engine: Engine, params: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> None:
     with Session(engine) as session, write_transaction(session):
         serialize_on(session, "stale-scores")  # workers starting together take turns
-        session.execute(_UPDATE, params)
+        written = cast(CursorResult[Any], session.execute(_UPDATE, params)).rowcount
         if pairs:
-            store_pair_rows(session, _of_written(session, params, pairs))
+            # every row written (the usual case): the batch's pairs as they are, no read back
+            every = written == len(params)
+            store_pair_rows(session, pairs if every else _of_written(session, params, pairs))
 
 
 def _of_written(
