@@ -22,7 +22,10 @@ CACHE_CONTROL = "private, no-cache"
 
 
 def etag_of(body: bytes) -> str:
-    return f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+    """A strong validator of the bytes: SHA-256, cut to 96 bits. Not BLAKE2b: on CPUs with SHA
+    instructions (most servers since 2017) SHA-256 is 2.5x faster, 40 ms against 100 ms for the
+    48 MB of a national cohort comparison (docs/benchmarks.md)."""
+    return f'"{hashlib.sha256(body).hexdigest()[:24]}"'
 
 
 def _compute(

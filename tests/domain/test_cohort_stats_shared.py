@@ -7,6 +7,7 @@ plain ones give."""
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping
 
 from hypothesis import given
@@ -85,6 +86,26 @@ def test_the_distribution_holds_what_filtering_each_bin_holds(
             for ids in [tuple(o for o, v in kept if a <= v < b)]
         ]
         assert [(label, ids, n) for label, n, ids in k.baseline.distribution] == expected
+
+
+@given(
+    st.lists(st.floats(min_value=-10, max_value=110, allow_nan=False), min_size=1, max_size=30),
+    st.lists(st.floats(min_value=-10, max_value=110, allow_nan=False), max_size=30),
+)
+def test_the_round_stats_are_the_statistics_modules(base: list[float], end: list[float]) -> None:
+    """Mean, median, least and greatest (from one sort) are what ``statistics`` and
+    ``min``/``max`` give, for the paired round and for a round with unpaired organizations."""
+    pairs = [_pair(f"o{i}", v, end[i] if i < len(end) else None) for i, v in enumerate(base)]
+    for k in _compare(pairs).keys:
+        for stats, values in (
+            (k.baseline, base),
+            (k.paired_endline, end[: len(base)]),
+        ):
+            assert stats.n == len(values)
+            if values:
+                assert stats.mean == statistics.fmean(values)
+                assert stats.median == statistics.median(values)
+                assert (stats.minimum, stats.maximum) == (min(values), max(values))
 
 
 # --- keep_common, against the plain loop it replaced -------------------------------------------
