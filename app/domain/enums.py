@@ -18,6 +18,10 @@ class Status(StrEnum):
     final = "final"
 
 
+# the statuses of an assessment that has a stored score: what reads, comparisons and reports use
+SCORED = (Status.submitted.value, Status.final.value)
+
+
 class EvidenceStatus(StrEnum):
     self_reported = "self_reported"
     reviewed = "reviewed"

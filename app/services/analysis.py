@@ -12,16 +12,15 @@ from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
-from app.db.models import Assessment, AssessmentScore, Organization, Status
+from app.db.models import Assessment, AssessmentScore, Organization
 from app.domain.comparison import Delta, LeftOut, OrgComparison, compare_assessments
+from app.domain.enums import SCORED
 from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.instrument import Instrument, Method
 from app.domain.scoring import NA
 from app.services.assessment_reads import answers_of, get_assessment
 from app.services.keys import Principal
 from app.services.organizations import get_organization
-
-SCORED = (Status.submitted.value, Status.final.value)
 
 
 def series(

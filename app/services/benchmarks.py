@@ -33,9 +33,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog
-from app.db.models import Assessment, AssessmentScore, Status, Workspace
+from app.db.models import Assessment, AssessmentScore, Workspace
 from app.db.session import write_transaction
 from app.domain.comparison import rescore_on
+from app.domain.enums import SCORED
 from app.domain.instrument import Instrument, Method
 from app.domain.rounding import half_even
 from app.services.assessment_reads import answers_of_many, get_assessment
@@ -44,7 +45,6 @@ from app.services.keys import Principal, WorkspaceView, workspace_of
 from app.services.scores import score_summary
 
 MIN_PEERS = 5
-SCORED = (Status.submitted.value, Status.final.value)
 
 State = Literal["shown", "too_few_peers", "not_scored", "not_comparable", "not_sharing"]
 Scope = Literal["workspace", "shared"]

@@ -17,10 +17,11 @@ from app.catalog import Catalog, InstrumentFile
 from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, Organization
 from app.domain.cohort import Change, CohortComparison, OrgPair, RoundStats, compare_cohort
 from app.domain.comparison import LeftOut, rescore_on
+from app.domain.enums import SCORED
 from app.domain.errors import Invalid
 from app.domain.instrument import Method
 from app.domain.rounding import rounded_flat, rounded_numbers
-from app.services.analysis import SCORED, improvement_rule, left_out_json, titles_of
+from app.services.analysis import improvement_rule, left_out_json, titles_of
 from app.services.assessment_reads import answers_of_many
 from app.services.collector import collector_paused
 from app.services.keys import Principal

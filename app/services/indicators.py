@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Assessment, CohortMember, Organization
+from app.domain.enums import SCORED
 from app.domain.indicators import Cbld9, Measurement, MetricChange, cbld9
 from app.excel.indicators import export_cbld9
-from app.services.analysis import SCORED
 from app.services.filenames import safe_filename  # one naming rule for every download
 from app.services.keys import Principal
 from app.services.organizations import get_cohort

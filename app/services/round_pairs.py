@@ -39,8 +39,8 @@ from app.catalog import Catalog, InstrumentFile, load_catalog
 from app.db.models import Assessment, AssessmentScore, RoundPair
 from app.db.session import make_engine, serialize_on, write_transaction
 from app.domain.comparison import LeftOut, common_answers
+from app.domain.enums import SCORED
 from app.domain.scoring import AnswerValue, Score, score
-from app.services.analysis import SCORED
 from app.services.assessment_reads import among_ids, answers_of_many
 from app.services.owned_instruments import workspace_catalog
 from app.services.scores import ANSWERED, ENGINE_VERSION

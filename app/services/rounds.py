@@ -8,14 +8,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from app.db.models import Assessment, CohortMember, Status
+from app.db.models import Assessment, CohortMember
+from app.domain.enums import SCORED
 from app.services.keys import Principal
 from app.services.organizations import get_cohort, get_organization
-
-SCORED = (Status.submitted.value, Status.final.value)
 
 
 @dataclass(frozen=True)
@@ -52,22 +51,7 @@ def organization_rounds(
 ) -> list[InstrumentRounds]:
     """The organization's submitted or final rounds (current revisions), per instrument."""
     org = get_organization(session, principal, org_id)
-    rows = session.execute(
-        select(
-            Assessment.instrument_id,
-            Assessment.round,
-            func.min(Assessment.assessed_on),
-            func.count(func.distinct(Assessment.organization_id)),
-        )
-        .where(
-            Assessment.workspace_id == principal.workspace_id,
-            Assessment.organization_id == org.id,
-            Assessment.is_current.is_(True),
-            Assessment.status.in_(SCORED),
-        )
-        .group_by(Assessment.instrument_id, Assessment.round)
-    ).all()
-    return _group([tuple(r) for r in rows])  # type: ignore[misc]
+    return _rounds(session, principal, Assessment.organization_id == org.id)
 
 
 def cohort_rounds(
@@ -75,6 +59,14 @@ def cohort_rounds(
 ) -> list[InstrumentRounds]:
     """The rounds the cohort's members were scored in, per instrument, with how many members."""
     cohort = get_cohort(session, principal, cohort_id)
+    members = select(CohortMember.organization_id).where(CohortMember.cohort_id == cohort.id)
+    return _rounds(session, principal, Assessment.organization_id.in_(members))
+
+
+def _rounds(
+    session: Session, principal: Principal, whose: ColumnElement[bool]
+) -> list[InstrumentRounds]:
+    """The scored rounds (current revisions) of the workspace's assessments ``whose`` picks."""
     rows = session.execute(
         select(
             Assessment.instrument_id,
@@ -82,9 +74,8 @@ def cohort_rounds(
             func.min(Assessment.assessed_on),
             func.count(func.distinct(Assessment.organization_id)),
         )
-        .join(CohortMember, CohortMember.organization_id == Assessment.organization_id)
         .where(
-            CohortMember.cohort_id == cohort.id,
+            whose,
             Assessment.workspace_id == principal.workspace_id,
             Assessment.is_current.is_(True),
             Assessment.status.in_(SCORED),

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from app.catalog import Catalog, load_catalog
 from app.db.models import Assessment, AssessmentScore
 from app.db.session import make_engine, serialize_on, write_transaction
-from app.services.analysis import SCORED
+from app.domain.enums import SCORED
 from app.services.assessment_reads import answers_of_many
 from app.services.assessment_scoring import score_answers, score_columns
 from app.services.collector import collector_paused
