@@ -284,14 +284,7 @@ def _extract(wb: Any, reader: _Reader, params: dict[str, Any]) -> dict[str, Any]
                 raise _Stop("not_a_template")
         raise _Stop("empty_workbook")
     meta = reader.sheet(wb[meta_sheet])
-    wanted: set[str] = set()
-    for row, column, value, _ in meta:
-        if not isinstance(value, str):
-            continue
-        if (row, column) == (params["cover_row"], params["value_column"]):
-            wanted.add(value)
-        if column == params["table_column"] and row > params["table_header_row"]:
-            wanted.add(value)
+    wanted = _fast_reader().sheets_named_in(meta, params)
     sheets = {meta_sheet: meta}
     every = bool(params.get("all_sheets"))  # a ratings workbook: one sheet per rater, any name
     for name in names:

@@ -365,6 +365,20 @@ _JSON: Final[dict[str, Callable[[Any], Any]]] = {
 }
 
 
+def sheets_named_in(meta: list[Cell], params: dict[str, Any]) -> set[str]:
+    """The sheets the meta sheet's cells (row, column, value, format) name: the cover's sheet
+    and each sheet of its table. Only those are read (openpyxl's reader uses this too)."""
+    wanted: set[str] = set()
+    for row, column, value, _ in meta:
+        if not isinstance(value, str):
+            continue
+        if (row, column) == (params["cover_row"], params["value_column"]):
+            wanted.add(value)
+        if column == params["table_column"] and row > params["table_header_row"]:
+            wanted.add(value)
+    return wanted
+
+
 def extract(data: bytes, params: dict[str, Any]) -> dict[str, Any]:
     """``_worker._extract``'s result for a template workbook; ``Unusual`` when openpyxl must
     read it."""
@@ -376,14 +390,7 @@ def extract(data: bytes, params: dict[str, Any]) -> dict[str, Any]:
             raise Unusual("sheets")
         reader = _SheetReader(book, params, [int(params["max_text"])])
         meta = reader.cells(meta_sheet)
-        wanted: set[str] = set()
-        for row, column, value, _ in meta:
-            if not isinstance(value, str):
-                continue
-            if (row, column) == (params["cover_row"], params["value_column"]):
-                wanted.add(value)
-            if column == params["table_column"] and row > params["table_header_row"]:
-                wanted.add(value)
+        wanted = sheets_named_in(meta, params)
         sheets = {meta_sheet: meta}
         every = bool(params.get("all_sheets"))
         for name in names:
