@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Uuid, any_, bindparam, case, exists, func, or_, select
+from sqlalchemy import Uuid, any_, bindparam, case, cast, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, VerifiedAnswer
 from app.domain.errors import Conflict, NotFound
@@ -48,10 +49,29 @@ def answer_values(rows: Iterable[tuple[str, float | None, bool]]) -> dict[str, A
 
 def among_ids(column: Any, ids: list[uuid.UUID], *, postgres: bool) -> Any:
     """``column IN ids``; on PostgreSQL one array parameter instead of one per id (thousands of
-    ids in a national cohort)."""
+    ids in a national cohort), sent as the text of the array: psycopg writes a list of UUIDs
+    element by element in Python (a str and a quoting check each, 3 µs an id; 16 ms of the
+    5,436 ids of a national cohort's stored pairs).
+
+    The parameter is untyped, so the server reads it as a ``uuid[]`` once, when it is bound.
+    Typed as text, its cast to ``uuid[]`` stays an expression in the plan, which a sequential
+    scan evaluates for every row it filters (3.5 s for 300 ids instead of 4 ms)."""
     if postgres:
-        return column == any_(bindparam(None, ids, ARRAY(Uuid)))
+        return _any_of(column, [i.hex for i in ids])
     return column.in_(ids)
+
+
+def among_id_numbers(column: Any, ids: list[int], *, postgres: bool) -> Any:
+    """``among_ids`` of ids given as their integers (``UUID.int``), none made a UUID on
+    PostgreSQL."""
+    if postgres:
+        return _any_of(column, [f"{i:032x}" for i in ids])
+    return column.in_([uuid.UUID(int=i) for i in ids])
+
+
+def _any_of(column: Any, hexes: list[str]) -> Any:
+    text = "{" + ",".join(hexes) + "}"
+    return column == any_(cast(bindparam(None, text, NullType()), ARRAY(Uuid)))
 
 
 def answers_of_many(

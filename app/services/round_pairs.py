@@ -41,7 +41,7 @@ from app.db.session import make_engine, serialize_on, write_transaction
 from app.domain.comparison import LeftOut, common_answers
 from app.domain.enums import SCORED
 from app.domain.scoring import AnswerValue, Score, score
-from app.services.assessment_reads import among_ids, answers_of_many
+from app.services.assessment_reads import among_id_numbers, among_ids, answers_of_many
 from app.services.owned_instruments import workspace_catalog
 from app.services.scores import ANSWERED, ENGINE_VERSION
 
@@ -174,14 +174,10 @@ def stored_pairs(
         chunk = keys[start : start + _IN]
         rows = connection.execute(
             select(*_KEY_AND_BASIS, RoundPair.numbers).where(
-                among_ids(
-                    RoundPair.first_id, [uuid.UUID(int=f) for f, _ in chunk], postgres=postgres
-                ),
-                among_ids(
-                    RoundPair.second_id, [uuid.UUID(int=s) for _, s in chunk], postgres=postgres
-                ),
+                among_id_numbers(RoundPair.first_id, [f for f, _ in chunk], postgres=postgres),
+                among_id_numbers(RoundPair.second_id, [s for _, s in chunk], postgres=postgres),
             )
-        )
+        ).all()
         for first_id, second_id, on, engine, first_at, second_at, numbers in rows:
             hit = by_ids.get((first_id.int, second_id.int))
             if (

@@ -15,7 +15,7 @@ from app.catalog import Catalog
 from app.db.models import Answer, Assessment
 from app.domain.answers import RawAnswer
 from app.services import assessments, organizations
-from app.services.assessment_reads import answers_of, answers_of_many
+from app.services.assessment_reads import among_id_numbers, among_ids, answers_of, answers_of_many
 from app.services.instruments import sync_catalog
 from app.services.keys import authenticate, create_key
 from tests.conftest import statements_sent
@@ -95,3 +95,31 @@ def test_values_come_back_as_the_very_floats_stored(
     assert read == answers_of(a)
     assert {k: read[k] for k in written} == written
     assert all(read[k].hex() == v.hex() for k, v in written.items())  # type: ignore[union-attr]
+
+
+def test_an_id_list_selects_its_rows_and_is_bound_once(
+    session: Session, engine: Engine, catalog: Catalog
+) -> None:
+    """``among_ids`` and ``among_id_numbers`` pick exactly the listed rows. On PostgreSQL the
+    list is one parameter the server reads as a ``uuid[]`` when it binds it: the plan compares
+    with that value, never with a cast of a text, which a scan parses again for every row it
+    filters."""
+    ids = _drafts(session, catalog, 3)
+    postgres = engine.dialect.name == "postgresql"
+    wanted = [ids[0], ids[2], uuid.uuid4()]
+    by_ids = select(Assessment.id).where(among_ids(Assessment.id, wanted, postgres=postgres))
+    by_numbers = select(Assessment.id).where(
+        among_id_numbers(Assessment.id, [i.int for i in wanted], postgres=postgres)
+    )
+    assert set(session.scalars(by_ids)) == set(session.scalars(by_numbers)) == {ids[0], ids[2]}
+    if postgres:
+        connection = session.connection()
+        compiled = by_numbers.compile(dialect=engine.dialect)
+        plan = "\n".join(
+            row[0]
+            for row in connection.exec_driver_sql("EXPLAIN " + compiled.string, compiled.params)
+        )
+        # the list as the plan's one uuid[] value ('{…}'::uuid[]), not text cast to uuid[] (an
+        # expression: a sequential scan evaluated it for each row, 3.5 s for 300 ids)
+        assert "::uuid[]))" in plan, plan
+        assert "::cstring" not in plan and "character varying" not in plan, plan
