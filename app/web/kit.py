@@ -8,18 +8,19 @@ functions, so FastAPI runs them (and their database work) in its thread pool.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import jinja2
-from fastapi import Request
+from fastapi import Depends, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
@@ -200,6 +201,27 @@ def finish(request: Request, response: Response, page: Page | None = None) -> No
             set_cookie(request, response, LANG_COOKIE, page.lang, max_age=60 * 60 * 24 * 365)
         for k, v in page.extra_headers.items():
             response.headers[k] = v
+
+
+# What page routes take: the signed-in member's page, and the form's CSRF token
+MemberDep = Annotated[Page, Depends(member)]
+Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
+
+
+async def _form_data(request: Request) -> AsyncIterator[FormData]:
+    async with request.form() as form:  # closes the uploaded files' temporary copies
+        yield form
+
+
+# A posted form read as it is (files and fields), for the routes that take uploads
+FormDep = Annotated[FormData, Depends(_form_data)]
+
+
+def uploaded(form: FormData, field: str = "file") -> bytes:
+    """The bytes of the form's file ``field``; empty when none was chosen (the app-wide body
+    limit bounds them)."""
+    f = form.get(field)
+    return f.file.read() if isinstance(f, UploadFile) else b""
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

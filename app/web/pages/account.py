@@ -10,9 +10,18 @@ from starlette.responses import Response
 
 from app.domain.errors import Invalid, NotFound, Throttled
 from app.services import people, throttle
-from app.web.kit import Page, PageRoute, db, member, redirect, render, safe_next, visitor
+from app.web.kit import (
+    Csrf,
+    MemberDep,
+    Page,
+    PageRoute,
+    db,
+    redirect,
+    render,
+    safe_next,
+    visitor,
+)
 from app.web.security import (
-    CSRF_FIELD,
     LANG_COOKIE,
     SESSION_COOKIE,
     check_csrf,
@@ -23,8 +32,6 @@ from app.web.security import (
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 PageDep = Annotated[Page, Depends(visitor)]
-MemberDep = Annotated[Page, Depends(member)]
-Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
 
 
 def _address(page: Page) -> str:

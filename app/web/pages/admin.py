@@ -11,20 +11,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form
+from fastapi import APIRouter, Form
 from starlette.responses import Response
 
 from app.domain.enums import Role
 from app.domain.errors import Invalid, NotFound
 from app.services import benchmarks, people
 from app.services.keys import create_workspace_key, revoke_workspace_key, workspace_keys
-from app.web.kit import Page, PageRoute, db, member, redirect, render
-from app.web.security import CSRF_FIELD, check_csrf
+from app.web.kit import Csrf, MemberDep, Page, PageRoute, db, redirect, render
+from app.web.security import check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-MemberDep = Annotated[Page, Depends(member)]
-Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
 RoleForm = Annotated[Role, Form()]
 ROLES = [r.value for r in Role]
 DONE = ("role", "removed", "revoked")

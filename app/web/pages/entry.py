@@ -8,12 +8,12 @@ editor saved in between, nothing is overwritten; the page says so and keeps what
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -28,21 +28,20 @@ from app.services import assessment_records as records
 from app.services import assessments as svc
 from app.services.common import latest_assessment_date
 from app.services.organizations import OrganizationView, read_organization
-from app.web.kit import Page, PageRoute, db, member, redirect, refusal, render
+from app.web.kit import (
+    Csrf,
+    FormDep,
+    MemberDep,
+    Page,
+    PageRoute,
+    db,
+    redirect,
+    refusal,
+    render,
+)
 from app.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-
-MemberDep = Annotated[Page, Depends(member)]
-Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
-
-
-async def _form(request: Request) -> AsyncIterator[FormData]:
-    async with request.form() as form:  # closes the uploaded files' temporary copies
-        yield form
-
-
-FormDep = Annotated[FormData, Depends(_form)]
 
 
 # --- a new draft ---------------------------------------------------------------------------------

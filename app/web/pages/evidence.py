@@ -6,11 +6,10 @@ and each file's download. The same services as ``/v1/assessments/{id}/evidence``
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response, StreamingResponse
@@ -23,12 +22,11 @@ from app.services.evidence_files import KINDS, EvidenceFiles
 from app.services.evidence_store import chunks, store_of
 from app.services.filenames import content_disposition
 from app.services.instruments import resolve_instrument
-from app.web.kit import Page, PageRoute, db, finish, member, redirect
+from app.web.kit import FormDep, MemberDep, Page, PageRoute, db, finish, redirect
 from app.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-MemberDep = Annotated[Page, Depends(member)]
 ACCEPT = ",".join(sorted({f".{k.ext}" for k in KINDS} | {".jpeg"}))
 
 
@@ -66,14 +64,6 @@ def evidence_section(page: Page, session: Session, a: AssessmentRecord) -> dict[
         "accept": ACCEPT,
         "max_mb": round(page.request.app.state.settings.evidence_max_bytes / 1024 / 1024),
     }
-
-
-async def _form_data(request: Request) -> AsyncIterator[FormData]:
-    async with request.form() as form:  # closes the uploaded file's temporary copy
-        yield form
-
-
-FormDep = Annotated[FormData, Depends(_form_data)]
 
 
 def _text(form: FormData, name: str) -> str | None:

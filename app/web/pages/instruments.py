@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 from starlette.responses import Response
 
 from app.catalog import Catalog
@@ -21,11 +21,10 @@ from app.services.authoring import authoring_workbook
 from app.services.instruments import get_file, template_workbook
 from app.services.owned_instruments import list_owned, workspace_catalog
 from app.services.xlsform import xlsform_workbook
-from app.web.kit import Page, PageRoute, db, download, member, render
+from app.web.kit import MemberDep, Page, PageRoute, db, download, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-MemberDep = Annotated[Page, Depends(member)]
 IdPath = Annotated[str, Path(max_length=40)]
 VersionPath = Annotated[str, Path(max_length=32)]
 

@@ -9,11 +9,10 @@ publish; a viewer sees no form and gets a 403 page.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
-from starlette.datastructures import FormData, UploadFile
+from fastapi import APIRouter, Form
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from app.domain.answers import AnswersInvalid, RawAnswer
@@ -23,22 +22,22 @@ from app.excel.problems import WorkbookRejected
 from app.services import owned_instruments as svc
 from app.services.authoring import authoring_limits
 from app.services.instruments import get_file
-from app.web.kit import Page, PageRoute, db, member, redirect, refusal, render
+from app.web.kit import (
+    Csrf,
+    FormDep,
+    MemberDep,
+    Page,
+    PageRoute,
+    db,
+    redirect,
+    refusal,
+    render,
+    uploaded,
+)
 from app.web.pages.instruments import IdPath, VersionPath, catalog_view, levels, with_drafts
 from app.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-
-MemberDep = Annotated[Page, Depends(member)]
-Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
-
-
-async def _form_data(request: Request) -> AsyncIterator[FormData]:
-    async with request.form() as form:  # closes the uploaded file's temporary copy
-        yield form
-
-
-FormDep = Annotated[FormData, Depends(_form_data)]
 
 
 def _problems(page: Page, exc: DomainError | WorkbookRejected) -> dict[str, Any]:
@@ -64,8 +63,7 @@ def _problems(page: Page, exc: DomainError | WorkbookRejected) -> dict[str, Any]
 
 def _workbook(page: Page, form: FormData) -> Instrument:
     """The uploaded authoring workbook, read and checked (WorkbookRejected or Invalid)."""
-    f = form.get("file")
-    data = f.file.read() if isinstance(f, UploadFile) else b""  # the body limit bounds it
+    data = uploaded(form)
     max_bytes = page.request.app.state.settings.max_upload_bytes
     return svc.read_workbook(data, authoring_limits(max_bytes))
 

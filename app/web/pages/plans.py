@@ -7,13 +7,11 @@ read with, so a save over another editor's newer change is refused (and said so)
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from app.domain.errors import Conflict, Invalid, PreconditionFailed
@@ -25,13 +23,23 @@ from app.services.assessment_records import AssessmentRecord, get_record
 from app.services.common import latest_assessment_date
 from app.services.instruments import resolve_instrument
 from app.services.organizations import read_organization
-from app.web.kit import Page, PageRoute, db, download, member, redirect, refusal, render
+from app.web.kit import (
+    Csrf,
+    FormDep,
+    MemberDep,
+    Page,
+    PageRoute,
+    db,
+    download,
+    redirect,
+    refusal,
+    render,
+    uploaded,
+)
 from app.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-MemberDep = Annotated[Page, Depends(member)]
-Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
 Tag = Annotated[str, Form(max_length=200)]
 Short = Annotated[str, Form(max_length=200)]
 Long = Annotated[str, Form(max_length=4000)]
@@ -242,22 +250,16 @@ def update_action(
     return _write(page, assessment_id, work)
 
 
-async def _form_data(request: Request) -> AsyncIterator[FormData]:
-    async with request.form() as form:  # closes the uploaded file's temporary copy
-        yield form
-
-
 @router.post("/assessments/{assessment_id}/plan.xlsx")
 def plan_upload(
     assessment_id: uuid.UUID,
     page: MemberDep,
-    form: Annotated[FormData, Depends(_form_data)],
+    form: FormDep,
 ) -> Response:
     """The plan workbook edited in Excel, applied all or nothing (``plan_import``)."""
     who = page.require_write()
     check_csrf(page.request, str(form.get(CSRF_FIELD, "")))
-    f = form.get("file")
-    data = f.file.read() if isinstance(f, UploadFile) else b""
+    data = uploaded(form)
     if not data:
         return _show(page, assessment_id, 422, error=page.t("plan.choose_file"))
     limits = Limits(max_bytes=page.request.app.state.settings.max_upload_bytes)

@@ -7,13 +7,11 @@ finished), and the ratings workbook to download and upload. The same services as
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
 from starlette.responses import Response
 
 from app.catalog import Catalog
@@ -25,12 +23,21 @@ from app.services.assessment_records import AssessmentRecord
 from app.services.filenames import content_disposition
 from app.services.instruments import resolve_instrument
 from app.services.rating_models import ItemDistribution, RatingsSummary, ScorePair
-from app.web.kit import Page, PageRoute, db, finish, member, redirect, render
+from app.web.kit import (
+    FormDep,
+    MemberDep,
+    Page,
+    PageRoute,
+    db,
+    finish,
+    redirect,
+    render,
+    uploaded,
+)
 from app.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-MemberDep = Annotated[Page, Depends(member)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -83,22 +90,16 @@ def verification_section(
     return {"scores": read.scores, "rows": rows}
 
 
-async def _form_data(request: Request) -> AsyncIterator[FormData]:
-    async with request.form() as form:  # closes the uploaded file's temporary copy
-        yield form
-
-
 @router.post("/assessments/{assessment_id}/ratings.xlsx")
 def ratings_upload(
     assessment_id: uuid.UUID,
     page: MemberDep,
-    form: Annotated[FormData, Depends(_form_data)],
+    form: FormDep,
 ) -> Response:
     """The ratings workbook, applied all or nothing; its problems are listed by sheet and cell."""
     who = page.require_write()
     check_csrf(page.request, str(form.get(CSRF_FIELD, "")))
-    f = form.get("file")
-    data = f.file.read() if isinstance(f, UploadFile) else b""
+    data = uploaded(form)
     limits = Limits(max_bytes=page.request.app.state.settings.max_upload_bytes)
     try:
         with db(page) as session:

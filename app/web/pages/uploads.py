@@ -7,24 +7,31 @@ answer the confirmation). Only editors and admins upload; a viewer gets a 403 pa
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
-from starlette.datastructures import FormData, UploadFile
+from fastapi import APIRouter, Form
+from starlette.datastructures import UploadFile
 from starlette.responses import Response
 
 from app.config import Settings
 from app.excel import Limits
 from app.services import imports, staged_imports
-from app.web.kit import Page, PageRoute, db, download, finish, member, redirect, render
+from app.web.kit import (
+    Csrf,
+    FormDep,
+    MemberDep,
+    Page,
+    PageRoute,
+    db,
+    download,
+    finish,
+    redirect,
+    render,
+)
 from app.web.security import CSRF_FIELD, check_csrf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-
-MemberDep = Annotated[Page, Depends(member)]
-Csrf = Annotated[str, Form(alias=CSRF_FIELD)]
 
 
 def _settings(page: Page) -> Settings:
@@ -57,13 +64,8 @@ def upload_form(page: MemberDep) -> Response:
     return _form(page)
 
 
-async def _form_data(request: Request) -> AsyncIterator[FormData]:
-    async with request.form() as form:  # closes the uploaded files' temporary copies
-        yield form
-
-
 @router.post("/uploads")
-def upload(page: MemberDep, typed: Annotated[FormData, Depends(_form_data)]) -> Response:
+def upload(page: MemberDep, typed: FormDep) -> Response:
     """Dry-run the chosen files and keep them for the confirmation. The form is read as is: a
     browser sends an empty file input as a plain field, which is "choose a file", not a 400."""
     who = page.require_write()

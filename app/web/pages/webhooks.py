@@ -16,8 +16,8 @@ from starlette.responses import Response
 from app.config import Settings
 from app.domain.errors import Invalid
 from app.services import webhooks
-from app.web.kit import Page, PageRoute, db, redirect, refusal, render
-from app.web.pages.admin import Csrf, MemberDep, admin_only
+from app.web.kit import Csrf, MemberDep, Page, PageRoute, db, redirect, refusal, render
+from app.web.pages.admin import admin_only
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
