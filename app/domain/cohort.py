@@ -9,7 +9,6 @@ from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
-from operator import eq
 from typing import NamedTuple, cast
 
 from app.domain.comparison import _EPS, LeftOut
@@ -115,12 +114,14 @@ def _round_stats(
     """A round's statistics over ``nums``, organization ``ids[i]``'s number at ``nums[i]``."""
     if not nums:
         return RoundStats(0, None, None, None, None, tuple((b[0], 0, ()) for b in bins), ())
-    # each value's bin by C code, no Python step per organization (a national cohort has 16
-    # rounds of 10,000): the bins are ascending and touch, so bisecting their starts and the
-    # last one's end gives bin k - 1, or 0 / len(bins) + 1 for a value outside them all
-    edges = [a for _, a, _ in bins]
-    edges.append(bins[-1][2])
-    ks = list(map(bisect_right, repeat(edges, len(nums)), nums))
+    # each value's bin found by bisect in C (no Python call per organization), then each id put
+    # in its bin in one pass: the bins are ascending and touch, so bisecting their starts and the
+    # last one's end gives bin k - 1, or 0 / len(bins) + 1 for a value outside them all (and 0
+    # when there is no bin: scales spanning less than one)
+    edges = [a for _, a, _ in bins] + [b for _, _, b in bins[-1:]]
+    held: list[list[str]] = [[] for _ in range(len(bins) + 2)]
+    for o, k in zip(ids, map(bisect_right, repeat(edges, len(nums)), nums), strict=True):
+        held[k].append(o)
     ordered = sorted(nums)  # one sort for the median, the least and the greatest
     n, half = len(ordered), len(ordered) // 2
     return RoundStats(
@@ -129,11 +130,7 @@ def _round_stats(
         ordered[half] if n % 2 else (ordered[half - 1] + ordered[half]) / 2,  # statistics.median
         ordered[0],
         ordered[-1],
-        tuple(
-            (label, len(held), held)
-            for k, (label, _, _) in enumerate(bins, 1)
-            for held in (tuple(compress(ids, map(eq, ks, repeat(k, n)))),)
-        ),
+        tuple((label, len(h), tuple(h)) for (label, _, _), h in zip(bins, held[1:], strict=False)),
         tuple(ids),
     )
 

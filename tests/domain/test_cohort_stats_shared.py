@@ -89,6 +89,31 @@ def test_the_distribution_holds_what_filtering_each_bin_holds(
 
 
 @given(
+    st.sampled_from([(0.0, 0.5), (0.0, 1.0), (1.0, 4.0), (0.0, 100.0)]),
+    st.lists(st.floats(min_value=-5, max_value=105, allow_nan=False), max_size=40),
+)
+def test_the_distribution_on_any_span_of_scale(
+    span: tuple[float, float], values: list[float]
+) -> None:
+    """A scale spanning less than one has no bin (an empty distribution, not an error), and one
+    spanning a hundred has a hundred: each holds what filtering it holds."""
+    low, high = span
+    pairs = [_pair(f"o{i}", v, v) for i, v in enumerate(values)]
+    c = compare_cohort(
+        pairs, KEYS, scale_low=low, scale_high=high, risk=False, improvement_threshold=0.5
+    )
+    bins = _bins(low, high, False)
+    assert len(bins) == int(high - low)
+    for k in c.keys:
+        expected = [
+            (label, tuple(f"o{i}" for i, v in enumerate(values) if a <= v < b))
+            for label, a, b in bins
+        ]
+        assert [(label, ids) for label, _, ids in k.baseline.distribution] == expected
+        assert all(n == len(ids) for _, n, ids in k.baseline.distribution)
+
+
+@given(
     st.lists(st.floats(min_value=-10, max_value=110, allow_nan=False), min_size=1, max_size=30),
     st.lists(st.floats(min_value=-10, max_value=110, allow_nan=False), max_size=30),
 )
