@@ -30,7 +30,7 @@ from itertools import combinations, repeat
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from sqlalchemy import Connection, and_, delete, or_, select
+from sqlalchemy import Connection, and_, bindparam, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
@@ -276,6 +276,34 @@ def store_pair_rows(session: Session, rows: list[dict[str, Any]]) -> None:
 _COLUMNS = ("compared_on", "engine_version", "first_scored_at", "second_scored_at", "numbers")
 
 
+# The current scored rounds of one assessment's organization and instrument (itself among them):
+# built once, not per submit (building it was most of a submit's pairs work)
+_ONE = aliased(Assessment)
+_ROUNDS_BESIDE = (
+    select(
+        Assessment.id,
+        Assessment.organization_id,
+        Assessment.instrument_id,
+        Assessment.instrument_version,
+        AssessmentScore.summary,
+        AssessmentScore.computed_at,
+    )
+    .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
+    .join(
+        _ONE,
+        and_(
+            _ONE.organization_id == Assessment.organization_id,
+            _ONE.instrument_id == Assessment.instrument_id,
+        ),
+    )
+    .where(
+        _ONE.id == bindparam("assessment_id"),
+        Assessment.is_current.is_(True),
+        Assessment.status.in_(SCORED),
+    )
+)
+
+
 def store_pairs(session: Session, catalog: Catalog, assessment_id: uuid.UUID) -> int:
     """The pairs of an assessment just scored with each other current scored round of its
     organization and instrument, made and stored in the caller's transaction (over those
@@ -284,33 +312,10 @@ def store_pairs(session: Session, catalog: Catalog, assessment_id: uuid.UUID) ->
     One query when there is nothing to pair (an organization's first round). A pair stored for
     an earlier score of the assessment names that score's time, so no read uses it again."""
     connection = session.connection()
-    one = aliased(Assessment)
-    query = (
-        select(
-            Assessment.id,
-            Assessment.organization_id,
-            Assessment.instrument_id,
-            Assessment.instrument_version,
-            AssessmentScore.summary,
-            AssessmentScore.computed_at,
-        )
-        .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
-        .join(
-            one,
-            and_(
-                one.organization_id == Assessment.organization_id,
-                one.instrument_id == Assessment.instrument_id,
-            ),
-        )
-        .where(
-            one.id == assessment_id,
-            Assessment.is_current.is_(True),
-            Assessment.status.in_(SCORED),
-        )
-    )
+    query, params = _ROUNDS_BESIDE, {"assessment_id": assessment_id}
 
     def pairs_to_make() -> tuple[Any, InstrumentFile | None, Side | None, list[Side]]:
-        rounds = connection.execute(query).all()
+        rounds = connection.execute(query, params).all()
         mine = next((r for r in rounds if r.id == assessment_id), None)
         latest = None if mine is None else catalog.latest(mine.instrument_id)
         if mine is None or latest is None:
