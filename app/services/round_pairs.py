@@ -312,10 +312,10 @@ def store_pairs(session: Session, catalog: Catalog, assessment_id: uuid.UUID) ->
     One query when there is nothing to pair (an organization's first round). A pair stored for
     an earlier score of the assessment names that score's time, so no read uses it again."""
     connection = session.connection()
-    query, params = _ROUNDS_BESIDE, {"assessment_id": assessment_id}
+    params = {"assessment_id": assessment_id}
 
     def pairs_to_make() -> tuple[Any, InstrumentFile | None, Side | None, list[Side]]:
-        rounds = connection.execute(query, params).all()
+        rounds = connection.execute(_ROUNDS_BESIDE, params).all()
         mine = next((r for r in rounds if r.id == assessment_id), None)
         latest = None if mine is None else catalog.latest(mine.instrument_id)
         if mine is None or latest is None:

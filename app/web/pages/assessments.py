@@ -13,16 +13,16 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from starlette.responses import Response
 
 from app.domain.errors import Invalid
 from app.domain.instrument import Instrument, Method
 from app.domain.scoring import NA, AnswerValue
 from app.services import exports, profiles
-from app.web.kit import Page, PageRoute, db, download, member, render
+from app.web.kit import MemberDep, Page, PageRoute, db, download, render
 from app.web.pages.evidence import evidence_section
 from app.web.pages.plans import plan_section
 from app.web.pages.ratings import ratings_section, verification_section
@@ -152,7 +152,7 @@ def _values(page: Page, assessment_id: uuid.UUID) -> dict[str, Any]:
 
 
 @router.get("/assessments/{assessment_id}")
-def assessment(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
+def assessment(assessment_id: uuid.UUID, page: MemberDep) -> Response:
     values = _values(page, assessment_id)
     with db(page) as session:
         values["plan_view"] = plan_section(page, session, values["a"])
@@ -165,9 +165,7 @@ def assessment(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)])
 
 
 @router.get("/assessments/{assessment_id}/report.pdf")
-def assessment_pdf(
-    assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)], paper: Paper_Q = None
-) -> Response:
+def assessment_pdf(assessment_id: uuid.UUID, page: MemberDep, paper: Paper_Q = None) -> Response:
     values = _values(page, assessment_id)
     if values["score"] is None:
         raise Invalid(page.t("asmt.not_scored"))
@@ -178,7 +176,7 @@ def assessment_pdf(
 
 
 @router.get("/assessments/{assessment_id}/export.xlsx")
-def assessment_export(assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
+def assessment_export(assessment_id: uuid.UUID, page: MemberDep) -> Response:
     with db(page) as session:
         name, data = exports.assessment_workbook(
             session, page.who, page.catalog, assessment_id, page.lang
@@ -187,9 +185,7 @@ def assessment_export(assessment_id: uuid.UUID, page: Annotated[Page, Depends(me
 
 
 @router.get("/assessments/{assessment_id}/template.xlsx")
-def assessment_template(
-    assessment_id: uuid.UUID, page: Annotated[Page, Depends(member)]
-) -> Response:
+def assessment_template(assessment_id: uuid.UUID, page: MemberDep) -> Response:
     with db(page) as session:
         name, data = exports.assessment_as_template(
             session, page.who, page.catalog, assessment_id, page.lang

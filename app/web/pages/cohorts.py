@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from app.domain.cohort import KeyStats
@@ -29,7 +29,7 @@ from app.services.rounds import cohort_rounds, default_pair
 from app.web.charts.compare import Pair, Words, distribution, paired_bars
 from app.web.charts.series import axis_of
 from app.web.charts.svg import Figure
-from app.web.kit import Page, PageRoute, db, member, render
+from app.web.kit import MemberDep, Page, PageRoute, db, render
 from app.web.pages.reports import From_Q, Instrument_Q, To_Q, score
 from app.web.pdf import Paper_Q, chosen_paper, filename, pdf_response, render_pdf
 
@@ -39,7 +39,7 @@ MEMBERS_SHOWN = 500
 
 
 @router.get("/cohorts")
-def cohorts(page: Annotated[Page, Depends(member)]) -> Response:
+def cohorts(page: MemberDep) -> Response:
     with db(page) as session:
         rows, more = list_cohorts(session, page.who, limit=500, cursor=None)
     counts = {c.id: c.members for c in rows}
@@ -50,7 +50,7 @@ def cohorts(page: Annotated[Page, Depends(member)]) -> Response:
 
 
 @router.get("/cohorts/{cohort_id}")
-def cohort(cohort_id: uuid.UUID, page: Annotated[Page, Depends(member)]) -> Response:
+def cohort(cohort_id: uuid.UUID, page: MemberDep) -> Response:
     with db(page) as session:
         found = get_cohort(session, page.who, cohort_id)
         members, more = list_organizations(
@@ -268,7 +268,7 @@ Anonymized_Q = Annotated[bool, Query(alias="anonymized")]
 @router.get("/cohorts/{cohort_id}/report")
 def cohort_report(
     cohort_id: uuid.UUID,
-    page: Annotated[Page, Depends(member)],
+    page: MemberDep,
     instrument: Instrument_Q = None,
     first: From_Q = None,
     last: To_Q = None,
@@ -295,7 +295,7 @@ def cohort_report(
 @router.get("/cohorts/{cohort_id}/report.pdf")
 def cohort_report_pdf(
     cohort_id: uuid.UUID,
-    page: Annotated[Page, Depends(member)],
+    page: MemberDep,
     instrument: Instrument_Q = None,
     first: From_Q = None,
     last: To_Q = None,

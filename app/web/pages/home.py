@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from starlette.responses import Response
 
 from app.config import Settings
 from app.services.overview import overview
 from app.services.people import workspaces_of
 from app.services.staged_imports import STAGED, waiting
-from app.web.kit import Page, PageRoute, db, member, render
+from app.web.kit import MemberDep, PageRoute, db, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 
 @router.get("/")
-def home(page: Annotated[Page, Depends(member)]) -> Response:
+def home(page: MemberDep) -> Response:
     who = page.who
     with db(page) as session:
         seen = overview(session, who)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from itertools import groupby
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from starlette.responses import Response
 
 from app.catalog import Catalog
@@ -24,7 +24,7 @@ from app.services.common import encode_cursor
 from app.services.profiles import RoundLine
 from app.web import i18n
 from app.web.charts.series import Line, SeriesChart, axis_of, series_chart
-from app.web.kit import Page, PageRoute, db, member, render
+from app.web.kit import MemberDep, Page, PageRoute, db, render
 from app.web.pages.benchmarks import PeerView, peer_view
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -35,7 +35,7 @@ LENSES = ("management", "financing", "processes", "culture")
 
 @router.get("/organizations")
 def organizations(
-    page: Annotated[Page, Depends(member)],
+    page: MemberDep,
     q: Annotated[str | None, Query(max_length=200)] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
@@ -132,7 +132,7 @@ def _lowest(page: Page, latest: dict[str, Any] | None) -> list[str]:
 @router.get("/organizations/{org_id}")
 def organization(
     org_id: uuid.UUID,
-    page: Annotated[Page, Depends(member)],
+    page: MemberDep,
     instrument: Annotated[str | None, Query(max_length=40)] = None,
     peers_of: Annotated[benchmarks.Scope, Query(alias="peers")] = "workspace",
 ) -> Response:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -33,7 +33,7 @@ from app.web.charts.compare import Pair, Words, paired_bars
 from app.web.charts.series import axis_of
 from app.web.charts.svg import Figure
 from app.web.i18n import number
-from app.web.kit import Page, PageRoute, db, member, render
+from app.web.kit import MemberDep, Page, PageRoute, db, render
 from app.web.pdf import Paper_Q, chosen_paper, filename, pdf_response, render_pdf
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -305,7 +305,7 @@ To_Q = Annotated[str | None, Query(alias="to", max_length=64)]
 @router.get("/organizations/{org_id}/report")
 def org_report(
     org_id: uuid.UUID,
-    page: Annotated[Page, Depends(member)],
+    page: MemberDep,
     instrument: Instrument_Q = None,
     first: From_Q = None,
     last: To_Q = None,
@@ -335,7 +335,7 @@ def org_report(
 @router.get("/organizations/{org_id}/report.pdf")
 def org_report_pdf(
     org_id: uuid.UUID,
-    page: Annotated[Page, Depends(member)],
+    page: MemberDep,
     instrument: Instrument_Q = None,
     first: From_Q = None,
     last: To_Q = None,
