@@ -184,6 +184,29 @@ def test_editor_uploads_the_plan_workbook(signed_in: People) -> None:
     assert again.status_code == 409 and "Download it again" in again.text
 
 
+def test_a_damaged_plan_workbook_is_said_once_in_each_language(signed_in: People) -> None:
+    """A file that is no workbook: the page says so once (the refusal and its one problem were
+    the same sentence, shown twice in Spanish), and the plan is as it was."""
+    tenant = signed_in.tenant
+    a = baseline(tenant, create_org(tenant)["id"])
+    plan = {"priorities": [{"area": WEAK, "actions": [{"what": "Audit"}]}]}
+    ok(call(tenant, "POST", f"/v1/assessments/{a['id']}/plan", json=plan), 201)
+    editor = signed_in("editor")
+    before = plan_of(tenant, a["id"])
+    for lang, said in (("en", "not an Excel workbook"), ("es", "no es un libro de Excel")):
+        page = editor.get(f"/assessments/{a['id']}/plan?lang={lang}").text
+        refused = editor.post(
+            f"/assessments/{a['id']}/plan.xlsx",
+            data={"csrf_token": csrf_of(page)},
+            files={"file": ("plan.xlsx", b"PK\x03\x04 not a workbook", "application/octet-stream")},
+        )
+        assert refused.status_code == 422
+        assert text_of(refused.text).count(said) == 1, text_of(refused.text)
+        none = editor.post(f"/assessments/{a['id']}/plan.xlsx", data={"csrf_token": csrf_of(page)})
+        assert none.status_code == 422
+    assert plan_of(tenant, a["id"]) == before
+
+
 def test_the_cohort_page_lists_overdue_actions_and_where_help_is_needed(
     signed_in: People,
 ) -> None:

@@ -68,3 +68,32 @@ def test_editor_uploads_the_workbook_through_the_page(signed_in: People) -> None
     assert saved.status_code == 303  # type: ignore[attr-defined]
     after = text_of(editor.get(f"/assessments/{a['id']}?lang=en").text)
     assert "5 rater(s): R01, R02, R03, R04, R05." in after
+
+
+def test_no_file_or_a_damaged_one_is_refused_in_both_languages(signed_in: People) -> None:
+    """The ratings form sent without a file asks for one (it was a 500: the template read a
+    sheet the problem did not have); a damaged file is listed as one problem. Nothing changes."""
+    tenant = signed_in.tenant
+    a = rated(tenant)
+    editor = signed_in("editor")
+    before = text_of(editor.get(f"/assessments/{a['id']}?lang=en").text)
+    for lang, choose, damaged in (
+        ("en", "Choose the filled ratings workbook.", "not an Excel workbook"),
+        ("es", "Elija el libro de calificaciones lleno.", "no es un libro de Excel"),
+    ):
+        page = editor.get(f"/assessments/{a['id']}?lang={lang}")
+        for files, expected in (
+            ({}, choose),
+            (
+                {"file": ("r.xlsx", b"PK\x03\x04 not a workbook", "application/octet-stream")},
+                damaged,
+            ),
+        ):
+            refused = editor.post(
+                f"/assessments/{a['id']}/ratings.xlsx",
+                data={"csrf_token": csrf_of(page.text)},
+                files=files or None,
+            )
+            assert refused.status_code == 422, refused.text[:300]
+            assert expected in text_of(refused.text)
+    assert text_of(editor.get(f"/assessments/{a['id']}?lang=en").text) == before

@@ -272,11 +272,14 @@ def plan_upload(
         return _show(page, assessment_id, 409, error=page.t("plan.stale_workbook"))
     except Invalid as exc:
         said = "detail_es" if page.lang == "es" else "detail"
-        cells = "; ".join(
-            f"{e.get('pointer', '')}: {e.get(said) or e.get('detail', '')}"
+        head = refusal(page.lang, exc)
+        texts = [
+            (f"{e['pointer']}: " if e.get("pointer") else "") + (e.get(said) or e.get("detail", ""))
             for e in exc.extra.get("errors", [])
-        )
-        return _show(page, assessment_id, 422, error=f"{refusal(page.lang, exc)} {cells}".strip())
+        ]
+        # a problem the refusal already says (a damaged file's one problem) is not said twice
+        cells = "; ".join(t for t in texts if t and t not in head)
+        return _show(page, assessment_id, 422, error=f"{head} {cells}".strip())
     return _back(page, assessment_id)
 
 

@@ -100,6 +100,16 @@ def ratings_upload(
     who = page.require_write()
     check_csrf(page.request, str(form.get(CSRF_FIELD, "")))
     data = uploaded(form)
+    if not data:
+        return render(
+            page,
+            "ratings_problems.html",
+            422,
+            title=page.t("rat.problems"),
+            assessment_id=assessment_id,
+            detail=page.t("rat.choose_file"),
+            errors=[],
+        )
     limits = Limits(max_bytes=page.request.app.state.settings.max_upload_bytes)
     try:
         with db(page) as session:
