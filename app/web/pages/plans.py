@@ -279,7 +279,8 @@ def plan_upload(
         ]
         # a problem the refusal already says (a damaged file's one problem) is not said twice
         cells = "; ".join(t for t in texts if t and t not in head)
-        return _show(page, assessment_id, 422, error=f"{head} {cells}".strip())
+        joined = f"{head}{' ' if head.endswith(('.', ':')) else ': '}{cells}" if cells else head
+        return _show(page, assessment_id, 422, error=joined)
     return _back(page, assessment_id)
 
 
