@@ -38,6 +38,20 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK
 
 
+def group_cpu(pgid: int) -> float:
+    """CPU seconds used so far by every live process of one process group (a uvicorn supervisor,
+    its workers and their parser workers), with what each has reaped from its own children."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            total += sum(int(x) for x in fields[11:15]) / CLK
+    return total
+
+
 def box_cpu() -> tuple[float, float]:
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
     parts = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -57,6 +71,7 @@ class CpuWindow:
     """Server, load generator and whole-box CPU over one measurement window."""
 
     server_pid: int
+    group: bool = False  # count the server's whole process group (several workers)
     t0: float = 0.0
     srv0: float = 0.0
     gen0: float = 0.0
@@ -65,10 +80,13 @@ class CpuWindow:
     generator: float = 0.0  # % of one core
     box: float = 0.0  # % of all cores
 
+    def _server(self) -> float:
+        return group_cpu(self.server_pid) if self.group else proc_cpu(self.server_pid)
+
     def __enter__(self) -> CpuWindow:
         self.t0, self.srv0, self.gen0, self.box0 = (
             time.perf_counter(),
-            proc_cpu(self.server_pid),
+            self._server(),
             self_cpu(),
             box_cpu(),
         )
@@ -76,7 +94,7 @@ class CpuWindow:
 
     def __exit__(self, *exc: object) -> None:
         wall = time.perf_counter() - self.t0
-        self.server = 100 * (proc_cpu(self.server_pid) - self.srv0) / wall
+        self.server = 100 * (self._server() - self.srv0) / wall
         self.generator = 100 * (self_cpu() - self.gen0) / wall
         busy, total = box_cpu()
         self.box = 100 * (busy - self.box0[0]) / max(1.0, total - self.box0[1])
@@ -104,8 +122,10 @@ def uvicorn_server(
     log_path: Path,
     data_dir: Path,
     extra_env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, list[str]]]:
-    """`uvicorn app.main:create_app --factory`: 1 worker, 127.0.0.1, a free port; always stopped."""
+    """`uvicorn app.main:create_app --factory`: `workers` workers (1: no supervisor), 127.0.0.1,
+    a free port, in a session of its own (its process group is its pid); always stopped."""
     port = free_port()
     args = [
         sys.executable,
@@ -118,7 +138,7 @@ def uvicorn_server(
         "--port",
         str(port),
         "--workers",
-        "1",
+        str(workers),
         "--no-access-log",
         "--log-level",
         "warning",
@@ -325,12 +345,14 @@ class Conn:
     async def open(self) -> None:
         self.reader, self.writer = await asyncio.open_connection(HOST, self.port)
 
-    async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, body: bytes = b"", content_type: str = "application/json"
+    ) -> tuple[int, bytes]:
         assert self.reader is not None and self.writer is not None
         self.writer.write(
             f"{method} {path} HTTP/1.1\r\n".encode()
             + self.head
-            + (b"Content-Type: application/json\r\n" if body else b"")
+            + (f"Content-Type: {content_type}\r\n".encode() if body else b"")
             + f"Content-Length: {len(body)}\r\n\r\n".encode()
             + body
         )
@@ -349,8 +371,9 @@ class Conn:
 
 
 Step = tuple[str, str, bytes]  # method, path, body
-# An operation: a coroutine factory that performs its requests through `call` and returns nothing.
-Operation = Callable[[Callable[[str, str, str, bytes, int], Any], int, int], Any]
+# An operation: a coroutine factory that performs its requests through
+# `call(label, method, path, body, expected status[, content type])` and returns nothing.
+Operation = Callable[[Callable[..., Any], int, int], Any]
 
 
 async def _drive(
@@ -376,10 +399,17 @@ async def _drive(
         seq = 0
         try:
 
-            async def call(label: str, method: str, path: str, body: bytes, expect: int) -> bytes:
+            async def call(
+                label: str,
+                method: str,
+                path: str,
+                body: bytes,
+                expect: int,
+                content_type: str = "application/json",
+            ) -> bytes:
                 t = time.perf_counter()
                 status, data = await asyncio.wait_for(
-                    conn.request(method, path, body), request_timeout
+                    conn.request(method, path, body, content_type), request_timeout
                 )
                 latencies.setdefault(label, []).append(time.perf_counter() - t)
                 if status != expect:
@@ -414,6 +444,7 @@ def run_async(
     cap_ops: int,
     server_pid: int,
     request_timeout: float = 30.0,
+    group: bool = False,
 ) -> tuple[Result, dict[str, Result]]:
     """Drive `operation` from `clients` concurrent connections; the op result plus one per label."""
     try:
@@ -422,7 +453,7 @@ def run_async(
         runner: Callable[[Any], Any] = uvloop.run
     except ImportError:  # pragma: no cover
         runner = asyncio.run
-    with CpuWindow(server_pid) as cpu:
+    with CpuWindow(server_pid, group=group) as cpu:
         latencies, ops, nerr, elapsed, errors = runner(
             _drive(
                 port,
