@@ -145,7 +145,7 @@ def run_raw_export(ctx: jobs.JobContext) -> jobs.Outcome:
         cohort = get_cohort(session, ctx.principal, cohort_id)
         counted = _counting(ctx, raw_rows(session, ctx.principal, cohort_id, instrument_id))
         if p["format"] == "csv":
-            data = "".join(export_raw_csv(f.instrument, list(counted))).encode("utf-8")
+            data = "".join(export_raw_csv(f.instrument, counted)).encode("utf-8")
         else:
             data = export_raw(f.instrument, counted, str(p["lang"]))
     ctx.result_path.write_bytes(data)
