@@ -19,7 +19,8 @@ operation after another, chosen at random with these weights:
   15 %  POST /v1/assessments (45 answers) + POST /v1/assessments/{id}/submit
    5 %  POST /v1/imports?create_organizations=true, one filled OCA workbook (multipart)
 
-so 80 % of the operations are reads and 20 % writes, as issue 9 describes the load. The workbooks
+so 80 % of the operations are reads and 20 % writes, as issue 9 describes the load (``--weights``
+changes the mix, e.g. ``scores=1`` for reads of scores alone). The workbooks
 (``--workbooks`` of them, made once by ``bench/excel.py``'s generator, each naming a new
 organization) are taken in turn; once all have been imported, importing one again is the
 "unchanged" answer, still a parse and a comparison. Every answer must have its expected status;
@@ -65,7 +66,7 @@ RATE_GOAL = 800.0  # requests/s, one worker
 P99_GOAL_MS = 150.0
 SCALE_GOAL = 1.6  # four workers over one, PostgreSQL
 
-WEIGHTS = (("scores", 40), ("series", 20), ("cohort24", 20), ("write", 15), ("import", 5))
+WEIGHTS = "scores=40,series=20,cohort24=20,write=15,import=5"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -82,14 +83,27 @@ def multipart(filename: str, data: bytes) -> tuple[bytes, str]:
     )
 
 
+def parse_weights(text: str) -> dict[str, float]:
+    """``scores=40,series=20,...``: the operations' relative weights (a kind left out is 0)."""
+    kinds = dict(item.split("=", 1) for item in text.split(",") if item.strip())
+    unknown = set(kinds) - {"scores", "series", "cohort24", "write", "import"}
+    if unknown:
+        raise SystemExit(f"unknown operation(s) in --weights: {', '.join(sorted(unknown))}")
+    return {k: float(v) for k, v in kinds.items()}
+
+
 def mixed_operation(
-    ds: _data.Dataset, workbooks: list[tuple[bytes, str]], tag: str, seed: int
+    ds: _data.Dataset,
+    workbooks: list[tuple[bytes, str]],
+    tag: str,
+    seed: int,
+    weights_of: dict[str, float],
 ) -> Any:
     """One operation of the mix per call, drawn by the client's own random stream."""
     paths = read_paths(ds)
     write = write_operation(ds, tag)
-    names = [name for name, _ in WEIGHTS]
-    weights = [w for _, w in WEIGHTS]
+    names = list(weights_of)
+    weights = list(weights_of.values())
     streams: dict[int, random.Random] = {}
     taken = iter(range(10**9))
     imported = re.compile(rb'"status":"(created|updated|unchanged)"')
@@ -152,7 +166,7 @@ def run_configuration(
                         "warm-up",
                         port,
                         ds.key,
-                        mixed_operation(ds, workbooks[-8:], tag + "w", seed=1),
+                        mixed_operation(ds, workbooks[-8:], tag + "w", 1, args.weights),
                         seconds=args.warmup,
                         group=True,
                         **common,
@@ -162,7 +176,7 @@ def run_configuration(
                     "mixed",
                     port,
                     ds.key,
-                    mixed_operation(ds, workbooks[:-8], tag, seed=2),
+                    mixed_operation(ds, workbooks[:-8], tag, 2, args.weights),
                     seconds=args.seconds,
                     group=True,
                     **common,
@@ -238,6 +252,9 @@ def main() -> int:
     )
     parser.add_argument("--big", type=int, default=200, help="organizations in the bulk cohort")
     parser.add_argument("--workbooks", type=int, default=300)
+    parser.add_argument(
+        "--weights", default=WEIGHTS, type=parse_weights, help=f"the mix (default {WEIGHTS})"
+    )
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     args = parser.parse_args()
 
