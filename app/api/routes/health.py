@@ -3,19 +3,19 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from app.api.problems import problem_response
-from app.api.routing import problem
+from app.api.routing import Router, problem
 from app.services.evidence_store import probed_store_of
 from app.services.health import readiness
 from app.services.jobs import refresh_gauges
 from app.services.metrics import exposition
 
-router = APIRouter(tags=["health"])
+router = Router(tags=["health"])
 
 
 class Health(BaseModel):

@@ -3,17 +3,16 @@ bearer; it reaches that one rater of one draft assessment and nothing else."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import LibraryDep, RaterTokenDep, SessionDep
-from app.api.routing import COMMON_ERRORS, problem
+from app.api.routing import COMMON_ERRORS, Router, problem
 from app.api.schemas.records import AnswerIn
 from app.domain.answers import RawAnswer
 from app.services import rater_links
 from app.services.rating_models import OwnRatingsRead
 
-router = APIRouter(
+router = Router(
     prefix="/v1",
     tags=["rater"],
     responses={
