@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -154,32 +153,30 @@ def _library(request: Request) -> Catalog:
     return catalog
 
 
-async def get_catalog(request: Request, principal: PrincipalDep, session: SessionDep) -> Catalog:
+def _owned_catalog(request: Request, workspace_id: object, drafts: bool) -> Catalog:
+    """The library with a workspace's own versions, read on a session of its own: the catalog
+    takes no part in the route's transaction, and a route that needs no session of its own (the
+    hot reads) is spared the request session's setup and teardown."""
+    with request.app.state.reader() as session:
+        return workspace_catalog(session, _library(request), workspace_id, drafts=drafts)
+
+
+async def get_catalog(request: Request, principal: PrincipalDep) -> Catalog:
     """The library plus the caller's workspace's published versions: the library as loaded, with
     no query and no thread, for a workspace that has none (most); else one indexed query."""
     if not principal.owns_instruments:
         return _library(request)
     return await run_on(
-        request.app.state.pools.keys,
-        workspace_catalog,
-        session,
-        _library(request),
-        principal.workspace_id,
+        request.app.state.pools.keys, _owned_catalog, request, principal.workspace_id, False
     )
 
 
-async def get_draft_catalog(
-    request: Request, principal: PrincipalDep, session: SessionDep
-) -> Catalog:
+async def get_draft_catalog(request: Request, principal: PrincipalDep) -> Catalog:
     """``get_catalog`` with the workspace's drafts too: for previews, never for assessments."""
     if not principal.owns_instruments:
         return _library(request)
     return await run_on(
-        request.app.state.pools.keys,
-        partial(workspace_catalog, drafts=True),
-        session,
-        _library(request),
-        principal.workspace_id,
+        request.app.state.pools.keys, _owned_catalog, request, principal.workspace_id, True
     )
 
 
