@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -41,32 +42,36 @@ class Router(APIRouter):
     FastAPI (0.165) tries a request on each router the app includes, in turn, and each router on
     each of its routes (a regular expression and some bookkeeping per route): a read of scores
     was tried on 37 routes of 6 routers before its own, a quarter of the request's CPU
-    (docs/benchmarks.md). A path can only match a route if it begins with that route's literal
-    start, its path up to the first parameter; so one ``str.startswith`` over those starts tells
-    when none can. The routes' paths are the ones the app sees: the routers of this app are
-    included without a prefix of their own (``create_app``; a test holds every route's answer)."""
+    (docs/benchmarks.md). A route matches a request, fully or but for its method, only if its
+    path's expression matches the path; one expression made of all of them tells when none can.
+    The routes' expressions are the ones the app sees: the routers of this app are included
+    without a prefix of their own (``create_app``; a test holds every route's answer)."""
 
-    _starts: tuple[int, tuple[str, ...] | None] = (-1, None)
+    _paths: tuple[int, re.Pattern[str] | None] = (-1, None)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        count, starts = self._starts
+        count, paths = self._paths
         if count != len(self.routes):  # routes are added while modules load
-            starts = literal_starts(self.routes)
-            self._starts = (len(self.routes), starts)
-        if starts is not None and not get_route_path(scope).startswith(starts):
+            paths = any_path(self.routes)
+            self._paths = (len(self.routes), paths)
+        if paths is not None and paths.match(get_route_path(scope)) is None:
             return Match.NONE, {}
         return super().matches(scope)
 
 
-def literal_starts(routes: list[BaseRoute]) -> tuple[str, ...] | None:
-    """Each route's path up to its first parameter; None when a route is of a kind whose path
-    this cannot read (then every request is tried on every route, as FastAPI does)."""
-    starts = set()
+_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+def any_path(routes: list[BaseRoute]) -> re.Pattern[str] | None:
+    """One expression that matches the paths any of ``routes`` matches (their own, with their
+    groups unnamed); None when a route is of a kind whose path this cannot read (then every
+    request is tried on every route, as FastAPI does)."""
+    patterns = []
     for route in routes:
         if not isinstance(route, Route):  # APIRoute is one
             return None
-        starts.add(route.path.split("{", 1)[0])
-    return tuple(sorted(starts))
+        patterns.append(_GROUP.sub("(?:", route.path_regex.pattern))
+    return re.compile("|".join(f"(?:{p})" for p in dict.fromkeys(patterns)))
 
 
 def v1_router(tag: str, *, admin: bool = False) -> Router:
