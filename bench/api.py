@@ -38,6 +38,7 @@ core), the load generator's, and the whole box's (% of all cores).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -50,6 +51,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -380,18 +382,27 @@ def progress(r: Result) -> str:
     )
 
 
+@contextlib.contextmanager
+def fresh_database(kind: str, workdir: Path, pg_name: str) -> Iterator[str]:
+    """The URL of a new, empty database: a SQLite file in ``workdir``, or the PostgreSQL database
+    ``pg_name``, created here and dropped when the block ends, however it ends."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    pg_create(pg_name)
+    try:
+        yield PG_URL.format(db=pg_name)
+    finally:
+        pg_drop(pg_name)
+        print(f"[{kind}] dropped database {pg_name}")
+
+
 def bench_database(kind: str, args: argparse.Namespace, catalog: Any, run: int) -> dict[str, Any]:
     """One independent run: a fresh database, data, a fresh server, every measurement."""
     with tempfile.TemporaryDirectory(prefix="oca-bench-") as tmp:
         workdir = Path(tmp)
-        pg_name = None
-        if kind == "sqlite":
-            url = f"sqlite:///{workdir / 'bench.db'}"
-        else:
-            pg_name = args.pg_database or f"oca_bench_{os.getpid()}"
-            pg_create(pg_name)
-            url = PG_URL.format(db=pg_name)
-        try:
+        pg_name = args.pg_database or f"oca_bench_{os.getpid()}"
+        with fresh_database(kind, workdir, pg_name) as url:
             t = time.perf_counter()
             migrate.upgrade(url)
             ds = _data.prepare(url, catalog, big=args.big, verify=not args.no_verify)
@@ -412,10 +423,6 @@ def bench_database(kind: str, args: argparse.Namespace, catalog: Any, run: int) 
                 )
                 result = measure_once(port, proc.pid, ds, args, workdir, run)
             return {"setup_s": setup_s, "counts": ds.counts, "run": result, "server": server_args}
-        finally:
-            if pg_name:
-                pg_drop(pg_name)
-                print(f"[{kind}] dropped database {pg_name}")
 
 
 # --- report --------------------------------------------------------------------------------------

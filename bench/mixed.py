@@ -54,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _data
 import _load
 from _load import Result
-from api import PG_URL, pg_create, pg_drop, pg_version, read_paths, write_operation
+from api import fresh_database, pg_version, read_paths, write_operation
 from excel import make_workbooks
 
 from app.catalog import load_catalog
@@ -143,14 +143,7 @@ def run_configuration(
     name = f"{kind} x{workers}"
     with tempfile.TemporaryDirectory(prefix="oca-mixed-") as tmp:
         workdir = Path(tmp)
-        pg_name = None
-        if kind == "sqlite":
-            url = f"sqlite:///{workdir / 'bench.db'}"
-        else:
-            pg_name = f"oca_mixed_{os.getpid()}"
-            pg_create(pg_name)
-            url = PG_URL.format(db=pg_name)
-        try:
+        with fresh_database(kind, workdir, f"oca_mixed_{os.getpid()}") as url:
             started = time.perf_counter()
             migrate.upgrade(url)
             ds = _data.prepare(url, catalog, big=args.big, verify=False)
@@ -188,9 +181,6 @@ def run_configuration(
             )
             print(f"[{name}] {summary(op)}", flush=True)
             return {"kind": kind, "workers": workers, "mixed": op, "per": per}
-        finally:
-            if pg_name:
-                pg_drop(pg_name)
 
 
 def summary(op: Result) -> str:
