@@ -44,17 +44,20 @@ class Router(APIRouter):
     was tried on 37 routes of 6 routers before its own, a quarter of the request's CPU
     (docs/benchmarks.md). A route matches a request, fully or but for its method, only if its
     path's expression matches the path; one expression made of all of them tells when none can.
-    The routes' expressions are the ones the app sees: the routers of this app are included
-    without a prefix of their own (``create_app``; a test holds every route's answer)."""
+    It looks for the routes' paths at the end of the request's, so that a router included under
+    a prefix of its own (which its routes' expressions do not hold) is still never passed over
+    wrongly: the shortcut may only let a request through to FastAPI's own matching."""
 
-    _paths: tuple[int, re.Pattern[str] | None] = (-1, None)
+    _paths: tuple[object, re.Pattern[str] | None] = (None, None)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        count, paths = self._paths
-        if count != len(self.routes):  # routes are added while modules load
+        # FastAPI 0.165 counts changes to a router's routes; the length is the fallback
+        version = (len(self.routes), getattr(self, "_routes_version", None))
+        seen, paths = self._paths
+        if seen != version:  # routes are added while modules load
             paths = any_path(self.routes)
-            self._paths = (len(self.routes), paths)
-        if paths is not None and paths.match(get_route_path(scope)) is None:
+            self._paths = (version, paths)
+        if paths is not None and paths.search(get_route_path(scope)) is None:
             return Match.NONE, {}
         return super().matches(scope)
 
@@ -63,14 +66,15 @@ _GROUP = re.compile(r"\(\?P<\w+>")
 
 
 def any_path(routes: list[BaseRoute]) -> re.Pattern[str] | None:
-    """One expression that matches the paths any of ``routes`` matches (their own, with their
-    groups unnamed); None when a route is of a kind whose path this cannot read (then every
-    request is tried on every route, as FastAPI does)."""
+    """One expression that finds, at the end of a path, what any of ``routes`` matches: their
+    own expressions, not held to the path's start, their groups unnamed. None when a route is of
+    a kind whose path this cannot read (then every request is tried on every route, as FastAPI
+    does)."""
     patterns = []
     for route in routes:
         if not isinstance(route, Route):  # APIRoute is one
             return None
-        patterns.append(_GROUP.sub("(?:", route.path_regex.pattern))
+        patterns.append(_GROUP.sub("(?:", route.path_regex.pattern).removeprefix("^"))
     return re.compile("|".join(f"(?:{p})" for p in dict.fromkeys(patterns)))
 
 

@@ -170,25 +170,27 @@ def raw_rows(
             Organization.name, Assessment.organization_id, Assessment.assessed_on, Assessment.id
         )
     )
-    # read a batch at a time (a server-side cursor on PostgreSQL), each batch with its answers:
-    # the memory stays that of one batch, whatever the cohort's size (10,000 rows read at once
-    # held 8 MiB, a national portfolio's 50,000 five times that)
+    # read a batch at a time (a server-side cursor on PostgreSQL, so ``session`` must be in a
+    # transaction: not the autocommit reader), each batch with its answers: the memory stays that
+    # of one batch, whatever the cohort's size (10,000 rows read at once held 8 MiB, a national
+    # portfolio's 50,000 five times that). Closed however the reading ends.
     result = session.connection().execute(query.execution_options(yield_per=RAW_BATCH))
-    for batch in result.partitions():
-        answers = answers_of_many(session, [r[0] for r in batch])
-        for aid, org_id, name, ext, round_label, on, status, version, overall in batch:
-            yield RawRow(
-                assessment_id=str(aid),
-                organization_id=str(org_id),
-                organization_name=name,
-                round=round_label,
-                assessed_on=on,
-                status=status,
-                instrument_version=version,
-                overall=overall,
-                answers=answers[aid],
-                external_id=ext,
-            )
+    with result:
+        for batch in result.partitions():
+            answers = answers_of_many(session, [r[0] for r in batch])
+            for aid, org_id, name, ext, round_label, on, status, version, overall in batch:
+                yield RawRow(
+                    assessment_id=str(aid),
+                    organization_id=str(org_id),
+                    organization_name=name,
+                    round=round_label,
+                    assessed_on=on,
+                    status=status,
+                    instrument_version=version,
+                    overall=overall,
+                    answers=answers[aid],
+                    external_id=ext,
+                )
 
 
 def cohort_raw(

@@ -96,8 +96,8 @@ def test_a_router_passes_over_a_path_none_of_its_routes_matches() -> None:
     app = FastAPI()
     app.include_router(router)
     paths = any_path(router.routes)
-    assert paths is not None and paths.match("/v1/things/7/parts")
-    assert paths.match("/v1/things/7") is None and paths.match("/v1/things/7/parts/8") is None
+    assert paths is not None and paths.search("/v1/things/7/parts")
+    assert paths.search("/v1/things/7") is None and paths.search("/v1/things/7/parts/8") is None
     assert _resolve(app, _scope("/v1/things/7/parts"))[1] is Match.FULL
     assert _resolve(app, _scope("/v1/things/7/parts", "POST"))[1] is Match.PARTIAL
     assert _resolve(app, _scope("/v1/other"))[1] is Match.NONE
@@ -115,3 +115,31 @@ def test_a_route_of_another_kind_turns_the_shortcut_off(tmp_path: Any) -> None:
     router = Router()
     router.routes.append(Mount("/files", StaticFiles(directory=tmp_path)))
     assert any_path(router.routes) is None
+
+
+def test_a_router_included_under_a_prefix_or_changed_in_place_still_answers() -> None:
+    """Its routes' expressions do not hold the prefix it is included under, and a route may be
+    replaced without the count of routes changing: neither may turn a request away."""
+    router = Router()
+
+    @router.get("/things")
+    def things() -> str:
+        return "things"
+
+    app = FastAPI()
+    app.include_router(router, prefix="/api")
+    parent = Router(prefix="/outer")
+    parent.include_router(router)
+    app.include_router(parent)
+    assert _resolve(app, _scope("/api/things"))[1] is Match.FULL
+    assert _resolve(app, _scope("/outer/things"))[1] is Match.FULL
+    assert _resolve(app, _scope("/api/other"))[1] is Match.NONE
+
+    def other() -> str:
+        return "other"
+
+    first = _resolve(app, _scope("/api/things"))
+    router.routes[0] = type(router.routes[0])("/other", other, methods=["GET"])
+    router._routes_version += 1  # what FastAPI's route registration does
+    assert _resolve(app, _scope("/api/other"))[1] is Match.FULL
+    assert first[1] is Match.FULL
