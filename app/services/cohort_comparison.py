@@ -18,20 +18,20 @@ from app.db.models import (
     Answer,
     Assessment,
     AssessmentScore,
-    Cohort,
     CohortMember,
     Organization,
 )
 from app.domain.cohort import Change, CohortComparison, OrgPair, RoundStats, compare_cohort
 from app.domain.comparison import LeftOut, rescore_on
 from app.domain.enums import SCORED
-from app.domain.errors import Invalid, NotFound
+from app.domain.errors import Invalid
 from app.domain.instrument import Method
 from app.domain.rounding import rounded_flat, rounded_numbers
 from app.services.analysis import improvement_rule, left_out_json, titles_of
 from app.services.assessment_reads import answers_of_many
 from app.services.collector import collector_paused
 from app.services.keys import Principal
+from app.services.organizations import cohort_name
 from app.services.round_pairs import Flat, Numbers, flat, flat_score, pair_numbers, stored_pairs
 from app.services.round_pairs import Side as Scored
 from app.services.scores import ANSWERED
@@ -69,13 +69,10 @@ class RoundsAsked:
     threshold: float | None = None
 
 
-# The comparison's statements, built once with bound parameters (building them per request was
-# a tenth of a small cohort's comparison). Plain rows on the session's connection, not through
-# the ORM's result: 10,000 members of a national cohort were 70 ms of the ORM's row loading, and
-# its 20,000 rounds 30-50 ms.
-_COHORT = select(Cohort.id, Cohort.name).where(
-    Cohort.id == bindparam("cohort"), Cohort.workspace_id == bindparam("workspace")
-)
+# The comparison's statements (its members, their rounds), built once with bound parameters
+# (building them per request was a tenth of a small cohort's comparison). Plain rows on the
+# session's connection, not through the ORM's result: 10,000 members of a national cohort were
+# 70 ms of the ORM's row loading, and its 20,000 rounds 30-50 ms.
 _MEMBERS = (
     select(Organization.id, Organization.name, Organization.external_id)
     .join(CohortMember, CohortMember.organization_id == Organization.id)
@@ -141,20 +138,16 @@ def _compare(
 ) -> CohortResult:
     cohort_id, instrument_id, threshold = asked.cohort_id, asked.instrument_id, asked.threshold
     baseline, endline = asked.baseline, asked.endline
+    title = cohort_name(session, principal, cohort_id)
     connection = session.connection()
-    cohort = connection.execute(
-        _COHORT, {"cohort": cohort_id, "workspace": principal.workspace_id}
-    ).first()
-    if cohort is None:
-        raise NotFound(f"cohort {cohort_id} does not exist")
     latest = catalog.latest(instrument_id)
     if latest is None:
         raise Invalid(f"unknown instrument '{instrument_id}'")
-    members = connection.execute(_MEMBERS, {"cohort": cohort.id}).all()
+    members = connection.execute(_MEMBERS, {"cohort": cohort_id}).all()
     rows = connection.execute(
         _ROUNDS,
         {
-            "cohort": cohort.id,
+            "cohort": cohort_id,
             "workspace": principal.workspace_id,
             "instrument": instrument_id,
             "baseline": baseline,
@@ -252,8 +245,8 @@ def _compare(
         threshold=threshold,
     )
     return CohortResult(
-        cohort.id,
-        cohort.name,
+        cohort_id,
+        title,
         latest,
         baseline,
         endline,

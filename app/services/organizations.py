@@ -311,6 +311,25 @@ def get_cohort(session: Session, principal: Principal, cohort_id: uuid.UUID) -> 
     return get_scoped(session, principal, Cohort, cohort_id, "cohort")
 
 
+_COHORT_NAME = select(Cohort.name).where(
+    Cohort.id == bindparam("cohort"), Cohort.workspace_id == bindparam("workspace")
+)
+
+
+def cohort_name(session: Session, principal: Principal, cohort_id: uuid.UUID) -> str:
+    """``get_cohort``'s answer for a read that needs only the name: one prepared column on the
+    session's connection, no ORM row (a tenth of a small cohort comparison's CPU went into
+    loading the row); NotFound alike for another workspace's cohort."""
+    name = (
+        session.connection()
+        .execute(_COHORT_NAME, {"cohort": cohort_id, "workspace": principal.workspace_id})
+        .scalar()
+    )
+    if name is None:
+        raise NotFound(f"cohort {cohort_id} does not exist")
+    return str(name)
+
+
 def read_cohort(session: Session, principal: Principal, cohort_id: uuid.UUID) -> CohortDetailView:
     """A cohort of the caller's workspace with its members' ids; NotFound otherwise."""
     return _detail(session, get_cohort(session, principal, cohort_id))
