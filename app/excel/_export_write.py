@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -415,6 +415,12 @@ def csv_chunk(rows: Iterable[Sequence[str]]) -> str:
     return buffer.getvalue()
 
 
-def text_of(labels: Mapping[str, str], lang: str) -> str:
+class Bilingual(Protocol):
+    """A text in both languages: a label's mapping, or a ``Text`` or reason of a score object."""
+
+    def get(self, lang: str, /) -> str | None: ...
+
+
+def text_of(labels: Bilingual, lang: str) -> str:
     """A bilingual label: the language's text, English as fallback, '' when empty."""
     return labels.get(lang) or labels.get("en") or ""

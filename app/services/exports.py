@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, AssessmentScore, CohortMember, Organization
 from app.domain.errors import Invalid, NotFound
+from app.domain.score_object import ScorePayload
 from app.excel import (
     AssessmentInfo,
     CohortRow,
@@ -76,7 +77,12 @@ def assessment_workbook(
     )
     notes = {x.item_key: x.note for x in a.answers if x.note}
     data = export_assessment(
-        f.instrument, info, answers_of(a), notes, stored.payload if stored else None, lang
+        f.instrument,
+        info,
+        answers_of(a),
+        notes,
+        ScorePayload.model_validate(stored.payload) if stored else None,
+        lang,
     )
     return safe_filename(a.instrument_id, a.round, org.name, ext="xlsx"), data
 

@@ -23,6 +23,7 @@ from app.db.session import write_transaction
 from app.domain.errors import Conflict, Invalid, NotFound
 from app.domain.instrument import Instrument
 from app.domain.rounding import half_even
+from app.domain.score_object import ScorePayload
 from app.services.assessment_reads import get_assessment, performance_of
 from app.services.common import audit, check_if_match, etag, now
 from app.services.instruments import resolve_instrument
@@ -53,19 +54,23 @@ def instrument_of(catalog: Catalog, a: Assessment) -> Instrument:
     return resolve_instrument(catalog, a.instrument_id, a.instrument_version).instrument
 
 
-def stored_score(session: Session, assessment_id: uuid.UUID) -> dict[str, Any] | None:
-    return session.scalar(
+def stored_score(session: Session, assessment_id: uuid.UUID) -> ScorePayload | None:
+    """The assessment's stored score object (unrounded), or None while it has none."""
+    payload = session.scalar(
         select(AssessmentScore.payload).where(AssessmentScore.assessment_id == assessment_id)
     )
+    return None if payload is None else ScorePayload.model_validate(payload)
 
 
-def area_scores(payload: dict[str, Any] | None) -> dict[str, float | None]:
+def area_scores(payload: ScorePayload | None) -> dict[str, float | None]:
     """Each area's score in a stored score object, as people read it (half-even to 2 places,
     like every score the API shows; None: not assessed)."""
+    if payload is None:
+        return {}
     return {
-        area["key"]: None if area["score"] is None else half_even(area["score"])
-        for d in (payload or {}).get("dimensions", [])
-        for area in d.get("areas", [])
+        area.key: None if area.score is None else half_even(area.score)
+        for d in payload.dimensions
+        for area in d.areas
     }
 
 
@@ -102,14 +107,15 @@ def action_read(action: PlanAction, today: date) -> ActionRead:
 
 
 def proposed_areas(
-    instrument: Instrument, payload: dict[str, Any] | None, chosen: set[str]
+    instrument: Instrument, payload: ScorePayload | None, chosen: set[str]
 ) -> list[ProposedArea]:
     """The weakest areas and those at the scale's lowest level, weakest first, each once."""
-    payload = payload or {}
+    if payload is None:
+        return []
     scores = area_scores(payload)
-    lowest = set(payload.get("lowest_level") or [])
-    keys = [w["key"] for w in payload.get("weakest") or []]
-    keys += [k for k in payload.get("lowest_level") or [] if k not in keys]
+    lowest = set(payload.lowest_level)
+    keys = [w.key for w in payload.weakest]
+    keys += [k for k in payload.lowest_level if k not in keys]
     areas = {x.key: (d.key, x.title.model_dump()) for d in instrument.dimensions for x in d.areas}
     return [
         ProposedArea(

@@ -12,15 +12,14 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
-import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, AssessmentScore, Cohort, CohortMember
 from app.domain.errors import Conflict, NotFound
+from app.domain.score_object import ScoreObject
 from app.domain.scoring import AnswerValue
 from app.services.assessment_reads import answers_of, get_assessment, get_scores, replaced_by
 from app.services.assessment_records import AssessmentRecord, record_of
@@ -80,7 +79,7 @@ class AssessmentView:
     file: InstrumentFile
     answers: dict[str, AnswerValue]
     notes: dict[str, str]
-    score: dict[str, Any] | None
+    score: ScoreObject | None
     replaced_by: uuid.UUID | None
 
 
@@ -158,13 +157,12 @@ def profile(session: Session, principal: Principal, org_id: uuid.UUID) -> Profil
 
 def stored_score(
     session: Session, principal: Principal, assessment_id: uuid.UUID
-) -> dict[str, Any] | None:
+) -> ScoreObject | None:
     """The score object exactly as the API sends it (rounded), or None while it has none."""
     try:
-        found: dict[str, Any] = orjson.loads(get_scores(session, principal, assessment_id))
+        return ScoreObject.model_validate_json(get_scores(session, principal, assessment_id))
     except Conflict:
         return None
-    return found
 
 
 def assessment_view(

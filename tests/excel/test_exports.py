@@ -23,6 +23,7 @@ from app.catalog import InstrumentFile, load_catalog
 from app.domain.cohort import OrgPair, compare_cohort
 from app.domain.instrument import Instrument
 from app.domain.rounding import half_even as round_half_even
+from app.domain.score_object import ScorePayload
 from app.domain.scoring import NA, AnswerValue, score
 from app.excel.exports import (
     RAW_NA,
@@ -169,7 +170,11 @@ def test_assessment_cover_answers_and_scores(lang: str) -> None:
     first_key = next(iter(instrument.items))
     notes = {first_key: "Seen the strategic plan"}
     payload = score_payload(score(f.compiled, answers), instrument)
-    wb = open_workbook(export_assessment(instrument, info_for(f), answers, notes, payload, lang))
+    wb = open_workbook(
+        export_assessment(
+            instrument, info_for(f), answers, notes, ScorePayload.model_validate(payload), lang
+        )
+    )
     names = {
         "en": ["Cover", "Answers", "Scores", "Reading the scores"],
         "es": ["Portada", "Respuestas", "Puntajes", "Lectura de puntajes"],
@@ -314,7 +319,11 @@ def test_assessment_risk_sheet(lang: str) -> None:
     payload = score_payload(score(f.compiled, answers), instrument)
     risk = payload["risk"]
     assert risk is not None and risk["conditions"], "the answers should recommend conditions"
-    wb = open_workbook(export_assessment(instrument, info_for(f), answers, {}, payload, lang))
+    wb = open_workbook(
+        export_assessment(
+            instrument, info_for(f), answers, {}, ScorePayload.model_validate(payload), lang
+        )
+    )
     sheet_name = {"en": "Risk", "es": "Riesgo"}[lang]
     assert wb.sheetnames[-2:] == [
         sheet_name,
@@ -987,7 +996,9 @@ def test_user_text_never_becomes_a_formula(payload: str) -> None:
     )
     payload_score = score_payload(score(f.compiled, answers), instrument)
     outputs = {
-        "assessment": export_assessment(instrument, info, answers, notes, payload_score, "en"),
+        "assessment": export_assessment(
+            instrument, info, answers, notes, ScorePayload.model_validate(payload_score), "en"
+        ),
         "series": export_series(
             instrument,
             payload,

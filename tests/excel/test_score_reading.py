@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from app.catalog import InstrumentFile, load_catalog, load_file
+from app.domain.score_object import ScorePayload
 from app.domain.scoring import AnswerValue, score
 from app.excel.exports import AssessmentInfo, export_assessment
 from app.services.scores import score_payload
@@ -40,7 +41,11 @@ def texts(ws: Any) -> list[str]:
 
 def sheet(f: InstrumentFile, answers: dict[str, AnswerValue], lang: str) -> Any:
     payload = score_payload(score(f.compiled, answers), f.instrument)
-    wb = open_workbook(export_assessment(f.instrument, info(f), answers, {}, payload, lang))
+    wb = open_workbook(
+        export_assessment(
+            f.instrument, info(f), answers, {}, ScorePayload.model_validate(payload), lang
+        )
+    )
     ws = wb[SHEET[lang]]
     assert ws.page_setup.orientation == "landscape" and ws.print_title_rows
     return ws
@@ -105,7 +110,11 @@ def test_the_risk_sheet_names_a_section_banded_by_a_key_question_alone(lang: str
     }
     answers["financial.bank.1"] = 0.0  # the only financial answer: below coverage, yet high
     payload = score_payload(score(f.compiled, answers), f.instrument)
-    wb = open_workbook(export_assessment(f.instrument, info(f), answers, {}, payload, lang))
+    wb = open_workbook(
+        export_assessment(
+            f.instrument, info(f), answers, {}, ScorePayload.model_validate(payload), lang
+        )
+    )
     found = " ".join(texts(wb[{"en": "Risk", "es": "Riesgo"}[lang]]))
     title = next(d.title.get(lang) for d in f.instrument.dimensions if d.key == "financial")
     assert f"«{title}» (—" in found

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.api.schemas.analysis import ReasonRead
+from app.domain.score_object import ReasonRead
 
 
 class CellError(BaseModel):

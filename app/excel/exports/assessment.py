@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from openpyxl import Workbook
 
 from app.domain.instrument import Instrument
+from app.domain.score_object import ScorePayload
 from app.domain.scoring import NA, AnswerValue
 from app.excel._export_write import (
     Value,
@@ -99,14 +100,15 @@ def export_assessment(
     info: AssessmentInfo,
     answers: Mapping[str, AnswerValue],
     notes: Mapping[str, str],
-    score: Mapping[str, Any] | None,
+    score: ScorePayload | None,
     lang: str = "en",
 ) -> bytes:
     """One assessment as .xlsx: cover, answers, scores with native charts, and risk (NUPAS).
 
-    ``score`` is the explained score object of ``services.scores.score_payload`` (rounded or not)
-    or None when the assessment is not scored. Raises ValueError for an unknown language, an
-    ``info.instrument_version`` other than the instrument's, or an answer that does not fit.
+    ``score`` is the explained score object (stored by ``services.scores.score_payload``,
+    rounded or not), or None when the assessment is not scored. Raises ValueError for an unknown
+    language, an ``info.instrument_version`` other than the instrument's, or an answer that does
+    not fit.
     """
     language = check_language(lang)
     if info.instrument_version != instrument.version:
@@ -119,8 +121,8 @@ def export_assessment(
     _cover(wb, instrument, info, language)
     _answers(wb, instrument, answers, labels, notes, language)
     write_scores(wb, instrument, score, language, draft=info.status == "draft")
-    if score is not None and score.get("risk") is not None:
-        write_risk(wb, instrument, score["risk"], language)
+    if score is not None and score.risk is not None:
+        write_risk(wb, instrument, score.risk, language)
     if score is not None:
         write_score_reading(wb, instrument, score, language)
     return workbook_bytes(wb)

@@ -9,12 +9,23 @@ from datetime import date
 from typing import Any, Final
 
 from app.domain.instrument import Instrument, Method
-from app.excel._export_write import SHARE_FORMAT, ValueAxis, number_text, round2, text_of
+from app.domain.score_object import LensRead, NodeRead, OverallRead
+from app.excel._export_write import (
+    SHARE_FORMAT,
+    Bilingual,
+    ValueAxis,
+    number_text,
+    round2,
+    text_of,
+)
 from app.excel.exports.inputs import CohortRow
 from app.excel.exports.words import IMPROVED, IMPROVED_VERB, RISK_BAND, STATUS, TEXT, UNIT, Labels
 from app.excel.layout import Language, round_name
 
 UNROUNDED_FORMAT: Final = "0.0000"  # the unrounded change, shown to 4 places
+
+# a node of a score object with a score, its coverage and counts: a row of the Scores sheet
+ScoredNode = OverallRead | NodeRead | LensRead
 
 
 def headers_of(spec: Mapping[Any, Labels], columns: Iterable[Any], lang: Language) -> list[str]:
@@ -41,7 +52,7 @@ def area_titles_of(instrument: Instrument, lang: Language) -> dict[str, str]:
     return {a.key: a.title.get(lang) for d in instrument.dimensions for a in d.areas}
 
 
-def reason_text(reason: Mapping[str, str] | None, lang: Language) -> str | None:
+def reason_text(reason: Bilingual | None, lang: Language) -> str | None:
     return text_of(reason, lang) or None if reason else None
 
 
@@ -113,13 +124,11 @@ def instrument_name(instrument: Instrument, lang: Language) -> str:
     return instrument.title.get(lang)
 
 
-def unscored_name(name: str, node: Mapping[str, Any], lang: Language) -> str:
+def unscored_name(name: str, node: ScoredNode | None, lang: Language) -> str:
     """A category name that says why it has no bar: N/A, or no score (too few answers)."""
-    if score_of(node.get("score")) is not None:
+    if node is not None and score_of(node.score) is not None:
         return name
-    reason = node.get("reason") or {}
-    code = reason.get("code") if isinstance(reason, Mapping) else None
-    if code == "all_not_applicable":
+    if node is not None and node.reason is not None and node.reason.code == "all_not_applicable":
         return name + TEXT["na_suffix"][lang]
     return name + TEXT["no_score_suffix"][lang]
 

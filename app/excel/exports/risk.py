@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from openpyxl import Workbook
 
 from app.domain.instrument import Instrument
+from app.domain.score_object import ConditionSection, RiskResultRead, SectionRead
 from app.excel._export_write import (
     PERCENT_FORMAT,
     POINTS_FORMAT,
@@ -72,9 +73,7 @@ CONDITION_HEADERS: Final[dict[ConditionColumn, Labels]] = {
 }
 
 
-def write_risk(
-    wb: Workbook, instrument: Instrument, risk: Mapping[str, Any], lang: Language
-) -> None:
+def write_risk(wb: Workbook, instrument: Instrument, risk: RiskResultRead, lang: Language) -> None:
     ws = wb.create_sheet(SHEETS["risk"][lang])
     dim_titles = dimension_titles_of(instrument, lang)
     items = instrument.items
@@ -85,17 +84,17 @@ def write_risk(
         f"{TEXT['risk_title'][lang]} — {instrument_name(instrument, lang)}",
         font=TITLE_FONT,
     )
-    sections: list[Mapping[str, Any]] = list(risk.get("sections") or [])
+    sections = risk.sections
     row = label_values(
         ws,
         3,
         [
-            (TEXT["overall_risk"][lang], band_text(risk.get("overall"), lang)),
+            (TEXT["overall_risk"][lang], band_text(risk.overall, lang)),
             (TEXT["risk_rule"][lang], _risk_rule(risk, sections, dim_titles, lang)),
-            (TEXT["pooled_risk_percent"][lang], score_of(risk.get("percent"))),
+            (TEXT["pooled_risk_percent"][lang], score_of(risk.percent)),
             *(
-                [(SCORE_HEADERS[ScoreColumn.reason][lang], reason_text(risk.get("reason"), lang))]
-                if risk.get("reason")
+                [(SCORE_HEADERS[ScoreColumn.reason][lang], reason_text(risk.reason, lang))]
+                if risk.reason
                 else []
             ),
         ],
@@ -109,14 +108,14 @@ def write_risk(
     put(ws, row, 1, TEXT["sections"][lang], font=SECTION_FONT)
     section_rows: list[list[Value]] = []
     for section in sections:
-        failed = section.get("key_questions_failed") or []
+        failed = section.key_questions_failed
         section_rows.append(
             [
-                dim_titles.get(section["key"], section["key"]),
-                score_of(section.get("percent")),
-                band_text(section.get("band"), lang),
-                score_of(section.get("points")),
-                score_of(section.get("max_points")),
+                dim_titles.get(section.key, section.key),
+                score_of(section.percent),
+                band_text(section.band, lang),
+                score_of(section.points),
+                score_of(section.max_points),
                 "\n".join(f"{k}: {items[k].text.get(lang)}" if k in items else k for k in failed)
                 or None,
             ]
@@ -133,22 +132,21 @@ def write_risk(
 
     row += 2
     put(ws, row, 1, TEXT["conditions"][lang], font=SECTION_FONT)
-    conditions = list(risk.get("conditions") or [])
+    conditions = risk.conditions
     if not conditions:
         put(ws, row + 1, 1, TEXT["no_conditions"][lang], font=MUTED)
     else:
         condition_rows: list[list[Value]] = []
         for condition in conditions:
-            condition_sections = condition.get("sections") or []
+            condition_sections = condition.sections
             reason = _condition_reason(condition_sections, dim_titles, lang) or reason_text(
-                condition.get("reason"), lang
+                condition.reason, lang
             )
             condition_rows.append(
                 [
-                    text_of(condition.get("title") or {}, lang) or condition.get("key"),
+                    text_of(condition.title, lang) or condition.key,
                     reason,
-                    ", ".join(dim_titles.get(s["key"], s["key"]) for s in condition_sections)
-                    or None,
+                    ", ".join(dim_titles.get(s.key, s.key) for s in condition_sections) or None,
                 ]
             )
         first, last = table(
@@ -163,51 +161,47 @@ _RISK_ORDER: Final = ("low", "medium", "high", "extreme")
 
 
 def _risk_rule(
-    risk: Mapping[str, Any],
-    sections: Sequence[Mapping[str, Any]],
+    risk: RiskResultRead,
+    sections: Sequence[SectionRead],
     titles: Mapping[str, str],
     lang: Language,
 ) -> str | None:
     """How the overall band was reached, with the numbers: the worst section(s) named, or the
     mean of the sections' risk."""
-    rule = str(risk.get("rule"))
+    rule = risk.rule
     words = RISK_RULE.get(rule)
     if words is None:
         return rule or None
-    scored = [
-        s
-        for s in sections
-        if s.get("band") in _RISK_ORDER and score_of(s.get("percent")) is not None
-    ]
+    scored = [s.percent for s in sections if s.band in _RISK_ORDER and s.percent is not None]
     if rule == "mean_section":
         if not scored:
             return None
-        mean = sum(float(s["percent"]) for s in scored) / len(scored)
+        mean = sum(scored) / len(scored)
         return words[lang].format(percent=number_text(round(mean, 1)))
-    worst = risk.get("overall")
+    worst = risk.overall
     named = []
     for s in sections:  # a key question sets a band even where the percentage is not shown
-        if s.get("band") != worst or worst is None:
+        if s.band != worst or worst is None:
             continue
-        shown = score_of(s.get("percent"))
+        shown = score_of(s.percent)
         percent = f"{number_text(round(shown, 1))} %" if shown is not None else "—"
-        why = TEXT["key_question_floor"][lang] if s.get("key_questions_failed") else ""
-        named.append(f"«{titles.get(s['key'], s['key'])}» ({percent}{why})")
+        why = TEXT["key_question_floor"][lang] if s.key_questions_failed else ""
+        named.append(f"«{titles.get(s.key, s.key)}» ({percent}{why})")
     if not named:
         return None
     return words[lang].format(sections=", ".join(named))
 
 
 def _condition_reason(
-    sections: Sequence[Mapping[str, Any]], titles: Mapping[str, str], lang: Language
+    sections: Sequence[ConditionSection], titles: Mapping[str, str], lang: Language
 ) -> str | None:
     parts: list[str] = []
     for section in sections:
-        band = str(section.get("band"))
+        band = section.band
         phrase = RISK_BAND_PHRASE.get(band)
         parts.append(
             TEXT["section_is"][lang].format(
-                section=titles.get(section["key"], section["key"]),
+                section=titles.get(section.key, section.key),
                 band=phrase[lang] if phrase else band,
             )
         )

@@ -14,9 +14,11 @@ from typing import Any, Final
 from openpyxl import Workbook
 
 from app.domain.instrument import Instrument
+from app.domain.score_object import CapRead, RiskResultRead, ScorePayload
 from app.excel._export_write import (
     PERCENT_FORMAT,
     SCORE_FORMAT,
+    Bilingual,
     Value,
     fit_rows,
     note,
@@ -84,27 +86,27 @@ _T: Final[dict[str, Labels]] = {
 }
 
 
-def _text(value: Mapping[str, str] | None, lang: Language, fallback: str = "") -> str:
+def _text(value: Bilingual | None, lang: Language, fallback: str = "") -> str:
     return text_of(value, lang) if value else fallback
 
 
 def write_score_reading(
-    wb: Workbook, instrument: Instrument, score: Mapping[str, Any], lang: Language
+    wb: Workbook, instrument: Instrument, score: ScorePayload, lang: Language
 ) -> None:
     """Add the sheet to ``wb`` (an assessment export whose score object is ``score``)."""
     ws = wb.create_sheet(SHEET[lang])
-    risk = score.get("risk")
+    risk = score.risk
     widths(ws, (34, 30, 30, 30, 30))
     put(ws, 1, 1, f"{SHEET[lang]} — {instrument.title.get(lang)}", font=TITLE_FONT)
     titles = {**dimension_titles_of(instrument, lang), **area_titles_of(instrument, lang)}
     row = 3
-    overall = score.get("overall") or {}
-    for n in overall.get("notes") or []:
+    overall = score.overall
+    for n in overall.notes:
         note(ws, row, _text(n, lang), 5)
         row += 1
     row = _weakest(ws, row + 1, score, titles, lang, risk is not None)
-    if overall.get("cap"):
-        row = _cap(ws, row + 1, overall["cap"], lang)
+    if overall.cap:
+        row = _cap(ws, row + 1, overall.cap, lang)
     row = _partial(ws, row + 1, score, titles, lang, risk is not None)
     if risk:
         row = _risk(ws, row + 1, risk, lang)
@@ -136,25 +138,25 @@ def _section(
 def _weakest(
     ws: Any,
     row: int,
-    score: Mapping[str, Any],
+    score: ScorePayload,
     titles: Mapping[str, str],
     lang: Language,
     risk: bool,
 ) -> int:
     rows = [
         [
-            titles.get(w["key"], w["key"]),
-            titles.get(w["dimension"], w["dimension"]),
-            score_of(w.get("score")),
-            _T["yes" if w.get("lowest_level") else "no"][lang],
+            titles.get(w.key, w.key),
+            titles.get(w.dimension, w.dimension),
+            score_of(w.score),
+            _T["yes" if w.lowest_level else "no"][lang],
         ]
-        for w in score.get("weakest") or []
+        for w in score.weakest
     ]
     score_header = _T["risk_score" if risk else "score"][lang]
     headers = [_T["area"][lang], _T["dimension"][lang], score_header, _T["lowest"][lang]]
     formats = [None, None, _score_format(risk), None]
     last = _section(ws, row, _T["weakest"][lang], headers, rows, formats, (1, 2))
-    lowest = [titles.get(k, k) for k in score.get("lowest_level") or []]
+    lowest = [titles.get(k, k) for k in score.lowest_level]
     text = (
         _T["some_lowest"][lang].format(areas=", ".join(lowest))
         if lowest
@@ -164,38 +166,33 @@ def _weakest(
     return max(last, row + 1) + 2
 
 
-def _cap(ws: Any, row: int, cap: Mapping[str, Any], lang: Language) -> int:
+def _cap(ws: Any, row: int, cap: CapRead, lang: Language) -> int:
     put(ws, row, 1, _T["cap"][lang], font=SECTION_FONT)
-    if cap.get("applied") and cap.get("reason"):
-        note(ws, row + 1, _text(cap["reason"], lang), 5)
+    if cap.applied and cap.reason:
+        note(ws, row + 1, _text(cap.reason, lang), 5)
     else:
-        note(ws, row + 1, _T["cap_not_applied"][lang].format(n=cap.get("bands_above")), 5)
+        note(ws, row + 1, _T["cap_not_applied"][lang].format(n=cap.bands_above), 5)
     return row + 2
 
 
 def _partial(
     ws: Any,
     row: int,
-    score: Mapping[str, Any],
+    score: ScorePayload,
     titles: Mapping[str, str],
     lang: Language,
     risk: bool,
 ) -> int:
-    nodes = [
-        node
-        for d in score.get("dimensions") or []
-        for node in (d, *(d.get("areas") or []))
-        if node.get("partial")
+    partial = [
+        (node, node.partial)
+        for d in score.dimensions
+        for node in (d, *d.areas)
+        if node.partial is not None
     ]
-    if not nodes:
+    if not partial:
         return row
     rows = [
-        [
-            titles.get(n["key"], n["key"]),
-            score_of(n["partial"].get("score")),
-            _text(n.get("reason"), lang),
-        ]
-        for n in nodes
+        [titles.get(n.key, n.key), score_of(p.score), _text(n.reason, lang)] for n, p in partial
     ]
     headers = [
         _T["area"][lang] + " / " + _T["dimension"][lang],
@@ -206,29 +203,28 @@ def _partial(
     return _section(ws, row, _T["partial"][lang], headers, rows, formats, (1, 3)) + 1
 
 
-def _risk(ws: Any, row: int, risk: Mapping[str, Any], lang: Language) -> int:
+def _risk(ws: Any, row: int, risk: RiskResultRead, lang: Language) -> int:
     put(ws, row, 1, _T["risk"][lang], font=SECTION_FONT)
-    lines = [_text(risk.get("explanation"), lang), _text(risk.get("reason"), lang)]
+    lines = [_text(risk.explanation, lang), _text(risk.reason, lang)]
     for offset, line in enumerate(x for x in lines if x):
         note(ws, row + 1 + offset, line, 5)
         row += 1
     return row + 1
 
 
-def _notice(ws: Any, row: int, risk: Mapping[str, Any], lang: Language) -> int:
-    conditions: Sequence[Mapping[str, Any]] = risk.get("conditions") or []
-    if not conditions:
+def _notice(ws: Any, row: int, risk: RiskResultRead, lang: Language) -> int:
+    if not risk.conditions:
         return row
     missing = _T["missing_notice"][lang]
     rows = [
         [
-            _text(c.get("title"), lang, c.get("key", "")),
-            _text(c.get("reason"), lang),
-            _text(c.get("action"), lang, missing),
-            _text(c.get("time_allowed"), lang, missing),
-            _text(c.get("reconsideration"), lang, missing),
+            _text(c.title, lang, c.key),
+            _text(c.reason, lang),
+            _text(c.action, lang, missing),
+            _text(c.time_allowed, lang, missing),
+            _text(c.reconsideration, lang, missing),
         ]
-        for c in conditions
+        for c in risk.conditions
     ]
     headers = [_T[k][lang] for k in ("condition", "reason", "action", "time", "reconsider")]
     title = _T["notice"][lang]

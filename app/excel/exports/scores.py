@@ -10,6 +10,7 @@ from typing import Any, Final
 from openpyxl import Workbook
 
 from app.domain.instrument import Instrument, Lens
+from app.domain.score_object import ScorePayload
 from app.excel._export_write import (
     COUNT_FORMAT,
     PERCENT_FORMAT,
@@ -33,6 +34,7 @@ from app.excel._export_write import (
 )
 from app.excel.exports.common import (
     LENS_AXIS,
+    ScoredNode,
     area_titles_of,
     band_text,
     dimension_titles_of,
@@ -100,24 +102,30 @@ _SCORES_WIDTHS: Final = (44, 12, 11, 13, 10, 13, 44, 44)
 
 
 def _score_cells(
-    node: Mapping[str, Any],
+    node: ScoredNode | None,
     columns: Sequence[ScoreColumn],
     lang: Language,
     extra: Mapping[ScoreColumn, Value],
 ) -> list[Value]:
+    """A row of a score table; ``node`` None (a lens the score does not have): empty cells."""
     out: list[Value] = []
     for column in columns:
         if column in extra:
             out.append(extra[column])
+        elif node is None:
+            out.append(None)
         elif column is ScoreColumn.score:
-            out.append(score_of(node.get("score")))
+            out.append(score_of(node.score))
         elif column is ScoreColumn.coverage:
-            coverage = node.get("coverage")
-            out.append(round2(coverage) if isinstance(coverage, int | float) else None)
-        elif column in (ScoreColumn.answered, ScoreColumn.na, ScoreColumn.missing):
-            out.append(node.get(column.value))
+            out.append(None if node.coverage is None else round2(node.coverage))
+        elif column is ScoreColumn.answered:
+            out.append(node.answered)
+        elif column is ScoreColumn.na:
+            out.append(node.na)
+        elif column is ScoreColumn.missing:
+            out.append(node.missing)
         elif column is ScoreColumn.reason:
-            out.append(reason_text(node.get("reason"), lang))
+            out.append(reason_text(node.reason, lang))
         else:
             out.append(None)
     return out
@@ -141,7 +149,7 @@ def _formats(columns: Sequence[ScoreColumn], score_format: str = SCORE_FORMAT) -
 def write_scores(
     wb: Workbook,
     instrument: Instrument,
-    score: Mapping[str, Any] | None,
+    score: ScorePayload | None,
     lang: Language,
     *,
     draft: bool = False,
@@ -166,11 +174,11 @@ def write_scores(
     area_titles = area_titles_of(instrument, lang)
     widths(ws, _SCORES_WIDTHS)
 
-    overall = score.get("overall") or {}
+    overall = score.overall
     if risk:
-        band = band_text((score.get("risk") or {}).get("overall"), lang)
+        band = band_text(score.risk.overall if score.risk else None, lang)
     else:
-        band = text_of(overall["band"], lang) if overall.get("band") else None
+        band = text_of(overall.band, lang) if overall.band else None
     row = 3
     put(ws, row, 1, TEXT["overall"][lang], font=SECTION_FONT)
     overall_header = row + 1
@@ -189,7 +197,7 @@ def write_scores(
         _formats(OVERALL_COLUMNS, score_format),
     )
 
-    dimensions: list[Mapping[str, Any]] = list(score.get("dimensions") or [])
+    dimensions = score.dimensions
     row += 2
     put(ws, row, 1, TEXT["dimensions"][lang], font=SECTION_FONT)
     dim_header = row + 1
@@ -202,7 +210,7 @@ def write_scores(
                 d,
                 DIMENSION_COLUMNS,
                 lang,
-                {ScoreColumn.name: unscored_name(dim_titles.get(d["key"], d["key"]), d, lang)},
+                {ScoreColumn.name: unscored_name(dim_titles.get(d.key, d.key), d, lang)},
             )
             for d in dimensions
         ],
@@ -218,12 +226,12 @@ def write_scores(
             AREA_COLUMNS,
             lang,
             {
-                ScoreColumn.name: unscored_name(area_titles.get(a["key"], a["key"]), a, lang),
-                ScoreColumn.dimension: dim_titles.get(d["key"], d["key"]),
+                ScoreColumn.name: unscored_name(area_titles.get(a.key, a.key), a, lang),
+                ScoreColumn.dimension: dim_titles.get(d.key, d.key),
             },
         )
         for d in dimensions
-        for a in d.get("areas") or []
+        for a in d.areas
     ]
     area_first, area_last = table(
         ws,
@@ -237,19 +245,18 @@ def write_scores(
     source = f"{instrument_name(instrument, lang)} {instrument.version}"
     put(ws, row, 1, f"{TEXT['lens'][lang]} — {source}", font=SECTION_FONT)
     lens_header = row + 1
-    lens_json: Mapping[str, Any] = score.get("lens") or {}
     lens_first, lens_last = table(
         ws,
         lens_header,
         _score_headers(LENS_COLUMNS, lang, LENS_SCORE_HEADER),
         [
             _score_cells(
-                lens_json.get(lens.value) or {},
+                score.lens.get(lens.value),
                 LENS_COLUMNS,
                 lang,
                 {
                     ScoreColumn.name: unscored_name(
-                        LENS[lens][lang], lens_json.get(lens.value) or {}, lang
+                        LENS[lens][lang], score.lens.get(lens.value), lang
                     )
                 },
             )

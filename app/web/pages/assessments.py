@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from app.domain.errors import Invalid
 from app.domain.instrument import Instrument, Method
+from app.domain.score_object import DimensionRead, NodeRead, ScorePayload
 from app.domain.scoring import NA, AnswerValue
 from app.services import exports, profiles
 from app.web.kit import MemberDep, Page, PageRoute, db, download, render
@@ -50,7 +51,7 @@ class AreaNode:
     key: str
     title: str
     weight: float
-    score: dict[str, Any] | None  # the area of the score object
+    score: NodeRead | None  # the area of the score object
     items: list[ItemRow]
 
 
@@ -59,7 +60,7 @@ class DimensionNode:
     key: str
     title: str
     weight: float
-    score: dict[str, Any] | None
+    score: DimensionRead | None
     areas: list[AreaNode]
 
 
@@ -91,14 +92,14 @@ def score_tree(
     instrument: Instrument,
     answers: dict[str, AnswerValue],
     notes: dict[str, str],
-    score: dict[str, Any] | None,
+    score: ScorePayload | None,
 ) -> list[DimensionNode]:
     """The instrument's tree with each node's part of the score object and each item's answer."""
-    dims = {d["key"]: d for d in (score or {}).get("dimensions", [])}
+    dims = {d.key: d for d in score.dimensions} if score else {}
     tree = []
     for d in instrument.dimensions:
         scored = dims.get(d.key)
-        areas_of = {a["key"]: a for a in (scored or {}).get("areas", [])}
+        areas_of = {a.key: a for a in scored.areas} if scored else {}
         areas = [
             AreaNode(
                 a.key,
@@ -143,7 +144,7 @@ def _values(page: Page, assessment_id: uuid.UUID) -> dict[str, Any]:
         "instrument_title": page.text(instrument.title),
         "tree": tree,
         "score": view.score,
-        "risk": (view.score or {}).get("risk"),
+        "risk": view.score.risk if view.score else None,
         "names": _names(page, instrument),
         "weighted": weighted,
         "risk_method": instrument.scoring.method is Method.risk,

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from app.catalog import Catalog
 from app.domain.instrument import Instrument, Method
 from app.domain.rounding import half_even, rounded_numbers
+from app.domain.score_object import ScoreObject
 from app.services import analysis, benchmarks, profiles
 from app.services.common import encode_cursor
 from app.services.profiles import RoundLine
@@ -121,12 +122,12 @@ def _chart(
     )
 
 
-def _lowest(page: Page, latest: dict[str, Any] | None) -> list[str]:
+def _lowest(page: Page, latest: ScoreObject | None) -> list[str]:
     """The titles of the areas whose answers all sit at the scale's lowest level."""
-    if not latest:
+    if latest is None:
         return []
-    titles = {a["key"]: a["title"] for d in latest["dimensions"] for a in d["areas"]}
-    return [page.text(titles[k]) if k in titles else k for k in latest.get("lowest_level", [])]
+    titles = {a.key: a.title for d in latest.dimensions for a in d.areas}
+    return [page.text(titles[k]) if k in titles else k for k in latest.lowest_level]
 
 
 @router.get("/organizations/{org_id}")
@@ -142,7 +143,7 @@ def organization(
         choices = found.instruments
         chosen = instrument if instrument in choices else (choices[0] if choices else None)
         series: dict[str, Any] | None = None
-        latest: dict[str, Any] | None = None
+        latest: ScoreObject | None = None
         peers: PeerView | None = None
         if chosen is not None:
             series = rounded_numbers(analysis.series(session, page.who, org_id, chosen))
