@@ -224,3 +224,38 @@ class ScoreObject(ScorePayload):
 
     assessment_id: str
     computed_at: str
+
+
+# --- series: an organization's score objects over time, each point a few of its numbers ---
+
+
+class AreaPoint(_Read):
+    key: str
+    score: float | None
+
+
+class DimensionPoint(_Read):
+    key: str
+    score: float | None
+    coverage: float | None
+    areas: list[AreaPoint]
+
+
+class SeriesPoint(_Read):
+    assessment_id: str
+    round: str
+    assessed_on: str
+    status: str
+    revision: int
+    retrospective: bool
+    instrument_version: str
+    overall: OverallRead
+    dimensions: list[DimensionPoint]
+    lens: dict[str, float | None]
+    risk: str | None
+
+
+class SeriesRead(_Read):
+    organization_id: str
+    instrument_id: str
+    points: list[SeriesPoint]

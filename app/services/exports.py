@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Assessment, AssessmentScore, CohortMember, Organization
 from app.domain.errors import Invalid, NotFound
-from app.domain.score_object import ScorePayload
+from app.domain.score_object import ScorePayload, SeriesRead
 from app.excel import (
     AssessmentInfo,
     CohortRow,
@@ -100,9 +100,8 @@ def series_workbook(
     if f is None:
         raise Invalid(f"unknown instrument '{instrument_id}'")
     org = get_organization(session, principal, org_id)
-    data = export_series(
-        f.instrument, org.name, series(session, principal, org_id, instrument_id), lang
-    )
+    found = SeriesRead.model_validate(series(session, principal, org_id, instrument_id))
+    data = export_series(f.instrument, org.name, found, lang)
     return safe_filename(instrument_id, "series", org.name, ext="xlsx"), data
 
 

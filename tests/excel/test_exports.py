@@ -23,7 +23,7 @@ from app.catalog import InstrumentFile, load_catalog
 from app.domain.cohort import OrgPair, compare_cohort
 from app.domain.instrument import Instrument
 from app.domain.rounding import half_even as round_half_even
-from app.domain.score_object import ScorePayload
+from app.domain.score_object import ScorePayload, SeriesRead
 from app.domain.scoring import NA, AnswerValue, score
 from app.excel.exports import (
     RAW_NA,
@@ -463,7 +463,9 @@ def test_series_table_and_charts(lang: str) -> None:
     series = make_series(
         f, [("baseline", "2023-02-01"), ("midline", "2024-03-01"), ("endline", "2025-04-01")]
     )
-    wb = open_workbook(export_series(f.instrument, "Fundación Ejemplo", series, lang))
+    wb = open_workbook(
+        export_series(f.instrument, "Fundación Ejemplo", SeriesRead.model_validate(series), lang)
+    )
     ws = wb[{"en": "Series", "es": "Serie"}[lang]]
     assert ws["A1"].value == "Fundación Ejemplo"
     header = find(ws, {"en": "Date", "es": "Fecha"}[lang], 1)
@@ -522,12 +524,18 @@ def test_series_table_and_charts(lang: str) -> None:
 def test_series_with_one_point_and_with_none() -> None:
     f = instrument_file("nupas")
     one = open_workbook(
-        export_series(f.instrument, "Org", make_series(f, [("baseline", "2024-01-01")]), "en")
+        export_series(
+            f.instrument,
+            "Org",
+            SeriesRead.model_validate(make_series(f, [("baseline", "2024-01-01")])),
+            "en",
+        )
     )
     ws = one["Series"]
     assert charts(ws) == [(LineChart, 1 + len(f.instrument.dimensions)), (RadarChart, 1)]
     assert find(ws, "Overall risk") == find(ws, "Date")  # risk instruments add the risk band
-    empty = open_workbook(export_series(f.instrument, "Org", {"points": []}, "es"))
+    nothing = SeriesRead(organization_id="x", instrument_id=f.instrument.id, points=[])
+    empty = open_workbook(export_series(f.instrument, "Org", nothing, "es"))
     assert charts(empty["Serie"]) == []
     assert find(empty["Serie"], "Todavía no hay evaluaciones con puntaje.")
 
@@ -1002,7 +1010,9 @@ def test_user_text_never_becomes_a_formula(payload: str) -> None:
         "series": export_series(
             instrument,
             payload,
-            make_series(f, [(payload, "2024-01-01"), (payload, "2025-01-01")]),
+            SeriesRead.model_validate(
+                make_series(f, [(payload, "2024-01-01"), (payload, "2025-01-01")])
+            ),
             "es",
         ),
         "raw": export_raw(

@@ -30,7 +30,7 @@ from app.api.routing import (
     xlsx_ok,
     xlsx_response,
 )
-from app.api.schemas.analysis import OrgComparisonRead, ScoreRead, SeriesRead
+from app.api.schemas.analysis import OrgComparisonRead, ScoreRead
 from app.api.schemas.common import Page
 from app.api.schemas.records import (
     AnswerIn,
@@ -41,6 +41,7 @@ from app.api.schemas.records import (
     RevisionCreate,
 )
 from app.domain.answers import RawAnswer
+from app.domain.score_object import SeriesRead
 from app.services import analysis, exports, verification
 from app.services import assessment_reads as reads
 from app.services import assessment_records as records

@@ -7,7 +7,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.domain.score_object import (
-    OverallRead,
     ScoreObject,
 )
 from app.services.rating_models import VerificationScores
@@ -24,38 +23,6 @@ class ScoreRead(ScoreObject):
 
 
 # --- series --------------------------------------------------------------------------------------
-
-
-class AreaPoint(BaseModel):
-    key: str
-    score: float | None
-
-
-class DimensionPoint(BaseModel):
-    key: str
-    score: float | None
-    coverage: float | None
-    areas: list[AreaPoint]
-
-
-class SeriesPoint(BaseModel):
-    assessment_id: str
-    round: str
-    assessed_on: str
-    status: str
-    revision: int
-    retrospective: bool
-    instrument_version: str
-    overall: OverallRead
-    dimensions: list[DimensionPoint]
-    lens: dict[str, float | None]
-    risk: str | None
-
-
-class SeriesRead(BaseModel):
-    organization_id: str
-    instrument_id: str
-    points: list[SeriesPoint]
 
 
 # --- comparison ----------------------------------------------------------------------------------

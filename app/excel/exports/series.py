@@ -3,11 +3,12 @@ round and a radar of the first against the latest assessment."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from app.domain.instrument import Instrument, Lens
+from app.domain.score_object import SeriesRead
 from app.excel._export_write import (
     PERCENT_FORMAT,
     SCORE_FORMAT,
@@ -77,14 +78,15 @@ def _short(names: Sequence[str], limit: int = 30) -> list[str]:
 def export_series(
     instrument: Instrument,
     organization_name: str,
-    series: Mapping[str, Any],
+    series: SeriesRead,
     lang: str = "en",
 ) -> bytes:
     """An organization's scored assessments of one instrument over time, as .xlsx.
 
-    ``series`` is the JSON of ``services.analysis.series``. One row per assessment (date, round,
-    status, version, overall, each dimension, each lens), a line chart of overall and dimensions
-    by round, and a radar chart of the first vs the latest assessment by dimension.
+    ``series`` is ``services.analysis.series``, read into its typed model. One row per
+    assessment (date, round, status, version, overall, each dimension, each lens), a line chart
+    of overall and dimensions by round, and a radar chart of the first vs the latest assessment
+    by dimension.
     """
     language = check_language(lang)
     risk = is_risk(instrument)
@@ -99,7 +101,7 @@ def export_series(
         f"{TEXT['series_title'][language]} — {instrument_name(instrument, language)}",
         font=MUTED,
     )
-    points: list[Mapping[str, Any]] = list(series.get("points") or [])
+    points = series.points
     fixed = [c for c in SeriesColumn if c is not SeriesColumn.risk]
     titles = [
         *headers_of(SERIES_HEADERS, fixed, language),
@@ -110,19 +112,18 @@ def export_series(
     rows: list[list[Value]] = []
     dim_values: list[dict[str, float | None]] = []
     for p in points:
-        by_dim = {d.get("key"): score_of(d) for d in p.get("dimensions") or []}
+        by_dim = {d.key: score_of(d.score) for d in p.dimensions}
         dim_values.append({d.key: by_dim.get(d.key) for d in dims})
-        lens: Mapping[str, Any] = p.get("lens") or {}
         rows.append(
             [
-                as_date(p.get("assessed_on")),
-                round_name(str(p.get("round")), language) if p.get("round") else None,
-                status_text(str(p.get("status")), language) if p.get("status") else None,
-                p.get("instrument_version"),
-                score_of(p.get("overall")),
+                as_date(p.assessed_on),
+                round_name(p.round, language) if p.round else None,
+                status_text(p.status, language) if p.status else None,
+                p.instrument_version,
+                score_of(p.overall.score),
                 *(by_dim.get(d.key) for d in dims),
-                *(score_of(lens.get(x.value)) for x in Lens),
-                *([band_text(p.get("risk"), language)] if risk else []),
+                *(score_of(p.lens.get(x.value)) for x in Lens),
+                *([band_text(p.risk, language)] if risk else []),
             ]
         )
     header = 4
@@ -155,8 +156,8 @@ def export_series(
     radar_titles = [SCORE_HEADERS[ScoreColumn.dimension][language]]
     for n, index in enumerate(ends):
         p = points[index]
-        shown_round = round_name(str(p.get("round")), language)
-        radar_titles.append(f"{which[n]}: {shown_round} ({p.get('assessed_on')})")
+        shown_round = round_name(p.round, language)
+        radar_titles.append(f"{which[n]}: {shown_round} ({p.assessed_on})")
     radar_titles.append(TEXT["chart_label"][language])
     names = []
     for d in dims:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from itertools import groupby
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from starlette.responses import Response
@@ -19,7 +19,7 @@ from starlette.responses import Response
 from app.catalog import Catalog
 from app.domain.instrument import Instrument, Method
 from app.domain.rounding import half_even, rounded_numbers
-from app.domain.score_object import ScoreObject
+from app.domain.score_object import ScoreObject, SeriesPoint, SeriesRead
 from app.services import analysis, benchmarks, profiles
 from app.services.common import encode_cursor
 from app.services.profiles import RoundLine
@@ -88,14 +88,14 @@ def _groups(page: Page, catalog: Catalog, lines: list[RoundLine]) -> list[Instru
 
 
 def _chart(
-    page: Page, instrument: Instrument, org_name: str, points: list[dict[str, Any]]
+    page: Page, instrument: Instrument, org_name: str, points: list[SeriesPoint]
 ) -> SeriesChart:
-    rounds = [p["round"] for p in points]
+    rounds = [p.round for p in points]
     titles = {d.key: page.text(d.title) for d in instrument.dimensions}
-    lines = [Line(page.t("org.overall"), [p["overall"]["score"] for p in points], strong=True)]
-    keys = list(dict.fromkeys(d["key"] for p in points for d in p["dimensions"]))
+    lines = [Line(page.t("org.overall"), [p.overall.score for p in points], strong=True)]
+    keys = list(dict.fromkeys(d.key for p in points for d in p.dimensions))
     for key in keys:
-        by_round = [{d["key"]: d["score"] for d in p["dimensions"]}.get(key) for p in points]
+        by_round = [{d.key: d.score for d in p.dimensions}.get(key) for p in points]
         lines.append(Line(titles.get(key, key), by_round))
     axis = axis_of(instrument, [v for line in lines for v in line.values])
     digits = 0 if instrument.scoring.method is Method.risk else 2
@@ -142,19 +142,21 @@ def organization(
         found = profiles.profile(session, page.who, org_id)
         choices = found.instruments
         chosen = instrument if instrument in choices else (choices[0] if choices else None)
-        series: dict[str, Any] | None = None
+        series: SeriesRead | None = None
         latest: ScoreObject | None = None
         peers: PeerView | None = None
         if chosen is not None:
-            series = rounded_numbers(analysis.series(session, page.who, org_id, chosen))
-            if series["points"]:
-                last_id = uuid.UUID(series["points"][-1]["assessment_id"])
+            series = SeriesRead.model_validate(
+                rounded_numbers(analysis.series(session, page.who, org_id, chosen))
+            )
+            if series.points:
+                last_id = uuid.UUID(series.points[-1].assessment_id)
                 latest = profiles.stored_score(session, page.who, last_id)
                 peers = peer_view(page, session, catalog, found.org.name, last_id, peers_of)
     file = catalog.latest(chosen) if chosen else None
     chart = None
-    if file is not None and series is not None and series["points"]:
-        chart = _chart(page, file.instrument, found.org.name, series["points"])
+    if file is not None and series is not None and series.points:
+        chart = _chart(page, file.instrument, found.org.name, series.points)
     return render(
         page,
         "organization.html",
@@ -168,7 +170,7 @@ def organization(
         chart=chart,
         latest=latest,
         lowest=_lowest(page, latest),
-        latest_point=series["points"][-1] if series and series["points"] else None,
+        latest_point=series.points[-1] if series and series.points else None,
         lenses=LENSES,
         peers=peers,
         risk_method=bool(file and file.instrument.scoring.method is Method.risk),
