@@ -3,6 +3,7 @@
 from app.excel.annotate import annotate
 from app.excel.exports import (
     AssessmentInfo,
+    CohortInfo,
     CohortRow,
     RawRow,
     export_assessment,
@@ -28,6 +29,7 @@ __all__ = [
     "DEFAULT_LIMITS",
     "FORMAT_VERSION",
     "AssessmentInfo",
+    "CohortInfo",
     "CohortRow",
     "Cover",
     "CoverField",

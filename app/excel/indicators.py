@@ -4,9 +4,9 @@ each number (one sheet, printable)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
-from typing import Any, Final
+from typing import Final
 
+from app.domain.indicators import Cbld9
 from app.excel._export_write import (
     SCORE_FORMAT,
     SHARE_FORMAT,
@@ -21,7 +21,7 @@ from app.excel._export_write import (
     workbook_bytes,
     wrap,
 )
-from app.excel.exports.words import TEXT
+from app.excel.exports.words import TEXT, Labels
 from app.excel.layout import check_language
 from app.excel.styles import BOLD, SMALL_MUTED, TITLE_FONT
 
@@ -61,49 +61,61 @@ _L: Final[dict[str, dict[str, str]]] = {
 }
 
 
-def export_cbld9(report: Mapping[str, Any], lang: str = "en") -> bytes:
-    """``report`` is the JSON of ``services.indicators.cbld9_json``."""
+def export_cbld9(
+    result: Cbld9,
+    cohort_name: str,
+    names: Mapping[str, str],
+    *,
+    title: Labels,
+    definition: Labels,
+    lang: str = "en",
+) -> bytes:
+    """The indicator over a cohort (``services.indicators.cohort_cbld9``): its members' names by
+    organization id, and the indicator's title and definition in both languages."""
     language = check_language(lang)
 
     def t(key: str) -> str:
         return _L[key][language]
 
-    title = report["title"][language]
-    wb = new_workbook(title)
+    def name(organization_id: str) -> str:
+        return names.get(organization_id, organization_id)
+
+    heading = title[language]
+    wb = new_workbook(heading)
     ws = wb.create_sheet(t("sheet"))
     widths(ws, (34, 30, 12, 14, 12, 14, 12, 12, 10))
-    put(ws, 1, 1, title, font=TITLE_FONT)
+    put(ws, 1, 1, heading, font=TITLE_FONT)
     row = label_values(
         ws,
         3,
         [
-            (t("cohort"), report["cohort_name"]),
-            (t("fiscal_year"), f"FY{report['fiscal_year']}"),
-            (t("period"), f"{report['starts_on']} – {report['ends_on']}"),
-            (t("denominator"), report["denominator"]),
-            (t("numerator"), report["numerator"]),
+            (t("cohort"), cohort_name),
+            (t("fiscal_year"), f"FY{result.fiscal_year}"),
+            (t("period"), f"{result.starts_on.isoformat()} – {result.ends_on.isoformat()}"),
+            (t("denominator"), len(result.counted)),
+            (t("numerator"), len(result.improved)),
         ],
     )
     row += 1
     put(ws, row, 1, t("share"))
-    put(ws, row, 2, report["share_improved"], SHARE_FORMAT)
+    put(ws, row, 2, result.share_improved, SHARE_FORMAT)
     row += 1
-    note(ws, row, report["definition"][language], 9)
+    note(ws, row, definition[language], 9)
     header = row + 2
     rows: list[list[Value]] = []
-    for org in report["organizations"]:
-        for m in org["metrics"]:
+    for org in result.counted:
+        for m in org.metrics:
             rows.append(
                 [
-                    org["name"],
-                    m["metric"],
-                    t("higher" if m["higher_is_better"] else "lower"),
-                    date.fromisoformat(m["earlier"]["measured_on"]),
-                    m["earlier"]["value"],
-                    date.fromisoformat(m["later"]["measured_on"]),
-                    m["later"]["value"],
-                    m["change"],
-                    t("yes" if org["improved"] else "no"),
+                    name(org.organization_id),
+                    m.metric,
+                    t("higher" if m.higher_is_better else "lower"),
+                    m.earlier.measured_on,
+                    m.earlier.value,
+                    m.later.measured_on,
+                    m.later.value,
+                    m.change,
+                    t("yes" if org.improved else "no"),
                 ]
             )
     titles = [
@@ -125,9 +137,8 @@ def export_cbld9(report: Mapping[str, Any], lang: str = "en") -> bytes:
     wrap(ws, (1, 2), first, last)
     row = max(last, header) + 2
     put(ws, row, 1, t("waiting"), font=BOLD)
-    waiting = [
-        [w["name"], w["metric"], date.fromisoformat(w["last_measured_on"])]
-        for w in report["not_measured_again"]
+    waiting: list[list[Value]] = [
+        [name(w.organization_id), w.metric, w.last_measured_on] for w in result.not_measured_again
     ]
     if waiting:
         table(ws, row + 1, [t("organization"), t("metric"), t("last_measured")], waiting)

@@ -14,6 +14,7 @@ from app.domain.errors import Invalid, NotFound
 from app.domain.score_object import ScorePayload, SeriesRead
 from app.excel import (
     AssessmentInfo,
+    CohortInfo,
     CohortRow,
     Prefill,
     RawRow,
@@ -26,7 +27,7 @@ from app.excel import (
 )
 from app.services.analysis import series
 from app.services.assessment_reads import answers_of, answers_of_many, get_assessment
-from app.services.cohort_comparison import RoundsAsked, cohort_json, compare_cohort_rounds
+from app.services.cohort_comparison import CohortResult, RoundsAsked, compare_cohort_rounds
 from app.services.filenames import safe_filename
 from app.services.keys import Principal
 from app.services.organizations import get_cohort, get_organization
@@ -114,6 +115,14 @@ def cohort_workbook(
 ) -> tuple[str, bytes]:
     """A row per organization (baseline, endline, delta), a summary, native charts."""
     result = compare_cohort_rounds(session, principal, catalog, asked)
+    name = safe_filename(
+        asked.instrument_id, asked.baseline, asked.endline, result.cohort_name, ext="xlsx"
+    )
+    return name, cohort_export(result, lang)
+
+
+def cohort_export(result: CohortResult, lang: str) -> bytes:
+    """The workbook of a cohort comparison, from its typed result."""
     rows = [
         CohortRow(
             p.organization_id,
@@ -125,11 +134,17 @@ def cohort_workbook(
         )
         for p in result.pairs
     ]
-    data = export_cohort(result.instrument.instrument, cohort_json(result), rows, lang)
-    name = safe_filename(
-        asked.instrument_id, asked.baseline, asked.endline, result.cohort_name, ext="xlsx"
+    info = CohortInfo(
+        cohort_name=result.cohort_name,
+        baseline_round=result.baseline,
+        endline_round=result.endline,
+        names=result.names,
+        compared_on_version=result.instrument.instrument.version,
+        versions_mixed=result.versions_mixed,
+        rescored=len(result.rescored),
+        not_comparable=len(result.not_comparable),
     )
-    return name, data
+    return export_cohort(result.instrument.instrument, info, result.comparison, rows, lang)
 
 
 def _file(catalog: Catalog, instrument_id: str, version: str | None) -> InstrumentFile:

@@ -139,5 +139,5 @@ def cbld9_workbook(
 ) -> tuple[str, bytes]:
     """The indicator as .xlsx, with the organizations behind each number."""
     result, names, cohort_name = cohort_cbld9(session, principal, cohort_id, fiscal_year)
-    data = export_cbld9(cbld9_json(cohort_id, cohort_name, result, names), lang)
+    data = export_cbld9(result, cohort_name, names, title=TITLE, definition=DEFINITION, lang=lang)
     return safe_filename("cbld-9", f"FY{fiscal_year}", cohort_name, ext="xlsx"), data

@@ -32,13 +32,13 @@ from app.excel.exports import (
     RawColumn,
     RawRow,
     export_assessment,
-    export_cohort,
     export_raw,
     export_raw_csv,
     export_series,
 )
 from app.excel.layout import NA_LABEL, round_name
 from app.services.cohort_comparison import CohortResult, cohort_json
+from app.services.exports import cohort_export
 from app.services.scores import score_payload, score_summary
 from tests.excel.helpers import open_workbook, sheet_xml
 
@@ -549,7 +549,9 @@ def make_cohort(
     cohort_name: str = "Cohorte 2025",
     baseline: str = "baseline",
     endline: str = "endline",
-) -> tuple[dict[str, Any], list[CohortRow]]:
+) -> tuple[CohortResult, dict[str, Any], list[CohortRow]]:
+    """A cohort's typed result (what the export reads), its JSON as the API would send it and
+    its rows (what the tests expect the sheets to show)."""
     instrument = f.instrument
 
     def flat(seed: int, level: float) -> dict[str, float | None]:
@@ -588,7 +590,7 @@ def make_cohort(
         False,
     )
     rows = [CohortRow(p.organization_id, p.name, p.baseline, p.endline) for p in pairs]
-    return cohort_json(result), rows
+    return result, cohort_json(result), rows
 
 
 COHORT_KEY_HEADERS = {
@@ -628,8 +630,8 @@ def test_cohort_organizations_summary_and_charts(lang: str) -> None:
     f = instrument_file("oca")
     dims = f.instrument.dimensions
     keys = ["overall", *(d.key for d in dims)]
-    comparison, rows = make_cohort(f, [f"Org {n}" for n in range(12)])
-    wb = open_workbook(export_cohort(f.instrument, comparison, rows, lang))
+    result, comparison, rows = make_cohort(f, [f"Org {n}" for n in range(12)])
+    wb = open_workbook(cohort_export(result, lang))
     orgs_name, summary_name = {
         "en": ("Organizations", "Summary"),
         "es": ("Organizaciones", "Resumen"),
@@ -770,38 +772,32 @@ def test_cohort_almost_one_level_is_not_improved_but_goes_up() -> None:
         OrgPair("d", "Flat", dict.fromkeys(keys, 2.0), dict.fromkeys(keys, 2.001)),
         OrgPair("e", "Half", dict.fromkeys(keys, 1.975), dict.fromkeys(keys, 2.525)),
     ]
-    comparison = cohort_json(
-        CohortResult(
-            uuid.UUID(int=1),
-            "C",
-            f,
-            "baseline",
-            "endline",
-            {p.organization_id: p.name for p in pairs},
-            {p.organization_id: None for p in pairs},
-            compare_cohort(
-                pairs,
-                keys,
-                scale_low=1,
-                scale_high=4,
-                risk=False,
-                improvement_threshold=f.instrument.scoring.improvement_threshold,
-            ),
+    result = CohortResult(
+        uuid.UUID(int=1),
+        "C",
+        f,
+        "baseline",
+        "endline",
+        {p.organization_id: p.name for p in pairs},
+        {p.organization_id: f"EXT-{n}" for n, p in enumerate(pairs)},
+        compare_cohort(
             pairs,
-            False,
-        )
+            keys,
+            scale_low=1,
+            scale_high=4,
+            risk=False,
+            improvement_threshold=f.instrument.scoring.improvement_threshold,
+        ),
+        pairs,
+        False,
     )
-    rows = [
-        CohortRow(p.organization_id, p.name, p.baseline, p.endline, external_id=f"EXT-{n}")
-        for n, p in enumerate(pairs)
-    ]
-    ws = open_workbook(export_cohort(f.instrument, comparison, rows, "en"))["Organizations"]
+    ws = open_workbook(cohort_export(result, "en"))["Organizations"]
     titles = row_values(ws, 3)
     # the program's ID comes second; the internal UUID is kept, last
     assert titles[:3] == ["Organization", "Organization ID (program)", "Overall: Baseline"]
     assert titles[-1] == "Internal ID"
     assert ws.freeze_panes == "C4"
-    got = {ws.cell(row=r, column=1).value: row_values(ws, r) for r in range(4, 4 + len(rows))}
+    got = {ws.cell(row=r, column=1).value: row_values(ws, r) for r in range(4, 4 + len(pairs))}
     assert got["Almost"][1] == "EXT-0" and got["Almost"][-1] == "a"
     assert got["Almost"][4:8] == [0.99, pytest.approx(0.99), "up", "unchanged"]
     assert got["Declined"][4:8] == [-0.5, -0.5, "down", "unchanged"]
@@ -813,8 +809,8 @@ def test_cohort_almost_one_level_is_not_improved_but_goes_up() -> None:
 
 def test_cohort_risk_instrument_says_its_threshold_in_risk_points() -> None:
     f = instrument_file("nupas")
-    comparison, rows = make_cohort(f, [f"Org {n}" for n in range(6)])
-    wb = open_workbook(export_cohort(f.instrument, comparison, rows, "es"))
+    result, _, _ = make_cohort(f, [f"Org {n}" for n in range(6)])
+    wb = open_workbook(cohort_export(result, "es"))
     titles = row_values(wb["Organizaciones"], 3)
     assert titles[6] == "Global: Resultado, riesgo ± 10 puntos (0–100 %)"
     assert [t for t in strings(wb) if "(en riesgo, bajar es mejor)" in t]
@@ -1021,10 +1017,10 @@ def test_user_text_never_becomes_a_formula(payload: str) -> None:
             "en",
         ),
     }
-    comparison, rows = make_cohort(
+    result, _, _ = make_cohort(
         f, [payload] * 6, cohort_name=payload, baseline=payload, endline=payload + " "
     )
-    outputs["cohort"] = export_cohort(instrument, comparison, rows, "en")
+    outputs["cohort"] = cohort_export(result, "en")
     for name, data in outputs.items():
         no_formulas(data)
         wb = open_workbook(data)

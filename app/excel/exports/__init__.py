@@ -13,13 +13,14 @@ here, at the edge (DESIGN §5).
 
 from app.excel.exports.assessment import export_assessment
 from app.excel.exports.cohort import export_cohort
-from app.excel.exports.inputs import AssessmentInfo, CohortRow, RawRow
+from app.excel.exports.inputs import AssessmentInfo, CohortInfo, CohortRow, RawRow
 from app.excel.exports.raw import RAW_NA, RawColumn, export_raw, export_raw_csv
 from app.excel.exports.series import export_series
 
 __all__ = [
     "RAW_NA",
     "AssessmentInfo",
+    "CohortInfo",
     "CohortRow",
     "RawColumn",
     "RawRow",

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
-from typing import Any, Final
+from typing import Final
 
 from openpyxl import Workbook
 
+from app.domain.cohort import Change, CohortComparison
 from app.domain.instrument import Instrument
 from app.domain.rounding import shown_change
 from app.excel._export_write import (
@@ -34,7 +35,7 @@ from app.excel.exports.common import (
     CohortView,
     is_risk,
 )
-from app.excel.exports.inputs import CohortRow
+from app.excel.exports.inputs import CohortInfo, CohortRow
 from app.excel.exports.words import DIRECTION, OUTCOME, SHEETS, TEXT, Labels, pair
 from app.excel.layout import Language, check_language
 from app.excel.styles import MUTED, SMALL_MUTED, TITLE_FONT
@@ -91,19 +92,21 @@ def _direction(delta: float | None, lang: Language) -> str | None:
 
 def export_cohort(
     instrument: Instrument,
-    comparison: Mapping[str, Any],
+    info: CohortInfo,
+    comparison: CohortComparison,
     rows: Sequence[CohortRow],
     lang: str = "en",
 ) -> bytes:
     """A cohort's baseline vs endline comparison as .xlsx.
 
-    ``comparison`` is the JSON of ``services.cohort_comparison.cohort_json``; ``rows`` the
-    organizations' numbers (``CohortResult.pairs``). An Organizations sheet (baseline, endline,
-    change, direction and improved-by-the-threshold per key) and a Summary sheet (paired means of
-    the organizations scored in both rounds, counts, means and medians of all scored, share
-    improved, with the organizations behind them) with native charts.
+    ``comparison`` is the cohort's statistics (``CohortResult.comparison``), ``info`` what is
+    said around them; ``rows`` the organizations' numbers (``CohortResult.pairs``). An
+    Organizations sheet (baseline, endline, change, direction and improved-by-the-threshold per
+    key) and a Summary sheet (paired means of the organizations scored in both rounds, counts,
+    means and medians of all scored, share improved, with the organizations behind them) with
+    native charts.
     """
-    view = CohortView.of(instrument, comparison, rows, check_language(lang))
+    view = CohortView.of(instrument, info, comparison, rows, check_language(lang))
     wb = new_workbook(view.heading)
     _cohort_organizations(wb, view)
     write_cohort_summary(wb, view)
@@ -130,8 +133,9 @@ def _cohort_organizations(wb: Workbook, view: CohortView) -> None:
     ]
     outcome_of: dict[str, dict[str, str]] = {}
     for key in keys:
-        outcomes = (view.stats.get(key) or {}).get("outcomes") or {}
-        outcome_of[key] = {o: name for name in OUTCOME for o in outcomes.get(name) or []}
+        found = view.stats.get(key)
+        change = found.change if found else None
+        outcome_of[key] = {} if change is None else _outcomes(change)
     table_rows: list[list[Value]] = []
     for r in rows:
         values: list[Value] = [r.name, *([r.external_id] if external else [])]
@@ -184,6 +188,15 @@ def _cohort_organizations(wb: Workbook, view: CohortView) -> None:
         title_columns=f"A:{ws.cell(row=header, column=len(fixed)).column_letter}",
         pages_wide=pages_wide(ws, len(titles)),
     )
+
+
+def _outcomes(change: Change) -> dict[str, str]:
+    """Each paired organization's outcome by the rule: ``improved``, ``declined``, ``unchanged``
+    (the keys of ``OUTCOME``)."""
+    found = dict.fromkeys(change.improved, "improved")
+    found.update(dict.fromkeys(change.declined, "declined"))
+    found.update(dict.fromkeys(change.unchanged, "unchanged"))
+    return found
 
 
 def _missing(scores: Mapping[str, float | None], which: str, lang: Language) -> str:

@@ -116,30 +116,28 @@ _SUMMARY_FORMATS: Final[dict[SummaryColumn, str]] = {
 
 
 def write_cohort_summary(wb: Workbook, view: CohortView) -> None:
-    instrument, comparison, rows, lang = view.instrument, view.comparison, view.rows, view.lang
+    instrument, about, comparison, rows = view.instrument, view.info, view.comparison, view.rows
+    lang = view.lang
     risk = is_risk(instrument)
-    names = {o["id"]: o["name"] for o in comparison.get("organizations") or []}
-    names.update({r.organization_id: r.name for r in rows})
+    names = {**about.names, **{r.organization_id: r.name for r in rows}}
     ws = wb.create_sheet(SHEETS["summary"][lang])
     put(ws, 1, 1, TEXT["cohort_title"][lang], font=TITLE_FONT)
     info: list[tuple[str, Value]] = [
-        (TEXT["cohort"][lang], comparison.get("cohort_name")),
+        (TEXT["cohort"][lang], about.cohort_name),
         (TEXT["instrument"][lang], instrument_name(instrument, lang)),
-        (TEXT["baseline_round"][lang], round_name(str(comparison.get("baseline_round")), lang)),
-        (TEXT["endline_round"][lang], round_name(str(comparison.get("endline_round")), lang)),
-        (TEXT["members"][lang], len(comparison.get("organizations") or rows)),
-        (TEXT["with_both"][lang], len(comparison.get("organizations_with_both") or [])),
-        (TEXT["only_baseline"][lang], len(comparison.get("only_baseline") or [])),
-        (TEXT["only_endline"][lang], len(comparison.get("only_endline") or [])),
+        (TEXT["baseline_round"][lang], round_name(about.baseline_round, lang)),
+        (TEXT["endline_round"][lang], round_name(about.endline_round, lang)),
+        (TEXT["members"][lang], len(about.names or rows)),
+        (TEXT["with_both"][lang], len(comparison.organizations_with_both)),
+        (TEXT["only_baseline"][lang], len(comparison.only_baseline)),
+        (TEXT["only_endline"][lang], len(comparison.only_endline)),
         (TEXT["threshold"][lang], view.outcome_label()),
     ]
     row = label_values(ws, 3, info)
-    if comparison.get("versions_mixed"):
+    if about.versions_mixed:
         row += 1
         mixed = TEXT["versions_mixed"][lang].format(
-            rescored=len(comparison.get("rescored_on_latest") or []),
-            left=len(comparison.get("not_comparable") or []),
-            version=comparison.get("compared_on_version", ""),
+            rescored=about.rescored, left=about.not_comparable, version=about.compared_on_version
         )
         put(ws, row, 1, mixed, font=MUTED)
     header = row + 2
@@ -147,35 +145,36 @@ def write_cohort_summary(wb: Workbook, view: CohortView) -> None:
     summary_rows: list[list[Value]] = []
     paired_counts: set[int] = set()
     for key in view.keys:
-        k = view.stats.get(key) or {}
-        base, end = k.get("baseline") or {}, k.get("endline") or {}
-        paired_base, paired_end = k.get("paired_baseline") or {}, k.get("paired_endline") or {}
-        change = k.get("outcomes") or {}
-        improved_ids = list(change.get("improved") or [])
-        means = (paired_base.get("mean"), paired_end.get("mean"))
-        paired = len(k.get("paired") or [])
+        k = view.stats.get(key)
+        if k is None:  # a key the comparison does not have: its name, and nothing to show
+            summary_rows.append([view.key_titles[key], *([None] * (len(SummaryColumn) - 1))])
+            continue
+        base, end, change = k.baseline, k.endline, k.change
+        means = (k.paired_baseline.mean, k.paired_endline.mean)
         if key != "overall":
-            paired_counts.add(paired)
+            paired_counts.add(len(k.paired))
         cells: dict[SummaryColumn, Value] = {
             SummaryColumn.name: view.key_titles[key],
-            SummaryColumn.paired: paired,
-            SummaryColumn.paired_baseline_mean: score_of(paired_base.get("mean")),
-            SummaryColumn.paired_endline_mean: score_of(paired_end.get("mean")),
-            SummaryColumn.mean_change: score_of(k.get("mean_delta")),
+            SummaryColumn.paired: len(k.paired),
+            SummaryColumn.paired_baseline_mean: score_of(means[0]),
+            SummaryColumn.paired_endline_mean: score_of(means[1]),
+            SummaryColumn.mean_change: score_of(k.mean_delta),
             SummaryColumn.mean_change_unrounded: means[1] - means[0]
             if means[0] is not None and means[1] is not None
             else None,
-            SummaryColumn.improved_n: len(improved_ids),
-            SummaryColumn.share_improved: score_of(change.get("share_improved")),
-            SummaryColumn.declined_n: len(change.get("declined") or []),
-            SummaryColumn.unchanged_n: len(change.get("unchanged") or []),
-            SummaryColumn.baseline_n: base.get("n"),
-            SummaryColumn.baseline_mean: score_of(base.get("mean")),
-            SummaryColumn.baseline_median: score_of(base.get("median")),
-            SummaryColumn.endline_n: end.get("n"),
-            SummaryColumn.endline_mean: score_of(end.get("mean")),
-            SummaryColumn.endline_median: score_of(end.get("median")),
-            SummaryColumn.improved_organizations: "; ".join(names.get(i, i) for i in improved_ids)
+            SummaryColumn.improved_n: len(change.improved),
+            SummaryColumn.share_improved: score_of(change.share_improved),
+            SummaryColumn.declined_n: len(change.declined),
+            SummaryColumn.unchanged_n: len(change.unchanged),
+            SummaryColumn.baseline_n: base.n,
+            SummaryColumn.baseline_mean: score_of(base.mean),
+            SummaryColumn.baseline_median: score_of(base.median),
+            SummaryColumn.endline_n: end.n,
+            SummaryColumn.endline_mean: score_of(end.mean),
+            SummaryColumn.endline_median: score_of(end.median),
+            SummaryColumn.improved_organizations: "; ".join(
+                names.get(i, i) for i in change.improved
+            )
             or None,
         }
         summary_rows.append([cells[c] for c in SummaryColumn])

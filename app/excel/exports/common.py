@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
+from app.domain.cohort import CohortComparison, KeyStats
 from app.domain.instrument import Instrument, Method
 from app.domain.score_object import LensRead, NodeRead, OverallRead
 from app.excel._export_write import (
@@ -18,7 +19,7 @@ from app.excel._export_write import (
     round2,
     text_of,
 )
-from app.excel.exports.inputs import CohortRow
+from app.excel.exports.inputs import CohortInfo, CohortRow
 from app.excel.exports.words import IMPROVED, IMPROVED_VERB, RISK_BAND, STATUS, TEXT, UNIT, Labels
 from app.excel.layout import Language, round_name
 
@@ -161,39 +162,40 @@ class CohortView:
     dimension) with their titles, each key's statistics, the improvement threshold it used."""
 
     instrument: Instrument
-    comparison: Mapping[str, Any]
+    info: CohortInfo
+    comparison: CohortComparison
     rows: Sequence[CohortRow]
     lang: Language
     keys: list[str]
     key_titles: dict[str, str]
-    stats: dict[str, Mapping[str, Any]]
-    threshold: float | None
+    stats: dict[str, KeyStats]
     heading: str
 
     @classmethod
     def of(
         cls,
         instrument: Instrument,
-        comparison: Mapping[str, Any],
+        info: CohortInfo,
+        comparison: CohortComparison,
         rows: Sequence[CohortRow],
         lang: Language,
     ) -> CohortView:
         heading = (
-            f"{comparison.get('cohort_name') or ''} — {instrument.title.get(lang)}: "
-            f"{round_name(str(comparison.get('baseline_round')), lang)} → "
-            f"{round_name(str(comparison.get('endline_round')), lang)}"
+            f"{info.cohort_name} — {instrument.title.get(lang)}: "
+            f"{round_name(info.baseline_round, lang)} → {round_name(info.endline_round, lang)}"
         )
         return cls(
             instrument=instrument,
+            info=info,
             comparison=comparison,
             rows=rows,
             lang=lang,
             keys=["overall", *(d.key for d in instrument.dimensions)],
             key_titles={"overall": TEXT["overall"][lang], **dimension_titles_of(instrument, lang)},
-            stats={k["key"]: k for k in comparison.get("keys") or []},
-            threshold=(comparison.get("improvement_rule") or {}).get("threshold"),
+            stats={k.key: k for k in comparison.keys},
             heading=heading,
         )
 
     def outcome_label(self, *, verb: bool = False) -> str:
-        return outcome_label(self.instrument, self.lang, verb=verb, threshold=self.threshold)
+        threshold = self.comparison.threshold
+        return outcome_label(self.instrument, self.lang, verb=verb, threshold=threshold)

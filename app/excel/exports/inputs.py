@@ -42,6 +42,21 @@ class CohortRow:
 
 
 @dataclass(frozen=True)
+class CohortInfo:
+    """What a cohort comparison's workbook says around its numbers (``CohortResult``): the
+    cohort, the two rounds, every member's name, and the versions compared."""
+
+    cohort_name: str
+    baseline_round: str
+    endline_round: str
+    names: Mapping[str, str]  # every member of the cohort: organization id -> name
+    compared_on_version: str
+    versions_mixed: bool = False
+    rescored: int = 0  # organizations with a round on an older version, scored on the latest
+    not_comparable: int = 0  # ... on a version the latest does not supersede: left out
+
+
+@dataclass(frozen=True)
 class RawRow:
     """One assessment as a raw data row. Answers of items the instrument does not have are
     ignored (columns are the instrument version's items); absent items are blank."""
