@@ -69,8 +69,9 @@ class Settings(BaseSettings):
         default=4,
         ge=1,
         le=64,
-        description="Threads that compute scores, series and comparisons; the work is CPU-bound, "
-        "and more threads than cores mostly fight over Python's lock",
+        description="Threads that check the key of, and compute, scores, series, comparisons "
+        "and benchmarks; the work is mostly CPU-bound, and more threads than cores mostly fight "
+        "over Python's lock",
     )
     parser_workers: int = Field(
         default=2,

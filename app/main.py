@@ -154,13 +154,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(RequestContext)  # outermost: every answer carries the request id
     app.include_router(health.router)
+    # the hot reads first: their key is checked in the read's own hop (app.api.reads.KeyedRead)
+    for keyed in (assessments.keyed, cohorts.keyed, benchmarks.keyed):
+        app.include_router(keyed)
     for module in (
         own_instruments,
         instruments,
         organizations,
         cohorts,
         assessments,
-        benchmarks,
         plans,
         ratings,
         rater,

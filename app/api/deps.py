@@ -18,7 +18,7 @@ from app.services.rater_links import link_holds
 from app.services.rates import RateLimiter
 from app.services.throttle import Blocklist, failed_api_key, limits_of
 
-_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oca_…`")
+BEARER = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer oca_…`")
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -53,26 +53,32 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def _authenticate(request: Request, token: str) -> Principal | None:
-    """The key's principal, counted against its rate limit and its address's; for a wrong key,
-    a failure counted against the address, answered 429 once it has failed too often
-    (``app.services.rates``, ``app.services.throttle``)."""
+def principal_of(request: Request, token: str) -> Principal | None:
+    """The key's principal, counted against its rate limit and its address's
+    (``app.services.rates``); None for a wrong key, whose failure ``refusal`` counts."""
     settings: Settings = request.app.state.settings
     limiter: RateLimiter = request.app.state.rate_limiter
-    address = _address(request)
-    limiter.hit(f"addr:{address}", settings.rate_limit_per_address)
+    limiter.hit(f"addr:{_address(request)}", settings.rate_limit_per_address)
     with request.app.state.read_engine.connect() as conn:
         found = find_key(conn, token)
-    if found is not None:
-        principal, last_used = found
-        if needs_touch(last_used):
-            with request.app.state.sessionmaker() as session:
-                touch_key(session, principal)
-        limiter.hit(f"key:{principal.key_id}", settings.rate_limit_per_key)
-        return principal
-    with request.app.state.sessionmaker() as session:
-        _count_failure(request, session, address)
+    if found is None:
         return None
+    principal, last_used = found
+    if needs_touch(last_used):
+        with request.app.state.sessionmaker() as session:
+            touch_key(session, principal)
+    limiter.hit(f"key:{principal.key_id}", settings.rate_limit_per_key)
+    return principal
+
+
+def refusal(request: Request) -> HTTPException:
+    """The answer to a wrong key: its failure counted against the address (a write), 429 raised
+    once the address has failed too often (``app.services.throttle``), else the 401 to raise.
+    Blocking: run on the key threads, never on the read threads (a flood of wrong keys waiting
+    on the database's writer must not hold the hot reads up)."""
+    with request.app.state.sessionmaker() as session:
+        _count_failure(request, session, _address(request))
+    return _unauthorized("the API key is unknown or revoked")
 
 
 def _count_failure(request: Request, session: Session, address: str) -> None:
@@ -88,23 +94,38 @@ def _count_failure(request: Request, session: Session, address: str) -> None:
         raise refused
 
 
-async def require_key(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Principal:
-    """Authenticate the key; reads need viewer, writes editor (declared once per /v1 router)."""
+def bearer_of(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The key sent as ``Authorization: Bearer <key>``; 401 when there is none."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("send an API key as 'Authorization: Bearer <key>'")
-    # Looked up on every request: a revoked key stops at once on every worker.
-    principal = await run_on(
-        request.app.state.pools.keys, _authenticate, request, credentials.credentials
-    )
+    return credentials.credentials
+
+
+def authenticated(request: Request, token: str) -> Principal:
+    """The key's principal, looked up on every request (a revoked key stops at once on every
+    worker): 401 for a key unknown or revoked, 403 for a write with a read-only key. Blocking:
+    run on the key threads."""
+    principal = principal_of(request, token)
     if principal is None:
-        raise _unauthorized("the API key is unknown or revoked")
+        raise refusal(request)
+    return admitted(request, principal)
+
+
+def admitted(request: Request, principal: Principal) -> Principal:
+    """``principal``, found for this request: 403 for a write with a read-only key."""
     if request.method not in READ_METHODS and not principal.can_write:
         raise HTTPException(403, "this key is read-only (role viewer); writes need editor or admin")
     request.state.principal = principal
     return principal
+
+
+async def require_key(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Principal:
+    """Authenticate the key; reads need viewer, writes editor (declared once per /v1 router)."""
+    token = bearer_of(credentials)
+    return await run_on(request.app.state.pools.keys, authenticated, request, token)
 
 
 async def require_admin(principal: Annotated[Principal, Depends(require_key)]) -> Principal:
@@ -127,7 +148,7 @@ def _rater_link(request: Request, token: str) -> bool:
 
 async def rater_token(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
 ) -> str:
     """A rater's own link as the bearer (``app.services.rater_links``), checked and counted like
     a key: 401 when it does not work (unknown, revoked, expired, or the assessment is closed)."""
@@ -159,6 +180,13 @@ def _owned_catalog(request: Request, workspace_id: object, drafts: bool) -> Cata
     hot reads) is spared the request session's setup and teardown."""
     with request.app.state.reader() as session:
         return workspace_catalog(session, _library(request), workspace_id, drafts=drafts)
+
+
+def catalog_of(request: Request, principal: Principal) -> Catalog:
+    """``get_catalog``, blocking (run on a thread): for the keyed reads' own hop."""
+    if not principal.owns_instruments:
+        return _library(request)
+    return _owned_catalog(request, principal.workspace_id, False)
 
 
 async def get_catalog(request: Request, principal: PrincipalDep) -> Catalog:

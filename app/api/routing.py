@@ -1,18 +1,24 @@
-"""The /v1 router factory: authentication declared once, common error responses documented."""
+"""The /v1 router factories: authentication declared once per router (``v1_router``), or for the
+hot reads checked in their own hop and required of every route by its class (``keyed_router``);
+common error responses documented."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
-from app.api.deps import require_admin, require_key
+from app.api.deps import BEARER, require_admin, require_key
 from app.api.problems import PROBLEM_JSON, Problem
+from app.api.reads import keyed_read
 from app.services.filenames import content_disposition
 
 
@@ -86,6 +92,40 @@ def v1_router(tag: str, *, admin: bool = False) -> Router:
         dependencies=[Depends(require_admin if admin else require_key)],
         responses=COMMON_ERRORS,
     )
+
+
+class KeyedReadRoute(APIRoute):
+    """A route of ``keyed_router``. Its key is checked in the read's own hop (``KeyedRead``),
+    not by a router dependency, so a route that does not take a ``KeyedRead`` would answer
+    without checking any key: registering one fails when the module loads.
+
+    A request whose parameters are invalid never reaches the read; its key is checked then, so
+    that a wrong key gets 401 (and counts against its address) before any 422, as on every
+    other route."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        if not any(d.call is keyed_read for d in self.dependant.dependencies):
+            raise TypeError(f"{path}: a route of keyed_router must take a KeyedReadDep")
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def key_first(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError:
+                await require_key(request, await BEARER(request))
+                raise
+
+        return key_first
+
+
+def keyed_router(tag: str) -> Router:
+    """The /v1 hot reads (scores, series, comparisons, benchmarks): the key checked in the
+    read's one hop (``app.api.reads.KeyedRead``), with the same rules and errors as
+    ``v1_router``'s."""
+    return Router(prefix="/v1", tags=[tag], responses=COMMON_ERRORS, route_class=KeyedReadRoute)
 
 
 Responses = dict[int | str, dict[str, Any]]

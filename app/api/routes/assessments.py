@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query, Request, Response, status
+from fastapi import Query, Response, status
 from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from app.api.params import (
     Threshold,
     check_instrument_id,
 )
-from app.api.reads import json_read
+from app.api.reads import KeyedReadDep
 from app.api.routing import (
     CONFLICT,
     NOT_FOUND,
@@ -26,6 +26,7 @@ from app.api.routing import (
     JsonText,
     Lang,
     Responses,
+    keyed_router,
     v1_router,
     xlsx_ok,
     xlsx_response,
@@ -40,6 +41,7 @@ from app.api.schemas.records import (
     AssessmentUpdate,
     RevisionCreate,
 )
+from app.catalog import Catalog
 from app.domain.answers import RawAnswer
 from app.domain.score_object import SeriesRead
 from app.services import analysis, exports, verification
@@ -47,9 +49,11 @@ from app.services import assessment_reads as reads
 from app.services import assessment_records as records
 from app.services import assessments as svc
 from app.services.common import IdempotencyRequest, encode_cursor
+from app.services.keys import Principal
 from app.services.scores import as_json
 
 router = v1_router("assessments")
+keyed = keyed_router("assessments")  # the hot reads: the key checked in the read's own hop
 
 InstrumentQ = Annotated[str, Query(max_length=40, examples=["oca"])]
 Ref = Annotated[
@@ -265,7 +269,7 @@ def create_revision(
     return read_assessment(a, status_code=201, headers={"Location": f"/v1/assessments/{a.id}"})
 
 
-@router.get(
+@keyed.get(
     "/assessments/{assessment_id}/scores",
     summary="The explained score of a submitted assessment",
     response_class=JsonText,
@@ -276,16 +280,13 @@ def create_revision(
         **CONFLICT,
     },
 )
-async def get_scores(
-    assessment_id: uuid.UUID, request: Request, principal: PrincipalDep, catalog: CatalogDep
-) -> Response:
+async def get_scores(assessment_id: uuid.UUID, keyed: KeyedReadDep) -> Response:
     # Stored at submit, rounded and serialized: sent as is (tests check it against ScoreRead),
     # with the verification block beside it when some item is verified.
-    return await json_read(
-        request,
-        lambda session: verification.scores_with_verification(
+    return await keyed.json(
+        lambda session, principal, catalog: verification.scores_with_verification(
             session, principal, catalog, assessment_id
-        ),
+        )
     )
 
 
@@ -344,7 +345,7 @@ def organization_series_export(
     )
 
 
-@router.get(
+@keyed.get(
     "/organizations/{org_id}/series",
     summary="An organization's scored assessments of one instrument over time",
     response_class=JsonText,
@@ -355,20 +356,16 @@ def organization_series_export(
     },
 )
 async def organization_series(
-    org_id: uuid.UUID,
-    instrument_id: InstrumentQ,
-    request: Request,
-    principal: PrincipalDep,
-    catalog: CatalogDep,
+    org_id: uuid.UUID, instrument_id: InstrumentQ, keyed: KeyedReadDep
 ) -> Response:
-    check_instrument_id(catalog, instrument_id)
-    return await json_read(
-        request,
-        lambda session: as_json(analysis.series(session, principal, org_id, instrument_id)),
-    )
+    def compute(session: Session, principal: Principal, catalog: Catalog) -> str:
+        check_instrument_id(catalog, instrument_id)
+        return as_json(analysis.series(session, principal, org_id, instrument_id))
+
+    return await keyed.json(compute)
 
 
-@router.get(
+@keyed.get(
     "/organizations/{org_id}/comparison",
     summary="Compare two of an organization's assessments (by round label or id)",
     response_class=JsonText,
@@ -382,17 +379,15 @@ async def organization_series(
 async def organization_comparison(
     org_id: uuid.UUID,
     instrument_id: InstrumentQ,
-    request: Request,
-    principal: PrincipalDep,
-    catalog: CatalogDep,
+    keyed: KeyedReadDep,
     baseline: Ref = "baseline",
     endline: Ref = "endline",
     threshold: Threshold = None,
 ) -> Response:
-    def compute(session: Session) -> str:
+    def compute(session: Session, principal: Principal, catalog: Catalog) -> str:
         org, a, b, result, instrument = analysis.compare_organization(
             session, principal, catalog, org_id, instrument_id, baseline, endline, threshold
         )
         return as_json(analysis.comparison_json(org, a, b, result, instrument))
 
-    return await json_read(request, compute)
+    return await keyed.json(compute)

@@ -3,20 +3,21 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query, Request, Response
+from fastapi import Query, Response
 from sqlalchemy.orm import Session
 
-from app.api.deps import CatalogDep, PrincipalDep
-from app.api.reads import json_read
-from app.api.routing import NOT_FOUND, NOT_MODIFIED, JsonText, v1_router
+from app.api.reads import KeyedReadDep
+from app.api.routing import NOT_FOUND, NOT_MODIFIED, JsonText, keyed_router
 from app.api.schemas.benchmarks import BenchmarkRead
+from app.catalog import Catalog
 from app.services import benchmarks as svc
+from app.services.keys import Principal
 from app.services.scores import as_json
 
-router = v1_router("assessments")
+keyed = keyed_router("assessments")  # the key checked in the read's own hop
 
 
-@router.get(
+@keyed.get(
     "/assessments/{assessment_id}/benchmark",
     summary="Where the organization stands among its peers (same instrument and round)",
     response_class=JsonText,
@@ -28,9 +29,7 @@ router = v1_router("assessments")
 )
 async def assessment_benchmark(
     assessment_id: uuid.UUID,
-    request: Request,
-    principal: PrincipalDep,
-    catalog: CatalogDep,
+    keyed: KeyedReadDep,
     peers: Annotated[
         svc.Scope,
         Query(
@@ -39,8 +38,8 @@ async def assessment_benchmark(
         ),
     ] = "workspace",
 ) -> Response:
-    def compute(session: Session) -> str:
+    def compute(session: Session, principal: Principal, catalog: Catalog) -> str:
         result = svc.benchmark(session, principal, catalog, assessment_id, peers)
         return as_json(svc.benchmark_json(result))
 
-    return await json_read(request, compute)
+    return await keyed.json(compute)

@@ -3,13 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query, Request, Response, status
+from fastapi import Query, Response, status
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep
 from app.api.params import Cursor, IdempotencyKey, Limit, Threshold
-from app.api.reads import json_read
+from app.api.reads import KeyedReadDep
 from app.api.routing import (
     CONFLICT,
     NOT_FOUND,
@@ -17,6 +17,7 @@ from app.api.routing import (
     JsonText,
     Lang,
     attachment,
+    keyed_router,
     v1_router,
     xlsx_ok,
     xlsx_response,
@@ -24,13 +25,16 @@ from app.api.routing import (
 from app.api.schemas.analysis import Cbld9Read, CohortComparisonRead
 from app.api.schemas.common import Page
 from app.api.schemas.records import CohortCreate, CohortDetail, CohortRead, CohortUpdate, Membership
+from app.catalog import Catalog
 from app.services import exports, indicators
 from app.services import organizations as svc
 from app.services.cohort_comparison import RoundsAsked, comparison_text
 from app.services.common import IdempotencyRequest, encode_cursor
+from app.services.keys import Principal
 from app.services.scores import as_json
 
 router = v1_router("cohorts")
+keyed = keyed_router("cohorts")  # the comparison: the key checked in the read's own hop
 
 Round = Annotated[str, Query(min_length=1, max_length=64)]
 InstrumentQ = Annotated[str, Query(max_length=40, examples=["oca"])]
@@ -123,7 +127,7 @@ def remove_member(
     svc.remove_member(session, principal, cohort_id, org_id)
 
 
-@router.get(
+@keyed.get(
     "/cohorts/{cohort_id}/comparison",
     summary="Capacity scores across a cohort, baseline versus endline (improved or not)",
     response_class=JsonText,
@@ -135,19 +139,17 @@ def remove_member(
 )
 async def cohort_comparison(
     cohort_id: uuid.UUID,
-    request: Request,
-    principal: PrincipalDep,
-    catalog: CatalogDep,
+    keyed: KeyedReadDep,
     instrument_id: InstrumentQ,
     baseline: Round = "baseline",
     endline: Round = "endline",
     threshold: Threshold = None,
 ) -> Response:
-    def compute(session: Session) -> bytes:
+    def compute(session: Session, principal: Principal, catalog: Catalog) -> bytes:
         asked = RoundsAsked(cohort_id, instrument_id, baseline, endline, threshold)
         return comparison_text(session, principal, catalog, asked)
 
-    return await json_read(request, compute)
+    return await keyed.json(compute)
 
 
 @router.get(
