@@ -101,7 +101,8 @@ class KeyedReadRoute(APIRoute):
 
     A request whose parameters are invalid never reaches the read; its key is checked then, so
     that a wrong key gets 401 (and counts against its address) before any 422, as on every
-    other route."""
+    other route. And an answer made without the key checked (a route that took the key but
+    never called ``KeyedRead.json``) is not sent: it fails closed, as a server error."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
@@ -113,10 +114,13 @@ class KeyedReadRoute(APIRoute):
 
         async def key_first(request: Request) -> Response:
             try:
-                return await handler(request)
+                response = await handler(request)
             except RequestValidationError:
                 await require_key(request, await BEARER(request))
                 raise
+            if getattr(request.state, "principal", None) is None:  # set once the key is checked
+                raise RuntimeError(f"{self.path} answered without checking its key")
+            return response
 
         return key_first
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi import Response
+from fastapi.testclient import TestClient
 
 from app.api.reads import KeyedReadDep
 from app.api.routing import KeyedReadRoute, keyed_router
@@ -68,6 +69,20 @@ def test_a_keyed_route_that_takes_no_key_cannot_be_registered() -> None:
         return await keyed.json(lambda session, principal, catalog: "{}")
 
     assert [r.path for r in router.routes] == ["/v1/checked"]
+
+
+def test_an_answer_made_without_checking_the_key_is_not_sent(settings: Settings) -> None:
+    router = keyed_router("test")
+
+    @router.get("/forgot")
+    async def forgot(keyed: KeyedReadDep) -> Response:  # takes the key, never checks it
+        return Response(b"secret", media_type="text/plain")
+
+    app = create_app(settings)
+    app.include_router(router)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.get("/v1/forgot", headers=WRONG)
+    assert answer.status_code == 500 and b"secret" not in answer.content
 
 
 def test_hot_reads_answer_viewers_and_refuse_other_workspaces(
