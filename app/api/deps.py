@@ -183,20 +183,18 @@ def _owned_catalog(request: Request, workspace_id: object, drafts: bool) -> Cata
 
 
 def catalog_of(request: Request, principal: Principal) -> Catalog:
-    """``get_catalog``, blocking (run on a thread): for the keyed reads' own hop."""
+    """The library plus the caller's workspace's published versions: the library as loaded, with
+    no query, for a workspace that has none (most); else one indexed query. Blocking only then."""
     if not principal.owns_instruments:
         return _library(request)
     return _owned_catalog(request, principal.workspace_id, False)
 
 
 async def get_catalog(request: Request, principal: PrincipalDep) -> Catalog:
-    """The library plus the caller's workspace's published versions: the library as loaded, with
-    no query and no thread, for a workspace that has none (most); else one indexed query."""
+    """``catalog_of``, on a key thread only when it queries."""
     if not principal.owns_instruments:
         return _library(request)
-    return await run_on(
-        request.app.state.pools.keys, _owned_catalog, request, principal.workspace_id, False
-    )
+    return await run_on(request.app.state.pools.keys, catalog_of, request, principal)
 
 
 async def get_draft_catalog(request: Request, principal: PrincipalDep) -> Catalog:

@@ -22,6 +22,7 @@ from app.excel._export_write import (
     page_setup,
     pages_wide,
     put,
+    round2,
     table,
     widths,
     wrap,
@@ -33,7 +34,6 @@ from app.excel.exports.common import (
     instrument_name,
     is_risk,
     score_axis,
-    score_of,
 )
 from app.excel.exports.scores import SCORE_HEADERS, ScoreColumn
 from app.excel.exports.words import SHEETS, TEXT, Labels, pair
@@ -156,22 +156,22 @@ def write_cohort_summary(wb: Workbook, view: CohortView) -> None:
         cells: dict[SummaryColumn, Value] = {
             SummaryColumn.name: view.key_titles[key],
             SummaryColumn.paired: len(k.paired),
-            SummaryColumn.paired_baseline_mean: score_of(means[0]),
-            SummaryColumn.paired_endline_mean: score_of(means[1]),
-            SummaryColumn.mean_change: score_of(k.mean_delta),
+            SummaryColumn.paired_baseline_mean: round2(means[0]),
+            SummaryColumn.paired_endline_mean: round2(means[1]),
+            SummaryColumn.mean_change: round2(k.mean_delta),
             SummaryColumn.mean_change_unrounded: means[1] - means[0]
             if means[0] is not None and means[1] is not None
             else None,
             SummaryColumn.improved_n: len(change.improved),
-            SummaryColumn.share_improved: score_of(change.share_improved),
+            SummaryColumn.share_improved: round2(change.share_improved),
             SummaryColumn.declined_n: len(change.declined),
             SummaryColumn.unchanged_n: len(change.unchanged),
             SummaryColumn.baseline_n: base.n,
-            SummaryColumn.baseline_mean: score_of(base.mean),
-            SummaryColumn.baseline_median: score_of(base.median),
+            SummaryColumn.baseline_mean: round2(base.mean),
+            SummaryColumn.baseline_median: round2(base.median),
             SummaryColumn.endline_n: end.n,
-            SummaryColumn.endline_mean: score_of(end.mean),
-            SummaryColumn.endline_median: score_of(end.median),
+            SummaryColumn.endline_mean: round2(end.mean),
+            SummaryColumn.endline_median: round2(end.median),
             SummaryColumn.improved_organizations: "; ".join(
                 names.get(i, i) for i in change.improved
             )

@@ -57,15 +57,6 @@ def reason_text(reason: Bilingual | None, lang: Language) -> str | None:
     return text_of(reason, lang) or None if reason else None
 
 
-def score_of(value: Any) -> float | None:
-    """A score read from JSON: a number, a score object ``{"score": ...}``, or null."""
-    if isinstance(value, Mapping):
-        value = value.get("score")
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return round2(float(value))
-    return None
-
-
 def answer_number(value: object) -> float | None:
     """An answer's number; None for NA, absent or anything else."""
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -127,7 +118,7 @@ def instrument_name(instrument: Instrument, lang: Language) -> str:
 
 def unscored_name(name: str, node: ScoredNode | None, lang: Language) -> str:
     """A category name that says why it has no bar: N/A, or no score (too few answers)."""
-    if node is not None and score_of(node.score) is not None:
+    if node is not None and round2(node.score) is not None:
         return name
     if node is not None and node.reason is not None and node.reason.code == "all_not_applicable":
         return name + TEXT["na_suffix"][lang]

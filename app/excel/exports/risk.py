@@ -20,6 +20,7 @@ from app.excel._export_write import (
     number_text,
     page_setup,
     put,
+    round2,
     table,
     text_of,
     widths,
@@ -31,7 +32,6 @@ from app.excel.exports.common import (
     headers_of,
     instrument_name,
     reason_text,
-    score_of,
 )
 from app.excel.exports.scores import RISK_SCORE_HEADER, SCORE_HEADERS, ScoreColumn
 from app.excel.exports.words import RISK_BAND_PHRASE, RISK_RULE, SHEETS, TEXT, Labels, pair
@@ -91,7 +91,7 @@ def write_risk(wb: Workbook, instrument: Instrument, risk: RiskResultRead, lang:
         [
             (TEXT["overall_risk"][lang], band_text(risk.overall, lang)),
             (TEXT["risk_rule"][lang], _risk_rule(risk, sections, dim_titles, lang)),
-            (TEXT["pooled_risk_percent"][lang], score_of(risk.percent)),
+            (TEXT["pooled_risk_percent"][lang], round2(risk.percent)),
             *(
                 [(SCORE_HEADERS[ScoreColumn.reason][lang], reason_text(risk.reason, lang))]
                 if risk.reason
@@ -112,10 +112,10 @@ def write_risk(wb: Workbook, instrument: Instrument, risk: RiskResultRead, lang:
         section_rows.append(
             [
                 dim_titles.get(section.key, section.key),
-                score_of(section.percent),
+                round2(section.percent),
                 band_text(section.band, lang),
-                score_of(section.points),
-                score_of(section.max_points),
+                round2(section.points),
+                round2(section.max_points),
                 "\n".join(f"{k}: {items[k].text.get(lang)}" if k in items else k for k in failed)
                 or None,
             ]
@@ -183,7 +183,7 @@ def _risk_rule(
     for s in sections:  # a key question sets a band even where the percentage is not shown
         if s.band != worst or worst is None:
             continue
-        shown = score_of(s.percent)
+        shown = round2(s.percent)
         percent = f"{number_text(round(shown, 1))} %" if shown is not None else "—"
         why = TEXT["key_question_floor"][lang] if s.key_questions_failed else ""
         named.append(f"«{titles.get(s.key, s.key)}» ({percent}{why})")

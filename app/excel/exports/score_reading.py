@@ -24,12 +24,13 @@ from app.excel._export_write import (
     note,
     page_setup,
     put,
+    round2,
     table,
     text_of,
     widths,
     wrap,
 )
-from app.excel.exports.common import area_titles_of, dimension_titles_of, score_of
+from app.excel.exports.common import area_titles_of, dimension_titles_of
 from app.excel.exports.risk import CONDITION_HEADERS, ConditionColumn
 from app.excel.exports.scores import SCORE_HEADERS, ScoreColumn
 from app.excel.exports.words import TEXT, Labels
@@ -147,7 +148,7 @@ def _weakest(
         [
             titles.get(w.key, w.key),
             titles.get(w.dimension, w.dimension),
-            score_of(w.score),
+            round2(w.score),
             _T["yes" if w.lowest_level else "no"][lang],
         ]
         for w in score.weakest
@@ -191,9 +192,7 @@ def _partial(
     ]
     if not partial:
         return row
-    rows = [
-        [titles.get(n.key, n.key), score_of(p.score), _text(n.reason, lang)] for n, p in partial
-    ]
+    rows = [[titles.get(n.key, n.key), round2(p.score), _text(n.reason, lang)] for n, p in partial]
     headers = [
         _T["area"][lang] + " / " + _T["dimension"][lang],
         _T["partial_value"][lang],

@@ -42,7 +42,6 @@ from app.excel.exports.common import (
     is_risk,
     reason_text,
     score_axis,
-    score_of,
     unscored_name,
 )
 from app.excel.exports.words import LENS, SHEETS, TEXT, Labels, pair
@@ -115,7 +114,7 @@ def _score_cells(
         elif node is None:
             out.append(None)
         elif column is ScoreColumn.score:
-            out.append(score_of(node.score))
+            out.append(round2(node.score))
         elif column is ScoreColumn.coverage:
             out.append(None if node.coverage is None else round2(node.coverage))
         elif column is ScoreColumn.answered:

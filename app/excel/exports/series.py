@@ -22,6 +22,7 @@ from app.excel._export_write import (
     page_setup,
     pages_wide,
     put,
+    round2,
     table,
     widths,
     workbook_bytes,
@@ -35,7 +36,6 @@ from app.excel.exports.common import (
     instrument_name,
     is_risk,
     score_axis,
-    score_of,
     status_text,
 )
 from app.excel.exports.scores import SCORE_HEADERS, ScoreColumn
@@ -112,7 +112,7 @@ def export_series(
     rows: list[list[Value]] = []
     dim_values: list[dict[str, float | None]] = []
     for p in points:
-        by_dim = {d.key: score_of(d.score) for d in p.dimensions}
+        by_dim = {d.key: round2(d.score) for d in p.dimensions}
         dim_values.append({d.key: by_dim.get(d.key) for d in dims})
         rows.append(
             [
@@ -120,9 +120,9 @@ def export_series(
                 round_name(p.round, language) if p.round else None,
                 status_text(p.status, language) if p.status else None,
                 p.instrument_version,
-                score_of(p.overall.score),
+                round2(p.overall.score),
                 *(by_dim.get(d.key) for d in dims),
-                *(score_of(p.lens.get(x.value)) for x in Lens),
+                *(round2(p.lens.get(x.value)) for x in Lens),
                 *([band_text(p.risk, language)] if risk else []),
             ]
         )
