@@ -82,18 +82,17 @@ def store_score(
 
 def write_score(
     session: Session,
-    f: InstrumentFile,
     assessment_id: uuid.UUID,
-    result: Score,
-    answers: Mapping[str, AnswerValue],
+    columns: Mapping[str, Any],
     *,
     scored: bool | None,
 ) -> None:
-    """``store_score`` in one Core statement, for the submit path: ``scored`` says whether a
-    score is stored already (None: looked up). A score row the session holds is expired."""
+    """``store_score`` in one Core statement, for the submit path: ``columns`` are
+    ``score_columns``' (made before, outside the write lock when the caller can), and ``scored``
+    says whether a score is stored already (None: looked up). A score row the session holds is
+    expired."""
     if scored is None:
         scored = session.connection().execute(_SCORED, {"id": assessment_id}).first() is not None
-    columns = score_columns(f, assessment_id, result, answers)
     if scored:
         session.connection().execute(
             update(_SCORE).where(_SCORE.c.assessment_id == assessment_id).values(columns)

@@ -202,21 +202,18 @@ def new_assessment(
 def record_submission(
     session: Session,
     principal: Principal,
-    f: InstrumentFile,
     a: AssessmentRecord,
     result: Score,
-    answers: Mapping[str, AnswerValue],
+    columns: Mapping[str, Any],
     *,
     scored: bool | None,
 ) -> AssessmentRecord:
-    """A draft becomes submitted with ``result``, the score of ``answers`` (computable), stored.
-    ``scored``: whether a score is stored for it already (None: not known, looked up). Core
-    statements only: the ORM row of ``a``, if the session holds one, is expired. Returns the
-    submitted record."""
-    write_score(session, f, a.id, result, answers, scored=scored)
+    """The draft ``a`` becomes submitted with ``result``, its score, stored as ``columns``
+    (``score_columns``' of it). ``scored``: whether a score is stored for it already (None: not
+    known, looked up). Its row version is checked first: ``StaleDataError``, with nothing
+    written, when the draft is no longer the one ``a`` was read from. Core statements only: the
+    ORM row of ``a``, if the session holds one, is expired. Returns the submitted record."""
     ts = now()  # after the score's computed_at: a score is never stamped after its submission
-    if a.replaces_id is not None:
-        _hand_round_over(session, a.replaces_id, to_revision=True)
     changed = session.connection().execute(
         _SUBMIT_REVISION if a.replaces_id is not None else _SUBMIT,
         {
@@ -228,6 +225,9 @@ def record_submission(
     )
     if changed.rowcount != 1:
         raise StaleDataError("the assessment changed while it was being submitted")
+    if a.replaces_id is not None:
+        _hand_round_over(session, a.replaces_id, to_revision=True)
+    write_score(session, a.id, columns, scored=scored)
     _expire(session, a.id)
     submitted = replace(
         a,

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.catalog import Catalog, InstrumentFile
 from app.db.models import Status
@@ -26,7 +27,7 @@ from app.services.assessment_reads import (
     performance_of,
 )
 from app.services.assessment_records import AssessmentRecord, get_record, read_stored, record_of
-from app.services.assessment_scoring import score_answers
+from app.services.assessment_scoring import score_answers, score_columns
 from app.services.assessment_steps import (
     answer_map,
     answer_rows,
@@ -204,22 +205,69 @@ def submit(
     assessment_id: uuid.UUID,
     if_match: str | None = None,
 ) -> AssessmentRecord:
-    """Check completeness (the overall score must be computable), score, and store the score."""
+    """Check completeness (the overall score must be computable), score, and store the score.
+
+    The draft is read and scored before the write transaction, so that SQLite's one writer at a
+    time waits for none of that: inside it, the submission is written only if the draft's row
+    version has not moved since. If it has (a concurrent change), the submit is made again from
+    the draft as it now is, inside the transaction, where no other writer comes between."""
+    ready = _scored_draft(session, principal, catalog, assessment_id, if_match)
     with write_transaction(session):
-        stored = read_stored(session, principal, assessment_id)
-        a = stored.record
-        check_if_match(if_match, a.etag, required=False)
-        f = catalog.get(a.instrument_id, a.instrument_version)
-        assert f is not None  # the catalog is checked against the database at start
-        if a.status != Status.draft:
-            raise Conflict(f"assessment is already {a.status}", status_now=a.status)
-        answers = answer_map(a)
-        result = score_answers(f, answers)
-        if result.overall.score is None:
-            raise _incomplete(f, result, answers)
-        done = record_submission(session, principal, f, a, result, answers, scored=stored.scored)
-        store_pairs(session, catalog, a.id)  # its pairs with the organization's other rounds
+        try:
+            done = _record(session, principal, catalog, ready)
+        except StaleDataError:  # raised before anything was written
+            done = _record(
+                session,
+                principal,
+                catalog,
+                _scored_draft(session, principal, catalog, assessment_id, if_match),
+            )
         return done
+
+
+@dataclass(frozen=True, slots=True)
+class _ScoredDraft:
+    """A draft as read, with its score and the columns storing it."""
+
+    record: AssessmentRecord
+    scored: bool  # a score is stored for it already
+    result: Score
+    columns: dict[str, Any]
+
+
+def _scored_draft(
+    session: Session,
+    principal: Principal,
+    catalog: Catalog,
+    assessment_id: uuid.UUID,
+    if_match: str | None,
+) -> _ScoredDraft:
+    """The draft to submit, scored: NotFound, 412, 409 when it is not a draft, 422 when its
+    overall score cannot be computed."""
+    stored = read_stored(session, principal, assessment_id)
+    a = stored.record
+    check_if_match(if_match, a.etag, required=False)
+    if a.status != Status.draft:
+        raise Conflict(f"assessment is already {a.status}", status_now=a.status)
+    f = catalog.get(a.instrument_id, a.instrument_version)
+    assert f is not None  # the catalog is checked against the database at start
+    answers = answer_map(a)
+    result = score_answers(f, answers)
+    if result.overall.score is None:
+        raise _incomplete(f, result, answers)
+    return _ScoredDraft(a, stored.scored, result, score_columns(f, a.id, result, answers))
+
+
+def _record(
+    session: Session, principal: Principal, catalog: Catalog, draft: _ScoredDraft
+) -> AssessmentRecord:
+    """The submission of ``draft`` written, with its pairs with the organization's other rounds;
+    ``StaleDataError`` (nothing written) if the draft changed since it was read."""
+    done = record_submission(
+        session, principal, draft.record, draft.result, draft.columns, scored=draft.scored
+    )
+    store_pairs(session, catalog, done.id)
+    return done
 
 
 def _incomplete(f: InstrumentFile, result: Score, answered: Mapping[str, AnswerValue]) -> Invalid:
@@ -444,5 +492,6 @@ def import_answers(
     answers = answer_map(a)
     result = score_answers(f, answers)
     if result.overall.score is not None:
-        a = record_submission(session, principal, f, a, result, answers, scored=scored)
+        columns = score_columns(f, a.id, result, answers)
+        a = record_submission(session, principal, a, result, columns, scored=scored)
     return ImportedRound(a, change, result)
