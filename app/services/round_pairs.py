@@ -276,6 +276,8 @@ def store_pair_rows(session: Session, rows: list[dict[str, Any]]) -> None:
 _COLUMNS = ("compared_on", "engine_version", "first_scored_at", "second_scored_at", "numbers")
 
 
+# the digest of the items a stored score answered, read without its summary
+_ANSWERED = AssessmentScore.summary[ANSWERED].as_string().label("answered")
 # The current scored rounds of one assessment's organization and instrument (itself among them):
 # built once, not per submit (building it was most of a submit's pairs work)
 _ONE = aliased(Assessment)
@@ -285,7 +287,7 @@ _ROUNDS_BESIDE = (
         Assessment.organization_id,
         Assessment.instrument_id,
         Assessment.instrument_version,
-        AssessmentScore.summary,
+        _ANSWERED,
         AssessmentScore.computed_at,
     )
     .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
@@ -315,22 +317,19 @@ def store_pairs(session: Session, catalog: Catalog, assessment_id: uuid.UUID) ->
     params = {"assessment_id": assessment_id}
 
     def pairs_to_make() -> tuple[Any, InstrumentFile | None, Side | None, list[Side]]:
+        # each round with only the digest of the items it answered: most need no pair, and
+        # reading every summary made a submit's cost grow with its organization's rounds
         rounds = connection.execute(_ROUNDS_BESIDE, params).all()
         mine = next((r for r in rounds if r.id == assessment_id), None)
         latest = None if mine is None else catalog.latest(mine.instrument_id)
         if mine is None or latest is None:
             return mine, None, None, []  # not a current scored round
-        scored = Side(mine.instrument_version, mine.id, mine.summary, mine.computed_at)
+        scored = _side(mine)
         compared_on = latest.instrument.version
         todo = [
             other
             for r in rounds
-            if r.id != assessment_id
-            and needs_pair(
-                compared_on,
-                scored,
-                other := Side(r.instrument_version, r.id, r.summary, r.computed_at),
-            )
+            if r.id != assessment_id and needs_pair(compared_on, scored, other := _side(r))
         ]
         return mine, latest, scored, todo
 
@@ -346,9 +345,25 @@ def store_pairs(session: Session, catalog: Catalog, assessment_id: uuid.UUID) ->
         mine, latest, scored, todo = pairs_to_make()
     if not todo or latest is None or scored is None:
         return 0
-    answers = answers_of_many(session, [assessment_id, *(o.assessment_id for o in todo)])
-    store_pair_rows(session, [pair_row(catalog, latest, scored, o, answers) for o in todo])
+    ids = [assessment_id, *(o.assessment_id for o in todo)]
+    answers = answers_of_many(session, ids)
+    summaries = _summaries(session, ids)
+    scored = scored._replace(summary=summaries.get(assessment_id))
+    rows = [
+        pair_row(
+            catalog, latest, scored, o._replace(summary=summaries.get(o.assessment_id)), answers
+        )
+        for o in todo
+    ]
+    store_pair_rows(session, rows)
     return len(todo)
+
+
+def _side(row: Any) -> Side:
+    """A round as ``_ROUNDS_BESIDE`` or ``_out_of_date`` reads it: its summary holds only the
+    digest of the items answered (the full summaries are read for the pairs to make)."""
+    summary = None if row.answered is None else {ANSWERED: row.answered}
+    return Side(row.instrument_version, row.id, summary, row.computed_at)
 
 
 def refresh_pairs(
@@ -421,7 +436,6 @@ def _out_of_date(
 ) -> Iterable[tuple[Catalog, InstrumentFile, Side, Side]]:
     """The pairs to make, each with its workspace's catalog and the version compared on; the
     sides carry only the digest of the items answered (their summaries are read per batch)."""
-    digest = AssessmentScore.summary[ANSWERED].as_string()
     query = (
         select(
             Assessment.workspace_id,
@@ -429,7 +443,7 @@ def _out_of_date(
             Assessment.instrument_id,
             Assessment.instrument_version,
             Assessment.id,
-            digest,
+            _ANSWERED,
             AssessmentScore.computed_at,
         )
         .join(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)
@@ -438,9 +452,8 @@ def _out_of_date(
     if workspace_id is not None:
         query = query.where(Assessment.workspace_id == workspace_id)
     groups: dict[tuple[uuid.UUID, uuid.UUID, str], list[Side]] = defaultdict(list)
-    for ws, org, instrument_id, version, a_id, answered, at in session.connection().execute(query):
-        summary = None if answered is None else {ANSWERED: answered}
-        groups[ws, org, instrument_id].append(Side(version, a_id, summary, at))
+    for row in session.connection().execute(query):
+        groups[row.workspace_id, row.organization_id, row.instrument_id].append(_side(row))
     stored = _stored_bases(session, workspace_id)
     catalogs: dict[uuid.UUID, Catalog] = {}
     for (ws, org, instrument_id), sides in groups.items():
