@@ -9,7 +9,8 @@
   same row versions, same audit events). Two checks keep that honest: the bulk builder is run on
   the answers of a service-made assessment and must reproduce its rows, and ``rescore_all`` must
   find every stored score equal to a fresh scoring of the stored answers;
-* 16 organizations that receive the assessments of the write benchmark;
+* 2,000 organizations that receive the assessments of the write benchmarks, in turn (a few
+  rounds each, as a partner application's writes spread);
 * an editor API key of the demo workspace (as ``oca keys create --workspace demo --role editor``).
 """
 
@@ -48,7 +49,11 @@ from app.services.scores import render_score
 INSTRUMENT = "oca"
 BASELINE_ON = date(2022, 3, 1)
 ENDLINE_ON = date(2023, 3, 1)
-WRITE_ORGS = 16
+# The write benchmarks' organizations, taken in turn: a partner application's steady writes go to
+# many organizations with a few rounds each. Until 2026-12-06 there were 16, so a run gave each
+# one a hundred rounds and more, and a submit's pairing with its organization's other rounds
+# (``store_pairs``) grew with them (docs/benchmarks.md).
+WRITE_ORGS = 2000
 
 
 @dataclass
@@ -61,9 +66,16 @@ class Dataset:
     cohort_1000: uuid.UUID
     orgs_24: list[uuid.UUID]
     assessments_24: list[uuid.UUID]  # submitted/final, baseline and endline
-    write_orgs: list[uuid.UUID]
+    write_orgs: list[uuid.UUID]  # taken in turn: ``write_target``
     big: int
     counts: dict[str, int] = field(default_factory=dict)
+
+
+def write_target(ds: Dataset, client: int, seq: int) -> uuid.UUID:
+    """The organization of a client's ``seq``-th write: clients start far apart and step through
+    the organizations one at a time, so each gets about as many rounds as any other."""
+    orgs = ds.write_orgs
+    return orgs[(client * 7919 + seq) % len(orgs)]
 
 
 def item_order(f: InstrumentFile) -> list[str]:

@@ -202,13 +202,12 @@ def write_operation(ds: _data.Dataset, tag: str) -> Any:
                 separators=(",", ":"),
             )
         )
-    orgs = [str(o) for o in ds.write_orgs]
     id_re = re.compile(rb'"id":"([0-9a-f-]{36})"')
 
     async def op(call: Any, wid: int, seq: int) -> None:
         body = (
             variants[seq % len(variants)]
-            .replace('"ORG"', f'"{orgs[wid % len(orgs)]}"', 1)
+            .replace('"ORG"', f'"{_data.write_target(ds, wid, seq)}"', 1)
             .replace('"ROUND"', f'"{tag}-{wid}-{seq}"', 1)
             .encode()
         )
@@ -242,7 +241,7 @@ def paced_writer(port: int, ds: _data.Dataset, rate: float, tag: str) -> tuple[A
         while not stop.is_set():
             started = time.monotonic()
             body = {
-                "organization_id": str(ds.write_orgs[n % len(ds.write_orgs)]),
+                "organization_id": str(_data.write_target(ds, 0, n)),
                 "instrument_id": _data.INSTRUMENT,
                 "round": f"{tag}-{n}",
                 "assessed_on": "2024-05-01",

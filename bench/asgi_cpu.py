@@ -109,7 +109,6 @@ async def measure(
     app = create_app(settings)
     paths = http_bench.read_paths(ds).get(endpoint, [])
     variants = bodies(ds)
-    orgs = [str(o) for o in ds.write_orgs]
     seq = 0
 
     async def one(driver: Driver, worker: int, i: int) -> None:
@@ -120,7 +119,7 @@ async def measure(
         seq += 1
         body = (
             variants[seq % len(variants)]
-            .replace('"ORG"', f'"{orgs[worker % len(orgs)]}"', 1)
+            .replace('"ORG"', f'"{_data.write_target(ds, worker, seq)}"', 1)
             .replace('"ROUND"', f'"cpu-{seq}"', 1)
         )
         created = await driver.call("POST", "/v1/assessments", body.encode(), 201)
