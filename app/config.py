@@ -73,6 +73,14 @@ class Settings(BaseSettings):
         "and benchmarks; the work is mostly CPU-bound, and more threads than cores mostly fight "
         "over Python's lock",
     )
+    write_threads: int = Field(
+        default=16,
+        ge=1,
+        le=64,
+        description="Threads that check the key of, and make, the assessments' writes (create, "
+        "change, submit, finalize, reopen, revise); a write mostly waits on the database, and "
+        "on SQLite for its one writer at a time",
+    )
     parser_workers: int = Field(
         default=2,
         ge=1,

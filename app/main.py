@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.sessionmaker = make_sessionmaker(engine)
         app.state.read_engine = reading = read_engine(engine)  # for requests that only read
         app.state.reader = make_sessionmaker(reading)
-        app.state.pools = pools = Pools.start(settings.read_threads)
+        app.state.pools = pools = Pools.start(settings.read_threads, settings.write_threads)
         app.state.blocklist = Blocklist()
         app.state.rate_limiter = RateLimiter(app.state.sessionmaker)
         try:
@@ -154,7 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     app.add_middleware(RequestContext)  # outermost: every answer carries the request id
     app.include_router(health.router)
-    # the hot reads first: their key is checked in the read's own hop (app.api.reads.KeyedRead)
+    # the keyed routes first: their key is checked in the route's own hop (app.api.keyed.Keyed)
     for keyed in (assessments.keyed, cohorts.keyed, benchmarks.keyed):
         app.include_router(keyed)
     for module in (

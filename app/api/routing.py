@@ -1,6 +1,6 @@
 """The /v1 router factories: authentication declared once per router (``v1_router``), or for the
-hot reads checked in their own hop and required of every route by its class (``keyed_router``);
-common error responses documented."""
+hot reads and the assessments' writes checked in their own hop and required of every route by
+its class (``keyed_router``); common error responses documented."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 from app.api.deps import BEARER, require_admin, require_key
+from app.api.keyed import keyed_request
 from app.api.problems import PROBLEM_JSON, Problem
-from app.api.reads import keyed_read
 from app.services.filenames import content_disposition
 
 
@@ -94,20 +94,21 @@ def v1_router(tag: str, *, admin: bool = False) -> Router:
     )
 
 
-class KeyedReadRoute(APIRoute):
-    """A route of ``keyed_router``. Its key is checked in the read's own hop (``KeyedRead``),
-    not by a router dependency, so a route that does not take a ``KeyedRead`` would answer
-    without checking any key: registering one fails when the module loads.
+class KeyedRoute(APIRoute):
+    """A route of ``keyed_router``. Its key is checked in the route's own hop (``Keyed``), not
+    by a router dependency, so a route that does not take a ``Keyed`` would answer without
+    checking any key: registering one fails when the module loads.
 
-    A request whose parameters are invalid never reaches the read; its key is checked then, so
-    that a wrong key gets 401 (and counts against its address) before any 422, as on every
-    other route. And an answer made without the key checked (a route that took the key but
-    never called ``KeyedRead.json``) is not sent: it fails closed, as a server error."""
+    A request whose parameters or body are invalid never reaches the route's work; its key is
+    checked then, so that a wrong key gets 401 (and counts against its address), and a read-only
+    key's write 403, before any 422, as on every other route. And an answer made without the key
+    checked (a route that took the key but never called ``Keyed.json`` or ``Keyed.write``) is
+    not sent: it fails closed, as a server error."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
-        if not any(d.call is keyed_read for d in self.dependant.dependencies):
-            raise TypeError(f"{path}: a route of keyed_router must take a KeyedReadDep")
+        if not any(d.call is keyed_request for d in self.dependant.dependencies):
+            raise TypeError(f"{path}: a route of keyed_router must take a KeyedDep")
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -126,10 +127,10 @@ class KeyedReadRoute(APIRoute):
 
 
 def keyed_router(tag: str) -> Router:
-    """The /v1 hot reads (scores, series, comparisons, benchmarks): the key checked in the
-    read's one hop (``app.api.reads.KeyedRead``), with the same rules and errors as
-    ``v1_router``'s."""
-    return Router(prefix="/v1", tags=[tag], responses=COMMON_ERRORS, route_class=KeyedReadRoute)
+    """The /v1 hot reads (scores, series, comparisons, benchmarks) and the assessments' writes:
+    the key checked in the route's one hop (``app.api.keyed.Keyed``), with the same rules and
+    errors as ``v1_router``'s."""
+    return Router(prefix="/v1", tags=[tag], responses=COMMON_ERRORS, route_class=KeyedRoute)
 
 
 Responses = dict[int | str, dict[str, Any]]

@@ -1,6 +1,7 @@
 """Work the event loop must not wait on (database round trips, CPU-bound reads) runs on one of
-two thread pools of the app: a few threads for the hot reads (their key checked and their answer
-computed in one hop, ``app.api.reads.KeyedRead``), a few for the other routes' key lookups.
+three thread pools of the app: a few threads for the hot reads and some for the assessments'
+writes (their key checked and their work done in one hop, ``app.api.keyed.Keyed``), a few for
+the other routes' key lookups.
 
 Handed over with ``loop.run_in_executor`` and the request's context (its request id for the log
 lines): a hop costs about 10 µs of CPU here, against 45 µs through anyio's ``to_thread`` (its
@@ -26,18 +27,20 @@ KEY_THREADS = 8  # key lookups: an indexed query each, mostly waiting on the dat
 @dataclass(frozen=True)
 class Pools:
     reads: ThreadPoolExecutor  # the keyed reads: scores, series, comparisons, benchmarks
+    writes: ThreadPoolExecutor  # the keyed writes: the assessments'
     keys: ThreadPoolExecutor
 
     @classmethod
-    def start(cls, read_threads: int) -> Pools:
+    def start(cls, read_threads: int, write_threads: int) -> Pools:
         return cls(
             ThreadPoolExecutor(read_threads, thread_name_prefix="oca-read"),
+            ThreadPoolExecutor(write_threads, thread_name_prefix="oca-write"),
             ThreadPoolExecutor(KEY_THREADS, thread_name_prefix="oca-key"),
         )
 
     def stop(self) -> None:
-        self.reads.shutdown(wait=True)
-        self.keys.shutdown(wait=True)
+        for pool in (self.reads, self.writes, self.keys):
+            pool.shutdown(wait=True)
 
 
 async def run_on(

@@ -8,6 +8,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.orm import Session
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep, SettingsDep
+from app.api.keyed import KeyedDep
 from app.api.params import (
     Cursor,
     Day,
@@ -17,7 +18,6 @@ from app.api.params import (
     Threshold,
     check_instrument_id,
 )
-from app.api.reads import KeyedReadDep
 from app.api.routing import (
     CONFLICT,
     NOT_FOUND,
@@ -53,7 +53,7 @@ from app.services.keys import Principal
 from app.services.scores import as_json
 
 router = v1_router("assessments")
-keyed = keyed_router("assessments")  # the hot reads: the key checked in the read's own hop
+keyed = keyed_router("assessments")  # hot reads and writes: the key checked in their own hop
 
 InstrumentQ = Annotated[str, Query(max_length=40, examples=["oca"])]
 Ref = Annotated[
@@ -95,19 +95,15 @@ def _assessment_ok(status_code: int = 200) -> Responses:
     return {status_code: {"model": AssessmentRead, "description": "Successful Response"}}
 
 
-@router.post(
+@keyed.post(
     "/assessments",
     status_code=status.HTTP_201_CREATED,
     summary="Create a draft assessment with answers",
     response_class=JsonText,
     responses={**_assessment_ok(201), **CONFLICT},
 )
-def create_assessment(
-    body: AssessmentCreate,
-    session: SessionDep,
-    principal: PrincipalDep,
-    catalog: CatalogDep,
-    idempotency_key: IdempotencyKey = None,
+async def create_assessment(
+    body: AssessmentCreate, keyed: KeyedDep, idempotency_key: IdempotencyKey = None
 ) -> Response:
     data = svc.AssessmentData(
         organization_id=body.organization_id,
@@ -120,17 +116,21 @@ def create_assessment(
         performance=body.performance.model_dump() if body.performance else None,
         answers=_raw(body.answers),
     )
-    # the body is dumped for its fingerprint only when a key asks for one (45 answers each time)
-    idempotency = (
-        None
-        if idempotency_key is None
-        else IdempotencyRequest.of(idempotency_key, body.model_dump(mode="json"))
-    )
-    a, created = svc.create_assessment(session, principal, catalog, data, idempotency)
-    headers = {"Location": f"/v1/assessments/{a.id}"}
-    if not created:
-        headers["Idempotent-Replayed"] = "true"
-    return read_assessment(a, status_code=201, headers=headers)
+
+    def create(session: Session, principal: Principal, catalog: Catalog) -> Response:
+        # the body is dumped for its fingerprint only when a key asks for one (45 answers)
+        idempotency = (
+            None
+            if idempotency_key is None
+            else IdempotencyRequest.of(idempotency_key, body.model_dump(mode="json"))
+        )
+        a, created = svc.create_assessment(session, principal, catalog, data, idempotency)
+        headers = {"Location": f"/v1/assessments/{a.id}"}
+        if not created:
+            headers["Idempotent-Replayed"] = "true"
+        return read_assessment(a, status_code=201, headers=headers)
+
+    return await keyed.write(create)
 
 
 @router.get("/assessments", summary="List assessments")
@@ -181,92 +181,93 @@ def get_assessment(
     return read_assessment(records.read_assessment(session, principal, assessment_id))
 
 
-@router.patch(
+@keyed.patch(
     "/assessments/{assessment_id}",
     summary="Change a draft (If-Match required)",
     response_class=JsonText,
     responses={**_assessment_ok(), **NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
-def update_assessment(
-    assessment_id: uuid.UUID,
-    body: AssessmentUpdate,
-    session: SessionDep,
-    principal: PrincipalDep,
-    catalog: CatalogDep,
-    if_match: IfMatch = None,
+async def update_assessment(
+    assessment_id: uuid.UUID, body: AssessmentUpdate, keyed: KeyedDep, if_match: IfMatch = None
 ) -> Response:
     changes = body.model_dump(exclude_unset=True, exclude={"answers"})
     answers = _raw(body.answers) if body.answers is not None else None
-    a = svc.update_assessment(
-        session, principal, catalog, assessment_id, changes, answers, if_match
+    return await keyed.write(
+        lambda session, principal, catalog: read_assessment(
+            svc.update_assessment(
+                session, principal, catalog, assessment_id, changes, answers, if_match
+            )
+        )
     )
-    return read_assessment(a)
 
 
-@router.post(
+@keyed.post(
     "/assessments/{assessment_id}/submit",
     summary="Check completeness, score and store the score",
     response_class=JsonText,
     responses={**_assessment_ok(), **NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
-def submit_assessment(
-    assessment_id: uuid.UUID,
-    session: SessionDep,
-    principal: PrincipalDep,
-    catalog: CatalogDep,
-    if_match: IfMatch = None,
+async def submit_assessment(
+    assessment_id: uuid.UUID, keyed: KeyedDep, if_match: IfMatch = None
 ) -> Response:
-    a = svc.submit(session, principal, catalog, assessment_id, if_match)
-    return read_assessment(a)
+    return await keyed.write(
+        lambda session, principal, catalog: read_assessment(
+            svc.submit(session, principal, catalog, assessment_id, if_match)
+        )
+    )
 
 
-@router.post(
+@keyed.post(
     "/assessments/{assessment_id}/finalize",
     summary="Lock a submitted assessment",
     response_class=JsonText,
     responses={**_assessment_ok(), **NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
-def finalize_assessment(
-    assessment_id: uuid.UUID,
-    session: SessionDep,
-    principal: PrincipalDep,
-    if_match: IfMatch = None,
+async def finalize_assessment(
+    assessment_id: uuid.UUID, keyed: KeyedDep, if_match: IfMatch = None
 ) -> Response:
-    return read_assessment(svc.finalize(session, principal, assessment_id, if_match))
+    return await keyed.write(
+        lambda session, principal, _catalog: read_assessment(
+            svc.finalize(session, principal, assessment_id, if_match)
+        )
+    )
 
 
-@router.post(
+@keyed.post(
     "/assessments/{assessment_id}/reopen",
     summary="Return a submitted (not final) assessment to draft",
     response_class=JsonText,
     responses={**_assessment_ok(), **NOT_FOUND, **CONFLICT, **PRECONDITION},
 )
-def reopen_assessment(
-    assessment_id: uuid.UUID,
-    session: SessionDep,
-    principal: PrincipalDep,
-    if_match: IfMatch = None,
+async def reopen_assessment(
+    assessment_id: uuid.UUID, keyed: KeyedDep, if_match: IfMatch = None
 ) -> Response:
-    return read_assessment(svc.reopen(session, principal, assessment_id, if_match))
+    return await keyed.write(
+        lambda session, principal, _catalog: read_assessment(
+            svc.reopen(session, principal, assessment_id, if_match)
+        )
+    )
 
 
-@router.post(
+@keyed.post(
     "/assessments/{assessment_id}/revisions",
     status_code=status.HTTP_201_CREATED,
     summary="Correct a final assessment: a new draft revision that replaces it",
     response_class=JsonText,
     responses={**_assessment_ok(201), **NOT_FOUND, **CONFLICT},
 )
-def create_revision(
-    assessment_id: uuid.UUID,
-    body: RevisionCreate,
-    session: SessionDep,
-    principal: PrincipalDep,
-    catalog: CatalogDep,
+async def create_revision(
+    assessment_id: uuid.UUID, body: RevisionCreate, keyed: KeyedDep
 ) -> Response:
     changes = body.model_dump(exclude_unset=True, exclude={"answers"})
-    a = svc.create_revision(session, principal, catalog, assessment_id, _raw(body.answers), changes)
-    return read_assessment(a, status_code=201, headers={"Location": f"/v1/assessments/{a.id}"})
+
+    def revise(session: Session, principal: Principal, catalog: Catalog) -> Response:
+        a = svc.create_revision(
+            session, principal, catalog, assessment_id, _raw(body.answers), changes
+        )
+        return read_assessment(a, status_code=201, headers={"Location": f"/v1/assessments/{a.id}"})
+
+    return await keyed.write(revise)
 
 
 @keyed.get(
@@ -280,7 +281,7 @@ def create_revision(
         **CONFLICT,
     },
 )
-async def get_scores(assessment_id: uuid.UUID, keyed: KeyedReadDep) -> Response:
+async def get_scores(assessment_id: uuid.UUID, keyed: KeyedDep) -> Response:
     # Stored at submit, rounded and serialized: sent as is (tests check it against ScoreRead),
     # with the verification block beside it when some item is verified.
     return await keyed.json(
@@ -356,7 +357,7 @@ def organization_series_export(
     },
 )
 async def organization_series(
-    org_id: uuid.UUID, instrument_id: InstrumentQ, keyed: KeyedReadDep
+    org_id: uuid.UUID, instrument_id: InstrumentQ, keyed: KeyedDep
 ) -> Response:
     def compute(session: Session, principal: Principal, catalog: Catalog) -> str:
         check_instrument_id(catalog, instrument_id)
@@ -379,7 +380,7 @@ async def organization_series(
 async def organization_comparison(
     org_id: uuid.UUID,
     instrument_id: InstrumentQ,
-    keyed: KeyedReadDep,
+    keyed: KeyedDep,
     baseline: Ref = "baseline",
     endline: Ref = "endline",
     threshold: Threshold = None,

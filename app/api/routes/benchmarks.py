@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Query, Response
 from sqlalchemy.orm import Session
 
-from app.api.reads import KeyedReadDep
+from app.api.keyed import KeyedDep
 from app.api.routing import NOT_FOUND, NOT_MODIFIED, JsonText, keyed_router
 from app.api.schemas.benchmarks import BenchmarkRead
 from app.catalog import Catalog
@@ -29,7 +29,7 @@ keyed = keyed_router("assessments")  # the key checked in the read's own hop
 )
 async def assessment_benchmark(
     assessment_id: uuid.UUID,
-    keyed: KeyedReadDep,
+    keyed: KeyedDep,
     peers: Annotated[
         svc.Scope,
         Query(

@@ -8,8 +8,8 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from app.api.deps import CatalogDep, PrincipalDep, SessionDep
+from app.api.keyed import KeyedDep
 from app.api.params import Cursor, IdempotencyKey, Limit, Threshold
-from app.api.reads import KeyedReadDep
 from app.api.routing import (
     CONFLICT,
     NOT_FOUND,
@@ -139,7 +139,7 @@ def remove_member(
 )
 async def cohort_comparison(
     cohort_id: uuid.UUID,
-    keyed: KeyedReadDep,
+    keyed: KeyedDep,
     instrument_id: InstrumentQ,
     baseline: Round = "baseline",
     endline: Round = "endline",

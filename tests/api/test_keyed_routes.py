@@ -1,7 +1,8 @@
-"""The hot reads (scores, series, both comparisons, benchmarks) check their key in the read's own
-hop (``app.api.reads.KeyedRead``), not in a dependency of their router: the same rules, the
-same answers, one thread hand-off fewer. Every route's 401s, revoked keys and roles are walked
-in test_auth.py; this file holds what is particular to the keyed reads."""
+"""The hot reads (scores, series, both comparisons, benchmarks) and the assessments' writes check
+their key in the route's own hop (``app.api.keyed.Keyed``), not in a dependency of their
+router: the same rules, the same answers, one thread hand-off fewer. Every route's 401s,
+revoked keys and roles are walked in test_auth.py; this file holds what is particular to the
+keyed routes."""
 
 from __future__ import annotations
 
@@ -14,12 +15,20 @@ import pytest
 from fastapi import Response
 from fastapi.testclient import TestClient
 
-from app.api.reads import KeyedReadDep
-from app.api.routing import KeyedReadRoute, keyed_router
+from app.api.keyed import KeyedDep
+from app.api.routing import KeyedRoute, keyed_router
 from app.api.threads import Pools
 from app.config import Settings
 from app.main import create_app
-from tests.api.factories import add_member, assert_problem, create_cohort, create_org, scored
+from tests.api.factories import (
+    add_member,
+    assert_problem,
+    assessment_body,
+    create_cohort,
+    create_org,
+    db_counts,
+    scored,
+)
 from tests.conftest import ContractClient, Tenant
 
 WRONG = {"Authorization": "Bearer oca_000000000000_not-a-real-secret"}
@@ -41,31 +50,42 @@ def _hot_reads(tenant: Tenant) -> list[str]:
     ]
 
 
-def test_the_keyed_routes_are_the_hot_reads(tenant: Tenant) -> None:
+def test_the_keyed_routes_are_the_hot_reads_and_the_assessments_writes(tenant: Tenant) -> None:
     keyed = set()
     for included in tenant.client.app.routes:  # type: ignore[attr-defined]
         router = getattr(included, "original_router", None)
-        keyed |= {r.path for r in getattr(router, "routes", ()) if isinstance(r, KeyedReadRoute)}
+        keyed |= {
+            (method, r.path)
+            for r in getattr(router, "routes", ())
+            if isinstance(r, KeyedRoute)
+            for method in r.methods
+        }
     assert keyed == {
-        "/v1/assessments/{assessment_id}/scores",
-        "/v1/assessments/{assessment_id}/benchmark",
-        "/v1/organizations/{org_id}/series",
-        "/v1/organizations/{org_id}/comparison",
-        "/v1/cohorts/{cohort_id}/comparison",
+        ("GET", "/v1/assessments/{assessment_id}/scores"),
+        ("GET", "/v1/assessments/{assessment_id}/benchmark"),
+        ("GET", "/v1/organizations/{org_id}/series"),
+        ("GET", "/v1/organizations/{org_id}/comparison"),
+        ("GET", "/v1/cohorts/{cohort_id}/comparison"),
+        ("POST", "/v1/assessments"),
+        ("PATCH", "/v1/assessments/{assessment_id}"),
+        ("POST", "/v1/assessments/{assessment_id}/submit"),
+        ("POST", "/v1/assessments/{assessment_id}/finalize"),
+        ("POST", "/v1/assessments/{assessment_id}/reopen"),
+        ("POST", "/v1/assessments/{assessment_id}/revisions"),
     }
 
 
 def test_a_keyed_route_that_takes_no_key_cannot_be_registered() -> None:
     router = keyed_router("test")
 
-    with pytest.raises(TypeError, match="must take a KeyedReadDep"):
+    with pytest.raises(TypeError, match="must take a KeyedDep"):
 
         @router.get("/unchecked")
         async def unchecked() -> Response:  # would answer without any key
             return Response()
 
     @router.get("/checked")
-    async def checked(keyed: KeyedReadDep) -> Response:
+    async def checked(keyed: KeyedDep) -> Response:
         return await keyed.json(lambda session, principal, catalog: "{}")
 
     assert [r.path for r in router.routes] == ["/v1/checked"]
@@ -75,7 +95,7 @@ def test_an_answer_made_without_checking_the_key_is_not_sent(settings: Settings)
     router = keyed_router("test")
 
     @router.get("/forgot")
-    async def forgot(keyed: KeyedReadDep) -> Response:  # takes the key, never checks it
+    async def forgot(keyed: KeyedDep) -> Response:  # takes the key, never checks it
         return Response(b"secret", media_type="text/plain")
 
     app = create_app(settings)
@@ -101,7 +121,7 @@ def test_hot_reads_answer_viewers_and_refuse_other_workspaces(
 
 def test_a_wrong_key_is_401_before_any_invalid_parameter(tenant: Tenant) -> None:
     """Found while moving the key check into the read: the parameters are validated before the
-    endpoint runs, so without ``KeyedReadRoute``'s check a wrong key met 422 here, not 401."""
+    endpoint runs, so without ``KeyedRoute``'s check a wrong key met 422 here, not 401."""
     for url in (
         "/v1/assessments/not-a-uuid/scores",
         "/v1/organizations/not-a-uuid/series?instrument_id=oca",
@@ -112,6 +132,35 @@ def test_a_wrong_key_is_401_before_any_invalid_parameter(tenant: Tenant) -> None
         assert_problem(refused, 401, "unauthorized")
         assert refused.headers["WWW-Authenticate"].startswith("Bearer")
         assert_problem(tenant.client.get(url, headers=tenant.headers("viewer")), 422)
+
+
+def test_a_wrong_or_read_only_key_is_refused_before_an_invalid_write(
+    tenant: Tenant, engine: Any
+) -> None:
+    """A write's body is validated before its work runs: a wrong key still meets 401 and a
+    viewer's key 403 before the 422, and nothing is written."""
+    org = create_org(tenant)["id"]
+    invalid = {"organization_id": org, "instrument_id": "oca"}  # round, date, answers missing
+    before = db_counts(engine)
+    for method, url, body in (
+        ("POST", "/v1/assessments", invalid),
+        ("POST", "/v1/assessments", {**assessment_body(org), "answers": "none"}),
+        ("PATCH", f"/v1/assessments/{uuid.uuid4()}", {"retrospective": "perhaps"}),
+        ("POST", "/v1/assessments/not-a-uuid/submit", None),
+        ("POST", f"/v1/assessments/{uuid.uuid4()}/revisions", {"answers": 3}),
+    ):
+        refused = tenant.client.request(method, url, json=body, headers=WRONG)
+        assert_problem(refused, 401, "unauthorized")
+        viewer = tenant.client.request(method, url, json=body, headers=tenant.headers("viewer"))
+        assert_problem(viewer, 403)
+        assert_problem(tenant.client.request(method, url, json=body, headers=tenant.headers()), 422)
+    # a read-only key's valid write is refused too, with nothing written
+    valid = assessment_body(org)
+    assert_problem(
+        tenant.client.post("/v1/assessments", json=valid, headers=tenant.headers("viewer")), 403
+    )
+    after = db_counts(engine)
+    assert {k: after[k] - before[k] for k in after if after[k] != before[k]} == {}
 
 
 def test_wrong_keys_on_hot_reads_count_against_their_address(
@@ -144,7 +193,7 @@ def counted(settings: Settings) -> Iterator[tuple[ContractClient, Pools]]:
     app = create_app(settings)
     with ContractClient(app) as client:
         started: Pools = app.state.pools
-        pools = Pools(_Counting(), _Counting())
+        pools = Pools(_Counting(), _Counting(), _Counting())
         app.state.pools = pools
         try:
             yield client, pools
@@ -162,6 +211,7 @@ def test_a_hot_read_hands_its_work_to_a_thread_once(
         assert client.get(url, headers=tenant.headers("viewer")).status_code == 200
     assert isinstance(pools.reads, _Counting) and isinstance(pools.keys, _Counting)
     assert (pools.reads.given, pools.keys.given) == (len(urls), 0)
+    assert isinstance(pools.writes, _Counting) and pools.writes.given == 0
     # any other route checks its key on the key threads: the count above can tell them apart
     assert client.get("/v1/cohorts", headers=tenant.headers("viewer")).status_code == 200
     assert pools.keys.given == 1
@@ -177,3 +227,35 @@ def test_a_wrong_keys_failure_is_counted_on_the_key_threads(
     assert_problem(client.get(url, headers=WRONG), 401, "unauthorized")
     assert isinstance(pools.reads, _Counting) and isinstance(pools.keys, _Counting)
     assert (pools.reads.given, pools.keys.given) == (1, 1)
+
+
+def test_an_assessment_write_hands_its_work_to_a_thread_once(
+    tenant: Tenant, counted: tuple[ContractClient, Pools]
+) -> None:
+    client, pools = counted
+    org = create_org(tenant)["id"]
+    created = client.post("/v1/assessments", json=assessment_body(org), headers=tenant.headers())
+    assert created.status_code == 201, created.text
+    url = f"/v1/assessments/{created.json()['id']}"
+    etag = created.headers["etag"]
+    changed = client.patch(
+        url, json={"assessor": "A. Facilitator"}, headers=tenant.headers(**{"If-Match": etag})
+    )
+    assert changed.status_code == 200, changed.text
+    for step in ("submit", "reopen", "submit", "finalize"):
+        assert client.post(f"{url}/{step}", headers=tenant.headers()).status_code == 200, step
+    revised = client.post(f"{url}/revisions", json={"answers": []}, headers=tenant.headers())
+    assert revised.status_code == 201, revised.text
+    assert isinstance(pools.writes, _Counting) and isinstance(pools.keys, _Counting)
+    assert (pools.writes.given, pools.keys.given) == (7, 0)
+
+
+def test_a_wrong_keys_failure_on_a_write_is_counted_on_the_key_threads(
+    tenant: Tenant, counted: tuple[ContractClient, Pools]
+) -> None:
+    client, pools = counted
+    org = create_org(tenant)["id"]
+    refused = client.post("/v1/assessments", json=assessment_body(org), headers=WRONG)
+    assert_problem(refused, 401, "unauthorized")
+    assert isinstance(pools.writes, _Counting) and isinstance(pools.keys, _Counting)
+    assert (pools.writes.given, pools.keys.given) == (1, 1)
