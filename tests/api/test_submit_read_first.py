@@ -47,22 +47,25 @@ def in_the_gap(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[], Any]],
     return arm
 
 
+def _patch(tenant: Any, a: dict[str, Any], **changes: Any) -> Callable[[], Any]:
+    """A change of the draft ``a`` as a real PATCH, to run in the gap."""
+    return lambda: ok(
+        call(
+            tenant,
+            "PATCH",
+            f"/v1/assessments/{a['id']}",
+            json=changes,
+            headers={"If-Match": a["etag"]},
+        )
+    )
+
+
 def test_answers_changed_in_the_gap_are_the_ones_scored(
     tenant: Any, in_the_gap: Callable[[Callable[[], Any]], None]
 ) -> None:
     org = create_org(tenant)
     a = create_assessment(tenant, org["id"], "oca", "baseline", 1)
-    in_the_gap(
-        lambda: ok(
-            call(
-                tenant,
-                "PATCH",
-                f"/v1/assessments/{a['id']}",
-                json={"answers": answers_for("oca", 4)},
-                headers={"If-Match": a["etag"]},
-            )
-        )
-    )
+    in_the_gap(_patch(tenant, a, answers=answers_for("oca", 4)))
     submitted = ok(call(tenant, "POST", f"/v1/assessments/{a['id']}/submit"))
     assert submitted["status"] == "submitted"
     assert {x["value"] for x in submitted["answers"]} == {4}
@@ -91,17 +94,7 @@ def test_if_match_checked_against_the_draft_as_it_now_is(
 ) -> None:
     org = create_org(tenant)
     a = create_assessment(tenant, org["id"], "oca", "baseline", 2)
-    in_the_gap(
-        lambda: ok(
-            call(
-                tenant,
-                "PATCH",
-                f"/v1/assessments/{a['id']}",
-                json={"assessor": "someone else"},
-                headers={"If-Match": a["etag"]},
-            )
-        )
-    )
+    in_the_gap(_patch(tenant, a, assessor="someone else"))
     r = call(tenant, "POST", f"/v1/assessments/{a['id']}/submit", headers={"If-Match": a["etag"]})
     assert_problem(r, 412)
     assert get(tenant, f"/v1/assessments/{a['id']}")["status"] == "draft"
