@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from app.db.driver import DriverQuery
 from app.db.models import ApiKey, InstrumentVersion, Role, Workspace
 from app.db.session import write_transaction
 from app.domain.errors import Invalid, NotFound
@@ -187,7 +188,7 @@ def find_key(conn: Connection, token: str) -> tuple[Principal, datetime | None] 
     if parts is None:
         return None
     prefix, secret = parts
-    row = conn.execute(_KEY_BY_PREFIX, {"prefix": prefix}).first()
+    row = _KEY_BY_PREFIX.first(conn, {"prefix": prefix})
     if row is None:
         return None
     key_id, workspace_id, name, role, secret_hash, last, revoked_at, owns = row
@@ -217,20 +218,23 @@ def touch_key(session: Session, principal: Principal) -> None:
         )
 
 
-_KEY_BY_PREFIX = select(
-    ApiKey.id,
-    ApiKey.workspace_id,
-    ApiKey.name,
-    ApiKey.role,
-    ApiKey.secret_hash,
-    ApiKey.last_used_at,
-    ApiKey.revoked_at,
-    # an index probe (ix_instrument_version_workspace_id), not a second round trip
-    select(InstrumentVersion.id)
-    .where(InstrumentVersion.workspace_id == ApiKey.workspace_id)
-    .exists()
-    .label("owns_instruments"),
-).where(ApiKey.prefix == bindparam("prefix"))
+# straight to the driver: every request runs it (app.db.driver)
+_KEY_BY_PREFIX = DriverQuery(
+    select(
+        ApiKey.id,
+        ApiKey.workspace_id,
+        ApiKey.name,
+        ApiKey.role,
+        ApiKey.secret_hash,
+        ApiKey.last_used_at,
+        ApiKey.revoked_at,
+        # an index probe (ix_instrument_version_workspace_id), not a second round trip
+        select(InstrumentVersion.id)
+        .where(InstrumentVersion.workspace_id == ApiKey.workspace_id)
+        .exists()
+        .label("owns_instruments"),
+    ).where(ApiKey.prefix == bindparam("prefix"))
+)
 
 
 @dataclass(frozen=True)
