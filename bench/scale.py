@@ -206,7 +206,7 @@ class Bench:
             + (f"  [CPU p50 {row['cpu_p50']:.1f} ms]" if row["cpu_p50"] is not None else "")
         )
 
-    # in-process: what the route does, with a session of its own (as KeyedRead.json gives it)
+    # in-process: what the route does, with a session of its own (as Keyed.json gives it)
     def cohort(self, cohort_id: uuid.UUID) -> bytes:
         with self.sm() as s:
             asked = cohort_comparison.RoundsAsked(cohort_id, "oca")

@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from app.api.threads import run_on
@@ -54,19 +53,14 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def principal_of(request: Request, token: str, conn: Connection | None = None) -> Principal | None:
+def principal_of(request: Request, token: str) -> Principal | None:
     """The key's principal, counted against its rate limit and its address's
-    (``app.services.rates``); None for a wrong key, whose failure ``refusal`` counts. Looked up
-    on ``conn`` when given (the connection of the route's own session: one connection for the
-    request), else on a connection of its own."""
+    (``app.services.rates``); None for a wrong key, whose failure ``refusal`` counts."""
     settings: Settings = request.app.state.settings
     limiter: RateLimiter = request.app.state.rate_limiter
     limiter.hit(f"addr:{_address(request)}", settings.rate_limit_per_address)
-    if conn is not None:
+    with request.app.state.read_engine.connect() as conn:
         found = find_key(conn, token)
-    else:
-        with request.app.state.read_engine.connect() as own:
-            found = find_key(own, token)
     if found is None:
         return None
     principal, last_used = found

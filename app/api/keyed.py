@@ -91,16 +91,21 @@ class Keyed:
 
     def _checked(self, work: Work[T], reads: bool) -> T | None:
         """``work``'s result once the key is checked, on a session of its own (``reads``: on
-        the engine for requests that only read) whose connection looks the key up too; None
-        for a wrong key."""
+        the engine for requests that only read); None for a wrong key.
+
+        The key's lookup, its last use, its rate count and the catalog each take a pooled
+        connection and give it back before the session takes one: a thread never holds two.
+        (Looking the key up on the session's connection, kept while the others took theirs, let
+        as many threads as connections each hold one and wait for a second until the pool's
+        timeout: found in review.)"""
+        principal = principal_of(self.request, self.token)
+        if principal is None:
+            return None
+        admitted(self.request, principal)
+        catalog = catalog_of(self.request, principal)
         state = self.request.app.state
         factory: sessionmaker[Session] = state.reader if reads else state.sessionmaker
         with factory() as session:
-            principal = principal_of(self.request, self.token, session.connection())
-            if principal is None:
-                return None
-            admitted(self.request, principal)
-            catalog = catalog_of(self.request, principal)
             return work(session, principal, catalog)
 
     async def _refused(self) -> HTTPException:

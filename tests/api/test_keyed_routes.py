@@ -6,7 +6,9 @@ keyed routes."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -14,12 +16,14 @@ from typing import Any
 import pytest
 from fastapi import Response
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from app.api.keyed import KeyedDep
 from app.api.routing import KeyedRoute, keyed_router
 from app.api.threads import Pools
 from app.config import Settings
 from app.main import create_app
+from app.services.keys import create_key
 from tests.api.factories import (
     add_member,
     assert_problem,
@@ -259,3 +263,58 @@ def test_a_wrong_keys_failure_on_a_write_is_counted_on_the_key_threads(
     assert_problem(refused, 401, "unauthorized")
     assert isinstance(pools.writes, _Counting) and isinstance(pools.keys, _Counting)
     assert (pools.writes.given, pools.keys.given) == (1, 1)
+
+
+def test_a_keyed_request_never_holds_two_pooled_connections(
+    settings: Settings, session: Any, tenant: Tenant
+) -> None:
+    """Found in review: a keyed route looked its key up on its own session's connection and
+    kept it while the key's last use, its rate count and the workspace's catalog each took
+    another. With as many threads as connections, each held one and waited for a second until
+    the pool's timeout (500s). Here a workspace with a version of its own (its catalog is
+    read) and keys never used before (their last use is written) make a write and a read."""
+    label = f"2015.2-local.{uuid.uuid4().hex[:8]}"
+    derived = tenant.client.post(
+        "/v1/instruments/oca/versions/2015.2/derive",
+        json={"version": label},
+        headers=tenant.headers(),
+    )
+    assert derived.status_code == 201, derived.text
+    published = tenant.client.post(
+        f"/v1/instruments/oca/versions/{label}/publish", headers=tenant.headers("admin")
+    )
+    assert published.status_code == 200, published.text
+    org = create_org(tenant)["id"]
+    app = create_app(settings)
+    held: dict[int, int] = defaultdict(int)
+    most = 0
+
+    def taken(*_: Any) -> None:
+        nonlocal most
+        held[threading.get_ident()] += 1
+        most = max(most, held[threading.get_ident()])
+
+    def given_back(*_: Any) -> None:
+        held[threading.get_ident()] -= 1
+
+    with ContractClient(app) as client:
+        pool = app.state.engine.pool
+        event.listen(pool, "checkout", taken)
+        event.listen(pool, "checkin", given_back)
+        try:
+            editor = create_key(session, workspace=tenant.name, role="editor").secret
+            viewer = create_key(session, workspace=tenant.name, role="viewer").secret
+            body = {**assessment_body(org), "instrument_version": label}
+            created = client.post(
+                "/v1/assessments", json=body, headers={"Authorization": f"Bearer {editor}"}
+            )
+            assert created.status_code == 201, created.text
+            url = f"/v1/assessments/{created.json()['id']}"
+            submitted = client.post(f"{url}/submit", headers={"Authorization": f"Bearer {editor}"})
+            assert submitted.status_code == 200, submitted.text
+            scores = client.get(f"{url}/scores", headers={"Authorization": f"Bearer {viewer}"})
+            assert scores.status_code == 200, scores.text
+        finally:
+            event.remove(pool, "checkout", taken)
+            event.remove(pool, "checkin", given_back)
+    assert most == 1
