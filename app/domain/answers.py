@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -129,14 +130,27 @@ def interpret(scale: Scale, value: object) -> AnswerValue | None:
     raise ValueError("not_on_scale")
 
 
-_TABLES: dict[int, dict[str, float]] = {}
+# Each scale's table, found by the scale's id (a dict lookup, where hashing a frozen model's
+# fields would cost every answer) and held only while that very scale lives: the entry keeps a
+# weak reference to it, checked on every lookup and dropped when the scale is freed. Keyed by the
+# id alone, a freed scale's table was read for a new scale that got the same id (the parser
+# worker builds instruments again from their JSON and forgets old ones), and a workbook's labels
+# were refused or read as another scale's values.
+_TABLES: dict[int, tuple[weakref.ref[Scale], dict[str, float]]] = {}
 
 
 def _lookup_tables(scale: Scale) -> dict[str, float]:
     key = id(scale)
-    table = _TABLES.get(key)
-    if table is None:
-        table = _TABLES[key] = _lookup_table(scale)
+    entry = _TABLES.get(key)
+    if entry is not None and entry[0]() is scale:
+        return entry[1]
+    table = _lookup_table(scale)
+
+    def forget(ref: weakref.ref[Scale]) -> None:
+        if _TABLES.get(key, (None,))[0] is ref:
+            del _TABLES[key]
+
+    _TABLES[key] = (weakref.ref(scale, forget), table)
     return table
 
 
