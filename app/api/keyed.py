@@ -74,7 +74,8 @@ class Keyed:
         """Check the key (403 for a read-only one), find the caller's catalog and run ``work``
         with the request's session, all on one of the write threads; ``work``'s answer."""
         request = self.request
-        answer = await run_on(request.app.state.pools.writes, self._checked, work, False)
+        state = request.app.state
+        answer = await run_on(state.pools.writes, self._checked, work, state.sessionmaker)
         if answer is None:
             raise await self._refused()
         return answer
@@ -83,15 +84,15 @@ class Keyed:
         """The body and its ETag, or None for a wrong key; hashed here, off the event loop
         (hashlib lets go of Python's lock for large inputs, so the loop serves other requests
         meanwhile)."""
-        out = self._checked(compute, True)
+        out = self._checked(compute, self.request.app.state.reader)
         if out is None:
             return None
         body = out if isinstance(out, bytes) else out.encode()
         return body, etag_of(body)
 
-    def _checked(self, work: Work[T], reads: bool) -> T | None:
-        """``work``'s result once the key is checked, on a session of its own (``reads``: on
-        the engine for requests that only read); None for a wrong key.
+    def _checked(self, work: Work[T], sessions: sessionmaker[Session]) -> T | None:
+        """``work``'s result once the key is checked, on a session of ``sessions`` (the reads':
+        on the engine for requests that only read); None for a wrong key.
 
         The key's lookup, its last use, its rate count and the catalog each take a pooled
         connection and give it back before the session takes one: a thread never holds two.
@@ -103,9 +104,7 @@ class Keyed:
             return None
         admitted(self.request, principal)
         catalog = catalog_of(self.request, principal)
-        state = self.request.app.state
-        factory: sessionmaker[Session] = state.reader if reads else state.sessionmaker
-        with factory() as session:
+        with sessions() as session:
             return work(session, principal, catalog)
 
     async def _refused(self) -> HTTPException:
