@@ -4,11 +4,15 @@ its class (``keyed_router``); common error responses documented."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi import routing as fastapi_routing
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import request_params_to_args
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
@@ -16,8 +20,8 @@ from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
-from app.api.deps import BEARER, require_admin, require_key
-from app.api.keyed import keyed_request
+from app.api.deps import BEARER, bearer_of, require_admin, require_key
+from app.api.keyed import Keyed, keyed_request
 from app.api.problems import PROBLEM_JSON, Problem
 from app.services.filenames import content_disposition
 
@@ -111,7 +115,7 @@ class KeyedRoute(APIRoute):
             raise TypeError(f"{path}: a route of keyed_router must take a KeyedDep")
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        handler = _direct(_effective_dependant(self)) or super().get_route_handler()
 
         async def key_first(request: Request) -> Response:
             try:
@@ -124,6 +128,68 @@ class KeyedRoute(APIRoute):
             return response
 
         return key_first
+
+
+def _effective_dependant(route: APIRoute) -> Dependant:
+    """The dependant FastAPI solves for ``route`` where it is being built: under an ``include``,
+    the inclusion's (which holds the including routers' dependencies too), else the route's."""
+    context = getattr(fastapi_routing, "_effective_route_context_var", None)
+    effective = context.get() if context is not None else None
+    if effective is not None and effective.original_route is route:
+        dependant: Dependant = effective.dependant
+        return dependant
+    return route.dependant
+
+
+def _direct(dependant: Dependant) -> Callable[[Request], Coroutine[Any, Any, Response]] | None:
+    """A handler that calls a keyed route's function with what FastAPI would give it, without
+    FastAPI's general solver (dependency graph, caches, scopes, body; 18 % of a read of scores'
+    CPU, docs/benchmarks.md): the key from the ``Authorization`` header (401 when none, as
+    ``keyed_request``), then its path, query and header parameters validated by FastAPI's own
+    ``request_params_to_args`` (the same values and the same errors). Only for a route whose one
+    dependency is ``keyed_request``, with no body, no cookies and no other injected parameter,
+    whose function is a coroutine answering a ``Response``; None otherwise (FastAPI's handler is
+    used)."""
+    call = dependant.call
+    sub = dependant.dependencies
+    if (
+        call is None
+        or not inspect.iscoroutinefunction(call)
+        or len(sub) != 1
+        or sub[0].call is not keyed_request
+        or sub[0].name is None
+        or dependant.body_params
+        or dependant.cookie_params
+        or dependant.http_connection_param_name
+        or dependant.websocket_param_name
+        or dependant.background_tasks_param_name
+        or dependant.response_param_name
+        or dependant.security_scopes_param_name
+    ):
+        return None
+    keyed_name = sub[0].name
+    request_name = dependant.request_param_name
+    path, query, header = dependant.path_params, dependant.query_params, dependant.header_params
+
+    async def direct(request: Request) -> Response:
+        keyed = Keyed(request, bearer_of(await BEARER(request)))
+        values, errors = request_params_to_args(path, request.path_params)
+        for fields, received in ((query, request.query_params), (header, request.headers)):
+            if fields:
+                found, wrong = request_params_to_args(fields, received)
+                values.update(found)
+                errors += wrong
+        if errors:
+            raise RequestValidationError(errors)
+        values[keyed_name] = keyed
+        if request_name:
+            values[request_name] = request
+        response = await call(**values)
+        if not isinstance(response, Response):
+            raise TypeError(f"{dependant.path}: a keyed route answers a Response")
+        return response
+
+    return direct
 
 
 def keyed_router(tag: str) -> Router:

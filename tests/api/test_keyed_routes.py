@@ -18,6 +18,7 @@ from fastapi import Response
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from app.api import routing
 from app.api.keyed import KeyedDep
 from app.api.routing import KeyedRoute, keyed_router
 from app.api.threads import Pools
@@ -318,3 +319,97 @@ def test_a_keyed_request_never_holds_two_pooled_connections(
             event.remove(pool, "checkout", taken)
             event.remove(pool, "checkin", given_back)
     assert most == 1
+
+
+def _handlers_made(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, direct: Callable[[Any], Any]
+) -> tuple[TestClient, list[str]]:
+    """An app whose keyed routes' handlers are made by ``direct`` in place of ``_direct``, and
+    the list of the routes it made a handler for (with whether it did), filled as they are made:
+    FastAPI makes an included route's handler for each app, on the app's first request."""
+    made: list[str] = []
+
+    def spy(dependant: Any) -> Any:
+        handler = direct(dependant)
+        made.append(f"{dependant.path} {handler is not None}")
+        return handler
+
+    monkeypatch.setattr(routing, "_direct", spy)
+    client = TestClient(create_app(settings), raise_server_exceptions=False)
+    for path in ("assessments/x/scores", "assessments/x/benchmark", "organizations/x/series"):
+        client.get(f"/v1/{path}")
+    client.get("/v1/cohorts/x/comparison")
+    return client, made
+
+
+def test_keyed_routes_without_a_body_skip_fastapis_solver(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, made = _handlers_made(settings, monkeypatch, routing._direct)
+    assert sorted(set(made)) == [
+        "/v1/assessments False",
+        "/v1/assessments/{assessment_id} False",
+        "/v1/assessments/{assessment_id}/benchmark True",
+        "/v1/assessments/{assessment_id}/finalize True",
+        "/v1/assessments/{assessment_id}/reopen True",
+        "/v1/assessments/{assessment_id}/revisions False",
+        "/v1/assessments/{assessment_id}/scores True",
+        "/v1/assessments/{assessment_id}/submit True",
+        "/v1/cohorts/{cohort_id}/comparison True",
+        "/v1/organizations/{org_id}/comparison True",
+        "/v1/organizations/{org_id}/series True",
+    ]
+
+
+def test_the_direct_handler_answers_as_fastapis_solver(
+    tenant: Tenant, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same status, body and headers as FastAPI's own handler, for good requests and for
+    every kind of bad one a keyed route without a body can get."""
+    reads = _hot_reads(tenant)
+    draft = tenant.client.post(
+        "/v1/assessments",
+        json=assessment_body(create_org(tenant)["id"]),
+        headers=tenant.headers(),
+    ).json()["id"]
+    scores, benchmark, series, org_comparison, cohort_comparison = reads
+    ok, viewer = tenant.headers(), tenant.headers("viewer")
+    cases: list[tuple[str, str, dict[str, str]]] = [
+        *(("GET", url, ok) for url in reads),
+        ("GET", "/v1/assessments/not-a-uuid/scores", ok),
+        ("GET", f"/v1/assessments/{uuid.uuid4()}/scores", ok),
+        ("GET", scores, {}),
+        ("GET", scores, {"Authorization": "Basic dXNlcjpwdw=="}),
+        ("GET", scores, {"Authorization": "Bearer"}),
+        ("GET", scores, WRONG),
+        ("GET", "/v1/assessments/not-a-uuid/scores", WRONG),
+        ("GET", f"{benchmark}?peers=-3", ok),
+        ("GET", f"{benchmark}?peers=many", ok),
+        ("GET", series.replace("instrument_id=oca", "instrument_id="), ok),
+        ("GET", series.split("?")[0], ok),
+        ("GET", f"{org_comparison}&threshold=high&baseline=", ok),
+        ("GET", f"{cohort_comparison}&threshold=-1", ok),
+        ("GET", cohort_comparison.replace("/cohorts/", "/cohorts/x"), ok),
+        ("POST", f"/v1/assessments/{draft}/submit", {**ok, "If-Match": "\x7f"}),
+        ("POST", "/v1/assessments/not-a-uuid/finalize", ok),
+        ("POST", f"/v1/assessments/{draft}/reopen", viewer),
+        ("POST", f"/v1/assessments/{uuid.uuid4()}/submit", ok),
+        ("POST", f"/v1/assessments/{draft}/finalize", {**ok, "If-Match": '"stale"'}),
+    ]
+    fastapi, made = _handlers_made(settings, monkeypatch, lambda dependant: None)
+    assert len(made) == 11  # the keyed routes, all on FastAPI's handler
+
+    def seen(client: TestClient, method: str, url: str, headers: dict[str, str]) -> Any:
+        answer = client.request(method, url, headers=headers)
+        kept = {k: v for k, v in answer.headers.items() if k not in {"x-request-id", "date"}}
+        body = answer.json() if answer.content else None
+        if isinstance(body, dict):
+            body.pop("request_id", None)  # a problem's, told apart per request
+        return answer.status_code, body, kept
+
+    with fastapi:
+        for method, url, headers in cases:
+            direct = seen(tenant.client, method, url, headers)
+            assert direct == seen(fastapi, method, url, headers), (method, url, headers)
+    statuses = {seen(tenant.client, m, u, h)[0] for m, u, h in cases}
+    assert {200, 401, 403, 404, 422} <= statuses
