@@ -104,17 +104,28 @@ def bodies(ds: _data.Dataset) -> list[str]:
 
 
 async def measure(
-    settings: Settings, ds: _data.Dataset, endpoint: str, requests: int, clients: int
+    settings: Settings,
+    ds: _data.Dataset,
+    endpoint: str,
+    requests: int,
+    clients: int,
+    repeat: int = 1,
+    relative_to: str | None = None,
 ) -> dict[str, float]:
+    """CPU per request of ``endpoint``, ``repeat`` times in turn: the median and the least, and
+    when ``relative_to`` names another endpoint, that one measured just before each time and the
+    median of the ratios (on a shared machine whose speed drifts from minute to minute, a ratio
+    of two costs measured a second apart moves far less than either)."""
     app = create_app(settings)
-    paths = http_bench.read_paths(ds).get(endpoint, [])
+    paths = http_bench.read_paths(ds)
     variants = bodies(ds)
     seq = 0
 
-    async def one(driver: Driver, worker: int, i: int) -> None:
+    async def one(driver: Driver, name: str, worker: int, i: int) -> None:
         nonlocal seq
-        if endpoint != "write":
-            await driver.call("GET", paths[(i + worker) % len(paths)])
+        if name != "write":
+            targets = paths[name]
+            await driver.call("GET", targets[(i + worker) % len(targets)])
             return
         seq += 1
         body = (
@@ -127,19 +138,40 @@ async def measure(
         assert found is not None
         await driver.call("POST", f"/v1/assessments/{found.group(1).decode()}/submit")
 
-    async def run(driver: Driver, worker: int, count: int) -> None:
+    async def run(driver: Driver, name: str, worker: int, count: int) -> None:
         for i in range(count):
-            await one(driver, worker, i)
+            await one(driver, name, worker, i)
 
+    per_client = requests // clients
+    done = per_client * clients
+
+    async def cost(driver: Driver, name: str) -> tuple[float, float]:
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.gather(*(run(driver, name, w, per_client) for w in range(clients)))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        return 1000 * cpu / done, 1000 * wall / done
+
+    rounds, ratios = [], []
     async with app.router.lifespan_context(app):
         driver = Driver(app, ds.key)
-        warm = 10 if endpoint == "write" else 200
-        await asyncio.gather(*(run(driver, w, warm) for w in range(clients)))
-        cpu, wall = time.process_time(), time.perf_counter()
-        await asyncio.gather(*(run(driver, w, requests // clients) for w in range(clients)))
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    done = requests // clients * clients
-    return {"cpu_ms": 1000 * cpu / done, "wall_ms": 1000 * wall / done, "requests": done}
+        for name in (endpoint, relative_to):
+            if name is not None:
+                warm = 10 if name == "write" else 200
+                await asyncio.gather(*(run(driver, name, w, warm) for w in range(clients)))
+        for _ in range(repeat):
+            reference = (await cost(driver, relative_to))[0] if relative_to else None
+            rounds.append(await cost(driver, endpoint))
+            if reference is not None:
+                ratios.append(rounds[-1][0] / reference)
+    rounds.sort()
+    ratios.sort()
+    return {
+        "cpu_ms": rounds[len(rounds) // 2][0],
+        "wall_ms": rounds[len(rounds) // 2][1],
+        "cpu_min_ms": rounds[0][0],
+        "ratio": ratios[len(ratios) // 2] if ratios else float("nan"),
+        "requests": done,
+    }
 
 
 def main() -> int:
@@ -152,6 +184,18 @@ def main() -> int:
     )
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=16, help="concurrent requests")
+    parser.add_argument(
+        "--relative-to",
+        choices=("healthz", "floor", "scores", "series", "cohort24"),
+        help="measure this endpoint just before each measure, and print the median ratio",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measure this many times in turn, on the same data: the median and the least "
+        "(on a shared machine the least is the steadiest estimate of the cost)",
+    )
     parser.add_argument("--big", type=int, default=50, help="organizations in the big cohort")
     parser.add_argument("--pg-database", default=f"oca_bench_cpu_{os.getpid()}")
     args = parser.parse_args()
@@ -174,7 +218,17 @@ def main() -> int:
                 rate_limit_per_key=10**9,
                 rate_limit_per_address=10**9,
             )
-            out = asyncio.run(measure(settings, ds, args.endpoint, args.requests, args.clients))
+            out = asyncio.run(
+                measure(
+                    settings,
+                    ds,
+                    args.endpoint,
+                    args.requests,
+                    args.clients,
+                    args.repeat,
+                    args.relative_to,
+                )
+            )
         finally:
             if args.db == "postgresql":
                 http_bench.pg_drop(args.pg_database)
@@ -182,6 +236,8 @@ def main() -> int:
         f"{args.db} {args.endpoint} clients={args.clients}: {out['cpu_ms']:.3f} ms CPU "
         f"per {'create + submit' if args.endpoint == 'write' else 'request'} "
         f"({out['wall_ms']:.3f} ms wall, {out['requests']:.0f})"
+        + (f"; least of {args.repeat}: {out['cpu_min_ms']:.3f} ms" if args.repeat > 1 else "")
+        + (f"; {out['ratio']:.2f}x {args.relative_to}" if args.relative_to else "")
     )
     return 0
 

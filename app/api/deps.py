@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from app.api.threads import run_on
@@ -56,14 +58,29 @@ def _address(request: Request) -> str:
 def principal_of(request: Request, token: str) -> Principal | None:
     """The key's principal, counted against its rate limit and its address's
     (``app.services.rates``); None for a wrong key, whose failure ``refusal`` counts."""
+    with request.app.state.read_engine.connect() as conn:
+        found = looked_up(request, conn, token)
+    if found is None:
+        return None
+    return settled(request, *found)
+
+
+def looked_up(
+    request: Request, conn: Connection, token: str
+) -> tuple[Principal, datetime | None] | None:
+    """``principal_of``'s first half, on ``conn``: the request counted against its address's
+    rate limit, then the key's principal and last use; None for a wrong key."""
     settings: Settings = request.app.state.settings
     limiter: RateLimiter = request.app.state.rate_limiter
     limiter.hit(f"addr:{_address(request)}", settings.rate_limit_per_address)
-    with request.app.state.read_engine.connect() as conn:
-        found = find_key(conn, token)
-    if found is None:
-        return None
-    principal, last_used = found
+    return find_key(conn, token)
+
+
+def settled(request: Request, principal: Principal, last_used: datetime | None) -> Principal:
+    """``principal_of``'s second half: the key's last use written when due (on a connection of
+    its own: never while the caller holds one), its rate limit counted."""
+    settings: Settings = request.app.state.settings
+    limiter: RateLimiter = request.app.state.rate_limiter
     if needs_touch(last_used):
         with request.app.state.sessionmaker() as session:
             touch_key(session, principal)
@@ -169,7 +186,7 @@ RaterTokenDep = Annotated[str, Depends(rater_token)]
 AdminDep = Annotated[Principal, Depends(require_admin)]
 
 
-def _library(request: Request) -> Catalog:
+def library(request: Request) -> Catalog:
     catalog: Catalog = request.app.state.catalog
     return catalog
 
@@ -179,35 +196,35 @@ def _owned_catalog(request: Request, workspace_id: object, drafts: bool) -> Cata
     takes no part in the route's transaction, and a route that needs no session of its own (the
     hot reads) is spared the request session's setup and teardown."""
     with request.app.state.reader() as session:
-        return workspace_catalog(session, _library(request), workspace_id, drafts=drafts)
+        return workspace_catalog(session, library(request), workspace_id, drafts=drafts)
 
 
 def catalog_of(request: Request, principal: Principal) -> Catalog:
     """The library plus the caller's workspace's published versions: the library as loaded, with
     no query, for a workspace that has none (most); else one indexed query. Blocking only then."""
     if not principal.owns_instruments:
-        return _library(request)
+        return library(request)
     return _owned_catalog(request, principal.workspace_id, False)
 
 
 async def get_catalog(request: Request, principal: PrincipalDep) -> Catalog:
     """``catalog_of``, on a key thread only when it queries."""
     if not principal.owns_instruments:
-        return _library(request)
+        return library(request)
     return await run_on(request.app.state.pools.keys, catalog_of, request, principal)
 
 
 async def get_draft_catalog(request: Request, principal: PrincipalDep) -> Catalog:
     """``get_catalog`` with the workspace's drafts too: for previews, never for assessments."""
     if not principal.owns_instruments:
-        return _library(request)
+        return library(request)
     return await run_on(
         request.app.state.pools.keys, _owned_catalog, request, principal.workspace_id, True
     )
 
 
 async def get_library(request: Request) -> Catalog:
-    return _library(request)
+    return library(request)
 
 
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]

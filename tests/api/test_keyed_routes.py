@@ -321,6 +321,29 @@ def test_a_keyed_request_never_holds_two_pooled_connections(
     assert most == 1
 
 
+def test_a_hot_read_takes_one_pooled_connection_for_its_key_and_its_work(
+    settings: Settings, tenant: Tenant
+) -> None:
+    """The key is looked up on the connection the read's session then uses, when its last use
+    is not due to be written and its workspace has no instruments of its own (whose catalog is
+    read): one checkout, where there were two."""
+    urls = _hot_reads(tenant)
+    app = create_app(settings)
+    checkouts: list[int] = []
+    with ContractClient(app) as client:
+        headers = tenant.headers("viewer")
+        assert client.get(urls[0], headers=headers).status_code == 200  # its last use written
+        pool = app.state.engine.pool
+        event.listen(pool, "checkout", lambda *_: checkouts.append(threading.get_ident()))
+        for url in urls:
+            before = len(checkouts)
+            answer = client.get(url, headers=headers)
+            assert answer.status_code == 200, answer.text
+            assert len(checkouts) - before == 1, url
+        wrong = client.get(urls[0], headers=WRONG)
+    assert wrong.status_code == 401
+
+
 def _handlers_made(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, direct: Callable[[Any], Any]
 ) -> tuple[TestClient, list[str]]:
