@@ -8,6 +8,10 @@ endpoint, which moves much less, and is the thing to run under a profiler:
     .venv/bin/python bench/asgi_cpu.py --db sqlite --endpoint scores --requests 4000
     .venv/bin/py-spy record --gil -f raw -o out.txt -- .venv/bin/python bench/asgi_cpu.py ...
 
+On a shared machine whose speed drifts from minute to minute, compare with ``--repeat 5
+--relative-to healthz``: each measure is made five times, each just after one of the bare route,
+and the median ratio printed beside the costs.
+
 Endpoints: healthz, floor (GET /v1/instruments), scores, series, cohort24, write (POST
 /v1/assessments with 45 answers + POST …/submit; CPU per create + submit). The data is
 bench/api.py's (a fresh SQLite file, or PostgreSQL database ``--pg-database``, dropped after).
