@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from app.api.threads import run_on
@@ -58,34 +56,38 @@ def _address(request: Request) -> str:
 def principal_of(request: Request, token: str) -> Principal | None:
     """The key's principal, counted against its rate limit and its address's
     (``app.services.rates``); None for a wrong key, whose failure ``refusal`` counts."""
+    count_address(request)
     with request.app.state.read_engine.connect() as conn:
-        found = looked_up(request, conn, token)
+        found = find_key(conn, token)
     if found is None:
         return None
-    return settled(request, *found)
+    principal, last_used = found
+    return settled(request, principal, touch=needs_touch(last_used))
 
 
-def looked_up(
-    request: Request, conn: Connection, token: str
-) -> tuple[Principal, datetime | None] | None:
-    """``principal_of``'s first half, on ``conn``: the request counted against its address's
-    rate limit, then the key's principal and last use; None for a wrong key."""
+def count_address(request: Request) -> None:
+    """The request counted against its address's rate limit (429 over it). Never while holding
+    a pooled connection: the count, now and then, is added to the database on one of its own."""
     settings: Settings = request.app.state.settings
     limiter: RateLimiter = request.app.state.rate_limiter
     limiter.hit(f"addr:{_address(request)}", settings.rate_limit_per_address)
-    return find_key(conn, token)
 
 
-def settled(request: Request, principal: Principal, last_used: datetime | None) -> Principal:
-    """``principal_of``'s second half: the key's last use written when due (on a connection of
-    its own: never while the caller holds one), its rate limit counted."""
+def settled(request: Request, principal: Principal, *, touch: bool) -> Principal:
+    """The key found: its last use written when ``touch`` (due), its rate limit counted (429
+    over it). Each may take a pooled connection of its own: never called while holding one."""
     settings: Settings = request.app.state.settings
     limiter: RateLimiter = request.app.state.rate_limiter
-    if needs_touch(last_used):
+    if touch:
         with request.app.state.sessionmaker() as session:
             touch_key(session, principal)
-    limiter.hit(f"key:{principal.key_id}", settings.rate_limit_per_key)
+    limiter.hit(key_bucket(principal), settings.rate_limit_per_key)
     return principal
+
+
+def key_bucket(principal: Principal) -> str:
+    """The key's bucket of the rate limiter."""
+    return f"key:{principal.key_id}"
 
 
 def refusal(request: Request) -> HTTPException:

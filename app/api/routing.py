@@ -149,7 +149,7 @@ def _direct(dependant: Dependant) -> Callable[[Request], Coroutine[Any, Any, Res
     ``request_params_to_args`` (the same values and the same errors). Only for a route whose one
     dependency is ``keyed_request``, with no body, no cookies and no other injected parameter,
     whose function is a coroutine answering a ``Response``; None otherwise (FastAPI's handler is
-    used)."""
+    used). ``app.dependency_overrides`` do not reach it: nothing here overrides the key."""
     call = dependant.call
     sub = dependant.dependencies
     if (

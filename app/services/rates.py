@@ -47,13 +47,16 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._last_cleanup = 0
 
-    def hit(self, bucket: str, limit: int) -> None:
-        """Count one request of ``bucket``; ``Throttled`` when its minute is over the limit."""
+    def hit(self, bucket: str, limit: int, *, add: bool = True) -> None:
+        """Count one request of ``bucket``; ``Throttled`` when its minute is over the limit.
+
+        Adding the count to the database takes a connection of its own: a caller that holds
+        one passes ``add=False`` (the count stays here, and the limit is decided on it just the
+        same) and calls ``add_due`` once it has given its connection back."""
         if limit <= 0:
             return
         now = time.time()
         window = int(now // WINDOW_SECONDS)
-        share = max(1, limit // 20)
         with self._lock:
             count = self._counts.get(bucket)
             if count is None or count.window != window:
@@ -62,20 +65,8 @@ class RateLimiter:
                 if len(self._counts) > 50_000:
                     self._counts = {b: c for b, c in self._counts.items() if c.window == window}
             count.pending += 1
-            due = count.pending >= share or time.monotonic() - count.synced_at >= SYNC_SECONDS
-            if due:
-                delta, count.pending = count.pending, 0
-                count.synced_at = time.monotonic()
-        if due:
-            try:
-                total = self._add(bucket, window, delta)
-            except Busy:  # the database is busy: keep the count here and add it next time
-                with self._lock:
-                    count.pending += delta
-            else:
-                with self._lock:
-                    if count.window == window:
-                        count.shared = max(count.shared, total)
+        if add:
+            self.add_due(bucket, limit)
         if count.shared + count.pending > limit:
             retry = int((window + 1) * WINDOW_SECONDS - now) + 1
             raise Throttled(
@@ -83,6 +74,30 @@ class RateLimiter:
                 f"retry after {retry} seconds",
                 retry_after=retry,
             )
+
+    def add_due(self, bucket: str, limit: int) -> None:
+        """Add what this worker counted of ``bucket`` to the minute's row, when it has gathered a
+        share of the limit or a second has passed since it last did (a connection of its own)."""
+        if limit <= 0:
+            return
+        share = max(1, limit // 20)
+        with self._lock:
+            count = self._counts.get(bucket)
+            if count is None or not (
+                count.pending >= share or time.monotonic() - count.synced_at >= SYNC_SECONDS
+            ):
+                return
+            window, delta, count.pending = count.window, count.pending, 0
+            count.synced_at = time.monotonic()
+        try:
+            total = self._add(bucket, window, delta)
+        except Busy:  # the database is busy: keep the count here and add it next time
+            with self._lock:
+                count.pending += delta
+        else:
+            with self._lock:
+                if count.window == window:
+                    count.shared = max(count.shared, total)
 
     def _add(self, bucket: str, window: int, delta: int) -> int:
         start = datetime.fromtimestamp(window * WINDOW_SECONDS, UTC)

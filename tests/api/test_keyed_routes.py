@@ -18,7 +18,7 @@ from fastapi import Response
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
-from app.api import routing
+from app.api import deps, keyed, routing
 from app.api.keyed import KeyedDep
 from app.api.routing import KeyedRoute, keyed_router
 from app.api.threads import Pools
@@ -342,6 +342,65 @@ def test_a_hot_read_takes_one_pooled_connection_for_its_key_and_its_work(
             assert len(checkouts) - before == 1, url
         wrong = client.get(urls[0], headers=WRONG)
     assert wrong.status_code == 401
+
+
+def _most_held(app: Any) -> Callable[[], int]:
+    """From now on, the most pooled connections one thread of ``app`` held at once."""
+    held: dict[int, int] = defaultdict(int)
+    most = [0]
+
+    def taken(*_: Any) -> None:
+        held[threading.get_ident()] += 1
+        most[0] = max(most[0], held[threading.get_ident()])
+
+    def given_back(*_: Any) -> None:
+        held[threading.get_ident()] -= 1
+
+    event.listen(app.state.engine.pool, "checkout", taken)
+    event.listen(app.state.engine.pool, "checkin", given_back)
+    return lambda: most[0]
+
+
+def test_rate_counts_are_added_to_the_database_while_no_connection_is_held(
+    settings: Settings, tenant: Tenant
+) -> None:
+    """Found in review: the rate limiter adds a worker's counts to the database (a write, on a
+    connection of its own) every twentieth of the limit; counted while the key's connection was
+    held, that made two. Limits of 20 a minute add on every request here."""
+    urls = _hot_reads(tenant)
+    org = create_org(tenant)["id"]
+    app = create_app(
+        settings.model_copy(update={"rate_limit_per_key": 20, "rate_limit_per_address": 20})
+    )
+    with ContractClient(app) as client:
+        editor, viewer = tenant.headers(), tenant.headers("viewer")
+        assert client.get(urls[0], headers=viewer).status_code == 200  # its last use written
+        assert client.get("/v1/organizations", headers=editor).status_code == 200
+        most = _most_held(app)
+        for url in urls:
+            assert client.get(url, headers=viewer).status_code == 200, url
+        created = client.post("/v1/assessments", json=assessment_body(org), headers=editor)
+        assert created.status_code == 201, created.text
+        assert client.get("/v1/organizations", headers=editor).status_code == 200
+        assert most() == 1
+
+
+def test_a_hot_read_decides_once_whether_the_key_is_due_to_be_touched(
+    settings: Settings, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: the read chose its one connection when the key's last use was not due
+    to be written, then asked again, and wrote it (on a second connection) when the clock had
+    moved past the due time in between. Here the second question would say it is due."""
+    url = _hot_reads(tenant)[0]
+    app = create_app(settings)
+    with ContractClient(app) as client:
+        assert client.get(url, headers=tenant.headers("viewer")).status_code == 200
+        asked: list[object] = []
+        monkeypatch.setattr(keyed, "needs_touch", lambda last: asked.append(last) is not None)
+        monkeypatch.setattr(deps, "needs_touch", lambda last: True)
+        most = _most_held(app)
+        assert client.get(url, headers=tenant.headers("viewer")).status_code == 200
+    assert most() == 1 and len(asked) == 1
 
 
 def _handlers_made(
