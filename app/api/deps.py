@@ -76,17 +76,29 @@ def count_address(request: Request) -> None:
 def settled(request: Request, principal: Principal, *, touch: bool) -> Principal:
     """The key found: its last use written when ``touch`` (due), its rate limit counted (429
     over it). Each may take a pooled connection of its own: never called while holding one."""
-    settings: Settings = request.app.state.settings
-    limiter: RateLimiter = request.app.state.rate_limiter
     if touch:
         with request.app.state.sessionmaker() as session:
             touch_key(session, principal)
-    limiter.hit(key_bucket(principal), settings.rate_limit_per_key)
+    count_key(request, principal)
     return principal
 
 
-def key_bucket(principal: Principal) -> str:
-    """The key's bucket of the rate limiter."""
+def count_key(request: Request, principal: Principal, *, add: bool = True) -> None:
+    """The request counted against its key's rate limit (429 over it). ``add=False`` while the
+    caller holds a pooled connection: the count is kept here until ``add_key_count``."""
+    settings: Settings = request.app.state.settings
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.hit(_key_bucket(principal), settings.rate_limit_per_key, add=add)
+
+
+def add_key_count(request: Request, principal: Principal) -> None:
+    """What ``count_key`` kept here, added to the database when due (a connection of its own)."""
+    settings: Settings = request.app.state.settings
+    limiter: RateLimiter = request.app.state.rate_limiter
+    limiter.add_due(_key_bucket(principal), settings.rate_limit_per_key)
+
+
+def _key_bucket(principal: Principal) -> str:
     return f"key:{principal.key_id}"
 
 

@@ -25,11 +25,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.api.deps import (
     BEARER,
+    add_key_count,
     admitted,
     bearer_of,
     catalog_of,
     count_address,
-    key_bucket,
+    count_key,
     library,
     principal_of,
     refusal,
@@ -38,7 +39,6 @@ from app.api.deps import (
 from app.api.threads import run_on
 from app.catalog import Catalog
 from app.services.keys import Principal, find_key, needs_touch
-from app.services.rates import RateLimiter
 
 # Private: the answer depends on the key's workspace. no-cache: revalidate with If-None-Match.
 CACHE_CONTROL = "private, no-cache"
@@ -121,18 +121,14 @@ class Keyed:
             touch = needs_touch(last_used)  # decided once: the clock moves on meanwhile
             alone = not touch and not principal.owns_instruments
             if alone:
-                limiter: RateLimiter = state.rate_limiter
-                limit = state.settings.rate_limit_per_key
-                limiter.hit(key_bucket(principal), limit, add=False)
+                count_key(request, principal, add=False)
                 admitted(request, principal)
                 with state.reader(bind=conn) as session:
                     out = compute(session, principal, library(request))
         if alone:
-            limiter.add_due(key_bucket(principal), limit)
+            add_key_count(request, principal)
             return out
-        admitted(request, settled(request, principal, touch=touch))
-        with state.reader() as session:
-            return compute(session, principal, catalog_of(request, principal))
+        return self._run(compute, settled(request, principal, touch=touch), state.reader)
 
     def _checked(self, work: Work[T], sessions: sessionmaker[Session]) -> T | None:
         """``work``'s result once the key is checked, on a session of ``sessions`` (the reads':
@@ -146,6 +142,11 @@ class Keyed:
         principal = principal_of(self.request, self.token)
         if principal is None:
             return None
+        return self._run(work, principal, sessions)
+
+    def _run(self, work: Work[T], principal: Principal, sessions: sessionmaker[Session]) -> T:
+        """``work`` for the key's ``principal``, found and counted: 403 for a write with a
+        read-only key, else run with the caller's catalog on a session of ``sessions``."""
         admitted(self.request, principal)
         catalog = catalog_of(self.request, principal)
         with sessions() as session:

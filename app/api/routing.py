@@ -115,7 +115,8 @@ class KeyedRoute(APIRoute):
             raise TypeError(f"{path}: a route of keyed_router must take a KeyedDep")
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = _direct(_effective_dependant(self)) or super().get_route_handler()
+        dependant = _effective_dependant(self)
+        handler = (dependant and _direct(dependant)) or super().get_route_handler()
 
         async def key_first(request: Request) -> Response:
             try:
@@ -130,11 +131,15 @@ class KeyedRoute(APIRoute):
         return key_first
 
 
-def _effective_dependant(route: APIRoute) -> Dependant:
+def _effective_dependant(route: APIRoute) -> Dependant | None:
     """The dependant FastAPI solves for ``route`` where it is being built: under an ``include``,
-    the inclusion's (which holds the including routers' dependencies too), else the route's."""
+    the inclusion's (which holds the including routers' dependencies too), else the route's;
+    None when this FastAPI does not say where it is building (then its own handler is used,
+    which cannot miss an including router's dependency)."""
     context = getattr(fastapi_routing, "_effective_route_context_var", None)
-    effective = context.get() if context is not None else None
+    if context is None:
+        return None
+    effective = context.get()
     if effective is not None and effective.original_route is route:
         dependant: Dependant = effective.dependant
         return dependant

@@ -287,38 +287,21 @@ def test_a_keyed_request_never_holds_two_pooled_connections(
     assert published.status_code == 200, published.text
     org = create_org(tenant)["id"]
     app = create_app(settings)
-    held: dict[int, int] = defaultdict(int)
-    most = 0
-
-    def taken(*_: Any) -> None:
-        nonlocal most
-        held[threading.get_ident()] += 1
-        most = max(most, held[threading.get_ident()])
-
-    def given_back(*_: Any) -> None:
-        held[threading.get_ident()] -= 1
-
     with ContractClient(app) as client:
-        pool = app.state.engine.pool
-        event.listen(pool, "checkout", taken)
-        event.listen(pool, "checkin", given_back)
-        try:
-            editor = create_key(session, workspace=tenant.name, role="editor").secret
-            viewer = create_key(session, workspace=tenant.name, role="viewer").secret
-            body = {**assessment_body(org), "instrument_version": label}
-            created = client.post(
-                "/v1/assessments", json=body, headers={"Authorization": f"Bearer {editor}"}
-            )
-            assert created.status_code == 201, created.text
-            url = f"/v1/assessments/{created.json()['id']}"
-            submitted = client.post(f"{url}/submit", headers={"Authorization": f"Bearer {editor}"})
-            assert submitted.status_code == 200, submitted.text
-            scores = client.get(f"{url}/scores", headers={"Authorization": f"Bearer {viewer}"})
-            assert scores.status_code == 200, scores.text
-        finally:
-            event.remove(pool, "checkout", taken)
-            event.remove(pool, "checkin", given_back)
-    assert most == 1
+        most = _most_held(app)
+        editor = create_key(session, workspace=tenant.name, role="editor").secret
+        viewer = create_key(session, workspace=tenant.name, role="viewer").secret
+        body = {**assessment_body(org), "instrument_version": label}
+        created = client.post(
+            "/v1/assessments", json=body, headers={"Authorization": f"Bearer {editor}"}
+        )
+        assert created.status_code == 201, created.text
+        url = f"/v1/assessments/{created.json()['id']}"
+        submitted = client.post(f"{url}/submit", headers={"Authorization": f"Bearer {editor}"})
+        assert submitted.status_code == 200, submitted.text
+        scores = client.get(f"{url}/scores", headers={"Authorization": f"Bearer {viewer}"})
+        assert scores.status_code == 200, scores.text
+    assert most() == 1
 
 
 def test_a_hot_read_takes_one_pooled_connection_for_its_key_and_its_work(
