@@ -8,10 +8,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, literal, select
 from sqlalchemy.orm import Session
 
 from app.catalog import Catalog, InstrumentFile
+from app.db.driver import DriverQuery
 from app.db.models import Assessment, AssessmentScore, Organization
 from app.domain.comparison import Delta, LeftOut, OrgComparison, compare_assessments
 from app.domain.enums import SCORED
@@ -27,17 +28,9 @@ def series(
     session: Session, principal: Principal, org_id: uuid.UUID, instrument_id: str
 ) -> dict[str, Any]:
     """The organization's scored assessments of one instrument in date order."""
-    rows = (
-        session.connection()
-        .execute(
-            _SERIES,
-            {
-                "org_id": org_id,
-                "workspace_id": principal.workspace_id,
-                "instrument_id": instrument_id,
-            },
-        )
-        .all()
+    rows = _SERIES.all(
+        session.connection(),
+        {"org_id": org_id, "workspace_id": principal.workspace_id, "instrument_id": instrument_id},
     )
     if not rows:  # no such organization in this workspace: exactly as absent as another's
         raise NotFound(f"organization {org_id} does not exist")
@@ -72,8 +65,9 @@ def series(
 
 
 # One indexed query, built once: the organization (the workspace check) with its scored current
-# assessments of the instrument, if any, and their stored scores.
-_SERIES = (
+# assessments of the instrument, if any, and their stored scores; straight to the driver
+# (app.db.driver).
+_SERIES = DriverQuery(
     select(
         Assessment.id,
         Assessment.round,
@@ -92,7 +86,7 @@ _SERIES = (
             Assessment.workspace_id == Organization.workspace_id,
             Assessment.instrument_id == bindparam("instrument_id"),
             Assessment.is_current.is_(True),
-            Assessment.status.in_(SCORED),
+            Assessment.status.in_([literal(status) for status in SCORED]),
         ),
     )
     .outerjoin(AssessmentScore, AssessmentScore.assessment_id == Assessment.id)

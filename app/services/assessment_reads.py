@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
+from app.db.driver import DriverQuery
 from app.db.models import Answer, Assessment, AssessmentScore, CohortMember, VerifiedAnswer
 from app.domain.errors import Conflict, NotFound
 from app.domain.scoring import NA, AnswerValue
@@ -139,7 +140,8 @@ def replaced_by(session: Session, assessment_id: uuid.UUID) -> uuid.UUID | None:
     return session.scalar(select(Assessment.id).where(Assessment.replaces_id == assessment_id))
 
 
-_SCORE_OF = (
+# straight to the driver: the hot read of scores (app.db.driver)
+_SCORE_OF = DriverQuery(
     select(
         Assessment.workspace_id,
         Assessment.status,
@@ -166,23 +168,24 @@ def get_scores(session: Session, principal: Principal, assessment_id: uuid.UUID)
 def scores_of(session: Session, principal: Principal, assessment_id: uuid.UUID) -> tuple[str, bool]:
     """``get_scores``, and whether some item of the assessment is verified, read in the same
     query (``services.verification`` adds its block then)."""
-    row = session.connection().execute(_SCORE_OF, {"assessment_id": assessment_id}).first()
-    if row is None or row.workspace_id != principal.workspace_id:
+    row = _SCORE_OF.first(session.connection(), {"assessment_id": assessment_id})
+    if row is None or row[0] != principal.workspace_id:
         raise NotFound(f"assessment {assessment_id} does not exist")
-    if row.computed_at is None:
+    _, status, rendered, computed_at, verified = row
+    if computed_at is None:
         raise Conflict(
-            f"assessment is {row.status} and has no stored score yet; submit it to score it",
-            status_now=row.status,
+            f"assessment is {status} and has no stored score yet; submit it to score it",
+            status_now=status,
         )
-    if row.rendered is not None:
-        return str(row.rendered), bool(row.verified)
+    if rendered is not None:
+        return str(rendered), bool(verified)
     # Stored before the rendered column existed: rendered from the payload on each read.
     payload = session.execute(_PAYLOAD_OF, {"assessment_id": assessment_id}).scalar()
     if payload is None:  # reopened between the two statements
         raise Conflict(
             "the assessment was reopened and has no stored score now", status_now="draft"
         )
-    return render_score(assessment_id, row.computed_at, payload), bool(row.verified)
+    return render_score(assessment_id, computed_at, payload), bool(verified)
 
 
 @dataclass(frozen=True)

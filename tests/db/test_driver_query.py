@@ -4,6 +4,7 @@ lookup every request makes is run straight on the driver (app.db.driver)."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, column, select, table
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from app.db.driver import DriverQuery
 from app.db.session import read_engine
-from app.services import keys
+from app.services import analysis, assessment_reads, keys
+from tests.api.factories import create_org, scored
 
 
 def _prefix(secret: str) -> str:
@@ -47,3 +49,37 @@ def test_a_driver_error_is_sqlalchemys(engine: Engine) -> None:
     missing = DriverQuery(select(column("x")).select_from(table("no_such_table")))
     with engine.connect() as conn, pytest.raises(DBAPIError):
         missing.first(conn, {})
+
+
+def test_the_hot_reads_read_what_sqlalchemy_reads(engine: Engine, tenant: Any) -> None:
+    """The reads of a stored score and of a series, straight on the driver: a UUID parameter
+    converted as SQLAlchemy converts it (the text SQLite stores), an IN list of the statement's
+    own values, several rows, JSON, moments and booleans read as SQLAlchemy reads them."""
+    org = create_org(tenant)
+    first = scored(tenant, org["id"], "oca", round="baseline", assessed_on="2024-01-10")
+    scored(tenant, org["id"], "oca", round="endline", assessed_on="2025-01-10")
+    series = {
+        "org_id": uuid.UUID(org["id"]),
+        "workspace_id": tenant.principal.workspace_id,
+        "instrument_id": "oca",
+    }
+    score = {"assessment_id": uuid.UUID(first["id"])}
+    with read_engine(engine).connect() as conn:
+        through = [tuple(row) for row in conn.execute(analysis._SERIES.statement, series)]
+        straight = analysis._SERIES.all(conn, series)
+        assert len(straight) == 2 and straight == through
+        assert [type(v) for v in straight[0]] == [type(v) for v in through[0]]
+        assert isinstance(straight[0][-1], dict)  # the stored payload, decoded
+        row = assessment_reads._SCORE_OF.first(conn, score)
+        assert row == tuple(conn.execute(assessment_reads._SCORE_OF.statement, score).one())
+        assert row is not None and row[-1] is False  # verified: a bool, as SQLAlchemy reads it
+        missing = {**series, "org_id": uuid.uuid4()}
+        assert analysis._SERIES.all(conn, missing) == []
+
+
+def test_an_expanding_in_list_is_refused(engine: Engine) -> None:
+    """SQLAlchemy writes an expanding IN list out at each execution; sent as compiled it would
+    be wrong SQL, so the query says so at once."""
+    query = DriverQuery(select(column("x")).where(column("x").in_(["a", "b"])))
+    with engine.connect() as conn, pytest.raises(ValueError, match="literal"):
+        query.all(conn, {})
