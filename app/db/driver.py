@@ -4,17 +4,18 @@ API key lookup every request makes, and the hot reads' own (a stored score, a se
 Through SQLAlchemy's execution (the compiled-statement cache, the execution context, the cursor
 and result objects, the events) looking up an API key by its prefix, an indexed query that
 returns one row, cost 23 µs on SQLite and 64–103 µs on PostgreSQL; straight to the driver it
-costs 6 and 24–37 µs (docs/benchmarks.md). Here the statement is compiled once per dialect,
-its parameters are converted by their own types (a UUID to the text SQLite stores) and sent with
-the driver's own ``execute``, and the rows' values are converted by the selected columns' own
-types, as SQLAlchemy would convert them both ways. A driver error is raised as SQLAlchemy's
-``DBAPIError`` for it, as through SQLAlchemy.
+costs 6 and 24–37 µs, and the read of a stored score a fifth less CPU in all (docs/benchmarks.md).
+
+Here a statement is compiled once per engine's dialect; its parameters are converted by their own
+types (a UUID to the text SQLite stores) and sent with the driver's own ``execute``; the rows'
+values are converted by the selected columns' own types, given the types the driver reports, as
+SQLAlchemy converts them both ways. A driver error is raised as SQLAlchemy raises it: its
+``DBAPIError`` for it, parameters hidden as the engine says, a lost connection invalidated.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Select
@@ -25,15 +26,57 @@ _Processor = Callable[[Any], Any] | None
 AnySelect = Select[*tuple[Any, ...]]
 
 
-@dataclass(frozen=True, slots=True)
 class _Plan:
-    sql: str
-    names: tuple[str, ...]  # the parameters, in the order a positional driver takes them
-    positional: bool
-    binds: tuple[_Processor, ...]  # each parameter's conversion (None: none needed), by names
-    fixed: Mapping[str, Any]  # the statement's own values (an IN list's, say), by name
-    results: tuple[_Processor, ...]  # each column's conversion of the driver's value
-    convert: bool  # some column has a conversion
+    """A statement compiled for one dialect: its SQL, its parameters (the caller's and its own)
+    with their conversions, and, once a cursor has described them, its columns' conversions."""
+
+    __slots__ = ("binds", "fixed", "keys", "names", "results", "sql")
+
+    def __init__(self, statement: AnySelect, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        by_name = {name: bind for bind, name in compiled.bind_names.items()}
+        for name, bind in by_name.items():
+            if bind.expanding or bind.literal_execute:  # SQLAlchemy writes those at each call
+                raise ValueError(
+                    f"parameter {name!r} is written out by SQLAlchemy at each execution; "
+                    "an IN list here must be of literal() values"
+                )
+        self.sql = compiled.string
+        positional = bool(compiled.positional and compiled.positiontup)
+        self.names: tuple[str, ...] = (
+            tuple(compiled.positiontup or ()) if positional else tuple(by_name)
+        )
+        escaped = compiled.escaped_bind_names
+        # None: positional; else the names the SQL gives the parameters (some are escaped)
+        self.keys = None if positional else tuple(escaped.get(n, n) for n in self.names)
+        self.binds: tuple[_Processor, ...] = tuple(
+            by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names
+        )
+        self.fixed = {n: b.effective_value for n, b in by_name.items() if not b.required}
+        self.results: tuple[_Processor, ...] | None = None
+
+    def arguments(self, params: Mapping[str, Any]) -> Any:
+        values = [
+            v if p is None else p(v)
+            for p, v in zip(
+                self.binds,
+                (params[n] if n in params else self.fixed[n] for n in self.names),
+                strict=True,
+            )
+        ]
+        return tuple(values) if self.keys is None else dict(zip(self.keys, values, strict=True))
+
+    def processors(
+        self, statement: AnySelect, dialect: Dialect, description: Sequence[Sequence[Any]]
+    ) -> tuple[_Processor, ...]:
+        """The columns' conversions; some need the type the driver reports (PostgreSQL's
+        numbers), so they are made at the first execution."""
+        if self.results is None:
+            self.results = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, described[1])
+                for column, described in zip(statement.selected_columns, description, strict=True)
+            )
+        return self.results
 
 
 class DriverQuery:
@@ -42,66 +85,54 @@ class DriverQuery:
 
     def __init__(self, statement: AnySelect) -> None:
         self.statement = statement
-        self._plans: dict[type[Dialect], _Plan] = {}
+        self._plans: dict[Dialect, _Plan] = {}  # per engine: a dialect holds its JSON codecs
 
     def first(self, conn: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        plan, cursor = self._execute(conn, params)
-        row = cursor.fetchone()
-        return None if row is None else _converted(plan, row)
+        rows = self._rows(conn, params, one=True)
+        return rows[0] if rows else None
 
     def all(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-        plan, cursor = self._execute(conn, params)
-        return [_converted(plan, row) for row in cursor.fetchall()]
+        return self._rows(conn, params, one=False)
 
-    def _execute(self, conn: Connection, params: Mapping[str, Any]) -> tuple[_Plan, Any]:
+    def _rows(
+        self, conn: Connection, params: Mapping[str, Any], *, one: bool
+    ) -> list[tuple[Any, ...]]:
         dialect = conn.dialect
-        plan = self._plans.get(type(dialect))
+        plan = self._plans.get(dialect)
         if plan is None:
-            plan = self._plans.setdefault(type(dialect), self._plan(dialect))
-        values = [
-            v if p is None or v is None else p(v)
-            for p, v in zip(
-                plan.binds,
-                (params[name] if name in params else plan.fixed[name] for name in plan.names),
-                strict=True,
-            )
-        ]
-        args: Any = tuple(values) if plan.positional else dict(zip(plan.names, values, strict=True))
+            plan = self._plans.setdefault(dialect, _Plan(self.statement, dialect))
+        args = plan.arguments(params)
+        driver = conn.connection.driver_connection
+        cursor = None
         try:
-            return plan, conn.connection.driver_connection.execute(plan.sql, args)  # type: ignore[union-attr]
+            cursor = driver.execute(plan.sql, args)  # type: ignore[union-attr]
+            if one:
+                row = cursor.fetchone()
+                rows = [] if row is None else [row]
+            else:
+                rows = cursor.fetchall()
+            description = cursor.description
         except dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(plan.sql, args, exc, dialect.loaded_dbapi.Error) from exc
-
-    def _plan(self, dialect: Dialect) -> _Plan:
-        """The SQL in the dialect's parameter style, its parameters' order and conversions, and
-        each column's conversion of the driver's value."""
-        compiled = self.statement.compile(dialect=dialect)
-        by_name = {name: bind for bind, name in compiled.bind_names.items()}
-        if any(bind.expanding for bind in by_name.values()):  # SQLAlchemy writes those out
-            raise ValueError("an IN list must be of literal() values here, not an expanding one")
-        positional = bool(compiled.positional and compiled.positiontup)
-        names = tuple(compiled.positiontup or ()) if positional else tuple(by_name)
-        binds = tuple(
-            by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-        )
-        results = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in self.statement.selected_columns
-        )
-        return _Plan(
-            compiled.string,
-            names,
-            positional,
-            binds,
-            {name: bind.value for name, bind in by_name.items() if not bind.required},
-            results,
-            any(p is not None for p in results),
-        )
-
-
-def _converted(plan: _Plan, row: Sequence[Any]) -> tuple[Any, ...]:
-    if not plan.convert:
-        return tuple(row)
-    return tuple(
-        v if p is None or v is None else p(v) for p, v in zip(plan.results, row, strict=True)
-    )
+            lost = dialect.is_disconnect(exc, driver, cursor)
+            if lost:
+                conn.invalidate(exc)
+            raise DBAPIError.instance(
+                plan.sql,
+                args,
+                exc,
+                dialect.loaded_dbapi.Error,
+                hide_parameters=conn.engine.hide_parameters,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ) from exc
+        if not rows:
+            return []
+        processors = plan.processors(self.statement, dialect, description)
+        if all(p is None for p in processors):
+            return [tuple(row) for row in rows]
+        return [
+            tuple(
+                v if p is None or v is None else p(v) for p, v in zip(processors, row, strict=True)
+            )
+            for row in rows
+        ]

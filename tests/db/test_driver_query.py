@@ -7,12 +7,13 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, column, select, table
+from sqlalchemy import JSON, Engine, bindparam, cast, column, func, literal, select, table, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from app.db.driver import DriverQuery
-from app.db.session import read_engine
+from app.db.models import AssessmentScore
+from app.db.session import make_engine, read_engine
 from app.services import analysis, assessment_reads, keys
 from tests.api.factories import create_org, scored
 
@@ -45,10 +46,38 @@ def test_the_key_lookup_reads_what_sqlalchemy_reads(
     assert straight[6] is not None  # the revoked key's revoked_at, read as a moment
 
 
-def test_a_driver_error_is_sqlalchemys(engine: Engine) -> None:
-    missing = DriverQuery(select(column("x")).select_from(table("no_such_table")))
-    with engine.connect() as conn, pytest.raises(DBAPIError):
-        missing.first(conn, {})
+def test_a_driver_error_is_sqlalchemys_with_its_parameters_hidden(engine: Engine) -> None:
+    """The error SQLAlchemy would raise, and like it (the engine's ``hide_parameters``) without
+    the parameters, which can be a key's prefix or an assessment's id."""
+    missing = DriverQuery(
+        select(column("x")).select_from(table("no_such_table")).where(column("x") == bindparam("s"))
+    )
+    with engine.connect() as conn, pytest.raises(DBAPIError) as straight:
+        missing.first(conn, {"s": "hunter2"})
+    with engine.connect() as conn, pytest.raises(DBAPIError) as through:
+        conn.execute(missing.statement, {"s": "hunter2"})
+    assert type(straight.value) is type(through.value)
+    assert "hunter2" not in str(straight.value) and straight.value.hide_parameters
+    assert not straight.value.connection_invalidated
+
+
+def test_an_error_met_while_fetching_rows_is_sqlalchemys(engine: Engine) -> None:
+    """SQLite finds a malformed JSON text only when it reaches its row (the second, read ahead
+    by the driver), after ``execute`` has returned; PostgreSQL at once."""
+    texts = table("driver_texts", column("n"), column("t"))
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE driver_texts (n INTEGER, t TEXT)")
+        conn.execute(texts.insert(), [{"n": 1, "t": '{"a": 1}'}, {"n": 2, "t": "{not json"}])
+    try:
+        query = DriverQuery(select(func.json_extract(texts.c.t, "$.a")))  # rowid order
+        if engine.dialect.name == "postgresql":
+            query = DriverQuery(select(cast(texts.c.t, JSON)).order_by(texts.c.n))
+        for read in (query.first, query.all):
+            with engine.connect() as conn, pytest.raises(DBAPIError):
+                read(conn, {})
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE driver_texts")
 
 
 def test_the_hot_reads_read_what_sqlalchemy_reads(engine: Engine, tenant: Any) -> None:
@@ -73,6 +102,13 @@ def test_the_hot_reads_read_what_sqlalchemy_reads(engine: Engine, tenant: Any) -
         row = assessment_reads._SCORE_OF.first(conn, score)
         assert row == tuple(conn.execute(assessment_reads._SCORE_OF.statement, score).one())
         assert row is not None and row[-1] is False  # verified: a bool, as SQLAlchemy reads it
+        # a number: PostgreSQL's conversion needs the type the driver reports
+        overall = DriverQuery(
+            select(AssessmentScore.overall).where(
+                AssessmentScore.assessment_id == bindparam("assessment_id")
+            )
+        )
+        assert overall.all(conn, score) == [tuple(conn.execute(overall.statement, score).one())]
         missing = {**series, "org_id": uuid.uuid4()}
         assert analysis._SERIES.all(conn, missing) == []
 
@@ -83,3 +119,28 @@ def test_an_expanding_in_list_is_refused(engine: Engine) -> None:
     query = DriverQuery(select(column("x")).where(column("x").in_(["a", "b"])))
     with engine.connect() as conn, pytest.raises(ValueError, match="literal"):
         query.all(conn, {})
+
+
+def test_a_lost_connection_is_invalidated_as_sqlalchemy_does(
+    database_url: str, engine: Engine
+) -> None:
+    """A PostgreSQL connection ended by the server: the error says the connection was
+    invalidated, and the pool's next connection is a new one that works."""
+    lost = make_engine(database_url, pool_size=1, max_overflow=0)
+    if lost.dialect.name != "postgresql":
+        lost.dispose()
+        pytest.skip("a server that ends a connection: PostgreSQL")
+    query = DriverQuery(select(literal(1).label("one")))
+    try:
+        with lost.connect() as conn:
+            backend = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            with engine.begin() as other:
+                other.execute(text("SELECT pg_terminate_backend(:p)"), {"p": backend})
+            with pytest.raises(DBAPIError) as ended:
+                query.first(conn, {})
+            assert ended.value.connection_invalidated
+            assert conn.invalidated
+        with lost.connect() as conn:
+            assert query.first(conn, {}) == (1,)
+    finally:
+        lost.dispose()
