@@ -8,6 +8,7 @@ Everything is in the database, so a sign-out, a removal or a throttle holds on e
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -35,8 +36,16 @@ from app.services.common import audit, aware, now
 from app.services.keys import Principal, ensure_workspace
 
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
-# Verified when the e-mail is unknown, so that a wrong e-mail costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the e-mail is unknown, so that a wrong e-mail costs as long as a wrong
+    password. Made at the first such sign-in, not on import: an Argon2id hash takes 64 MiB for
+    a moment, which every `oca` command and worker paid at start (their peak memory was 140 MiB
+    instead of 90; docs/benchmarks.md)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
@@ -388,7 +397,7 @@ def sign_in(
     ok = False
     try:
         ok = _hasher.verify(
-            person.password_hash if person and person.password_hash else _DUMMY_HASH, password
+            person.password_hash if person and person.password_hash else _dummy_hash(), password
         )
     except (VerificationError, InvalidHashError):
         ok = False
