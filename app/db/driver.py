@@ -30,7 +30,17 @@ class _Plan:
     """A statement compiled for one dialect: its SQL, its parameters (the caller's and its own)
     with their conversions, and, once a cursor has described them, its columns' conversions."""
 
-    __slots__ = ("binds", "fixed", "keys", "names", "results", "sql")
+    __slots__ = (
+        "binds",
+        "described",
+        "dialect",
+        "fixed",
+        "keys",
+        "names",
+        "results",
+        "sql",
+        "types",
+    )
 
     def __init__(self, statement: AnySelect, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -53,7 +63,10 @@ class _Plan:
             by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names
         )
         self.fixed = {n: b.effective_value for n, b in by_name.items() if not b.required}
-        self.results: tuple[_Processor, ...] | None = None
+        self.dialect = dialect
+        self.types = tuple(c.type.dialect_impl(dialect) for c in statement.selected_columns)
+        self.described = False  # the columns' conversions are made at the first rows
+        self.results: tuple[_Processor, ...] | None = None  # None: no column needs one
 
     def arguments(self, params: Mapping[str, Any]) -> Any:
         values = [
@@ -66,16 +79,16 @@ class _Plan:
         ]
         return tuple(values) if self.keys is None else dict(zip(self.keys, values, strict=True))
 
-    def processors(
-        self, statement: AnySelect, dialect: Dialect, description: Sequence[Sequence[Any]]
-    ) -> tuple[_Processor, ...]:
-        """The columns' conversions; some need the type the driver reports (PostgreSQL's
-        numbers), so they are made at the first execution."""
-        if self.results is None:
-            self.results = tuple(
-                column.type.dialect_impl(dialect).result_processor(dialect, described[1])
-                for column, described in zip(statement.selected_columns, description, strict=True)
+    def processors(self, description: Sequence[Sequence[Any]]) -> tuple[_Processor, ...] | None:
+        """The columns' conversions, None when no column needs one; some need the type the
+        driver reports (PostgreSQL's numbers), so they are made at the first rows."""
+        if not self.described:
+            made = tuple(
+                t.result_processor(self.dialect, described[1])
+                for t, described in zip(self.types, description, strict=True)
             )
+            self.results = made if any(p is not None for p in made) else None
+            self.described = True
         return self.results
 
 
@@ -127,8 +140,8 @@ class DriverQuery:
             ) from exc
         if not rows:
             return []
-        processors = plan.processors(self.statement, dialect, description)
-        if all(p is None for p in processors):
+        processors = plan.processors(description)
+        if processors is None:
             return [tuple(row) for row in rows]
         return [
             tuple(
